@@ -92,12 +92,16 @@ struct strata_check_result {
     int64_t image_end_offset;
     int64_t total_clusters, allocated_clusters;
     int64_t fragmented_clusters, compressed_clusters;
-    struct strata_info *messages;  /* list of strings; use strata_check_report */
+    /* Findings in the order found ("ERROR cluster 5 refcount=0 reference=1"),
+     * added with strata_check_report(), released by strata_check_result_clear(). */
+    char **messages;
+    size_t nmessages;
 };
 #define STRATA_CHECK_FIX_LEAKS  0x1u
 #define STRATA_CHECK_FIX_ERRORS 0x2u
 STRATA_EXPORT void strata_check_report(struct strata_check_result *r,
                                        const char *fmt, ...) STRATA_PRINTF(2, 3);
+STRATA_EXPORT void strata_check_result_clear(struct strata_check_result *r);
 
 struct strata_measure {
     uint64_t required;         /* bytes needed for the given data */
@@ -141,6 +145,7 @@ struct strata_driver {
                  void *buf, unsigned flags, struct strata_error **errp);
     int (*pwrite)(struct strata_node *node, uint64_t off, uint64_t len,
                   const void *buf, unsigned flags, struct strata_error **errp);
+    /* The core flushes the node's children after this returns. */
     int (*flush)(struct strata_node *node, struct strata_error **errp);
     /* Optional: NULL makes the core write a zeroed buffer. */
     int (*pwrite_zeroes)(struct strata_node *node, uint64_t off, uint64_t len,
