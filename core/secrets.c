@@ -1,0 +1,351 @@
+/* secrets.c - the process-wide secret store (--object secret, a config
+ * file's `secrets` list).  Secrets are bytes kept in secure memory. */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* cryptsetup's default upper bound for key files; anything larger is more
+ * likely a wrong path than a key. */
+#define SECRET_MAX_LEN (8u << 20)
+
+struct secret {
+    char *id;
+    uint8_t *data;
+    size_t len;
+};
+
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct secret *secrets;
+static size_t n_secrets, cap_secrets;
+
+static ssize_t secret_find(const char *id)
+{
+    for (size_t i = 0; i < n_secrets; i++)
+        if (strcmp(secrets[i].id, id) == 0)
+            return (ssize_t)i;
+    return -1;
+}
+
+static void secret_release(struct secret *s)
+{
+    strata_secure_free(s->data, s->len);
+    free(s->id);
+}
+
+/* Takes ownership of data (a secure buffer of len bytes). */
+static int secret_store(const char *id, uint8_t *data, size_t len,
+                        struct strata_error **errp)
+{
+    char *nid = strdup(id);
+    if (!nid) {
+        strata_secure_free(data, len);
+        return strata_error_set(errp, ENOMEM, "secret '%s': out of memory", id);
+    }
+    pthread_mutex_lock(&secrets_lock);
+    ssize_t i = secret_find(id);
+    if (i >= 0) {
+        secret_release(&secrets[i]);
+    } else {
+        if (n_secrets == cap_secrets) {
+            size_t cap = cap_secrets ? cap_secrets * 2 : 8;
+            struct secret *v = realloc(secrets, cap * sizeof *v);
+            if (!v) {
+                pthread_mutex_unlock(&secrets_lock);
+                free(nid);
+                strata_secure_free(data, len);
+                return strata_error_set(errp, ENOMEM, "secret '%s': out of memory", id);
+            }
+            secrets = v;
+            cap_secrets = cap;
+        }
+        i = (ssize_t)n_secrets++;
+    }
+    secrets[i].id = nid;
+    secrets[i].data = data;
+    secrets[i].len = len;
+    pthread_mutex_unlock(&secrets_lock);
+    return 0;
+}
+
+static int check_id(const char *id, struct strata_error **errp)
+{
+    if (!id || !*id)
+        return strata_error_set(errp, EINVAL, "a secret needs a non-empty id");
+    return 0;
+}
+
+int strata_secret_add(const char *id, const void *data, size_t len,
+                      struct strata_error **errp)
+{
+    int ret = check_id(id, errp);
+    if (ret < 0)
+        return ret;
+    if (!data && len)
+        return strata_error_set(errp, EINVAL, "secret '%s': no data", id);
+    uint8_t *copy = strata_secure_alloc(len);
+    if (!copy)
+        return strata_error_set(errp, ENOMEM, "secret '%s': out of secure memory", id);
+    if (len)
+        memcpy(copy, data, len);
+    return secret_store(id, copy, len, errp);
+}
+
+/* Reads the whole of path into a secure buffer, exactly as stored: key files
+ * are binary, and a trailing newline is part of the key (cryptsetup's
+ * --key-file reads it the same way). */
+static int read_secret_file(const char *id, const char *path, uint8_t **datap,
+                            size_t *lenp, struct strata_error **errp)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return strata_error_set(errp, errno, "%s: cannot open secret file for '%s': %s",
+                                path, id, strerror(errno));
+    size_t cap = 4096, len = 0;
+    uint8_t *buf = strata_secure_alloc(cap);
+    if (!buf) {
+        close(fd);
+        return strata_error_set(errp, ENOMEM, "%s: out of secure memory", path);
+    }
+    for (;;) {
+        if (len == cap) {
+            if (cap >= SECRET_MAX_LEN) {
+                strata_secure_free(buf, cap);
+                close(fd);
+                return strata_error_set(errp, EFBIG,
+                                        "%s: secret file is larger than %u bytes",
+                                        path, SECRET_MAX_LEN);
+            }
+            uint8_t *nb = strata_secure_alloc(cap * 2);
+            if (!nb) {
+                strata_secure_free(buf, cap);
+                close(fd);
+                return strata_error_set(errp, ENOMEM, "%s: out of secure memory", path);
+            }
+            memcpy(nb, buf, len);
+            strata_secure_free(buf, cap);
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            strata_secure_free(buf, cap);
+            close(fd);
+            return strata_error_set(errp, e, "%s: cannot read secret file: %s",
+                                    path, strerror(e));
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+    }
+    close(fd);
+    /* Shrink to the exact size so that the stored length is the buffer's. */
+    uint8_t *exact = strata_secure_alloc(len);
+    if (!exact) {
+        strata_secure_free(buf, cap);
+        return strata_error_set(errp, ENOMEM, "%s: out of secure memory", path);
+    }
+    memcpy(exact, buf, len);
+    strata_secure_free(buf, cap);
+    *datap = exact;
+    *lenp = len;
+    return 0;
+}
+
+int strata_secret_add_file(const char *id, const char *path, struct strata_error **errp)
+{
+    int ret = check_id(id, errp);
+    if (ret < 0)
+        return ret;
+    if (!path || !*path)
+        return strata_error_set(errp, EINVAL, "secret '%s': no file name", id);
+    uint8_t *data;
+    size_t len;
+    ret = read_secret_file(id, path, &data, &len, errp);
+    if (ret < 0)
+        return ret;
+    return secret_store(id, data, len, errp);
+}
+
+static int b64_value(uint8_t c)
+{
+    if (c >= 'A' && c <= 'Z') return c - 'A';
+    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+    if (c >= '0' && c <= '9') return c - '0' + 52;
+    if (c == '+') return 62;
+    if (c == '/') return 63;
+    return -1;
+}
+
+/* Decodes standard base64 (RFC 4648), tolerating white space such as the
+ * newline a text editor leaves at the end of a file. */
+static int base64_decode(const uint8_t *in, size_t inlen, uint8_t **outp,
+                         size_t *outlen)
+{
+    uint8_t *out = strata_secure_alloc(inlen / 4 * 3 + 3);
+    if (!out)
+        return -ENOMEM;
+    size_t n = 0, pad = 0;
+    unsigned quad = 0, bits = 0;
+    for (size_t i = 0; i < inlen; i++) {
+        uint8_t c = in[i];
+        if (c == ' ' || c == '\t' || c == '\n' || c == '\r')
+            continue;
+        if (c == '=') {
+            pad++;
+            continue;
+        }
+        int v = b64_value(c);
+        if (v < 0 || pad)
+            goto bad;
+        quad = (quad << 6) | (unsigned)v;
+        bits++;
+        if (bits == 4) {
+            out[n++] = (uint8_t)(quad >> 16);
+            out[n++] = (uint8_t)(quad >> 8);
+            out[n++] = (uint8_t)quad;
+            quad = 0;
+            bits = 0;
+        }
+    }
+    if (bits == 1 || (bits && bits + pad != 4) || (!bits && pad))
+        goto bad;
+    if (bits == 2) {
+        out[n++] = (uint8_t)(quad >> 4);
+    } else if (bits == 3) {
+        out[n++] = (uint8_t)(quad >> 10);
+        out[n++] = (uint8_t)(quad >> 2);
+    }
+    quad = 0;
+    *outp = out;
+    *outlen = n;
+    return 0;
+bad:
+    quad = 0;
+    strata_secure_free(out, inlen / 4 * 3 + 3);
+    return -EINVAL;
+}
+
+int strata_secret_add_opts(const struct strata_opts *o, struct strata_error **errp)
+{
+    const char *id = strata_opts_get(o, "id");
+    const char *data = strata_opts_get(o, "data");
+    const char *file = strata_opts_get(o, "file");
+    const char *format = strata_opts_get(o, "format");
+
+    if (!id || !*id)
+        return strata_error_set(errp, EINVAL, "secret: parameter 'id' is missing");
+    const char *key, *value;
+    for (size_t i = 0; strata_opts_entry(o, i, &key, &value); i++) {
+        if (!strcmp(key, "id") || !strcmp(key, "data") || !strcmp(key, "file") ||
+            !strcmp(key, "format"))
+            continue;
+        /* The object type, when the caller kept it ("secret,id=..."). */
+        if ((!strcmp(key, "qom-type") || !strcmp(key, "type")) && !strcmp(value, "secret"))
+            continue;
+        return strata_error_set(errp, EINVAL, "secret '%s': unsupported option '%s'",
+                                id, key);
+    }
+    if (!data == !file)
+        return strata_error_set(errp, EINVAL,
+                                "secret '%s': exactly one of 'data' and 'file' is needed",
+                                id);
+    bool b64 = false;
+    if (format && !strcmp(format, "base64"))
+        b64 = true;
+    else if (format && strcmp(format, "raw") != 0)
+        return strata_error_set(errp, EINVAL,
+                                "secret '%s': invalid format '%s': expected raw or base64",
+                                id, format);
+
+    uint8_t *bytes;
+    size_t len;
+    if (file) {
+        int ret = read_secret_file(id, file, &bytes, &len, errp);
+        if (ret < 0)
+            return ret;
+    } else {
+        len = strlen(data);
+        bytes = strata_secure_alloc(len);
+        if (!bytes)
+            return strata_error_set(errp, ENOMEM, "secret '%s': out of secure memory", id);
+        memcpy(bytes, data, len);
+    }
+    if (b64) {
+        uint8_t *dec;
+        size_t dlen;
+        int ret = base64_decode(bytes, len, &dec, &dlen);
+        strata_secure_free(bytes, len);
+        if (ret < 0) {
+            if (file)
+                return strata_error_set(errp, -ret, "%s: secret '%s' is not valid base64",
+                                        file, id);
+            return strata_error_set(errp, -ret, "secret '%s': data is not valid base64", id);
+        }
+        bytes = dec;
+        len = dlen;
+    }
+    return secret_store(id, bytes, len, errp);
+}
+
+int strata_secret_get(const char *id, uint8_t **data, size_t *len,
+                      struct strata_error **errp)
+{
+    if (!id || !data || !len)
+        return strata_error_set(errp, EINVAL, "no secret id given");
+    pthread_mutex_lock(&secrets_lock);
+    ssize_t i = secret_find(id);
+    if (i < 0) {
+        pthread_mutex_unlock(&secrets_lock);
+        return strata_error_set(errp, ENOENT, "no secret with id '%s'", id);
+    }
+    uint8_t *copy = strata_secure_alloc(secrets[i].len);
+    if (!copy) {
+        pthread_mutex_unlock(&secrets_lock);
+        return strata_error_set(errp, ENOMEM, "secret '%s': out of secure memory", id);
+    }
+    if (secrets[i].len)
+        memcpy(copy, secrets[i].data, secrets[i].len);
+    *data = copy;
+    *len = secrets[i].len;
+    pthread_mutex_unlock(&secrets_lock);
+    return 0;
+}
+
+void strata_secret_free(uint8_t *data, size_t len)
+{
+    strata_secure_free(data, len);
+}
+
+void strata_secret_remove(const char *id)
+{
+    if (!id)
+        return;
+    pthread_mutex_lock(&secrets_lock);
+    ssize_t i = secret_find(id);
+    if (i >= 0) {
+        secret_release(&secrets[i]);
+        memmove(&secrets[i], &secrets[i + 1],
+                (n_secrets - (size_t)i - 1) * sizeof secrets[0]);
+        n_secrets--;
+    }
+    pthread_mutex_unlock(&secrets_lock);
+}
+
+void strata_secret_clear_all(void)
+{
+    pthread_mutex_lock(&secrets_lock);
+    for (size_t i = 0; i < n_secrets; i++)
+        secret_release(&secrets[i]);
+    free(secrets);
+    secrets = NULL;
+    n_secrets = cap_secrets = 0;
+    pthread_mutex_unlock(&secrets_lock);
+}
