@@ -87,7 +87,12 @@ STRATA_INTERNAL int strata_hash_alg_digest(const struct strata_hash_alg *alg,
                                            const void *data, size_t len,
                                            uint8_t *digest);
 
-/* Thread CPU time in nanoseconds (PBKDF2 calibration). */
-STRATA_INTERNAL uint64_t strata_crypto_cpu_ns(void);
+/* HMAC in pieces, for PBKDF2: contexts fed with the inner and outer pads;
+ * finish() writes the MAC of what was added to ictx and releases both. */
+STRATA_INTERNAL int strata_hmac_start(const struct strata_hash_alg *alg, const void *key,
+                                      size_t keylen, void **ictx, void **octx);
+STRATA_INTERNAL void strata_hmac_finish(const struct strata_hash_alg *alg, void *ictx,
+                                        void *octx, uint8_t *mac);
+STRATA_INTERNAL void strata_hmac_drop(const struct strata_hash_alg *alg, void *ctx);
 
 #endif

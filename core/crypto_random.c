@@ -1,0 +1,14 @@
+/* crypto_random.c - random bytes for keys, salts and AF stripes. */
+#include "crypto_internal.h"
+
+#include <gcrypt.h>
+
+int strata_random_bytes(void *buf, size_t len, struct strata_error **errp)
+{
+    (void)errp;
+    strata_gcrypt_init();
+    /* GCRY_STRONG_RANDOM: libgcrypt seeds from the kernel's generator;
+     * gcry_randomize cannot fail short of aborting the process. */
+    gcry_randomize(buf, len, GCRY_STRONG_RANDOM);
+    return 0;
+}
