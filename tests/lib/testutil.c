@@ -68,12 +68,12 @@ int64_t tu_check(const void *buf, uint64_t off, size_t len, uint32_t seed)
 
 static const char *rel_path(const char *env, int up, const char *rel)
 {
-    static char bufs[8][PATH_MAX];
+    static char bufs[8][2 * PATH_MAX];
     static unsigned next;
     char *b = bufs[next++ % 8];
     const char *base = getenv(env);
     if (base) {
-        snprintf(b, PATH_MAX, "%s/%s", base, rel);
+        snprintf(b, 2 * PATH_MAX, "%s/%s", base, rel);
         return b;
     }
     char self[PATH_MAX];
@@ -86,7 +86,7 @@ static const char *rel_path(const char *env, int up, const char *rel)
         if (s)
             *s = 0;
     }
-    snprintf(b, PATH_MAX, "%s/%s", self, rel);
+    snprintf(b, 2 * PATH_MAX, "%s/%s", self, rel);
     return b;
 }
 

@@ -1,0 +1,266 @@
+/* image.c - whole-image operations: create, info, check, amend, measure.
+ *
+ * Creation mirrors qemu: the format driver lays out its metadata on a
+ * protocol node it asks the core to create; -o options the format does not
+ * know but its protocol does (preallocation for raw) go to the protocol.
+ */
+#include "node.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct strata_create {
+    const struct strata_driver *drv;
+    struct strata_opts *opts;
+    uint64_t size;
+    const char *filename;
+};
+
+static bool desc_has(const struct strata_opt_desc *d, const char *key)
+{
+    for (; d && d->name; d++)
+        if (strcmp(d->name, key) == 0)
+            return true;
+    return false;
+}
+
+/* The keys of o that `protocol` declares for creation and `format` does not. */
+static void protocol_create_keys(const struct strata_driver *format,
+                                 const struct strata_driver *protocol,
+                                 const struct strata_opts *o, struct strata_opts *out)
+{
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
+        if (!strchr(k, '.') && desc_has(protocol->create_options, k) &&
+            !desc_has(format->create_options, k))
+            strata_opts_set(out, k, v);
+}
+
+/* Create options valid for a format: its own, its file protocol's, and
+ * anything under a child role. */
+static int validate_create_opts(const struct strata_driver *d, const struct strata_opts *o,
+                                struct strata_error **errp)
+{
+    const struct strata_driver *file = NULL;
+    if (d->kind == STRATA_DRIVER_FORMAT)
+        file = strata_driver_find("file", NULL);
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++) {
+        if (desc_has(d->create_options, k) || (file && desc_has(file->create_options, k)))
+            continue;
+        bool child = false;
+        for (const char *const *c = d->children; c && *c; c++) {
+            size_t n = strlen(*c);
+            if (strncmp(k, *c, n) == 0 && k[n] == '.')
+                child = true;
+        }
+        if (!child)
+            return strata_error_set(errp, EINVAL,
+                                    "Invalid option '%s' for format '%s' (see '-o help')",
+                                    k, d->name);
+    }
+    /* Types and enum values of the format's own options. */
+    struct strata_opts *own = strata_opts_new();
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
+        if (desc_has(d->create_options, k))
+            strata_opts_set(own, k, v);
+    int r = strata_opts_validate(own, d->create_options, NULL, d->name, errp);
+    strata_opts_free(own);
+    return r;
+}
+
+int strata_image_create(const char *format, const char *filename, uint64_t size,
+                        const struct strata_opts *opts, struct strata_error **errp)
+{
+    int r = strata_core_init(errp);
+    if (r < 0)
+        return r;
+    const struct strata_driver *d = strata_driver_find(format, errp);
+    if (!d)
+        return -ENOENT;
+    if (!d->create)
+        return strata_error_set(errp, ENOTSUP, "Format '%s' does not support image creation",
+                                format);
+    struct strata_opts *o = opts ? strata_opts_dup(opts) : strata_opts_new();
+    r = validate_create_opts(d, o, errp);
+    if (r == 0) {
+        if (!filename)
+            filename = strata_opts_get(o, d->kind == STRATA_DRIVER_PROTOCOL ? "filename"
+                                                                             : "file.filename");
+        if (!filename)
+            r = strata_error_set(errp, EINVAL, "no file name given for the new image");
+    }
+    if (r == 0) {
+        struct strata_create c = { d, o, size, filename };
+        r = d->create(&c, errp);
+    }
+    strata_opts_free(o);
+    return r;
+}
+
+const struct strata_opts *strata_create_opts(struct strata_create *c)
+{
+    return c->opts;
+}
+
+uint64_t strata_create_size(struct strata_create *c)
+{
+    return c->size;
+}
+
+const char *strata_create_filename(struct strata_create *c)
+{
+    return c->filename;
+}
+
+int strata_create_child(struct strata_create *c, const char *role, uint64_t size,
+                        bool optional, struct strata_node **childp,
+                        struct strata_error **errp)
+{
+    *childp = NULL;
+    struct strata_opts *sub = strata_opts_subset(c->opts, role);
+    const char *fn = strata_opts_get(sub, "filename");
+    if (!fn && strcmp(role, "file") == 0)
+        fn = c->filename;
+    if (!fn) {
+        strata_opts_free(sub);
+        if (optional)
+            return 0;
+        return strata_error_set(errp, EINVAL, "format '%s' needs %s.filename to create",
+                                c->drv->name, role);
+    }
+    char *filename = strdup(fn);
+    const char *pname = strata_opts_get(sub, "driver");
+    const struct strata_driver *p = strata_driver_find(pname ? pname : "file", errp);
+    int r = -ENOENT;
+    if (!p)
+        goto out;
+    if (!p->create) {
+        r = strata_error_set(errp, ENOTSUP, "protocol '%s' does not support creating '%s'",
+                             p->name, filename);
+        goto out;
+    }
+
+    /* Creation options for the protocol; then open options to open it. */
+    struct strata_opts *copts = strata_opts_new();
+    struct strata_opts *oopts = strata_opts_new();
+    const char *k, *v;
+    if (strcmp(role, "file") == 0)
+        protocol_create_keys(c->drv, p, c->opts, copts);
+    for (size_t i = 0; strata_opts_entry(sub, i, &k, &v); i++) {
+        if (strcmp(k, "driver") == 0)
+            continue;
+        if (desc_has(p->create_options, k))
+            strata_opts_set(copts, k, v);
+        if (desc_has(p->open_options, k))
+            strata_opts_set(oopts, k, v);
+    }
+    strata_opts_set(copts, "filename", filename);
+    strata_opts_set(oopts, "driver", p->name);
+    strata_opts_set(oopts, "filename", filename);
+    r = strata_opts_validate(copts, p->create_options, NULL, p->name, errp);
+    if (r == 0) {
+        struct strata_create pc = { p, copts, size, filename };
+        r = p->create(&pc, errp);
+    }
+    if (r == 0)
+        r = strata_open_opts(oopts, STRATA_O_RDWR | STRATA_O_CREATE_CHILD, childp, errp);
+    strata_opts_free(copts);
+    strata_opts_free(oopts);
+out:
+    free(filename);
+    strata_opts_free(sub);
+    return r;
+}
+
+int strata_image_info(struct strata_node *node, struct strata_info *obj,
+                      struct strata_error **errp)
+{
+    if (!node->drv->get_info)
+        return 0;
+    return node->drv->get_info(node, obj, errp);
+}
+
+int strata_image_check(struct strata_node *node, struct strata_check_result *res,
+                       unsigned fix, struct strata_error **errp)
+{
+    if (!node->drv->check)
+        return strata_error_set(errp, ENOTSUP, "%s: checks are not supported by format '%s'",
+                                strata_node_filename(node), node->drv->name);
+    if (fix && !(node->flags & STRATA_O_RDWR))
+        return strata_error_set(errp, EROFS, "%s: repairing needs the image opened read-write",
+                                strata_node_filename(node));
+    pthread_rwlock_wrlock(&node->rmw_lock);
+    pthread_mutex_lock(&node->drv_lock);
+    int r = node->drv->check(node, res, fix, errp);
+    pthread_mutex_unlock(&node->drv_lock);
+    pthread_rwlock_unlock(&node->rmw_lock);
+    return r;
+}
+
+int strata_image_amend(struct strata_node *node, const struct strata_opts *opts, bool force,
+                       struct strata_error **errp)
+{
+    if (!node->drv->amend)
+        return strata_error_set(errp, ENOTSUP, "%s: amend is not supported by format '%s'",
+                                strata_node_filename(node), node->drv->name);
+    if (!(node->flags & STRATA_O_RDWR))
+        return strata_error_set(errp, EROFS, "%s: amend needs the image opened read-write",
+                                strata_node_filename(node));
+    int r = strata_opts_validate(opts, node->drv->amend_options, NULL, node->drv->name, errp);
+    if (r < 0)
+        return r;
+    pthread_rwlock_wrlock(&node->rmw_lock);
+    pthread_mutex_lock(&node->drv_lock);
+    r = node->drv->amend(node, opts, force, errp);
+    pthread_mutex_unlock(&node->drv_lock);
+    pthread_rwlock_unlock(&node->rmw_lock);
+    return r;
+}
+
+int strata_image_measure(const char *format, const struct strata_opts *create_opts,
+                         uint64_t size, struct strata_node *src,
+                         struct strata_measure *out, struct strata_error **errp)
+{
+    const struct strata_driver *d = strata_driver_find(format, errp);
+    if (!d)
+        return -ENOENT;
+    if (!d->measure)
+        return strata_error_set(errp, ENOTSUP, "Format driver '%s' does not support measure",
+                                format);
+    struct strata_opts *empty = create_opts ? NULL : strata_opts_new();
+    const struct strata_opts *o = create_opts ? create_opts : empty;
+    int r = validate_create_opts(d, o, errp);
+    if (r == 0)
+        r = d->measure(o, size, src, out, errp);
+    strata_opts_free(empty);
+    return r;
+}
+
+void strata_check_report(struct strata_check_result *r, const char *fmt, ...)
+{
+    va_list ap;
+    char *msg = NULL;
+    va_start(ap, fmt);
+    int n = vasprintf(&msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    char **m = realloc(r->messages, (r->nmessages + 1) * sizeof *m);
+    if (!m) {
+        free(msg);
+        return;
+    }
+    r->messages = m;
+    r->messages[r->nmessages++] = msg;
+}
+
+void strata_check_result_clear(struct strata_check_result *r)
+{
+    for (size_t i = 0; i < r->nmessages; i++)
+        free(r->messages[i]);
+    free(r->messages);
+    memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,510 @@
+/* node.c - resolving options into a graph of open nodes.
+ *
+ * All three ways of writing a stack arrive here as one flat option list.  A
+ * node takes the keys that are not under one of its driver's child roles;
+ * a child takes the keys under "role." when its parent's driver opens it.
+ * A node without a driver but with a filename is either a protocol node
+ * (when it is a format's "file" or "header") or a probed format over a file.
+ */
+#include "node.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool is_protocol_role(const char *role)
+{
+    return role && (strcmp(role, "file") == 0 || strcmp(role, "header") == 0 ||
+                    strcmp(role, "data-file") == 0);
+}
+
+static bool declares_role(const struct strata_driver *d, const char *role)
+{
+    for (const char *const *c = d->children; c && *c; c++)
+        if (strcmp(*c, role) == 0)
+            return true;
+    return false;
+}
+
+/* A key belongs to a child when it is "role" or starts with "role.". */
+static bool key_under_role(const char *key, const char *role)
+{
+    size_t n = strlen(role);
+    return strncmp(key, role, n) == 0 && (key[n] == 0 || key[n] == '.');
+}
+
+static bool key_under_any_role(const struct strata_driver *d, const char *key)
+{
+    for (const char *const *c = d->children; c && *c; c++)
+        if (key_under_role(key, *c))
+            return true;
+    return false;
+}
+
+static struct strata_opts *own_options(const struct strata_driver *d,
+                                       const struct strata_opts *o)
+{
+    struct strata_opts *own = strata_opts_new();
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
+        if (strcmp(k, "driver") != 0 && !key_under_any_role(d, k))
+            strata_opts_set(own, k, v);
+    return own;
+}
+
+static struct strata_node *node_alloc(const struct strata_opts *opts, unsigned flags,
+                                      struct strata_node *parent, const char *role)
+{
+    struct strata_node *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    n->opts = strata_opts_dup(opts);
+    n->flags = flags;
+    n->parent = parent;
+    n->role = role;
+    n->limits.request_alignment = 1;
+    pthread_mutex_init(&n->drv_lock, NULL);
+    pthread_rwlock_init(&n->rmw_lock, NULL);
+    return n;
+}
+
+static void node_free(struct strata_node *n, bool opened)
+{
+    if (opened && n->drv && n->drv->close)
+        n->drv->close(n);
+    while (n->nchildren > 0) {
+        struct strata_child *c = &n->children[--n->nchildren];
+        node_free(c->node, true);
+        free(c->role);
+    }
+    free(n->state);
+    strata_opts_free(n->opts);
+    strata_opts_free(n->own);
+    free(n->filename);
+    pthread_mutex_destroy(&n->drv_lock);
+    pthread_rwlock_destroy(&n->rmw_lock);
+    free(n);
+}
+
+static int attach_child(struct strata_node *parent, const char *role,
+                        struct strata_node *child, struct strata_error **errp)
+{
+    if (parent->nchildren == STRATA_MAX_CHILDREN)
+        return strata_error_set(errp, EINVAL, "%s: too many children",
+                                strata_node_filename(parent));
+    parent->children[parent->nchildren].role = strdup(role);
+    parent->children[parent->nchildren].node = child;
+    parent->nchildren++;
+    child->role = parent->children[parent->nchildren - 1].role;
+    return 0;
+}
+
+/* Opens the "file" child of a node whose format is not known yet and asks
+ * every format driver what it makes of the first bytes. */
+static int probe_driver(struct strata_node *n, const char **drvname,
+                        struct strata_error **errp)
+{
+    struct strata_node *file;
+    struct strata_opts *fo = strata_opts_subset(n->opts, "file");
+    if (!strata_opts_get(fo, "driver"))
+        strata_opts_set(fo, "driver", "file");
+    int r = strata_node_open_opts(fo, n->flags, n, "file", &file, errp);
+    strata_opts_free(fo);
+    if (r < 0)
+        return r;
+    r = attach_child(n, "file", file, errp);
+    if (r < 0) {
+        node_free(file, true);
+        return r;
+    }
+    r = strata_probe_format(file, drvname, errp);
+    if (r < 0)
+        return r;
+    strata_opts_set(n->opts, "driver", *drvname);
+    if (strcmp(*drvname, "raw") == 0 && !(n->flags & STRATA_O_NO_PROBE_WARN))
+        strata_warn("Image format was not specified for '%s' and probing guessed raw.\n"
+                    "         Automatically detecting the format is dangerous for raw "
+                    "images.\n         Specify the 'raw' format explicitly "
+                    "(-f raw or driver=raw) to remove this warning.",
+                    strata_node_filename(file));
+    return 0;
+}
+
+int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
+                          struct strata_node *parent, const char *role,
+                          struct strata_node **nodep, struct strata_error **errp)
+{
+    int r = strata_core_init(errp);
+    if (r < 0)
+        return r;
+    if ((flags & STRATA_O_FORCE_SHARE) && (flags & STRATA_O_RDWR))
+        return strata_error_set(errp, EINVAL,
+                                "force-share=on (-U) can only be used with read-only images");
+
+    struct strata_node *n = node_alloc(opts, flags, parent, role);
+    if (!n)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+
+    const char *drvname = strata_opts_get(n->opts, "driver");
+    if (!drvname) {
+        const char *fn = strata_opts_get(n->opts, "filename");
+        bool parent_is_protocol = parent && parent->drv &&
+                                  parent->drv->kind == STRATA_DRIVER_PROTOCOL;
+        if (fn && is_protocol_role(role) && !parent_is_protocol) {
+            drvname = "file";
+            strata_opts_set(n->opts, "driver", drvname);
+        } else if (fn) {
+            /* filename=X on a format position means "probe X". */
+            char *f = strdup(fn);
+            strata_opts_del(n->opts, "filename");
+            strata_opts_set(n->opts, "file.filename", f);
+            free(f);
+            r = probe_driver(n, &drvname, errp);
+        } else if (strata_opts_get(n->opts, "file.filename") ||
+                   strata_opts_get(n->opts, "file.driver")) {
+            r = probe_driver(n, &drvname, errp);
+        } else {
+            r = strata_error_set(errp, EINVAL, "%s%s%sno driver and no filename given",
+                                 role ? "'" : "", role ? role : "", role ? "': " : "");
+        }
+        if (r < 0) {
+            node_free(n, false);
+            return r;
+        }
+    }
+
+    const struct strata_driver *d = strata_driver_find(drvname, errp);
+    if (!d) {
+        node_free(n, false);
+        return -ENOENT;
+    }
+    n->drv = d;
+    /* "driver" is the core's; every other key must be the driver's. */
+    struct strata_opts *check = strata_opts_dup(n->opts);
+    strata_opts_del(check, "driver");
+    r = strata_opts_validate(check, d->open_options, d->children, d->name, errp);
+    strata_opts_free(check);
+    if (r < 0) {
+        node_free(n, false);
+        return r;
+    }
+    n->own = own_options(d, n->opts);
+    if (d->state_size) {
+        n->state = calloc(1, d->state_size);
+        if (!n->state) {
+            node_free(n, false);
+            return strata_error_set(errp, ENOMEM, "out of memory");
+        }
+    }
+    r = d->open(n, n->own, flags, errp);
+    if (r < 0) {
+        node_free(n, false);
+        return r;
+    }
+    n->filename = strdup(strata_node_filename(n));
+    *nodep = n;
+    return 0;
+}
+
+int strata_open_opts(const struct strata_opts *opts, unsigned flags,
+                     struct strata_node **nodep, struct strata_error **errp)
+{
+    return strata_node_open_opts(opts, flags, NULL, NULL, nodep, errp);
+}
+
+struct strata_opts *strata_opts_for_file(const char *filename, const char *format)
+{
+    struct strata_opts *o = strata_opts_new();
+    if (format)
+        strata_opts_set(o, "driver", format);
+    if (format && strata_driver_find(format, NULL) &&
+        strata_driver_find(format, NULL)->kind == STRATA_DRIVER_PROTOCOL) {
+        strata_opts_set(o, "filename", filename);
+    } else {
+        strata_opts_set(o, "file.driver", "file");
+        strata_opts_set(o, "file.filename", filename);
+    }
+    return o;
+}
+
+int strata_open_file(const char *filename, const char *format, unsigned flags,
+                     struct strata_node **nodep, struct strata_error **errp)
+{
+    int r = strata_core_init(errp);
+    if (r < 0)
+        return r;
+    struct strata_opts *o = strata_opts_for_file(filename, format);
+    r = strata_open_opts(o, flags, nodep, errp);
+    strata_opts_free(o);
+    return r;
+}
+
+int strata_open_string(const char *dotted, unsigned flags, struct strata_node **nodep,
+                       struct strata_error **errp)
+{
+    struct strata_opts *o = strata_opts_new();
+    int r = strata_opts_parse(o, dotted, NULL, errp);
+    if (r == 0)
+        r = strata_open_opts(o, flags, nodep, errp);
+    strata_opts_free(o);
+    return r;
+}
+
+int strata_open_config(const char *path, unsigned flags, struct strata_node **nodep,
+                       struct strata_error **errp)
+{
+    struct strata_opts *o = NULL;
+    int r = strata_config_load(path, &o, errp);
+    if (r < 0)
+        return r;
+    r = strata_open_opts(o, flags, nodep, errp);
+    strata_opts_free(o);
+    return r;
+}
+
+void strata_close(struct strata_node *node)
+{
+    if (node)
+        node_free(node, true);
+}
+
+/* ------------------------------------------------------------ children */
+
+/* Resolves a relative child file name against the parent's directory, as
+ * qemu does for backing files. */
+static char *relative_to_parent(const struct strata_node *parent, const char *fn)
+{
+    const char *pf = strata_node_filename(parent);
+    if (fn[0] == '/' || !pf || !strchr(pf, '/'))
+        return strdup(fn);
+    char *copy = strdup(pf);
+    char *dir = dirname(copy);
+    size_t len = strlen(dir) + strlen(fn) + 2;
+    char *out = malloc(len);
+    if (out)
+        snprintf(out, len, "%s/%s", dir, fn);
+    free(copy);
+    return out;
+}
+
+int strata_node_open_child(struct strata_node *parent, const char *role,
+                           const struct strata_child_defaults *defs, bool optional,
+                           struct strata_node **childp, struct strata_error **errp)
+{
+    *childp = NULL;
+    struct strata_node *existing = strata_node_child(parent, role);
+    if (existing) {
+        *childp = existing;
+        return 0;
+    }
+    if (!declares_role(parent->drv, role))
+        return strata_error_set(errp, EINVAL, "driver '%s' opened undeclared child '%s'",
+                                parent->drv->name, role);
+
+    struct strata_opts *sub = strata_opts_subset(parent->opts, role);
+    const char *shorthand = strata_opts_get(parent->opts, role);
+    if (shorthand && strata_opts_count(sub) == 0)
+        strata_opts_set(sub, "filename", shorthand);
+
+    bool has_file_keys = false;
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(sub, i, &k, &v); i++)
+        if (key_under_role(k, "file"))
+            has_file_keys = true;
+    if (defs && defs->filename && !strata_opts_get(sub, "filename") && !has_file_keys) {
+        char *fn = relative_to_parent(parent, defs->filename);
+        strata_opts_set(sub, "filename", fn);
+        free(fn);
+    }
+    if (defs && defs->driver && !strata_opts_get(sub, "driver"))
+        strata_opts_set(sub, "driver", defs->driver);
+
+    if (strata_opts_count(sub) == 0) {
+        strata_opts_free(sub);
+        if (optional)
+            return 0;
+        return strata_error_set(errp, EINVAL, "%s: driver '%s' needs a '%s' child "
+                                "(%s.filename=... or a '%s' group)",
+                                strata_node_filename(parent), parent->drv->name, role,
+                                role, role);
+    }
+
+    unsigned flags = parent->flags & ~(defs ? defs->flags_clear : 0u);
+    struct strata_node *child;
+    int r = strata_node_open_opts(sub, flags, parent, role, &child, errp);
+    strata_opts_free(sub);
+    if (r < 0)
+        return r;
+    r = attach_child(parent, role, child, errp);
+    if (r < 0) {
+        node_free(child, true);
+        return r;
+    }
+    *childp = child;
+    return 0;
+}
+
+struct strata_node *strata_node_child(const struct strata_node *parent, const char *role)
+{
+    for (size_t i = 0; i < parent->nchildren; i++)
+        if (strcmp(parent->children[i].role, role) == 0)
+            return parent->children[i].node;
+    return NULL;
+}
+
+bool strata_node_child_at(const struct strata_node *node, size_t i, const char **role,
+                          struct strata_node **child)
+{
+    if (i >= node->nchildren)
+        return false;
+    *role = node->children[i].role;
+    *child = node->children[i].node;
+    return true;
+}
+
+bool strata_node_has_child_opts(const struct strata_node *parent, const char *role)
+{
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(parent->opts, i, &k, &v); i++)
+        if (key_under_role(k, role))
+            return true;
+    return false;
+}
+
+struct strata_node *strata_node_primary_child(const struct strata_node *n)
+{
+    if (!n->drv || !n->drv->children || !n->drv->children[0])
+        return NULL;
+    return strata_node_child(n, n->drv->children[0]);
+}
+
+/* ------------------------------------------------------------ accessors */
+
+void *strata_node_state(struct strata_node *node)
+{
+    return node->state;
+}
+
+const struct strata_driver *strata_node_driver(const struct strata_node *node)
+{
+    return node->drv;
+}
+
+const char *strata_node_driver_name(const struct strata_node *node)
+{
+    return node->drv ? node->drv->name : "?";
+}
+
+const char *strata_node_filename(const struct strata_node *node)
+{
+    if (node->filename)
+        return node->filename;
+    const char *fn = strata_opts_get(node->opts, "filename");
+    if (fn)
+        return fn;
+    for (size_t i = 0; i < node->nchildren; i++) {
+        fn = strata_node_filename(node->children[i].node);
+        if (fn)
+            return fn;
+    }
+    fn = strata_opts_get(node->opts, "file.filename");
+    if (fn)
+        return fn;
+    return node->drv ? node->drv->name : "(node)";
+}
+
+unsigned strata_node_flags(const struct strata_node *node)
+{
+    return node->flags;
+}
+
+bool strata_node_writable(const struct strata_node *node)
+{
+    return node->flags & STRATA_O_RDWR;
+}
+
+void strata_node_set_limits(struct strata_node *node, const struct strata_limits *l)
+{
+    node->limits = *l;
+    if (node->limits.request_alignment == 0)
+        node->limits.request_alignment = 1;
+}
+
+void strata_node_get_limits(const struct strata_node *node, struct strata_limits *l)
+{
+    *l = node->limits;
+}
+
+void strata_node_event(struct strata_node *node, const char *event)
+{
+    while (node) {
+        if (node->drv->event) {
+            node->drv->event(node, event);
+            return;
+        }
+        if (node->drv->kind != STRATA_DRIVER_FILTER)
+            return;
+        node = strata_node_primary_child(node);
+    }
+}
+
+/* ------------------------------------------------------------ describe */
+
+static int cmp_entries(const void *a, const void *b)
+{
+    return strcmp(((const char *const *)a)[0], ((const char *const *)b)[0]);
+}
+
+static void describe_into(const struct strata_node *n, int depth, const char *role,
+                          char **buf, size_t *len, size_t *cap)
+{
+    size_t cnt = strata_opts_count(n->own);
+    const char **kv = calloc(cnt ? cnt * 2 : 1, sizeof *kv);
+    for (size_t i = 0; i < cnt; i++)
+        strata_opts_entry(n->own, i, &kv[2 * i], &kv[2 * i + 1]);
+    qsort(kv, cnt, 2 * sizeof *kv, cmp_entries);
+
+    char line[4096];
+    size_t o = (size_t)snprintf(line, sizeof line, "%*s%s%sdriver=%s", depth * 2, "",
+                                role ? role : "", role ? ": " : "", n->drv->name);
+    for (size_t i = 0; i < cnt && o < sizeof line; i++)
+        o += (size_t)snprintf(line + o, sizeof line - o, " %s=%s", kv[2 * i], kv[2 * i + 1]);
+    free(kv);
+    if (o >= sizeof line)
+        o = sizeof line - 1;
+    if (*len + o + 2 > *cap) {
+        *cap = (*len + o + 2) * 2;
+        *buf = realloc(*buf, *cap);
+    }
+    memcpy(*buf + *len, line, o);
+    *len += o;
+    (*buf)[(*len)++] = '\n';
+    (*buf)[*len] = 0;
+
+    /* Children in role order, so the text does not depend on open order. */
+    size_t idx[STRATA_MAX_CHILDREN];
+    for (size_t i = 0; i < n->nchildren; i++)
+        idx[i] = i;
+    for (size_t i = 1; i < n->nchildren; i++)
+        for (size_t j = i; j > 0 && strcmp(n->children[idx[j - 1]].role,
+                                           n->children[idx[j]].role) > 0; j--) {
+            size_t t = idx[j];
+            idx[j] = idx[j - 1];
+            idx[j - 1] = t;
+        }
+    for (size_t i = 0; i < n->nchildren; i++)
+        describe_into(n->children[idx[i]].node, depth + 1, n->children[idx[i]].role, buf,
+                      len, cap);
+}
+
+char *strata_node_describe(const struct strata_node *node)
+{
+    size_t len = 0, cap = 256;
+    char *buf = malloc(cap);
+    buf[0] = 0;
+    describe_into(node, 0, NULL, &buf, &len, &cap);
+    return buf;
+}

@@ -1,0 +1,46 @@
+/* node.h - the node structure, shared by the core's graph, I/O and image
+ * files. */
+#ifndef STRATA_CORE_NODE_H
+#define STRATA_CORE_NODE_H
+
+#include "internal.h"
+
+#include <pthread.h>
+
+#define STRATA_MAX_CHILDREN 8
+
+struct strata_child {
+    char *role;
+    struct strata_node *node;
+};
+
+struct strata_node {
+    const struct strata_driver *drv;
+    void *state;
+    struct strata_opts *opts;    /* everything given for this node, children too */
+    struct strata_opts *own;     /* the node's own options (validated) */
+    char *filename;              /* set once open: for messages */
+    unsigned flags;              /* STRATA_O_* */
+    struct strata_limits limits;
+    struct strata_node *parent;
+    const char *role;            /* role under the parent, NULL at the top */
+    struct strata_child children[STRATA_MAX_CHILDREN];
+    size_t nchildren;
+    /* Serialises the callbacks of drivers that are not thread-safe. */
+    pthread_mutex_t drv_lock;
+    /* Unaligned writes (read-modify-write) exclude all other writes. */
+    pthread_rwlock_t rmw_lock;
+};
+
+/* Opens one node from its options; parent/role place it in the graph. */
+STRATA_INTERNAL int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
+                                          struct strata_node *parent, const char *role,
+                                          struct strata_node **nodep,
+                                          struct strata_error **errp);
+/* The child that forwarded requests go to: a filter's first role. */
+STRATA_INTERNAL struct strata_node *strata_node_primary_child(const struct strata_node *n);
+/* Picks the best format for the data at the start of `file` (probe.c). */
+STRATA_INTERNAL int strata_probe_format(struct strata_node *file, const char **fmt,
+                                        struct strata_error **errp);
+
+#endif

@@ -1,0 +1,54 @@
+/* probe.c - guessing an image's format from its first bytes, as qemu does:
+ * every format driver scores the data and the highest score wins; raw
+ * accepts anything with the lowest score. */
+#include "node.h"
+
+#include <errno.h>
+#include <string.h>
+
+#define PROBE_BYTES 4096
+
+struct probe_ctx {
+    const uint8_t *buf;
+    size_t len;
+    const char *filename;
+    const char *best;
+    int best_score;
+};
+
+static void probe_one(const void *desc, void *opaque)
+{
+    const struct strata_driver *d = desc;
+    struct probe_ctx *c = opaque;
+    if (d->kind != STRATA_DRIVER_FORMAT || !d->probe)
+        return;
+    int score = d->probe(c->buf, c->len, c->filename);
+    /* Ties go to the name that sorts first, so the result is stable. */
+    if (score > c->best_score ||
+        (score == c->best_score && score > 0 && c->best && strcmp(d->name, c->best) < 0)) {
+        c->best_score = score;
+        c->best = d->name;
+    }
+}
+
+int strata_probe_format(struct strata_node *file, const char **fmt,
+                        struct strata_error **errp)
+{
+    uint8_t buf[PROBE_BYTES];
+    int64_t size = strata_get_length(file);
+    if (size < 0)
+        return strata_error_set(errp, (int)-size, "%s: cannot get size",
+                                strata_node_filename(file));
+    size_t len = (uint64_t)size < sizeof buf ? (size_t)size : sizeof buf;
+    memset(buf, 0, sizeof buf);
+    int r = strata_pread(file, 0, len, buf, 0, errp);
+    if (r < 0)
+        return r;
+    struct probe_ctx c = { buf, len, strata_node_filename(file), NULL, 0 };
+    strata_registry_foreach(STRATA_REG_DRIVER, probe_one, &c);
+    if (!c.best)
+        return strata_error_set(errp, ENOENT, "%s: could not determine the image format",
+                                strata_node_filename(file));
+    *fmt = c.best;
+    return 0;
+}

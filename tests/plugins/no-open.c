@@ -1,0 +1,18 @@
+/* no-open.c - a driver without its mandatory open callback; refused. */
+#include <strata/strata.h>
+#include <strata/plugin.h>
+
+static void noopen_close(struct strata_node *n)
+{
+}
+
+static const struct strata_driver noopen_driver = {
+    .abi_version = STRATA_DRIVER_ABI,
+    .struct_size = sizeof(struct strata_driver),
+    .name = "noopen",
+    .kind = STRATA_DRIVER_FILTER,
+    .children = (const char *const[]){ "file", NULL },
+    .close = noopen_close,
+};
+
+STRATA_PLUGIN("no-open", .drivers = STRATA_DRIVERS(&noopen_driver));
