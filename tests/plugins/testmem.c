@@ -12,12 +12,14 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct testmem {
     uint8_t *data;
     uint64_t size;
     uint32_t align;
     uint64_t max_transfer;
+    uint64_t read_delay_us;   /* widens race windows in concurrency tests */
     atomic_int inside;        /* callbacks running right now */
     atomic_long violations;
     atomic_long requests;
@@ -28,6 +30,7 @@ static const struct strata_opt_desc testmem_opts[] = {
     { .name = "size", .type = STRATA_OPT_SIZE, .help = "size in bytes" },
     { .name = "align", .type = STRATA_OPT_SIZE, .help = "request alignment" },
     { .name = "max-transfer", .type = STRATA_OPT_SIZE, .help = "largest request" },
+    { .name = "read-delay-us", .type = STRATA_OPT_NUMBER, .help = "sleep in each read" },
     { .name = "filename", .type = STRATA_OPT_STRING, .help = "a label for messages" },
     { NULL },
 };
@@ -40,7 +43,8 @@ static int testmem_open(struct strata_node *node, const struct strata_opts *opts
     s->size = 1 << 20;
     if (strata_opts_get_size(opts, "size", &s->size, errp) < 0 ||
         strata_opts_get_size(opts, "align", &align, errp) < 0 ||
-        strata_opts_get_size(opts, "max-transfer", &s->max_transfer, errp) < 0)
+        strata_opts_get_size(opts, "max-transfer", &s->max_transfer, errp) < 0 ||
+        strata_opts_get_u64(opts, "read-delay-us", &s->read_delay_us, errp) < 0)
         return -EINVAL;
     s->align = (uint32_t)align;
     s->data = calloc(1, s->size);
@@ -86,6 +90,8 @@ static int testmem_pread(struct strata_node *node, uint64_t off, uint64_t len, v
     }
     memcpy(buf, s->data + off, len);
     leave(s);
+    if (s->read_delay_us)
+        usleep((useconds_t)s->read_delay_us);
     return 0;
 }
 
