@@ -1,0 +1,297 @@
+/* blkdebug.c - a filter that injects I/O errors by rule, as QEMU's blkdebug.
+ *
+ * Rules come from a libconfig file (config=) and from inline options
+ * (inject-error.*, set-state.*); docs/blkdebug.md describes both.  Each rule
+ * waits for a named event: the filter raises read_aio, write_aio,
+ * flush_to_disk, discard and write_zeroes itself before each request, and a
+ * format above raises its own (l2_update, refblock_alloc, ...) with
+ * strata_node_event().  When an event happens in a rule's state, an
+ * inject-error rule becomes active (replacing the rules a previous event
+ * activated, as in QEMU) and fails the requests it matches; a set-state rule
+ * moves the filter to its new state.
+ */
+#include "blkdebug-int.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <strata/plugin.h>
+#include <strata/strata.h>
+
+static const char *const blkdebug_children[] = { "image", NULL };
+
+static const struct strata_opt_desc blkdebug_open_options[] = {
+    { .name = "config", .type = STRATA_OPT_STRING,
+      .help = "libconfig file of inject-error and set-state rules" },
+    { .name = "align", .type = STRATA_OPT_SIZE,
+      .help = "request alignment to announce (a power of two)" },
+    { .name = "max-transfer", .type = STRATA_OPT_SIZE,
+      .help = "largest request to accept (a multiple of align)" },
+    { .name = "inject-error.event", .type = STRATA_OPT_STRING,
+      .help = "event that activates the inline inject-error rule" },
+    { .name = "inject-error.errno", .type = STRATA_OPT_STRING, .def = "EIO",
+      .help = "error to return: a number or a name such as ENOSPC" },
+    { .name = "inject-error.once", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "fail one request, then retire the rule" },
+    { .name = "inject-error.offset", .type = STRATA_OPT_SIZE,
+      .help = "fail only requests covering this byte" },
+    { .name = "inject-error.sector", .type = STRATA_OPT_NUMBER,
+      .help = "fail only requests covering this 512-byte sector" },
+    { .name = "inject-error.iotype", .type = STRATA_OPT_STRING,
+      .def = "read,write,flush,discard,zero",
+      .help = "request types to fail" },
+    { .name = "inject-error.state", .type = STRATA_OPT_NUMBER, .def = "0",
+      .help = "state the event must happen in (0 = any)" },
+    { .name = "inject-error.immediately", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "accepted for QEMU compatibility: requests always fail at once" },
+    { .name = "inject-error.skip", .type = STRATA_OPT_NUMBER, .def = "0",
+      .help = "matching requests to let through before failing" },
+    { .name = "inject-error.count", .type = STRATA_OPT_NUMBER, .def = "0",
+      .help = "failures before the rule retires (0 = no limit)" },
+    { .name = "set-state.event", .type = STRATA_OPT_STRING,
+      .help = "event that triggers the inline set-state rule" },
+    { .name = "set-state.state", .type = STRATA_OPT_NUMBER, .def = "0",
+      .help = "state the event must happen in (0 = any)" },
+    { .name = "set-state.new_state", .type = STRATA_OPT_NUMBER,
+      .help = "state to move to" },
+    { NULL },
+};
+
+static const char *blkdebug_op_name(unsigned io)
+{
+    switch (io) {
+    case BLKDEBUG_IO_READ: return "read";
+    case BLKDEBUG_IO_WRITE: return "write";
+    case BLKDEBUG_IO_FLUSH: return "flush";
+    case BLKDEBUG_IO_DISCARD: return "discard";
+    case BLKDEBUG_IO_ZERO: return "write zeroes";
+    }
+    return "request";
+}
+
+/* Runs the rules of `event`, all judged against the state before it. */
+static void blkdebug_raise(struct blkdebug_state *s, const char *event)
+{
+    pthread_mutex_lock(&s->lock);
+    int old = s->state, next = s->state;
+    bool injects = false;
+    for (size_t i = 0; i < s->nrules; i++) {
+        struct blkdebug_rule *r = &s->rules[i];
+        if (r->retired || strcmp(r->event, event) != 0)
+            continue;
+        if (r->state && r->state != old)
+            continue;
+        if (r->action == BLKDEBUG_SET_STATE) {
+            next = r->new_state;
+            continue;
+        }
+        if (!injects) {
+            for (size_t j = 0; j < s->nrules; j++)
+                s->rules[j].active = false;
+            injects = true;
+        }
+        r->active = true;
+    }
+    s->state = next;
+    pthread_mutex_unlock(&s->lock);
+    if (next != old)
+        strata_debug("blkdebug: %s: event %s: state %d -> %d",
+                     strata_node_filename(s->image), event, old, next);
+}
+
+/* Fails the request if an active rule matches it. */
+static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
+                          uint64_t len, struct strata_error **errp)
+{
+    int err = 0;
+    char where[64] = "";
+    char event[64] = "";
+
+    pthread_mutex_lock(&s->lock);
+    for (size_t i = 0; i < s->nrules; i++) {
+        struct blkdebug_rule *r = &s->rules[i];
+        if (r->action != BLKDEBUG_INJECT_ERROR || !r->active || r->retired ||
+            !(r->iotypes & io))
+            continue;
+        if (r->offset >= 0 &&
+            ((uint64_t)r->offset < off || (uint64_t)r->offset - off >= len))
+            continue;
+        if (r->skipped < r->skip) {
+            r->skipped++;
+            break;
+        }
+        r->fired++;
+        if (r->count && r->fired >= r->count) {
+            r->retired = true;
+            r->active = false;
+        }
+        err = r->error;
+        snprintf(where, sizeof where, "%s", r->where);
+        snprintf(event, sizeof event, "%s", r->event);
+        break;
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!err)
+        return 0;
+
+    const char *ename = strerrorname_np(err);
+    char num[16];
+    if (!ename) {
+        snprintf(num, sizeof num, "errno %d", err);
+        ename = num;
+    }
+    const char *image = strata_node_filename(s->image);
+    if (io == BLKDEBUG_IO_FLUSH) {
+        strata_debug("blkdebug: injected %s on flush (%s), rule at %s, event %s",
+                     ename, image, where, event);
+        return strata_error_set(errp, err, "blkdebug: injected %s on flush (%s)",
+                                ename, image);
+    }
+    strata_debug("blkdebug: injected %s on %s at offset %llu, %llu bytes (%s), rule at "
+                 "%s, event %s", ename, blkdebug_op_name(io), (unsigned long long)off,
+                 (unsigned long long)len, image, where, event);
+    return strata_error_set(errp, err, "blkdebug: injected %s on %s at offset %llu (%s)",
+                            ename, blkdebug_op_name(io), (unsigned long long)off, image);
+}
+
+static void blkdebug_close(struct strata_node *node)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    blkdebug_free_rules(s);
+    pthread_mutex_destroy(&s->lock);
+}
+
+static bool blkdebug_pow2(uint64_t v)
+{
+    return v && !(v & (v - 1));
+}
+
+static int blkdebug_do_open(struct strata_node *node, const struct strata_opts *opts,
+                            unsigned flags, struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    int r;
+
+    const char *config = strata_opts_get(opts, "config");
+    if (config && (r = blkdebug_read_config(s, config, errp)) < 0)
+        return r;
+    if ((r = blkdebug_inline_rules(s, opts, errp)) < 0)
+        return r;
+
+    uint64_t align = 0, max_transfer = 0;
+    if ((r = strata_opts_get_size(opts, "align", &align, errp)) < 0 ||
+        (r = strata_opts_get_size(opts, "max-transfer", &max_transfer, errp)) < 0)
+        return r;
+    if (strata_opts_get(opts, "align") && (!blkdebug_pow2(align) || align > (1u << 30)))
+        return strata_error_set(errp, EINVAL, "blkdebug: align=%llu must be a power of "
+                                "two of at most 1 GiB", (unsigned long long)align);
+    uint64_t eff_align = align ? align : 1;
+    if (strata_opts_get(opts, "max-transfer") &&
+        (max_transfer == 0 || max_transfer % eff_align))
+        return strata_error_set(errp, EINVAL, "blkdebug: max-transfer=%llu must be a "
+                                "non-zero multiple of align (%llu)",
+                                (unsigned long long)max_transfer,
+                                (unsigned long long)eff_align);
+
+    r = strata_node_open_child(node, "image", NULL, false, &s->image, errp);
+    if (r < 0)
+        return r;
+
+    /* Start from what the image needs; the options only narrow it. */
+    struct strata_limits lim;
+    strata_node_get_limits(s->image, &lim);
+    if (align)
+        lim.request_alignment = (uint32_t)align;
+    if (max_transfer)
+        lim.max_transfer = max_transfer;
+    else if (lim.max_transfer % lim.request_alignment)
+        lim.max_transfer -= lim.max_transfer % lim.request_alignment;
+    strata_node_set_limits(node, &lim);
+    return 0;
+}
+
+static int blkdebug_open(struct strata_node *node, const struct strata_opts *opts,
+                         unsigned flags, struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    pthread_mutex_init(&s->lock, NULL);
+    /* QEMU's blkdebug starts in state 1. */
+    s->state = 1;
+    int r = blkdebug_do_open(node, opts, flags, errp);
+    if (r < 0)
+        blkdebug_close(node);
+    return r;
+}
+
+static int blkdebug_pread(struct strata_node *node, uint64_t off, uint64_t len,
+                          void *buf, unsigned flags, struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    blkdebug_raise(s, "read_aio");
+    int r = blkdebug_check(s, BLKDEBUG_IO_READ, off, len, errp);
+    return r < 0 ? r : strata_pread(s->image, off, len, buf, flags, errp);
+}
+
+static int blkdebug_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
+                           const void *buf, unsigned flags, struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    blkdebug_raise(s, "write_aio");
+    int r = blkdebug_check(s, BLKDEBUG_IO_WRITE, off, len, errp);
+    return r < 0 ? r : strata_pwrite(s->image, off, len, buf, flags, errp);
+}
+
+/* The core flushes the image after this returns. */
+static int blkdebug_flush(struct strata_node *node, struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    blkdebug_raise(s, "flush_to_disk");
+    return blkdebug_check(s, BLKDEBUG_IO_FLUSH, 0, 0, errp);
+}
+
+static int blkdebug_pwrite_zeroes(struct strata_node *node, uint64_t off, uint64_t len,
+                                  unsigned flags, struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    blkdebug_raise(s, "write_zeroes");
+    int r = blkdebug_check(s, BLKDEBUG_IO_ZERO, off, len, errp);
+    return r < 0 ? r : strata_pwrite_zeroes(s->image, off, len, flags, errp);
+}
+
+static int blkdebug_pdiscard(struct strata_node *node, uint64_t off, uint64_t len,
+                             struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    blkdebug_raise(s, "discard");
+    int r = blkdebug_check(s, BLKDEBUG_IO_DISCARD, off, len, errp);
+    return r < 0 ? r : strata_pdiscard(s->image, off, len, errp);
+}
+
+static void blkdebug_event(struct strata_node *node, const char *event)
+{
+    blkdebug_raise(strata_node_state(node), event);
+}
+
+static const struct strata_driver blkdebug_driver = {
+    .abi_version = STRATA_DRIVER_ABI,
+    .struct_size = sizeof(struct strata_driver),
+    .name = "blkdebug",
+    .description = "error injection by rule (testing)",
+    .kind = STRATA_DRIVER_FILTER,
+    .flags = STRATA_DRIVER_THREAD_SAFE,
+    .state_size = sizeof(struct blkdebug_state),
+    .children = blkdebug_children,
+    .open_options = blkdebug_open_options,
+    .open = blkdebug_open,
+    .close = blkdebug_close,
+    .pread = blkdebug_pread,
+    .pwrite = blkdebug_pwrite,
+    .flush = blkdebug_flush,
+    .pwrite_zeroes = blkdebug_pwrite_zeroes,
+    .pdiscard = blkdebug_pdiscard,
+    .event = blkdebug_event,
+};
+
+STRATA_PLUGIN("blkdebug", .drivers = STRATA_DRIVERS(&blkdebug_driver));

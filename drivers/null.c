@@ -1,0 +1,135 @@
+/* null.c - a protocol with no storage, as QEMU's null-co: reads return
+ * zeros (unless read-zeroes=off), writes are accepted and dropped.  Useful
+ * for benchmarks and for tests of the layers above. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include <strata/driver.h>
+#include <strata/plugin.h>
+
+struct null_state {
+    _Atomic uint64_t size;
+    bool read_zeroes;
+};
+
+static const struct strata_opt_desc null_open_options[] = {
+    { .name = "size", .type = STRATA_OPT_SIZE, .def = "1G",
+      .help = "size of the device" },
+    { .name = "read-zeroes", .type = STRATA_OPT_BOOL, .def = "on",
+      .help = "fill read buffers with zeros (off leaves them untouched)" },
+    { NULL },
+};
+
+static int null_open(struct strata_node *node, const struct strata_opts *opts,
+                     unsigned flags, struct strata_error **errp)
+{
+    struct null_state *s = strata_node_state(node);
+    uint64_t size = 1ull << 30;
+    int r;
+
+    s->read_zeroes = true;
+    if ((r = strata_opts_get_size(opts, "size", &size, errp)) < 0)
+        return r;
+    if ((r = strata_opts_get_bool(opts, "read-zeroes", &s->read_zeroes, errp)) < 0)
+        return r;
+    if (size > (uint64_t)INT64_MAX)
+        return strata_error_set(errp, EINVAL, "null: size %llu is too large",
+                                (unsigned long long)size);
+    atomic_store(&s->size, size);
+    return 0;
+}
+
+static void null_close(struct strata_node *node)
+{
+}
+
+static int null_pread(struct strata_node *node, uint64_t off, uint64_t len, void *buf,
+                      unsigned flags, struct strata_error **errp)
+{
+    struct null_state *s = strata_node_state(node);
+    if (s->read_zeroes)
+        memset(buf, 0, len);
+    return 0;
+}
+
+static int null_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
+                       const void *buf, unsigned flags, struct strata_error **errp)
+{
+    return 0;
+}
+
+static int null_flush(struct strata_node *node, struct strata_error **errp)
+{
+    return 0;
+}
+
+static int null_pwrite_zeroes(struct strata_node *node, uint64_t off, uint64_t len,
+                              unsigned flags, struct strata_error **errp)
+{
+    return 0;
+}
+
+static int null_pdiscard(struct strata_node *node, uint64_t off, uint64_t len,
+                         struct strata_error **errp)
+{
+    return 0;
+}
+
+static int64_t null_get_length(struct strata_node *node)
+{
+    struct null_state *s = strata_node_state(node);
+    return (int64_t)atomic_load(&s->size);
+}
+
+static int64_t null_get_allocated_size(struct strata_node *node)
+{
+    return 0;
+}
+
+static int null_truncate(struct strata_node *node, uint64_t size, bool exact,
+                         enum strata_prealloc prealloc, struct strata_error **errp)
+{
+    struct null_state *s = strata_node_state(node);
+    if (size > (uint64_t)INT64_MAX)
+        return strata_error_set(errp, EINVAL, "null: size %llu is too large",
+                                (unsigned long long)size);
+    atomic_store(&s->size, size);
+    return 0;
+}
+
+static int null_block_status(struct strata_node *node, uint64_t off, uint64_t len,
+                             struct strata_block_status *bs, struct strata_error **errp)
+{
+    struct null_state *s = strata_node_state(node);
+    bs->pnum = len;
+    bs->offset = off;
+    bs->file = node;
+    bs->flags = STRATA_BS_OFFSET_VALID | STRATA_BS_ALLOCATED |
+                (s->read_zeroes ? STRATA_BS_ZERO : STRATA_BS_DATA);
+    return 0;
+}
+
+static const struct strata_driver null_driver = {
+    .abi_version = STRATA_DRIVER_ABI,
+    .struct_size = sizeof(struct strata_driver),
+    .name = "null",
+    .description = "no storage: reads zeros, drops writes",
+    .kind = STRATA_DRIVER_PROTOCOL,
+    .flags = STRATA_DRIVER_THREAD_SAFE,
+    .state_size = sizeof(struct null_state),
+    .open_options = null_open_options,
+    .open = null_open,
+    .close = null_close,
+    .pread = null_pread,
+    .pwrite = null_pwrite,
+    .flush = null_flush,
+    .pwrite_zeroes = null_pwrite_zeroes,
+    .pdiscard = null_pdiscard,
+    .get_length = null_get_length,
+    .get_allocated_size = null_get_allocated_size,
+    .truncate = null_truncate,
+    .block_status = null_block_status,
+};
+
+STRATA_PLUGIN("null", .drivers = STRATA_DRIVERS(&null_driver));
