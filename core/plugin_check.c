@@ -7,6 +7,8 @@
  */
 #include "module.h"
 
+#include <strata/encryption.h>
+
 #include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
@@ -38,6 +40,11 @@ static struct kind_abi kind_abi(enum strata_reg_kind kind)
     case STRATA_REG_HASH:
         return (struct kind_abi){ STRATA_HASH_ABI, sizeof(struct strata_hash_alg),
                                   sizeof(struct strata_hash_alg) };
+    case STRATA_REG_CRYPTO_FORMAT:
+        return (struct kind_abi){ STRATA_CRYPTO_FORMAT_ABI,
+                                  sizeof(struct strata_crypto_format),
+                                  offsetof(struct strata_crypto_format, erase) +
+                                      sizeof(((struct strata_crypto_format *)0)->erase) };
     default:
         return (struct kind_abi){ STRATA_PLUGIN_ABI, sizeof(struct desc_head),
                                   sizeof(struct desc_head) };
@@ -131,6 +138,24 @@ static int check_hash(const struct strata_hash_alg *h, struct strata_error **err
     return 0;
 }
 
+static int check_crypto_format(const struct strata_crypto_format *f,
+                               struct strata_error **errp)
+{
+    if (!f->header_size)
+        return missing(errp, "encryption format", f->name, "header_size");
+    if (!f->create)
+        return missing(errp, "encryption format", f->name, "create");
+    if (!f->open)
+        return missing(errp, "encryption format", f->name, "open");
+    if (!f->close)
+        return missing(errp, "encryption format", f->name, "close");
+    if (!f->get_cipher)
+        return missing(errp, "encryption format", f->name, "get_cipher");
+    if (!f->header_length)
+        return missing(errp, "encryption format", f->name, "header_length");
+    return 0;
+}
+
 const void *strata_plugin_check(enum strata_reg_kind kind, const void *desc,
                                 struct strata_error **errp)
 {
@@ -174,6 +199,9 @@ const void *strata_plugin_check(enum strata_reg_kind kind, const void *desc,
         break;
     case STRATA_REG_HASH:
         r = check_hash(copy, errp);
+        break;
+    case STRATA_REG_CRYPTO_FORMAT:
+        r = check_crypto_format(copy, errp);
         break;
     default:
         break;

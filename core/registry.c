@@ -11,6 +11,8 @@
 #include "internal.h"
 #include "module.h"
 
+#include <strata/encryption.h>
+
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -169,6 +171,12 @@ void strata_driver_foreach(void (*fn)(const struct strata_driver *d, void *opaqu
 {
     struct foreach_driver_ctx c = { fn, opaque };
     strata_registry_foreach(STRATA_REG_DRIVER, foreach_driver_cb, &c);
+}
+
+const struct strata_crypto_format *strata_crypto_format_find(const char *name,
+                                                            struct strata_error **errp)
+{
+    return strata_registry_find(STRATA_REG_CRYPTO_FORMAT, name, errp);
 }
 
 const struct strata_cipher_alg *strata_cipher_alg_find(const char *name,
