@@ -1,0 +1,24 @@
+# common.sh - sourced by the shell tests: scratch directory, failure helper,
+# and a strata installed once per build into a private prefix.
+set -euo pipefail
+: "${STRATA_BUILD:?run through make check}" "${STRATA_SRCDIR:?run through make check}"
+T=$(mktemp -d "${TMPDIR:-/tmp}/strata-sh-XXXXXX")
+trap 'rm -rf "$T"' EXIT
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# Installs the build into $STRATA_BUILD/test-prefix (once per build: later
+# callers reuse it while it is newer than libstrata) and prints the prefix.
+strata_test_prefix() {
+    local prefix=$STRATA_BUILD/test-prefix
+    local lib=$STRATA_BUILD/lib/libstrata.so.0.1.0
+    if [ ! -e "$prefix/.stamp" ] || [ "$lib" -nt "$prefix/.stamp" ]; then
+        rm -rf "$prefix"
+        make -s -C "$STRATA_BUILD/.." install prefix="$prefix" >&2
+        touch "$prefix/.stamp"
+    fi
+    echo "$prefix"
+}
