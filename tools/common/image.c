@@ -1,0 +1,105 @@
+/* image.c - turning an image argument (file name, dotted options or stack
+ * config) into an open node, and finding the node that does the work for
+ * image-level operations. */
+#include "tool.h"
+
+#include <errno.h>
+#include <string.h>
+
+void tool_image_from_word(const struct tool_common *tc, const char *word,
+                          struct tool_image *img)
+{
+    img->kind = tc->image_opts ? TOOL_IMAGE_OPTS : TOOL_IMAGE_FILE;
+    img->spec = word;
+    img->format = tc->image_opts ? NULL : tc->format;
+}
+
+int tool_images_collect(const struct tool_common *tc, const char *cmd,
+                        char **words, int nwords, struct tool_image *imgs,
+                        int max)
+{
+    int n = 0;
+    if (tc->nconfigs + nwords > max) {
+        tool_usage_error(cmd, "too many image arguments (%d; at most %d, "
+                         "counting --config files)", tc->nconfigs + nwords, max);
+        return -1;
+    }
+    for (int i = 0; i < tc->nconfigs; i++, n++) {
+        imgs[n].kind = TOOL_IMAGE_CONFIG;
+        imgs[n].spec = tc->configs[i];
+        imgs[n].format = NULL;
+    }
+    for (int i = 0; i < nwords; i++, n++)
+        tool_image_from_word(tc, words[i], &imgs[n]);
+    return n;
+}
+
+const char *tool_image_label(const struct tool_image *img)
+{
+    return img->spec;
+}
+
+int tool_image_open(const struct tool_image *img, unsigned flags,
+                    struct strata_node **nodep, struct strata_error **errp)
+{
+    int ret;
+
+    switch (img->kind) {
+    case TOOL_IMAGE_OPTS:
+        ret = strata_open_string(img->spec, flags, nodep, errp);
+        break;
+    case TOOL_IMAGE_CONFIG:
+        ret = strata_open_config(img->spec, flags, nodep, errp);
+        break;
+    default:
+        if (img->format) {
+            /* Name an unknown format before the file, as the more useful
+             * of the two problems. */
+            if (!strata_driver_find(img->format, errp))
+                return -ENOENT;
+        }
+        ret = strata_open_file(img->spec, img->format, flags, nodep, errp);
+        break;
+    }
+    if (ret < 0 && errp && *errp && (*errp)->msg &&
+        !strstr((*errp)->msg, img->spec))
+        strata_error_prefix(errp, "Could not open '%s'", img->spec);
+    else if (ret < 0 && errp && !*errp)
+        strata_error_set(errp, -ret, "Could not open '%s': %s", img->spec,
+                         strerror(-ret));
+    return ret;
+}
+
+bool tool_driver_has(const struct strata_driver *drv, size_t member)
+{
+    if (!drv || drv->struct_size < member + sizeof(void (*)(void)))
+        return false;
+    void (*fn)(void);
+    memcpy(&fn, (const char *)drv + member, sizeof fn);
+    return fn != NULL;
+}
+
+struct strata_node *tool_format_node(struct strata_node *top, size_t member)
+{
+    struct strata_node *n = top;
+    for (int depth = 0; n && depth < 64; depth++) {
+        const struct strata_driver *drv = strata_node_driver(n);
+        if (tool_driver_has(drv, member) || !drv || drv->kind != STRATA_DRIVER_FILTER)
+            return n;
+        struct strata_node *below = strata_node_child(n, "image");
+        if (!below)
+            below = strata_node_child(n, "file");
+        if (!below)
+            return n;
+        n = below;
+    }
+    return top;
+}
+
+int tool_not_supported(const char *what, struct strata_node *node,
+                       struct strata_error **errp)
+{
+    return strata_error_set(errp, ENOTSUP, "%s: %s is not supported by format '%s'",
+                            strata_node_filename(node), what,
+                            strata_node_driver_name(node));
+}

@@ -1,0 +1,81 @@
+/* options.c - the options every command takes for its image arguments:
+ * -f, -U, --object, --image-opts and --config. */
+#include "tool.h"
+
+#include <errno.h>
+#include <string.h>
+
+int tool_add_object(const char *arg, struct strata_error **errp)
+{
+    struct strata_opts *o = strata_opts_new();
+    if (!o)
+        return strata_error_set(errp, ENOMEM, "--object: out of memory");
+    int ret = strata_opts_parse(o, arg, "qom-type", errp);
+    if (ret < 0) {
+        strata_error_prefix(errp, "--object '%s'", arg);
+        goto out;
+    }
+    const char *type = strata_opts_get(o, "qom-type");
+    if (!type) {
+        ret = strata_error_set(errp, EINVAL,
+                               "--object '%s': the object type must come first "
+                               "(e.g. 'secret,id=sec0,file=key.txt')", arg);
+        goto out;
+    }
+    if (strcmp(type, "secret") != 0) {
+        ret = strata_error_set(errp, EINVAL,
+                               "--object: unknown object type '%s' "
+                               "(only 'secret' is supported)", type);
+        goto out;
+    }
+    strata_opts_del(o, "qom-type");
+    ret = strata_secret_add_opts(o, errp);
+    if (ret < 0)
+        strata_error_prefix(errp, "--object secret");
+out:
+    strata_opts_free(o);
+    return ret;
+}
+
+int tool_common_option(struct tool_common *tc, int c, const char *arg)
+{
+    struct strata_error *err = NULL;
+
+    switch (c) {
+    case 'f':
+        tc->format = arg;
+        return 1;
+    case 'U':
+        tc->force_share = true;
+        return 1;
+    case TOOL_OPT_IMAGE_OPTS:
+        tc->image_opts = true;
+        return 1;
+    case TOOL_OPT_CONFIG:
+        if (tc->nconfigs == TOOL_MAX_CONFIGS) {
+            tool_error("--config: at most %d config files", TOOL_MAX_CONFIGS);
+            return -1;
+        }
+        tc->configs[tc->nconfigs++] = arg;
+        return 1;
+    case TOOL_OPT_OBJECT: {
+        int ret = tool_add_object(arg, &err);
+        if (ret < 0) {
+            tool_fail(err, ret, "--object");
+            return -1;
+        }
+        return 1;
+    }
+    default:
+        return 0;
+    }
+}
+
+int tool_common_finish(const struct tool_common *tc)
+{
+    if (tc->format && tc->image_opts) {
+        tool_error("--image-opts and --format are mutually exclusive");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,148 @@
+/* tool.h - what strata-img and strata-io share: messages, option handling
+ * for the image arguments, image opening, sizes, output formats, progress. */
+#ifndef STRATA_TOOLS_TOOL_H
+#define STRATA_TOOLS_TOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <getopt.h>
+
+#include <strata/strata.h>
+
+/* ------------------------------------------------------------ messages */
+/* The program name that starts every message ("strata-img"). */
+void tool_set_progname(const char *name);
+const char *tool_progname(void);
+/* "strata-img: MESSAGE" on stderr. */
+void tool_error(const char *fmt, ...) STRATA_PRINTF(1, 2);
+/* "strata-img: warning: MESSAGE" on stderr. */
+void tool_warning(const char *fmt, ...) STRATA_PRINTF(1, 2);
+/* Prints err's message (or `fallback` with strerror(-ret) when the library
+ * gave no message), frees err and returns 1, the usual failure status. */
+int tool_fail(struct strata_error *err, int ret, const char *fallback);
+/* Sends library warnings through tool_warning. */
+void tool_install_warning_handler(void);
+
+/* getopt_long was given a leading ':' and returned '?' or ':': names the
+ * offending option, points at --help and returns 1. */
+int tool_getopt_error(int c, char **argv, const char *cmd);
+/* "Try 'strata-img create --help' for more information." */
+int tool_usage_error(const char *cmd, const char *fmt, ...) STRATA_PRINTF(2, 3);
+
+/* ------------------------------------------------------------ options */
+/* Long-option values shared by all commands (short options use letters). */
+enum {
+    TOOL_OPT_OBJECT = 0x100,
+    TOOL_OPT_IMAGE_OPTS,
+    TOOL_OPT_CONFIG,
+    TOOL_OPT_OUTPUT,
+    TOOL_OPT_FIRST_LOCAL = 0x180,   /* commands number their own from here */
+};
+
+#define TOOL_COMMON_LONGOPTS                                        \
+    { "help", no_argument, NULL, 'h' },                             \
+    { "object", required_argument, NULL, TOOL_OPT_OBJECT },         \
+    { "image-opts", no_argument, NULL, TOOL_OPT_IMAGE_OPTS },       \
+    { "config", required_argument, NULL, TOOL_OPT_CONFIG },         \
+    { "force-share", no_argument, NULL, 'U' }
+
+#define TOOL_MAX_CONFIGS 8
+
+/* How the image arguments of a command are to be read. */
+struct tool_common {
+    const char *format;         /* -f */
+    bool image_opts;            /* --image-opts: arguments are dotted options */
+    bool force_share;           /* -U */
+    const char *configs[TOOL_MAX_CONFIGS];  /* --config, in order */
+    int nconfigs;
+};
+
+/* Handles -f, -U, --object, --image-opts and --config.  Returns 1 when c was
+ * one of them, 0 when it is the command's own, -1 after printing an error. */
+int tool_common_option(struct tool_common *tc, int c, const char *arg);
+/* Refuses combinations that cannot mean anything (-f with --image-opts).
+ * Prints and returns -1 on error. */
+int tool_common_finish(const struct tool_common *tc);
+
+/* --object secret,id=ID,data=...|file=...[,format=raw|base64] */
+int tool_add_object(const char *arg, struct strata_error **errp);
+
+/* ------------------------------------------------------------ images */
+enum tool_image_kind {
+    TOOL_IMAGE_FILE,            /* file name, format from -f or probed */
+    TOOL_IMAGE_OPTS,            /* dotted options */
+    TOOL_IMAGE_CONFIG,          /* stack config file */
+};
+
+struct tool_image {
+    enum tool_image_kind kind;
+    const char *spec;           /* file name, options text or config path */
+    const char *format;         /* TOOL_IMAGE_FILE: NULL probes */
+};
+
+/* Fills imgs from the --config files first, then the positional words,
+ * all read the way tc says.  Returns how many there are, or -1 after
+ * printing an error when there are more than max. */
+int tool_images_collect(const struct tool_common *tc, const char *cmd,
+                        char **words, int nwords, struct tool_image *imgs,
+                        int max);
+/* One image from a word, read the way tc says (without --config). */
+void tool_image_from_word(const struct tool_common *tc, const char *word,
+                          struct tool_image *img);
+int tool_image_open(const struct tool_image *img, unsigned flags,
+                    struct strata_node **nodep, struct strata_error **errp);
+/* The name messages use for an image. */
+const char *tool_image_label(const struct tool_image *img);
+
+/* The node whose driver implements image operations: the top node, or the
+ * first node below filters that leave `member` to their child.  `member` is
+ * an offsetof() into struct strata_driver. */
+struct strata_node *tool_format_node(struct strata_node *top, size_t member);
+/* True when the driver has the callback at offsetof `member`, reading only
+ * what the module's descriptor really holds. */
+bool tool_driver_has(const struct strata_driver *drv, size_t member);
+/* "check is not supported by format 'raw'" */
+int tool_not_supported(const char *what, struct strata_node *node,
+                       struct strata_error **errp);
+
+/* ------------------------------------------------------------ values */
+/* strata_parse_size with a message naming `what` ("image size"). */
+int tool_parse_size(const char *text, const char *what, uint64_t *out,
+                    struct strata_error **errp);
+/* Decimal or 0x hex, no suffix, fits in [min, max]. */
+int tool_parse_number(const char *text, const char *what, int64_t min,
+                      int64_t max, int64_t *out, struct strata_error **errp);
+
+enum tool_output { TOOL_OUTPUT_HUMAN, TOOL_OUTPUT_JSON };
+int tool_parse_output(const char *text, enum tool_output *out,
+                      struct strata_error **errp);
+
+/* Prints a strata_info tree as JSON on stdout. */
+void tool_print_info_json(const struct strata_info *info);
+/* The JSON text of obj's member `key` (a number, "true", a quoted string),
+ * malloc'ed, or NULL when there is no such member. */
+char *tool_info_member(const struct strata_info *obj, const char *key);
+/* Reads an integer or boolean member; false when absent or of another type. */
+bool tool_info_get_int(const struct strata_info *obj, const char *key, int64_t *out);
+bool tool_info_get_bool(const struct strata_info *obj, const char *key, bool *out);
+
+/* ------------------------------------------------------------ progress */
+struct tool_progress {
+    bool enabled;
+    double shown;       /* last percentage printed, < 0 before the first */
+};
+void tool_progress_start(struct tool_progress *p, bool enabled);
+void tool_progress_update(struct tool_progress *p, uint64_t done, uint64_t total);
+void tool_progress_end(struct tool_progress *p);
+
+/* ------------------------------------------------------------ buffers */
+/* Page-aligned buffer (drivers may ask for aligned memory); NULL on ENOMEM. */
+void *tool_alloc_buffer(size_t len);
+/* True when len bytes at buf are all zero. */
+bool tool_buffer_is_zero(const void *buf, size_t len);
+
+/* Monotonic time in seconds. */
+double tool_now(void);
+
+#endif

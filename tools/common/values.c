@@ -1,0 +1,90 @@
+/* values.c - parsing the values of options and arguments. */
+#include "tool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int tool_parse_size(const char *text, const char *what, uint64_t *out,
+                    struct strata_error **errp)
+{
+    int ret = strata_parse_size(text, out, errp);
+    if (ret < 0)
+        strata_error_prefix(errp, "%s", what);
+    return ret;
+}
+
+int tool_parse_number(const char *text, const char *what, int64_t min,
+                      int64_t max, int64_t *out, struct strata_error **errp)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 0);
+    if (!*text || *end || errno)
+        return strata_error_set(errp, EINVAL, "%s: invalid number '%s'", what, text);
+    if (v < min || v > max)
+        return strata_error_set(errp, ERANGE, "%s: %s is out of range [%lld, %lld]",
+                                what, text, (long long)min, (long long)max);
+    *out = v;
+    return 0;
+}
+
+int tool_parse_output(const char *text, enum tool_output *out,
+                      struct strata_error **errp)
+{
+    if (!strcmp(text, "human"))
+        *out = TOOL_OUTPUT_HUMAN;
+    else if (!strcmp(text, "json"))
+        *out = TOOL_OUTPUT_JSON;
+    else
+        return strata_error_set(errp, EINVAL,
+                                "--output: unknown format '%s' (use 'human' or 'json')",
+                                text);
+    return 0;
+}
+
+void tool_print_info_json(const struct strata_info *info)
+{
+    char *s = strata_info_to_json(info);
+    if (!s)
+        return;
+    size_t n = strlen(s);
+    fputs(s, stdout);
+    if (n == 0 || s[n - 1] != '\n')
+        fputc('\n', stdout);
+    free(s);
+}
+
+char *tool_info_member(const struct strata_info *obj, const char *key)
+{
+    const struct strata_info *m = strata_info_get(obj, key);
+    return m ? strata_info_to_json(m) : NULL;
+}
+
+bool tool_info_get_int(const struct strata_info *obj, const char *key, int64_t *out)
+{
+    char *s = tool_info_member(obj, key);
+    if (!s)
+        return false;
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    bool ok = end != s && !*end && !errno;
+    if (ok)
+        *out = v;
+    free(s);
+    return ok;
+}
+
+bool tool_info_get_bool(const struct strata_info *obj, const char *key, bool *out)
+{
+    char *s = tool_info_member(obj, key);
+    if (!s)
+        return false;
+    bool ok = !strcmp(s, "true") || !strcmp(s, "false");
+    if (ok)
+        *out = s[0] == 't';
+    free(s);
+    return ok;
+}

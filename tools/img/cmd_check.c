@@ -1,0 +1,225 @@
+/* cmd_check.c - strata-img check, with qemu-img's output and exit codes:
+ * 0 no problem, 1 check not completed, 2 corruptions, 3 leaks only,
+ * 63 the format cannot be checked. */
+#include "img.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+    CHECK_OK = 0,
+    CHECK_INCOMPLETE = 1,
+    CHECK_CORRUPT = 2,
+    CHECK_LEAKS = 3,
+    CHECK_UNSUPPORTED = 63,
+};
+
+static void print_human(const struct strata_check_result *r)
+{
+    if (r->corruptions_fixed || r->leaks_fixed)
+        printf("The following inconsistencies were found and repaired:\n\n"
+               "    %" PRId64 " leaked clusters\n"
+               "    %" PRId64 " corruptions\n\n"
+               "Double checking the fixed image now...\n",
+               r->leaks_fixed, r->corruptions_fixed);
+    if (!r->corruptions && !r->leaks && !r->check_errors) {
+        printf("No errors were found on the image.\n");
+    } else {
+        if (r->corruptions)
+            printf("\n%" PRId64 " errors were found on the image.\n"
+                   "Data may be corrupted, or further writes to the image "
+                   "may corrupt it.\n", r->corruptions);
+        if (r->leaks)
+            printf("\n%" PRId64 " leaked clusters were found on the image.\n"
+                   "This means waste of disk space, but no harm to data.\n",
+                   r->leaks);
+        if (r->check_errors)
+            printf("\n%" PRId64 " internal errors have occurred during the check.\n",
+                   r->check_errors);
+    }
+    if (r->total_clusters > 0 && r->allocated_clusters > 0) {
+        double t = (double)r->total_clusters, a = (double)r->allocated_clusters;
+        printf("%" PRId64 "/%" PRId64 " = %0.2f%% allocated, %0.2f%% fragmented, "
+               "%0.2f%% compressed clusters\n", r->allocated_clusters,
+               r->total_clusters, a * 100.0 / t,
+               (double)r->fragmented_clusters * 100.0 / a,
+               (double)r->compressed_clusters * 100.0 / a);
+    }
+    if (r->image_end_offset > 0)
+        printf("Image end offset: %" PRId64 "\n", r->image_end_offset);
+}
+
+/* qemu-img leaves out the counters that are zero, except check-errors. */
+static void print_json(const struct strata_check_result *r, const char *filename,
+                       const char *format)
+{
+    struct strata_info *o = strata_info_new_object();
+    strata_info_add_str(o, "filename", filename);
+    strata_info_add_str(o, "format", format);
+    strata_info_add_int(o, "check-errors", r->check_errors);
+#define OPTIONAL(key, v) do { if (v) strata_info_add_int(o, key, v); } while (0)
+    OPTIONAL("image-end-offset", r->image_end_offset);
+    OPTIONAL("corruptions", r->corruptions);
+    OPTIONAL("leaks", r->leaks);
+    OPTIONAL("corruptions-fixed", r->corruptions_fixed);
+    OPTIONAL("leaks-fixed", r->leaks_fixed);
+    OPTIONAL("total-clusters", r->total_clusters);
+    OPTIONAL("allocated-clusters", r->allocated_clusters);
+    OPTIONAL("fragmented-clusters", r->fragmented_clusters);
+    OPTIONAL("compressed-clusters", r->compressed_clusters);
+#undef OPTIONAL
+    tool_print_info_json(o);
+    strata_info_free(o);
+}
+
+static void print_messages(const struct strata_check_result *r)
+{
+    fflush(stdout);
+    for (size_t i = 0; i < r->nmessages; i++)
+        fprintf(stderr, "%s\n", r->messages[i]);
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        TOOL_COMMON_LONGOPTS,
+        { "output", required_argument, NULL, TOOL_OPT_OUTPUT },
+        { "repair", required_argument, NULL, 'r' },
+        { NULL, 0, NULL, 0 },
+    };
+    struct tool_common tc = { 0 };
+    struct strata_error *err = NULL;
+    enum tool_output output = TOOL_OUTPUT_HUMAN;
+    unsigned fix = 0;
+    bool quiet = false;
+    int c, ret;
+
+    while ((c = getopt_long(argc, argv, ":hf:r:Uq", longopts, NULL)) != -1) {
+        int r = tool_common_option(&tc, c, optarg);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case 'h':
+            return img_print_help(&img_cmd_check);
+        case 'q': quiet = true; break;
+        case TOOL_OPT_OUTPUT:
+            if (tool_parse_output(optarg, &output, &err) < 0)
+                return tool_fail(err, -EINVAL, NULL);
+            break;
+        case 'r':
+            if (!strcmp(optarg, "leaks"))
+                fix = STRATA_CHECK_FIX_LEAKS;
+            else if (!strcmp(optarg, "all"))
+                fix = STRATA_CHECK_FIX_LEAKS | STRATA_CHECK_FIX_ERRORS;
+            else
+                return tool_usage_error("check", "Unknown option value for -r "
+                                        "(expecting 'leaks' or 'all'): %s", optarg);
+            break;
+        default:
+            return tool_getopt_error(c, argv, "check");
+        }
+    }
+    if (fix && tc.force_share)
+        return tool_usage_error("check", "-U cannot be used with -r: repairs write to the image");
+    if (tool_common_finish(&tc) < 0)
+        return 1;
+    struct tool_image img;
+    int n = tool_images_collect(&tc, "check", argv + optind, argc - optind, &img, 1);
+    if (n < 0)
+        return 1;
+    if (n == 0)
+        return tool_usage_error("check", "Expecting one image file name");
+
+    unsigned flags = (fix ? STRATA_O_RDWR : 0) | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
+    struct strata_node *node;
+    ret = tool_image_open(&img, flags, &node, &err);
+    if (ret < 0)
+        return tool_fail(err, ret, img.spec);
+
+    struct strata_node *fmt = tool_format_node(node, offsetof(struct strata_driver, check));
+    int status;
+    if (!tool_driver_has(strata_node_driver(fmt), offsetof(struct strata_driver, check))) {
+        tool_not_supported("check", fmt, &err);
+        tool_fail(err, -ENOTSUP, NULL);
+        status = CHECK_UNSUPPORTED;
+        goto out;
+    }
+
+    struct strata_check_result res = { 0 };
+    ret = strata_image_check(fmt, &res, fix, &err);
+    if (ret == -ENOTSUP) {
+        tool_fail(err, ret, NULL);
+        strata_check_result_clear(&res);
+        status = CHECK_UNSUPPORTED;
+        goto out;
+    }
+    if (ret < 0) {
+        tool_fail(err, ret, img.spec);
+        strata_check_result_clear(&res);
+        status = CHECK_INCOMPLETE;
+        goto out;
+    }
+    if (!quiet)
+        print_messages(&res);
+    if (fix && (res.corruptions_fixed || res.leaks_fixed)) {
+        /* Report the state after the repair, as qemu-img does, but keep the
+         * counts of what was fixed. */
+        int64_t cf = res.corruptions_fixed, lf = res.leaks_fixed;
+        strata_check_result_clear(&res);
+        memset(&res, 0, sizeof res);
+        ret = strata_image_check(fmt, &res, 0, &err);
+        if (ret < 0) {
+            tool_fail(err, ret, img.spec);
+            strata_check_result_clear(&res);
+            status = CHECK_INCOMPLETE;
+            goto out;
+        }
+        if (!quiet)
+            print_messages(&res);
+        res.corruptions_fixed = cf;
+        res.leaks_fixed = lf;
+    }
+    if (!quiet) {
+        if (output == TOOL_OUTPUT_JSON)
+            print_json(&res, strata_node_filename(node), strata_node_driver_name(node));
+        else
+            print_human(&res);
+    }
+    if (res.check_errors)
+        status = CHECK_INCOMPLETE;
+    else if (res.corruptions)
+        status = CHECK_CORRUPT;
+    else if (res.leaks)
+        status = CHECK_LEAKS;
+    else
+        status = CHECK_OK;
+    strata_check_result_clear(&res);
+out:
+    strata_close(node);
+    return status;
+}
+
+const struct img_command img_cmd_check = {
+    .name = "check",
+    .run = run,
+    .synopsis = "check [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT]\n"
+                "                 [--output=human|json] [-r leaks|all] [-U] FILENAME",
+    .summary = "Check the image's metadata for consistency.",
+    .help =
+        "  -f FMT                image format (probed when omitted)\n"
+        "  -r leaks|all          repair leaked clusters only, or all problems\n"
+        "                        (the image is then opened for writing)\n"
+        "  --output=human|json   output format; JSON uses qemu-img's field names\n"
+        "  -q                    quiet\n"
+        "  -U, --force-share     open without taking image locks\n"
+        "  --image-opts          FILENAME is dotted options\n"
+        "  --config FILE         the image is the stack described by FILE\n"
+        "  --object secret,...   define a secret\n"
+        "Exit status: 0 no problem found, 1 the check could not be completed,\n"
+        "2 the image is corrupted, 3 leaked clusters only, 63 the format has no check.\n",
+};

@@ -1,0 +1,362 @@
+/* cmd_convert.c - strata-img convert: copies one or more images (joined end
+ * to end) into a new or existing image, leaving out what reads as zeros. */
+#include "img.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CONVERT_BUF_SIZE (2u << 20)
+#define CONVERT_MAX_SOURCES 64
+
+struct convert {
+    struct strata_node *dst;
+    const char *dst_name;
+    uint64_t min_sparse;        /* -S; 0 writes every byte */
+    uint8_t *buf;
+    uint8_t *zero_buf;          /* for -S 0 */
+    uint64_t done, total;
+    struct tool_progress progress;
+};
+
+/* True when the target already reads as zeros over [off, off+len). */
+static bool target_reads_zero(struct convert *cv, uint64_t off, uint64_t len)
+{
+    while (len > 0) {
+        struct strata_block_status bs = { 0 };
+        if (strata_block_status(cv->dst, off, len, &bs, NULL) < 0 || bs.pnum == 0)
+            return false;
+        if (!(bs.flags & STRATA_BS_ZERO))
+            return false;
+        uint64_t n = bs.pnum < len ? bs.pnum : len;
+        off += n;
+        len -= n;
+    }
+    return true;
+}
+
+static int put_zero(struct convert *cv, uint64_t off, uint64_t len,
+                    struct strata_error **errp)
+{
+    if (cv->min_sparse == 0) {
+        /* -S 0: the target gets every byte written, as qemu-img does. */
+        while (len > 0) {
+            uint64_t n = len < CONVERT_BUF_SIZE ? len : CONVERT_BUF_SIZE;
+            int ret = strata_pwrite(cv->dst, off, n, cv->zero_buf, 0, errp);
+            if (ret < 0)
+                return ret;
+            off += n;
+            len -= n;
+        }
+        return 0;
+    }
+    if (target_reads_zero(cv, off, len))
+        return 0;
+    return strata_pwrite_zeroes(cv->dst, off, len, STRATA_REQ_MAY_UNMAP, errp);
+}
+
+/* Writes a buffer read from the source, turning zero runs of at least
+ * min_sparse bytes (aligned in the target) into holes. */
+static int put_data(struct convert *cv, uint64_t off, const uint8_t *buf,
+                    uint64_t len, struct strata_error **errp)
+{
+    if (cv->min_sparse == 0)
+        return strata_pwrite(cv->dst, off, len, buf, 0, errp);
+    uint64_t pos = 0;
+    while (pos < len) {
+        /* One run of chunks with the same zero-ness. */
+        uint64_t chunk_end = ((off + pos) / cv->min_sparse + 1) * cv->min_sparse - off;
+        if (chunk_end > len)
+            chunk_end = len;
+        bool zero = tool_buffer_is_zero(buf + pos, chunk_end - pos);
+        uint64_t end = chunk_end;
+        while (end < len) {
+            uint64_t next = end + cv->min_sparse < len ? end + cv->min_sparse : len;
+            if (tool_buffer_is_zero(buf + end, next - end) != zero)
+                break;
+            end = next;
+        }
+        int ret = zero ? put_zero(cv, off + pos, end - pos, errp)
+                       : strata_pwrite(cv->dst, off + pos, end - pos, buf + pos, 0, errp);
+        if (ret < 0)
+            return ret;
+        pos = end;
+    }
+    return 0;
+}
+
+static int copy_source(struct convert *cv, struct strata_node *src, const char *name,
+                       uint64_t len, uint64_t dst_base, struct strata_error **errp)
+{
+    uint64_t off = 0;
+    while (off < len) {
+        uint64_t n = len - off < CONVERT_BUF_SIZE ? len - off : CONVERT_BUF_SIZE;
+        struct strata_block_status bs = { 0 };
+        int depth = 0;
+        int ret = strata_block_status_above(src, off, n, &bs, &depth, errp);
+        if (ret < 0) {
+            strata_error_prefix(errp, "%s: block status at offset %" PRIu64, name, off);
+            return ret;
+        }
+        if (bs.pnum == 0)
+            return strata_error_set(errp, EIO, "%s: block status at offset %" PRIu64
+                                    " made no progress", name, off);
+        if (bs.pnum < n)
+            n = bs.pnum;
+        if (bs.flags & STRATA_BS_ZERO) {
+            ret = put_zero(cv, dst_base + off, n, errp);
+        } else {
+            ret = strata_pread(src, off, n, cv->buf, 0, errp);
+            if (ret < 0) {
+                strata_error_prefix(errp, "error while reading at byte %" PRIu64, off);
+                return ret;
+            }
+            ret = put_data(cv, dst_base + off, cv->buf, n, errp);
+        }
+        if (ret < 0) {
+            strata_error_prefix(errp, "error while writing at byte %" PRIu64,
+                                dst_base + off);
+            return ret;
+        }
+        off += n;
+        cv->done += n;
+        tool_progress_update(&cv->progress, cv->done, cv->total);
+    }
+    return 0;
+}
+
+static int open_target(const struct tool_image *t, bool create, const char *fmt,
+                       uint64_t size, const struct strata_opts *opts,
+                       struct strata_node **dstp, struct strata_error **errp)
+{
+    if (create) {
+        const struct strata_driver *drv = img_find_format(fmt, errp);
+        if (!drv)
+            return -ENOENT;
+        if (!tool_driver_has(drv, offsetof(struct strata_driver, create)))
+            return strata_error_set(errp, ENOTSUP, "%s: image creation is not "
+                                    "supported by format '%s'", t->spec, fmt);
+        int ret = strata_image_create(fmt, t->spec, size, opts, errp);
+        if (ret < 0)
+            return ret;
+    }
+    return tool_image_open(t, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN, dstp, errp);
+}
+
+static int run(int argc, char **argv)
+{
+    enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG };
+    static const struct option longopts[] = {
+        TOOL_COMMON_LONGOPTS,
+        { "target-image-opts", no_argument, NULL, OPT_TARGET_IMAGE_OPTS },
+        { "target-config", required_argument, NULL, OPT_TARGET_CONFIG },
+        { NULL, 0, NULL, 0 },
+    };
+    struct tool_common tc = { 0 };
+    struct img_create_opts co = { 0 };
+    struct strata_error *err = NULL;
+    const char *out_fmt = NULL, *target_config = NULL;
+    bool no_create = false, compress = false, progress = false, target_opts = false;
+    uint64_t min_sparse = 4096;
+    struct strata_node *srcs[CONVERT_MAX_SOURCES] = { 0 };
+    struct tool_image imgs[CONVERT_MAX_SOURCES + 1];
+    int nsrc = 0, c, ret, status = 1;
+    struct convert cv = { 0 };
+
+    while ((c = getopt_long(argc, argv, ":hf:O:o:ncpS:Uq", longopts, NULL)) != -1) {
+        int r = tool_common_option(&tc, c, optarg);
+        if (r < 0)
+            goto out;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case 'h':
+            status = img_print_help(&img_cmd_convert);
+            goto out;
+        case 'O': out_fmt = optarg; break;
+        case 'o':
+            if (img_opts_add(&co, optarg, &err) < 0) {
+                status = tool_fail(err, -EINVAL, NULL);
+                goto out;
+            }
+            break;
+        case 'n': no_create = true; break;
+        case 'c': compress = true; break;
+        case 'p': progress = true; break;
+        case 'q': progress = false; break;
+        case 'S':
+            if (tool_parse_size(optarg, "-S: invalid sparse size", &min_sparse, &err) < 0) {
+                status = tool_fail(err, -EINVAL, NULL);
+                goto out;
+            }
+            break;
+        case OPT_TARGET_IMAGE_OPTS: target_opts = true; break;
+        case OPT_TARGET_CONFIG: target_config = optarg; break;
+        default:
+            status = tool_getopt_error(c, argv, "convert");
+            goto out;
+        }
+    }
+    if (tool_common_finish(&tc) < 0)
+        goto out;
+    if ((target_opts || target_config) && !no_create) {
+        status = tool_usage_error("convert", "--target-image-opts and --target-config "
+                                  "require -n (the target must exist)");
+        goto out;
+    }
+    if (target_opts && target_config) {
+        status = tool_usage_error("convert", "--target-image-opts and --target-config "
+                                  "are mutually exclusive");
+        goto out;
+    }
+    if (target_opts && out_fmt) {
+        status = tool_usage_error("convert", "--target-image-opts and -O are mutually exclusive");
+        goto out;
+    }
+    int nwords = argc - optind;
+    int n = tool_images_collect(&tc, "convert", argv + optind,
+                                target_config ? nwords : nwords - (nwords > 0),
+                                imgs, CONVERT_MAX_SOURCES);
+    if (n < 0)
+        goto out;
+    if (n == 0 || (!target_config && nwords < 1)) {
+        status = tool_usage_error("convert", "Expecting source and target image names");
+        goto out;
+    }
+    nsrc = n;
+    struct tool_image target;
+    if (target_config) {
+        target.kind = TOOL_IMAGE_CONFIG;
+        target.spec = target_config;
+        target.format = NULL;
+    } else {
+        target.kind = target_opts ? TOOL_IMAGE_OPTS : TOOL_IMAGE_FILE;
+        target.spec = argv[argc - 1];
+        target.format = target_opts ? NULL : (out_fmt ? out_fmt : "raw");
+    }
+    if (!out_fmt)
+        out_fmt = "raw";
+    if (co.want_help) {
+        const struct strata_driver *drv = img_find_format(out_fmt, &err);
+        if (!drv) {
+            status = tool_fail(err, -ENOENT, NULL);
+            goto out;
+        }
+        img_opts_print_help(out_fmt, "Creation", drv->create_options);
+        status = 0;
+        goto out;
+    }
+    if (no_create && co.opts)
+        tool_warning("-o has no effect when the target is not created (-n)");
+    if (compress) {
+        /* The block API has no compressed-write request yet. */
+        tool_error("%s: compressed output (-c) is not supported by format '%s'",
+                   target.spec, target_opts || target_config ? "(target)" : out_fmt);
+        goto out;
+    }
+    if (!no_create && !img_find_format(out_fmt, &err)) {
+        status = tool_fail(err, -ENOENT, NULL);
+        goto out;
+    }
+
+    unsigned sflags = tc.force_share ? STRATA_O_FORCE_SHARE : 0;
+    uint64_t total = 0;
+    for (int i = 0; i < nsrc; i++) {
+        ret = tool_image_open(&imgs[i], sflags, &srcs[i], &err);
+        if (ret < 0) {
+            status = tool_fail(err, ret, imgs[i].spec);
+            goto out;
+        }
+        int64_t len = strata_get_length(srcs[i]);
+        if (len < 0) {
+            tool_error("%s: cannot read the image size: %s", imgs[i].spec,
+                       strerror((int)-len));
+            goto out;
+        }
+        total += (uint64_t)len;
+    }
+
+    ret = open_target(&target, !no_create, out_fmt, total, co.opts, &cv.dst, &err);
+    if (ret < 0) {
+        status = tool_fail(err, ret, target.spec);
+        goto out;
+    }
+    cv.dst_name = target.spec;
+    int64_t dlen = strata_get_length(cv.dst);
+    if (dlen < 0 || (uint64_t)dlen < total) {
+        tool_error("%s: the target (%" PRId64 " bytes) is smaller than the "
+                   "source (%" PRIu64 " bytes)", target.spec, dlen, total);
+        goto out;
+    }
+    cv.min_sparse = min_sparse;
+    cv.total = total;
+    cv.buf = tool_alloc_buffer(CONVERT_BUF_SIZE);
+    cv.zero_buf = min_sparse ? NULL : tool_alloc_buffer(CONVERT_BUF_SIZE);
+    if (!cv.buf || (!min_sparse && !cv.zero_buf)) {
+        tool_error("out of memory");
+        goto out;
+    }
+    if (cv.zero_buf)
+        memset(cv.zero_buf, 0, CONVERT_BUF_SIZE);
+
+    tool_progress_start(&cv.progress, progress);
+    uint64_t base = 0;
+    for (int i = 0; i < nsrc; i++) {
+        uint64_t len = (uint64_t)strata_get_length(srcs[i]);
+        ret = copy_source(&cv, srcs[i], imgs[i].spec, len, base, &err);
+        if (ret < 0) {
+            tool_progress_end(&cv.progress);
+            status = tool_fail(err, ret, target.spec);
+            goto out;
+        }
+        base += len;
+    }
+    ret = strata_flush(cv.dst, &err);
+    tool_progress_end(&cv.progress);
+    if (ret < 0) {
+        status = tool_fail(err, ret, target.spec);
+        goto out;
+    }
+    status = 0;
+out:
+    if (cv.dst)
+        strata_close(cv.dst);
+    for (int i = 0; i < nsrc; i++)
+        if (srcs[i])
+            strata_close(srcs[i]);
+    free(cv.buf);
+    free(cv.zero_buf);
+    img_opts_free(&co);
+    return status;
+}
+
+const struct img_command img_cmd_convert = {
+    .name = "convert",
+    .run = run,
+    .synopsis = "convert [--object OBJ] [--image-opts | --config FILE] [-U] [-p] [-q] [-n]\n"
+                "                   [-f FMT] [-O OUTPUT_FMT] [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
+                "                   [--target-image-opts | --target-config FILE]\n"
+                "                   FILENAME [FILENAME2 ...] OUTPUT_FILENAME",
+    .summary = "Copy one or more images (joined end to end) into OUTPUT_FILENAME.",
+    .help =
+        "  -f FMT                format of the sources (probed when omitted)\n"
+        "  -O OUTPUT_FMT         format of the target (default: raw)\n"
+        "  -o OPTIONS            creation options of the target; '-o help' lists them\n"
+        "  -n                    do not create the target; it must exist and be\n"
+        "                        large enough\n"
+        "  -S SPARSE_SIZE        zero runs of at least this size (default 4k) are not\n"
+        "                        written, keeping the target sparse; 0 writes every byte\n"
+        "  -c                    compress the target (not available yet: refused)\n"
+        "  -p                    show progress\n"
+        "  -q                    quiet\n"
+        "  -U, --force-share     open the sources without taking image locks\n"
+        "  --image-opts          the sources are dotted options\n"
+        "  --config FILE         a source is the stack described by FILE (before\n"
+        "                        the positional sources; may be repeated)\n"
+        "  --target-image-opts   OUTPUT_FILENAME is dotted options (requires -n)\n"
+        "  --target-config FILE  the target is the stack described by FILE (requires -n;\n"
+        "                        then every positional argument is a source)\n"
+        "  --object secret,...   define a secret\n",
+};

@@ -1,0 +1,210 @@
+/* cmd_create.c - strata-img create. */
+#include "img.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A relative backing file name is relative to the new image's directory. */
+static char *backing_path(const char *image, const char *backing)
+{
+    if (backing[0] == '/' || !strchr(image, '/'))
+        return strdup(backing);
+    char *dup = strdup(image);
+    if (!dup)
+        return NULL;
+    char *out = NULL;
+    if (asprintf(&out, "%s/%s", dirname(dup), backing) < 0)
+        out = NULL;
+    free(dup);
+    return out;
+}
+
+static int backing_size(const char *image, const char *backing, const char *fmt,
+                        uint64_t *size, struct strata_error **errp)
+{
+    char *path = backing_path(image, backing);
+    if (!path)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    struct strata_node *n = NULL;
+    int ret;
+    if (fmt && !strata_driver_find(fmt, errp)) {
+        ret = -ENOENT;
+        goto out;
+    }
+    ret = strata_open_file(path, fmt, STRATA_O_NO_IO | STRATA_O_FORCE_SHARE, &n, errp);
+    if (ret < 0) {
+        strata_error_prefix(errp, "Could not open backing image");
+        goto out;
+    }
+    int64_t len = strata_get_length(n);
+    if (len < 0)
+        ret = strata_error_set(errp, (int)-len, "%s: cannot read the size of the "
+                               "backing image: %s", path, strerror((int)-len));
+    else
+        *size = (uint64_t)len;
+    strata_close(n);
+out:
+    free(path);
+    return ret;
+}
+
+static void print_formatting(const char *filename, const char *fmt, uint64_t size,
+                             const struct strata_opts *opts)
+{
+    printf("Formatting '%s', fmt=%s size=%" PRIu64, filename, fmt, size);
+    const char *k, *v;
+    for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
+        printf(" %s=%s", k, v);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        TOOL_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    struct tool_common tc = { 0 };
+    struct img_create_opts co = { 0 };
+    struct strata_error *err = NULL;
+    const char *backing = NULL, *backing_fmt = NULL;
+    bool unsafe = false, quiet = false;
+    int c, ret = 1;
+
+    while ((c = getopt_long(argc, argv, ":hf:o:b:F:uq", longopts, NULL)) != -1) {
+        int r = tool_common_option(&tc, c, optarg);
+        if (r < 0)
+            goto out;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case 'h':
+            ret = img_print_help(&img_cmd_create);
+            goto out;
+        case 'o':
+            if (img_opts_add(&co, optarg, &err) < 0) {
+                ret = tool_fail(err, -EINVAL, NULL);
+                goto out;
+            }
+            break;
+        case 'b': backing = optarg; break;
+        case 'F': backing_fmt = optarg; break;
+        case 'u': unsafe = true; break;
+        case 'q': quiet = true; break;
+        default:
+            ret = tool_getopt_error(c, argv, "create");
+            goto out;
+        }
+    }
+    if (tc.image_opts || tc.nconfigs) {
+        ret = tool_usage_error("create", "create takes a file name, not --image-opts or --config");
+        goto out;
+    }
+    const char *fmt = tc.format ? tc.format : "raw";
+    int nargs = argc - optind;
+    if (co.want_help && nargs == 0) {
+        const struct strata_driver *drv = img_find_format(fmt, &err);
+        if (!drv) {
+            ret = tool_fail(err, -ENOENT, NULL);
+            goto out;
+        }
+        img_opts_print_help(fmt, "Creation", drv->create_options);
+        ret = 0;
+        goto out;
+    }
+    if (nargs < 1 || nargs > 2) {
+        ret = tool_usage_error("create", nargs < 1 ? "Expecting image file name"
+                                                   : "Unexpected argument '%s'",
+                               nargs > 2 ? argv[optind + 2] : "");
+        goto out;
+    }
+    const char *filename = argv[optind];
+
+    const struct strata_driver *drv = img_find_format(fmt, &err);
+    if (!drv) {
+        ret = tool_fail(err, -ENOENT, NULL);
+        goto out;
+    }
+    if (co.want_help) {
+        img_opts_print_help(fmt, "Creation", drv->create_options);
+        ret = 0;
+        goto out;
+    }
+    if (!tool_driver_has(drv, offsetof(struct strata_driver, create))) {
+        tool_error("%s: image creation is not supported by format '%s'", filename, fmt);
+        goto out;
+    }
+
+    uint64_t size = 0;
+    bool have_size = false;
+    if (img_opts_take_size(&co, "size", &size, &have_size, &err) < 0) {
+        ret = tool_fail(err, -EINVAL, NULL);
+        goto out;
+    }
+    if (nargs == 2) {
+        if (tool_parse_size(argv[optind + 1], "Invalid image size specified", &size, &err) < 0) {
+            ret = tool_fail(err, -EINVAL, NULL);
+            goto out;
+        }
+        have_size = true;
+    }
+    if (backing || backing_fmt) {
+        if (!co.opts && !(co.opts = strata_opts_new())) {
+            tool_error("out of memory");
+            goto out;
+        }
+        if (backing)
+            strata_opts_set(co.opts, "backing_file", backing);
+        if (backing_fmt)
+            strata_opts_set(co.opts, "backing_fmt", backing_fmt);
+    }
+    const char *b = co.opts ? strata_opts_get(co.opts, "backing_file") : NULL;
+    if (!have_size && b && !unsafe) {
+        const char *bf = strata_opts_get(co.opts, "backing_fmt");
+        if (backing_size(filename, b, bf, &size, &err) < 0) {
+            ret = tool_fail(err, -EINVAL, NULL);
+            goto out;
+        }
+        have_size = true;
+    }
+    if (!have_size) {
+        tool_error("%s: Image creation needs a size parameter", filename);
+        goto out;
+    }
+    if (!quiet)
+        print_formatting(filename, fmt, size, co.opts);
+    int r = strata_image_create(fmt, filename, size, co.opts, &err);
+    if (r < 0) {
+        ret = tool_fail(err, r, filename);
+        goto out;
+    }
+    ret = 0;
+out:
+    img_opts_free(&co);
+    return ret;
+}
+
+const struct img_command img_cmd_create = {
+    .name = "create",
+    .run = run,
+    .synopsis = "create [-q] [--object OBJ] [-f FMT] [-b BACKING [-F BACKING_FMT]] [-u]\n"
+                "                  [-o OPTIONS] FILENAME [SIZE]",
+    .summary = "Create a new disk image FILENAME of SIZE bytes in format FMT.",
+    .help =
+        "  -f FMT          image format (default: raw)\n"
+        "  -o OPTIONS      format options, comma separated; '-o help' lists them\n"
+        "  -b BACKING      backing file (stored in the image; relative names are\n"
+        "                  relative to FILENAME's directory)\n"
+        "  -F BACKING_FMT  format of the backing file\n"
+        "  -u              do not open the backing file (SIZE is then required)\n"
+        "  -q              quiet: do not print the 'Formatting' line\n"
+        "  --object secret,id=ID,data=DATA|file=PATH\n"
+        "                  define a secret for encryption options (key-secret=ID)\n"
+        "  SIZE            bytes, or with a suffix K, M, G, T, P, E (binary);\n"
+        "                  taken from the backing file when omitted\n",
+};

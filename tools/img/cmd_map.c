@@ -1,0 +1,204 @@
+/* cmd_map.c - strata-img map: where the image's data lives, as qemu-img
+ * map prints it. */
+#include "img.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+struct map_entry {
+    uint64_t start, length;
+    int depth;
+    bool present, zero, data, has_offset;
+    uint64_t offset;
+    const char *filename;
+};
+
+static bool mergeable(const struct map_entry *a, const struct map_entry *b)
+{
+    if (a->start + a->length != b->start || a->depth != b->depth ||
+        a->present != b->present || a->zero != b->zero || a->data != b->data ||
+        a->has_offset != b->has_offset)
+        return false;
+    if (a->has_offset && a->offset + a->length != b->offset)
+        return false;
+    if ((a->filename == NULL) != (b->filename == NULL))
+        return false;
+    return !a->filename || strcmp(a->filename, b->filename) == 0;
+}
+
+static const char *tf(bool v)
+{
+    return v ? "true" : "false";
+}
+
+static int dump(const struct map_entry *e, enum tool_output out, bool first,
+                struct strata_error **errp)
+{
+    if (out == TOOL_OUTPUT_JSON) {
+        printf("%s{ \"start\": %" PRIu64 ", \"length\": %" PRIu64 ", \"depth\": %d, "
+               "\"present\": %s, \"zero\": %s, \"data\": %s",
+               first ? "" : ",\n", e->start, e->length, e->depth, tf(e->present),
+               tf(e->zero), tf(e->data));
+        if (e->has_offset)
+            printf(", \"offset\": %" PRIu64, e->offset);
+        putchar('}');
+        return 0;
+    }
+    if (e->data && !e->zero) {
+        if (!e->has_offset)
+            return strata_error_set(errp, ENOTSUP, "File contains external, encrypted "
+                                    "or compressed clusters.");
+        printf("%#-16" PRIx64 "%#-16" PRIx64 "%#-16" PRIx64 "%s\n", e->start,
+               e->length, e->offset, e->filename ? e->filename : "");
+    }
+    return 0;
+}
+
+static int run(int argc, char **argv)
+{
+    enum { OPT_START = TOOL_OPT_FIRST_LOCAL, OPT_MAX };
+    static const struct option longopts[] = {
+        TOOL_COMMON_LONGOPTS,
+        { "output", required_argument, NULL, TOOL_OPT_OUTPUT },
+        { "start-offset", required_argument, NULL, OPT_START },
+        { "max-length", required_argument, NULL, OPT_MAX },
+        { NULL, 0, NULL, 0 },
+    };
+    struct tool_common tc = { 0 };
+    struct strata_error *err = NULL;
+    enum tool_output output = TOOL_OUTPUT_HUMAN;
+    uint64_t start = 0, max_len = UINT64_MAX;
+    int c, ret;
+
+    while ((c = getopt_long(argc, argv, ":hf:U", longopts, NULL)) != -1) {
+        int r = tool_common_option(&tc, c, optarg);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case 'h':
+            return img_print_help(&img_cmd_map);
+        case TOOL_OPT_OUTPUT:
+            if (tool_parse_output(optarg, &output, &err) < 0)
+                return tool_fail(err, -EINVAL, NULL);
+            break;
+        case OPT_START:
+            if (tool_parse_size(optarg, "--start-offset", &start, &err) < 0)
+                return tool_fail(err, -EINVAL, NULL);
+            break;
+        case OPT_MAX:
+            if (tool_parse_size(optarg, "--max-length", &max_len, &err) < 0)
+                return tool_fail(err, -EINVAL, NULL);
+            break;
+        default:
+            return tool_getopt_error(c, argv, "map");
+        }
+    }
+    if (tool_common_finish(&tc) < 0)
+        return 1;
+    struct tool_image img;
+    int n = tool_images_collect(&tc, "map", argv + optind, argc - optind, &img, 1);
+    if (n < 0)
+        return 1;
+    if (n == 0)
+        return tool_usage_error("map", "Expecting one image file name");
+
+    unsigned flags = STRATA_O_NO_IO | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
+    struct strata_node *node;
+    ret = tool_image_open(&img, flags, &node, &err);
+    if (ret < 0)
+        return tool_fail(err, ret, img.spec);
+    int64_t len = strata_get_length(node);
+    if (len < 0) {
+        tool_error("%s: cannot read the image size: %s", img.spec, strerror((int)-len));
+        strata_close(node);
+        return 1;
+    }
+    uint64_t end = (uint64_t)len;
+    if (start > end)
+        start = end;
+    if (max_len < end - start)
+        end = start + max_len;
+
+    if (output == TOOL_OUTPUT_HUMAN)
+        printf("%-16s%-16s%-16s%s\n", "Offset", "Length", "Mapped to", "File");
+    else
+        putchar('[');
+
+    struct map_entry cur = { 0 };
+    bool have = false, first = true;
+    int status = 0;
+    for (uint64_t off = start; off < end; ) {
+        struct strata_block_status bs = { 0 };
+        int depth = 0;
+        ret = strata_block_status_above(node, off, end - off, &bs, &depth, &err);
+        if (ret < 0 || bs.pnum == 0) {
+            if (ret >= 0)
+                strata_error_set(&err, EIO, "%s: block status at offset %" PRIu64
+                                 " made no progress", img.spec, off);
+            status = tool_fail(err, ret < 0 ? ret : -EIO, img.spec);
+            break;
+        }
+        uint64_t pnum = bs.pnum < end - off ? bs.pnum : end - off;
+        struct map_entry e = {
+            .start = off, .length = pnum, .depth = depth,
+            .present = bs.flags & STRATA_BS_ALLOCATED,
+            .zero = bs.flags & STRATA_BS_ZERO,
+            .data = bs.flags & STRATA_BS_DATA,
+            .has_offset = bs.flags & STRATA_BS_OFFSET_VALID,
+            .offset = bs.offset,
+            .filename = (bs.flags & STRATA_BS_OFFSET_VALID) && bs.file
+                        ? strata_node_filename(bs.file) : NULL,
+        };
+        /* The human format cannot tell zero data from holes: fold them so
+         * that they coalesce, as qemu-img does. */
+        if (output == TOOL_OUTPUT_HUMAN && (!e.data || e.zero)) {
+            e.data = false;
+            e.zero = true;
+        }
+        if (have && mergeable(&cur, &e)) {
+            cur.length += e.length;
+        } else {
+            if (have) {
+                if (dump(&cur, output, first, &err) < 0) {
+                    status = tool_fail(err, -ENOTSUP, NULL);
+                    goto done;
+                }
+                first = false;
+            }
+            cur = e;
+            have = true;
+        }
+        off += pnum;
+    }
+    if (status == 0 && have && dump(&cur, output, first, &err) < 0)
+        status = tool_fail(err, -ENOTSUP, NULL);
+done:
+    if (output == TOOL_OUTPUT_JSON)
+        printf("]\n");
+    strata_close(node);
+    return status;
+}
+
+const struct img_command img_cmd_map = {
+    .name = "map",
+    .run = run,
+    .synopsis = "map [--object OBJ] [--image-opts | --config FILE] [-f FMT]\n"
+                "               [--output=human|json] [--start-offset=OFF] [--max-length=LEN]\n"
+                "               [-U] FILENAME",
+    .summary = "Show which ranges of FILENAME hold data, and where they are stored.",
+    .help =
+        "  -f FMT                image format (probed when omitted)\n"
+        "  --output=human|json   human: data ranges with their host offsets;\n"
+        "                        json: every range with start, length, depth,\n"
+        "                        present, zero, data and offset (as qemu-img map)\n"
+        "  --start-offset=OFF    first byte to map\n"
+        "  --max-length=LEN      map at most LEN bytes\n"
+        "  -U, --force-share     open without taking image locks\n"
+        "  --image-opts          FILENAME is dotted options\n"
+        "  --config FILE         the image is the stack described by FILE\n"
+        "  --object secret,...   define a secret\n",
+};

@@ -1,0 +1,95 @@
+/* create_opts.c - the -o option lists of create, convert, amend and measure. */
+#include "img.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+int img_opts_add(struct img_create_opts *co, const char *arg,
+                 struct strata_error **errp)
+{
+    if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
+        co->want_help = true;
+        return 0;
+    }
+    if (!co->opts && !(co->opts = strata_opts_new()))
+        return strata_error_set(errp, ENOMEM, "-o: out of memory");
+    int ret = strata_opts_parse(co->opts, arg, NULL, errp);
+    if (ret < 0) {
+        strata_error_prefix(errp, "-o '%s'", arg);
+        return ret;
+    }
+    const char *h = strata_opts_get(co->opts, "help");
+    if (h) {
+        co->want_help = true;
+        strata_opts_del(co->opts, "help");
+    }
+    return 0;
+}
+
+void img_opts_free(struct img_create_opts *co)
+{
+    strata_opts_free(co->opts);
+    co->opts = NULL;
+}
+
+static const char *type_name(enum strata_opt_type t)
+{
+    switch (t) {
+    case STRATA_OPT_STRING: return "str";
+    case STRATA_OPT_BOOL:   return "bool (on/off)";
+    case STRATA_OPT_NUMBER: return "num";
+    case STRATA_OPT_SIZE:   return "size";
+    case STRATA_OPT_ENUM:   return "enum";
+    }
+    return "?";
+}
+
+void img_opts_print_help(const char *format, const char *what,
+                         const struct strata_opt_desc *descs)
+{
+    printf("%s options for '%s':\n", what, format);
+    if (!descs || !descs[0].name) {
+        printf("  (none)\n");
+        return;
+    }
+    for (size_t i = 0; descs[i].name; i++) {
+        const struct strata_opt_desc *d = &descs[i];
+        printf("  %-24s <%s>", d->name, type_name(d->type));
+        if (d->help)
+            printf(" - %s", d->help);
+        if (d->type == STRATA_OPT_ENUM && d->choices) {
+            printf(" (");
+            for (size_t k = 0; d->choices[k]; k++)
+                printf("%s%s", k ? ", " : "", d->choices[k]);
+            printf(")");
+        }
+        if (d->def)
+            printf(" (default: %s)", d->def);
+        putchar('\n');
+    }
+}
+
+int img_opts_take_size(struct img_create_opts *co, const char *key,
+                       uint64_t *out, bool *found, struct strata_error **errp)
+{
+    *found = false;
+    const char *v = co->opts ? strata_opts_get(co->opts, key) : NULL;
+    if (!v)
+        return 0;
+    int ret = tool_parse_size(v, "-o size", out, errp);
+    if (ret < 0)
+        return ret;
+    strata_opts_del(co->opts, key);
+    *found = true;
+    return 0;
+}
+
+const struct strata_driver *img_find_format(const char *name,
+                                            struct strata_error **errp)
+{
+    const struct strata_driver *drv = strata_driver_find(name, errp);
+    if (!drv)
+        strata_error_set(errp, ENOENT, "Unknown format '%s'", name);
+    return drv;
+}
