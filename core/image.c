@@ -150,14 +150,13 @@ int strata_create_child(struct strata_create *c, const char *role, uint64_t size
     if (strcmp(role, "file") == 0)
         protocol_create_keys(c->drv, p, c->opts, copts);
     for (size_t i = 0; strata_opts_entry(sub, i, &k, &v); i++) {
-        if (strcmp(k, "driver") == 0)
+        if (strcmp(k, "driver") == 0 || strcmp(k, "filename") == 0)
             continue;
         if (desc_has(p->create_options, k))
             strata_opts_set(copts, k, v);
         if (desc_has(p->open_options, k))
             strata_opts_set(oopts, k, v);
     }
-    strata_opts_set(copts, "filename", filename);
     strata_opts_set(oopts, "driver", p->name);
     strata_opts_set(oopts, "filename", filename);
     r = strata_opts_validate(copts, p->create_options, NULL, p->name, errp);

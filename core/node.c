@@ -124,7 +124,10 @@ static int probe_driver(struct strata_node *n, const char **drvname,
     if (r < 0)
         return r;
     strata_opts_set(n->opts, "driver", *drvname);
-    if (strcmp(*drvname, "raw") == 0 && !(n->flags & STRATA_O_NO_PROBE_WARN))
+    /* As qemu: guessing raw only matters when the guest could write a
+     * header into block 0 that changes what the next probe sees. */
+    if (strcmp(*drvname, "raw") == 0 && (n->flags & STRATA_O_RDWR) &&
+        !(n->flags & STRATA_O_NO_PROBE_WARN))
         strata_warn("Image format was not specified for '%s' and probing guessed raw.\n"
                     "         Automatically detecting the format is dangerous for raw "
                     "images.\n         Specify the 'raw' format explicitly "
