@@ -112,17 +112,15 @@ const void *strata_registry_find(enum strata_reg_kind kind, const char *name,
         strata_module_load_unclaimed();
         e = best_entry(kind, name);
     }
+    if (!e && !load_err)
+        strata_error_set(&load_err, ENOENT, "unknown %s '%s'%s", kind_names[kind], name,
+                         strata_module_refusal_hint(kind, name));
     pthread_mutex_unlock(&reg_lock);
     if (e) {
         strata_error_free(load_err);
         return e->desc;
     }
-    if (load_err) {
-        strata_error_propagate(errp, &load_err);
-    } else {
-        strata_error_set(errp, ENOENT, "unknown %s '%s'%s", kind_names[kind], name,
-                         strata_module_refusal_hint(kind, name));
-    }
+    strata_error_propagate(errp, &load_err);
     return NULL;
 }
 
