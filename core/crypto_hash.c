@@ -96,6 +96,32 @@ void strata_hash_update(struct strata_hash *h, const void *data, size_t len)
     h->alg->update(h->ctx, data, len);
 }
 
+int strata_hash_copy(const struct strata_hash *h, struct strata_hash **out,
+                     struct strata_error **errp)
+{
+    *out = NULL;
+    if (!h->alg->copy)
+        return strata_error_set(errp, ENOTSUP, "%s: the plugin cannot copy a digest state",
+                                h->alg->name);
+    struct strata_hash *c = calloc(1, sizeof(*c));
+    if (c)
+        c->ctx = strata_crypto_ctx_alloc(h->alg->ctx_size);
+    if (!c || !c->ctx) {
+        free(c);
+        return strata_error_set(errp, ENOMEM, "%s: out of memory", h->alg->name);
+    }
+    c->alg = h->alg;
+    int ret = h->alg->copy(c->ctx, h->ctx);
+    if (ret < 0) {
+        strata_crypto_ctx_free(c->ctx, h->alg->ctx_size);
+        free(c);
+        return strata_error_set(errp, -ret, "%s: copying a digest state failed",
+                                h->alg->name);
+    }
+    *out = c;
+    return 0;
+}
+
 void strata_hash_final(struct strata_hash *h, uint8_t *digest)
 {
     ctx_finish(h->alg, h->ctx, digest);

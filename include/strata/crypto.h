@@ -134,6 +134,10 @@ STRATA_EXPORT int strata_hash_open(const char *name, struct strata_hash **out,
                                    struct strata_error **errp);
 STRATA_EXPORT void strata_hash_update(struct strata_hash *h, const void *data,
                                       size_t len);
+/* A second digest that continues from h's current state; -ENOTSUP when the
+ * hash plugin cannot copy its state. */
+STRATA_EXPORT int strata_hash_copy(const struct strata_hash *h, struct strata_hash **out,
+                                   struct strata_error **errp);
 /* Writes the digest and frees h. */
 STRATA_EXPORT void strata_hash_final(struct strata_hash *h, uint8_t *digest);
 /* Frees h without a digest (NULL is fine). */
