@@ -134,9 +134,14 @@ static int edge_io(struct strata_node *n, enum io_op op, uint64_t blk, uint64_t 
 {
     uint32_t a = n->limits.request_alignment;
     size_t memalign = n->limits.min_mem_alignment > 16 ? n->limits.min_mem_alignment : 16;
-    uint8_t *bounce = aligned_alloc(memalign, (a + memalign - 1) / memalign * memalign);
-    if (!bounce)
-        return strata_error_set(errp, ENOMEM, "out of memory");
+    /* Common alignments fit on the stack, keeping the path allocation-free. */
+    _Alignas(4096) uint8_t stackbuf[4096];
+    uint8_t *bounce = stackbuf;
+    if (a > sizeof stackbuf || memalign > 4096) {
+        bounce = aligned_alloc(memalign, (a + memalign - 1) / memalign * memalign);
+        if (!bounce)
+            return strata_error_set(errp, ENOMEM, "out of memory");
+    }
     int r = drv_io(n, IO_READ, blk, a, bounce, 0, errp);
     if (r == 0) {
         if (op == IO_READ) {
@@ -149,7 +154,8 @@ static int edge_io(struct strata_node *n, enum io_op op, uint64_t blk, uint64_t 
             r = drv_io(n, IO_WRITE, blk, a, bounce, flags & STRATA_REQ_FUA, errp);
         }
     }
-    free(bounce);
+    if (bounce != stackbuf)
+        free(bounce);
     return r;
 }
 
