@@ -244,7 +244,7 @@ static int run(int argc, char **argv)
             status = tool_fail(err, -ENOENT, NULL);
             goto out;
         }
-        img_opts_print_help(out_fmt, "Creation", drv->create_options);
+        img_opts_print_create_help(drv);
         status = 0;
         goto out;
     }

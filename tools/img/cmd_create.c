@@ -113,7 +113,7 @@ static int run(int argc, char **argv)
             ret = tool_fail(err, -ENOENT, NULL);
             goto out;
         }
-        img_opts_print_help(fmt, "Creation", drv->create_options);
+        img_opts_print_create_help(drv);
         ret = 0;
         goto out;
     }
@@ -131,7 +131,7 @@ static int run(int argc, char **argv)
         goto out;
     }
     if (co.want_help) {
-        img_opts_print_help(fmt, "Creation", drv->create_options);
+        img_opts_print_create_help(drv);
         ret = 0;
         goto out;
     }
@@ -176,13 +176,15 @@ static int run(int argc, char **argv)
         tool_error("%s: Image creation needs a size parameter", filename);
         goto out;
     }
-    if (!quiet)
-        print_formatting(filename, fmt, size, co.opts);
+    /* Printed once the options passed the library's checks, so that a
+     * refused command prints only its error. */
     int r = strata_image_create(fmt, filename, size, co.opts, &err);
     if (r < 0) {
         ret = tool_fail(err, r, filename);
         goto out;
     }
+    if (!quiet)
+        print_formatting(filename, fmt, size, co.opts);
     ret = 0;
 out:
     img_opts_free(&co);

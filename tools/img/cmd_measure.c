@@ -61,7 +61,7 @@ static int run(int argc, char **argv)
         goto out;
     }
     if (co.want_help) {
-        img_opts_print_help(out_fmt, "Creation", drv->create_options);
+        img_opts_print_create_help(drv);
         status = 0;
         goto out;
     }

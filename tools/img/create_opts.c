@@ -45,6 +45,8 @@ static const char *type_name(enum strata_opt_type t)
     return "?";
 }
 
+static void print_descs(const struct strata_opt_desc *descs);
+
 void img_opts_print_help(const char *format, const char *what,
                          const struct strata_opt_desc *descs)
 {
@@ -53,6 +55,11 @@ void img_opts_print_help(const char *format, const char *what,
         printf("  (none)\n");
         return;
     }
+    print_descs(descs);
+}
+
+static void print_descs(const struct strata_opt_desc *descs)
+{
     for (size_t i = 0; descs[i].name; i++) {
         const struct strata_opt_desc *d = &descs[i];
         printf("  %-24s <%s>", d->name, type_name(d->type));
@@ -67,6 +74,37 @@ void img_opts_print_help(const char *format, const char *what,
         if (d->def)
             printf(" (default: %s)", d->def);
         putchar('\n');
+    }
+}
+
+static bool desc_has(const struct strata_opt_desc *d, const char *name)
+{
+    for (; d && d->name; d++)
+        if (!strcmp(d->name, name))
+            return true;
+    return false;
+}
+
+void img_opts_print_create_help(const struct strata_driver *drv)
+{
+    img_opts_print_help(drv->name, "Creation", drv->create_options);
+    if (drv->kind != STRATA_DRIVER_FORMAT)
+        return;
+    const struct strata_driver *file = strata_driver_find("file", NULL);
+    if (!file || !file->create_options)
+        return;
+    bool any = false;
+    for (const struct strata_opt_desc *d = file->create_options; d->name; d++)
+        if (strcmp(d->name, "filename") && !desc_has(drv->create_options, d->name))
+            any = true;
+    if (!any)
+        return;
+    printf("\nThe following options are passed to the 'file' protocol:\n");
+    for (const struct strata_opt_desc *d = file->create_options; d->name; d++) {
+        if (!strcmp(d->name, "filename") || desc_has(drv->create_options, d->name))
+            continue;
+        const struct strata_opt_desc one[2] = { *d, { 0 } };
+        print_descs(one);
     }
 }
 
