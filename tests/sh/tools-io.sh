@@ -1,0 +1,113 @@
+# strata-io on raw images: what it writes is read back by qemu-io and
+# python, what qemu-io writes is read back by strata-io.
+. "$(dirname "$0")/lib/common.sh"
+
+IO=$STRATA_BUILD/bin/strata-io
+command -v qemu-io >/dev/null || fail "qemu-io is not installed (Debian package qemu-utils)"
+cd "$T"
+
+# bytes_are FILE OFFSET LENGTH BYTE: every byte of the range is BYTE
+bytes_are() {
+    python3 -c 'import sys
+f, off, n, b = sys.argv[1], int(sys.argv[2], 0), int(sys.argv[3], 0), int(sys.argv[4], 0)
+d = open(f, "rb").read()[off:off + n]
+sys.exit(0 if len(d) == n and d == bytes([b]) * n else 1)' "$@"
+}
+qemu_read_ok() {   # qemu_read_ok FILE 'read -P ...'...: qemu-io verifies patterns
+    local f=$1; shift
+    local args=() c
+    for c in "$@"; do args+=(-c "$c"); done
+    ! qemu-io -f raw "${args[@]}" "$f" | grep -q 'Pattern verification failed'
+}
+
+"$IO" --version | grep -q '^strata-io version [0-9]' || fail "--version"
+"$IO" --help | grep -q -- '--config' || fail "--help does not mention --config"
+
+truncate -s 4M d.raw
+
+# ------------------------------------------------------------ write, then qemu-io reads
+"$IO" -f raw -c 'write -P 0xab 0 1M' d.raw > out.txt || fail "write failed"
+sed -n 1p out.txt | grep -qx 'wrote 1048576/1048576 bytes at offset 0' || fail "write output: $(cat out.txt)"
+sed -n 2p out.txt | grep -Eq '^1 MiB, 1 ops; [0-9:]+\.[0-9]{2}( sec)? \([0-9.]+ [KMGTPE]?i?B(ytes)?/sec and [0-9]+\.[0-9]{4} ops/sec\)$' ||
+    fail "timing line: $(sed -n 2p out.txt)"
+qemu_read_ok d.raw 'read -P 0xab 0 1M' 'read -P 0 1M 3M' || fail "qemu-io does not read back what strata-io wrote"
+
+# ------------------------------------------------------------ qemu-io writes, strata-io reads
+qemu-io -f raw -c 'write -P 0x5a 2M 4k' d.raw > /dev/null
+"$IO" -f raw -c 'read -P 0x5a 2M 4k' d.raw > out.txt || fail "read of qemu-io's data failed"
+grep -qx 'read 4096/4096 bytes at offset 2097152' out.txt || fail "read output: $(cat out.txt)"
+
+# ------------------------------------------------------------ pattern mismatch
+qemu-io -f raw -c 'write -P 0x11 2097252 1' d.raw > /dev/null
+rc=0; "$IO" -f raw -c 'read -P 0x5a 2M 4k' d.raw > out.txt || rc=$?
+[ $rc != 0 ] || fail "pattern mismatch exits 0"
+grep -qx 'Pattern verification failed at offset 2097252, 3996 bytes' out.txt ||
+    fail "mismatch report: $(cat out.txt)"
+# -s/-l limit the check to a part of the buffer.
+"$IO" -f raw -c 'read -P 0x5a -s 0 -l 100 2M 4k' d.raw > /dev/null || fail "read -s/-l checks outside its range"
+rc=0; "$IO" -f raw -c 'read -P 0x5a -s 100 -l 10 2M 4k' d.raw > out.txt || rc=$?
+[ $rc != 0 ] && grep -qx 'Pattern verification failed at offset 2097252, 10 bytes' out.txt ||
+    fail "read -s/-l mismatch: rc $rc, $(cat out.txt)"
+
+# ------------------------------------------------------------ -c runs in order, on after a failure
+rc=0
+"$IO" -f raw -c 'write -P 1 0 4k' -c 'write -P 2 4k 4k' -c 'read -P 9 0 4k' \
+    -c 'write -P 3 8k 4k' -c 'read -P 2 4k 4k' d.raw > out.txt || rc=$?
+[ $rc = 1 ] || fail "a failed command in the middle: exit $rc, not 1"
+grep -E '^(wrote|read) ' out.txt > ops.txt
+printf '%s\n' 'wrote 4096/4096 bytes at offset 0' 'wrote 4096/4096 bytes at offset 4096' \
+    'read 4096/4096 bytes at offset 0' 'wrote 4096/4096 bytes at offset 8192' \
+    'read 4096/4096 bytes at offset 4096' > want.txt
+diff -u want.txt ops.txt || fail "-c commands out of order"
+bytes_are d.raw 0 4096 1 && bytes_are d.raw 4096 4096 2 && bytes_are d.raw 8192 4096 3 ||
+    fail "-c writes landed wrongly"
+
+# ------------------------------------------------------------ zeroes, writev, discard, length, dump
+qemu-io -f raw -c 'write -P 0xff 64k 64k' d.raw > /dev/null
+"$IO" -f raw -c 'write -z 64k 64k' d.raw > /dev/null || fail "write -z"
+bytes_are d.raw 65536 65536 0 || fail "write -z left data"
+qemu-io -f raw -c 'write -P 0xff 64k 64k' d.raw > /dev/null
+"$IO" -f raw -c 'write -z -u 64k 64k' d.raw > /dev/null || fail "write -z -u"
+bytes_are d.raw 65536 65536 0 || fail "write -z -u left data"
+"$IO" -f raw -c 'writev -P 0x77 100k 1k 2k 3' d.raw > out.txt || fail "writev"
+grep -qx 'wrote 3075/3075 bytes at offset 102400' out.txt || fail "writev output: $(cat out.txt)"
+bytes_are d.raw 102400 3075 0x77 && ! bytes_are d.raw 105475 1 0x77 || fail "writev data"
+"$IO" -f raw -c 'readv -P 0x77 100k 1k 2051' d.raw > /dev/null || fail "readv"
+"$IO" -f raw -c 'discard 0 4k' d.raw > out.txt || fail "discard"
+grep -qx 'discard 4096/4096 bytes at offset 0' out.txt || fail "discard output: $(cat out.txt)"
+[ "$("$IO" -f raw -c length d.raw)" = "4 MiB" ] || fail "length"
+"$IO" -f raw -c 'write -P 0x41 3M 20' -c 'read -v 3M 20' d.raw > out.txt
+grep -qx '00300000:  41 41 41 41 41 41 41 41 41 41 41 41 41 41 41 41  AAAAAAAAAAAAAAAA' out.txt &&
+grep -qx '00300010:  41 41 41 41  AAAA' out.txt || fail "read -v dump: $(cat out.txt)"
+"$IO" -f raw -c 'write -q -P 1 0 1' d.raw > out.txt && [ ! -s out.txt ] || fail "write -q printed"
+"$IO" -f raw -c 'help' d.raw | grep -q '^read ' || fail "help lists no read"
+"$IO" -f raw -c map d.raw | grep -q 'allocated at offset 0 bytes (0x0)' || fail "map"
+"$IO" -f raw -c info d.raw | grep -qx 'format name: raw' || fail "info"
+
+# ------------------------------------------------------------ interactive, through a pipe
+printf 'write -P 0x42 512k 512\nread -P 0x42 512k 512\nquit\nwrite -P 0x43 512k 512\n' |
+    "$IO" -f raw d.raw > out.txt || fail "interactive session failed"
+grep -q '^strata-io> wrote 512/512 bytes at offset 524288' out.txt || fail "no prompt or no write: $(cat out.txt)"
+grep -q '^strata-io> read 512/512 bytes at offset 524288' out.txt || fail "no read: $(cat out.txt)"
+qemu_read_ok d.raw 'read -P 0x42 512k 512' || fail "interactive write not in the file, or ran past quit"
+# End of input ends the session; a failed command makes the exit status 1.
+rc=0; printf 'read -P 0x99 512k 512\n' | "$IO" -f raw d.raw > out.txt || rc=$?
+[ $rc = 1 ] || fail "interactive failure exits $rc"
+rc=0; printf 'nosuchcmd\n' | "$IO" -f raw d.raw > out.txt 2> err.txt || rc=$?
+[ $rc = 1 ] && grep -q 'nosuchcmd' err.txt || fail "unknown command: rc $rc, $(cat err.txt)"
+
+# ------------------------------------------------------------ -r, --image-opts, --config
+sum=$(md5sum < d.raw)
+rc=0; "$IO" -r -f raw -c 'write -P 1 0 4k' d.raw > /dev/null 2>&1 || rc=$?
+[ $rc != 0 ] || fail "write on a read-only image succeeded"
+[ "$(md5sum < d.raw)" = "$sum" ] || fail "read-only image modified"
+"$IO" -r -U -f raw -c 'read -P 0x42 512k 512' d.raw > /dev/null || fail "-r -U read"
+"$IO" --image-opts -c 'read -P 0x42 512k 512' driver=raw,file.filename=d.raw > /dev/null ||
+    fail "--image-opts"
+cat > d.conf <<CONF
+stack = { driver = "raw"; file = { driver = "file"; filename = "d.raw"; }; };
+CONF
+"$IO" --config d.conf -c 'write -P 0x24 1M 4k' > /dev/null || fail "--config write"
+qemu_read_ok d.raw 'read -P 0x24 1M 4k' || fail "--config wrote elsewhere"
+
+echo "tools-io: ok"
