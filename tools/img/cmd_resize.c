@@ -81,8 +81,12 @@ static int run(int argc, char **argv)
     if (*num == '+' || *num == '-')
         sign = *num++ == '+' ? 1 : -1;
     uint64_t delta;
-    if (tool_parse_size(num, "Invalid image size specified", &delta, &err) < 0)
-        return tool_fail(err, -EINVAL, NULL);
+    if (strata_parse_size(num, &delta, &err) < 0) {
+        tool_error("Invalid image size specified: '%s' (%s)", size_arg,
+                   err && err->msg ? err->msg : "not a size");
+        strata_error_free(err);
+        return 1;
+    }
 
     struct strata_node *node;
     ret = tool_image_open(&img, STRATA_O_RDWR, &node, &err);

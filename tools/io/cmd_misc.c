@@ -175,7 +175,7 @@ static int help_run(struct io_ctx *ctx, int argc, char **argv)
                 return 0;
             }
         }
-        printf("command %s not found\n", argv[1]);
+        io_err("command %s not found\n", argv[1]);
         return 1;
     }
     for (size_t i = 0; io_commands[i]; i++)

@@ -14,7 +14,7 @@
 static int check_len(const char *cmd, uint64_t len)
 {
     if (len > IO_MAX_REQUEST) {
-        printf("%s: length %" PRIu64 " is too large (at most %llu bytes per request)\n",
+        io_err("%s: length %" PRIu64 " is too large (at most %llu bytes per request)\n",
                cmd, len, IO_MAX_REQUEST);
         return -EINVAL;
     }
@@ -38,7 +38,7 @@ static int do_read(struct io_ctx *ctx, const char *cmd, uint64_t off, uint64_t l
     struct strata_error *err = NULL;
     uint8_t *buf = tool_alloc_buffer(len);
     if (!buf) {
-        printf("%s: cannot allocate %" PRIu64 " bytes\n", cmd, len);
+        io_err("%s: cannot allocate %" PRIu64 " bytes\n", cmd, len);
         return 1;
     }
     double t0 = tool_now();
@@ -101,7 +101,7 @@ static int read_run(struct io_ctx *ctx, int argc, char **argv)
     if (!have_l)
         l = len > s ? len - s : 0;
     if (s > len || l > len - s) {
-        printf("read: pattern range (-s %" PRIu64 " -l %" PRIu64 ") lies outside the "
+        io_err("read: pattern range (-s %" PRIu64 " -l %" PRIu64 ") lies outside the "
                "request\n", s, l);
         return 1;
     }
@@ -168,7 +168,7 @@ static int do_write(struct io_ctx *ctx, const char *cmd, uint64_t off, uint64_t 
     } else {
         buf = tool_alloc_buffer(len);
         if (!buf) {
-            printf("%s: cannot allocate %" PRIu64 " bytes\n", cmd, len);
+            io_err("%s: cannot allocate %" PRIu64 " bytes\n", cmd, len);
             return 1;
         }
         memset(buf, pattern, len);
@@ -207,11 +207,11 @@ static int write_run(struct io_ctx *ctx, int argc, char **argv)
     if (argc - optind != 2)
         return io_usage(&io_cmd_write);
     if (zero && have_p) {
-        printf("write: -P and -z cannot be specified at the same time\n");
+        io_err("write: -P and -z cannot be specified at the same time\n");
         return 1;
     }
     if (unmap && !zero) {
-        printf("write: -u requires -z to be specified\n");
+        io_err("write: -u requires -z to be specified\n");
         return 1;
     }
     if (io_parse_num(argv[0], argv[optind], &off) < 0 ||

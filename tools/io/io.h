@@ -42,6 +42,8 @@ void io_dump_buffer(const uint8_t *buf, uint64_t off, uint64_t len);
 int io_parse_num(const char *cmd, const char *text, uint64_t *out);
 /* A byte value for -P (decimal, 0x hex, or 0 octal); prints the problem. */
 int io_parse_pattern(const char *cmd, const char *text, int *out);
+/* A command's complaint about its arguments, on stderr. */
+void io_err(const char *fmt, ...) STRATA_PRINTF(1, 2);
 /* Prints "CMD: usage: CMD ARGS". */
 int io_usage(const struct io_command *cmd);
 /* Prints a library error prefixed by the command name, frees it; returns 1. */
