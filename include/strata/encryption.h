@@ -43,6 +43,7 @@
 
 #include <strata/common.h>
 #include <strata/crypto.h>
+#include <strata/driver.h>     /* STRATA_O_* open flags */
 
 #ifdef __cplusplus
 extern "C" {
