@@ -1,0 +1,20 @@
+#!/bin/bash
+# Runs the benchmarks (make bench).  Figures only: nothing here passes or
+# fails on speed.
+set -u
+build=${STRATA_BUILD:?STRATA_BUILD not set (run through make bench)}
+src=${STRATA_SRCDIR:?STRATA_SRCDIR not set (run through make bench)}
+export STRATA_BUILD=$build STRATA_SRCDIR=$src
+
+# Crypto: strata's plugin path next to raw libgcrypt, and PBKDF2-sha256 next
+# to cryptsetup's own figure on this machine.
+echo "== crypto"
+cs_sha256=
+if command -v cryptsetup >/dev/null 2>&1; then
+    cs_sha256=$(cryptsetup benchmark --hash sha256 2>/dev/null |
+        awk '/^PBKDF2-sha256/ { print $2 }')
+    echo "cryptsetup benchmark --hash sha256: ${cs_sha256:-no figure} iterations per second"
+else
+    echo "cryptsetup not installed: no PBKDF2 reference figure"
+fi
+STRATA_BENCH_CRYPTSETUP_SHA256=$cs_sha256 "$build/bench/crypto"
