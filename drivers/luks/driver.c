@@ -1,0 +1,400 @@
+/* driver.c - the luks block driver: a LUKS1 volume whose header and key
+ * material sit at the start of the "file" child, or in a separate "header"
+ * child (detached header) with the payload in "file". */
+#include "luks-int.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <strata/plugin.h>
+#include <strata/strata.h>
+
+/* Payload is encrypted and written in batches of this size through one
+ * buffer per node, allocated at open. */
+#define LUKS_BATCH (1024u * 1024u)
+
+struct luks_state {
+    struct strata_node *file;     /* payload */
+    struct strata_node *header;   /* header + key material (== file unless detached) */
+    struct strata_crypto_hdr_io io;
+    struct strata_crypto_ctx *ctx;
+    struct strata_cipher *cipher;
+    uint64_t payload_off;
+    uint8_t *bounce;
+};
+
+static const char *const luks_children[] = { "file", "header", NULL };
+
+static const struct strata_opt_desc luks_open_options[] = {
+    { .name = "key-secret", .type = STRATA_OPT_STRING,
+      .help = "id of the secret holding the passphrase" },
+    { NULL },
+};
+
+static const char *const luks_prealloc_modes[] = { "off", "metadata", "falloc", "full",
+                                                   NULL };
+
+/* The format's create options plus what only the block driver has. */
+static const struct strata_opt_desc luks_create_options[] = {
+    LUKS_CREATE_OPTION_DESCS
+    { .name = "detached-header", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "write only the header and key material (to header.filename when "
+              "given, with the payload in the image file; else to the image file)" },
+    { .name = "preallocation", .type = STRATA_OPT_ENUM, .def = "off",
+      .choices = luks_prealloc_modes,
+      .help = "payload preallocation: off, metadata, falloc or full" },
+    { NULL },
+};
+
+static int luks_hdr_read(void *opaque, uint64_t off, void *buf, size_t len,
+                         struct strata_error **errp)
+{
+    return strata_pread(opaque, off, len, buf, 0, errp);
+}
+
+static int luks_hdr_write(void *opaque, uint64_t off, const void *buf, size_t len,
+                          struct strata_error **errp)
+{
+    return strata_pwrite(opaque, off, len, buf, 0, errp);
+}
+
+static int luks_hdr_flush(void *opaque, struct strata_error **errp)
+{
+    return strata_flush(opaque, errp);
+}
+
+/* A new header region is grown to its full size at once, so that key
+ * material writes land inside the file. */
+static int luks_hdr_init(void *opaque, uint64_t len, struct strata_error **errp)
+{
+    struct strata_node *n = opaque;
+    int64_t cur = strata_get_length(n);
+    if (cur < 0)
+        return strata_error_set(errp, (int)-cur, "%s: cannot get size",
+                                strata_node_filename(n));
+    if ((uint64_t)cur >= len)
+        return 0;
+    return strata_truncate(n, len, false, STRATA_PREALLOC_OFF, errp);
+}
+
+static void luks_setup_io(struct luks_state *s, struct strata_node *hdr, bool writable)
+{
+    s->io.opaque = hdr;
+    s->io.read = luks_hdr_read;
+    s->io.write = writable ? luks_hdr_write : NULL;
+    s->io.flush = writable ? luks_hdr_flush : NULL;
+    s->io.init = luks_hdr_init;
+    s->io.name = strata_node_filename(hdr);
+}
+
+static int luks_probe(const uint8_t *buf, size_t len, const char *filename)
+{
+    return luks_has_magic(buf, len) ? 100 : 0;
+}
+
+static void luks_close(struct strata_node *node)
+{
+    struct luks_state *s = strata_node_state(node);
+    luks_format.close(s->ctx);
+    s->ctx = NULL;
+    s->cipher = NULL;
+    free(s->bounce);
+    s->bounce = NULL;
+}
+
+static int luks_open(struct strata_node *node, const struct strata_opts *opts,
+                     unsigned flags, struct strata_error **errp)
+{
+    struct luks_state *s = strata_node_state(node);
+    int r = strata_node_open_child(node, "file", NULL, false, &s->file, errp);
+    if (r < 0)
+        return r;
+    r = strata_node_open_child(node, "header", NULL, true, &s->header, errp);
+    if (r < 0)
+        return r;
+    struct strata_node *hdr = s->header ? s->header : s->file;
+    luks_setup_io(s, hdr, strata_node_writable(hdr));
+    int64_t hlen = strata_get_length(hdr);
+    if (hlen < 0)
+        return strata_error_set(errp, (int)-hlen, "%s: cannot get size",
+                                strata_node_filename(hdr));
+    s->io.size = (uint64_t)hlen;
+    s->io.init = NULL;
+
+    r = luks_format.open(&s->io, opts, flags, &s->ctx, errp);
+    if (r < 0)
+        return r;
+    uint32_t sector;
+    luks_format.get_cipher(s->ctx, &s->cipher, &s->payload_off, &sector);
+
+    const char *dname = strata_node_filename(s->file);
+    uint64_t hend = luks_format.header_length(s->ctx);
+    if (!s->header && s->payload_off < hend) {
+        r = strata_error_set(errp, EINVAL, "%s: LUKS payload offset %" PRIu64 " lies "
+                             "inside the header and key material (%" PRIu64 " bytes)",
+                             dname, s->payload_off, hend);
+        goto fail;
+    }
+    int64_t flen = strata_get_length(s->file);
+    if (flen < 0) {
+        r = strata_error_set(errp, (int)-flen, "%s: cannot get size", dname);
+        goto fail;
+    }
+    if ((uint64_t)flen < s->payload_off) {
+        r = strata_error_set(errp, EINVAL, "%s: device is too small (%" PRId64 " bytes) "
+                             "for its LUKS payload offset %" PRIu64, dname, flen,
+                             s->payload_off);
+        goto fail;
+    }
+    if (!(flags & STRATA_O_NO_IO)) {
+        s->bounce = malloc(LUKS_BATCH);
+        if (!s->bounce) {
+            r = strata_error_set(errp, ENOMEM, "out of memory");
+            goto fail;
+        }
+    }
+    struct strata_limits lim = { .request_alignment = LUKS_SECTOR };
+    strata_node_set_limits(node, &lim);
+    return 0;
+fail:
+    luks_close(node);
+    return r;
+}
+
+static int64_t luks_get_length(struct strata_node *node)
+{
+    struct luks_state *s = strata_node_state(node);
+    int64_t len = strata_get_length(s->file);
+    if (len < 0)
+        return len;
+    if ((uint64_t)len <= s->payload_off)
+        return 0;
+    return (int64_t)(((uint64_t)len - s->payload_off) / LUKS_SECTOR * LUKS_SECTOR);
+}
+
+static int luks_need_key(struct luks_state *s, struct strata_error **errp)
+{
+    if (s->cipher && s->bounce)
+        return 0;
+    return strata_error_set(errp, EACCES, "%s: the LUKS volume is not unlocked: "
+                            "option 'key-secret' is required for I/O",
+                            strata_node_filename(s->file));
+}
+
+static int luks_pread(struct strata_node *node, uint64_t off, uint64_t len, void *buf,
+                      unsigned flags, struct strata_error **errp)
+{
+    struct luks_state *s = strata_node_state(node);
+    int r = luks_need_key(s, errp);
+    if (r < 0)
+        return r;
+    /* Ciphertext lands in the caller's buffer and is decrypted in place, in
+     * one pass over the whole request. */
+    r = strata_pread(s->file, s->payload_off + off, len, buf, flags, errp);
+    if (r == 0)
+        r = strata_cipher_decrypt_sectors(s->cipher, off / LUKS_SECTOR, LUKS_SECTOR, buf,
+                                          buf, len, errp);
+    if (r < 0)
+        memset(buf, 0, len);
+    return r;
+}
+
+static int luks_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
+                       const void *buf, unsigned flags, struct strata_error **errp)
+{
+    struct luks_state *s = strata_node_state(node);
+    int r = luks_need_key(s, errp);
+    /* The caller's buffer is never touched: ciphertext goes to the bounce
+     * buffer, a batch at a time. */
+    while (r == 0 && len > 0) {
+        size_t n = len > LUKS_BATCH ? LUKS_BATCH : (size_t)len;
+        r = strata_cipher_encrypt_sectors(s->cipher, off / LUKS_SECTOR, LUKS_SECTOR,
+                                          s->bounce, buf, n, errp);
+        if (r == 0)
+            r = strata_pwrite(s->file, s->payload_off + off, n, s->bounce, flags, errp);
+        off += n;
+        len -= n;
+        buf = (const uint8_t *)buf + n;
+    }
+    return r;
+}
+
+static int luks_flush(struct strata_node *node, struct strata_error **errp)
+{
+    return 0;
+}
+
+static int64_t luks_get_allocated_size(struct strata_node *node)
+{
+    struct luks_state *s = strata_node_state(node);
+    int64_t a = strata_get_allocated_size(s->file);
+    if (a >= 0 && s->header) {
+        int64_t b = strata_get_allocated_size(s->header);
+        if (b > 0)
+            a += b;
+    }
+    return a;
+}
+
+static int luks_truncate(struct strata_node *node, uint64_t size, bool exact,
+                         enum strata_prealloc prealloc, struct strata_error **errp)
+{
+    struct luks_state *s = strata_node_state(node);
+    if (size % LUKS_SECTOR)
+        return strata_error_set(errp, EINVAL, "%s: LUKS volume size %" PRIu64 " is not "
+                                "a multiple of 512", strata_node_filename(s->file), size);
+    return strata_truncate(s->file, s->payload_off + size, exact, prealloc, errp);
+}
+
+static int luks_get_info(struct strata_node *node, struct strata_info *obj,
+                         struct strata_error **errp)
+{
+    struct luks_state *s = strata_node_state(node);
+    strata_info_add_bool(obj, "encrypted", true);
+    return luks_format.get_info(s->ctx, obj, errp);
+}
+
+static int luks_amend(struct strata_node *node, const struct strata_opts *opts,
+                      bool force, struct strata_error **errp)
+{
+    struct luks_state *s = strata_node_state(node);
+    return luks_format.amend(s->ctx, opts, force, errp);
+}
+
+/* Options of the create call that belong to the format. */
+static struct strata_opts *luks_format_opts(const struct strata_opts *o)
+{
+    struct strata_opts *f = strata_opts_new();
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
+        for (const struct strata_opt_desc *d = luks_format.create_options; d->name; d++)
+            if (strcmp(d->name, k) == 0)
+                strata_opts_set(f, k, v);
+    return f;
+}
+
+static int luks_parse_prealloc(const char *v, enum strata_prealloc *p)
+{
+    *p = STRATA_PREALLOC_OFF;
+    if (!v || !strcmp(v, "off"))
+        return 0;
+    if (!strcmp(v, "metadata"))
+        *p = STRATA_PREALLOC_METADATA;
+    else if (!strcmp(v, "falloc"))
+        *p = STRATA_PREALLOC_FALLOC;
+    else if (!strcmp(v, "full"))
+        *p = STRATA_PREALLOC_FULL;
+    else
+        return -EINVAL;
+    return 0;
+}
+
+static int luks_create(struct strata_create *c, struct strata_error **errp)
+{
+    const struct strata_opts *o = strata_create_opts(c);
+    uint64_t size = strata_create_size(c);
+    bool detached = false;
+    enum strata_prealloc prealloc;
+    struct strata_node *file = NULL, *hdr = NULL;
+    struct strata_crypto_ctx *ctx = NULL;
+    struct strata_opts *fo = NULL;
+    int r;
+
+    if ((r = strata_opts_get_bool(o, "detached-header", &detached, errp)) < 0)
+        return r;
+    if (luks_parse_prealloc(strata_opts_get(o, "preallocation"), &prealloc) < 0)
+        return strata_error_set(errp, EINVAL, "luks: invalid preallocation '%s'",
+                                strata_opts_get(o, "preallocation"));
+    if (size % LUKS_SECTOR)
+        return strata_error_set(errp, EINVAL, "luks: size %" PRIu64 " is not a multiple "
+                                "of 512", size);
+    bool header_child = strata_opts_get(o, "header.filename") != NULL;
+    if (header_child)
+        detached = true;
+    if (!strata_opts_get(o, "key-secret"))
+        return strata_error_set(errp, EINVAL, "luks: Parameter 'key-secret' is required "
+                                "to create an encrypted image");
+
+    struct strata_crypto_create_params cp = { .detached = detached };
+    if ((r = strata_create_child(c, "file", 0, false, &file, errp)) < 0)
+        goto out;
+    if (header_child && (r = strata_create_child(c, "header", 0, false, &hdr, errp)) < 0)
+        goto out;
+    struct strata_crypto_hdr_io io;
+    struct luks_state tmp = { 0 };
+    luks_setup_io(&tmp, hdr ? hdr : file, true);
+    io = tmp.io;
+    fo = luks_format_opts(o);
+    if ((r = luks_format.create(&io, fo, &cp, &ctx, errp)) < 0)
+        goto out;
+    if (detached && !header_child)
+        goto out;       /* header-only file: no payload */
+    uint64_t payload_off;
+    luks_format.get_cipher(ctx, NULL, &payload_off, NULL);
+    r = strata_truncate(file, payload_off + size, true, prealloc, errp);
+out:
+    luks_format.close(ctx);
+    strata_opts_free(fo);
+    if (hdr)
+        strata_close(hdr);
+    if (file)
+        strata_close(file);
+    return r;
+}
+
+static int luks_measure(const struct strata_opts *create_opts, uint64_t size,
+                        struct strata_node *src, struct strata_measure *out,
+                        struct strata_error **errp)
+{
+    struct strata_opts *fo = luks_format_opts(create_opts);
+    bool detached = strata_opts_get(create_opts, "header.filename") != NULL;
+    struct strata_crypto_create_params cp = { .detached = detached };
+    uint64_t hdr;
+    int r = luks_format.header_size(fo, &cp, &hdr, errp);
+    strata_opts_free(fo);
+    if (r < 0)
+        return r;
+    if (src) {
+        int64_t l = strata_get_length(src);
+        if (l < 0)
+            return strata_error_set(errp, (int)-l, "%s: cannot get size",
+                                    strata_node_filename(src));
+        size = (uint64_t)l;
+    }
+    size = (size + LUKS_SECTOR - 1) / LUKS_SECTOR * LUKS_SECTOR;
+    /* Encrypted data is never sparse: every byte is stored. */
+    out->required = (detached ? 0 : hdr) + size;
+    out->fully_allocated = out->required;
+    return 0;
+}
+
+static const struct strata_driver luks_driver = {
+    .abi_version = STRATA_DRIVER_ABI,
+    .struct_size = sizeof(struct strata_driver),
+    .name = "luks",
+    .description = "LUKS1 encrypted volume (cryptsetup/QEMU compatible)",
+    .kind = STRATA_DRIVER_FORMAT,
+    .state_size = sizeof(struct luks_state),
+    .children = luks_children,
+    .open_options = luks_open_options,
+    .create_options = luks_create_options,
+    .amend_options = luks_amend_options,
+    .probe = luks_probe,
+    .open = luks_open,
+    .close = luks_close,
+    .pread = luks_pread,
+    .pwrite = luks_pwrite,
+    .flush = luks_flush,
+    .get_length = luks_get_length,
+    .get_allocated_size = luks_get_allocated_size,
+    .truncate = luks_truncate,
+    .create = luks_create,
+    .get_info = luks_get_info,
+    .amend = luks_amend,
+    .measure = luks_measure,
+};
+
+STRATA_PLUGIN("luks", .drivers = STRATA_DRIVERS(&luks_driver),
+              .crypto_formats = STRATA_CRYPTO_FORMATS(&luks_format));
