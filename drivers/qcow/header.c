@@ -1,0 +1,130 @@
+/* header.c - qcow version 1 header: byte layout and sanity checks.  Every
+ * value that later sizes an allocation or a read is bounded here, so a
+ * corrupt or hostile header is refused with a message before anything else
+ * trusts it. */
+#include "qcow-int.h"
+
+#include <errno.h>
+#include <string.h>
+
+static uint32_t get_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+uint64_t qcow_get_be64(const uint8_t *p)
+{
+    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
+}
+
+void qcow_put_be64(uint8_t *p, uint64_t v)
+{
+    put_be32(p, (uint32_t)(v >> 32));
+    put_be32(p + 4, (uint32_t)v);
+}
+
+void qcow_header_decode(const uint8_t *buf, struct qcow_header *h)
+{
+    h->magic = get_be32(buf);
+    h->version = get_be32(buf + 4);
+    h->backing_offset = qcow_get_be64(buf + 8);
+    h->backing_size = get_be32(buf + 16);
+    h->mtime = get_be32(buf + 20);
+    h->size = qcow_get_be64(buf + 24);
+    h->cluster_bits = buf[32];
+    h->l2_bits = buf[33];
+    h->crypt_method = get_be32(buf + 36);
+    h->l1_offset = qcow_get_be64(buf + 40);
+}
+
+void qcow_header_encode(const struct qcow_header *h, uint8_t *buf)
+{
+    memset(buf, 0, QCOW_HEADER_SIZE);
+    put_be32(buf, h->magic);
+    put_be32(buf + 4, h->version);
+    qcow_put_be64(buf + 8, h->backing_offset);
+    put_be32(buf + 16, h->backing_size);
+    put_be32(buf + 20, h->mtime);
+    qcow_put_be64(buf + 24, h->size);
+    buf[32] = h->cluster_bits;
+    buf[33] = h->l2_bits;
+    put_be32(buf + 36, h->crypt_method);
+    qcow_put_be64(buf + 40, h->l1_offset);
+}
+
+uint64_t qcow_l1_entries(uint64_t size, unsigned cluster_bits, unsigned l2_bits)
+{
+    unsigned shift = cluster_bits + l2_bits;
+    return (size >> shift) + ((size & ((1ull << shift) - 1)) != 0);
+}
+
+int qcow_header_check(const struct qcow_header *h, size_t got, uint64_t file_len,
+                      const char *name, struct strata_error **errp)
+{
+    if (got < 4 || h->magic != QCOW_MAGIC)
+        return strata_error_set(errp, EINVAL, "%s: not a qcow image (bad magic)", name);
+    if (got < 8)
+        return strata_error_set(errp, EINVAL, "%s: qcow header truncated: the file has "
+                                "%zu bytes, the header needs %d", name, got,
+                                QCOW_HEADER_SIZE);
+    if (h->version == 2 || h->version == 3)
+        return strata_error_set(errp, ENOTSUP, "%s: this is a qcow2 image (version %u), "
+                                "not qcow version 1: open it with the qcow2 driver "
+                                "(-f qcow2 or driver=qcow2)", name, h->version);
+    if (h->version != QCOW_VERSION)
+        return strata_error_set(errp, ENOTSUP, "%s: unsupported qcow version %u "
+                                "(the qcow driver reads version 1)", name, h->version);
+    if (got < QCOW_HEADER_SIZE)
+        return strata_error_set(errp, EINVAL, "%s: qcow header truncated: the file has "
+                                "%zu bytes, the header needs %d", name, got,
+                                QCOW_HEADER_SIZE);
+    if (h->cluster_bits < 9 || h->cluster_bits > 16)
+        return strata_error_set(errp, EINVAL, "%s: corrupt qcow header: cluster_bits %u "
+                                "is out of range (clusters must be 512 bytes to 64 KiB)",
+                                name, h->cluster_bits);
+    if (h->l2_bits < 6 || h->l2_bits > 13)
+        return strata_error_set(errp, EINVAL, "%s: corrupt qcow header: l2_bits %u is out "
+                                "of range (L2 tables must be 512 bytes to 64 KiB)",
+                                name, h->l2_bits);
+    if (h->crypt_method > QCOW_CRYPT_AES)
+        return strata_error_set(errp, EINVAL, "%s: corrupt qcow header: unknown encryption "
+                                "method %u", name, h->crypt_method);
+    unsigned shift = h->cluster_bits + h->l2_bits;
+    if (h->size > UINT64_MAX - (1ull << shift) || h->size > (1ull << 62))
+        return strata_error_set(errp, EINVAL, "%s: corrupt qcow header: virtual size %llu "
+                                "is too large", name, (unsigned long long)h->size);
+    uint64_t l1 = qcow_l1_entries(h->size, h->cluster_bits, h->l2_bits);
+    if (l1 > QCOW_L1_MAX)
+        return strata_error_set(errp, EFBIG, "%s: qcow L1 table of %llu entries is too "
+                                "large", name, (unsigned long long)l1);
+    uint64_t l1_bytes = l1 * 8;
+    if (l1 > 0 && h->l1_offset < QCOW_HEADER_SIZE)
+        return strata_error_set(errp, EINVAL, "%s: corrupt qcow header: L1 table at 0x%llx "
+                                "overlaps the header", name,
+                                (unsigned long long)h->l1_offset);
+    if (l1 > 0 && (h->l1_offset > file_len || l1_bytes > file_len - h->l1_offset))
+        return strata_error_set(errp, EINVAL, "%s: L1 table at 0x%llx (%llu bytes) runs "
+                                "past the end of the file (%llu bytes)", name,
+                                (unsigned long long)h->l1_offset,
+                                (unsigned long long)l1_bytes, (unsigned long long)file_len);
+    if (h->backing_offset != 0 && h->backing_size != 0) {
+        if (h->backing_size > QCOW_BACKING_MAX)
+            return strata_error_set(errp, EINVAL, "%s: corrupt qcow header: backing file "
+                                    "name of %u bytes is too long (at most %d)", name,
+                                    h->backing_size, QCOW_BACKING_MAX);
+        if (h->backing_offset > file_len || h->backing_size > file_len - h->backing_offset)
+            return strata_error_set(errp, EINVAL, "%s: backing file name at 0x%llx runs "
+                                    "past the end of the file (%llu bytes)", name,
+                                    (unsigned long long)h->backing_offset,
+                                    (unsigned long long)file_len);
+    }
+    return 0;
+}
