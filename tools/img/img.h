@@ -15,6 +15,9 @@ struct img_command {
 extern const struct img_command img_cmd_amend, img_cmd_bench, img_cmd_check,
     img_cmd_compare, img_cmd_convert, img_cmd_create, img_cmd_dd, img_cmd_info,
     img_cmd_map, img_cmd_measure, img_cmd_resize;
+/* Encryption (LUKS) commands. */
+extern const struct img_command img_cmd_erase, img_cmd_format, img_cmd_header_backup,
+    img_cmd_header_restore;
 
 /* Prints the command's usage and option help to stdout; returns 0. */
 int img_print_help(const struct img_command *cmd);

@@ -1,0 +1,259 @@
+/* cmd_header.c - strata-img header-backup / header-restore: a LUKS header
+ * and its key material saved to, and put back from, a file. */
+#include "crypt.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int parse_args(int argc, char **argv, const struct img_command *cmd,
+                      struct tool_common *tc, bool *yes, struct tool_image *img,
+                      const char **file)
+{
+    enum { OPT_YES = TOOL_OPT_FIRST_LOCAL };
+    static const struct option longopts[] = {
+        TOOL_COMMON_LONGOPTS,
+        { "yes", no_argument, NULL, OPT_YES },
+        { NULL, 0, NULL, 0 },
+    };
+    int c;
+    while ((c = getopt_long(argc, argv, ":hf:y", longopts, NULL)) != -1) {
+        int r = tool_common_option(tc, c, optarg);
+        if (r < 0)
+            return -1;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case 'h':
+            img_print_help(cmd);
+            return 1;
+        case 'y':
+        case OPT_YES:
+            *yes = true;
+            break;
+        default:
+            tool_getopt_error(c, argv, cmd->name);
+            return -1;
+        }
+    }
+    if (tool_common_finish(tc) < 0)
+        return -1;
+    if (argc - optind != 2) {
+        tool_usage_error(cmd->name, "Expecting an image and a backup file name");
+        return -1;
+    }
+    tool_image_from_word(tc, argv[optind], img);
+    *file = argv[optind + 1];
+    return 0;
+}
+
+static int backup(int argc, char **argv)
+{
+    struct tool_common tc = { 0 };
+    struct tool_image img;
+    struct strata_error *err = NULL;
+    const char *file;
+    bool yes = false;
+    int r = parse_args(argc, argv, &img_cmd_header_backup, &tc, &yes, &img, &file);
+    if (r != 0)
+        return r < 0 ? 1 : 0;
+
+    struct img_crypt cr;
+    if ((r = img_crypt_open(&img, false, &cr, &err)) < 0)
+        return tool_fail(err, r, tool_image_label(&img));
+    uint64_t len = cr.fmt->header_length(cr.ctx);
+    uint8_t *buf = malloc(len);
+    int status = 1;
+    if (!buf) {
+        tool_error("out of memory");
+        goto out;
+    }
+    if ((r = strata_pread(cr.hdr, 0, len, buf, 0, &err)) < 0) {
+        status = tool_fail(err, r, tool_image_label(&img));
+        goto out;
+    }
+    /* Never overwrite: an old backup may be the only way back. */
+    int fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) {
+        tool_error("%s: cannot create the backup file: %s", file, strerror(errno));
+        goto out;
+    }
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = write(fd, buf + done, len - done);
+        if (n < 0) {
+            tool_error("%s: write failed: %s", file, strerror(errno));
+            break;
+        }
+        done += (size_t)n;
+    }
+    if (close(fd) < 0 && done == len) {
+        tool_error("%s: close failed: %s", file, strerror(errno));
+        done = 0;
+    }
+    if (done == len) {
+        printf("Saved the LUKS header of '%s' (%" PRIu64 " bytes) to '%s'\n",
+               strata_node_filename(cr.hdr), len, file);
+        status = 0;
+    } else {
+        unlink(file);
+    }
+out:
+    free(buf);
+    img_crypt_close(&cr);
+    return status;
+}
+
+struct mem_region {
+    uint8_t *buf;
+    size_t len;
+};
+
+static int mem_read(void *opaque, uint64_t off, void *buf, size_t len,
+                    struct strata_error **errp)
+{
+    struct mem_region *m = opaque;
+    if (off > m->len || len > m->len - off)
+        return strata_error_set(errp, EINVAL, "backup file is truncated: %zu bytes "
+                                "wanted at %" PRIu64 ", %zu in the file", len, off, m->len);
+    memcpy(buf, m->buf + off, len);
+    return 0;
+}
+
+static int read_file(const char *path, struct mem_region *m, struct strata_error **errp)
+{
+    int fd = open(path, O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return strata_error_set(errp, e, "%s: %s", path, strerror(e));
+    }
+    if (st.st_size <= 0 || st.st_size > 64 * 1024 * 1024) {
+        close(fd);
+        return strata_error_set(errp, EINVAL, "%s: not a LUKS header backup (%lld bytes)",
+                                path, (long long)st.st_size);
+    }
+    m->len = (size_t)st.st_size;
+    m->buf = malloc(m->len);
+    size_t done = 0;
+    while (m->buf && done < m->len) {
+        ssize_t n = read(fd, m->buf + done, m->len - done);
+        if (n <= 0)
+            break;
+        done += (size_t)n;
+    }
+    close(fd);
+    if (!m->buf || done != m->len) {
+        free(m->buf);
+        m->buf = NULL;
+        return strata_error_set(errp, EIO, "%s: cannot read the backup file", path);
+    }
+    return 0;
+}
+
+static int restore(int argc, char **argv)
+{
+    struct tool_common tc = { 0 };
+    struct tool_image img;
+    struct strata_error *err = NULL;
+    const char *file;
+    bool yes = false;
+    int r = parse_args(argc, argv, &img_cmd_header_restore, &tc, &yes, &img, &file);
+    if (r != 0)
+        return r < 0 ? 1 : 0;
+    /* The header on the target may be the broken thing being repaired: the
+     * target is the node that holds the header, taken as plain bytes. */
+    if (img.kind == TOOL_IMAGE_FILE && !img.format)
+        img.format = "raw";
+
+    const struct strata_crypto_format *fmt = strata_crypto_format_find("luks", &err);
+    if (!fmt)
+        return tool_fail(err, -ENOENT, NULL);
+    struct mem_region m = { 0 };
+    if ((r = read_file(file, &m, &err)) < 0)
+        return tool_fail(err, r, NULL);
+    struct strata_crypto_hdr_io mio = { .opaque = &m, .read = mem_read, .size = m.len,
+                                        .name = file };
+    struct strata_crypto_ctx *ctx = NULL;
+    struct strata_node *node = NULL;
+    int status = 1;
+    if ((r = fmt->open(&mio, NULL, STRATA_O_NO_IO, &ctx, &err)) < 0) {
+        status = tool_fail(err, r, NULL);
+        goto out;
+    }
+    uint64_t len = fmt->header_length(ctx);
+    if (len != m.len) {
+        tool_error("%s: not a LUKS header backup: the header needs %" PRIu64 " bytes, "
+                   "the file has %zu", file, len, m.len);
+        goto out;
+    }
+    if ((r = tool_image_open(&img, STRATA_O_RDWR, &node, &err)) < 0) {
+        status = tool_fail(err, r, tool_image_label(&img));
+        goto out;
+    }
+    int64_t tlen = strata_get_length(node);
+    if (tlen < 0 || (uint64_t)tlen < len) {
+        tool_error("%s: too small for the header in '%s' (%" PRIu64 " bytes)",
+                   tool_image_label(&img), file, len);
+        goto out;
+    }
+    char q[512];
+    snprintf(q, sizeof q, "Overwrite the first %" PRIu64 " bytes of '%s' with the LUKS "
+             "header in '%s'?", len, tool_image_label(&img), file);
+    if (!img_confirm(q, yes)) {
+        tool_error("%s: not restored: confirm with --yes", tool_image_label(&img));
+        goto out;
+    }
+    r = strata_pwrite(node, 0, len, m.buf, 0, &err);
+    if (r >= 0)
+        r = strata_flush(node, &err);
+    if (r < 0) {
+        status = tool_fail(err, r, tool_image_label(&img));
+        goto out;
+    }
+    printf("Restored the LUKS header of '%s' from '%s' (%" PRIu64 " bytes)\n",
+           tool_image_label(&img), file, len);
+    status = 0;
+out:
+    if (node)
+        strata_close(node);
+    if (ctx)
+        fmt->close(ctx);
+    if (m.buf) {
+        strata_wipe(m.buf, m.len);
+        free(m.buf);
+    }
+    return status;
+}
+
+const struct img_command img_cmd_header_backup = {
+    .name = "header-backup",
+    .run = backup,
+    .synopsis = "header-backup [--object OBJ] [--image-opts | -f FMT] FILENAME BACKUP",
+    .summary = "Save a LUKS header and its key material to a new file.",
+    .help =
+        "  BACKUP                the file to create (never overwritten)\n"
+        "  -f FMT                image format (probed when omitted)\n"
+        "  --image-opts          FILENAME is dotted options (a detached header is\n"
+        "                        named by header.filename=...)\n",
+};
+
+const struct img_command img_cmd_header_restore = {
+    .name = "header-restore",
+    .run = restore,
+    .synopsis = "header-restore [--image-opts | -f FMT] [--yes] TARGET BACKUP",
+    .summary = "Write a saved LUKS header back onto the file or node that holds it.",
+    .help =
+        "  TARGET                the file holding the header (the image, or its\n"
+        "                        detached header file), written as plain bytes\n"
+        "  BACKUP                a file made by header-backup; it is checked first\n"
+        "  -y, --yes             do not ask for confirmation\n"
+        "  --image-opts          TARGET is dotted options naming a node\n",
+};

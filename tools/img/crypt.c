@@ -1,0 +1,94 @@
+/* crypt.c - shared by the encryption commands. */
+#include "crypt.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+static int node_read(void *opaque, uint64_t off, void *buf, size_t len,
+                     struct strata_error **errp)
+{
+    return strata_pread(opaque, off, len, buf, 0, errp);
+}
+
+static int node_write(void *opaque, uint64_t off, const void *buf, size_t len,
+                      struct strata_error **errp)
+{
+    return strata_pwrite(opaque, off, len, buf, 0, errp);
+}
+
+static int node_flush(void *opaque, struct strata_error **errp)
+{
+    return strata_flush(opaque, errp);
+}
+
+void img_crypt_node_io(struct strata_node *node, bool writable,
+                       struct strata_crypto_hdr_io *io)
+{
+    memset(io, 0, sizeof *io);
+    io->opaque = node;
+    io->read = node_read;
+    io->write = writable ? node_write : NULL;
+    io->flush = writable ? node_flush : NULL;
+    int64_t len = strata_get_length(node);
+    io->size = len > 0 ? (uint64_t)len : 0;
+    io->name = strata_node_filename(node);
+}
+
+int img_crypt_open(const struct tool_image *img, bool writable, struct img_crypt *c,
+                   struct strata_error **errp)
+{
+    memset(c, 0, sizeof *c);
+    unsigned flags = STRATA_O_NO_IO | (writable ? STRATA_O_RDWR : 0);
+    int r = tool_image_open(img, flags, &c->top, errp);
+    if (r < 0)
+        return r;
+    struct strata_node *fmt = tool_format_node(c->top, offsetof(struct strata_driver, get_info));
+    if (strcmp(strata_node_driver_name(fmt), "luks") != 0) {
+        r = strata_error_set(errp, EINVAL, "%s: not a LUKS volume (format '%s')",
+                             strata_node_filename(fmt), strata_node_driver_name(fmt));
+        goto fail;
+    }
+    c->hdr = strata_node_child(fmt, "header");
+    if (!c->hdr)
+        c->hdr = strata_node_child(fmt, "file");
+    c->fmt = strata_crypto_format_find("luks", errp);
+    if (!c->fmt || !c->hdr) {
+        r = -ENOENT;
+        goto fail;
+    }
+    img_crypt_node_io(c->hdr, writable, &c->io);
+    r = c->fmt->open(&c->io, NULL, STRATA_O_NO_IO, &c->ctx, errp);
+    if (r < 0)
+        goto fail;
+    return 0;
+fail:
+    strata_close(c->top);
+    c->top = NULL;
+    return r;
+}
+
+void img_crypt_close(struct img_crypt *c)
+{
+    if (c->fmt && c->ctx)
+        c->fmt->close(c->ctx);
+    c->ctx = NULL;
+    if (c->top)
+        strata_close(c->top);
+    c->top = NULL;
+}
+
+bool img_confirm(const char *question, bool yes)
+{
+    if (yes)
+        return true;
+    if (!isatty(STDIN_FILENO))
+        return false;
+    fprintf(stderr, "%s [y/N] ", question);
+    fflush(stderr);
+    char line[16];
+    if (!fgets(line, sizeof line, stdin))
+        return false;
+    return line[0] == 'y' || line[0] == 'Y';
+}
