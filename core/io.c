@@ -260,6 +260,34 @@ int strata_pwrite(struct strata_node *node, uint64_t off, uint64_t len, const vo
     return do_io(node, IO_WRITE, off, len, (void *)buf, flags, errp);
 }
 
+int strata_pwrite_compressed(struct strata_node *node, uint64_t off, uint64_t len,
+                             const void *buf, struct strata_error **errp)
+{
+    int r = check_request(node, IO_WRITE, off, len, errp);
+    if (r < 0 || len == 0)
+        return r;
+    const struct strata_driver *d = node->drv;
+    if (!d->pwrite_compressed) {
+        if (forwards(node))
+            return strata_pwrite_compressed(strata_node_primary_child(node), off, len, buf,
+                                            errp);
+        return strata_error_set(errp, ENOTSUP, "%s: format '%s' does not support "
+                                "compressed writes", strata_node_filename(node), d->name);
+    }
+    uint32_t a = node->limits.request_alignment;
+    if (off % a || len % a)
+        /* Unaligned edges need read-modify-write: store them plainly. */
+        return do_io(node, IO_WRITE, off, len, (void *)buf, 0, errp);
+    if (a > 1)
+        pthread_rwlock_rdlock(&node->rmw_lock);
+    drv_lock(node);
+    r = d->pwrite_compressed(node, off, len, buf, errp);
+    drv_unlock(node);
+    if (a > 1)
+        pthread_rwlock_unlock(&node->rmw_lock);
+    return r;
+}
+
 int strata_pwrite_zeroes(struct strata_node *node, uint64_t off, uint64_t len,
                          unsigned flags, struct strata_error **errp)
 {

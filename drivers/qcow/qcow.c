@@ -228,7 +228,7 @@ static int qcow_get_info(struct strata_node *node, struct strata_info *obj,
     if (s->h.mtime)
         strata_info_add_uint(obj, "mtime", s->h.mtime);
     if (s->backing_name)
-        strata_info_add_str(obj, "backing-file", s->backing_name);
+        strata_info_add_str(obj, "backing-filename", s->backing_name);
     strata_info_add_bool(obj, "encrypted", s->h.crypt_method != QCOW_CRYPT_NONE);
     if (s->h.crypt_method == QCOW_CRYPT_AES) {
         struct strata_info *enc = strata_info_add_object(obj, "encrypt");
@@ -263,6 +263,7 @@ static const struct strata_driver qcow_driver = {
     .block_status = qcow_block_status,
     .create = qcow_create,
     .get_info = qcow_get_info,
+    .pwrite_compressed = qcow_pwrite_compressed,
 };
 
 STRATA_PLUGIN("qcow", .drivers = STRATA_DRIVERS(&qcow_driver));

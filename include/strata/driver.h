@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define STRATA_DRIVER_ABI_MAJOR 1
-#define STRATA_DRIVER_ABI_MINOR 0
+#define STRATA_DRIVER_ABI_MINOR 1
 #define STRATA_DRIVER_ABI ((STRATA_DRIVER_ABI_MAJOR << 16) | STRATA_DRIVER_ABI_MINOR)
 
 struct strata_node;
@@ -178,6 +178,15 @@ struct strata_driver {
                    struct strata_error **errp);
     /* A named event raised by a parent on this node (blkdebug listens). */
     void (*event)(struct strata_node *node, const char *event);
+
+    /* ---- ABI 1.1 ---- */
+    /* Optional: writes [off, off+len) (request_alignment respected), storing
+     * the clusters the request covers whole in compressed form (what
+     * strata-img convert -c uses); clusters covered in part, and clusters
+     * that do not shrink, are written as by pwrite.  NULL makes
+     * strata_pwrite_compressed() fail with -ENOTSUP. */
+    int (*pwrite_compressed)(struct strata_node *node, uint64_t off, uint64_t len,
+                             const void *buf, struct strata_error **errp);
 };
 
 /* ------------------------------------------------------------ node access */

@@ -73,6 +73,12 @@ STRATA_EXPORT int strata_pread(struct strata_node *node, uint64_t off, uint64_t 
 STRATA_EXPORT int strata_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
                                 const void *buf, unsigned flags,
                                 struct strata_error **errp);
+/* Writes like strata_pwrite, storing the clusters the request covers whole
+ * compressed where the format can (qcow, qcow2); -ENOTSUP when the format
+ * has no compressed clusters. */
+STRATA_EXPORT int strata_pwrite_compressed(struct strata_node *node, uint64_t off,
+                                           uint64_t len, const void *buf,
+                                           struct strata_error **errp);
 STRATA_EXPORT int strata_pwrite_zeroes(struct strata_node *node, uint64_t off,
                                        uint64_t len, unsigned flags,
                                        struct strata_error **errp);
