@@ -6,6 +6,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +141,73 @@ const struct strata_info *strata_info_get(const struct strata_info *obj, const c
         if (strcmp(obj->items[k]->key, key) == 0)
             return obj->items[k];
     return NULL;
+}
+
+bool strata_info_get_int(const struct strata_info *obj, const char *key, int64_t *out)
+{
+    const struct strata_info *m = strata_info_get(obj, key);
+    if (m && m->type == INFO_INT) {
+        *out = m->v.i;
+        return true;
+    }
+    if (m && m->type == INFO_UINT && m->v.u <= INT64_MAX) {
+        *out = (int64_t)m->v.u;
+        return true;
+    }
+    return false;
+}
+
+bool strata_info_get_bool(const struct strata_info *obj, const char *key, bool *out)
+{
+    const struct strata_info *m = strata_info_get(obj, key);
+    if (!m || m->type != INFO_BOOL)
+        return false;
+    *out = m->v.b;
+    return true;
+}
+
+const char *strata_info_get_str(const struct strata_info *obj, const char *key)
+{
+    const struct strata_info *m = strata_info_get(obj, key);
+    return m && m->type == INFO_STR ? m->v.s : NULL;
+}
+
+struct strata_info *strata_info_take(struct strata_info *obj, const char *key)
+{
+    if (!obj || !key || obj->type != INFO_OBJECT)
+        return NULL;
+    for (size_t k = 0; k < obj->n; k++)
+        if (strcmp(obj->items[k]->key, key) == 0) {
+            struct strata_info *m = obj->items[k];
+            memmove(&obj->items[k], &obj->items[k + 1], (obj->n - k - 1) * sizeof *obj->items);
+            obj->n--;
+            free(m->key);
+            m->key = NULL;
+            return m;
+        }
+    return NULL;
+}
+
+bool strata_info_remove(struct strata_info *obj, const char *key)
+{
+    struct strata_info *m = strata_info_take(obj, key);
+    strata_info_free(m);
+    return m != NULL;
+}
+
+int strata_info_attach(struct strata_info *parent, const char *key, struct strata_info *child)
+{
+    struct strata_info *slot = info_slot(parent, key, child->type);
+    if (!slot)
+        return -EINVAL;
+    /* The slot keeps its key and place; it takes the child's content. */
+    slot->v = child->v;
+    slot->items = child->items;
+    slot->n = child->n;
+    slot->cap = child->cap;
+    free(child->key);
+    free(child);
+    return 0;
 }
 
 /* ------------------------------------------------------------ rendering */

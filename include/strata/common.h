@@ -192,6 +192,24 @@ STRATA_EXPORT struct strata_info *strata_info_add_list(struct strata_info *paren
                                                        const char *key);
 STRATA_EXPORT const struct strata_info *strata_info_get(const struct strata_info *obj,
                                                         const char *key);
+/* Typed reads of an object's members: false (out untouched) when the key is
+ * absent or holds another type.  get_int accepts unsigned values that fit. */
+STRATA_EXPORT bool strata_info_get_int(const struct strata_info *obj, const char *key,
+                                       int64_t *out);
+STRATA_EXPORT bool strata_info_get_bool(const struct strata_info *obj, const char *key,
+                                        bool *out);
+STRATA_EXPORT const char *strata_info_get_str(const struct strata_info *obj,
+                                              const char *key);
+/* Detaches a member of an object and returns it as a root the caller owns
+ * (NULL if there was none). */
+STRATA_EXPORT struct strata_info *strata_info_take(struct strata_info *obj,
+                                                   const char *key);
+/* Removes a member of an object; false if there was none. */
+STRATA_EXPORT bool strata_info_remove(struct strata_info *obj, const char *key);
+/* Moves a root (from strata_info_new_object() or strata_info_take()) into
+ * parent under key; parent owns it afterwards. */
+STRATA_EXPORT int strata_info_attach(struct strata_info *parent, const char *key,
+                                     struct strata_info *child);
 /* Renders as JSON (pretty, 4-space indent like qemu-img) into a malloc'ed
  * string. */
 STRATA_EXPORT char *strata_info_to_json(const struct strata_info *i);

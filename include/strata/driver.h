@@ -165,7 +165,13 @@ struct strata_driver {
 
     /* Image creation (see strata_create_* below). */
     int (*create)(struct strata_create *c, struct strata_error **errp);
-    /* Format-specific info for `info` (qemu's "format-specific" data). */
+    /* Format-specific info for `info`: qemu-img's "format-specific" data
+     * ("compat", "lazy-refcounts", luks "slots", ...).  A few image-level
+     * facts qemu-img shows outside that object are given here too, under
+     * these reserved keys, and the tools move them to the top level:
+     * "cluster-size" (int), "encrypted" (bool), "dirty-flag" (bool),
+     * "backing-filename" (string, as stored in the image),
+     * "backing-filename-format" (string), "snapshots" (list). */
     int (*get_info)(struct strata_node *node, struct strata_info *obj,
                     struct strata_error **errp);
     int (*check)(struct strata_node *node, struct strata_check_result *res,

@@ -245,6 +245,62 @@ static void test_tree(void)
     strata_info_free(NULL);
 }
 
+/* Reading members back, and moving subtrees between objects, as the tools do
+ * to lift image-level facts out of a driver's format-specific data. */
+static void test_typed_reads_and_moves(void)
+{
+    struct strata_info *data = strata_info_new_object();
+    strata_info_add_str(data, "compat", "1.1");
+    strata_info_add_int(data, "cluster-size", 65536);
+    strata_info_add_uint(data, "big", UINT64_MAX);
+    strata_info_add_bool(data, "encrypted", true);
+    struct strata_info *snaps = strata_info_add_list(data, "snapshots");
+    strata_info_add_str(strata_info_add_object(snaps, NULL), "name", "s1");
+
+    int64_t i = 0;
+    bool b = false;
+    CU_ASSERT_TRUE(strata_info_get_int(data, "cluster-size", &i));
+    CU_ASSERT_EQUAL(i, 65536);
+    CU_ASSERT_FALSE(strata_info_get_int(data, "big", &i));      /* does not fit */
+    CU_ASSERT_FALSE(strata_info_get_int(data, "compat", &i));   /* a string */
+    CU_ASSERT_EQUAL(i, 65536);
+    CU_ASSERT_TRUE(strata_info_get_bool(data, "encrypted", &b));
+    CU_ASSERT_TRUE(b);
+    CU_ASSERT_STRING_EQUAL(strata_info_get_str(data, "compat"), "1.1");
+    CU_ASSERT_PTR_NULL(strata_info_get_str(data, "cluster-size"));
+
+    struct strata_info *taken = strata_info_take(data, "snapshots");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(taken);
+    CU_ASSERT_PTR_NULL(strata_info_get(data, "snapshots"));
+    CU_ASSERT_TRUE(strata_info_remove(data, "cluster-size"));
+    CU_ASSERT_FALSE(strata_info_remove(data, "cluster-size"));
+    CU_ASSERT_TRUE(strata_info_remove(data, "big"));
+
+    struct strata_info *top = strata_info_new_object();
+    strata_info_add_int(top, "virtual-size", 1024);
+    CU_ASSERT_EQUAL(strata_info_attach(top, "snapshots", taken), 0);
+    struct strata_info *fs = strata_info_add_object(top, "format-specific");
+    CU_ASSERT_EQUAL(strata_info_attach(fs, "data", data), 0);
+    char *json = strata_info_to_json(top);
+    CU_ASSERT_STRING_EQUAL(json,
+        "{\n"
+        "    \"virtual-size\": 1024,\n"
+        "    \"snapshots\": [\n"
+        "        {\n"
+        "            \"name\": \"s1\"\n"
+        "        }\n"
+        "    ],\n"
+        "    \"format-specific\": {\n"
+        "        \"data\": {\n"
+        "            \"compat\": \"1.1\",\n"
+        "            \"encrypted\": true\n"
+        "        }\n"
+        "    }\n"
+        "}");
+    free(json);
+    strata_info_free(top);
+}
+
 int main(void)
 {
     static const struct tu_test tests[] = {
@@ -253,6 +309,7 @@ int main(void)
         { "luks text and json", test_luks },
         { "json escapes", test_escapes },
         { "tree operations", test_tree },
+        { "typed reads, take, remove, attach", test_typed_reads_and_moves },
         { NULL, NULL },
     };
     tu_add_suite("info", NULL, NULL, tests);

@@ -120,12 +120,6 @@ int tool_parse_output(const char *text, enum tool_output *out,
 
 /* Prints a strata_info tree as JSON on stdout. */
 void tool_print_info_json(const struct strata_info *info);
-/* The JSON text of obj's member `key` (a number, "true", a quoted string),
- * malloc'ed, or NULL when there is no such member. */
-char *tool_info_member(const struct strata_info *obj, const char *key);
-/* Reads an integer or boolean member; false when absent or of another type. */
-bool tool_info_get_int(const struct strata_info *obj, const char *key, int64_t *out);
-bool tool_info_get_bool(const struct strata_info *obj, const char *key, bool *out);
 
 /* ------------------------------------------------------------ progress */
 struct tool_progress {

@@ -55,36 +55,3 @@ void tool_print_info_json(const struct strata_info *info)
         fputc('\n', stdout);
     free(s);
 }
-
-char *tool_info_member(const struct strata_info *obj, const char *key)
-{
-    const struct strata_info *m = strata_info_get(obj, key);
-    return m ? strata_info_to_json(m) : NULL;
-}
-
-bool tool_info_get_int(const struct strata_info *obj, const char *key, int64_t *out)
-{
-    char *s = tool_info_member(obj, key);
-    if (!s)
-        return false;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    bool ok = end != s && !*end && !errno;
-    if (ok)
-        *out = v;
-    free(s);
-    return ok;
-}
-
-bool tool_info_get_bool(const struct strata_info *obj, const char *key, bool *out)
-{
-    char *s = tool_info_member(obj, key);
-    if (!s)
-        return false;
-    bool ok = !strcmp(s, "true") || !strcmp(s, "false");
-    if (ok)
-        *out = s[0] == 't';
-    free(s);
-    return ok;
-}

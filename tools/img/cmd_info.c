@@ -17,6 +17,9 @@ struct image_facts {
     int64_t cluster_size;           /* 0: none */
     bool have_encrypted, encrypted;
     bool dirty;
+    char *backing_name;             /* as stored in the image, or NULL */
+    char *backing_format;           /* as stored in the image, or NULL */
+    struct strata_info *snapshots;  /* list, or NULL */
     struct strata_node *fmt;        /* node that answers image_info */
     struct strata_node *backing;    /* NULL: none opened */
     struct strata_info *specific;   /* format-specific data, or NULL */
@@ -47,10 +50,21 @@ static int gather(struct strata_node *node, struct image_facts *f,
             strata_info_free(data);
             return ret;
         }
-        /* Drivers may state the generic facts qemu-img shows at top level. */
-        tool_info_get_int(data, "cluster-size", &f->cluster_size);
-        f->have_encrypted = tool_info_get_bool(data, "encrypted", &f->encrypted);
-        tool_info_get_bool(data, "dirty-flag", &f->dirty);
+        /* The reserved keys of driver.h's get_info are image-level facts:
+         * take them out of the format-specific data. */
+        strata_info_get_int(data, "cluster-size", &f->cluster_size);
+        f->have_encrypted = strata_info_get_bool(data, "encrypted", &f->encrypted);
+        strata_info_get_bool(data, "dirty-flag", &f->dirty);
+        const char *s = strata_info_get_str(data, "backing-filename");
+        f->backing_name = s ? strdup(s) : NULL;
+        s = strata_info_get_str(data, "backing-filename-format");
+        f->backing_format = s ? strdup(s) : NULL;
+        f->snapshots = strata_info_take(data, "snapshots");
+        static const char *const reserved[] = { "cluster-size", "encrypted", "dirty-flag",
+                                                "backing-filename",
+                                                "backing-filename-format", NULL };
+        for (const char *const *k = reserved; *k; k++)
+            strata_info_remove(data, *k);
         f->specific = data;
     }
     return 0;
@@ -59,16 +73,29 @@ static int gather(struct strata_node *node, struct image_facts *f,
 static void facts_free(struct image_facts *f)
 {
     strata_info_free(f->specific);
-    f->specific = NULL;
+    strata_info_free(f->snapshots);
+    free(f->backing_name);
+    free(f->backing_format);
+    memset(f, 0, sizeof *f);
 }
 
-/* Field order as qemu-img 7 prints them, so outputs can be diffed. */
-static int to_json_obj(const struct image_facts *f, struct strata_info *o,
-                       struct strata_error **errp)
+static const char *backing_name(const struct image_facts *f)
 {
-    if (f->backing)
-        strata_info_add_str(o, "backing-filename-format",
-                            strata_node_driver_name(f->backing));
+    return f->backing_name ? f->backing_name : strata_node_filename(f->backing);
+}
+
+static const char *backing_format(const struct image_facts *f)
+{
+    return f->backing_format ? f->backing_format : strata_node_driver_name(f->backing);
+}
+
+/* Field order as qemu-img 7 prints them, so outputs can be diffed.  The
+ * format-specific data and snapshot list move into o. */
+static void to_json_obj(struct image_facts *f, struct strata_info *o)
+{
+    bool has_backing = f->backing || f->backing_name;
+    if (has_backing && (f->backing || f->backing_format))
+        strata_info_add_str(o, "backing-filename-format", backing_format(f));
     strata_info_add_int(o, "virtual-size", f->virtual_size);
     strata_info_add_str(o, "filename", f->filename);
     if (f->cluster_size > 0)
@@ -78,20 +105,22 @@ static int to_json_obj(const struct image_facts *f, struct strata_info *o,
         strata_info_add_int(o, "actual-size", f->actual_size);
     if (f->have_encrypted && f->encrypted)
         strata_info_add_bool(o, "encrypted", true);
+    if (f->snapshots) {
+        strata_info_attach(o, "snapshots", f->snapshots);
+        f->snapshots = NULL;
+    }
     if (f->specific) {
         struct strata_info *fs = strata_info_add_object(o, "format-specific");
         strata_info_add_str(fs, "type", f->format);
-        /* The tree has no way to move a subtree in: ask again, in place. */
-        int ret = strata_image_info(f->fmt, strata_info_add_object(fs, "data"), errp);
-        if (ret < 0)
-            return ret;
+        strata_info_attach(fs, "data", f->specific);
+        f->specific = NULL;
     }
-    if (f->backing) {
-        strata_info_add_str(o, "full-backing-filename", strata_node_filename(f->backing));
-        strata_info_add_str(o, "backing-filename", strata_node_filename(f->backing));
+    if (has_backing) {
+        strata_info_add_str(o, "full-backing-filename",
+                            f->backing ? strata_node_filename(f->backing) : f->backing_name);
+        strata_info_add_str(o, "backing-filename", backing_name(f));
     }
     strata_info_add_bool(o, "dirty-flag", f->dirty);
-    return 0;
 }
 
 static void print_human(const struct image_facts *f)
@@ -111,9 +140,10 @@ static void print_human(const struct image_facts *f)
         printf("cluster_size: %" PRId64 "\n", f->cluster_size);
     if (f->have_encrypted && f->encrypted)
         printf("encrypted: yes\n");
-    if (f->backing) {
-        printf("backing file: %s\n", strata_node_filename(f->backing));
-        printf("backing file format: %s\n", strata_node_driver_name(f->backing));
+    if (f->backing || f->backing_name) {
+        printf("backing file: %s\n", backing_name(f));
+        if (f->backing || f->backing_format)
+            printf("backing file format: %s\n", backing_format(f));
     }
     if (f->dirty)
         printf("cleanly shut down: no\n");
@@ -190,12 +220,7 @@ static int run(int argc, char **argv)
         }
         if (output == TOOL_OUTPUT_JSON) {
             struct strata_info *o = list ? strata_info_add_object(list, NULL) : root;
-            ret = to_json_obj(&f, o, &err);
-            if (ret < 0) {
-                facts_free(&f);
-                status = tool_fail(err, ret, f.filename);
-                break;
-            }
+            to_json_obj(&f, o);
         } else {
             if (!first)
                 putchar('\n');

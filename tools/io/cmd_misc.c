@@ -126,7 +126,7 @@ static int info_run(struct io_ctx *ctx, int argc, char **argv)
         return io_fail("info", err, ret);
     }
     int64_t cs;
-    if (tool_info_get_int(data, "cluster-size", &cs)) {
+    if (strata_info_get_int(data, "cluster-size", &cs)) {
         char s[64];
         io_cvtstr((double)cs, s, sizeof s);
         printf("cluster size: %s\n", s);
