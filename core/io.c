@@ -174,7 +174,10 @@ static int check_request(struct strata_node *n, enum io_op op, uint64_t off, uin
         return strata_error_set(errp, EINVAL, "%s: %s at offset %llu: length overflows",
                                 strata_node_filename(n), op_names[op],
                                 (unsigned long long)off);
-    if (n->drv->kind != STRATA_DRIVER_PROTOCOL) {
+    /* Protocols grow when written past their end; a filter leaves the
+     * check to the node below it, so that a filter over a protocol (a
+     * format's file under blkdebug) can grow it too. */
+    if (n->drv->kind == STRATA_DRIVER_FORMAT) {
         int64_t size = strata_get_length(n);
         if (size < 0)
             return strata_error_set(errp, (int)-size, "%s: cannot get size",
