@@ -409,11 +409,13 @@ static void luks_get_cipher(struct strata_crypto_ctx *ctx, struct strata_cipher 
         *sector_size = LUKS_SECTOR;
 }
 
+/* What cryptsetup's luksHeaderBackup saves: the header and key material up
+ * to the 4 KiB boundary after the last slot, not the padding before the
+ * payload. */
 static uint64_t luks_header_length(struct strata_crypto_ctx *ctx)
 {
     uint64_t end = luks_header_end(&ctx->h);
-    uint64_t payload = (uint64_t)ctx->h.payload_offset * LUKS_SECTOR;
-    return payload > end ? payload : end;
+    return (end + LUKS_SLOT_ALIGN - 1) / LUKS_SLOT_ALIGN * LUKS_SLOT_ALIGN;
 }
 
 /* ------------------------------------------------------------ info */
