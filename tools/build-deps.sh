@@ -1,15 +1,17 @@
 #!/bin/sh
 # Installs what building and testing strata needs on Debian 12 (run as root).
 # Build: compiler, autoconf's pkg-config, libgcrypt, libconfig, libltdl,
-# CUnit, zlib and zstd.  Tests: qemu-img/qemu-io, cryptsetup and nbdkit as
-# peers to check compatibility against, openssl for independent crypto values.
+# CUnit, zlib and zstd, libnbd and nbdkit's plugin header.  Tests:
+# qemu-img/qemu-io, cryptsetup, nbdkit and libnbd's tools (nbdcopy) as peers
+# to check compatibility against, openssl for independent crypto values.
 set -e
 export DEBIAN_FRONTEND=noninteractive
 if ! dpkg -s build-essential pkg-config libgcrypt20-dev libconfig-dev libltdl-dev \
-        libcunit1-dev zlib1g-dev libzstd-dev qemu-utils cryptsetup-bin nbdkit openssl \
-        >/dev/null 2>&1; then
+        libcunit1-dev zlib1g-dev libzstd-dev libnbd-dev nbdkit-plugin-dev qemu-utils \
+        cryptsetup-bin nbdkit libnbd-bin openssl >/dev/null 2>&1; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends \
         build-essential pkg-config libgcrypt20-dev libconfig-dev libltdl-dev \
-        libcunit1-dev zlib1g-dev libzstd-dev qemu-utils cryptsetup-bin nbdkit openssl
+        libcunit1-dev zlib1g-dev libzstd-dev libnbd-dev nbdkit-plugin-dev qemu-utils \
+        cryptsetup-bin nbdkit libnbd-bin openssl
 fi
