@@ -245,7 +245,24 @@ static int luks_truncate(struct strata_node *node, uint64_t size, bool exact,
     if (size % LUKS_SECTOR)
         return strata_error_set(errp, EINVAL, "%s: LUKS volume size %" PRIu64 " is not "
                                 "a multiple of 512", strata_node_filename(s->file), size);
-    return strata_truncate(s->file, s->payload_off + size, exact, prealloc, errp);
+    int64_t old = luks_get_length(node);
+    if (old < 0)
+        return strata_error_set(errp, (int)-old, "%s: cannot get size",
+                                strata_node_filename(s->file));
+    int r = strata_truncate(s->file, s->payload_off + size, exact, prealloc, errp);
+    if (r < 0 || size <= (uint64_t)old || !s->cipher)
+        return r;
+    /* Zeros on disk would decrypt to noise: new space gets encrypted zeros
+     * so that it reads back as zeros, as a grown plain disk does. */
+    uint8_t *zero = calloc(1, LUKS_BATCH);
+    if (!zero)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    for (uint64_t off = (uint64_t)old; off < size && r == 0; off += LUKS_BATCH) {
+        uint64_t n = size - off < LUKS_BATCH ? size - off : LUKS_BATCH;
+        r = luks_pwrite(node, off, n, zero, 0, errp);
+    }
+    free(zero);
+    return r;
 }
 
 static int luks_get_info(struct strata_node *node, struct strata_info *obj,
