@@ -15,6 +15,7 @@ struct convert {
     struct strata_node *dst;
     const char *dst_name;
     uint64_t min_sparse;        /* -S; 0 writes every byte */
+    bool compress;              /* -c: data goes through strata_pwrite_compressed */
     uint8_t *buf;
     uint8_t *zero_buf;          /* for -S 0 */
     uint64_t done, total;
@@ -63,7 +64,8 @@ static int put_data(struct convert *cv, uint64_t off, const uint8_t *buf,
                     uint64_t len, struct strata_error **errp)
 {
     if (cv->min_sparse == 0)
-        return strata_pwrite(cv->dst, off, len, buf, 0, errp);
+        return cv->compress ? strata_pwrite_compressed(cv->dst, off, len, buf, errp)
+                            : strata_pwrite(cv->dst, off, len, buf, 0, errp);
     uint64_t pos = 0;
     while (pos < len) {
         /* One run of chunks with the same zero-ness. */
@@ -79,7 +81,10 @@ static int put_data(struct convert *cv, uint64_t off, const uint8_t *buf,
             end = next;
         }
         int ret = zero ? put_zero(cv, off + pos, end - pos, errp)
-                       : strata_pwrite(cv->dst, off + pos, end - pos, buf + pos, 0, errp);
+                  : cv->compress ? strata_pwrite_compressed(cv->dst, off + pos, end - pos,
+                                                            buf + pos, errp)
+                                 : strata_pwrite(cv->dst, off + pos, end - pos, buf + pos,
+                                                 0, errp);
         if (ret < 0)
             return ret;
         pos = end;
@@ -103,9 +108,9 @@ static int copy_source(struct convert *cv, struct strata_node *src, const char *
         if (bs.pnum == 0)
             return strata_error_set(errp, EIO, "%s: block status at offset %" PRIu64
                                     " made no progress", name, off);
-        if (bs.pnum < n)
+        if (bs.pnum < n && !cv->compress)
             n = bs.pnum;
-        if (bs.flags & STRATA_BS_ZERO) {
+        if ((bs.flags & STRATA_BS_ZERO) && !cv->compress) {
             ret = put_zero(cv, dst_base + off, n, errp);
         } else {
             ret = strata_pread(src, off, n, cv->buf, 0, errp);
@@ -250,10 +255,11 @@ static int run(int argc, char **argv)
     }
     if (no_create && co.opts)
         tool_warning("-o has no effect when the target is not created (-n)");
-    if (compress) {
-        /* The block API has no compressed-write request yet. */
+    if (compress && !no_create &&
+        !tool_driver_has(img_find_format(out_fmt, NULL),
+                         offsetof(struct strata_driver, pwrite_compressed))) {
         tool_error("%s: compressed output (-c) is not supported by format '%s'",
-                   target.spec, target_opts || target_config ? "(target)" : out_fmt);
+                   target.spec, out_fmt);
         goto out;
     }
     if (!no_create && !img_find_format(out_fmt, &err)) {
@@ -291,6 +297,24 @@ static int run(int argc, char **argv)
         goto out;
     }
     cv.min_sparse = min_sparse;
+    if (compress) {
+        /* Whole clusters are compressed, so zeros are found per cluster. */
+        struct strata_node *fmt = tool_format_node(cv.dst, offsetof(struct strata_driver,
+                                                                    pwrite_compressed));
+        if (!tool_driver_has(strata_node_driver(fmt),
+                             offsetof(struct strata_driver, pwrite_compressed))) {
+            tool_error("%s: compressed output (-c) is not supported by format '%s'",
+                       target.spec, strata_node_driver_name(fmt));
+            goto out;
+        }
+        struct strata_info *info = strata_info_new_object();
+        int64_t cs = 0;
+        if (info && strata_image_info(fmt, info, NULL) == 0 &&
+            strata_info_get_int(info, "cluster-size", &cs) && cs > 0 && min_sparse)
+            cv.min_sparse = (uint64_t)cs;
+        strata_info_free(info);
+        cv.compress = true;
+    }
     cv.total = total;
     cv.buf = tool_alloc_buffer(CONVERT_BUF_SIZE);
     cv.zero_buf = min_sparse ? NULL : tool_alloc_buffer(CONVERT_BUF_SIZE);
@@ -348,7 +372,8 @@ const struct img_command img_cmd_convert = {
         "                        large enough\n"
         "  -S SPARSE_SIZE        zero runs of at least this size (default 4k) are not\n"
         "                        written, keeping the target sparse; 0 writes every byte\n"
-        "  -c                    compress the target (not available yet: refused)\n"
+        "  -c                    compress the target's clusters (formats with\n"
+        "                        compressed clusters: qcow, qcow2)\n"
         "  -p                    show progress\n"
         "  -q                    quiet\n"
         "  -U, --force-share     open the sources without taking image locks\n"
