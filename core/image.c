@@ -263,3 +263,24 @@ void strata_check_result_clear(struct strata_check_result *r)
     free(r->messages);
     memset(r, 0, sizeof *r);
 }
+
+int strata_image_snapshot(struct strata_node *node, enum strata_snapshot_op op,
+                          const char *name, struct strata_info *list,
+                          struct strata_error **errp)
+{
+    while (node->drv->kind == STRATA_DRIVER_FILTER && !node->drv->snapshot &&
+           strata_node_primary_child(node))
+        node = strata_node_primary_child(node);
+    if (!node->drv->snapshot)
+        return strata_error_set(errp, ENOTSUP, "%s: format '%s' does not support internal "
+                                "snapshots", strata_node_filename(node), node->drv->name);
+    if (op != STRATA_SNAPSHOT_LIST && !(node->flags & STRATA_O_RDWR))
+        return strata_error_set(errp, EROFS, "%s: snapshot changes need the image opened "
+                                "read-write", strata_node_filename(node));
+    pthread_rwlock_wrlock(&node->rmw_lock);
+    pthread_mutex_lock(&node->drv_lock);
+    int r = node->drv->snapshot(node, op, name, list, errp);
+    pthread_mutex_unlock(&node->drv_lock);
+    pthread_rwlock_unlock(&node->rmw_lock);
+    return r;
+}

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define STRATA_DRIVER_ABI_MAJOR 1
-#define STRATA_DRIVER_ABI_MINOR 1
+#define STRATA_DRIVER_ABI_MINOR 2
 #define STRATA_DRIVER_ABI ((STRATA_DRIVER_ABI_MAJOR << 16) | STRATA_DRIVER_ABI_MINOR)
 
 struct strata_node;
@@ -102,6 +102,14 @@ struct strata_check_result {
 STRATA_EXPORT void strata_check_report(struct strata_check_result *r,
                                        const char *fmt, ...) STRATA_PRINTF(2, 3);
 STRATA_EXPORT void strata_check_result_clear(struct strata_check_result *r);
+
+/* Internal snapshot operations (driver callback `snapshot`). */
+enum strata_snapshot_op {
+    STRATA_SNAPSHOT_LIST = 1,   /* fills `list` with one object per snapshot */
+    STRATA_SNAPSHOT_CREATE,
+    STRATA_SNAPSHOT_APPLY,      /* makes the snapshot the active state */
+    STRATA_SNAPSHOT_DELETE,
+};
 
 struct strata_measure {
     uint64_t required;         /* bytes needed for the given data */
@@ -193,6 +201,16 @@ struct strata_driver {
      * strata_pwrite_compressed() fail with -ENOTSUP. */
     int (*pwrite_compressed)(struct strata_node *node, uint64_t off, uint64_t len,
                              const void *buf, struct strata_error **errp);
+
+    /* ---- ABI 1.2 ---- */
+    /* Optional: internal snapshots (strata_image_snapshot()).  `name` matches
+     * a snapshot's id or name (unused for LIST); for LIST, `list` is a list
+     * to fill with one object per snapshot carrying qemu-img's fields: id,
+     * name, vm-state-size, date-sec, date-nsec, vm-clock-sec, vm-clock-nsec;
+     * else NULL.  NULL: the format has no internal snapshots. */
+    int (*snapshot)(struct strata_node *node, enum strata_snapshot_op op,
+                    const char *name, struct strata_info *list,
+                    struct strata_error **errp);
 };
 
 /* ------------------------------------------------------------ node access */

@@ -123,6 +123,14 @@ STRATA_EXPORT int strata_image_measure(const char *format,
                                        struct strata_measure *out,
                                        struct strata_error **errp);
 
+/* Internal snapshots: list (into `list`, a strata_info list), create, apply,
+ * delete.  -ENOTSUP when the format has none.  Apply and delete need the
+ * image opened read-write, like create. */
+STRATA_EXPORT int strata_image_snapshot(struct strata_node *node,
+                                        enum strata_snapshot_op op, const char *name,
+                                        struct strata_info *list,
+                                        struct strata_error **errp);
+
 /* ------------------------------------------------------------ registry */
 /* Looks up a driver by name, loading its module on first use. */
 STRATA_EXPORT const struct strata_driver *strata_driver_find(const char *name,

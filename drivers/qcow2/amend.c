@@ -1,0 +1,164 @@
+/* amend.c - changing an existing image: compat level, lazy refcounts,
+ * backing file, data file name, LUKS key slots. */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+/* Does any active L2 entry use a zero flag (which version 2 lacks)? */
+static int uses_zero_clusters(struct qcow2_state *s, bool *found, struct strata_error **errp)
+{
+    *found = false;
+    for (uint64_t off = 0; off < s->size; off += s->cluster_size) {
+        struct qcow2_l2ref e;
+        int r = qcow2_get_l2_entry(s, off, &e, errp);
+        if (r < 0)
+            return r;
+        if (!(e.entry & QCOW2_OFLAG_COMPRESSED) && (e.entry & QCOW2_OFLAG_ZERO)) {
+            *found = true;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool force,
+                struct strata_error **errp)
+{
+    int r;
+    bool header = false;
+    const char *k, *v;
+    bool crypto = false;
+    for (size_t i = 0; strata_opts_entry(opts, i, &k, &v); i++)
+        if (!strncmp(k, "encrypt.", 8) && strcmp(k, "encrypt.format"))
+            crypto = true;
+    const char *ef = strata_opts_get(opts, "encrypt.format");
+    if (ef && strcmp(ef, s->crypt_method == QCOW2_CRYPT_LUKS ? "luks"
+                         : s->crypt_method == QCOW2_CRYPT_AES ? "aes" : ""))
+        return strata_error_set(errp, ENOTSUP, "%s: changing the encryption format is not "
+                                "supported", s->name);
+
+    uint64_t u;
+    if (strata_opts_get(opts, "cluster_size")) {
+        if ((r = strata_opts_get_size(opts, "cluster_size", &u, errp)) < 0)
+            return r;
+        if (u != s->cluster_size)
+            return strata_error_set(errp, ENOTSUP, "%s: changing the cluster size is not "
+                                    "supported", s->name);
+    }
+    if (strata_opts_get(opts, "refcount_bits")) {
+        if ((r = strata_opts_get_u64(opts, "refcount_bits", &u, errp)) < 0)
+            return r;
+        if (u != s->refcount_bits)
+            return strata_error_set(errp, ENOTSUP, "%s: changing refcount_bits is not "
+                                    "supported", s->name);
+    }
+    r = qcow2_flush_all(s, errp);
+    if (r < 0)
+        return r;
+
+    const char *compat = strata_opts_get(opts, "compat");
+    if (compat) {
+        uint32_t want = (!strcmp(compat, "0.10") || !strcmp(compat, "v2")) ? 2 : 3;
+        if (want == 2 && s->version == 3) {
+            bool zeros;
+            if (s->incompat & ~(QCOW2_INCOMPAT_DIRTY))
+                return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade: the image uses "
+                                        "features of compat=1.1", s->name);
+            if (s->compat & QCOW2_COMPAT_LAZY)
+                return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade with lazy "
+                                        "refcounts on (turn them off first)", s->name);
+            if (s->refcount_order != 4)
+                return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade with %u-bit "
+                                        "refcounts", s->name, s->refcount_bits);
+            if (s->nb_snapshots)
+                return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade an image with "
+                                        "internal snapshots", s->name);
+            if ((r = uses_zero_clusters(s, &zeros, errp)) < 0)
+                return r;
+            if (zeros)
+                return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade: the image has "
+                                        "zero clusters", s->name);
+            s->version = 2;
+            s->compat = s->autoclear = 0;
+            s->header_tail_len = 0;
+            header = true;
+        } else if (want == 3 && s->version == 2) {
+            s->version = 3;
+            s->refcount_order = 4;
+            header = true;
+        }
+    }
+    if (strata_opts_get(opts, "lazy_refcounts")) {
+        bool lazy;
+        if ((r = strata_opts_get_bool(opts, "lazy_refcounts", &lazy, errp)) < 0)
+            return r;
+        if (lazy && s->version < 3)
+            return strata_error_set(errp, EINVAL, "%s: lazy refcounts need compat=1.1",
+                                    s->name);
+        if (lazy != !!(s->compat & QCOW2_COMPAT_LAZY)) {
+            s->compat = lazy ? (s->compat | QCOW2_COMPAT_LAZY) : (s->compat & ~QCOW2_COMPAT_LAZY);
+            header = true;
+        }
+    }
+    const char *bf = strata_opts_get(opts, "backing_file");
+    const char *bfmt = strata_opts_get(opts, "backing_fmt");
+    if (bf) {
+        if (strlen(bf) > QCOW2_MAX_BACKING_NAME)
+            return strata_error_set(errp, EINVAL, "Backing file name too long");
+        free(s->backing_file);
+        s->backing_file = *bf ? strdup(bf) : NULL;
+        if (!*bf) {
+            free(s->backing_fmt);
+            s->backing_fmt = NULL;
+        }
+        header = true;
+    }
+    if (bfmt) {
+        if (!s->backing_file)
+            return strata_error_set(errp, EINVAL, "Backing format cannot be used without "
+                                    "backing file");
+        free(s->backing_fmt);
+        s->backing_fmt = *bfmt ? strdup(bfmt) : NULL;
+        header = true;
+    }
+    const char *df = strata_opts_get(opts, "data_file");
+    if (df) {
+        if (!(s->incompat & QCOW2_INCOMPAT_DATA_FILE))
+            return strata_error_set(errp, EINVAL, "%s: data-file can only be set for images "
+                                    "that use an external data file", s->name);
+        free(s->data_file_name);
+        s->data_file_name = strdup(df);
+        header = true;
+    }
+    if (strata_opts_get(opts, "data_file_raw")) {
+        bool raw;
+        if ((r = strata_opts_get_bool(opts, "data_file_raw", &raw, errp)) < 0)
+            return r;
+        if (raw && !(s->incompat & QCOW2_INCOMPAT_DATA_FILE))
+            return strata_error_set(errp, EINVAL, "%s: data_file_raw needs a data file",
+                                    s->name);
+        if (!raw && (s->autoclear & QCOW2_AUTOCLEAR_DATA_RAW)) {
+            s->autoclear &= ~QCOW2_AUTOCLEAR_DATA_RAW;
+            header = true;
+        } else if (raw && !(s->autoclear & QCOW2_AUTOCLEAR_DATA_RAW)) {
+            return strata_error_set(errp, ENOTSUP, "%s: data_file_raw cannot be turned on "
+                                    "for an existing image", s->name);
+        }
+    }
+    if (header) {
+        r = qcow2_write_header(s, errp);
+        if (r == 0)
+            r = strata_flush(s->file, errp);
+        if (r < 0)
+            return r;
+        s->lazy = s->compat & QCOW2_COMPAT_LAZY;
+        qcow2_cache_set_dependency(s->l2_cache, s->lazy ? NULL : s->rb_cache);
+    }
+    if (crypto) {
+        r = qcow2_crypto_amend(s, opts, force, errp);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}

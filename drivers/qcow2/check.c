@@ -1,0 +1,477 @@
+/* check.c - consistency check and repair, modelled on qemu-img check:
+ * every reference the metadata makes is counted into an in-memory table
+ * and compared with the stored refcounts; leaks (stored > counted) and
+ * errors (stored < counted, i.e. a cluster in use that could be reused)
+ * are reported and, when asked, repaired.  Repairs never allocate below the
+ * end of what is referenced, so a wrongly free cluster is never handed out
+ * while fixing. */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+
+struct ck {
+    struct qcow2_state *s;
+    struct strata_check_result *res;
+    unsigned fix;
+    uint64_t *refs;
+    uint64_t nclusters;     /* clusters covered by refs */
+    uint64_t file_len;
+    uint8_t *l2;            /* one table */
+};
+
+static void ck_inc(struct ck *k, uint64_t off, uint64_t len)
+{
+    if (len == 0)
+        return;
+    uint64_t first = off >> k->s->cluster_bits;
+    uint64_t last = (off + len - 1) >> k->s->cluster_bits;
+    for (uint64_t c = first; c <= last; c++) {
+        if (c >= k->nclusters) {
+            strata_check_report(k->res, "ERROR: counting reference for region exceeding "
+                                "the end of the file by one cluster or more: offset "
+                                "0x%" PRIx64 " size 0x%" PRIx64, off, len);
+            k->res->corruptions++;
+            return;
+        }
+        k->refs[c]++;
+    }
+}
+
+/* Counts an L2 table's references; for the active tree also statistics,
+ * entries past the end of the file (fixed by dropping them) and flags. */
+static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
+                 uint64_t *prev_host, struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    uint64_t csz = s->cluster_size;
+    int r = strata_pread(s->file, l2_off, csz, k->l2, 0, errp);
+    if (r < 0) {
+        k->res->check_errors++;
+        return r;
+    }
+    bool dirty = false;
+    for (uint64_t j = 0; j < s->l2_entries; j++) {
+        uint8_t *p = k->l2 + j * s->l2_entry_size;
+        uint64_t e = qcow2_be64(p);
+        uint64_t bitmap = s->extended ? qcow2_be64(p + 8) : 0;
+        uint64_t guest = ((l1_idx << s->l2_bits) + j) << s->cluster_bits;
+        if (e & QCOW2_OFLAG_COMPRESSED) {
+            uint64_t host, nb;
+            qcow2_compressed_loc(s, e, &host, &nb);
+            if (s->data != s->file) {
+                strata_check_report(k->res, "ERROR compressed cluster %" PRIu64 " with an "
+                                    "external data file", guest >> s->cluster_bits);
+                k->res->corruptions++;
+                continue;
+            }
+            if (e & QCOW2_OFLAG_COPIED) {
+                strata_check_report(k->res, "ERROR: compressed cluster %" PRIu64 " has the "
+                                    "copied flag set", guest >> s->cluster_bits);
+                k->res->corruptions++;
+            }
+            if (s->extended && bitmap) {
+                strata_check_report(k->res, "ERROR compressed cluster %" PRIu64 " with "
+                                    "non-zero subcluster allocation bitmap, entry=0x%"
+                                    PRIx64, guest >> s->cluster_bits, bitmap);
+                k->res->corruptions++;
+            }
+            uint64_t a = host & ~511ull;
+            ck_inc(k, a, qcow2_align_up(host + nb, 512) - a);
+            if (active) {
+                k->res->allocated_clusters++;
+                k->res->compressed_clusters++;
+                *prev_host = 0;
+            }
+            continue;
+        }
+        if (s->extended && ((bitmap >> 32) & bitmap)) {
+            strata_check_report(k->res, "ERROR invalid subcluster allocation bitmap for "
+                                "cluster %" PRIu64 ": 0x%" PRIx64, guest >> s->cluster_bits,
+                                bitmap);
+            k->res->corruptions++;
+        }
+        uint64_t host = e & QCOW2_OFFSET_MASK;
+        if (!host)
+            continue;
+        if (host & (csz - 1)) {
+            strata_check_report(k->res, "ERROR offset=%" PRIx64 ": Cluster is not properly "
+                                "aligned; L2 entry corrupted.", host);
+            k->res->corruptions++;
+            continue;
+        }
+        if (s->data != s->file)
+            continue;
+        if (host >= qcow2_align_up(k->file_len, csz)) {
+            strata_check_report(k->res, "ERROR: L2 entry for guest offset 0x%" PRIx64
+                                " points past end of file (host offset 0x%" PRIx64 ")",
+                                guest, host);
+            if (active && (k->fix & STRATA_CHECK_FIX_ERRORS)) {
+                /* The data is gone; reading it as zeros is all that is left. */
+                uint64_t ne = s->version >= 3 && !s->extended ? QCOW2_OFLAG_ZERO : 0;
+                qcow2_put64(p, ne);
+                if (s->extended)
+                    qcow2_put64(p + 8, 0xffffffff00000000ull);
+                dirty = true;
+                k->res->corruptions_fixed++;
+            } else {
+                k->res->corruptions++;
+            }
+            continue;
+        }
+        ck_inc(k, host, csz);
+        if (active) {
+            k->res->allocated_clusters++;
+            if (*prev_host && host != *prev_host + csz)
+                k->res->fragmented_clusters++;
+            *prev_host = host;
+        }
+    }
+    if (dirty) {
+        r = strata_pwrite(s->file, l2_off, csz, k->l2, 0, errp);
+        if (r < 0) {
+            k->res->check_errors++;
+            return r;
+        }
+        qcow2_cache_discard(s->l2_cache, l2_off);
+    }
+    return 0;
+}
+
+static int ck_tree(struct ck *k, const uint64_t *l1, uint64_t l1_off, uint32_t n, bool active,
+                   struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    ck_inc(k, l1_off, (uint64_t)n * 8);
+    uint64_t prev = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t t = l1[i] & QCOW2_OFFSET_MASK;
+        if (!t)
+            continue;
+        if (t & (s->cluster_size - 1)) {
+            strata_check_report(k->res, "ERROR l2_offset=%" PRIx64 ": Table is not cluster "
+                                "aligned; L1 entry corrupted", t);
+            k->res->corruptions++;
+            continue;
+        }
+        if (t >= qcow2_align_up(k->file_len, s->cluster_size)) {
+            strata_check_report(k->res, "ERROR: L2 table at 0x%" PRIx64 " (L1 index %u) "
+                                "points past end of file", t, i);
+            k->res->corruptions++;
+            continue;
+        }
+        ck_inc(k, t, s->cluster_size);
+        int r = ck_l2(k, t, i, active, &prev, errp);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
+/* Bitmap directory, tables and data clusters belong to the image too. */
+static int ck_bitmaps(struct ck *k, struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    if (!s->has_bitmaps_ext)
+        return 0;
+    uint32_t nb = qcow2_be32(s->bitmaps_ext);
+    uint64_t dsize = qcow2_be64(s->bitmaps_ext + 8), doff = qcow2_be64(s->bitmaps_ext + 16);
+    if (!nb || dsize > (64ull << 20) || doff + dsize > k->file_len) {
+        strata_check_report(k->res, "ERROR bitmap directory at 0x%" PRIx64 " is invalid",
+                            doff);
+        k->res->corruptions++;
+        return 0;
+    }
+    uint8_t *dir = malloc(dsize ? dsize : 1);
+    if (!dir)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    int r = strata_pread(s->file, doff, dsize, dir, 0, errp);
+    if (r < 0) {
+        free(dir);
+        k->res->check_errors++;
+        return r;
+    }
+    ck_inc(k, doff, dsize);
+    uint64_t o = 0;
+    for (uint32_t i = 0; i < nb && o + 24 <= dsize; i++) {
+        uint64_t toff = qcow2_be64(dir + o);
+        uint32_t tsize = qcow2_be32(dir + o + 8);
+        uint16_t nlen = qcow2_be16(dir + o + 18);
+        uint32_t xlen = qcow2_be32(dir + o + 20);
+        if ((uint64_t)tsize * 8 > (64ull << 20) || toff + (uint64_t)tsize * 8 > k->file_len) {
+            k->res->corruptions++;
+            break;
+        }
+        ck_inc(k, toff, (uint64_t)tsize * 8);
+        uint64_t *t = malloc((uint64_t)tsize * 8 + 8);
+        if (!t || strata_pread(s->file, toff, (uint64_t)tsize * 8, t, 0, NULL) < 0) {
+            free(t);
+            k->res->check_errors++;
+            break;
+        }
+        for (uint32_t j = 0; j < tsize; j++) {
+            uint64_t c = qcow2_be64(&t[j]) & QCOW2_OFFSET_MASK;
+            if (c)
+                ck_inc(k, c, s->cluster_size);
+        }
+        free(t);
+        o += qcow2_align_up(24 + (uint64_t)xlen + nlen, 8);
+    }
+    free(dir);
+    return 0;
+}
+
+static int ck_count(struct ck *k, struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    int r;
+    ck_inc(k, 0, s->cluster_size);
+    r = ck_tree(k, s->l1, s->l1_offset, s->l1_size, true, errp);
+    if (r < 0)
+        return r;
+    if (s->nb_snapshots) {
+        uint64_t o = s->snapshots_offset;
+        for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+            struct qcow2_snapshot *sn = &s->snaps[i];
+            o += qcow2_align_up(40 + sn->extra_size + strlen(sn->id) + strlen(sn->name), 8);
+            uint64_t *l1 = calloc(sn->l1_size ? sn->l1_size : 1, 8);
+            if (!l1)
+                return strata_error_set(errp, ENOMEM, "out of memory");
+            if (sn->l1_offset + (uint64_t)sn->l1_size * 8 > k->file_len) {
+                strata_check_report(k->res, "ERROR snapshot %s (%s) L1 table at 0x%" PRIx64
+                                    " points past end of file", sn->id, sn->name,
+                                    sn->l1_offset);
+                k->res->corruptions++;
+                free(l1);
+                continue;
+            }
+            r = sn->l1_size ? strata_pread(s->file, sn->l1_offset, (uint64_t)sn->l1_size * 8,
+                                           l1, 0, errp) : 0;
+            if (r < 0) {
+                free(l1);
+                k->res->check_errors++;
+                return r;
+            }
+            for (uint32_t j = 0; j < sn->l1_size; j++)
+                l1[j] = qcow2_be64(&l1[j]);
+            r = ck_tree(k, l1, sn->l1_offset, sn->l1_size, false, errp);
+            free(l1);
+            if (r < 0)
+                return r;
+        }
+        ck_inc(k, s->snapshots_offset, o - s->snapshots_offset);
+    }
+    ck_inc(k, s->rt_offset, (uint64_t)s->rt_clusters * s->cluster_size);
+    for (uint64_t i = 0; i < s->rt_entries; i++) {
+        uint64_t b = s->rt[i];
+        if (!b)
+            continue;
+        if ((b & (s->cluster_size - 1)) || b >= qcow2_align_up(k->file_len, s->cluster_size)) {
+            strata_check_report(k->res, "ERROR refcount block %" PRIu64 " at 0x%" PRIx64
+                                " is %s", i, b, (b & (s->cluster_size - 1))
+                                ? "not cluster aligned" : "outside the image file");
+            k->res->corruptions++;
+            continue;
+        }
+        ck_inc(k, b, s->cluster_size);
+    }
+    if (s->has_crypto_ext)
+        ck_inc(k, s->crypto_offset, s->crypto_length);
+    return ck_bitmaps(k, errp);
+}
+
+/* COPIED must be set exactly where the refcount is one (active tree). */
+static int ck_copied(struct ck *k, struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    bool l1_dirty = false;
+    int r;
+    for (uint32_t i = 0; i < s->l1_size; i++) {
+        uint64_t t = s->l1[i] & QCOW2_OFFSET_MASK;
+        if (!t || (t & (s->cluster_size - 1)) || (t >> s->cluster_bits) >= k->nclusters)
+            continue;
+        uint64_t rc = k->refs[t >> s->cluster_bits];
+        bool want = rc == 1, has = s->l1[i] & QCOW2_OFLAG_COPIED;
+        if (want != has) {
+            strata_check_report(k->res, "%s OFLAG_COPIED L2 cluster: l1_index=%u "
+                                "l1_entry=%" PRIx64 " refcount=%" PRIu64,
+                                (k->fix & STRATA_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR",
+                                i, s->l1[i], rc);
+            if (k->fix & STRATA_CHECK_FIX_ERRORS) {
+                s->l1[i] = want ? (s->l1[i] | QCOW2_OFLAG_COPIED)
+                                : (s->l1[i] & ~QCOW2_OFLAG_COPIED);
+                l1_dirty = true;
+                k->res->corruptions_fixed++;
+            } else {
+                k->res->corruptions++;
+            }
+        }
+        if (s->data != s->file)
+            continue;
+        r = strata_pread(s->file, t, s->cluster_size, k->l2, 0, errp);
+        if (r < 0) {
+            k->res->check_errors++;
+            return r;
+        }
+        bool dirty = false;
+        for (uint64_t j = 0; j < s->l2_entries; j++) {
+            uint8_t *p = k->l2 + j * s->l2_entry_size;
+            uint64_t e = qcow2_be64(p), h = e & QCOW2_OFFSET_MASK;
+            if ((e & QCOW2_OFLAG_COMPRESSED) || !h || (h & (s->cluster_size - 1)) ||
+                (h >> s->cluster_bits) >= k->nclusters)
+                continue;
+            uint64_t hrc = k->refs[h >> s->cluster_bits];
+            bool w = hrc == 1, hs = e & QCOW2_OFLAG_COPIED;
+            if (w == hs)
+                continue;
+            strata_check_report(k->res, "%s OFLAG_COPIED data cluster: l2_entry=%" PRIx64
+                                " refcount=%" PRIu64,
+                                (k->fix & STRATA_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR",
+                                e, hrc);
+            if (k->fix & STRATA_CHECK_FIX_ERRORS) {
+                qcow2_put64(p, w ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED));
+                dirty = true;
+                k->res->corruptions_fixed++;
+            } else {
+                k->res->corruptions++;
+            }
+        }
+        if (dirty) {
+            r = strata_pwrite(s->file, t, s->cluster_size, k->l2, 0, errp);
+            if (r < 0)
+                return r;
+            qcow2_cache_discard(s->l2_cache, t);
+        }
+    }
+    if (l1_dirty) {
+        for (uint32_t i = 0; i < s->l1_size; i++) {
+            r = qcow2_write_l1_entry(s, i, errp);
+            if (r < 0)
+                return r;
+        }
+    }
+    return 0;
+}
+
+int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned fix,
+                struct strata_error **errp)
+{
+    int r;
+    if (fix && !s->rw)
+        return strata_error_set(errp, EROFS, "%s: repairing needs the image opened "
+                                "read-write", s->name);
+    if (s->rw) {
+        r = qcow2_flush_all(s, errp);
+        if (r < 0)
+            return r;
+    }
+    int64_t flen = strata_get_length(s->file);
+    if (flen < 0)
+        return strata_error_set(errp, (int)-flen, "%s: cannot get the file size", s->name);
+    struct ck k = { .s = s, .res = res, .fix = fix, .file_len = (uint64_t)flen };
+    k.nclusters = qcow2_align_up((uint64_t)flen, s->cluster_size) >> s->cluster_bits;
+    /* A partial cluster at the end is fine (qemu-img allows one cluster). */
+    k.nclusters += 1;
+    k.refs = calloc(k.nclusters, sizeof *k.refs);
+    k.l2 = malloc(s->cluster_size);
+    if (!k.refs || !k.l2) {
+        free(k.refs);
+        free(k.l2);
+        return strata_error_set(errp, ENOMEM, "%s: out of memory for the check", s->name);
+    }
+    res->total_clusters = (int64_t)(qcow2_align_up(s->size, s->cluster_size) >> s->cluster_bits);
+    r = ck_count(&k, errp);
+    if (r < 0)
+        goto out;
+
+    /* Compare with what is stored, over the file and every refcount block. */
+    uint64_t covered = s->rt_entries << s->rb_bits;
+    uint64_t hi = 0;
+    for (uint64_t i = 0; i < s->rt_entries; i++)
+        if (s->rt[i])
+            hi = (i + 1) << s->rb_bits;
+    if (hi > covered)
+        hi = covered;
+    uint64_t end = hi > k.nclusters ? hi : k.nclusters;
+    uint64_t last_used = 0;
+    for (uint64_t c = 0; c < k.nclusters; c++)
+        if (k.refs[c])
+            last_used = c + 1;
+    if (fix) {
+        /* Anything the repair allocates goes after what is referenced. */
+        s->free_hint = end > last_used ? end : last_used;
+    }
+    for (uint64_t c = 0; c < end; c++) {
+        uint64_t stored = 0, want = c < k.nclusters ? k.refs[c] : 0;
+        uint64_t idx = c >> s->rb_bits;
+        if (idx < s->rt_entries && s->rt[idx] && (s->rt[idx] & (s->cluster_size - 1)) == 0 &&
+            s->rt[idx] < qcow2_align_up(k.file_len, s->cluster_size)) {
+            r = qcow2_get_refcount(s, c, &stored, errp);
+            if (r < 0) {
+                res->check_errors++;
+                goto out;
+            }
+        } else if (want == 0) {
+            /* Skip the rest of a missing block quickly. */
+            uint64_t next = (idx + 1) << s->rb_bits;
+            bool any = false;
+            for (uint64_t d = c; d < next && d < k.nclusters; d++)
+                if (k.refs[d])
+                    any = true;
+            if (!any) {
+                c = next - 1;
+                continue;
+            }
+        }
+        if (want > s->refcount_max)
+            want = s->refcount_max;
+        if (stored == want)
+            continue;
+        bool leak = stored > want;
+        bool fixing = fix & (leak ? STRATA_CHECK_FIX_LEAKS : STRATA_CHECK_FIX_ERRORS);
+        strata_check_report(res, "%s cluster %" PRIu64 " refcount=%" PRIu64 " reference=%"
+                            PRIu64, fixing ? "Repairing" : (leak ? "Leaked" : "ERROR"), c,
+                            stored, want);
+        if (fixing) {
+            r = qcow2_set_refcount(s, c, want, errp);
+            if (r < 0) {
+                res->check_errors++;
+                goto out;
+            }
+            if (leak)
+                res->leaks_fixed++;
+            else
+                res->corruptions_fixed++;
+        } else if (leak) {
+            res->leaks++;
+        } else {
+            res->corruptions++;
+        }
+    }
+    if (fix) {
+        r = qcow2_flush_all(s, errp);
+        if (r < 0)
+            goto out;
+    }
+    r = ck_copied(&k, errp);
+    if (r < 0)
+        goto out;
+    res->image_end_offset = (int64_t)(last_used << s->cluster_bits);
+    if (fix) {
+        r = qcow2_flush_all(s, errp);
+        if (r == 0)
+            r = strata_flush(s->file, errp);
+        if (r == 0 && res->corruptions == 0 && (s->incompat & QCOW2_INCOMPAT_CORRUPT)) {
+            s->incompat &= ~QCOW2_INCOMPAT_CORRUPT;
+            r = qcow2_write_header(s, errp);
+        }
+        if (r == 0 && !s->lazy && (s->incompat & QCOW2_INCOMPAT_DIRTY) && res->corruptions == 0)
+            r = qcow2_clear_dirty(s, errp);
+        s->free_hint = 0;
+    }
+out:
+    free(k.refs);
+    free(k.l2);
+    return r;
+}

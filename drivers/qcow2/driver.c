@@ -1,0 +1,505 @@
+/* driver.c - the qcow2 driver descriptor: options, probing, open and close,
+ * and the glue from the node callbacks to the rest of the driver. */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <zstd.h>
+
+#include <strata/plugin.h>
+
+static const char *const qcow2_children[] = { "file", "backing", "data-file", NULL };
+
+static const char *const qcow2_compat_choices[] = { "0.10", "1.1", "v2", "v3", NULL };
+static const char *const qcow2_prealloc_choices[] = { "off", "metadata", "falloc", "full",
+                                                      NULL };
+static const char *const qcow2_compression_choices[] = { "zlib", "zstd", NULL };
+static const char *const qcow2_encrypt_choices[] = { "luks", "aes", NULL };
+
+#define QCOW2_ENCRYPT_OPEN_OPTIONS                                                   \
+    { .name = "encrypt.format", .type = STRATA_OPT_ENUM, .choices = qcow2_encrypt_choices, \
+      .help = "encryption format of the image (luks or aes)" },                    \
+    { .name = "encrypt.key-secret", .type = STRATA_OPT_STRING,                     \
+      .help = "id of the secret holding the passphrase" },                         \
+    { .name = "encrypt.allow-insecure", .type = STRATA_OPT_BOOL, .def = "off",      \
+      .help = "allow writing with the broken legacy AES scheme" }
+
+static const struct strata_opt_desc qcow2_open_options[] = {
+    { .name = "lazy-refcounts", .type = STRATA_OPT_BOOL,
+      .help = "postpone refcount updates (needs compat=1.1)" },
+    { .name = "cache-size", .type = STRATA_OPT_SIZE,
+      .help = "combined size of the L2 and refcount caches" },
+    { .name = "l2-cache-size", .type = STRATA_OPT_SIZE,
+      .help = "size of the L2 table cache (default: covers the image, at most 32 MiB)" },
+    { .name = "l2-cache-entry-size", .type = STRATA_OPT_SIZE,
+      .help = "accepted for QEMU compatibility; entries are whole clusters" },
+    { .name = "refcount-cache-size", .type = STRATA_OPT_SIZE,
+      .help = "size of the refcount block cache" },
+    { .name = "cache-clean-interval", .type = STRATA_OPT_NUMBER,
+      .help = "accepted for QEMU compatibility" },
+    { .name = "overlap-check", .type = STRATA_OPT_STRING,
+      .help = "accepted for QEMU compatibility" },
+    { .name = "pass-discard-request", .type = STRATA_OPT_BOOL,
+      .help = "accepted for QEMU compatibility" },
+    { .name = "pass-discard-snapshot", .type = STRATA_OPT_BOOL,
+      .help = "accepted for QEMU compatibility" },
+    { .name = "pass-discard-other", .type = STRATA_OPT_BOOL,
+      .help = "accepted for QEMU compatibility" },
+    QCOW2_ENCRYPT_OPEN_OPTIONS,
+    { NULL },
+};
+
+#define QCOW2_ENCRYPT_CREATE_OPTIONS                                                  \
+    { .name = "encryption", .type = STRATA_OPT_BOOL,                                 \
+      .help = "legacy spelling of encrypt.format=aes" },                             \
+    { .name = "encrypt.cipher-alg", .type = STRATA_OPT_STRING, .def = "aes-256",     \
+      .help = "LUKS: cipher algorithm" },                                            \
+    { .name = "encrypt.cipher-mode", .type = STRATA_OPT_STRING, .def = "xts",        \
+      .help = "LUKS: cipher mode" },                                                 \
+    { .name = "encrypt.ivgen-alg", .type = STRATA_OPT_STRING, .def = "plain64",      \
+      .help = "LUKS: IV generator" },                                                \
+    { .name = "encrypt.ivgen-hash-alg", .type = STRATA_OPT_STRING,                   \
+      .help = "LUKS: hash for the essiv IV generator" },                             \
+    { .name = "encrypt.hash-alg", .type = STRATA_OPT_STRING, .def = "sha256",        \
+      .help = "LUKS: PBKDF2 hash" },                                                 \
+    { .name = "encrypt.iter-time", .type = STRATA_OPT_NUMBER, .def = "2000",         \
+      .help = "LUKS: PBKDF2 time in milliseconds" }
+
+static const struct strata_opt_desc qcow2_create_options[] = {
+    { .name = "compat", .type = STRATA_OPT_ENUM, .def = "1.1",
+      .choices = qcow2_compat_choices, .help = "0.10 (version 2) or 1.1 (version 3)" },
+    { .name = "backing_file", .type = STRATA_OPT_STRING, .help = "backing file name" },
+    { .name = "backing_fmt", .type = STRATA_OPT_STRING, .help = "backing file format" },
+    { .name = "data_file", .type = STRATA_OPT_STRING, .help = "external data file name" },
+    { .name = "data_file_raw", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "the data file is a valid raw image on its own" },
+    { .name = "cluster_size", .type = STRATA_OPT_SIZE, .def = "65536",
+      .help = "cluster size, a power of two from 512 to 2M" },
+    { .name = "extended_l2", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "extended L2 entries (32 subclusters per cluster)" },
+    { .name = "preallocation", .type = STRATA_OPT_ENUM, .def = "off",
+      .choices = qcow2_prealloc_choices, .help = "off, metadata, falloc or full" },
+    { .name = "lazy_refcounts", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "postpone refcount updates" },
+    { .name = "refcount_bits", .type = STRATA_OPT_NUMBER, .def = "16",
+      .help = "width of a refcount: 1, 2, 4, 8, 16, 32 or 64" },
+    { .name = "compression_type", .type = STRATA_OPT_ENUM, .def = "zlib",
+      .choices = qcow2_compression_choices, .help = "zlib or zstd" },
+    QCOW2_ENCRYPT_OPEN_OPTIONS,
+    QCOW2_ENCRYPT_CREATE_OPTIONS,
+    { NULL },
+};
+
+static const struct strata_opt_desc qcow2_amend_options[] = {
+    { .name = "compat", .type = STRATA_OPT_ENUM, .choices = qcow2_compat_choices,
+      .help = "0.10 (version 2) or 1.1 (version 3)" },
+    { .name = "lazy_refcounts", .type = STRATA_OPT_BOOL, .help = "postpone refcount updates" },
+    { .name = "backing_file", .type = STRATA_OPT_STRING, .help = "backing file name" },
+    { .name = "backing_fmt", .type = STRATA_OPT_STRING, .help = "backing file format" },
+    { .name = "data_file", .type = STRATA_OPT_STRING, .help = "external data file name" },
+    { .name = "data_file_raw", .type = STRATA_OPT_BOOL,
+      .help = "the data file is a valid raw image on its own" },
+    { .name = "refcount_bits", .type = STRATA_OPT_NUMBER,
+      .help = "width of a refcount (must stay as it is)" },
+    { .name = "cluster_size", .type = STRATA_OPT_SIZE, .help = "cannot be changed" },
+    { .name = "encrypt.format", .type = STRATA_OPT_ENUM, .choices = qcow2_encrypt_choices,
+      .help = "cannot be changed" },
+    { .name = "encrypt.key-secret", .type = STRATA_OPT_STRING,
+      .help = "id of the secret holding the current passphrase" },
+    { .name = "encrypt.state", .type = STRATA_OPT_STRING,
+      .help = "LUKS key slot management: active or inactive" },
+    { .name = "encrypt.keyslot", .type = STRATA_OPT_NUMBER, .help = "LUKS key slot" },
+    { .name = "encrypt.old-secret", .type = STRATA_OPT_STRING,
+      .help = "secret of the passphrase to remove" },
+    { .name = "encrypt.new-secret", .type = STRATA_OPT_STRING,
+      .help = "secret of the passphrase to add" },
+    { .name = "encrypt.iter-time", .type = STRATA_OPT_NUMBER,
+      .help = "PBKDF2 time in milliseconds for a new key slot" },
+    { NULL },
+};
+
+static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
+{
+    if (len >= 8 && qcow2_be32(buf) == QCOW2_MAGIC &&
+        (qcow2_be32(buf + 4) == 2 || qcow2_be32(buf + 4) == 3))
+        return 100;
+    return 0;
+}
+
+static size_t qcow2_cache_entries_for(struct qcow2_state *s, uint64_t bytes)
+{
+    uint64_t n = bytes / s->cluster_size;
+    return n < 4 ? 4 : (size_t)n;
+}
+
+static int qcow2_setup_caches(struct qcow2_state *s, const struct strata_opts *opts,
+                              struct strata_error **errp)
+{
+    uint64_t total = 0, l2 = 0, rb = 0;
+    int r;
+    bool has_total = strata_opts_get(opts, "cache-size") != NULL;
+    bool has_l2 = strata_opts_get(opts, "l2-cache-size") != NULL;
+    bool has_rb = strata_opts_get(opts, "refcount-cache-size") != NULL;
+    if ((r = strata_opts_get_size(opts, "cache-size", &total, errp)) < 0 ||
+        (r = strata_opts_get_size(opts, "l2-cache-size", &l2, errp)) < 0 ||
+        (r = strata_opts_get_size(opts, "refcount-cache-size", &rb, errp)) < 0)
+        return r;
+    /* Enough L2 tables to map the whole image, up to 32 MiB, as QEMU does. */
+    uint64_t full = qcow2_l1_size_for(s, s->size) * s->cluster_size;
+    uint64_t def_l2 = full < (32ull << 20) ? full : (32ull << 20);
+    if (has_total && has_l2 && has_rb && l2 + rb > total)
+        return strata_error_set(errp, EINVAL, "%s: l2-cache-size + refcount-cache-size "
+                                "exceed cache-size", s->name);
+    if (!has_l2)
+        l2 = has_total ? (has_rb ? total - (rb < total ? rb : total) : total * 3 / 4) : def_l2;
+    if (!has_rb)
+        rb = has_total ? (total > l2 ? total - l2 : 0) : l2 / 4;
+    if (rb < 4 * s->cluster_size)
+        rb = 4 * s->cluster_size;
+    s->l2_cache_bytes = l2;
+    s->rb_cache_bytes = rb;
+    s->l2_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, l2), "l2_load", "l2_update");
+    s->rb_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, rb), NULL, "refblock_update");
+    if (!s->l2_cache || !s->rb_cache)
+        return strata_error_set(errp, ENOMEM, "%s: out of memory for metadata caches",
+                                s->name);
+    return 0;
+}
+
+static int qcow2_load_l1(struct qcow2_state *s, struct strata_error **errp)
+{
+    uint64_t n = s->l1_size ? s->l1_size : 1;
+    s->l1 = calloc(n, 8);
+    if (!s->l1)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    if (!s->l1_size)
+        return 0;
+    int r = strata_pread(s->file, s->l1_offset, (uint64_t)s->l1_size * 8, s->l1, 0, errp);
+    if (r < 0)
+        return r;
+    for (uint64_t i = 0; i < s->l1_size; i++)
+        s->l1[i] = qcow2_be64(&s->l1[i]);
+    return 0;
+}
+
+static void qcow2_release(struct qcow2_state *s)
+{
+    qcow2_crypto_close(s);
+    qcow2_cache_free(s->l2_cache);
+    qcow2_cache_free(s->rb_cache);
+    s->l2_cache = s->rb_cache = NULL;
+    free(s->l1);
+    free(s->rt);
+    free(s->buf);
+    free(s->cbuf);
+    free(s->dcbuf);
+    free(s->zero_buf);
+    free(s->crypt_buf);
+    free(s->pending_free);
+    s->l1 = s->rt = s->pending_free = NULL;
+    s->buf = s->cbuf = s->dcbuf = s->zero_buf = s->crypt_buf = NULL;
+    if (s->zstd_dctx)
+        ZSTD_freeDCtx(s->zstd_dctx);
+    if (s->zstd_cctx)
+        ZSTD_freeCCtx(s->zstd_cctx);
+    s->zstd_dctx = s->zstd_cctx = NULL;
+    qcow2_free_snapshots(s);
+    qcow2_free_header(s);
+}
+
+static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
+                      unsigned flags, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    int r;
+    s->node = node;
+    r = strata_node_open_child(node, "file", NULL, false, &s->file, errp);
+    if (r < 0)
+        return r;
+    s->name = strata_node_filename(s->file);
+    s->rw = flags & STRATA_O_RDWR;
+    s->no_io = flags & STRATA_O_NO_IO;
+    r = qcow2_read_header(s, false, errp);
+    if (r < 0)
+        goto fail;
+    int64_t flen = strata_get_length(s->file);
+    s->file_len = flen > 0 ? (uint64_t)flen : 0;
+
+    s->buf = aligned_alloc(4096, qcow2_align_up(s->cluster_size, 4096));
+    s->cbuf = aligned_alloc(4096, qcow2_align_up(2 * s->cluster_size, 4096));
+    s->dcbuf = malloc(s->cluster_size);
+    s->zero_buf = aligned_alloc(4096, qcow2_align_up(s->cluster_size, 4096));
+    if (!s->buf || !s->cbuf || !s->dcbuf || !s->zero_buf) {
+        r = strata_error_set(errp, ENOMEM, "out of memory");
+        goto fail;
+    }
+    memset(s->zero_buf, 0, s->cluster_size);
+
+    if ((r = qcow2_load_l1(s, errp)) < 0 || (r = qcow2_load_refcount_table(s, errp)) < 0 ||
+        (r = qcow2_setup_caches(s, opts, errp)) < 0)
+        goto fail;
+
+    bool lazy = s->compat & QCOW2_COMPAT_LAZY;
+    if ((r = strata_opts_get_bool(opts, "lazy-refcounts", &lazy, errp)) < 0)
+        goto fail;
+    if (lazy && s->version < 3) {
+        r = strata_error_set(errp, EINVAL, "%s: lazy refcounts need compat=1.1", s->name);
+        goto fail;
+    }
+    s->lazy = lazy && s->rw;
+    if (!s->lazy)
+        qcow2_cache_set_dependency(s->l2_cache, s->rb_cache);
+
+    if (s->incompat & QCOW2_INCOMPAT_DATA_FILE) {
+        struct strata_child_defaults d = { .filename = s->data_file_name };
+        if (!s->data_file_name && !strata_node_has_child_opts(node, "data-file")) {
+            r = strata_error_set(errp, EINVAL, "%s: the image uses an external data file "
+                                 "but names none; give data-file.filename=...", s->name);
+            goto fail;
+        }
+        r = strata_node_open_child(node, "data-file", &d, false, &s->data, errp);
+        if (r < 0)
+            goto fail;
+    } else {
+        if (strata_node_has_child_opts(node, "data-file")) {
+            r = strata_error_set(errp, EINVAL, "%s: a data file was given but the image "
+                                 "does not use one", s->name);
+            goto fail;
+        }
+        s->data = s->file;
+    }
+    s->data_len = s->data == s->file ? qcow2_align_up(s->file_len, s->cluster_size) : 0;
+
+    if (s->backing_file && !(flags & STRATA_O_NO_BACKING)) {
+        struct strata_child_defaults d = { .filename = s->backing_file,
+                                           .driver = s->backing_fmt,
+                                           .flags_clear = STRATA_O_RDWR };
+        r = strata_node_open_child(node, "backing", &d, true, &s->backing, errp);
+        if (r < 0) {
+            strata_error_prefix(errp, "%s: could not open backing file", s->name);
+            goto fail;
+        }
+    }
+
+    if ((r = qcow2_read_snapshots(s, errp)) < 0)
+        goto fail;
+    if ((r = qcow2_crypto_open(s, opts, errp)) < 0)
+        goto fail;
+
+    struct strata_limits lim = { .request_alignment = s->crypt_method ? 512 : 1,
+                                 .opt_transfer = s->cluster_size };
+    strata_node_set_limits(node, &lim);
+
+    if (s->rw) {
+        if (s->autoclear & ~QCOW2_AUTOCLEAR_KNOWN) {
+            /* The spec's rule for features we do not know. */
+            s->autoclear &= QCOW2_AUTOCLEAR_KNOWN;
+            s->header_dirty = true;
+        }
+        if ((s->incompat & QCOW2_INCOMPAT_DIRTY) && !(s->incompat & QCOW2_INCOMPAT_CORRUPT)) {
+            struct strata_check_result res = { 0 };
+            r = qcow2_check(s, &res, STRATA_CHECK_FIX_LEAKS | STRATA_CHECK_FIX_ERRORS, errp);
+            strata_check_result_clear(&res);
+            if (r == 0)
+                r = qcow2_clear_dirty(s, errp);
+            if (r < 0) {
+                strata_error_prefix(errp, "%s: repairing the refcounts of a dirty image",
+                                    s->name);
+                goto fail;
+            }
+        }
+        if (s->header_dirty && !(s->incompat & QCOW2_INCOMPAT_CORRUPT)) {
+            r = qcow2_write_header(s, errp);
+            if (r < 0)
+                goto fail;
+            s->header_dirty = false;
+        }
+    }
+    return 0;
+fail:
+    qcow2_release(s);
+    return r;
+}
+
+static void qcow2_close(struct strata_node *node)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    if (s->rw && s->l2_cache) {
+        struct strata_error *err = NULL;
+        int r = qcow2_flush_all(s, &err);
+        if (r == 0 && s->dirty_set)
+            r = qcow2_clear_dirty(s, &err);
+        if (r < 0) {
+            strata_warn("%s: metadata could not be written at close: %s", s->name,
+                        err && err->msg ? err->msg : "I/O error");
+        }
+        strata_error_free(err);
+    }
+    qcow2_release(s);
+}
+
+static int qcow2_pread_cb(struct strata_node *node, uint64_t off, uint64_t len, void *buf,
+                          unsigned flags, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    if (s->no_io)
+        return strata_error_set(errp, EPERM, "%s: opened for metadata only", s->name);
+    return qcow2_do_pread(s, off, len, buf, errp);
+}
+
+static int qcow2_check_writable(struct qcow2_state *s, struct strata_error **errp)
+{
+    if (s->no_io)
+        return strata_error_set(errp, EPERM, "%s: opened for metadata only", s->name);
+    if (s->crypt_method == QCOW2_CRYPT_AES && !s->aes_write_ok)
+        return strata_error_set(errp, EPERM, "%s: writing with the legacy AES encryption is "
+                                "refused (it is insecure); convert the image, or pass "
+                                "encrypt.allow-insecure=on", s->name);
+    return 0;
+}
+
+static int qcow2_pwrite_cb(struct strata_node *node, uint64_t off, uint64_t len,
+                           const void *buf, unsigned flags, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    int r = qcow2_check_writable(s, errp);
+    return r < 0 ? r : qcow2_do_pwrite(s, off, len, buf, flags, errp);
+}
+
+static int qcow2_zeroes_cb(struct strata_node *node, uint64_t off, uint64_t len,
+                           unsigned flags, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    int r = qcow2_check_writable(s, errp);
+    if (r == 0)
+        r = qcow2_do_zero(s, off, len, flags, false, errp);
+    if (r == 0 && (flags & STRATA_REQ_FUA))
+        r = qcow2_flush_all(s, errp);
+    return r;
+}
+
+static int qcow2_discard_cb(struct strata_node *node, uint64_t off, uint64_t len,
+                            struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    int r = qcow2_check_writable(s, errp);
+    return r < 0 ? r : qcow2_do_zero(s, off, len, 0, true, errp);
+}
+
+static int qcow2_flush_cb(struct strata_node *node, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    if (!s->rw)
+        return 0;
+    return qcow2_flush_all(s, errp);
+}
+
+static int64_t qcow2_get_length_cb(struct strata_node *node)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    return (int64_t)s->size;
+}
+
+static int64_t qcow2_allocated_cb(struct strata_node *node)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    int64_t a = strata_get_allocated_size(s->file);
+    if (a >= 0 && s->data != s->file) {
+        int64_t d = strata_get_allocated_size(s->data);
+        if (d > 0)
+            a += d;
+    }
+    return a;
+}
+
+static int qcow2_truncate_cb(struct strata_node *node, uint64_t size, bool exact,
+                             enum strata_prealloc prealloc, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    return qcow2_truncate(s, size, exact, prealloc, errp);
+}
+
+static int qcow2_block_status_cb(struct strata_node *node, uint64_t off, uint64_t len,
+                                 struct strata_block_status *bs, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    return qcow2_block_status(s, off, len, bs, errp);
+}
+
+static int qcow2_get_info_cb(struct strata_node *node, struct strata_info *obj,
+                             struct strata_error **errp)
+{
+    return qcow2_get_info(strata_node_state(node), obj, errp);
+}
+
+static int qcow2_check_cb(struct strata_node *node, struct strata_check_result *res,
+                          unsigned fix, struct strata_error **errp)
+{
+    return qcow2_check(strata_node_state(node), res, fix, errp);
+}
+
+static int qcow2_amend_cb(struct strata_node *node, const struct strata_opts *opts,
+                          bool force, struct strata_error **errp)
+{
+    return qcow2_amend(strata_node_state(node), opts, force, errp);
+}
+
+static int qcow2_pwrite_compressed_cb(struct strata_node *node, uint64_t off, uint64_t len,
+                                      const void *buf, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    int r = qcow2_check_writable(s, errp);
+    return r < 0 ? r : qcow2_pwrite_compressed(s, off, len, buf, errp);
+}
+
+static int qcow2_snapshot_cb(struct strata_node *node, enum strata_snapshot_op op,
+                             const char *name, struct strata_info *list,
+                             struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    switch (op) {
+    case STRATA_SNAPSHOT_LIST:
+        return qcow2_snapshot_list(s, list, errp);
+    case STRATA_SNAPSHOT_CREATE:
+        return qcow2_snapshot_create(s, name, errp);
+    case STRATA_SNAPSHOT_APPLY:
+        return qcow2_snapshot_goto(s, name, errp);
+    case STRATA_SNAPSHOT_DELETE:
+        return qcow2_snapshot_delete(s, name, errp);
+    }
+    return strata_error_set(errp, EINVAL, "%s: unknown snapshot operation", s->name);
+}
+
+static const struct strata_driver qcow2_driver = {
+    .abi_version = STRATA_DRIVER_ABI,
+    .struct_size = sizeof(struct strata_driver),
+    .name = "qcow2",
+    .description = "QEMU copy-on-write image, version 2 and 3",
+    .kind = STRATA_DRIVER_FORMAT,
+    .state_size = sizeof(struct qcow2_state),
+    .children = qcow2_children,
+    .open_options = qcow2_open_options,
+    .create_options = qcow2_create_options,
+    .amend_options = qcow2_amend_options,
+    .probe = qcow2_probe,
+    .open = qcow2_open,
+    .close = qcow2_close,
+    .pread = qcow2_pread_cb,
+    .pwrite = qcow2_pwrite_cb,
+    .flush = qcow2_flush_cb,
+    .pwrite_zeroes = qcow2_zeroes_cb,
+    .pdiscard = qcow2_discard_cb,
+    .get_length = qcow2_get_length_cb,
+    .get_allocated_size = qcow2_allocated_cb,
+    .truncate = qcow2_truncate_cb,
+    .block_status = qcow2_block_status_cb,
+    .create = qcow2_create,
+    .get_info = qcow2_get_info_cb,
+    .check = qcow2_check_cb,
+    .amend = qcow2_amend_cb,
+    .measure = qcow2_measure,
+    .pwrite_compressed = qcow2_pwrite_compressed_cb,
+    .snapshot = qcow2_snapshot_cb,
+};
+
+STRATA_PLUGIN("qcow2", .drivers = STRATA_DRIVERS(&qcow2_driver));

@@ -1,0 +1,404 @@
+/* qcow2.h - state and internal interfaces of the qcow2 driver.
+ *
+ * The driver is serialised by the core (no STRATA_DRIVER_THREAD_SAFE), so
+ * nothing here takes locks.  Host offsets are in the image file unless a
+ * function says "data": with an external data file guest data lives there.
+ *
+ * Ordering rules that keep a crash (or a failed write) repairable by check:
+ *   - a refcount is raised on disk before anything points at the cluster
+ *     (the L2 cache depends on the refcount cache unless refcounts are lazy);
+ *   - a new L2 table is written before the L1 entry that points at it;
+ *   - a refcount is lowered only after the pointer to the cluster is gone
+ *     on disk (frees are queued and applied after the L2 cache is flushed).
+ * A crash can therefore leak clusters but never leave a cluster in use with
+ * a refcount too low.
+ */
+#ifndef STRATA_QCOW2_H
+#define STRATA_QCOW2_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <strata/crypto.h>
+#include <strata/strata.h>
+
+#define QCOW2_MAGIC 0x514649fbu
+#define QCOW2_MIN_CLUSTER_BITS 9
+#define QCOW2_MAX_CLUSTER_BITS 21
+#define QCOW2_MAX_L1_BYTES (32u << 20)
+#define QCOW2_MAX_RT_BYTES (8u << 20)
+#define QCOW2_MAX_BACKING_NAME 1023
+
+/* Header extension types */
+#define QCOW2_EXT_END         0x00000000u
+#define QCOW2_EXT_BACKING_FMT 0xe2792acau
+#define QCOW2_EXT_FEATURES    0x6803f857u
+#define QCOW2_EXT_BITMAPS     0x23852875u
+#define QCOW2_EXT_CRYPTO      0x0537be77u
+#define QCOW2_EXT_DATA_FILE   0x44415441u
+
+/* Feature bits */
+#define QCOW2_INCOMPAT_DIRTY       (1ull << 0)
+#define QCOW2_INCOMPAT_CORRUPT     (1ull << 1)
+#define QCOW2_INCOMPAT_DATA_FILE   (1ull << 2)
+#define QCOW2_INCOMPAT_COMPRESSION (1ull << 3)
+#define QCOW2_INCOMPAT_EXTL2       (1ull << 4)
+#define QCOW2_INCOMPAT_KNOWN       0x1full
+#define QCOW2_COMPAT_LAZY          (1ull << 0)
+#define QCOW2_AUTOCLEAR_BITMAPS    (1ull << 0)
+#define QCOW2_AUTOCLEAR_DATA_RAW   (1ull << 1)
+#define QCOW2_AUTOCLEAR_KNOWN      0x3ull
+
+#define QCOW2_CRYPT_NONE 0
+#define QCOW2_CRYPT_AES  1
+#define QCOW2_CRYPT_LUKS 2
+
+#define QCOW2_COMPRESS_ZLIB 0
+#define QCOW2_COMPRESS_ZSTD 1
+
+/* L1/L2 entry bits */
+#define QCOW2_OFLAG_COPIED     (1ull << 63)
+#define QCOW2_OFLAG_COMPRESSED (1ull << 62)
+#define QCOW2_OFLAG_ZERO       (1ull << 0)
+#define QCOW2_OFFSET_MASK      0x00fffffffffffe00ull
+#define QCOW2_L1_RESERVED      0x7f000000000001ffull
+#define QCOW2_L2_RESERVED      0x3f000000000001feull
+
+/* What one (sub)cluster of the guest reads as. */
+enum qcow2_type {
+    QCOW2_UNALLOC,      /* from the backing file, or zeros */
+    QCOW2_ZERO,         /* zeros */
+    QCOW2_NORMAL,       /* data at host + offset */
+    QCOW2_COMPRESSED,   /* compressed cluster */
+};
+
+struct qcow2_ext {
+    uint32_t type;
+    uint32_t len;
+    uint8_t *data;
+    struct qcow2_ext *next;
+};
+
+struct qcow2_snapshot {
+    uint64_t l1_offset;
+    uint32_t l1_size;
+    char *id;
+    char *name;
+    uint32_t date_sec, date_nsec;
+    uint64_t vm_clock_nsec;
+    uint64_t vm_state_size;
+    uint64_t disk_size;
+    bool has_disk_size;
+    uint32_t extra_size;      /* as found; we write at least 16 */
+    uint8_t *extra;           /* extra data beyond the known fields */
+    uint32_t extra_unknown;
+};
+
+struct qcow2_cache;
+
+struct qcow2_state {
+    struct strata_node *node;
+    struct strata_node *file;       /* metadata (and data unless data_file) */
+    struct strata_node *data;       /* where guest clusters live */
+    struct strata_node *backing;
+    const char *name;               /* for messages */
+    bool rw;
+    bool no_io;
+
+    /* header */
+    uint32_t version;
+    uint32_t cluster_bits;
+    uint64_t cluster_size;
+    uint64_t size;
+    uint32_t crypt_method;
+    uint32_t l1_size;
+    uint64_t l1_offset;
+    uint64_t rt_offset;
+    uint32_t rt_clusters;
+    uint32_t nb_snapshots;
+    uint64_t snapshots_offset;
+    uint64_t incompat, compat, autoclear;
+    uint32_t refcount_order;
+    uint32_t header_length;
+    uint8_t compression_type;
+    uint8_t header_tail[64];        /* unknown additional header fields */
+    uint32_t header_tail_len;
+
+    /* derived */
+    bool extended;
+    uint32_t l2_entry_size;         /* 8, or 16 with extended L2 */
+    uint32_t l2_bits;               /* log2 of entries per L2 table */
+    uint64_t l2_entries;
+    uint32_t sc_bits;               /* log2 subcluster size */
+    uint32_t sc_per_cluster;        /* 1 or 32 */
+    uint32_t refcount_bits;
+    uint32_t rb_bits;               /* log2 of refcounts per block */
+    uint64_t refcount_max;
+
+    /* tables (host byte order) */
+    uint64_t *l1;
+    uint64_t *rt;
+    uint64_t rt_entries;
+
+    /* extensions */
+    char *backing_file;
+    char *backing_fmt;
+    char *data_file_name;
+    bool has_bitmaps_ext;
+    uint8_t bitmaps_ext[24];
+    uint64_t crypto_offset, crypto_length;
+    bool has_crypto_ext;
+    struct qcow2_ext *unknown_exts;
+
+    /* caches */
+    struct qcow2_cache *l2_cache;
+    struct qcow2_cache *rb_cache;
+
+    /* allocation */
+    uint64_t free_hint;             /* first cluster index that may be free */
+    uint64_t file_len;              /* last known size of `file` */
+    uint64_t data_len;              /* last known size of `data` */
+    uint64_t free_byte;             /* where packed compressed data continues */
+    uint64_t *pending_free;         /* host offsets|count queued to lower refcounts */
+    size_t npending, cap_pending;
+
+    struct qcow2_snapshot *snaps;
+
+    bool lazy;                      /* lazy refcounts in effect */
+    bool dirty_set;                 /* dirty bit written to disk by us */
+    bool header_dirty;              /* autoclear etc. to be written */
+    bool bitmaps_marked;
+
+    uint8_t *buf;                   /* one cluster, for COW and such */
+    uint8_t *cbuf;                  /* compressed data, 2 clusters */
+    uint8_t *dcbuf;                 /* the last decompressed cluster */
+    uint64_t dc_entry;              /* ... and the L2 entry it came from */
+    bool dc_valid;
+    uint8_t *zero_buf;              /* one cluster of zeros */
+    void *zstd_dctx, *zstd_cctx;
+
+    /* encryption */
+    struct strata_cipher *cipher;
+    uint8_t *crypt_buf;
+    size_t crypt_buf_len;
+    void *crypto_hdr;               /* struct qcow2_crypto (LUKS) */
+    bool aes_write_ok;              /* encrypt.allow-insecure=on */
+
+    /* options */
+    uint64_t l2_cache_bytes, rb_cache_bytes;
+    bool l2_cache_given, rb_cache_given;
+};
+
+/* ------------------------------------------------------------ bytes */
+static inline uint64_t qcow2_be64(const void *p)
+{
+    const uint8_t *b = p;
+    return ((uint64_t)b[0] << 56) | ((uint64_t)b[1] << 48) | ((uint64_t)b[2] << 40) |
+           ((uint64_t)b[3] << 32) | ((uint64_t)b[4] << 24) | ((uint64_t)b[5] << 16) |
+           ((uint64_t)b[6] << 8) | b[7];
+}
+static inline uint32_t qcow2_be32(const void *p)
+{
+    const uint8_t *b = p;
+    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
+}
+static inline uint16_t qcow2_be16(const void *p)
+{
+    const uint8_t *b = p;
+    return (uint16_t)((b[0] << 8) | b[1]);
+}
+static inline void qcow2_put64(void *p, uint64_t v)
+{
+    uint8_t *b = p;
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        b[i] = (uint8_t)v;
+}
+static inline void qcow2_put32(void *p, uint32_t v)
+{
+    uint8_t *b = p;
+    b[0] = (uint8_t)(v >> 24); b[1] = (uint8_t)(v >> 16);
+    b[2] = (uint8_t)(v >> 8); b[3] = (uint8_t)v;
+}
+static inline void qcow2_put16(void *p, uint16_t v)
+{
+    uint8_t *b = p;
+    b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v;
+}
+
+static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) / a * a;
+}
+
+static inline uint64_t qcow2_offset_in_cluster(const struct qcow2_state *s, uint64_t off)
+{
+    return off & (s->cluster_size - 1);
+}
+
+/* Raises a blkdebug-style event on the image file. */
+static inline void qcow2_event(struct qcow2_state *s, const char *ev)
+{
+    strata_node_event(s->file, ev);
+}
+
+/* ------------------------------------------------------------ header.c */
+int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_error **errp);
+/* Rewrites the header cluster from the state (extensions included). */
+int qcow2_write_header(struct qcow2_state *s, struct strata_error **errp);
+/* Serialises the header into buf (cluster_size bytes); returns bytes used or
+ * -ENOSPC when it does not fit. */
+int qcow2_build_header(struct qcow2_state *s, uint8_t *buf, size_t len,
+                       struct strata_error **errp);
+int qcow2_set_dirty(struct qcow2_state *s, struct strata_error **errp);
+int qcow2_clear_dirty(struct qcow2_state *s, struct strata_error **errp);
+void qcow2_free_header(struct qcow2_state *s);
+
+/* ------------------------------------------------------------ cache.c */
+struct qcow2_cache *qcow2_cache_new(struct qcow2_state *s, size_t entries,
+                                    const char *load_ev, const char *update_ev);
+void qcow2_cache_free(struct qcow2_cache *c);
+/* Makes flushes of c flush `dep` first (refcounts before L2 tables). */
+void qcow2_cache_set_dependency(struct qcow2_cache *c, struct qcow2_cache *dep);
+int qcow2_cache_get(struct qcow2_state *s, struct qcow2_cache *c, uint64_t offset,
+                    void **table, struct strata_error **errp);
+/* A table whose on-disk content does not matter: the caller fills it. */
+int qcow2_cache_get_empty(struct qcow2_state *s, struct qcow2_cache *c, uint64_t offset,
+                          void **table, struct strata_error **errp);
+void qcow2_cache_put(struct qcow2_cache *c, void *table);
+void qcow2_cache_dirty(struct qcow2_cache *c, void *table);
+int qcow2_cache_flush(struct qcow2_state *s, struct qcow2_cache *c,
+                      struct strata_error **errp);
+/* Forgets a cached table (its cluster was freed); dirty data is dropped. */
+void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset);
+void qcow2_cache_drop_all(struct qcow2_cache *c);
+size_t qcow2_cache_entries(const struct qcow2_cache *c);
+
+/* ------------------------------------------------------------ refcount.c */
+int qcow2_load_refcount_table(struct qcow2_state *s, struct strata_error **errp);
+int qcow2_get_refcount(struct qcow2_state *s, uint64_t cluster, uint64_t *rc,
+                       struct strata_error **errp);
+/* Adds `addend` to the refcount of every cluster touching [offset, offset+len). */
+int qcow2_update_refcount(struct qcow2_state *s, uint64_t offset, uint64_t len,
+                          int64_t addend, struct strata_error **errp);
+/* Allocates n contiguous clusters (refcount 1); returns the host offset. */
+int qcow2_alloc_clusters(struct qcow2_state *s, uint64_t n, uint64_t *offset,
+                         struct strata_error **errp);
+/* Allocates `bytes` inside partly used clusters, for compressed data. */
+int qcow2_alloc_bytes(struct qcow2_state *s, uint64_t bytes, uint64_t *offset,
+                      struct strata_error **errp);
+/* Queues a refcount decrement for after the L2 cache reached the disk. */
+int qcow2_free_later(struct qcow2_state *s, uint64_t offset, uint64_t nclusters,
+                     struct strata_error **errp);
+/* Frees an L2 entry's clusters (normal or compressed) later. */
+int qcow2_free_entry_later(struct qcow2_state *s, uint64_t entry,
+                           struct strata_error **errp);
+int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp);
+/* Sets the refcount of one cluster to v (check repairs). */
+int qcow2_set_refcount(struct qcow2_state *s, uint64_t cluster, uint64_t v,
+                       struct strata_error **errp);
+uint64_t qcow2_rb_get(const struct qcow2_state *s, const void *block, uint64_t idx);
+void qcow2_rb_set(const struct qcow2_state *s, void *block, uint64_t idx, uint64_t v);
+
+/* ------------------------------------------------------------ cluster.c */
+struct qcow2_l2ref {
+    uint64_t entry;           /* first 64 bits */
+    uint64_t bitmap;          /* extended L2 only */
+};
+/* The L2 entry of the guest cluster containing `off` (entry 0 when no L2). */
+int qcow2_get_l2_entry(struct qcow2_state *s, uint64_t off, struct qcow2_l2ref *e,
+                       struct strata_error **errp);
+/* Type of subcluster `sc` of an entry, and for NORMAL the host cluster. */
+enum qcow2_type qcow2_entry_type(const struct qcow2_state *s, const struct qcow2_l2ref *e,
+                                 unsigned sc);
+/* Sets the L2 entry of the guest cluster at `off`, allocating the L2 table
+ * when needed. */
+int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l2ref *e,
+                       struct strata_error **errp);
+int qcow2_write_l1_entry(struct qcow2_state *s, uint64_t idx, struct strata_error **errp);
+/* Grows the active L1 table to at least min_size entries. */
+int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error **errp);
+uint64_t qcow2_l1_size_for(const struct qcow2_state *s, uint64_t size);
+/* Decodes the compressed descriptor. */
+void qcow2_compressed_loc(const struct qcow2_state *s, uint64_t entry, uint64_t *host,
+                          uint64_t *nbytes);
+/* Checks a host range lies inside the file; error names the table. */
+int qcow2_check_host_range(struct qcow2_state *s, struct strata_node *f, uint64_t host,
+                           uint64_t len, const char *what, uint64_t guest,
+                           struct strata_error **errp);
+
+/* ------------------------------------------------------------ rw.c */
+int qcow2_do_pread(struct qcow2_state *s, uint64_t off, uint64_t len, uint8_t *buf,
+                   struct strata_error **errp);
+int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uint8_t *buf,
+                    unsigned flags, struct strata_error **errp);
+int qcow2_do_zero(struct qcow2_state *s, uint64_t off, uint64_t len, unsigned flags,
+                  bool discard, struct strata_error **errp);
+int qcow2_flush_all(struct qcow2_state *s, struct strata_error **errp);
+/* Before the first allocating write: dirty bit, autoclear bits. */
+int qcow2_prepare_write(struct qcow2_state *s, struct strata_error **errp);
+
+/* ------------------------------------------------------------ compress.c */
+int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen, uint8_t *out,
+                     size_t outlen, struct strata_error **errp);
+/* Returns the compressed length, or -ENOSPC when it does not get smaller. */
+long qcow2_compress(struct qcow2_state *s, const uint8_t *in, size_t inlen, uint8_t *out,
+                    size_t outcap, struct strata_error **errp);
+int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
+                            const uint8_t *buf, struct strata_error **errp);
+
+/* ------------------------------------------------------------ crypto.c */
+int qcow2_crypto_open(struct qcow2_state *s, const struct strata_opts *opts,
+                      struct strata_error **errp);
+void qcow2_crypto_close(struct qcow2_state *s);
+/* Decrypts/encrypts in place data of host offset `host` (512-aligned) that
+ * belongs to guest offset `guest`. */
+int qcow2_crypt(struct qcow2_state *s, bool enc, uint64_t host, uint64_t guest, uint8_t *buf,
+                size_t len, struct strata_error **errp);
+int qcow2_crypto_create(struct qcow2_state *s, const struct strata_opts *opts,
+                        struct strata_error **errp);
+int qcow2_crypto_amend(struct qcow2_state *s, const struct strata_opts *opts, bool force,
+                       struct strata_error **errp);
+int qcow2_crypto_info(struct qcow2_state *s, struct strata_info *obj,
+                      struct strata_error **errp);
+
+/* ------------------------------------------------------------ snapshot.c */
+int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp);
+void qcow2_free_snapshots(struct qcow2_state *s);
+int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
+                          struct strata_error **errp);
+int qcow2_snapshot_goto(struct qcow2_state *s, const char *name, struct strata_error **errp);
+int qcow2_snapshot_delete(struct qcow2_state *s, const char *name,
+                          struct strata_error **errp);
+int qcow2_snapshot_list(struct qcow2_state *s, struct strata_info *list,
+                        struct strata_error **errp);
+
+/* ------------------------------------------------------------ check.c */
+int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned fix,
+                struct strata_error **errp);
+
+/* ------------------------------------------------------------ create.c */
+int qcow2_create(struct strata_create *c, struct strata_error **errp);
+int qcow2_measure(const struct strata_opts *o, uint64_t size, struct strata_node *src,
+                  struct strata_measure *out, struct strata_error **errp);
+int qcow2_parse_create_opts(const struct strata_opts *o, uint32_t *cluster_bits,
+                            uint32_t *version, uint32_t *refcount_order, bool *extended,
+                            struct strata_error **errp);
+
+/* ------------------------------------------------------------ resize.c */
+int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
+                   enum strata_prealloc prealloc, struct strata_error **errp);
+int qcow2_preallocate(struct qcow2_state *s, uint64_t from, uint64_t to,
+                      enum strata_prealloc prealloc, struct strata_error **errp);
+
+/* ------------------------------------------------------------ amend.c */
+int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool force,
+                struct strata_error **errp);
+
+/* ------------------------------------------------------------ status.c */
+int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
+                       struct strata_block_status *bs, struct strata_error **errp);
+int qcow2_get_info(struct qcow2_state *s, struct strata_info *obj,
+                   struct strata_error **errp);
+
+#endif

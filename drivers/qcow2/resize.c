@@ -1,0 +1,192 @@
+/* resize.c - growing (with optional preallocation of the new part) and
+ * shrinking an image whose tail is unused. */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+static int write_size(struct qcow2_state *s, uint64_t size, struct strata_error **errp)
+{
+    uint8_t v[8];
+    qcow2_put64(v, size);
+    int r = strata_pwrite(s->file, 24, 8, v, 0, errp);
+    if (r == 0)
+        r = strata_flush(s->file, errp);
+    if (r == 0)
+        s->size = size;
+    return r;
+}
+
+int qcow2_preallocate(struct qcow2_state *s, uint64_t from, uint64_t to,
+                      enum strata_prealloc prealloc, struct strata_error **errp)
+{
+    uint64_t csz = s->cluster_size;
+    uint64_t start = from & ~(csz - 1);
+    uint64_t max_end = 0;
+    int r;
+    for (uint64_t off = start; off < to;) {
+        /* Runs of unallocated clusters get one contiguous allocation. */
+        struct qcow2_l2ref e;
+        r = qcow2_get_l2_entry(s, off, &e, errp);
+        if (r < 0)
+            return r;
+        if (e.entry & (QCOW2_OFFSET_MASK | QCOW2_OFLAG_COMPRESSED)) {
+            off += csz;
+            continue;
+        }
+        uint64_t n = 1;
+        while (off + n * csz < to && n < 4096) {
+            struct qcow2_l2ref e2;
+            r = qcow2_get_l2_entry(s, off + n * csz, &e2, errp);
+            if (r < 0)
+                return r;
+            if (e2.entry & (QCOW2_OFFSET_MASK | QCOW2_OFLAG_COMPRESSED))
+                break;
+            n++;
+        }
+        uint64_t host = off;
+        if (s->data == s->file) {
+            r = qcow2_alloc_clusters(s, n, &host, errp);
+            if (r < 0)
+                return r;
+            if (host + n * csz > max_end)
+                max_end = host + n * csz;
+        }
+        for (uint64_t i = 0; i < n; i++) {
+            struct qcow2_l2ref ne = { ((host + i * csz) & QCOW2_OFFSET_MASK) | QCOW2_OFLAG_COPIED,
+                                      0 };
+            struct qcow2_l2ref old;
+            r = qcow2_get_l2_entry(s, off + i * csz, &old, errp);
+            if (r < 0)
+                return r;
+            if (s->extended) {
+                /* Subclusters keep reading as before: from the backing file
+                 * or as zeros. */
+                ne.bitmap = old.bitmap & 0xffffffff00000000ull;
+                if (!s->backing_file)
+                    ne.bitmap = 0xffffffff00000000ull;
+            } else if (s->version >= 3 && (old.entry & QCOW2_OFLAG_ZERO)) {
+                ne.entry |= QCOW2_OFLAG_ZERO;
+            }
+            r = qcow2_set_l2_entry(s, off + i * csz, &ne, errp);
+            if (r < 0)
+                return r;
+        }
+        off += n * csz;
+    }
+    r = qcow2_flush_all(s, errp);
+    if (r < 0)
+        return r;
+    /* Extend the data file over the last data cluster, allocating it on
+     * disk for falloc/full. */
+    int64_t dl = strata_get_length(s->data);
+    if (dl < 0)
+        return strata_error_set(errp, (int)-dl, "%s: cannot get the file size", s->name);
+    uint64_t end = (uint64_t)dl;
+    if (s->data != s->file)
+        end = to > end ? to : end;
+    else if (max_end > end)
+        end = max_end;
+    if (end > (uint64_t)dl || prealloc != STRATA_PREALLOC_METADATA) {
+        enum strata_prealloc fp = prealloc == STRATA_PREALLOC_METADATA ? STRATA_PREALLOC_OFF
+                                                                       : prealloc;
+        if (end > (uint64_t)dl) {
+            r = strata_truncate(s->data, end, false, fp, errp);
+            if (r < 0)
+                return r;
+        }
+        if (fp != STRATA_PREALLOC_OFF && s->data == s->file) {
+            /* Clusters inside the old file end are allocated by writing
+             * zeros through the protocol. */
+            uint64_t lo = start, hi = qcow2_align_up(to, csz);
+            for (uint64_t off = lo; off < hi; off += csz) {
+                struct qcow2_l2ref e;
+                r = qcow2_get_l2_entry(s, off, &e, errp);
+                if (r < 0)
+                    return r;
+                uint64_t h = e.entry & QCOW2_OFFSET_MASK;
+                if (h && h < (uint64_t)dl) {
+                    r = strata_pwrite_zeroes(s->data, h, csz, 0, errp);
+                    if (r < 0)
+                        return r;
+                }
+            }
+        }
+    }
+    int64_t fl = strata_get_length(s->data);
+    if (fl > 0)
+        s->data_len = qcow2_align_up((uint64_t)fl, csz);
+    return 0;
+}
+
+int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
+                   enum strata_prealloc prealloc, struct strata_error **errp)
+{
+    int r;
+    if (size % 512)
+        return strata_error_set(errp, EINVAL, "%s: image size must be a multiple of 512 "
+                                "bytes", s->name);
+    if (s->incompat & QCOW2_INCOMPAT_CORRUPT)
+        return strata_error_set(errp, EIO, "%s: image is marked corrupt", s->name);
+    if (size == s->size)
+        return 0;
+    if (size < s->size) {
+        if (s->nb_snapshots)
+            return strata_error_set(errp, ENOTSUP, "%s: cannot shrink an image with "
+                                    "internal snapshots", s->name);
+        if (prealloc != STRATA_PREALLOC_OFF)
+            return strata_error_set(errp, EINVAL, "%s: preallocation makes no sense when "
+                                    "shrinking", s->name);
+        /* Only space nothing uses may go. */
+        for (uint64_t off = size & ~(s->cluster_size - 1); off < s->size;
+             off += s->cluster_size) {
+            struct qcow2_l2ref e;
+            r = qcow2_get_l2_entry(s, off, &e, errp);
+            if (r < 0)
+                return r;
+            bool used = false;
+            for (unsigned i = 0; i < s->sc_per_cluster; i++) {
+                uint64_t sc_start = off + ((uint64_t)i << s->sc_bits);
+                if (sc_start + (1ull << s->sc_bits) <= size)
+                    continue;
+                enum qcow2_type t = qcow2_entry_type(s, &e, i);
+                if (t == QCOW2_NORMAL || t == QCOW2_COMPRESSED)
+                    used = true;
+            }
+            if (used)
+                return strata_error_set(errp, ENOTSUP, "%s: cannot shrink to %llu bytes: "
+                                        "guest data at offset %llu is in use", s->name,
+                                        (unsigned long long)size, (unsigned long long)off);
+        }
+        r = qcow2_prepare_write(s, errp);
+        if (r == 0)
+            r = qcow2_flush_all(s, errp);
+        if (r == 0)
+            r = write_size(s, size, errp);
+        return r;
+    }
+    r = qcow2_prepare_write(s, errp);
+    if (r < 0)
+        return r;
+    uint64_t need = qcow2_l1_size_for(s, size);
+    if (need > s->l1_size) {
+        r = qcow2_grow_l1(s, need, errp);
+        if (r < 0)
+            return r;
+    }
+    r = qcow2_flush_all(s, errp);
+    if (r < 0)
+        return r;
+    uint64_t old = s->size;
+    r = write_size(s, size, errp);
+    if (r < 0)
+        return r;
+    if (s->data != s->file && (s->autoclear & QCOW2_AUTOCLEAR_DATA_RAW)) {
+        r = strata_truncate(s->data, size, false, STRATA_PREALLOC_OFF, errp);
+        if (r < 0)
+            return r;
+    }
+    if (prealloc != STRATA_PREALLOC_OFF)
+        r = qcow2_preallocate(s, old, size, prealloc, errp);
+    return r;
+}

@@ -1,0 +1,104 @@
+/* status.c - block status for map and convert, and the format-specific
+ * fields of info, named as qemu-img names them. */
+#include "qcow2.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
+                       struct strata_block_status *bs, struct strata_error **errp)
+{
+    uint64_t csz = s->cluster_size, scsz = 1ull << s->sc_bits;
+    struct qcow2_l2ref e;
+    int r = qcow2_get_l2_entry(s, off, &e, errp);
+    if (r < 0)
+        return r;
+    uint64_t cstart = off & ~(csz - 1), in = off - cstart;
+    enum qcow2_type t = qcow2_entry_type(s, &e, (unsigned)(in >> s->sc_bits));
+    uint64_t host = (s->data != s->file ? cstart : e.entry & QCOW2_OFFSET_MASK);
+    bool has_host = t == QCOW2_NORMAL ||
+                    (t == QCOW2_ZERO && !s->extended && (e.entry & QCOW2_OFFSET_MASK));
+    uint64_t base = host - cstart;      /* host = guest + base within the run */
+    uint64_t n = 0;
+    uint64_t cur = off;
+    while (n < len) {
+        uint64_t cs = cur & ~(csz - 1);
+        if (cs != cstart) {
+            if (t == QCOW2_COMPRESSED)
+                break;
+            r = qcow2_get_l2_entry(s, cs, &e, errp);
+            if (r < 0)
+                return r;
+            cstart = cs;
+        }
+        unsigned sc = (unsigned)((cur - cstart) >> s->sc_bits);
+        if (qcow2_entry_type(s, &e, sc) != t)
+            break;
+        if (has_host) {
+            uint64_t h = s->data != s->file ? cstart : e.entry & QCOW2_OFFSET_MASK;
+            if (h - cstart != base)
+                break;
+        }
+        uint64_t step = ((cur & ~(scsz - 1)) + scsz) - cur;
+        cur += step;
+        n += step;
+        if (n >= (64ull << 20) && t != QCOW2_UNALLOC)
+            break;
+    }
+    if (n > len)
+        n = len;
+    bs->pnum = n;
+    switch (t) {
+    case QCOW2_UNALLOC:
+        bs->flags = 0;
+        break;
+    case QCOW2_ZERO:
+        bs->flags = STRATA_BS_ALLOCATED | STRATA_BS_ZERO;
+        break;
+    case QCOW2_NORMAL:
+        bs->flags = STRATA_BS_ALLOCATED | STRATA_BS_DATA;
+        break;
+    case QCOW2_COMPRESSED:
+        bs->flags = STRATA_BS_ALLOCATED | STRATA_BS_DATA | STRATA_BS_COMPRESSED;
+        break;
+    }
+    if (has_host && !s->crypt_method) {
+        bs->flags |= STRATA_BS_OFFSET_VALID;
+        bs->offset = off + base;
+        bs->file = s->data;
+    }
+    return 0;
+}
+
+int qcow2_get_info(struct qcow2_state *s, struct strata_info *obj, struct strata_error **errp)
+{
+    strata_info_add_str(obj, "compat", s->version == 2 ? "0.10" : "1.1");
+    strata_info_add_str(obj, "compression-type",
+                        s->compression_type == QCOW2_COMPRESS_ZSTD ? "zstd" : "zlib");
+    if (s->version >= 3)
+        strata_info_add_bool(obj, "lazy-refcounts", s->compat & QCOW2_COMPAT_LAZY);
+    if (s->has_bitmaps_ext && (s->autoclear & QCOW2_AUTOCLEAR_BITMAPS))
+        strata_info_add_list(obj, "bitmaps");
+    strata_info_add_int(obj, "refcount-bits", s->refcount_bits);
+    if (s->crypt_method) {
+        struct strata_info *enc = strata_info_add_object(obj, "encrypt");
+        if (s->crypt_method == QCOW2_CRYPT_AES) {
+            strata_info_add_str(enc, "format", "aes");
+        } else {
+            strata_info_add_str(enc, "format", "luks");
+            int r = qcow2_crypto_info(s, enc, errp);
+            if (r < 0)
+                return r;
+        }
+    }
+    if (s->version >= 3) {
+        strata_info_add_bool(obj, "corrupt", s->incompat & QCOW2_INCOMPAT_CORRUPT);
+        strata_info_add_bool(obj, "extended-l2", s->extended);
+    }
+    if (s->data_file_name || s->data != s->file) {
+        strata_info_add_str(obj, "data-file", s->data_file_name ? s->data_file_name
+                                              : strata_node_filename(s->data));
+        strata_info_add_bool(obj, "data-file-raw", s->autoclear & QCOW2_AUTOCLEAR_DATA_RAW);
+    }
+    return 0;
+}
