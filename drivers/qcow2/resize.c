@@ -137,26 +137,14 @@ int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
         if (prealloc != STRATA_PREALLOC_OFF)
             return strata_error_set(errp, EINVAL, "%s: preallocation makes no sense when "
                                     "shrinking", s->name);
-        /* Only space nothing uses may go. */
-        for (uint64_t off = size & ~(s->cluster_size - 1); off < s->size;
-             off += s->cluster_size) {
-            struct qcow2_l2ref e;
-            r = qcow2_get_l2_entry(s, off, &e, errp);
+        /* Clusters wholly past the new end are dropped, as qemu-img resize
+         * --shrink does; the caller asked for it explicitly. */
+        uint64_t cut = qcow2_align_up(size, s->cluster_size);
+        if (cut < s->size) {
+            r = qcow2_do_zero(s, cut, qcow2_align_up(s->size, s->cluster_size) - cut,
+                              STRATA_REQ_MAY_UNMAP, true, errp);
             if (r < 0)
                 return r;
-            bool used = false;
-            for (unsigned i = 0; i < s->sc_per_cluster; i++) {
-                uint64_t sc_start = off + ((uint64_t)i << s->sc_bits);
-                if (sc_start + (1ull << s->sc_bits) <= size)
-                    continue;
-                enum qcow2_type t = qcow2_entry_type(s, &e, i);
-                if (t == QCOW2_NORMAL || t == QCOW2_COMPRESSED)
-                    used = true;
-            }
-            if (used)
-                return strata_error_set(errp, ENOTSUP, "%s: cannot shrink to %llu bytes: "
-                                        "guest data at offset %llu is in use", s->name,
-                                        (unsigned long long)size, (unsigned long long)off);
         }
         r = qcow2_prepare_write(s, errp);
         if (r == 0)
@@ -178,6 +166,17 @@ int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
     if (r < 0)
         return r;
     uint64_t old = s->size;
+    uint64_t old_end = qcow2_align_up(old, s->cluster_size);
+    if (old % s->cluster_size) {
+        /* The tail of the old last cluster may hold data cut off by an
+         * earlier shrink: the new area must read as zeros. */
+        uint64_t zend = size < old_end ? size : old_end;
+        s->size = zend;
+        r = qcow2_do_zero(s, old, zend - old, 0, false, errp);
+        s->size = old;
+        if (r < 0)
+            return r;
+    }
     r = write_size(s, size, errp);
     if (r < 0)
         return r;
