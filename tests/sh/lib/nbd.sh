@@ -1,0 +1,76 @@
+# nbd.sh - sourced by the NBD tests after common.sh: NBD servers on Unix
+# sockets in the scratch directory, each killed by the exit trap.
+#
+#   nbd_start NAME nbdkit-args...   starts `nbdkit -f -U $T/NAME.sock ARGS`
+#   nbd_start_qemu NAME args...     starts `qemu-nbd -k $T/NAME.sock ARGS`
+#   nbd_stop NAME / nbd_kill NAME   SIGTERM and wait / SIGKILL and wait
+#   nbd_uri NAME                    nbd+unix:///?socket=$T/NAME.sock
+#   $NBD_PLUGIN                     the strata plugin in the build tree
+
+NBD_PLUGIN=$STRATA_BUILD/lib/strata/nbdkit/nbdkit-strata-plugin.so
+[ -f "$NBD_PLUGIN" ] || fail "$NBD_PLUGIN not built"
+for tool in nbdkit qemu-img qemu-io; do
+    command -v "$tool" >/dev/null || fail "$tool not found (tools/build-deps.sh installs it)"
+done
+
+declare -A NBD_PIDS=()
+
+nbd_cleanup() {
+    local name
+    for name in "${!NBD_PIDS[@]}"; do
+        kill -9 "${NBD_PIDS[$name]}" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    rm -rf "$T"
+}
+trap nbd_cleanup EXIT
+
+nbd_sock() { echo "$T/$1.sock"; }
+nbd_uri() { echo "nbd+unix:///?socket=$T/$1.sock"; }
+
+# Waits (at most 15 s) for the socket of server $1 (pid $2) to appear.
+nbd_wait_ready() {
+    local name=$1 pid=$2 i
+    for ((i = 0; i < 300; i++)); do
+        [ -S "$T/$name.sock" ] && return 0
+        if ! kill -0 "$pid" 2>/dev/null; then
+            cat "$T/$name.log" >&2 || true
+            fail "server $name exited before listening"
+        fi
+        sleep 0.05
+    done
+    cat "$T/$name.log" >&2 || true
+    fail "server $name did not listen within 15 s"
+}
+
+nbd_start() {
+    local name=$1; shift
+    rm -f "$T/$name.sock"
+    nbdkit -f --exit-with-parent -U "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1 &
+    NBD_PIDS[$name]=$!
+    nbd_wait_ready "$name" $!
+}
+
+nbd_start_qemu() {
+    local name=$1; shift
+    rm -f "$T/$name.sock"
+    qemu-nbd -k "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1 &
+    NBD_PIDS[$name]=$!
+    nbd_wait_ready "$name" $!
+}
+
+nbd_stop() {
+    local pid=${NBD_PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "NBD_PIDS[$1]"
+}
+
+nbd_kill() {
+    local pid=${NBD_PIDS[$1]:-}
+    [ -n "$pid" ] || return 0
+    kill -9 "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    unset "NBD_PIDS[$1]"
+}
