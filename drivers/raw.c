@@ -156,6 +156,27 @@ static int raw_create(struct strata_create *c, struct strata_error **errp)
     return 0;
 }
 
+/* As qemu-img measure: the whole virtual size, in 512-byte sectors, both
+ * required and fully allocated, since unallocated parts count too. */
+static int raw_measure(const struct strata_opts *create_opts, uint64_t size,
+                       struct strata_node *src, struct strata_measure *out,
+                       struct strata_error **errp)
+{
+    if (src) {
+        int64_t len = strata_get_length(src);
+        if (len < 0)
+            return strata_error_set(errp, (int)-len, "%s: cannot get size: %s",
+                                    strata_node_filename(src), strerror((int)-len));
+        size = (uint64_t)len;
+    }
+    if (size > UINT64_MAX - 511)
+        return strata_error_set(errp, EFBIG, "raw: size %llu is too large",
+                                (unsigned long long)size);
+    out->required = (size + 511) / 512 * 512;
+    out->fully_allocated = out->required;
+    return 0;
+}
+
 static const struct strata_driver raw_driver = {
     .abi_version = STRATA_DRIVER_ABI,
     .struct_size = sizeof(struct strata_driver),
@@ -180,6 +201,7 @@ static const struct strata_driver raw_driver = {
     .truncate = raw_truncate,
     .block_status = raw_block_status,
     .create = raw_create,
+    .measure = raw_measure,
 };
 
 STRATA_PLUGIN("raw", .drivers = STRATA_DRIVERS(&raw_driver));

@@ -377,6 +377,39 @@ static void test_create(void)
     strata_opts_free(o);
 }
 
+/* Sizes as qemu-img measure gives them. */
+static void test_measure(void)
+{
+    static const uint64_t sizes[] = { 0, 1000, 1 << 20, 1073741824ull + 1 };
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        struct strata_measure m;
+        struct strata_error *err = NULL;
+        CU_ASSERT_EQUAL_FATAL(strata_image_measure("raw", NULL, sizes[i], NULL, &m, &err), 0);
+        char out[4096], want[256];
+        CU_ASSERT_EQUAL(sh(out, sizeof out, "qemu-img measure -O raw --size %llu "
+                           "--output=json", (unsigned long long)sizes[i]), 0);
+        snprintf(want, sizeof want, "\"required\": %llu,", (unsigned long long)m.required);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+        snprintf(want, sizeof want, "\"fully-allocated\": %llu",
+                 (unsigned long long)m.fully_allocated);
+        CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+    }
+
+    const char *img = tu_path("measure.img");
+    new_file(img, 5000);
+    struct strata_error *err = NULL;
+    struct strata_node *n = open_raw(img, NULL, 0, &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    struct strata_measure m;
+    CU_ASSERT_EQUAL(strata_image_measure("raw", NULL, 0, n, &m, &err), 0);
+    strata_close(n);
+    char out[4096], want[256];
+    CU_ASSERT_EQUAL(sh(out, sizeof out, "qemu-img measure -O raw -f raw --output=json '%s'",
+                       img), 0);
+    snprintf(want, sizeof want, "\"required\": %llu,", (unsigned long long)m.required);
+    CU_ASSERT_PTR_NOT_NULL(strstr(out, want));
+}
+
 int main(void)
 {
     static const struct tu_test tests[] = {
@@ -389,6 +422,7 @@ int main(void)
         { "block status comes from the file", test_block_status },
         { "probe scores 1 and warns", test_probe },
         { "create with size and preallocation", test_create },
+        { "measure agrees with qemu-img", test_measure },
         { NULL, NULL },
     };
     tu_add_suite("raw driver", NULL, NULL, tests);
