@@ -305,6 +305,16 @@ out:
 
 /* ------------------------------------------------------------ requests */
 
+/* Shuts the socket down under libnbd, which then fails whatever it has in
+ * flight and goes dead; the caller holds conn_lock. */
+static void nbd_conn_force_down(struct nbd_state *s)
+{
+    int fd = nbd_aio_get_fd(s->h);
+    if (fd >= 0)
+        shutdown(fd, SHUT_RDWR);
+    nbd_conn_wake(s);
+}
+
 struct nbd_req {
     sem_t done;
     int err;
@@ -379,10 +389,7 @@ static bool nbd_req_wait(struct nbd_state *s, struct nbd_req *q)
             if (errno == EINTR)
                 continue;
             if (errno == ETIMEDOUT) {
-                int fd = nbd_aio_get_fd(s->h);
-                if (fd >= 0)
-                    shutdown(fd, SHUT_RDWR);
-                nbd_conn_wake(s);
+                nbd_conn_force_down(s);
                 timed_out = true;
             }
             break;
@@ -442,6 +449,12 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
         nbd_conn_wake(s);
         bool timed_out = nbd_req_wait(s, &q);
         bool gone = q.err && nbd_handle_gone(s->h);
+        /* ESHUTDOWN: the server is going away and will take no more
+         * commands here; drop the connection so the next request makes a
+         * new one. */
+        bool closing = q.err == ESHUTDOWN && !gone;
+        if (closing)
+            nbd_conn_force_down(s);
         pthread_rwlock_unlock(&s->conn_lock);
         sem_destroy(&q.done);
 
@@ -452,6 +465,12 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
                                     "closed and the request failed", s->addr.desc, what,
                                     (unsigned long long)len, (unsigned long long)off,
                                     s->timeout_s);
+        }
+        if (closing) {
+            nbd_conn_lost(s);
+            return strata_error_set(errp, EIO, "%s: the server is shutting down; a %s of "
+                                    "%llu bytes at offset %llu failed", s->addr.desc, what,
+                                    (unsigned long long)len, (unsigned long long)off);
         }
         if (gone) {
             nbd_conn_lost(s);

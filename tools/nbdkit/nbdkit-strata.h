@@ -7,7 +7,7 @@
 #include <strata/strata.h>
 
 /* Takes one key=value from nbdkit's command line: config, stack, object,
- * readonly, or a stack option (driver, filename or any dotted key).
+ * readonly, or else a stack option (driver=..., file.filename=...).
  * Returns 0, or -1 after nbdkit_error(). */
 int srv_param(const char *key, const char *value);
 /* After the last parameter: the stack options (config file first, then the

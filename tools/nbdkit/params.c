@@ -133,11 +133,9 @@ int srv_param(const char *key, const char *value)
         srv_readonly = b;
         return 0;
     }
-    if (strcmp(key, "driver") == 0 || strcmp(key, "filename") == 0 || strchr(key, '.'))
-        return srv_set_stack_opt(key, value);
-    nbdkit_error("unknown parameter '%s' (stack options are 'driver' and dotted keys; "
-                 "see nbdkit strata --help)", key);
-    return -1;
+    /* Everything else is the stack's; the core refuses what no driver
+     * takes when the stack is opened. */
+    return srv_set_stack_opt(key, value);
 }
 
 struct strata_opts *srv_params_done(void)
