@@ -683,7 +683,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < nrows; i++) {
         char name[96];
         snprintf(name, sizeof name, "matrix %.63s", rows[i].name);
-        tu_add_suite(strdup(name), row_init, row_clean, tests);
+        tu_add_suite(name, row_init, row_clean, tests);
     }
     return tu_run();
 }
