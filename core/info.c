@@ -437,3 +437,10 @@ char *strata_info_to_text(const struct strata_info *i, int indent)
     }
     return sb_finish(&b);
 }
+
+const struct strata_info *strata_info_at(const struct strata_info *obj, size_t i)
+{
+    if (!obj || (obj->type != INFO_OBJECT && obj->type != INFO_LIST) || i >= obj->n)
+        return NULL;
+    return obj->items[i];
+}

@@ -185,6 +185,16 @@ int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
         return -ENOENT;
     }
     n->drv = d;
+    /* driver=FORMAT,filename=X (a backing file with its format from the
+     * image header) means the format over the file X. */
+    const char *ffn = strata_opts_get(n->opts, "filename");
+    if (ffn && d->kind != STRATA_DRIVER_PROTOCOL && declares_role(d, "file") &&
+        !strata_opts_get(n->opts, "file.filename") && !strata_opts_get(n->opts, "file")) {
+        char *f = strdup(ffn);
+        strata_opts_del(n->opts, "filename");
+        strata_opts_set(n->opts, "file.filename", f);
+        free(f);
+    }
     /* "driver" is the core's; every other key must be the driver's. */
     struct strata_opts *check = strata_opts_dup(n->opts);
     strata_opts_del(check, "driver");

@@ -389,9 +389,25 @@ int qcow2_alloc_clusters(struct qcow2_state *s, uint64_t n, uint64_t *offset,
 {
     uint64_t c;
     qcow2_event(s, "cluster_alloc");
-    int r = find_free(s, n, &c, errp);
-    if (r < 0)
-        return r;
+    int r;
+    for (;;) {
+        r = find_free(s, n, &c, errp);
+        if (r < 0)
+            return r;
+        /* Refcount blocks the range needs come first: placing one may take
+         * the very clusters just found. */
+        bool missing = false;
+        for (uint64_t i = c >> s->rb_bits; i <= (c + n - 1) >> s->rb_bits && !missing; i++) {
+            if (i >= s->rt_entries || s->rt[i] == 0) {
+                r = alloc_refblock(s, i, 0, errp);
+                if (r < 0)
+                    return r;
+                missing = true;
+            }
+        }
+        if (!missing)
+            break;
+    }
     r = qcow2_update_refcount(s, c << s->cluster_bits, n << s->cluster_bits, 1, errp);
     if (r < 0)
         return r;

@@ -230,8 +230,8 @@ static int fix_copied(struct qcow2_state *s, struct strata_error **errp)
             s->l1[i] = want;
             l1_changed = true;
         }
-        if (rc != 1)
-            continue;
+        /* Shared tables too: the flags of the active tree must be right,
+         * and other trees ignore them. */
         void *c;
         if ((r = qcow2_cache_get(s, s->l2_cache, t, &c, errp)) < 0)
             return r;

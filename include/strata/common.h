@@ -192,6 +192,9 @@ STRATA_EXPORT struct strata_info *strata_info_add_list(struct strata_info *paren
                                                        const char *key);
 STRATA_EXPORT const struct strata_info *strata_info_get(const struct strata_info *obj,
                                                         const char *key);
+/* The i-th member of an object or list (in order), NULL past the end. */
+STRATA_EXPORT const struct strata_info *strata_info_at(const struct strata_info *obj,
+                                                       size_t i);
 /* Typed reads of an object's members: false (out untouched) when the key is
  * absent or holds another type.  get_int accepts unsigned values that fit. */
 STRATA_EXPORT bool strata_info_get_int(const struct strata_info *obj, const char *key,

@@ -14,7 +14,8 @@ struct img_command {
 
 extern const struct img_command img_cmd_amend, img_cmd_bench, img_cmd_check,
     img_cmd_compare, img_cmd_convert, img_cmd_create, img_cmd_dd, img_cmd_info,
-    img_cmd_map, img_cmd_measure, img_cmd_resize;
+    img_cmd_map, img_cmd_measure, img_cmd_resize, img_cmd_snapshot,
+    img_cmd_rebase, img_cmd_commit;
 /* Encryption (LUKS) commands. */
 extern const struct img_command img_cmd_erase, img_cmd_format, img_cmd_header_backup,
     img_cmd_header_restore;

@@ -1,0 +1,138 @@
+# qcow2 against qemu-img/qemu-io: images qemu makes and writes in many
+# configurations read identically through strata; images strata makes and
+# writes pass `qemu-img check` with no errors or leaks and read identically
+# through qemu-img.  The reference for every comparison is qemu's output or
+# a raw file written by qemu-io with the same commands.
+. "$(dirname "$0")/lib/common.sh"
+cd "$T"
+
+command -v qemu-img >/dev/null && command -v qemu-io >/dev/null ||
+    fail "qemu-img and qemu-io (qemu-utils) are needed"
+
+same() { cmp -s "$1" "$2" || fail "$3: contents differ ($(cmp "$1" "$2" 2>&1 | head -1))"; }
+qcheck() { # image what: qemu-img check finds nothing at all
+    local out
+    out=$(qemu-img check "$1" 2>&1) || fail "$2: qemu-img check failed: $out"
+    echo "$out" | grep -q 'No errors were found' || fail "$2: qemu-img check: $out"
+}
+
+# The same workload for qemu-io and strata-io: unaligned writes, writes that
+# straddle clusters, zeroes over data, a discard.
+WL=(-c 'write -P 0x11 0 70000' -c 'write -P 0x22 1000000 3000'
+    -c 'write -P 0x33 2047k 8k' -c 'write -P 0x44 4095k 1k'
+    -c 'write -z 20000 30000' -c 'write -P 0x55 3M 512k' -c 'discard 2M 2M'
+    -c 'write -P 0x66 3200k 700')
+
+# ------------------------------------------------ qemu writes, strata reads
+n=0
+for o in cluster_size=512 cluster_size=4096 cluster_size=65536 cluster_size=2M \
+         compat=0.10 compat=0.10,cluster_size=4096 refcount_bits=1 refcount_bits=64 \
+         lazy_refcounts=on extended_l2=on extended_l2=on,cluster_size=16k \
+         compression_type=zstd; do
+    n=$((n + 1))
+    qemu-img create -q -f qcow2 -o "$o" q$n.qcow2 4M
+    qemu-io -f qcow2 "${WL[@]}" q$n.qcow2 >/dev/null || fail "qemu-io on $o"
+    qemu-img convert -O raw q$n.qcow2 ref.raw
+    strata-img convert -O raw q$n.qcow2 s.raw || fail "strata-img convert of qemu image ($o)"
+    same ref.raw s.raw "qemu-written qcow2 ($o)"
+    strata-img check q$n.qcow2 >/dev/null || fail "strata-img check of qemu image ($o)"
+done
+
+# Compressed clusters, zlib and zstd.
+for ct in zlib zstd; do
+    qemu-img create -q -f raw src.raw 3M
+    qemu-io -f raw -c 'write -P 0x61 0 1M' -c 'write -P 0x62 1500k 1M' src.raw >/dev/null
+    qemu-img convert -c -O qcow2 -o compression_type=$ct src.raw c.qcow2
+    qemu-img convert -O raw c.qcow2 ref.raw
+    strata-img convert -O raw c.qcow2 s.raw || fail "convert compressed ($ct)"
+    same ref.raw s.raw "qemu-compressed qcow2 ($ct)"
+    strata-img map --output=json c.qcow2 >/dev/null || fail "map of compressed image"
+done
+
+# Backing chain: qcow2 over qcow2 over raw, qemu-written.
+qemu-img create -q -f raw base.raw 4M
+qemu-io -f raw -c 'write -P 0x71 0 4M' base.raw >/dev/null
+qemu-img create -q -f qcow2 -b base.raw -F raw mid.qcow2
+qemu-io -f qcow2 -c 'write -P 0x72 1M 100k' -c 'write -P 0x73 3000 1000' mid.qcow2 >/dev/null
+qemu-img create -q -f qcow2 -o cluster_size=4096 -b mid.qcow2 -F qcow2 top.qcow2 6M
+qemu-io -f qcow2 -c 'write -P 0x74 1050k 10k' -c 'write -P 0x75 5M 4k' \
+    -c 'write -z 0 8k' top.qcow2 >/dev/null
+qemu-img convert -O raw top.qcow2 ref.raw
+strata-img convert -O raw top.qcow2 s.raw || fail "convert chain"
+same ref.raw s.raw "qcow2 chain over qcow2 over raw"
+strata-img info --backing-chain top.qcow2 | grep -q 'backing file format: qcow2' ||
+    fail "info does not show the backing format"
+
+# Internal snapshots made by qemu-img: the active state reads identically.
+qemu-img create -q -f qcow2 sn.qcow2 2M
+qemu-io -f qcow2 -c 'write -P 0x01 0 1M' sn.qcow2 >/dev/null
+qemu-img snapshot -c one sn.qcow2
+qemu-io -f qcow2 -c 'write -P 0x02 64k 64k' sn.qcow2 >/dev/null
+qemu-img convert -O raw sn.qcow2 ref.raw
+strata-img convert -O raw sn.qcow2 s.raw || fail "convert snapshotted image"
+same ref.raw s.raw "qcow2 with a qemu snapshot"
+strata-img check sn.qcow2 >/dev/null || fail "strata-img check of qemu snapshot image"
+strata-img snapshot -l sn.qcow2 | grep -q ' one ' || fail "snapshot list misses 'one'"
+
+# ------------------------------------------------ strata writes, qemu reads
+qemu-img create -q -f raw ref.raw 4M
+qemu-io -f raw "${WL[@]}" ref.raw >/dev/null
+n=0
+for o in cluster_size=512 cluster_size=4096 cluster_size=65536 cluster_size=2M \
+         compat=0.10 refcount_bits=1 refcount_bits=64 lazy_refcounts=on \
+         extended_l2=on compression_type=zstd preallocation=metadata \
+         preallocation=falloc; do
+    n=$((n + 1))
+    strata-img create -q -f qcow2 -o "$o" s$n.qcow2 4M || fail "create $o"
+    strata-io -f qcow2 "${WL[@]}" s$n.qcow2 >/dev/null || fail "strata-io on $o"
+    qcheck s$n.qcow2 "strata-written ($o)"
+    qemu-img convert -O raw s$n.qcow2 q.raw
+    same ref.raw q.raw "strata-written qcow2 ($o)"
+done
+
+# convert -c, both compression types; qemu-img compare against the source.
+for ct in zlib zstd; do
+    strata-img convert -c -O qcow2 -o compression_type=$ct ref.raw sc.qcow2 ||
+        fail "convert -c ($ct)"
+    qcheck sc.qcow2 "convert -c ($ct)"
+    qemu-img compare -q ref.raw sc.qcow2 || fail "convert -c ($ct) differs"
+    qemu-img check sc.qcow2 | grep -q 'compressed clusters' || fail "nothing compressed ($ct)"
+done
+
+# A chain written by strata: qcow2 over qemu's qcow2 over raw.
+strata-img create -q -f qcow2 -b top.qcow2 -F qcow2 st.qcow2 || fail "create over chain"
+strata-io -f qcow2 -c 'write -P 0x7a 1040k 20k' -c 'write -P 0x7b 5000 100' st.qcow2 >/dev/null
+qcheck st.qcow2 "strata overlay"
+qemu-img convert -O raw top.qcow2 base2.raw
+qemu-io -f raw -c 'write -P 0x7a 1040k 20k' -c 'write -P 0x7b 5000 100' base2.raw >/dev/null
+qemu-img convert -O raw st.qcow2 q.raw
+same base2.raw q.raw "strata overlay over a qemu chain"
+qemu-img info st.qcow2 | grep -q 'backing file format: qcow2' || fail "backing format not recorded"
+
+# Snapshots made by strata: qemu lists them, reads them back and checks.
+strata-img create -q -f qcow2 ss.qcow2 2M
+strata-io -c 'write -P 0x01 0 1M' ss.qcow2 >/dev/null
+strata-img snapshot -c first ss.qcow2 || fail "snapshot -c"
+strata-io -c 'write -P 0x02 64k 64k' -c 'write -P 0x03 1M 64k' ss.qcow2 >/dev/null
+qcheck ss.qcow2 "strata snapshot"
+qemu-img snapshot -l ss.qcow2 | grep -q first || fail "qemu does not list the snapshot"
+cp ss.qcow2 ss2.qcow2
+qemu-img snapshot -a first ss2.qcow2
+qemu-img convert -O raw ss2.qcow2 q.raw
+strata-img snapshot -a first ss.qcow2 || fail "snapshot -a"
+qcheck ss.qcow2 "after snapshot -a"
+qemu-img convert -O raw ss.qcow2 s.raw
+same q.raw s.raw "snapshot applied by strata and by qemu"
+strata-img snapshot -d first ss.qcow2 || fail "snapshot -d"
+qcheck ss.qcow2 "after snapshot -d"
+qemu-img snapshot -l ss.qcow2 | grep -q first && fail "snapshot still listed after -d"
+
+# Resize: grow, then shrink back over the new area.
+strata-img create -q -f qcow2 r.qcow2 1M
+strata-img resize r.qcow2 3M || fail "grow"
+strata-io -c 'write -P 0x09 2M 4k' r.qcow2 >/dev/null
+strata-img resize --shrink r.qcow2 1M || fail "shrink"
+qcheck r.qcow2 "after resize"
+[ "$(qemu-img info --output=json r.qcow2 | grep -o '"virtual-size": [0-9]*')" = '"virtual-size": 1048576' ] ||
+    fail "size after shrink"
+echo "qcow2 interop: ok"

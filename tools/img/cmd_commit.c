@@ -1,0 +1,123 @@
+/* cmd_commit.c - strata-img commit: write what an image defines itself into
+ * its backing file.  The image is left as it is (qemu-img commit -d). */
+#include "img.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define COMMIT_CHUNK (1u << 20)
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        TOOL_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    struct tool_common tc = { 0 };
+    struct strata_error *err = NULL;
+    const char *base = NULL;
+    bool quiet = false;
+    int c, ret;
+
+    while ((c = getopt_long(argc, argv, ":hf:b:qdpt:r:", longopts, NULL)) != -1) {
+        int r = tool_common_option(&tc, c, optarg);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case 'h': return img_print_help(&img_cmd_commit);
+        case 'b': base = optarg; break;
+        case 'q': quiet = true; break;
+        case 'd': case 'p': case 't': case 'r': break;
+        default: return tool_getopt_error(c, argv, "commit");
+        }
+    }
+    if (tool_common_finish(&tc) < 0)
+        return 1;
+    struct tool_image img;
+    int n = tool_images_collect(&tc, "commit", argv + optind, argc - optind, &img, 1);
+    if (n < 0)
+        return 1;
+    if (n == 0)
+        return tool_usage_error("commit", "Expecting one image file name");
+
+    /* The backing file's name, then the image alone (its backing file is
+     * opened read-write below and must not be open twice). */
+    struct strata_node *probe, *top = NULL, *bk = NULL;
+    ret = tool_image_open(&img, STRATA_O_NO_IO, &probe, &err);
+    if (ret < 0)
+        return tool_fail(err, ret, img.spec);
+    struct strata_node *pf = tool_format_node(probe, offsetof(struct strata_driver, amend));
+    struct strata_node *b = strata_node_child(pf, "backing");
+    if (!b) {
+        strata_close(probe);
+        tool_error("Image '%s' does not have a backing file", img.spec);
+        return 1;
+    }
+    char *bname = strdup(strata_node_filename(b));
+    char *bfmt = strdup(strata_node_driver_name(b));
+    strata_close(probe);
+    if (base && strcmp(base, bname) != 0) {
+        tool_error("'%s' is not the backing file of '%s' (%s); only the immediate backing "
+                   "file can be committed to", base, img.spec, bname);
+        free(bname);
+        free(bfmt);
+        return 1;
+    }
+    ret = tool_image_open(&img, STRATA_O_NO_BACKING, &top, &err);
+    if (ret == 0)
+        ret = strata_open_file(bname, bfmt, STRATA_O_RDWR, &bk, &err);
+    uint8_t *buf = tool_alloc_buffer(COMMIT_CHUNK);
+    if (ret == 0 && !buf)
+        ret = strata_error_set(&err, ENOMEM, "out of memory");
+    int64_t size = ret == 0 ? strata_get_length(top) : 0;
+    int64_t bsize = ret == 0 ? strata_get_length(bk) : 0;
+    if (ret == 0 && bsize < size)
+        ret = strata_truncate(bk, (uint64_t)size, false, STRATA_PREALLOC_OFF, &err);
+    for (uint64_t off = 0; ret == 0 && off < (uint64_t)size;) {
+        struct strata_block_status bs;
+        uint64_t len = (uint64_t)size - off < COMMIT_CHUNK ? (uint64_t)size - off : COMMIT_CHUNK;
+        ret = strata_block_status(top, off, len, &bs, &err);
+        if (ret < 0)
+            break;
+        len = bs.pnum;
+        if (bs.flags & STRATA_BS_ALLOCATED) {
+            if (bs.flags & STRATA_BS_ZERO) {
+                ret = strata_pwrite_zeroes(bk, off, len, 0, &err);
+            } else {
+                ret = strata_pread(top, off, len, buf, 0, &err);
+                if (ret == 0)
+                    ret = strata_pwrite(bk, off, len, buf, 0, &err);
+            }
+        }
+        off += len;
+    }
+    if (ret == 0)
+        ret = strata_flush(bk, &err);
+    free(buf);
+    strata_close(bk);
+    strata_close(top);
+    free(bname);
+    free(bfmt);
+    if (ret < 0)
+        return tool_fail(err, ret, img.spec);
+    if (!quiet)
+        printf("Image committed.\n");
+    return 0;
+}
+
+const struct img_command img_cmd_commit = {
+    .name = "commit",
+    .run = run,
+    .synopsis = "commit [--object OBJ] [--image-opts] [-q] [-f FMT] [-b BASE] FILENAME",
+    .summary = "Write an image's own data into its backing file.",
+    .help =
+        "  -b BASE               the backing file to commit to (only the immediate\n"
+        "                        backing file is supported)\n"
+        "  -f FMT                image format (probed when omitted)\n"
+        "  -q                    quiet\n"
+        "The image itself is left unchanged (as qemu-img commit -d).\n",
+};

@@ -1,0 +1,164 @@
+/* cmd_rebase.c - strata-img rebase: change an image's backing file.  In the
+ * default (safe) mode every range the image does not define itself is
+ * compared between the old and the new backing file and copied into the
+ * image where they differ, so the guest sees the same data afterwards; -u
+ * only rewrites the name. */
+#include "img.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define REBASE_CHUNK (1u << 20)
+
+/* A relative backing name is relative to the image's directory. */
+static char *beside(const char *image, const char *name)
+{
+    if (name[0] == '/' || !strchr(image, '/'))
+        return strdup(name);
+    char *dup = strdup(image), *out = NULL;
+    if (dup && asprintf(&out, "%s/%s", dirname(dup), name) < 0)
+        out = NULL;
+    free(dup);
+    return out;
+}
+
+static int copy_differences(struct strata_node *img, struct strata_node *fmt,
+                            struct strata_node *nb, struct strata_error **errp)
+{
+    int64_t size = strata_get_length(img);
+    if (size < 0)
+        return strata_error_set(errp, (int)-size, "cannot get the image size");
+    int64_t nbsize = nb ? strata_get_length(nb) : 0;
+    if (nbsize < 0)
+        return strata_error_set(errp, (int)-nbsize, "cannot get the new backing file's size");
+    uint8_t *a = tool_alloc_buffer(REBASE_CHUNK), *b = tool_alloc_buffer(REBASE_CHUNK);
+    int r = 0;
+    if (!a || !b) {
+        r = strata_error_set(errp, ENOMEM, "out of memory");
+        goto out;
+    }
+    for (uint64_t off = 0; off < (uint64_t)size && r == 0;) {
+        struct strata_block_status bs;
+        uint64_t n = (uint64_t)size - off < REBASE_CHUNK ? (uint64_t)size - off : REBASE_CHUNK;
+        r = strata_block_status(fmt, off, n, &bs, errp);
+        if (r < 0)
+            break;
+        n = bs.pnum;
+        if (!(bs.flags & STRATA_BS_ALLOCATED)) {
+            r = strata_pread(img, off, n, a, 0, errp);
+            if (r < 0)
+                break;
+            memset(b, 0, n);
+            if (nb && off < (uint64_t)nbsize) {
+                uint64_t m = (uint64_t)nbsize - off < n ? (uint64_t)nbsize - off : n;
+                r = strata_pread(nb, off, m, b, 0, errp);
+                if (r < 0)
+                    break;
+            }
+            if (memcmp(a, b, n) != 0)
+                r = strata_pwrite(img, off, n, a, 0, errp);
+        }
+        off += n;
+    }
+out:
+    free(a);
+    free(b);
+    return r;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        TOOL_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
+    struct tool_common tc = { 0 };
+    struct strata_error *err = NULL;
+    const char *backing = NULL, *bfmt = NULL;
+    bool unsafe = false, quiet = false;
+    int c, ret;
+
+    while ((c = getopt_long(argc, argv, ":hf:b:F:uqpt:T:U", longopts, NULL)) != -1) {
+        int r = tool_common_option(&tc, c, optarg);
+        if (r < 0)
+            return 1;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case 'h': return img_print_help(&img_cmd_rebase);
+        case 'b': backing = optarg; break;
+        case 'F': bfmt = optarg; break;
+        case 'u': unsafe = true; break;
+        case 'q': quiet = true; break;
+        case 'p': case 't': case 'T': break;    /* progress, cache modes: accepted */
+        default: return tool_getopt_error(c, argv, "rebase");
+        }
+    }
+    (void)quiet;
+    if (!backing)
+        return tool_usage_error("rebase", "Must specify backing file (-b)");
+    if (tool_common_finish(&tc) < 0)
+        return 1;
+    struct tool_image img;
+    int n = tool_images_collect(&tc, "rebase", argv + optind, argc - optind, &img, 1);
+    if (n < 0)
+        return 1;
+    if (n == 0)
+        return tool_usage_error("rebase", "Expecting one image file name");
+
+    struct strata_node *node = NULL, *nb = NULL;
+    unsigned flags = STRATA_O_RDWR | (unsafe ? STRATA_O_NO_BACKING : 0);
+    ret = tool_image_open(&img, flags, &node, &err);
+    if (ret < 0)
+        return tool_fail(err, ret, img.spec);
+    struct strata_node *fmt = tool_format_node(node, offsetof(struct strata_driver, amend));
+    if (!unsafe && *backing) {
+        char *path = beside(strata_node_filename(fmt), backing);
+        ret = path ? strata_open_file(path, bfmt, STRATA_O_NO_PROBE_WARN, &nb, &err) : -ENOMEM;
+        free(path);
+        if (ret < 0) {
+            strata_error_prefix(&err, "Could not open new backing file '%s'", backing);
+            goto out;
+        }
+    }
+    if (!unsafe) {
+        ret = copy_differences(node, fmt, nb, &err);
+        if (ret < 0)
+            goto out;
+        ret = strata_flush(node, &err);
+        if (ret < 0)
+            goto out;
+    }
+    struct strata_opts *o = strata_opts_new();
+    strata_opts_set(o, "backing_file", backing);
+    if (bfmt && *backing)
+        strata_opts_set(o, "backing_fmt", bfmt);
+    else if (nb && *backing)
+        strata_opts_set(o, "backing_fmt", strata_node_driver_name(nb));
+    ret = strata_image_amend(fmt, o, false, &err);
+    strata_opts_free(o);
+out:
+    strata_close(nb);
+    strata_close(node);
+    return ret < 0 ? tool_fail(err, ret, img.spec) : 0;
+}
+
+const struct img_command img_cmd_rebase = {
+    .name = "rebase",
+    .run = run,
+    .synopsis = "rebase [--object OBJ] [--image-opts] [-q] [-f FMT] [-u]\n"
+                "                 -b BACKING_FILE [-F BACKING_FMT] FILENAME",
+    .summary = "Change the backing file of an image.",
+    .help =
+        "  -b BACKING_FILE       the new backing file (\"\" for none); a relative\n"
+        "                        name is relative to the image's directory\n"
+        "  -F BACKING_FMT        its format (probed when omitted)\n"
+        "  -u                    unsafe: only rewrite the name, copy nothing\n"
+        "  -f FMT                image format (probed when omitted)\n"
+        "  -q                    quiet\n"
+        "Without -u, data the image inherits and the two backing files see\n"
+        "differently is copied into the image first.\n",
+};
