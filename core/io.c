@@ -142,7 +142,16 @@ static int edge_io(struct strata_node *n, enum io_op op, uint64_t blk, uint64_t 
         if (!bounce)
             return strata_error_set(errp, ENOMEM, "out of memory");
     }
-    int r = drv_io(n, IO_READ, blk, a, bounce, 0, errp);
+    /* The last block of a node whose size is not a multiple of the
+     * alignment ends at the node's end: nothing is read or written past it. */
+    uint64_t span = a;
+    if (n->drv->kind != STRATA_DRIVER_PROTOCOL) {
+        int64_t size = strata_get_length(n);
+        if (size > 0 && blk < (uint64_t)size && blk + span > (uint64_t)size)
+            span = (uint64_t)size - blk;
+    }
+    memset(bounce + span, 0, a - span);
+    int r = drv_io(n, IO_READ, blk, span, bounce, 0, errp);
     if (r == 0) {
         if (op == IO_READ) {
             memcpy(buf, bounce + (off - blk), len);
@@ -151,7 +160,7 @@ static int edge_io(struct strata_node *n, enum io_op op, uint64_t blk, uint64_t 
                 memcpy(bounce + (off - blk), buf, len);
             else
                 memset(bounce + (off - blk), 0, len);
-            r = drv_io(n, IO_WRITE, blk, a, bounce, flags & STRATA_REQ_FUA, errp);
+            r = drv_io(n, IO_WRITE, blk, span, bounce, flags & STRATA_REQ_FUA, errp);
         }
     }
     if (bounce != stackbuf)

@@ -148,7 +148,9 @@ struct strata_driver {
     /* Mandatory for protocol and format drivers.  The core guarantees that
      * off and len respect request_alignment and max_transfer, and that
      * [off, off+len) lies inside the node (formats) - protocols may be
-     * asked to write past their end, which grows them. */
+     * asked to write past their end, which grows them.  When a format's size
+     * is not a multiple of its alignment, the request covering its last
+     * block ends at the size (its length is then not aligned). */
     int (*pread)(struct strata_node *node, uint64_t off, uint64_t len,
                  void *buf, unsigned flags, struct strata_error **errp);
     int (*pwrite)(struct strata_node *node, uint64_t off, uint64_t len,

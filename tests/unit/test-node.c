@@ -243,6 +243,36 @@ static void test_read_only_and_bounds(void)
     strata_close(n);
 }
 
+/* A filter demanding 4 KiB alignment over an image whose size is not a
+ * multiple of it: requests at the end stop at the end. */
+static void test_unaligned_tail(void)
+{
+    const char *img = tu_path("tail.img");
+    make_raw_image(img, 1048700);
+    char dotted[8192];
+    snprintf(dotted, sizeof dotted, "driver=blkdebug,align=4096,image.driver=raw,"
+             "image.file.driver=file,image.file.filename=%s", img);
+    struct strata_node *n = NULL;
+    struct strata_error *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(strata_open_string(dotted, STRATA_O_RDWR, &n, &err), 0);
+    uint8_t buf[600];
+    tu_fill(buf, 1048600, 50, 3);
+    CU_ASSERT_EQUAL(strata_pwrite(n, 1048600, 50, buf, 0, &err), 0);
+    if (err)
+        fprintf(stderr, "\n%s\n", err->msg);
+    CU_ASSERT_EQUAL(strata_pread(n, 1048100, 600, buf, 0, &err), 0);
+    CU_ASSERT_EQUAL(tu_check(buf + 500, 1048600, 50, 3), -1);
+    for (int i = 0; i < 500; i++)
+        CU_ASSERT_EQUAL_FATAL(buf[i], 0);
+    strata_close(n);
+    /* The file did not grow past its end. */
+    FILE *f = fopen(img, "rb");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 0, SEEK_END);
+    CU_ASSERT_EQUAL(ftell(f), 1048700);
+    fclose(f);
+}
+
 static void test_metadata_only(void)
 {
     struct strata_node *n = NULL;
@@ -267,6 +297,7 @@ int main(void)
         { "alignment and max-transfer kept for drivers", test_alignment_and_splitting },
         { "concurrent unaligned writers sharing blocks", test_concurrent_unaligned_writers },
         { "read-only refusal and bounds", test_read_only_and_bounds },
+        { "unaligned tail block of a filter", test_unaligned_tail },
         { "metadata-only open refuses data I/O", test_metadata_only },
         { NULL, NULL },
     };
