@@ -135,4 +135,37 @@ strata-img resize --shrink r.qcow2 1M || fail "shrink"
 qcheck r.qcow2 "after resize"
 [ "$(qemu-img info --output=json r.qcow2 | grep -o '"virtual-size": [0-9]*')" = '"virtual-size": 1048576' ] ||
     fail "size after shrink"
+# Encryption: LUKS both ways, legacy AES read (qemu-made), wrong passphrase.
+printf 'secret-pw' > pw
+printf 'wrong-pw' > bad
+obj=(--object secret,id=s,file=pw)
+qemu-img create -q -f qcow2 "${obj[@]}" -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=50 ql.qcow2 4M
+O="driver=qcow2,encrypt.key-secret=s,file.filename=ql.qcow2"
+qemu-io "${obj[@]}" --image-opts "$O" -c 'write -P 0x41 0 70000' -c 'write -P 0x42 2M 5000' >/dev/null
+qemu-img convert "${obj[@]}" --image-opts "$O" -O raw ref.raw
+strata-img convert "${obj[@]}" --image-opts "$O" -O raw s.raw || fail "convert qemu LUKS qcow2"
+same ref.raw s.raw "qemu-written LUKS qcow2"
+strata-img convert --object secret,id=s,file=bad --image-opts "$O" -O raw s.raw 2>err.txt &&
+    fail "wrong passphrase accepted"
+grep -q 'Invalid password' err.txt || fail "wrong passphrase: $(cat err.txt)"
+strata-img info ql.qcow2 | grep -q 'format: luks' || fail "info without a key"
+strata-img create -q -f qcow2 "${obj[@]}" -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=10 sl.qcow2 4M ||
+    fail "create LUKS qcow2"
+O="driver=qcow2,encrypt.key-secret=s,file.filename=sl.qcow2"
+strata-io "${obj[@]}" --image-opts "${WL[@]}" "$O" >/dev/null || fail "strata-io on LUKS qcow2"
+qemu-img check "${obj[@]}" --image-opts "$O" >/dev/null || fail "qemu-img check of strata LUKS qcow2"
+qemu-img convert "${obj[@]}" --image-opts "$O" -O raw q.raw
+qemu-img create -q -f raw ref.raw 4M
+qemu-io -f raw "${WL[@]}" ref.raw >/dev/null
+same ref.raw q.raw "strata-written LUKS qcow2"
+qemu-img create -q -f qcow2 "${obj[@]}" -o encrypt.format=aes,encrypt.key-secret=s qa.qcow2 2M 2>/dev/null
+O="driver=qcow2,encrypt.key-secret=s,file.filename=qa.qcow2"
+qemu-io "${obj[@]}" --image-opts "$O" -c 'write -P 0x51 1000 70000' >/dev/null 2>&1
+qemu-img convert "${obj[@]}" --image-opts "$O" -O raw ref.raw 2>/dev/null
+strata-img convert "${obj[@]}" --image-opts "$O" -O raw s.raw 2>err.txt || fail "convert AES qcow2"
+same ref.raw s.raw "qemu-written AES qcow2"
+grep -q 'broken' err.txt || fail "no warning about the AES scheme"
+strata-io "${obj[@]}" --image-opts -c 'write 0 512' "$O" >/dev/null 2>&1 &&
+    qemu-io "${obj[@]}" --image-opts "$O" -c 'read -P 0x51 1000 512' 2>/dev/null | grep -q failed &&
+    fail "AES write accepted without the override"
 echo "qcow2 interop: ok"
