@@ -17,4 +17,9 @@ if command -v cryptsetup >/dev/null 2>&1; then
 else
     echo "cryptsetup not installed: no PBKDF2 reference figure"
 fi
-STRATA_BENCH_CRYPTSETUP_SHA256=$cs_sha256 "$build/bench/crypto"
+STRATA_BENCH_CRYPTSETUP_SHA256=$cs_sha256 "$build/bench/crypto" | tee "$build/bench/crypto.out"
+
+# LUKS next to qemu-img, and as a share of the raw libgcrypt figure above.
+echo
+echo "== luks"
+bash "$src/tests/bench/luks.sh" "$build/bench/crypto.out"
