@@ -23,3 +23,6 @@ STRATA_BENCH_CRYPTSETUP_SHA256=$cs_sha256 "$build/bench/crypto" | tee "$build/be
 echo
 echo "== luks"
 bash "$src/tests/bench/luks.sh" "$build/bench/crypto.out"
+
+# qcow2 next to qemu-img.
+. "$src/tests/bench/qcow2.sh"
