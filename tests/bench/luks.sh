@@ -62,7 +62,7 @@ printf '%-6s %12s %12s %7s   %14s %14s %7s\n' read "$(mbs "$sr")" "$(mbs "$qr")"
 echo "plain copy to a file without encryption (the file system's share): $(mbs "$pw") MB/s"
 if [ -n "$crypto_out" ] && [ -f "$crypto_out" ]; then
     for op in enc dec; do
-        raw=$(awk -v op=$op '/^aes-xts-plain64 \(512-bit key\)/ && $5 == 512 && $6 == op { print $8 }' "$crypto_out")
+        raw=$(awk -v op=$op '/^aes-xts-plain64 \(512-bit key\)/ && $4 == 512 && $5 == op { print $7 }' "$crypto_out")
         [ -n "$raw" ] || continue
         what=$([ $op = enc ] && echo write || echo read)
         t=$([ $op = enc ] && echo "$sw" || echo "$sr")
