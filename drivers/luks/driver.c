@@ -23,6 +23,7 @@ struct luks_state {
     struct strata_cipher *cipher;
     uint64_t payload_off;
     uint8_t *bounce;
+    bool header_only;             /* a detached header opened on its own */
 };
 
 static const char *const luks_children[] = { "file", "header", NULL };
@@ -131,9 +132,13 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
 
     const char *dname = strata_node_filename(s->file);
     uint64_t hend = luks_format.header_length(s->ctx);
-    if (!s->header && s->payload_off < hend) {
+    if (!s->header && s->payload_off < hend && (flags & STRATA_O_NO_IO)) {
+        /* A detached header file on its own: metadata, no payload. */
+        s->header_only = true;
+    } else if (!s->header && s->payload_off < hend) {
         r = strata_error_set(errp, EINVAL, "%s: LUKS payload offset %" PRIu64 " lies "
-                             "inside the header and key material (%" PRIu64 " bytes)",
+                             "inside the header and key material (%" PRIu64 " bytes); "
+                             "a detached header needs its data file (header.filename=)",
                              dname, s->payload_off, hend);
         goto fail;
     }
@@ -166,6 +171,8 @@ fail:
 static int64_t luks_get_length(struct strata_node *node)
 {
     struct luks_state *s = strata_node_state(node);
+    if (s->header_only)
+        return 0;
     int64_t len = strata_get_length(s->file);
     if (len < 0)
         return len;

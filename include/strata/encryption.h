@@ -133,8 +133,9 @@ struct strata_crypto_format {
                 unsigned flags, struct strata_crypto_ctx **out,
                 struct strata_error **errp);
 
-    /* Mandatory.  Wipes the key and frees ctx (NULL is fine).  The io given
-     * to open/create must stay valid until close. */
+    /* Mandatory.  Wipes the key and frees ctx (NULL is fine).  open and
+     * create keep a copy of the io struct; its opaque must stay valid until
+     * close. */
     void (*close)(struct strata_crypto_ctx *ctx);
 
     /* Mandatory.  The payload cipher (NULL when opened without a key; owned

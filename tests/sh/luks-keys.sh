@@ -151,6 +151,20 @@ CONF
 strata-img convert -O raw --config "$T/d.conf" "$T/out" || fail "open through a config file"
 same_prefix "$DATA" "$T/out" 1048576
 
+echo "== detached-header=on: a header-only file, used later with a data file"
+ho=$T/only.hdr
+rm -f "$ho"
+strata-img create -f luks "${OBJS[@]}" -o key-secret=k,iter-time=10,detached-header=on "$ho" 3M >/dev/null ||
+    fail "create a header-only file"
+cryptsetup luksDump "$ho" | grep -q "Payload offset:.*0" || fail "header-only payload offset"
+info_json "$ho" | grep -q '"virtual-size": 0' || fail "header-only file shows a payload"
+strata_read "$ho" "$T/out" 2>"$T/err" && fail "I/O on a header without its data file"
+grep -q "header.filename" "$T/err" || fail "message: $(cat "$T/err")"
+truncate -s 2M "$T/only.data"
+strata_write "$DATA" "$T/only.data" "$PASS" ",header.filename=$ho" || fail "write with the header-only file"
+strata_read "$T/only.data" "$T/out" "$PASS" ",header.filename=$ho" || fail "read back"
+same_prefix "$DATA" "$T/out" 1048576
+
 echo "== header backup and restore"
 rm -f "$T/hb" "$T/csb"
 strata-img header-backup "$img" "$T/hb" || fail "backup"
