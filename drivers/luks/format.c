@@ -19,10 +19,6 @@ struct strata_crypto_ctx {
     struct strata_cipher *cipher;
 };
 
-const char *const luks_cipher_alg_choices[] = {
-    "aes-128", "aes-192", "aes-256", "serpent-128", "serpent-192", "serpent-256",
-    "twofish-128", "twofish-192", "twofish-256", "cast5-128", "sm4", NULL,
-};
 const char *const luks_cipher_mode_choices[] = { "ecb", "cbc", "xts", "ctr", NULL };
 const char *const luks_ivgen_choices[] = { "plain", "plain64", "essiv", NULL };
 static const char *const state_choices[] = { "active", "inactive", NULL };

@@ -101,14 +101,15 @@ int luks_write_header(const struct luks_io *io, const struct luks_header *h,
                       struct strata_error **errp);
 
 /* Option lists shared by the format and the block driver. */
-extern const char *const luks_cipher_alg_choices[], *const luks_cipher_mode_choices[],
-    *const luks_ivgen_choices[];
+extern const char *const luks_cipher_mode_choices[], *const luks_ivgen_choices[];
 extern const struct strata_opt_desc luks_amend_options[];
 #define LUKS_CREATE_OPTION_DESCS \
     { .name = "key-secret", .type = STRATA_OPT_STRING, \
       .help = "id of the secret holding the passphrase for key slot 0" }, \
-    { .name = "cipher-alg", .type = STRATA_OPT_ENUM, .def = "aes-256", \
-      .choices = luks_cipher_alg_choices, .help = "block cipher and key size" }, \
+    { .name = "cipher-alg", .type = STRATA_OPT_STRING, .def = "aes-256", \
+      .help = "block cipher and key size: aes-128/192/256, serpent-128/192/256, " \
+              "twofish-128/256, cast5-128, sm4, or any registered cipher as " \
+              "NAME-BITS" }, \
     { .name = "cipher-mode", .type = STRATA_OPT_ENUM, .def = "xts", \
       .choices = luks_cipher_mode_choices, .help = "cipher mode" }, \
     { .name = "ivgen-alg", .type = STRATA_OPT_ENUM, .def = "plain64", \
