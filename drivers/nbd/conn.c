@@ -28,13 +28,6 @@ static const char *const nbd_op_names[] = {
     [NBD_OP_BLOCK_STATUS] = "block-status",
 };
 
-static int64_t nbd_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static bool nbd_handle_gone(struct nbd_handle *h)
 {
     return nbd_aio_is_dead(h) == 1 || nbd_aio_is_closed(h) == 1;
@@ -230,12 +223,14 @@ static int nbd_caps_check(const struct nbd_state *s, const struct nbd_caps *c,
 static int nbd_conn_reconnect(struct nbd_state *s, struct strata_error **errp)
 {
     int r = 0;
+    unsigned seen = atomic_load(&s->reconnect_rounds);
     pthread_mutex_lock(&s->reconnect_lock);
     if (!atomic_load(&s->broken))
         goto out;
-    /* Callers that queued behind a reconnect that just gave up share its
-     * verdict instead of each waiting through all the attempts again. */
-    if (s->last_failed_ms && nbd_now_ms() - s->last_failed_ms < (int64_t)s->delay_ms) {
+    /* Callers that queued behind a reconnect that gave up meanwhile share
+     * its verdict instead of each waiting through all the attempts again;
+     * a later request tries afresh. */
+    if (atomic_load(&s->reconnect_rounds) != seen && s->last_failed) {
         r = strata_error_set(errp, EIO, "%s", s->last_error);
         goto out;
     }
@@ -282,7 +277,7 @@ static int nbd_conn_reconnect(struct nbd_state *s, struct strata_error **errp)
     }
     if (r == 0) {
         atomic_store(&s->broken, false);
-        s->last_failed_ms = 0;
+        s->last_failed = false;
         strata_debug("nbd: %s: reconnected (connection %u)", s->addr.desc, s->connection);
     } else {
         if (s->attempts == 0)
@@ -293,9 +288,10 @@ static int nbd_conn_reconnect(struct nbd_state *s, struct strata_error **errp)
                      "reconnecting failed after %u attempt%s: %s", s->addr.desc,
                      s->attempts, s->attempts == 1 ? "" : "s",
                      err ? err->msg : "unknown error");
-        s->last_failed_ms = nbd_now_ms();
+        s->last_failed = true;
         r = strata_error_set(errp, EIO, "%s", s->last_error);
     }
+    atomic_fetch_add(&s->reconnect_rounds, 1);
     strata_error_free(err);
     pthread_rwlock_unlock(&s->conn_lock);
 out:

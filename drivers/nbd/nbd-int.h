@@ -52,7 +52,8 @@ struct nbd_state {
     atomic_bool stopping;
     atomic_bool broken;        /* the connection died; reconnect before use */
     unsigned connection;       /* how many connections were made, for messages */
-    int64_t last_failed_ms;    /* when the last reconnect gave up */
+    atomic_uint reconnect_rounds;  /* reconnects tried, for queued callers */
+    bool last_failed;          /* the last round gave up, with last_error */
     char last_error[512];
 
     /* No silent loss: writes the server acknowledged but that a flush has

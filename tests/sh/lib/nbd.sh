@@ -46,7 +46,8 @@ nbd_wait_ready() {
 nbd_start() {
     local name=$1; shift
     rm -f "$T/$name.sock"
-    nbdkit -f --exit-with-parent -U "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1 &
+    # Fds the test keeps open (fifo writers) must not stay open in servers.
+    nbdkit -f --exit-with-parent -U "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1 3>&- 4>&- &
     NBD_PIDS[$name]=$!
     nbd_wait_ready "$name" $!
 }
@@ -54,7 +55,7 @@ nbd_start() {
 nbd_start_qemu() {
     local name=$1; shift
     rm -f "$T/$name.sock"
-    qemu-nbd -k "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1 &
+    qemu-nbd -k "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1 3>&- 4>&- &
     NBD_PIDS[$name]=$!
     nbd_wait_ready "$name" $!
 }
