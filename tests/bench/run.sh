@@ -26,3 +26,9 @@ bash "$src/tests/bench/luks.sh" "$build/bench/crypto.out"
 
 # qcow2 next to qemu-img.
 . "$src/tests/bench/qcow2.sh"
+
+# NBD: a LUKS volume read with nbdcopy from nbdkit + strata's plugin and
+# from qemu-nbd.
+echo
+echo "== nbd"
+bash "$src/tests/bench/nbd.sh"

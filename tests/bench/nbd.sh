@@ -1,0 +1,72 @@
+#!/bin/bash
+# nbd.sh - sequential read of a 1 GiB LUKS volume (aes-256-xts-plain64)
+# over NBD on a Unix socket with nbdcopy: the volume served by nbdkit with
+# strata's plugin, and by qemu-nbd, in the same run.  Decryption happens in
+# the server in both cases.  Figures only.
+set -u
+build=${STRATA_BUILD:?}
+export PATH="$build/bin:$PATH"
+plugin=$build/lib/strata/nbdkit/nbdkit-strata-plugin.so
+for t in nbdkit qemu-nbd nbdcopy qemu-img strata-img bc; do
+    command -v $t >/dev/null || { echo "nbd bench: $t not found"; exit 1; }
+done
+base=${STRATA_BENCH_DIR:-${TMPDIR:-/tmp}}
+W=$(mktemp -d "$base/strata-bench-XXXXXX")
+server=
+cleanup() {
+    [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
+    rm -rf "$W"
+}
+trap cleanup EXIT
+size=1073741824
+printf 'bench passphrase' >"$W/pass"
+img=$W/bench.luks
+strata-img create -q -f luks --object secret,id=k,file="$W/pass" \
+    -o key-secret=k,iter-time=10 "$img" 1G >/dev/null || exit 1
+# Non-zero data throughout, so that nothing can be skipped as a hole.
+head -c 16777216 /dev/urandom >"$W/r16"
+for _ in $(seq 64); do cat "$W/r16"; done >"$W/src.raw"
+rm "$W/r16"
+LUKS="driver=luks,key-secret=k,file.filename=$img"
+strata-img convert -n -f raw "$W/src.raw" --object secret,id=k,file="$W/pass" \
+    --target-image-opts "$LUKS" || exit 1
+rm "$W/src.raw"
+
+wait_sock() {
+    for _ in $(seq 300); do [ -S "$1" ] && return 0; sleep 0.05; done
+    echo "nbd bench: no server on $1"; exit 1
+}
+
+# Fastest of three nbdcopy runs to the null sink, in seconds.
+best_copy() {
+    local b= r
+    for _ in 1 2 3; do
+        local TIMEFORMAT='%R'
+        r=$({ time nbdcopy "$1" null: >/dev/null 2>&1; } 2>&1) || return 1
+        if [ -z "$b" ] || [ "$(echo "$r < $b" | bc -l)" = 1 ]; then b=$r; fi
+    done
+    echo "$b"
+}
+mbs() { echo "scale=1; $size / 1000000 / $1" | bc -l; }
+
+# Warm the page cache the same way for both servers.
+cat "$img" >/dev/null
+
+nbdkit -f -r -U "$W/strata.sock" "$plugin" readonly=true object=secret,id=k,file="$W/pass" \
+    driver=luks key-secret=k file.filename="$img" >"$W/nbdkit.log" 2>&1 &
+server=$!
+wait_sock "$W/strata.sock"
+ts=$(best_copy "nbd+unix:///?socket=$W/strata.sock") || { cat "$W/nbdkit.log"; exit 1; }
+kill "$server"; wait "$server" 2>/dev/null; server=
+
+qemu-nbd -r -t --shared=16 -k "$W/qemu.sock" --object secret,id=k,file="$W/pass" \
+    --image-opts "$LUKS" >"$W/qemu-nbd.log" 2>&1 &
+server=$!
+wait_sock "$W/qemu.sock"
+tq=$(best_copy "nbd+unix:///?socket=$W/qemu.sock") || { cat "$W/qemu-nbd.log"; exit 1; }
+kill "$server"; wait "$server" 2>/dev/null; server=
+
+printf 'nbdcopy, 1 GiB LUKS, Unix socket (best of 3)\n'
+printf '  nbdkit + strata plugin: %6.2f s  %8s MB/s\n' "$ts" "$(mbs "$ts")"
+printf '  qemu-nbd:               %6.2f s  %8s MB/s\n' "$tq" "$(mbs "$tq")"
+printf '  strata / qemu-nbd throughput: %s\n' "$(echo "scale=2; $tq / $ts" | bc -l)"
