@@ -71,8 +71,11 @@ int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp)
         if (sn->extra_size > 16) {
             sn->extra_unknown = sn->extra_size - 16;
             sn->extra = malloc(sn->extra_unknown);
-            if (sn->extra)
-                memcpy(sn->extra, t + 16, sn->extra_unknown);
+            if (!sn->extra) {
+                free(t);
+                return strata_error_set(errp, ENOMEM, "out of memory");
+            }
+            memcpy(sn->extra, t + 16, sn->extra_unknown);
         }
         sn->id = strndup((char *)t + sn->extra_size, idlen);
         sn->name = strndup((char *)t + sn->extra_size + idlen, namelen);
@@ -123,7 +126,8 @@ static int write_table(struct qcow2_state *s, struct qcow2_snapshot *v, uint32_t
             qcow2_put32(p + 36, 16 + v[i].extra_unknown);
             qcow2_put64(p + 40, v[i].vm_state_size);
             qcow2_put64(p + 48, v[i].disk_size);
-            memcpy(p + 56, v[i].extra, v[i].extra_unknown);
+            if (v[i].extra_unknown)
+                memcpy(p + 56, v[i].extra, v[i].extra_unknown);
             memcpy(p + 56 + v[i].extra_unknown, v[i].id, il);
             memcpy(p + 56 + v[i].extra_unknown + il, v[i].name, nl);
             p += qcow2_align_up(56 + v[i].extra_unknown + il + nl, 8);
@@ -487,6 +491,10 @@ int qcow2_snapshot_list(struct qcow2_state *s, struct strata_info *list,
         strata_info_add_int(o, "date-nsec", sn->date_nsec);
         strata_info_add_uint(o, "vm-clock-sec", sn->vm_clock_nsec / 1000000000ull);
         strata_info_add_uint(o, "vm-clock-nsec", sn->vm_clock_nsec % 1000000000ull);
+        /* The instruction count follows the disk size in the extra data;
+         * all ones means it was not recorded. */
+        if (sn->extra_unknown >= 8 && sn->extra && qcow2_be64(sn->extra) != UINT64_MAX)
+            strata_info_add_uint(o, "icount", qcow2_be64(sn->extra));
     }
     return 0;
 }

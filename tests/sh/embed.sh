@@ -5,7 +5,7 @@
 
 prefix=$(strata_test_prefix)
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-cc "$STRATA_SRCDIR/examples/embed.c" $(pkg-config --cflags --libs strata) \
+cc $SAN_CFLAGS "$STRATA_SRCDIR/examples/embed.c" $(pkg-config --cflags --libs strata) \
     -Wl,-rpath,"$prefix/lib" -o "$T/embed" || fail "embed.c does not build against strata.pc"
 
 truncate -s 1M "$T/disk.img"

@@ -18,7 +18,7 @@ prefix=$(strata_test_prefix)
 
 cp -r "$src/examples/cipher-plugin" "$tmp/ex"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-make -C "$tmp/ex" >"$tmp/build.log" 2>&1 ||
+make -C "$tmp/ex" CFLAGS="-O2 -g $SAN_CFLAGS" >"$tmp/build.log" 2>&1 ||
     { cat "$tmp/build.log"; fail "the example does not build against the installed SDK"; }
 # Built against the installed tree, not the source tree.
 grep -q -- "-I$prefix/include" "$tmp/build.log" || fail "example not built with pkg-config strata"

@@ -5,6 +5,16 @@ set -euo pipefail
 T=$(mktemp -d "${TMPDIR:-/tmp}/strata-sh-XXXXXX")
 trap 'rm -rf "$T"' EXIT
 
+# In a sanitizer build, programs the tests compile against libstrata need the
+# same flags, and foreign programs that load strata modules (nbdkit) need the
+# sanitizer runtime preloaded, since it must come first.
+SAN_CFLAGS=${STRATA_SAN_CFLAGS:-}
+sanitizer_preload() {
+    case "$SAN_CFLAGS" in
+    *address*) echo "$(${CC:-cc} -print-file-name=libasan.so)" ;;
+    esac
+}
+
 fail() {
     echo "FAIL: $*" >&2
     exit 1
