@@ -109,15 +109,23 @@ static int read_compressed(struct qcow2_state *s, uint64_t guest_cluster, uint64
 static int read_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
                      uint8_t *buf, struct strata_error **errp)
 {
-    uint64_t cl = host & ~(s->cluster_size - 1);
-    if (cl >= s->data_len) {
+    uint64_t csz = s->cluster_size;
+    uint64_t cl = host & ~(csz - 1);
+    if (host + len > s->data_len) {
         int64_t dl = strata_get_length(s->data);
         if (dl >= 0)
-            s->data_len = qcow2_align_up((uint64_t)dl, s->cluster_size);
-        if (cl >= s->data_len)
-            return strata_error_set(errp, EIO, "%s: L2 entry for guest offset 0x%llx points "
-                                    "past end of file (host offset 0x%llx)", s->name,
-                                    (unsigned long long)guest, (unsigned long long)host);
+            s->data_len = qcow2_align_up((uint64_t)dl, csz);
+        if (host + len > s->data_len) {
+            /* Name the first cluster of the run that lies past the end. */
+            uint64_t bad = cl > s->data_len ? cl : s->data_len;
+            uint64_t gbad = (guest & ~(csz - 1)) + (bad - cl);
+            bool ext = s->data != s->file;
+            return strata_error_set(errp, EIO, "%s: L2 entry for guest cluster 0x%llx "
+                                    "points past end of %s%s (host offset 0x%llx)", s->name,
+                                    (unsigned long long)gbad, ext ? "data file " : "file",
+                                    ext ? strata_node_filename(s->data) : "",
+                                    (unsigned long long)bad);
+        }
     }
     qcow2_event(s, "read_aio");
     int r = strata_pread(s->data, host, len, buf, 0, errp);
