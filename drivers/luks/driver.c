@@ -357,7 +357,9 @@ static int luks_create(struct strata_create *c, struct strata_error **errp)
         goto out;       /* header-only file: no payload */
     uint64_t payload_off;
     luks_format.get_cipher(ctx, NULL, &payload_off, NULL);
-    r = strata_truncate(file, payload_off + size, true, prealloc, errp);
+    /* Not exact, as qemu: a block device or an NBD export that is larger
+     * stays as it is, and the volume uses all of it. */
+    r = strata_truncate(file, payload_off + size, false, prealloc, errp);
 out:
     luks_format.close(ctx);
     strata_opts_free(fo);
