@@ -133,6 +133,8 @@ static void *nbd_poller(void *opaque)
                 continue;
             break;
         }
+        if (p[0].revents & POLLNVAL)
+            break;
         if (p[1].revents & POLLIN) {
             uint64_t v;
             ssize_t n = read(s->wake_fd, &v, sizeof v);
@@ -146,11 +148,24 @@ static void *nbd_poller(void *opaque)
             nbd_aio_notify_read(h);
         else if ((re & POLLOUT) || (hup && (dir & LIBNBD_AIO_DIRECTION_WRITE)))
             nbd_aio_notify_write(h);
-        else if (hup || (re & POLLNVAL))
+        else if (hup)
             break;
     }
-    if (!atomic_load(&s->stopping))
-        nbd_conn_lost(s);
+    if (atomic_load(&s->stopping))
+        return NULL;
+    /* Leaving a live handle behind would leave its requests waiting for
+     * ever: shut the socket and let libnbd fail them. */
+    for (int i = 0; i < 4 && !nbd_handle_gone(h); i++) {
+        int fd = nbd_aio_get_fd(h);
+        if (fd >= 0)
+            shutdown(fd, SHUT_RDWR);
+        unsigned dir = nbd_aio_get_direction(h);
+        if (dir & LIBNBD_AIO_DIRECTION_WRITE)
+            nbd_aio_notify_write(h);
+        else
+            nbd_aio_notify_read(h);
+    }
+    nbd_conn_lost(s);
     return NULL;
 }
 
