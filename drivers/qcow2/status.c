@@ -72,6 +72,21 @@ int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
 
 int qcow2_get_info(struct qcow2_state *s, struct strata_info *obj, struct strata_error **errp)
 {
+    /* Image-level facts under driver.h's reserved keys; the tools lift them
+     * out of the format-specific data. */
+    strata_info_add_int(obj, "cluster-size", (int64_t)s->cluster_size);
+    strata_info_add_bool(obj, "encrypted", s->crypt_method != QCOW2_CRYPT_NONE);
+    strata_info_add_bool(obj, "dirty-flag", s->incompat & QCOW2_INCOMPAT_DIRTY);
+    if (s->backing_file) {
+        strata_info_add_str(obj, "backing-filename", s->backing_file);
+        if (s->backing_fmt)
+            strata_info_add_str(obj, "backing-filename-format", s->backing_fmt);
+    }
+    if (s->nb_snapshots) {
+        int r = qcow2_snapshot_list(s, strata_info_add_list(obj, "snapshots"), errp);
+        if (r < 0)
+            return r;
+    }
     strata_info_add_str(obj, "compat", s->version == 2 ? "0.10" : "1.1");
     strata_info_add_str(obj, "compression-type",
                         s->compression_type == QCOW2_COMPRESS_ZSTD ? "zstd" : "zlib");

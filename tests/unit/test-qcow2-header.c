@@ -441,14 +441,11 @@ static bool info_matches(const struct strata_info *root, const char *path, const
 /* Fields qemu-img derives from how it opened the image, not from the
  * header: "filename"/"format" (given to it), "actual-size" (host
  * allocation), "full-backing-filename" (resolved against the directory);
- * the virtual size is compared with strata_get_length.  The image-level
- * facts (cluster size, backing file) are not reported by get_info yet. */
+ * the virtual size is compared with strata_get_length. */
 static bool header_field(const char *key)
 {
     static const char *const skip[] = { "filename", "format", "actual-size", "dirty-flag",
-                                        "virtual-size", "full-backing-filename",
-                                        "cluster-size", "backing-filename",
-                                        "backing-filename-format", NULL };
+                                        "virtual-size", "full-backing-filename", NULL };
     for (const char *const *s = skip; *s; s++)
         if (strcmp(key, *s) == 0)
             return false;

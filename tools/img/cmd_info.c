@@ -136,17 +136,23 @@ static void print_human(const struct image_facts *f)
     } else {
         printf("disk size: unavailable\n");
     }
-    if (f->cluster_size > 0)
-        printf("cluster_size: %" PRId64 "\n", f->cluster_size);
     if (f->have_encrypted && f->encrypted)
         printf("encrypted: yes\n");
+    if (f->cluster_size > 0)
+        printf("cluster_size: %" PRId64 "\n", f->cluster_size);
     if (f->backing || f->backing_name) {
-        printf("backing file: %s\n", backing_name(f));
+        const char *full = f->backing ? strata_node_filename(f->backing) : NULL;
+        printf("backing file: %s", backing_name(f));
+        if (full && strcmp(full, backing_name(f)) != 0)
+            printf(" (actual path: %s)", full);
+        putchar('\n');
         if (f->backing || f->backing_format)
             printf("backing file format: %s\n", backing_format(f));
     }
     if (f->dirty)
         printf("cleanly shut down: no\n");
+    if (f->snapshots && strata_info_at(f->snapshots, 0))
+        img_print_snapshot_list(f->snapshots);
     if (f->specific) {
         char *t = strata_info_to_text(f->specific, 4);
         if (t && *t) {

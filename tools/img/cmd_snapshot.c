@@ -8,22 +8,27 @@
 #include <string.h>
 #include <time.h>
 
-static void print_list(const struct strata_info *list)
+/* qemu-img's table: the header and the rows use different field widths
+ * (the ID and tag columns are padded to one less and followed by a space),
+ * and both are reproduced so that scripts parsing one parse the other. */
+void img_print_snapshot_list(const struct strata_info *list)
 {
     printf("Snapshot list:\n");
-    printf("%-9s %-17s %7s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK",
+    printf("%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK",
            "ICOUNT");
     for (size_t i = 0;; i++) {
         const struct strata_info *o = strata_info_at(list, i);
         if (!o)
             break;
         const char *id = strata_info_get_str(o, "id"), *name = strata_info_get_str(o, "name");
-        int64_t vms = 0, ds = 0, cs = 0, cn = 0;
+        int64_t vms = 0, ds = 0, cs = 0, cn = 0, ic = 0;
         strata_info_get_int(o, "vm-state-size", &vms);
         strata_info_get_int(o, "date-sec", &ds);
         strata_info_get_int(o, "vm-clock-sec", &cs);
         strata_info_get_int(o, "vm-clock-nsec", &cn);
-        char size[32], date[32], clock[96];
+        char size[32], date[32], clock[96], icount[32] = "";
+        if (strata_info_get_int(o, "icount", &ic))
+            snprintf(icount, sizeof icount, "%" PRId64, ic);
         strata_format_size((uint64_t)vms, size, sizeof size);
         time_t t = (time_t)ds;
         struct tm tm;
@@ -31,8 +36,8 @@ static void print_list(const struct strata_info *list)
         strftime(date, sizeof date, "%Y-%m-%d %H:%M:%S", &tm);
         snprintf(clock, sizeof clock, "%02" PRId64 ":%02" PRId64 ":%02" PRId64 ".%03" PRId64,
                  cs / 3600, cs / 60 % 60, cs % 60, cn / 1000000);
-        printf("%-9s %-17s %7s%20s%13s%11s\n", id ? id : "", name ? name : "", size, date,
-               clock, "");
+        printf("%-9s %-16s %8s%20s%13s%11s\n", id ? id : "", name ? name : "", size, date,
+               clock, icount);
     }
 }
 
@@ -92,7 +97,7 @@ static int run(int argc, char **argv)
                                                           : NULL;
     ret = strata_image_snapshot(node, op, name, list, &err);
     if (ret == 0 && op == STRATA_SNAPSHOT_LIST && !quiet && strata_info_at(list, 0))
-        print_list(list);
+        img_print_snapshot_list(list);
     strata_info_free(root);
     strata_close(node);
     if (ret < 0)

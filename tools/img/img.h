@@ -42,6 +42,10 @@ void img_opts_print_create_help(const struct strata_driver *drv);
 int img_opts_take_size(struct img_create_opts *co, const char *key,
                        uint64_t *out, bool *found, struct strata_error **errp);
 
+/* Prints a "snapshots" list (driver.h's fields) as qemu-img's
+ * "Snapshot list:" table; used by snapshot -l and info. */
+void img_print_snapshot_list(const struct strata_info *list);
+
 /* Looks up the driver for -f/-O, with a message naming the format. */
 const struct strata_driver *img_find_format(const char *name,
                                             struct strata_error **errp);
