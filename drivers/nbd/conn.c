@@ -14,6 +14,7 @@
 #include <libnbd.h>
 #include <poll.h>
 #include <semaphore.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -232,6 +233,23 @@ static int nbd_caps_check(const struct nbd_state *s, const struct nbd_caps *c,
     if (s->rdwr && c->read_only)
         return strata_error_set(errp, EROFS, "%s: export became read-only across the "
                                 "reconnect", s->addr.desc);
+    /* Requests are built from the first connection's capabilities; one it
+     * no longer has would be refused by the server (gained ones go unused). */
+    static const struct { size_t off; const char *name; } flags[] = {
+        { offsetof(struct nbd_caps, can_flush), "flush" },
+        { offsetof(struct nbd_caps, can_fua), "FUA" },
+        { offsetof(struct nbd_caps, can_trim), "trim" },
+        { offsetof(struct nbd_caps, can_zero), "write-zeroes" },
+        { offsetof(struct nbd_caps, can_fast_zero), "fast zeroing" },
+        { offsetof(struct nbd_caps, can_block_status), "block status" },
+    };
+    for (size_t i = 0; i < sizeof flags / sizeof flags[0]; i++) {
+        bool had = *(const bool *)((const char *)&s->caps + flags[i].off);
+        bool has = *(const bool *)((const char *)c + flags[i].off);
+        if (had && !has)
+            return strata_error_set(errp, EIO, "%s: the server no longer offers %s after "
+                                    "the reconnect", s->addr.desc, flags[i].name);
+    }
     return 0;
 }
 
@@ -277,12 +295,6 @@ static int nbd_conn_reconnect(struct nbd_state *s, struct strata_error **errp)
     }
     if (r == 0) {
         s->h = h;
-        s->caps.can_flush = caps.can_flush;
-        s->caps.can_fua = caps.can_fua;
-        s->caps.can_trim = caps.can_trim;
-        s->caps.can_zero = caps.can_zero;
-        s->caps.can_fast_zero = caps.can_fast_zero;
-        s->caps.can_block_status = caps.can_block_status;
         s->connection++;
         r = nbd_poller_start(s, &err);
         if (r < 0) {
@@ -363,6 +375,17 @@ static int nbd_req_extent(void *opaque, const char *context, uint64_t off,
     return 0;
 }
 
+/* "a flush", "a write of 4096 bytes at offset 0": the request in messages. */
+static void nbd_describe_req(char *buf, size_t size, enum nbd_op op, uint64_t off,
+                             uint64_t len)
+{
+    if (op == NBD_OP_FLUSH)
+        snprintf(buf, size, "a flush");
+    else
+        snprintf(buf, size, "a %s of %llu bytes at offset %llu", nbd_op_names[op],
+                 (unsigned long long)len, (unsigned long long)off);
+}
+
 static int64_t nbd_submit(struct nbd_handle *h, struct nbd_req *q, enum nbd_op op,
                           uint64_t off, uint64_t len, void *buf, uint32_t flags)
 {
@@ -417,7 +440,7 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
                      void *buf, uint32_t nbd_flags, struct nbd_extent *ext,
                      struct strata_error **errp)
 {
-    const char *what = nbd_op_names[op];
+    char what[96];
     bool resent = false;
     int r;
 
@@ -452,10 +475,9 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
                 resent = true;
                 continue;
             }
-            return strata_error_set(errp, e > 0 ? e : EIO, "%s: %s of %llu bytes at "
-                                    "offset %llu could not be sent: %s", s->addr.desc,
-                                    what, (unsigned long long)len,
-                                    (unsigned long long)off, msg);
+            nbd_describe_req(what, sizeof what, op, off, len);
+            return strata_error_set(errp, e > 0 ? e : EIO, "%s: %s could not be sent: %s",
+                                    s->addr.desc, what, msg);
         }
         nbd_conn_wake(s);
         bool timed_out = nbd_req_wait(s, &q);
@@ -468,33 +490,28 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
             nbd_conn_force_down(s);
         pthread_rwlock_unlock(&s->conn_lock);
         sem_destroy(&q.done);
+        if (timed_out || closing || gone || q.err)
+            nbd_describe_req(what, sizeof what, op, off, len);
 
         if (timed_out) {
             nbd_conn_lost(s);
-            return strata_error_set(errp, ETIMEDOUT, "%s: no reply to a %s of %llu bytes "
-                                    "at offset %llu within %u s; the connection was "
-                                    "closed and the request failed", s->addr.desc, what,
-                                    (unsigned long long)len, (unsigned long long)off,
-                                    s->timeout_s);
+            return strata_error_set(errp, ETIMEDOUT, "%s: no reply to %s within %u s; the "
+                                    "connection was closed and the request failed",
+                                    s->addr.desc, what, s->timeout_s);
         }
         if (closing) {
             nbd_conn_lost(s);
-            return strata_error_set(errp, EIO, "%s: the server is shutting down; a %s of "
-                                    "%llu bytes at offset %llu failed", s->addr.desc, what,
-                                    (unsigned long long)len, (unsigned long long)off);
+            return strata_error_set(errp, EIO, "%s: the server is shutting down; %s failed",
+                                    s->addr.desc, what);
         }
         if (gone) {
             nbd_conn_lost(s);
-            return strata_error_set(errp, EIO, "%s: connection lost with a %s of %llu "
-                                    "bytes at offset %llu in flight; the request failed",
-                                    s->addr.desc, what, (unsigned long long)len,
-                                    (unsigned long long)off);
+            return strata_error_set(errp, EIO, "%s: connection lost with %s in flight; "
+                                    "the request failed", s->addr.desc, what);
         }
         if (q.err)
-            return strata_error_set(errp, q.err, "%s: server failed a %s of %llu bytes at "
-                                    "offset %llu: %s", s->addr.desc, what,
-                                    (unsigned long long)len, (unsigned long long)off,
-                                    strerror(q.err));
+            return strata_error_set(errp, q.err, "%s: server failed %s: %s", s->addr.desc,
+                                    what, strerror(q.err));
         if (op == NBD_OP_FLUSH) {
             /* Everything completed before this flush was sent is stable. */
             uint_fast64_t cur = atomic_load(&s->writes_flushed);
