@@ -34,6 +34,17 @@ int tool_images_collect(const struct tool_common *tc, const char *cmd,
     return n;
 }
 
+int tool_image_collect_one(const struct tool_common *tc, const char *cmd, char **words,
+                           int nwords, struct tool_image *img)
+{
+    int n = tool_images_collect(tc, cmd, words, nwords, img, 1);
+    if (n < 0)
+        return 1;
+    if (n == 0)
+        return tool_usage_error(cmd, "Expecting one image file name");
+    return 0;
+}
+
 const char *tool_image_label(const struct tool_image *img)
 {
     return img->spec;

@@ -87,6 +87,10 @@ struct tool_image {
 int tool_images_collect(const struct tool_common *tc, const char *cmd,
                         char **words, int nwords, struct tool_image *imgs,
                         int max);
+/* Exactly one image (a word or a --config file): 0, or the exit status to
+ * return after the usage message was printed. */
+int tool_image_collect_one(const struct tool_common *tc, const char *cmd, char **words,
+                           int nwords, struct tool_image *img);
 /* One image from a word, read the way tc says (without --config). */
 void tool_image_from_word(const struct tool_common *tc, const char *word,
                           struct tool_image *img);

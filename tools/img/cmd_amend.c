@@ -63,13 +63,10 @@ static int run(int argc, char **argv)
         goto out;
     }
     struct tool_image img;
-    int n = tool_images_collect(&tc, "amend", argv + optind, argc - optind, &img, 1);
-    if (n < 0)
+    status = tool_image_collect_one(&tc, "amend", argv + optind, argc - optind, &img);
+    if (status)
         goto out;
-    if (n == 0) {
-        status = tool_usage_error("amend", "Expecting one image file name");
-        goto out;
-    }
+    status = 1;
     struct strata_node *node;
     unsigned flags = co.want_help ? STRATA_O_NO_IO : STRATA_O_RDWR;
     ret = tool_image_open(&img, flags, &node, &err);

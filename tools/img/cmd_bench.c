@@ -167,11 +167,9 @@ static int run(int argc, char **argv)
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;
-    int n = tool_images_collect(&tc, "bench", argv + optind, argc - optind, &img, 1);
-    if (n < 0)
-        return 1;
-    if (n == 0)
-        return tool_usage_error("bench", "Expecting one image file name");
+    int n = tool_image_collect_one(&tc, "bench", argv + optind, argc - optind, &img);
+    if (n)
+        return n;
 
     unsigned flags = (b.write ? STRATA_O_RDWR : 0) | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
     ret = tool_image_open(&img, flags, &b.node, &err);

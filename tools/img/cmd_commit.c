@@ -38,11 +38,9 @@ static int run(int argc, char **argv)
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;
-    int n = tool_images_collect(&tc, "commit", argv + optind, argc - optind, &img, 1);
-    if (n < 0)
-        return 1;
-    if (n == 0)
-        return tool_usage_error("commit", "Expecting one image file name");
+    int n = tool_image_collect_one(&tc, "commit", argv + optind, argc - optind, &img);
+    if (n)
+        return n;
 
     /* The backing file's name, then the image alone (its backing file is
      * opened read-write below and must not be open twice). */

@@ -47,11 +47,9 @@ static int run(int argc, char **argv)
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;
-    int n = tool_images_collect(&tc, "erase", argv + optind, argc - optind, &img, 1);
-    if (n < 0)
-        return 1;
-    if (n == 0)
-        return tool_usage_error("erase", "Expecting one image file name");
+    int n = tool_image_collect_one(&tc, "erase", argv + optind, argc - optind, &img);
+    if (n)
+        return n;
 
     struct img_crypt cr;
     int ret = img_crypt_open(&img, true, &cr, &err);

@@ -98,13 +98,10 @@ static int run(int argc, char **argv)
         goto out;
     }
     struct tool_image img;
-    int n = tool_images_collect(&tc, "format", argv + optind, argc - optind, &img, 1);
-    if (n < 0)
+    status = tool_image_collect_one(&tc, "format", argv + optind, argc - optind, &img);
+    if (status)
         goto out;
-    if (n == 0) {
-        status = tool_usage_error("format", "Expecting one image file name");
-        goto out;
-    }
+    status = 1;
     if (img.kind == TOOL_IMAGE_FILE && !img.format)
         img.format = "raw";
     struct strata_opts *opts = co.opts ? co.opts : strata_opts_new();

@@ -103,11 +103,9 @@ static int run(int argc, char **argv)
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;
-    int n = tool_images_collect(&tc, "rebase", argv + optind, argc - optind, &img, 1);
-    if (n < 0)
-        return 1;
-    if (n == 0)
-        return tool_usage_error("rebase", "Expecting one image file name");
+    int n = tool_image_collect_one(&tc, "rebase", argv + optind, argc - optind, &img);
+    if (n)
+        return n;
 
     struct strata_node *node = NULL, *nb = NULL;
     unsigned flags = STRATA_O_RDWR | (unsafe ? STRATA_O_NO_BACKING : 0);

@@ -80,11 +80,9 @@ static int run(int argc, char **argv)
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;
-    int n = tool_images_collect(&tc, "snapshot", argv + optind, argc - optind, &img, 1);
-    if (n < 0)
-        return 1;
-    if (n == 0)
-        return tool_usage_error("snapshot", "Expecting one image file name");
+    int n = tool_image_collect_one(&tc, "snapshot", argv + optind, argc - optind, &img);
+    if (n)
+        return n;
     unsigned flags = op == STRATA_SNAPSHOT_LIST
                      ? (STRATA_O_NO_IO | (tc.force_share ? STRATA_O_FORCE_SHARE : 0))
                      : STRATA_O_RDWR | STRATA_O_NO_BACKING;
