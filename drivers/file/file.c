@@ -352,7 +352,8 @@ static int file_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
         }
         file_bounce_put(s, b);
     }
-    if (r == 0 && (flags & STRATA_REQ_FUA) && fdatasync(s->fd) < 0)
+    if (r == 0 && (flags & STRATA_REQ_FUA) && !(strata_node_flags(node) & STRATA_O_NO_FLUSH) &&
+        fdatasync(s->fd) < 0)
         r = -errno;
     if (r < 0)
         return strata_error_set(errp, -r, "%s: write of %llu bytes at offset %llu "
@@ -364,6 +365,8 @@ static int file_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
 static int file_flush(struct strata_node *node, struct strata_error **errp)
 {
     struct file_state *s = strata_node_state(node);
+    if (strata_node_flags(node) & STRATA_O_NO_FLUSH)
+        return 0;
     if (fdatasync(s->fd) < 0) {
         int e = errno;
         return strata_error_set(errp, e, "%s: flush failed: %s", s->filename, strerror(e));

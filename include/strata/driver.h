@@ -47,6 +47,8 @@ enum strata_driver_kind {
                                         data I/O fails */
 #define STRATA_O_NO_PROBE_WARN 0x10u /* do not warn when probing guessed raw */
 #define STRATA_O_CREATE_CHILD  0x20u /* internal: child opened during create */
+#define STRATA_O_NO_FLUSH      0x40u /* flushes and FUA writes reach the OS but
+                                        not stable storage (qemu's cache=unsafe) */
 
 /* Request flags */
 #define STRATA_REQ_FUA         0x01u /* write through to stable storage */

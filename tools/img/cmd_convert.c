@@ -133,7 +133,7 @@ static int copy_source(struct convert *cv, struct strata_node *src, const char *
 }
 
 static int open_target(const struct tool_image *t, bool create, const char *fmt,
-                       uint64_t size, const struct strata_opts *opts,
+                       uint64_t size, const struct strata_opts *opts, unsigned flags,
                        struct strata_node **dstp, struct strata_error **errp)
 {
     if (create) {
@@ -147,7 +147,7 @@ static int open_target(const struct tool_image *t, bool create, const char *fmt,
         if (ret < 0)
             return ret;
     }
-    return tool_image_open(t, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN, dstp, errp);
+    return tool_image_open(t, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN | flags, dstp, errp);
 }
 
 static int run(int argc, char **argv)
@@ -165,12 +165,15 @@ static int run(int argc, char **argv)
     const char *out_fmt = NULL, *target_config = NULL;
     bool no_create = false, compress = false, progress = false, target_opts = false;
     uint64_t min_sparse = 4096;
+    /* As qemu-img convert: the target's cache mode defaults to unsafe, so
+     * the copy ends in the page cache and no fdatasync waits for the disk. */
+    unsigned dst_flags = STRATA_O_NO_FLUSH;
     struct strata_node *srcs[CONVERT_MAX_SOURCES] = { 0 };
     struct tool_image imgs[CONVERT_MAX_SOURCES + 1];
     int nsrc = 0, c, ret, status = 1;
     struct convert cv = { 0 };
 
-    while ((c = getopt_long(argc, argv, ":hf:O:o:ncpS:Uq", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:O:o:ncpS:t:Uq", longopts, NULL)) != -1) {
         int r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             goto out;
@@ -194,6 +197,18 @@ static int run(int argc, char **argv)
         case 'S':
             if (tool_parse_size(optarg, "-S: invalid sparse size", &min_sparse, &err) < 0) {
                 status = tool_fail(err, -EINVAL, NULL);
+                goto out;
+            }
+            break;
+        case 't':
+            if (strcmp(optarg, "unsafe") == 0) {
+                dst_flags = STRATA_O_NO_FLUSH;
+            } else if (strcmp(optarg, "writeback") == 0 || strcmp(optarg, "none") == 0 ||
+                       strcmp(optarg, "writethrough") == 0 ||
+                       strcmp(optarg, "directsync") == 0) {
+                dst_flags = 0;
+            } else {
+                status = tool_usage_error("convert", "-t: invalid cache mode '%s'", optarg);
                 goto out;
             }
             break;
@@ -284,7 +299,8 @@ static int run(int argc, char **argv)
         total += (uint64_t)len;
     }
 
-    ret = open_target(&target, !no_create, out_fmt, total, co.opts, &cv.dst, &err);
+    ret = open_target(&target, !no_create, out_fmt, total, co.opts, dst_flags,
+                      &cv.dst, &err);
     if (ret < 0) {
         status = tool_fail(err, ret, target.spec);
         goto out;
@@ -337,6 +353,8 @@ static int run(int argc, char **argv)
         }
         base += len;
     }
+    /* Also with -t unsafe: format metadata still reaches the OS here, where
+     * an error can change the exit status. */
     ret = strata_flush(cv.dst, &err);
     tool_progress_end(&cv.progress);
     if (ret < 0) {
@@ -360,7 +378,7 @@ const struct img_command img_cmd_convert = {
     .name = "convert",
     .run = run,
     .synopsis = "convert [--object OBJ] [--image-opts | --config FILE] [-U] [-p] [-q] [-n]\n"
-                "                   [-f FMT] [-O OUTPUT_FMT] [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
+                "                   [-f FMT] [-t CACHE] [-O OUTPUT_FMT] [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
                 "                   [--target-image-opts | --target-config FILE]\n"
                 "                   FILENAME [FILENAME2 ...] OUTPUT_FILENAME",
     .summary = "Copy one or more images (joined end to end) into OUTPUT_FILENAME.",
@@ -368,6 +386,10 @@ const struct img_command img_cmd_convert = {
         "  -f FMT                format of the sources (probed when omitted)\n"
         "  -O OUTPUT_FMT         format of the target (default: raw)\n"
         "  -o OPTIONS            creation options of the target; '-o help' lists them\n"
+        "  -t CACHE              the target's cache mode: unsafe (default, as qemu-img:\n"
+        "                        the data is left in the host page cache) or writeback,\n"
+        "                        writethrough, none, directsync (the target is flushed\n"
+        "                        to stable storage before convert exits)\n"
         "  -n                    do not create the target; it must exist and be\n"
         "                        large enough\n"
         "  -S SPARSE_SIZE        zero runs of at least this size (default 4k) are not\n"
