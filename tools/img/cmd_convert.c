@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,6 @@ struct convert {
     const char *dst_name;
     uint64_t min_sparse;        /* -S; 0 writes every byte */
     bool compress;              /* -c: data goes through strata_pwrite_compressed */
-    uint8_t *buf;
     uint8_t *zero_buf;          /* for -S 0 */
     uint64_t done, total;
     struct tool_progress progress;
@@ -92,44 +92,177 @@ static int put_data(struct convert *cv, uint64_t off, const uint8_t *buf,
     return 0;
 }
 
-static int copy_source(struct convert *cv, struct strata_node *src, const char *name,
-                       uint64_t len, uint64_t dst_base, struct strata_error **errp)
+/* Reading and writing overlap: a reader thread fills a ring of buffers in
+ * order (block status, then pread) while this thread writes them out in the
+ * same order, so the target sees exactly the requests of a serial copy. */
+#define CONVERT_SLOTS 4
+
+struct convert_chunk {
+    uint8_t *buf;
+    uint64_t dst_off, src_off, len;
+    bool zero;                  /* block status said zeros: nothing was read */
+    int ret;                    /* < 0: the reader failed here; err says why */
+    struct strata_error *err;
+};
+
+struct convert_reader {
+    struct convert *cv;
+    struct strata_node **srcs;
+    const struct tool_image *imgs;
+    int nsrc;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    struct convert_chunk slot[CONVERT_SLOTS];
+    unsigned head, tail;        /* filled: [tail, head), counted modulo 2 * SLOTS */
+    bool done;                  /* the reader has queued its last chunk */
+    bool stop;                  /* the writer gave up: read no further */
+};
+
+static unsigned reader_count(const struct convert_reader *r)
 {
-    uint64_t off = 0;
-    while (off < len) {
-        uint64_t n = len - off < CONVERT_BUF_SIZE ? len - off : CONVERT_BUF_SIZE;
-        struct strata_block_status bs = { 0 };
-        int depth = 0;
-        int ret = strata_block_status_above(src, off, n, &bs, &depth, errp);
-        if (ret < 0) {
-            strata_error_prefix(errp, "%s: block status at offset %" PRIu64, name, off);
-            return ret;
-        }
-        if (bs.pnum == 0)
-            return strata_error_set(errp, EIO, "%s: block status at offset %" PRIu64
-                                    " made no progress", name, off);
-        if (bs.pnum < n && !cv->compress)
-            n = bs.pnum;
-        if ((bs.flags & STRATA_BS_ZERO) && !cv->compress) {
-            ret = put_zero(cv, dst_base + off, n, errp);
-        } else {
-            ret = strata_pread(src, off, n, cv->buf, 0, errp);
-            if (ret < 0) {
-                strata_error_prefix(errp, "error while reading at byte %" PRIu64, off);
-                return ret;
-            }
-            ret = put_data(cv, dst_base + off, cv->buf, n, errp);
-        }
-        if (ret < 0) {
-            strata_error_prefix(errp, "error while writing at byte %" PRIu64,
-                                dst_base + off);
-            return ret;
-        }
-        off += n;
-        cv->done += n;
-        tool_progress_update(&cv->progress, cv->done, cv->total);
+    return (r->head - r->tail) % (2 * CONVERT_SLOTS);
+}
+
+/* Fills one chunk from src at off; 0 or -errno with c->err set. */
+static int read_chunk(struct convert *cv, struct strata_node *src, const char *name,
+                      uint64_t off, uint64_t len, struct convert_chunk *c)
+{
+    uint64_t n = len - off < CONVERT_BUF_SIZE ? len - off : CONVERT_BUF_SIZE;
+    struct strata_block_status bs = { 0 };
+    int depth = 0;
+    int ret = strata_block_status_above(src, off, n, &bs, &depth, &c->err);
+    if (ret < 0) {
+        strata_error_prefix(&c->err, "%s: block status at offset %" PRIu64, name, off);
+        return ret;
     }
+    if (bs.pnum == 0)
+        return strata_error_set(&c->err, EIO, "%s: block status at offset %" PRIu64
+                                " made no progress", name, off);
+    if (bs.pnum < n && !cv->compress)
+        n = bs.pnum;
+    c->src_off = off;
+    c->len = n;
+    c->zero = (bs.flags & STRATA_BS_ZERO) && !cv->compress;
+    if (c->zero)
+        return 0;
+    ret = strata_pread(src, off, n, c->buf, 0, &c->err);
+    if (ret < 0)
+        strata_error_prefix(&c->err, "error while reading at byte %" PRIu64, off);
+    return ret;
+}
+
+static void *reader_main(void *arg)
+{
+    struct convert_reader *r = arg;
+    uint64_t base = 0;
+    for (int i = 0; i < r->nsrc; i++) {
+        uint64_t len = (uint64_t)strata_get_length(r->srcs[i]);
+        for (uint64_t off = 0; off < len;) {
+            pthread_mutex_lock(&r->lock);
+            while (!r->stop && reader_count(r) == CONVERT_SLOTS)
+                pthread_cond_wait(&r->cond, &r->lock);
+            bool stop = r->stop;
+            pthread_mutex_unlock(&r->lock);
+            if (stop)
+                return NULL;
+            struct convert_chunk *c = &r->slot[r->head % CONVERT_SLOTS];
+            c->err = NULL;
+            c->ret = read_chunk(r->cv, r->srcs[i], r->imgs[i].spec, off, len, c);
+            c->dst_off = base + off;
+            int cret = c->ret;
+            uint64_t n = c->len;
+            pthread_mutex_lock(&r->lock);
+            r->head = (r->head + 1) % (2 * CONVERT_SLOTS);
+            if (cret < 0)
+                r->done = true;
+            pthread_cond_broadcast(&r->cond);
+            pthread_mutex_unlock(&r->lock);
+            if (cret < 0)
+                return NULL;
+            off += n;
+        }
+        base += len;
+    }
+    pthread_mutex_lock(&r->lock);
+    r->done = true;
+    pthread_cond_broadcast(&r->cond);
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+static int write_chunk(struct convert *cv, const struct convert_chunk *c,
+                       struct strata_error **errp)
+{
+    int ret = c->zero ? put_zero(cv, c->dst_off, c->len, errp)
+                      : put_data(cv, c->dst_off, c->buf, c->len, errp);
+    if (ret < 0) {
+        strata_error_prefix(errp, "error while writing at byte %" PRIu64, c->dst_off);
+        return ret;
+    }
+    cv->done += c->len;
+    tool_progress_update(&cv->progress, cv->done, cv->total);
     return 0;
+}
+
+static int copy_sources(struct convert *cv, struct strata_node **srcs,
+                        const struct tool_image *imgs, int nsrc, struct strata_error **errp)
+{
+    struct convert_reader r = { .cv = cv, .srcs = srcs, .imgs = imgs, .nsrc = nsrc };
+    int ret = 0;
+    for (unsigned i = 0; i < CONVERT_SLOTS; i++) {
+        r.slot[i].buf = tool_alloc_buffer(CONVERT_BUF_SIZE);
+        if (!r.slot[i].buf) {
+            ret = strata_error_set(errp, ENOMEM, "out of memory");
+            goto out;
+        }
+    }
+    pthread_mutex_init(&r.lock, NULL);
+    pthread_cond_init(&r.cond, NULL);
+    pthread_t tid;
+    int e = pthread_create(&tid, NULL, reader_main, &r);
+    if (e) {
+        ret = strata_error_set(errp, e, "cannot start the reader thread: %s", strerror(e));
+        goto destroy;
+    }
+    for (;;) {
+        pthread_mutex_lock(&r.lock);
+        while (!r.done && reader_count(&r) == 0)
+            pthread_cond_wait(&r.cond, &r.lock);
+        bool empty = reader_count(&r) == 0;
+        pthread_mutex_unlock(&r.lock);
+        if (empty)
+            break;      /* done, and everything queued is written */
+        struct convert_chunk *c = &r.slot[r.tail % CONVERT_SLOTS];
+        if (c->ret < 0) {
+            ret = c->ret;
+            *errp = c->err;
+            c->err = NULL;
+            break;
+        }
+        ret = write_chunk(cv, c, errp);
+        pthread_mutex_lock(&r.lock);
+        r.tail = (r.tail + 1) % (2 * CONVERT_SLOTS);
+        if (ret < 0)
+            r.stop = true;
+        pthread_cond_broadcast(&r.cond);
+        pthread_mutex_unlock(&r.lock);
+        if (ret < 0)
+            break;
+    }
+    pthread_mutex_lock(&r.lock);
+    r.stop = true;
+    pthread_cond_broadcast(&r.cond);
+    pthread_mutex_unlock(&r.lock);
+    pthread_join(tid, NULL);
+destroy:
+    pthread_cond_destroy(&r.cond);
+    pthread_mutex_destroy(&r.lock);
+out:
+    for (unsigned i = 0; i < CONVERT_SLOTS; i++) {
+        strata_error_free(r.slot[i].err);
+        free(r.slot[i].buf);
+    }
+    return ret;
 }
 
 static int open_target(const struct tool_image *t, bool create, const char *fmt,
@@ -332,9 +465,8 @@ static int run(int argc, char **argv)
         cv.compress = true;
     }
     cv.total = total;
-    cv.buf = tool_alloc_buffer(CONVERT_BUF_SIZE);
     cv.zero_buf = min_sparse ? NULL : tool_alloc_buffer(CONVERT_BUF_SIZE);
-    if (!cv.buf || (!min_sparse && !cv.zero_buf)) {
+    if (!min_sparse && !cv.zero_buf) {
         tool_error("out of memory");
         goto out;
     }
@@ -342,16 +474,11 @@ static int run(int argc, char **argv)
         memset(cv.zero_buf, 0, CONVERT_BUF_SIZE);
 
     tool_progress_start(&cv.progress, progress);
-    uint64_t base = 0;
-    for (int i = 0; i < nsrc; i++) {
-        uint64_t len = (uint64_t)strata_get_length(srcs[i]);
-        ret = copy_source(&cv, srcs[i], imgs[i].spec, len, base, &err);
-        if (ret < 0) {
-            tool_progress_end(&cv.progress);
-            status = tool_fail(err, ret, target.spec);
-            goto out;
-        }
-        base += len;
+    ret = copy_sources(&cv, srcs, imgs, nsrc, &err);
+    if (ret < 0) {
+        tool_progress_end(&cv.progress);
+        status = tool_fail(err, ret, target.spec);
+        goto out;
     }
     /* Also with -t unsafe: format metadata still reaches the OS here, where
      * an error can change the exit status. */
@@ -368,7 +495,6 @@ out:
     for (int i = 0; i < nsrc; i++)
         if (srcs[i])
             strata_close(srcs[i]);
-    free(cv.buf);
     free(cv.zero_buf);
     img_opts_free(&co);
     return status;
