@@ -36,6 +36,14 @@ struct file_state {
     pthread_mutex_t bounce_lock;
     void *bounce[FILE_BOUNCE_POOL];
     unsigned n_bounce;
+
+    /* The last data extent SEEK_HOLE found, [data_lo, data_hi): some file
+     * systems (tmpfs) walk every page up to the next hole on each lseek, so a
+     * sequential reader asking again would cost quadratic time.  Only data
+     * is remembered, the answer that is right even when stale; hole punching
+     * and truncation forget it. */
+    pthread_mutex_t extent_lock;
+    uint64_t data_lo, data_hi;
 };
 
 /* lock.c */

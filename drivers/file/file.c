@@ -285,6 +285,7 @@ static void file_close(struct strata_node *node)
         free(s->bounce[i]);
     s->n_bounce = 0;
     pthread_mutex_destroy(&s->bounce_lock);
+    pthread_mutex_destroy(&s->extent_lock);
     free(s->filename);
     s->filename = NULL;
 }
@@ -296,6 +297,7 @@ static int file_open(struct strata_node *node, const struct strata_opts *opts,
     struct file_state *s = strata_node_state(node);
     s->fd = -1;
     pthread_mutex_init(&s->bounce_lock, NULL);
+    pthread_mutex_init(&s->extent_lock, NULL);
     int r = file_do_open(node, opts, flags, errp);
     if (r < 0)
         file_close(node);
@@ -379,8 +381,16 @@ static bool file_unsupported(int err)
     return err == EOPNOTSUPP || err == ENOSYS || err == ENOTTY;
 }
 
+static void file_forget_extent(struct file_state *s)
+{
+    pthread_mutex_lock(&s->extent_lock);
+    s->data_lo = s->data_hi = 0;
+    pthread_mutex_unlock(&s->extent_lock);
+}
+
 static int file_punch(struct file_state *s, uint64_t off, uint64_t len)
 {
+    file_forget_extent(s);
     if (atomic_load(&s->no_punch))
         return -ENOTSUP;
     if (fallocate(s->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -399,6 +409,8 @@ static int file_punch(struct file_state *s, uint64_t off, uint64_t len)
  * and allocate it again, else (past end of file only) plain allocation. */
 static int file_zero_alloc(struct file_state *s, uint64_t off, uint64_t len)
 {
+    /* ZERO_RANGE may leave unwritten extents, which read back as holes. */
+    file_forget_extent(s);
     if (!atomic_load(&s->no_zero_range)) {
         if (fallocate(s->fd, FALLOC_FL_ZERO_RANGE, (off_t)off, (off_t)len) == 0)
             return 0;
@@ -494,6 +506,7 @@ static int file_truncate(struct strata_node *node, uint64_t size, bool exact,
     if (cur < 0)
         return strata_error_set(errp, (int)-cur, "%s: cannot get size: %s",
                                 s->filename, strerror((int)-cur));
+    file_forget_extent(s);
 
     if (s->is_bdev) {
         if (prealloc != STRATA_PREALLOC_OFF)
@@ -535,6 +548,15 @@ static int file_block_status(struct strata_node *node, uint64_t off, uint64_t le
         return 0;
     }
 
+    pthread_mutex_lock(&s->extent_lock);
+    uint64_t lo = s->data_lo, hi = s->data_hi;
+    pthread_mutex_unlock(&s->extent_lock);
+    if (off >= lo && off < hi) {
+        bs->flags |= STRATA_BS_DATA;
+        bs->pnum = hi - off < len ? hi - off : len;
+        return 0;
+    }
+
     off_t data = lseek(s->fd, (off_t)off, SEEK_DATA);
     if (data < 0) {
         /* ENXIO: nothing but hole from off to the end.  Anything else means
@@ -567,6 +589,10 @@ static int file_block_status(struct strata_node *node, uint64_t off, uint64_t le
     if (!file_aligned(s, n))
         n = (n + s->align - 1) / s->align * s->align;
     bs->pnum = n < len ? n : len;
+    pthread_mutex_lock(&s->extent_lock);
+    s->data_lo = off;
+    s->data_hi = off + n;
+    pthread_mutex_unlock(&s->extent_lock);
     return 0;
 }
 
