@@ -60,7 +60,7 @@ dd if="$T/disk.luks" bs=1M skip=6 count=1 status=none | od -An -tx1 | head -1 |
 
 # A wrong key file: nbdkit refuses to start, saying so.
 printf 'wrong' >"$T/wrong.pass"
-if nbdkit -f -U "$T/bad.sock" "$NBD_PLUGIN" driver=luks key-secret=s1 \
+if nbd_nbdkit -f -U "$T/bad.sock" "$NBD_PLUGIN" driver=luks key-secret=s1 \
         file.filename="$T/disk.luks" object=secret,id=s1,file="$T/wrong.pass" \
         >"$T/bad.log" 2>&1; then
     fail "nbdkit served a volume with a wrong passphrase"

@@ -69,18 +69,18 @@ grep -q 'verification failed' "$T/r.log" && fail "unaligned reads: $(cat "$T/r.l
 nbd_stop conf
 
 # Mistakes are reported when nbdkit starts, naming the problem.
-if nbdkit -f -U "$T/bad.sock" "$NBD_PLUGIN" driver=raw file.filename="$T/none.img" \
+if nbd_nbdkit -f -U "$T/bad.sock" "$NBD_PLUGIN" driver=raw file.filename="$T/none.img" \
         >"$T/bad.log" 2>&1; then
     fail "nbdkit started on a missing image"
 fi
 grep -q "none.img" "$T/bad.log" || fail "missing image message: $(cat "$T/bad.log")"
-if nbdkit -f -U "$T/bad.sock" "$NBD_PLUGIN" driver=raw file.filename="$T/disk.img" \
+if nbd_nbdkit -f -U "$T/bad.sock" "$NBD_PLUGIN" driver=raw file.filename="$T/disk.img" \
         bogus=1 >"$T/bad2.log" 2>&1; then
     fail "nbdkit accepted an unknown option"
 fi
 grep -q "driver 'raw' does not support option 'bogus'" "$T/bad2.log" ||
     fail "message: $(cat "$T/bad2.log")"
-if nbdkit -f -U "$T/bad.sock" "$NBD_PLUGIN" readonly=maybe >"$T/bad3.log" 2>&1; then
+if nbd_nbdkit -f -U "$T/bad.sock" "$NBD_PLUGIN" readonly=maybe >"$T/bad3.log" 2>&1; then
     fail "nbdkit accepted readonly=maybe"
 fi
 exit 0

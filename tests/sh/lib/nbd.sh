@@ -6,6 +6,7 @@
 #   nbd_stop NAME / nbd_kill NAME   SIGTERM and wait / SIGKILL and wait
 #   nbd_uri NAME                    nbd+unix:///?socket=$T/NAME.sock
 #   $NBD_PLUGIN                     the strata plugin in the build tree
+#   nbd_nbdkit args...              runs nbdkit in the foreground, bounded
 
 NBD_PLUGIN=$STRATA_BUILD/lib/strata/nbdkit/nbdkit-strata-plugin.so
 [ -f "$NBD_PLUGIN" ] || fail "$NBD_PLUGIN not built"
@@ -14,6 +15,17 @@ for tool in nbdkit qemu-img qemu-io; do
 done
 
 declare -A NBD_PIDS=()
+
+# nbdkit is not built with the sanitizers a sanitizer build of the plugin
+# needs: their runtimes are preloaded (nbdkit's own leaks are not ours).
+NBD_ENV=()
+if [ -n "${STRATA_SAN_CFLAGS:-}" ]; then
+    NBD_ENV=("LD_PRELOAD=$(ldd "$NBD_PLUGIN" | awk '/libasan|libubsan/ { printf "%s ", $3 }')"
+             ASAN_OPTIONS=detect_leaks=0)
+fi
+# For the runs that must fail to start; bounded, since with the sanitizer
+# runtimes nbdkit can hang on its way out (see nbd_stop).
+nbd_nbdkit() { timeout -s KILL 30 env "${NBD_ENV[@]}" nbdkit "$@"; }
 
 nbd_cleanup() {
     local name
@@ -47,7 +59,9 @@ nbd_start() {
     local name=$1; shift
     rm -f "$T/$name.sock"
     # Fds the test keeps open (fifo writers) must not stay open in servers.
-    nbdkit -f --exit-with-parent -U "$T/$name.sock" "$@" >>"$T/$name.log" 2>&1 3>&- 4>&- &
+    # env execs nbdkit: $! is nbdkit's own pid.
+    env "${NBD_ENV[@]}" nbdkit -f --exit-with-parent -U "$T/$name.sock" "$@" \
+        >>"$T/$name.log" 2>&1 3>&- 4>&- &
     NBD_PIDS[$name]=$!
     nbd_wait_ready "$name" $!
 }
@@ -60,10 +74,21 @@ nbd_start_qemu() {
     nbd_wait_ready "$name" $!
 }
 
+# A stopped server has flushed and closed its stack.  With the sanitizer
+# runtimes preloaded, nbdkit can deadlock in a library destructor (p11-kit's
+# freelocale) after the plugin has closed; it is killed then.
 nbd_stop() {
-    local pid=${NBD_PIDS[$1]:-}
+    local pid=${NBD_PIDS[$1]:-} i
     [ -n "$pid" ] || return 0
     kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < 600; i++)); do
+        kill -0 "$pid" 2>/dev/null || break
+        if [ ${#NBD_ENV[@]} -gt 0 ] && [ $i -ge 100 ]; then
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+        sleep 0.05
+    done
+    kill -0 "$pid" 2>/dev/null && fail "server $1 did not stop within 30 s"
     wait "$pid" 2>/dev/null || true
     unset "NBD_PIDS[$1]"
 }
