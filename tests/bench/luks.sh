@@ -1,7 +1,11 @@
 #!/bin/bash
 # luks.sh - sequential write and read of a 1 GiB LUKS volume
 # (aes-256-xts-plain64) by strata-img convert and by qemu-img convert, on
-# the same image in the same run.  Figures only.
+# the same image in the same run.  Figures only.  Both tools run with their
+# defaults: the cipher on one thread, reading and writing overlapped by
+# I/O threads, and no flush to stable storage at the end (qemu-img convert's
+# cache=unsafe, which strata-img convert follows).  CPU time (all threads)
+# is shown next to wall-clock time.
 #
 # $1 (optional): the output of build/bench/crypto, for libgcrypt's raw
 # aes-xts figure at 512-byte sectors.
@@ -52,7 +56,7 @@ read -r qr qrc < <(best qemu-img convert -n "${OBJ[@]}" --image-opts "$LUKS" --t
 cp "$W/src.raw" "$W/plain.raw"
 read -r pw pwc < <(best strata-img convert -n -S 0 -f raw "$W/src.raw" --target-image-opts "driver=file,filename=$W/plain.raw")
 
-echo "luks aes-256-xts-plain64, 1 GiB sequential, one thread (best of 3; $base):"
+echo "luks aes-256-xts-plain64, 1 GiB sequential (best of 3; $base, $(stat -f -c %T "$base")):"
 printf '%-6s %12s %12s %7s   %14s %14s %7s\n' "" "strata MB/s" "qemu MB/s" "ratio" \
     "strata CPU s" "qemu CPU s" "ratio"
 printf '%-6s %12s %12s %7s   %14s %14s %7s\n' write "$(mbs "$sw")" "$(mbs "$qw")" \

@@ -19,10 +19,16 @@ else
 fi
 STRATA_BENCH_CRYPTSETUP_SHA256=$cs_sha256 "$build/bench/crypto" | tee "$build/bench/crypto.out"
 
-# LUKS next to qemu-img, and as a share of the raw libgcrypt figure above.
+# LUKS next to qemu-img, and as a share of the raw libgcrypt figure above:
+# once on the temporary directory's file system, once on tmpfs, where no
+# disk is involved for either tool.
 echo
 echo "== luks"
 bash "$src/tests/bench/luks.sh" "$build/bench/crypto.out"
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+    echo
+    STRATA_BENCH_DIR=/dev/shm bash "$src/tests/bench/luks.sh" "$build/bench/crypto.out"
+fi
 
 # qcow2 next to qemu-img.
 . "$src/tests/bench/qcow2.sh"
