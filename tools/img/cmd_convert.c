@@ -113,14 +113,14 @@ struct convert_reader {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     struct convert_chunk slot[CONVERT_SLOTS];
-    unsigned head, tail;        /* filled: [tail, head), counted modulo 2 * SLOTS */
+    uint64_t head, tail;        /* chunks queued and written so far: [tail, head) wait */
     bool done;                  /* the reader has queued its last chunk */
     bool stop;                  /* the writer gave up: read no further */
 };
 
-static unsigned reader_count(const struct convert_reader *r)
+static uint64_t reader_count(const struct convert_reader *r)
 {
-    return (r->head - r->tail) % (2 * CONVERT_SLOTS);
+    return r->head - r->tail;
 }
 
 /* Fills one chunk from src at off; 0 or -errno with c->err set. */
@@ -172,7 +172,7 @@ static void *reader_main(void *arg)
             int cret = c->ret;
             uint64_t n = c->len;
             pthread_mutex_lock(&r->lock);
-            r->head = (r->head + 1) % (2 * CONVERT_SLOTS);
+            r->head++;
             if (cret < 0)
                 r->done = true;
             pthread_cond_broadcast(&r->cond);
@@ -241,7 +241,7 @@ static int copy_sources(struct convert *cv, struct strata_node **srcs,
         }
         ret = write_chunk(cv, c, errp);
         pthread_mutex_lock(&r.lock);
-        r.tail = (r.tail + 1) % (2 * CONVERT_SLOTS);
+        r.tail++;
         if (ret < 0)
             r.stop = true;
         pthread_cond_broadcast(&r.cond);
