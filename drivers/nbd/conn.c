@@ -481,7 +481,10 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
         }
         nbd_conn_wake(s);
         bool timed_out = nbd_req_wait(s, &q);
-        bool gone = q.err && nbd_handle_gone(s->h);
+        /* ENOTCONN is not among the errors the NBD protocol carries, so
+         * only libnbd gives it, to commands it fails because the connection
+         * died; the handle may not report dead yet when the waiter wakes. */
+        bool gone = q.err == ENOTCONN || (q.err && nbd_handle_gone(s->h));
         /* ESHUTDOWN: the server is going away and will take no more
          * commands here; drop the connection so the next request makes a
          * new one. */
