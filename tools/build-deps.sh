@@ -3,15 +3,15 @@
 # Build: compiler, autoconf's pkg-config, libgcrypt, libconfig, libltdl,
 # CUnit, zlib and zstd, libnbd and nbdkit's plugin header.  Tests:
 # qemu-img/qemu-io, cryptsetup, nbdkit and libnbd's tools (nbdcopy) as peers
-# to check compatibility against, openssl for independent crypto values.
+# to check compatibility against, openssl for independent crypto values,
+# strace to see which system calls a tool makes (flushes).
 set -e
 export DEBIAN_FRONTEND=noninteractive
-if ! dpkg -s build-essential pkg-config libgcrypt20-dev libconfig-dev libltdl-dev \
-        libcunit1-dev zlib1g-dev libzstd-dev libnbd-dev nbdkit-plugin-dev qemu-utils \
-        cryptsetup-bin nbdkit libnbd-bin openssl >/dev/null 2>&1; then
+pkgs="build-essential pkg-config libgcrypt20-dev libconfig-dev libltdl-dev
+      libcunit1-dev zlib1g-dev libzstd-dev libnbd-dev nbdkit-plugin-dev qemu-utils
+      cryptsetup-bin nbdkit libnbd-bin openssl strace"
+# shellcheck disable=SC2086  # the list is split into package names on purpose
+if ! dpkg -s $pkgs >/dev/null 2>&1; then
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends \
-        build-essential pkg-config libgcrypt20-dev libconfig-dev libltdl-dev \
-        libcunit1-dev zlib1g-dev libzstd-dev libnbd-dev nbdkit-plugin-dev qemu-utils \
-        cryptsetup-bin nbdkit libnbd-bin openssl
+    apt-get install -y -qq --no-install-recommends $pkgs
 fi

@@ -107,6 +107,21 @@ qemu-img compare -f raw -F raw a.raw c1.raw > /dev/null || fail "convert --confi
 "$IMG" convert --image-opts driver=raw,file.filename=a.raw -O raw c2.raw || fail "convert --image-opts"
 qemu-img compare -f raw -F raw a.raw c2.raw > /dev/null || fail "convert --image-opts: differs"
 
+# Cache mode: the default (unsafe, as qemu-img) never syncs the target;
+# writeback syncs it before exiting.  Seen in the system calls made on it.
+"$IMG" convert -t bogus -f raw -O raw a.raw t.raw 2>t.err && fail "convert -t bogus accepted"
+grep -q "invalid cache mode 'bogus'" t.err || fail "convert -t bogus: $(cat t.err)"
+[ ! -e t.raw ] || fail "convert -t bogus created the target"
+syncs_on_target() {
+    rm -f "$1"
+    strace -f -y -e trace=fsync,fdatasync,sync_file_range -o trace.txt \
+        "$IMG" convert "${@:2}" -f raw -O raw a.raw "$1" || fail "convert ${*:2} failed"
+    qemu-img compare -f raw -F raw a.raw "$1" >/dev/null || fail "convert ${*:2}: content differs"
+    grep -c "<[^>]*/$1>" trace.txt || true
+}
+[ "$(syncs_on_target t1.raw)" = 0 ] || fail "convert (cache unsafe) synced the target: $(cat trace.txt)"
+[ "$(syncs_on_target t2.raw -t writeback)" -gt 0 ] || fail "convert -t writeback never synced the target"
+
 # ------------------------------------------------------------ compare
 out=$("$IMG" compare -f raw -F raw a.raw b.raw) || fail "compare of identical images exits $?"
 [ "$out" = "Images are identical." ] || fail "compare: $out"
