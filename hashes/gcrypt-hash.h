@@ -5,7 +5,7 @@
  *
  * which makes the descriptor `sha256_alg` with a streaming context, copy,
  * libgcrypt's native PBKDF2 and a self-test against the given digest of
- * "abc".  libgcrypt has been initialised by the core before any module is
+ * "abc" (GCRYPT_HASH_WITH_PBKDF2 puts in a PBKDF2 of the module's own).  libgcrypt has been initialised by the core before any module is
  * loaded. */
 #ifndef STRATA_HASHES_GCRYPT_HASH_H
 #define STRATA_HASHES_GCRYPT_HASH_H
@@ -82,7 +82,7 @@ static size_t gch_unhex(const char *s, uint8_t *out, size_t max)
 /* Digest of "abc" through the descriptor, once straight and once through a
  * copy taken after "a", so that copy() is checked as well. */
 static int gch_selftest_run(const struct strata_hash_alg *alg, const char *abc_hex,
-                            struct strata_error **errp)
+                            const char *pbkdf2_kat_hex, struct strata_error **errp)
 {
     uint8_t want[64], got[64];
     struct gch_ctx a, b;
@@ -107,18 +107,26 @@ static int gch_selftest_run(const struct strata_hash_alg *alg, const char *abc_h
     if (memcmp(got, want, n) != 0)
         return strata_error_set(errp, EIO, "%s: self-test digest through a copy is wrong",
                                 alg->impl_name);
+    if (pbkdf2_kat_hex) {
+        uint8_t dk[32];
+        n = gch_unhex(pbkdf2_kat_hex, want, sizeof(want));
+        if (n != sizeof(dk) ||
+            alg->pbkdf2((const uint8_t *)"passwd", 6, (const uint8_t *)"salt", 4, 3, dk,
+                        sizeof(dk)) < 0 ||
+            memcmp(dk, want, sizeof(dk)) != 0)
+            return strata_error_set(errp, EIO, "%s: self-test PBKDF2 derivation is wrong",
+                                    alg->impl_name);
+    }
     return 0;
 }
 
-#define GCRYPT_HASH(id, algo, hname, dsize, bsize, abc_hex)                        \
+/* A hash whose PBKDF2 is pbkdf2_fn rather than libgcrypt's; the self-test
+ * then also derives pbkdf2_kat_hex (32 bytes: password "passwd", salt
+ * "salt", 3 iterations) through it, so that a derivation running on other
+ * code than the digest is checked at load too.  NULL skips that check. */
+#define GCRYPT_HASH_WITH_PBKDF2(id, algo, hname, dsize, bsize, abc_hex, pbkdf2_fn,   \
+                                pbkdf2_kat_hex)                                    \
     static int id##_init(void *ctx) { return gch_init(algo, ctx); }                \
-    static int id##_pbkdf2(const uint8_t *pass, size_t passlen, const uint8_t *salt, \
-                           size_t saltlen, uint64_t iterations, uint8_t *out,       \
-                           size_t outlen)                                          \
-    {                                                                              \
-        return gch_pbkdf2(algo, pass, passlen, salt, saltlen, iterations, out,     \
-                          outlen);                                                 \
-    }                                                                              \
     static int id##_selftest(struct strata_error **errp);                          \
     static const struct strata_hash_alg id##_alg = {                               \
         .abi_version = STRATA_HASH_ABI,                                            \
@@ -134,12 +142,22 @@ static int gch_selftest_run(const struct strata_hash_alg *alg, const char *abc_h
         .final = gch_final,                                                        \
         .destroy = gch_destroy,                                                    \
         .copy = gch_copy,                                                          \
-        .pbkdf2 = id##_pbkdf2,                                                     \
+        .pbkdf2 = pbkdf2_fn,                                                       \
         .selftest = id##_selftest,                                                 \
     };                                                                             \
     static int id##_selftest(struct strata_error **errp)                           \
     {                                                                              \
-        return gch_selftest_run(&id##_alg, abc_hex, errp);                         \
+        return gch_selftest_run(&id##_alg, abc_hex, pbkdf2_kat_hex, errp);         \
     }
+
+#define GCRYPT_HASH(id, algo, hname, dsize, bsize, abc_hex)                        \
+    static int id##_pbkdf2(const uint8_t *pass, size_t passlen, const uint8_t *salt, \
+                           size_t saltlen, uint64_t iterations, uint8_t *out,       \
+                           size_t outlen)                                          \
+    {                                                                              \
+        return gch_pbkdf2(algo, pass, passlen, salt, saltlen, iterations, out,     \
+                          outlen);                                                 \
+    }                                                                              \
+    GCRYPT_HASH_WITH_PBKDF2(id, algo, hname, dsize, bsize, abc_hex, id##_pbkdf2, NULL)
 
 #endif

@@ -153,7 +153,8 @@ static void run_pbkdf2(const char *prefix)
         uint8_t *pw = tu_vec_hex(v, i, "password", &pl);
         uint8_t *salt = tu_vec_hex(v, i, "salt", &sl);
         uint8_t *dk = tu_vec_hex(v, i, "dk", &dl);
-        uint8_t got[64];
+        uint8_t got[128];
+        CU_ASSERT_TRUE_FATAL(dl <= sizeof(got));
         struct strata_error *err = NULL;
         int r = strata_pbkdf2(name, pw, pl, salt, sl, tu_vec_num(v, i, "iterations", 0), got,
                               dl, &err);
