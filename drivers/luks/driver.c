@@ -5,15 +5,22 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <strata/plugin.h>
 #include <strata/strata.h>
 
-/* Payload is encrypted and written in batches of this size through one
- * buffer per node, allocated at open. */
+/* Payload is encrypted and written in batches of this size through a
+ * bounce buffer.  Writers running at once each borrow one from a pool that
+ * grows to the number of concurrent writers and is freed at close. */
 #define LUKS_BATCH (1024u * 1024u)
+
+/* A pooled buffer's first bytes link it into the pool while it is free. */
+struct luks_free_buf {
+    struct luks_free_buf *next;
+};
 
 struct luks_state {
     struct strata_node *file;     /* payload */
@@ -22,8 +29,14 @@ struct luks_state {
     struct strata_crypto_ctx *ctx;
     struct strata_cipher *cipher;
     uint64_t payload_off;
-    uint8_t *bounce;
+    bool io_ready;                /* unlocked, and opened for data I/O */
     bool header_only;             /* a detached header opened on its own */
+    /* The driver takes concurrent requests: the pool is shared by writers,
+     * and info/amend, which read and rewrite the header state, exclude each
+     * other. */
+    pthread_mutex_t pool_lock;
+    struct luks_free_buf *pool;
+    pthread_mutex_t hdr_lock;
 };
 
 static const char *const luks_children[] = { "file", "header", NULL };
@@ -95,38 +108,67 @@ static int luks_probe(const uint8_t *buf, size_t len, const char *filename)
     return luks_has_magic(buf, len) ? 100 : 0;
 }
 
+static uint8_t *luks_bounce_get(struct luks_state *s)
+{
+    pthread_mutex_lock(&s->pool_lock);
+    struct luks_free_buf *b = s->pool;
+    if (b)
+        s->pool = b->next;
+    pthread_mutex_unlock(&s->pool_lock);
+    return b ? (uint8_t *)b : malloc(LUKS_BATCH);
+}
+
+static void luks_bounce_put(struct luks_state *s, uint8_t *buf)
+{
+    struct luks_free_buf *b = (struct luks_free_buf *)buf;
+    pthread_mutex_lock(&s->pool_lock);
+    b->next = s->pool;
+    s->pool = b;
+    pthread_mutex_unlock(&s->pool_lock);
+}
+
 static void luks_close(struct strata_node *node)
 {
     struct luks_state *s = strata_node_state(node);
     luks_format.close(s->ctx);
     s->ctx = NULL;
     s->cipher = NULL;
-    free(s->bounce);
-    s->bounce = NULL;
+    s->io_ready = false;
+    while (s->pool) {
+        struct luks_free_buf *b = s->pool;
+        s->pool = b->next;
+        free(b);
+    }
+    pthread_mutex_destroy(&s->pool_lock);
+    pthread_mutex_destroy(&s->hdr_lock);
 }
 
 static int luks_open(struct strata_node *node, const struct strata_opts *opts,
                      unsigned flags, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
+    pthread_mutex_init(&s->pool_lock, NULL);
+    pthread_mutex_init(&s->hdr_lock, NULL);
     int r = strata_node_open_child(node, "file", NULL, false, &s->file, errp);
     if (r < 0)
-        return r;
+        goto fail;
     r = strata_node_open_child(node, "header", NULL, true, &s->header, errp);
     if (r < 0)
-        return r;
+        goto fail;
     struct strata_node *hdr = s->header ? s->header : s->file;
     luks_setup_io(s, hdr, strata_node_writable(hdr));
     int64_t hlen = strata_get_length(hdr);
-    if (hlen < 0)
-        return strata_error_set(errp, (int)-hlen, "%s: cannot get size",
-                                strata_node_filename(hdr));
+    if (hlen < 0) {
+        r = strata_error_set(errp, (int)-hlen, "%s: cannot get size",
+                             strata_node_filename(hdr));
+        goto fail;
+    }
     s->io.size = (uint64_t)hlen;
     s->io.init = NULL;
 
     r = luks_format.open(&s->io, opts, flags, &s->ctx, errp);
     if (r < 0)
-        return r;
+        goto fail;
     uint32_t sector;
     luks_format.get_cipher(s->ctx, &s->cipher, &s->payload_off, &sector);
 
@@ -153,13 +195,7 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
                              s->payload_off);
         goto fail;
     }
-    if (!(flags & STRATA_O_NO_IO)) {
-        s->bounce = malloc(LUKS_BATCH);
-        if (!s->bounce) {
-            r = strata_error_set(errp, ENOMEM, "out of memory");
-            goto fail;
-        }
-    }
+    s->io_ready = s->cipher && !(flags & STRATA_O_NO_IO);
     struct strata_limits lim = { .request_alignment = LUKS_SECTOR };
     strata_node_set_limits(node, &lim);
     return 0;
@@ -183,7 +219,7 @@ static int64_t luks_get_length(struct strata_node *node)
 
 static int luks_need_key(struct luks_state *s, struct strata_error **errp)
 {
-    if (s->cipher && s->bounce)
+    if (s->io_ready)
         return 0;
     return strata_error_set(errp, EACCES, "%s: the LUKS volume is not unlocked: "
                             "option 'key-secret' is required for I/O",
@@ -213,18 +249,24 @@ static int luks_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
 {
     struct luks_state *s = strata_node_state(node);
     int r = luks_need_key(s, errp);
+    if (r < 0)
+        return r;
+    uint8_t *bounce = luks_bounce_get(s);
+    if (!bounce)
+        return strata_error_set(errp, ENOMEM, "out of memory");
     /* The caller's buffer is never touched: ciphertext goes to the bounce
      * buffer, a batch at a time. */
     while (r == 0 && len > 0) {
         size_t n = len > LUKS_BATCH ? LUKS_BATCH : (size_t)len;
-        r = strata_cipher_encrypt_sectors(s->cipher, off / LUKS_SECTOR, LUKS_SECTOR,
-                                          s->bounce, buf, n, errp);
+        r = strata_cipher_encrypt_sectors(s->cipher, off / LUKS_SECTOR, LUKS_SECTOR, bounce,
+                                          buf, n, errp);
         if (r == 0)
-            r = strata_pwrite(s->file, s->payload_off + off, n, s->bounce, flags, errp);
+            r = strata_pwrite(s->file, s->payload_off + off, n, bounce, flags, errp);
         off += n;
         len -= n;
         buf = (const uint8_t *)buf + n;
     }
+    luks_bounce_put(s, bounce);
     return r;
 }
 
@@ -277,14 +319,20 @@ static int luks_get_info(struct strata_node *node, struct strata_info *obj,
 {
     struct luks_state *s = strata_node_state(node);
     strata_info_add_bool(obj, "encrypted", true);
-    return luks_format.get_info(s->ctx, obj, errp);
+    pthread_mutex_lock(&s->hdr_lock);
+    int r = luks_format.get_info(s->ctx, obj, errp);
+    pthread_mutex_unlock(&s->hdr_lock);
+    return r;
 }
 
 static int luks_amend(struct strata_node *node, const struct strata_opts *opts,
                       bool force, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
-    return luks_format.amend(s->ctx, opts, force, errp);
+    pthread_mutex_lock(&s->hdr_lock);
+    int r = luks_format.amend(s->ctx, opts, force, errp);
+    pthread_mutex_unlock(&s->hdr_lock);
+    return r;
 }
 
 /* Options of the create call that belong to the format. */
@@ -402,6 +450,7 @@ static const struct strata_driver luks_driver = {
     .name = "luks",
     .description = "LUKS1 encrypted volume (cryptsetup/QEMU compatible)",
     .kind = STRATA_DRIVER_FORMAT,
+    .flags = STRATA_DRIVER_THREAD_SAFE,
     .state_size = sizeof(struct luks_state),
     .children = luks_children,
     .open_options = luks_open_options,

@@ -9,11 +9,12 @@
 # get accurate CPU usage"; that is the peer's quirk, so try again.
 qemu_img_retry() {
     local i
-    for i in 1 2 3 4 5; do
+    for i in $(seq 10); do
         if qemu-img "$@" 2>"$T/qemu.err"; then
             return 0
         fi
         grep -q "accurate CPU usage" "$T/qemu.err" || break
+        sleep 0.2
     done
     cat "$T/qemu.err" >&2
     return 1
