@@ -210,7 +210,7 @@ const struct img_command img_cmd_check = {
     .summary = "Check the image's metadata for consistency.",
     .help =
         "  -f FMT                image format (probed when omitted)\n"
-        "  -r leaks|all          repair leaked clusters only, or all problems\n"
+        "  -r, --repair=leaks|all  repair leaked clusters only, or all problems\n"
         "                        (the image is then opened for writing)\n"
         "  --output=human|json   output format; JSON uses qemu-img's field names\n"
         "  -q                    quiet\n"

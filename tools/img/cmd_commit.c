@@ -110,12 +110,17 @@ static int run(int argc, char **argv)
 const struct img_command img_cmd_commit = {
     .name = "commit",
     .run = run,
-    .synopsis = "commit [--object OBJ] [--image-opts] [-q] [-f FMT] [-b BASE] FILENAME",
+    .synopsis = "commit [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-b BASE]\n"
+                "                 FILENAME",
     .summary = "Write an image's own data into its backing file.",
     .help =
         "  -b BASE               the backing file to commit to (only the immediate\n"
-        "                        backing file is supported)\n"
+        "                        backing file is supported), as info's path to it\n"
         "  -f FMT                image format (probed when omitted)\n"
         "  -q                    quiet\n"
+        "  -d, -p, -t CACHE, -r RATE  accepted for compatibility; change nothing\n"
+        "  --image-opts          FILENAME is dotted options\n"
+        "  --config FILE         the image is the stack described by FILE\n"
+        "  --object secret,...   define a secret\n"
         "The image itself is left unchanged (as qemu-img commit -d).\n",
 };

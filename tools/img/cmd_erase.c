@@ -96,5 +96,6 @@ const struct img_command img_cmd_erase = {
         "  -f FMT                image format (probed when omitted)\n"
         "  --image-opts          FILENAME is dotted options (a detached header is\n"
         "                        named by header.filename=...)\n"
-        "  --config FILE         the image is the stack described by FILE\n",
+        "  --config FILE         the image is the stack described by FILE\n"
+        "  --object secret,...   define a secret\n",
 };

@@ -130,8 +130,7 @@ const struct img_command img_cmd_measure = {
     .synopsis = "measure [--output=human|json] [-O FMT] [-o OPTIONS]\n"
                 "                   (--size SIZE | [--object OBJ] [--image-opts | --config FILE]\n"
                 "                   [-f FMT] [-U] FILENAME)",
-    .summary = "Compute the host size needed for an image of format FMT, either new\n"
-               "(--size) or converted from FILENAME.",
+    .summary = "Compute the host size a new or converted image of format FMT needs.",
     .help =
         "  -O FMT                output format (default: raw)\n"
         "  -o OPTIONS            creation options of FMT\n"

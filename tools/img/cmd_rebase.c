@@ -147,16 +147,20 @@ out:
 const struct img_command img_cmd_rebase = {
     .name = "rebase",
     .run = run,
-    .synopsis = "rebase [--object OBJ] [--image-opts] [-q] [-f FMT] [-u]\n"
+    .synopsis = "rebase [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-u]\n"
                 "                 -b BACKING_FILE [-F BACKING_FMT] FILENAME",
     .summary = "Change the backing file of an image.",
     .help =
         "  -b BACKING_FILE       the new backing file (\"\" for none); a relative\n"
         "                        name is relative to the image's directory\n"
-        "  -F BACKING_FMT        its format (probed when omitted)\n"
+        "  -F BACKING_FMT        its format (probed when omitted, except with -u)\n"
         "  -u                    unsafe: only rewrite the name, copy nothing\n"
         "  -f FMT                image format (probed when omitted)\n"
         "  -q                    quiet\n"
+        "  -p, -t CACHE, -T SRC_CACHE  accepted for compatibility; change nothing\n"
+        "  --image-opts          FILENAME is dotted options\n"
+        "  --config FILE         the image is the stack described by FILE\n"
+        "  --object secret,...   define a secret\n"
         "Without -u, data the image inherits and the two backing files see\n"
         "differently is copied into the image first.\n",
 };

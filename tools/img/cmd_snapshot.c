@@ -106,7 +106,7 @@ static int run(int argc, char **argv)
 const struct img_command img_cmd_snapshot = {
     .name = "snapshot",
     .run = run,
-    .synopsis = "snapshot [--object OBJ] [--image-opts | --config FILE] [-U] [-q]\n"
+    .synopsis = "snapshot [--object OBJ] [--image-opts | --config FILE] [-f FMT] [-U] [-q]\n"
                 "                 [-l | -a SNAPSHOT | -c SNAPSHOT | -d SNAPSHOT] FILENAME",
     .summary = "List, create, apply or delete internal snapshots.",
     .help =
@@ -116,5 +116,8 @@ const struct img_command img_cmd_snapshot = {
         "  -d SNAPSHOT           delete a snapshot, by ID or name\n"
         "  -f FMT                image format (probed when omitted)\n"
         "  -q                    quiet\n"
-        "  -U, --force-share     open without taking image locks (-l only)\n",
+        "  -U, --force-share     open without taking image locks (-l only)\n"
+        "  --image-opts          FILENAME is dotted options\n"
+        "  --config FILE         the image is the stack described by FILE\n"
+        "  --object secret,...   define a secret\n",
 };

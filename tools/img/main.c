@@ -28,7 +28,7 @@ static void print_usage(void)
            "block stack.  Options and output follow qemu-img.\n\n"
            "Commands:\n", tool_progname());
     for (size_t i = 0; commands[i]; i++)
-        printf("  %-9s %s\n", commands[i]->name, commands[i]->summary);
+        printf("  %-14s %s\n", commands[i]->name, commands[i]->summary);
     printf("\nImages are named by a file name (format probed unless -f is given), by\n"
            "dotted options with --image-opts (driver=raw,file.filename=disk.img),\n"
            "or by a stack config file with --config FILE.\n"
