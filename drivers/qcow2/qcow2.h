@@ -168,7 +168,6 @@ struct qcow2_state {
     bool lazy;                      /* lazy refcounts in effect */
     bool dirty_set;                 /* dirty bit written to disk by us */
     bool header_dirty;              /* autoclear etc. to be written */
-    bool bitmaps_marked;
 
     uint8_t *buf;                   /* one cluster, for COW and such */
     uint8_t *cbuf;                  /* compressed data, 2 clusters */

@@ -211,6 +211,14 @@ int qcow2_prepare_write(struct qcow2_state *s, struct strata_error **errp)
         return strata_error_set(errp, EIO, "%s: image is marked corrupt; repair it with "
                                 "'check -r all' before writing", s->name);
     int r;
+    if (s->autoclear & QCOW2_AUTOCLEAR_BITMAPS) {
+        /* Persistent dirty bitmaps are kept but not updated: the spec's
+         * way to say so is to clear the bit before the first change, after
+         * which QEMU takes every bitmap as inconsistent rather than trusting
+         * one that misses these writes. */
+        s->autoclear &= ~QCOW2_AUTOCLEAR_BITMAPS;
+        s->header_dirty = true;
+    }
     if (s->header_dirty) {
         r = qcow2_write_header(s, errp);
         if (r < 0)
