@@ -176,6 +176,20 @@ strata-io "${obj[@]}" --image-opts -c 'write 0 512' "$O" >/dev/null 2>&1 &&
     qemu-io "${obj[@]}" --image-opts "$O" -c 'read -P 0x51 1000 512' 2>/dev/null | grep -q failed &&
     fail "AES write accepted without the override"
 
+# convert into a new qcow2 leaves the source's zero ranges unallocated, as
+# qemu-img does (same map but for where the data clusters landed).
+qemu-img create -q -f raw sp.raw 64M
+qemu-io -f raw -c 'write -P 3 20M 1M' -c 'write -z 30M 1M' sp.raw >/dev/null
+strata-img convert -O qcow2 sp.raw sp1.qcow2 || fail "convert raw -> qcow2"
+qemu-img convert -O qcow2 sp.raw sp2.qcow2
+map_no_offsets() { qemu-img map --output=json "$1" | sed 's/, "offset": [0-9]*//'; }
+[ "$(map_no_offsets sp1.qcow2)" = "$(map_no_offsets sp2.qcow2)" ] ||
+    fail "convert -O qcow2 allocation differs from qemu-img's:
+$(map_no_offsets sp1.qcow2)
+qemu-img:
+$(map_no_offsets sp2.qcow2)"
+qemu-img compare -q -f raw -F qcow2 sp.raw sp1.qcow2 || fail "converted sparse image differs"
+
 # Persistent dirty bitmaps (made by qemu-img) are kept but not updated, so the
 # first write clears their autoclear bit, as the spec asks of a program that
 # does not maintain them: QEMU then takes them as inconsistent instead of

@@ -22,12 +22,16 @@ struct convert {
     struct tool_progress progress;
 };
 
-/* True when the target already reads as zeros over [off, off+len). */
+/* True when the target already reads as zeros over [off, off+len): through
+ * its backing chain, so that a format's unallocated clusters with nothing
+ * below count, as they do for qemu-img, and stay unallocated. */
 static bool target_reads_zero(struct convert *cv, uint64_t off, uint64_t len)
 {
     while (len > 0) {
         struct strata_block_status bs = { 0 };
-        if (strata_block_status(cv->dst, off, len, &bs, NULL) < 0 || bs.pnum == 0)
+        int depth;
+        if (strata_block_status_above(cv->dst, off, len, &bs, &depth, NULL) < 0 ||
+            bs.pnum == 0)
             return false;
         if (!(bs.flags & STRATA_BS_ZERO))
             return false;
