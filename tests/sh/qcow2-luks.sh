@@ -107,4 +107,17 @@ strata-img convert "${obj[@]}" --image-opts "$(opts s2)" -O raw s.raw ||
     fail "strata-img cannot read with the remaining passphrase"
 cmp -s ref.raw s.raw || fail "strata reads different data"
 strata-img check "${obj[@]}" --image-opts "$(opts s2)" >/dev/null || fail "strata-img check"
+
+# convert creates an encrypted target and writes it with the key given in
+# -o, for qcow2 and for luks; qemu reads back the source's data.
+for target in "qcow2 encrypt.format=luks,encrypt.key-secret=s1,encrypt.iter-time=50" \
+              "luks key-secret=s1,iter-time=50"; do
+    set -- $target
+    strata-img convert "${obj[@]}" -f raw ref.raw -O "$1" -o "$2" conv.$1 ||
+        fail "convert into a new encrypted $1"
+    o="driver=$1,file.filename=conv.$1"
+    [ "$1" = luks ] && o="$o,key-secret=s1" || o="$o,encrypt.key-secret=s1"
+    qemu-img compare "${obj[@]}" -q --image-opts "driver=raw,file.filename=ref.raw" "$o" ||
+        fail "encrypted $1 made by convert differs from its source"
+done
 echo "key management checked by qemu after every step"

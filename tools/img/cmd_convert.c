@@ -283,6 +283,24 @@ static int open_target(const struct tool_image *t, bool create, const char *fmt,
         int ret = strata_image_create(fmt, t->spec, size, opts, errp);
         if (ret < 0)
             return ret;
+        /* Creation options that are open options too (the key of an
+         * encrypted target: key-secret, encrypt.key-secret) open the new
+         * image, as qemu-img does. */
+        struct strata_opts *o = strata_opts_new();
+        const char *k, *v;
+        for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
+            for (const struct strata_opt_desc *d = drv->open_options; d && d->name; d++)
+                if (strcmp(d->name, k) == 0)
+                    strata_opts_set(o, k, v);
+        if (strata_opts_entry(o, 0, &k, &v)) {
+            strata_opts_set(o, "driver", fmt);
+            strata_opts_set(o, "file.filename", t->spec);
+            ret = strata_open_opts(o, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN | flags, dstp,
+                                   errp);
+            strata_opts_free(o);
+            return ret;
+        }
+        strata_opts_free(o);
     }
     return tool_image_open(t, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN | flags, dstp, errp);
 }
