@@ -275,32 +275,25 @@ int qcow2_measure(const struct strata_opts *o, uint64_t size, struct strata_node
             data = qcow2_align_up(size, csz);
     }
     const char *pre = strata_opts_get(o, "preallocation");
-    bool full_pre = pre && strcmp(pre, "off") != 0;
+    /* Metadata preallocation maps clusters but writes no data. */
+    bool full_pre = pre && (strcmp(pre, "falloc") == 0 || strcmp(pre, "full") == 0);
     uint64_t virt = qcow2_align_up(size, csz);
     uint64_t l2_per = csz / esz;
-    /* Metadata for a given amount of mapped data: header, L1, L2 tables,
-     * refcount table and blocks covering all of it. */
-    uint64_t meta_for[2];
-    uint64_t amounts[2] = { full_pre ? virt : data, virt };
-    for (int i = 0; i < 2; i++) {
-        uint64_t clusters = amounts[i] / csz;
-        uint64_t l2 = (virt / csz + l2_per - 1) / l2_per;
-        uint64_t l2_used = i == 0 && !full_pre ? (clusters + l2_per - 1) / l2_per : l2;
-        if (l2_used > l2)
-            l2_used = l2;
-        uint64_t l1_bytes = qcow2_align_up(l2 * 8, csz);
-        uint64_t meta = csz + l1_bytes + l2_used * csz;
-        uint64_t per_rb = csz * 8 >> refcount_order;
-        uint64_t total = meta + amounts[i];
-        uint64_t rbs = 0, rt = 0;
-        for (int k = 0; k < 4; k++) {
-            uint64_t n = (total + rbs * csz + rt) / csz;
-            rbs = (n + per_rb - 1) / per_rb;
-            rt = qcow2_align_up(rbs * 8, csz);
-        }
-        meta_for[i] = meta + rbs * csz + rt;
+    /* Metadata of the fully allocated image: header, L1, every L2 table, and
+     * the refcount table and blocks covering all of it.  As qemu-img, the
+     * required size counts all of it too, plus only the data that will be
+     * written: an overestimate, but one both tools give. */
+    uint64_t l2 = (virt / csz + l2_per - 1) / l2_per;
+    uint64_t meta = csz + qcow2_align_up(l2 * 8, csz) + l2 * csz;
+    uint64_t per_rb = csz * 8 >> refcount_order;
+    uint64_t rbs = 0, rt = 0;
+    for (int k = 0; k < 4; k++) {
+        uint64_t n = (meta + virt + rbs * csz + rt) / csz;
+        rbs = (n + per_rb - 1) / per_rb;
+        rt = qcow2_align_up(rbs * 8, csz);
     }
-    out->required = meta_for[0] + amounts[0];
-    out->fully_allocated = meta_for[1] + virt;
+    meta += rbs * csz + rt;
+    out->required = meta + (full_pre ? virt : data);
+    out->fully_allocated = meta + virt;
     return 0;
 }

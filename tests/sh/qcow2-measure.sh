@@ -1,0 +1,31 @@
+#!/bin/bash
+# strata-img measure -O qcow2 gives qemu-img's figures, for a size and for a
+# source image, across cluster sizes, refcount widths, extended L2 and
+# preallocation modes.
+. "$STRATA_SRCDIR/tests/sh/lib/common.sh"
+cd "$T"
+
+qemu-img create -q -f raw src.raw 256M
+qemu-io -f raw -c 'write -P 3 100M 1M' -c 'write -P 4 200M 64k' src.raw >/dev/null
+
+same_as_qemu() {
+    local q s
+    q=$(qemu-img measure -O qcow2 "$@" 2>&1) || fail "qemu-img measure $*: $q"
+    s=$(strata-img measure -O qcow2 "$@" 2>&1) || fail "strata-img measure $*: $s"
+    [ "$q" = "$s" ] || fail "measure $*: strata says
+$s
+qemu-img says
+$q"
+}
+same_as_qemu --size 1G
+same_as_qemu --size 100G
+same_as_qemu --size 1G -o cluster_size=4k
+same_as_qemu --size 10G -o cluster_size=512,refcount_bits=64
+same_as_qemu --size 1G -o extended_l2=on
+same_as_qemu --size 3G -o preallocation=metadata
+same_as_qemu --size 3G -o preallocation=falloc
+same_as_qemu src.raw
+same_as_qemu -o cluster_size=2M src.raw
+same_as_qemu -o preallocation=metadata src.raw
+same_as_qemu -o preallocation=full src.raw
+echo "qcow2 measure: ok"
