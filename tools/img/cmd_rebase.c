@@ -100,6 +100,13 @@ static int run(int argc, char **argv)
     (void)quiet;
     if (!backing)
         return tool_usage_error("rebase", "Must specify backing file (-b)");
+    /* -u opens no backing file, so there is no format to probe; keeping the
+     * old backing file's format can leave an image that no longer opens. */
+    if (unsafe && *backing && !bfmt) {
+        tool_error("Could not change the backing file to '%s': backing format must be "
+                   "specified with -F when -u is given", backing);
+        return 1;
+    }
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;
@@ -153,7 +160,7 @@ const struct img_command img_cmd_rebase = {
     .help =
         "  -b BACKING_FILE       the new backing file (\"\" for none); a relative\n"
         "                        name is relative to the image's directory\n"
-        "  -F BACKING_FMT        its format (probed when omitted, except with -u)\n"
+        "  -F BACKING_FMT        its format (probed when omitted; required with -u)\n"
         "  -u                    unsafe: only rewrite the name, copy nothing\n"
         "  -f FMT                image format (probed when omitted)\n"
         "  -q                    quiet\n"

@@ -1,0 +1,49 @@
+# strata-img's commands on qcow2 images and backing chains (rebase, commit,
+# snapshot and the options that would write), checked against qemu-img 7.2
+# run on the same files: qemu-img makes the images and reports what they
+# hold afterwards.
+. "$(dirname "$0")/lib/common.sh"
+
+IMG=$STRATA_BUILD/bin/strata-img
+command -v qemu-img >/dev/null || fail "qemu-img is not installed (Debian package qemu-utils)"
+command -v qemu-io >/dev/null || fail "qemu-io is not installed (Debian package qemu-utils)"
+cd "$T"
+
+json_field() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$1" "$2"
+}
+
+qemu-img create -q -f qcow2 base.qcow2 4M
+qemu-io -f qcow2 -c 'write -P 0x11 0 64k' base.qcow2 > /dev/null
+qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 top.qcow2 4M
+qemu-io -f qcow2 -c 'write -P 0x22 1M 64k' top.qcow2 > /dev/null
+qemu-img create -q -f raw new.raw 4M
+
+# ------------------------------------------------------------ rebase -u without -F
+# qemu-img 7.2 refuses it ("backing format must be specified") and leaves the
+# image as it was; keeping the old format (qcow2) for a raw file would leave
+# an image that no longer opens.
+cp top.qcow2 t.qcow2
+qrc=0; qemu-img rebase -u -b new.raw t.qcow2 2> /dev/null || qrc=$?
+[ $qrc != 0 ] || fail "qemu-img rebase -u without -F succeeded: the reference changed"
+cmp -s top.qcow2 t.qcow2 || fail "qemu-img's refused rebase changed the image"
+rc=0; "$IMG" rebase -u -b new.raw t.qcow2 2> err.txt || rc=$?
+[ $rc = 1 ] || fail "rebase -u without -F exits $rc, qemu-img $qrc"
+grep -q -- '-F' err.txt && grep -q 'new.raw' err.txt ||
+    fail "rebase -u without -F: the message names neither -F nor the file: $(cat err.txt)"
+cmp -s top.qcow2 t.qcow2 || fail "refused rebase -u changed the image"
+qemu-img info --output=json t.qcow2 > q.json || fail "qemu-img cannot open the image after a refused rebase"
+[ "$(json_field q.json backing-filename)" = base.qcow2 ] || fail "refused rebase: backing is $(json_field q.json backing-filename)"
+# With -F the name and the format are both recorded.
+"$IMG" rebase -u -b new.raw -F raw t.qcow2 || fail "rebase -u -F raw"
+qemu-img info --output=json t.qcow2 > q.json || fail "qemu-img cannot open the rebased image"
+[ "$(json_field q.json backing-filename)" = new.raw ] &&
+    [ "$(json_field q.json backing-filename-format)" = raw ] ||
+    fail "rebase -u -F raw recorded: $(cat q.json)"
+qemu-img check -q t.qcow2 || fail "qemu-img check after rebase -u"
+# Removing the backing file needs no format.
+"$IMG" rebase -u -b "" t.qcow2 || fail "rebase -u -b ''"
+qemu-img info --output=json t.qcow2 > q.json
+[ -z "$(json_field q.json backing-filename)" ] || fail "rebase -u -b '' kept $(json_field q.json backing-filename)"
+
+echo "tools-img-qcow2: ok"
