@@ -119,6 +119,36 @@ int qcow2_preallocate(struct qcow2_state *s, uint64_t from, uint64_t to,
     return 0;
 }
 
+/* The grown area [old, size) must read as zeros.  Two things could show
+ * through instead: data in the tail of the old last cluster, cut off by an
+ * earlier shrink, and the backing file where it is longer than the old size
+ * (its data there was never part of this image; QEMU zeroes it too).  Done
+ * before the new size is written, so a failure leaves nothing visible.
+ * Whole clusters become zero clusters on version 3; version 2 has none, so
+ * qcow2_do_zero allocates them and writes zeros. */
+static int qcow2_zero_grown(struct qcow2_state *s, uint64_t old, uint64_t size,
+                            struct strata_error **errp)
+{
+    uint64_t csz = s->cluster_size;
+    uint64_t zend = qcow2_align_up(old, csz);
+    if (s->backing) {
+        int64_t bl = strata_get_length(s->backing);
+        if (bl < 0)
+            return strata_error_set(errp, (int)-bl, "%s: cannot get the size of the backing "
+                                    "file", s->name);
+        /* Whole clusters: what lies past the backing file's end or past
+         * the new size within the last cluster reads as zeros either way. */
+        uint64_t bend = qcow2_align_up((uint64_t)bl, csz);
+        uint64_t send = qcow2_align_up(size, csz);
+        uint64_t e = bend < send ? bend : send;
+        if (e > zend)
+            zend = e;
+    }
+    if (zend <= old)
+        return 0;
+    return qcow2_do_zero(s, old, zend - old, 0, false, errp);
+}
+
 int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
                    enum strata_prealloc prealloc, struct strata_error **errp)
 {
@@ -166,17 +196,9 @@ int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
     if (r < 0)
         return r;
     uint64_t old = s->size;
-    uint64_t old_end = qcow2_align_up(old, s->cluster_size);
-    if (old % s->cluster_size) {
-        /* The tail of the old last cluster may hold data cut off by an
-         * earlier shrink: the new area must read as zeros. */
-        uint64_t zend = size < old_end ? size : old_end;
-        s->size = zend;
-        r = qcow2_do_zero(s, old, zend - old, 0, false, errp);
-        s->size = old;
-        if (r < 0)
-            return r;
-    }
+    r = qcow2_zero_grown(s, old, size, errp);
+    if (r < 0)
+        return r;
     r = write_size(s, size, errp);
     if (r < 0)
         return r;
