@@ -46,4 +46,50 @@ qemu-img check -q t.qcow2 || fail "qemu-img check after rebase -u"
 qemu-img info --output=json t.qcow2 > q.json
 [ -z "$(json_field q.json backing-filename)" ] || fail "rebase -u -b '' kept $(json_field q.json backing-filename)"
 
+# ------------------------------------------------------------ commit -b
+# Any name of the immediate backing file is accepted: the name stored in the
+# image (relative to the image's directory), a path from here, an absolute
+# path, a symbolic link.  qemu-img accepts the first and the absolute path.
+pattern_ok() {   # pattern_ok FILE 'read -P ...': qemu-io verifies the pattern
+    ! qemu-io -f qcow2 -c "$2" "$1" | grep -q 'Pattern verification failed'
+}
+mkdir sub
+qemu-img create -q -f qcow2 sub/x.qcow2 4M
+qemu-img create -q -f qcow2 -b x.qcow2 -F qcow2 sub/c.qcow2
+qemu-io -f qcow2 -c 'write -P 0x33 64k 64k' sub/c.qcow2 > /dev/null
+cp sub/x.qcow2 x0.qcow2
+cp sub/x.qcow2 other.qcow2
+ln -s sub/x.qcow2 link.qcow2
+for name in x.qcow2 "$T/sub/x.qcow2"; do
+    cp x0.qcow2 sub/x.qcow2
+    qemu-img commit -q -d -b "$name" sub/c.qcow2 || fail "qemu-img commit -b $name: the reference changed"
+done
+for name in x.qcow2 sub/x.qcow2 ./sub/x.qcow2 "$T/sub/x.qcow2" sub/../sub/x.qcow2 link.qcow2; do
+    cp x0.qcow2 sub/x.qcow2
+    pattern_ok sub/x.qcow2 'read -P 0 64k 64k' || fail "the backing file was not reset"
+    "$IMG" commit -q -b "$name" sub/c.qcow2 2> err.txt || fail "commit -b $name refused: $(cat err.txt)"
+    pattern_ok sub/x.qcow2 'read -P 0x33 64k 64k' || fail "commit -b $name: the data is not in the backing file"
+done
+# Names of other files are refused and nothing is written: a copy of the
+# backing file, a missing file, the image itself.
+for name in other.qcow2 missing.qcow2 sub/c.qcow2 c.qcow2; do
+    cp x0.qcow2 sub/x.qcow2
+    qrc=0; qemu-img commit -q -d -b "$name" sub/c.qcow2 2> /dev/null || qrc=$?
+    [ $qrc != 0 ] || fail "qemu-img commit -b $name succeeded: the reference changed"
+    rc=0; "$IMG" commit -q -b "$name" sub/c.qcow2 2> err.txt || rc=$?
+    [ $rc = 1 ] || fail "commit -b $name exits $rc, qemu-img $qrc"
+    grep -q "'$name'" err.txt || fail "commit -b $name: the message does not name it: $(cat err.txt)"
+    cmp -s x0.qcow2 sub/x.qcow2 && cmp -s x0.qcow2 other.qcow2 ||
+        fail "refused commit -b $name wrote to a file"
+done
+# A file further down the chain is named as such.
+qemu-img create -q -f qcow2 -b c.qcow2 -F qcow2 sub/d.qcow2
+cp sub/x.qcow2 before.qcow2
+cp sub/c.qcow2 c-before.qcow2
+rc=0; "$IMG" commit -q -b sub/x.qcow2 sub/d.qcow2 2> err.txt || rc=$?
+[ $rc = 1 ] && grep -q 'immediate backing file' err.txt ||
+    fail "commit -b below the immediate backing file: rc $rc, $(cat err.txt)"
+cmp -s before.qcow2 sub/x.qcow2 && cmp -s c-before.qcow2 sub/c.qcow2 ||
+    fail "refused commit to a deeper backing file wrote to the chain"
+
 echo "tools-img-qcow2: ok"

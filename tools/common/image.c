@@ -4,7 +4,11 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void tool_image_from_word(const struct tool_common *tc, const char *word,
                           struct tool_image *img)
@@ -43,6 +47,25 @@ int tool_image_collect_one(const struct tool_common *tc, const char *cmd, char *
     if (n == 0)
         return tool_usage_error(cmd, "Expecting one image file name");
     return 0;
+}
+
+char *tool_path_beside(const char *image, const char *name)
+{
+    if (name[0] == '/' || !image || !strchr(image, '/'))
+        return strdup(name);
+    char *dup = strdup(image), *out = NULL;
+    if (dup && asprintf(&out, "%s/%s", dirname(dup), name) < 0)
+        out = NULL;
+    free(dup);
+    return out;
+}
+
+bool tool_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (!a || !b || stat(a, &sa) < 0 || stat(b, &sb) < 0)
+        return false;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 const char *tool_image_label(const struct tool_image *img)

@@ -96,6 +96,12 @@ void tool_image_from_word(const struct tool_common *tc, const char *word,
                           struct tool_image *img);
 int tool_image_open(const struct tool_image *img, unsigned flags,
                     struct strata_node **nodep, struct strata_error **errp);
+/* `name` as a backing file name of `image` means: relative to the image's
+ * directory unless absolute.  Newly allocated; NULL on ENOMEM. */
+char *tool_path_beside(const char *image, const char *name);
+/* True when the two names reach the same file (device and inode); false
+ * when either cannot be looked up. */
+bool tool_same_file(const char *a, const char *b);
 /* The name messages use for an image. */
 const char *tool_image_label(const struct tool_image *img);
 

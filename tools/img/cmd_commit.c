@@ -9,6 +9,52 @@
 
 #define COMMIT_CHUNK (1u << 20)
 
+/* Whether -b's BASE names `node`, the backing file of `parent`: any name of
+ * the same file counts, taken from the working directory or, when relative,
+ * from the parent's directory as a backing name stored in the image is. */
+static bool names_node(const char *base, const struct strata_node *parent,
+                       const struct strata_node *node)
+{
+    const char *path = strata_node_filename(node);
+    if (!path)
+        return false;
+    if (strcmp(base, path) == 0 || tool_same_file(base, path))
+        return true;
+    if (base[0] == '/')
+        return false;
+    char *rel = tool_path_beside(strata_node_filename(parent), base);
+    bool same = rel && (strcmp(rel, path) == 0 || tool_same_file(rel, path));
+    free(rel);
+    return same;
+}
+
+/* 0 when BASE names the immediate backing file b of pf, else prints why not
+ * and returns 1. */
+static int check_base(const char *base, const char *image, struct strata_node *pf,
+                      struct strata_node *b)
+{
+    if (names_node(base, pf, b))
+        return 0;
+    struct strata_node *parent = b;
+    for (int depth = 0; depth < 64; depth++) {
+        struct strata_node *fmt = tool_format_node(parent,
+                                                   offsetof(struct strata_driver, amend));
+        struct strata_node *below = strata_node_child(fmt, "backing");
+        if (!below)
+            break;
+        if (names_node(base, fmt, below)) {
+            tool_error("'%s' is further down the backing chain of '%s': only its "
+                       "immediate backing file (%s) can be committed to", base, image,
+                       strata_node_filename(b));
+            return 1;
+        }
+        parent = below;
+    }
+    tool_error("Did not find '%s' in the backing chain of '%s' (its backing file is %s)",
+               base, image, strata_node_filename(b));
+    return 1;
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -55,16 +101,13 @@ static int run(int argc, char **argv)
         tool_error("Image '%s' does not have a backing file", img.spec);
         return 1;
     }
+    if (base && check_base(base, img.spec, pf, b)) {
+        strata_close(probe);
+        return 1;
+    }
     char *bname = strdup(strata_node_filename(b));
     char *bfmt = strdup(strata_node_driver_name(b));
     strata_close(probe);
-    if (base && strcmp(base, bname) != 0) {
-        tool_error("'%s' is not the backing file of '%s' (%s); only the immediate backing "
-                   "file can be committed to", base, img.spec, bname);
-        free(bname);
-        free(bfmt);
-        return 1;
-    }
     ret = tool_image_open(&img, STRATA_O_NO_BACKING, &top, &err);
     if (ret == 0)
         ret = strata_open_file(bname, bfmt, STRATA_O_RDWR, &bk, &err);
@@ -115,7 +158,7 @@ const struct img_command img_cmd_commit = {
     .summary = "Write an image's own data into its backing file.",
     .help =
         "  -b BASE               the backing file to commit to (only the immediate\n"
-        "                        backing file is supported), as info's path to it\n"
+        "                        backing file is supported), by any name of it\n"
         "  -f FMT                image format (probed when omitted)\n"
         "  -q                    quiet\n"
         "  -d, -p, -t CACHE, -r RATE  accepted for compatibility; change nothing\n"

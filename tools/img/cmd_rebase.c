@@ -6,24 +6,11 @@
 #include "img.h"
 
 #include <errno.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define REBASE_CHUNK (1u << 20)
-
-/* A relative backing name is relative to the image's directory. */
-static char *beside(const char *image, const char *name)
-{
-    if (name[0] == '/' || !strchr(image, '/'))
-        return strdup(name);
-    char *dup = strdup(image), *out = NULL;
-    if (dup && asprintf(&out, "%s/%s", dirname(dup), name) < 0)
-        out = NULL;
-    free(dup);
-    return out;
-}
 
 static int copy_differences(struct strata_node *img, struct strata_node *fmt,
                             struct strata_node *nb, struct strata_error **errp)
@@ -121,7 +108,7 @@ static int run(int argc, char **argv)
         return tool_fail(err, ret, img.spec);
     struct strata_node *fmt = tool_format_node(node, offsetof(struct strata_driver, amend));
     if (!unsafe && *backing) {
-        char *path = beside(strata_node_filename(fmt), backing);
+        char *path = tool_path_beside(strata_node_filename(fmt), backing);
         ret = path ? strata_open_file(path, bfmt, STRATA_O_NO_PROBE_WARN, &nb, &err) : -ENOMEM;
         free(path);
         if (ret < 0) {
