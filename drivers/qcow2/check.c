@@ -19,6 +19,8 @@ struct ck {
     uint64_t nclusters;     /* clusters covered by refs */
     uint64_t file_len;
     uint8_t *l2;            /* one table */
+    const char **bad_rb;    /* per refcount table entry: why it cannot be a block */
+    uint64_t nbad_rb;
 };
 
 static void ck_inc(struct ck *k, uint64_t off, uint64_t len)
@@ -222,6 +224,140 @@ static int ck_bitmaps(struct ck *k, struct strata_error **errp)
     return 0;
 }
 
+/* Refcount blocks come last, so that one sharing a cluster with anything
+ * else the image uses (or with another block) is seen as misplaced. */
+static int ck_refblocks(struct ck *k, struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    k->bad_rb = calloc(s->rt_entries ? s->rt_entries : 1, sizeof *k->bad_rb);
+    if (!k->bad_rb)
+        return strata_error_set(errp, ENOMEM, "%s: out of memory for the check", s->name);
+    k->nbad_rb = s->rt_entries;
+    for (uint64_t i = 0; i < s->rt_entries; i++) {
+        uint64_t b = s->rt[i];
+        if (!b)
+            continue;
+        const char *why = qcow2_refblock_problem(s, b, k->file_len);
+        if (!why && k->refs[b >> s->cluster_bits])
+            why = "overlaps a cluster already in use";
+        if (why) {
+            k->bad_rb[i] = why;
+            /* Reported by the repair when there is one. */
+            if (!(k->fix & STRATA_CHECK_FIX_ERRORS)) {
+                strata_check_report(k->res, "ERROR refcount block %" PRIu64 " at 0x%" PRIx64
+                                    " %s", i, b, why);
+                k->res->corruptions++;
+            }
+            continue;
+        }
+        ck_inc(k, b, s->cluster_size);
+    }
+    return 0;
+}
+
+/* Misplaced refcount blocks are never read or written where they point: the
+ * offset may be far past the end of the file or belong to other data.  An
+ * entry whose range the image uses gets a new block placed after the file
+ * and after everything referenced (so that it takes nothing in use), filled
+ * with the counted references; the other entries are cleared. */
+static int ck_replace_refblocks(struct ck *k, struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    uint64_t csz = s->cluster_size, per = 1ull << s->rb_bits;
+    uint64_t next = qcow2_align_up(k->file_len, csz) >> s->cluster_bits;
+    for (uint64_t c = k->nclusters; c > next; c--) {
+        if (k->refs[c - 1]) {
+            next = c;
+            break;
+        }
+    }
+    uint64_t need = 0;
+    uint64_t *place = calloc(k->nbad_rb ? k->nbad_rb : 1, sizeof *place);
+    uint8_t *blk = malloc(csz);
+    int r = 0;
+    if (!place || !blk) {
+        r = strata_error_set(errp, ENOMEM, "%s: out of memory for the check", s->name);
+        goto out;
+    }
+    /* Marks the entries that need a block (place 1 until it is known). */
+    for (uint64_t i = 0; i < k->nbad_rb; i++) {
+        if (!k->bad_rb[i])
+            continue;
+        for (uint64_t c = i * per; c < (i + 1) * per && c < k->nclusters; c++) {
+            if (k->refs[c]) {
+                place[i] = 1;
+                need++;
+                break;
+            }
+        }
+    }
+    if (next + need > k->nclusters) {
+        uint64_t *n = realloc(k->refs, (next + need) * sizeof *n);
+        if (!n) {
+            r = strata_error_set(errp, ENOMEM, "%s: out of memory for the check", s->name);
+            goto out;
+        }
+        memset(n + k->nclusters, 0, (next + need - k->nclusters) * sizeof *n);
+        k->refs = n;
+        k->nclusters = next + need;
+    }
+    /* All new blocks are counted before any is filled: they may count
+     * each other. */
+    for (uint64_t i = 0; i < k->nbad_rb; i++) {
+        if (place[i]) {
+            place[i] = next << s->cluster_bits;
+            k->refs[next++] = 1;
+        }
+    }
+    for (uint64_t i = 0; i < k->nbad_rb; i++) {
+        if (!place[i])
+            continue;
+        memset(blk, 0, csz);
+        for (uint64_t j = 0; j < per && i * per + j < k->nclusters; j++) {
+            uint64_t v = k->refs[i * per + j];
+            qcow2_rb_set(s, blk, j, v > s->refcount_max ? s->refcount_max : v);
+        }
+        qcow2_event(s, "refblock_alloc_write");
+        r = strata_pwrite(s->file, place[i], csz, blk, 0, errp);
+        if (r < 0)
+            goto out;
+    }
+    /* The blocks are on disk before the table points at them. */
+    r = strata_flush(s->file, errp);
+    if (r < 0)
+        goto out;
+    for (uint64_t i = 0; i < k->nbad_rb; i++) {
+        if (!k->bad_rb[i])
+            continue;
+        uint64_t old = s->rt[i];
+        uint8_t be[8];
+        qcow2_put64(be, place[i]);
+        qcow2_event(s, "refblock_alloc_hookup");
+        r = strata_pwrite(s->file, s->rt_offset + i * 8, 8, be, 0, errp);
+        if (r < 0)
+            goto out;
+        qcow2_cache_discard(s->rb_cache, old);
+        s->rt[i] = place[i];
+        if (place[i])
+            strata_check_report(k->res, "Repairing refcount block %" PRIu64 " at 0x%" PRIx64
+                                " %s: rebuilt at 0x%" PRIx64, i, old, k->bad_rb[i],
+                                place[i]);
+        else
+            strata_check_report(k->res, "Repairing refcount block %" PRIu64 " at 0x%" PRIx64
+                                " %s: entry cleared, no cluster it covers is in use", i,
+                                old, k->bad_rb[i]);
+        k->bad_rb[i] = NULL;
+        k->res->corruptions_fixed++;
+    }
+    r = strata_flush(s->file, errp);
+out:
+    if (r < 0)
+        k->res->check_errors++;
+    free(place);
+    free(blk);
+    return r;
+}
+
 static int ck_count(struct ck *k, struct strata_error **errp)
 {
     struct qcow2_state *s = k->s;
@@ -263,22 +399,12 @@ static int ck_count(struct ck *k, struct strata_error **errp)
         ck_inc(k, s->snapshots_offset, o - s->snapshots_offset);
     }
     ck_inc(k, s->rt_offset, (uint64_t)s->rt_clusters * s->cluster_size);
-    for (uint64_t i = 0; i < s->rt_entries; i++) {
-        uint64_t b = s->rt[i];
-        if (!b)
-            continue;
-        if ((b & (s->cluster_size - 1)) || b >= qcow2_align_up(k->file_len, s->cluster_size)) {
-            strata_check_report(k->res, "ERROR refcount block %" PRIu64 " at 0x%" PRIx64
-                                " is %s", i, b, (b & (s->cluster_size - 1))
-                                ? "not cluster aligned" : "outside the image file");
-            k->res->corruptions++;
-            continue;
-        }
-        ck_inc(k, b, s->cluster_size);
-    }
     if (s->has_crypto_ext)
         ck_inc(k, s->crypto_offset, s->crypto_length);
-    return ck_bitmaps(k, errp);
+    r = ck_bitmaps(k, errp);
+    if (r < 0)
+        return r;
+    return ck_refblocks(k, errp);
 }
 
 /* COPIED must be set exactly where the refcount is one (active tree). */
@@ -384,6 +510,11 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
     r = ck_count(&k, errp);
     if (r < 0)
         goto out;
+    if (fix & STRATA_CHECK_FIX_ERRORS) {
+        r = ck_replace_refblocks(&k, errp);
+        if (r < 0)
+            goto out;
+    }
 
     /* Compare with what is stored, over the file and every refcount block. */
     uint64_t covered = s->rt_entries << s->rb_bits;
@@ -405,8 +536,7 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
     for (uint64_t c = 0; c < end; c++) {
         uint64_t stored = 0, want = c < k.nclusters ? k.refs[c] : 0;
         uint64_t idx = c >> s->rb_bits;
-        if (idx < s->rt_entries && s->rt[idx] && (s->rt[idx] & (s->cluster_size - 1)) == 0 &&
-            s->rt[idx] < qcow2_align_up(k.file_len, s->cluster_size)) {
+        if (idx < s->rt_entries && s->rt[idx] && !(idx < k.nbad_rb && k.bad_rb[idx])) {
             r = qcow2_get_refcount(s, c, &stored, errp);
             if (r < 0) {
                 res->check_errors++;
@@ -473,5 +603,6 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
 out:
     free(k.refs);
     free(k.l2);
+    free(k.bad_rb);
     return r;
 }

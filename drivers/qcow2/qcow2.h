@@ -296,6 +296,11 @@ int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp)
 /* Sets the refcount of one cluster to v (check repairs). */
 int qcow2_set_refcount(struct qcow2_state *s, uint64_t cluster, uint64_t v,
                        struct strata_error **errp);
+/* Why `off` cannot hold a refcount block of an image file of file_len bytes
+ * (unaligned, past its end, on the header, the refcount table or the L1
+ * table), or NULL when it can. */
+const char *qcow2_refblock_problem(const struct qcow2_state *s, uint64_t off,
+                                   uint64_t file_len);
 uint64_t qcow2_rb_get(const struct qcow2_state *s, const void *block, uint64_t idx);
 void qcow2_rb_set(const struct qcow2_state *s, void *block, uint64_t idx, uint64_t v);
 

@@ -65,7 +65,27 @@ int qcow2_load_refcount_table(struct qcow2_state *s, struct strata_error **errp)
     return 0;
 }
 
-/* The refcount block of `cluster`, or NULL (*block) when it has none. */
+const char *qcow2_refblock_problem(const struct qcow2_state *s, uint64_t off,
+                                   uint64_t file_len)
+{
+    uint64_t csz = s->cluster_size;
+    if (off & (csz - 1))
+        return "is not cluster aligned";
+    if ((off & ~QCOW2_OFFSET_MASK) || off >= qcow2_align_up(file_len, csz))
+        return "points past the end of the file";
+    if (off < csz)
+        return "overlaps the header";
+    if (off >= s->rt_offset && off - s->rt_offset < (uint64_t)s->rt_clusters * csz)
+        return "overlaps the refcount table";
+    if (s->l1_size && off < s->l1_offset + (uint64_t)s->l1_size * 8 && s->l1_offset < off + csz)
+        return "overlaps the L1 table";
+    return NULL;
+}
+
+/* The refcount block of `cluster`, or NULL (*block) when it has none.  A
+ * block that cannot be one is an error: it would read as zeros (everything
+ * free, so the header or the tables would be handed out as new clusters),
+ * and writing it back would land on other metadata or far past the end. */
 static int get_block(struct qcow2_state *s, uint64_t cluster, void **block,
                      struct strata_error **errp)
 {
@@ -74,10 +94,17 @@ static int get_block(struct qcow2_state *s, uint64_t cluster, void **block,
     if (idx >= s->rt_entries || s->rt[idx] == 0)
         return 0;
     uint64_t off = s->rt[idx];
-    if (off & (s->cluster_size - 1) || off & ~QCOW2_OFFSET_MASK)
-        return strata_error_set(errp, EIO, "%s: refcount block %llu at 0x%llx is not "
-                                "cluster aligned", s->name, (unsigned long long)idx,
-                                (unsigned long long)off);
+    const char *why = qcow2_refblock_problem(s, off, s->file_len);
+    if (why && off >= s->file_len) {
+        /* The file may have grown since it was last measured. */
+        int64_t flen = strata_get_length(s->file);
+        if (flen >= 0)
+            s->file_len = (uint64_t)flen;
+        why = qcow2_refblock_problem(s, off, s->file_len);
+    }
+    if (why)
+        return strata_error_set(errp, EIO, "%s: refcount block %llu at 0x%llx %s", s->name,
+                                (unsigned long long)idx, (unsigned long long)off, why);
     qcow2_event(s, "refblock_load");
     return qcow2_cache_get(s, s->rb_cache, off, block, errp);
 }
