@@ -17,8 +17,34 @@ static int write_size(struct qcow2_state *s, uint64_t size, struct strata_error 
     return r;
 }
 
-int qcow2_preallocate(struct qcow2_state *s, uint64_t from, uint64_t to,
-                      enum strata_prealloc prealloc, struct strata_error **errp)
+/* Host runs allocated by one preallocation: only these get zeros written,
+ * never a cluster that was mapped before (the old last cluster holds guest
+ * data below the old size). */
+struct qcow2_prealloc_runs {
+    uint64_t (*run)[2];         /* host offset, clusters */
+    size_t n, cap;
+};
+
+static int qcow2_prealloc_note(struct qcow2_prealloc_runs *pr, uint64_t host, uint64_t n,
+                               struct strata_error **errp)
+{
+    if (pr->n == pr->cap) {
+        size_t cap = pr->cap ? 2 * pr->cap : 16;
+        void *p = realloc(pr->run, cap * sizeof(*pr->run));
+        if (!p)
+            return strata_error_set(errp, ENOMEM, "out of memory");
+        pr->run = p;
+        pr->cap = cap;
+    }
+    pr->run[pr->n][0] = host;
+    pr->run[pr->n][1] = n;
+    pr->n++;
+    return 0;
+}
+
+static int qcow2_preallocate_runs(struct qcow2_state *s, uint64_t from, uint64_t to,
+                                  enum strata_prealloc prealloc,
+                                  struct qcow2_prealloc_runs *pr, struct strata_error **errp)
 {
     uint64_t csz = s->cluster_size;
     uint64_t start = from & ~(csz - 1);
@@ -47,6 +73,9 @@ int qcow2_preallocate(struct qcow2_state *s, uint64_t from, uint64_t to,
         uint64_t host = off;
         if (s->data == s->file) {
             r = qcow2_alloc_clusters(s, n, &host, errp);
+            if (r < 0)
+                return r;
+            r = qcow2_prealloc_note(pr, host, n, errp);
             if (r < 0)
                 return r;
             if (host + n * csz > max_end)
@@ -96,17 +125,14 @@ int qcow2_preallocate(struct qcow2_state *s, uint64_t from, uint64_t to,
                 return r;
         }
         if (fp != STRATA_PREALLOC_OFF && s->data == s->file) {
-            /* Clusters inside the old file end are allocated by writing
-             * zeros through the protocol. */
-            uint64_t lo = start, hi = qcow2_align_up(to, csz);
-            for (uint64_t off = lo; off < hi; off += csz) {
-                struct qcow2_l2ref e;
-                r = qcow2_get_l2_entry(s, off, &e, errp);
-                if (r < 0)
-                    return r;
-                uint64_t h = e.entry & QCOW2_OFFSET_MASK;
-                if (h && h < (uint64_t)dl) {
-                    r = strata_pwrite_zeroes(s->data, h, csz, 0, errp);
+            /* New clusters inside the old file end are allocated by
+             * writing zeros through the protocol. */
+            for (size_t i = 0; i < pr->n; i++) {
+                uint64_t h = pr->run[i][0], hend = h + pr->run[i][1] * csz;
+                if (hend > (uint64_t)dl)
+                    hend = (uint64_t)dl;
+                if (h < hend) {
+                    r = strata_pwrite_zeroes(s->data, h, hend - h, 0, errp);
                     if (r < 0)
                         return r;
                 }
@@ -117,6 +143,15 @@ int qcow2_preallocate(struct qcow2_state *s, uint64_t from, uint64_t to,
     if (fl > 0)
         s->data_len = qcow2_align_up((uint64_t)fl, csz);
     return 0;
+}
+
+int qcow2_preallocate(struct qcow2_state *s, uint64_t from, uint64_t to,
+                      enum strata_prealloc prealloc, struct strata_error **errp)
+{
+    struct qcow2_prealloc_runs pr = { 0 };
+    int r = qcow2_preallocate_runs(s, from, to, prealloc, &pr, errp);
+    free(pr.run);
+    return r;
 }
 
 /* The grown area [old, size) must read as zeros.  Two things could show

@@ -7,7 +7,8 @@
 # image with the expected patterns, and `qemu-img resize` of a copy compared
 # with `qemu-img compare`.  qemu 7.2 refuses this resize on version 2 images
 # ("Failed to zero out new clusters"), so there the copy is first amended to
-# version 3 by qemu-img; the contents must come out the same.
+# version 3 by qemu-img; the contents must come out the same.  Also: data
+# in the old last cluster survives preallocation of the grown area.
 . "$(dirname "$0")/lib/common.sh"
 cd "$T"
 
@@ -72,6 +73,24 @@ for o in compat=1.1 compat=0.10; do
     qcheck s.qcow2 "$o short backing"
     qread s.qcow2 "$o short backing" -P 0x78 0 $((4 * M + 1024))
     qread s.qcow2 "$o short backing" -P 0 $((4 * M + 1024)) $((3 * M - 1024))
+done
+
+# Preallocation of the grown area leaves the data in the old last cluster
+# alone (falloc and full once overwrote the whole cluster with zeros).
+for pa in metadata falloc full; do
+    for b in "" "-b base.raw -F raw"; do
+        what="preallocation=$pa${b:+ over base.raw}"
+        qemu-img create -q -f qcow2 $b s.qcow2 $((4 * M + 1024))
+        qemu-io -f qcow2 -c "write -P 0x13 $((4 * M - 512)) 1536" s.qcow2 >/dev/null
+        cp s.qcow2 q.qcow2
+        strata-img resize -q --preallocation=$pa s.qcow2 12M || fail "$what: strata-img resize"
+        qemu-img resize -q --preallocation=$pa q.qcow2 12M || fail "$what: qemu-img resize"
+        qcheck s.qcow2 "$what"
+        qread s.qcow2 "$what" -P 0x13 $((4 * M - 512)) 1536
+        qread s.qcow2 "$what" -P 0 $((4 * M + 1024)) $((8 * M - 1024))
+        out=$(qemu-img compare q.qcow2 s.qcow2 2>&1) ||
+            fail "$what: differs from qemu-img resize: $out"
+    done
 done
 
 # No backing file: the grown area was zeros already and stays unallocated.
