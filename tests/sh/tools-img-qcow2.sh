@@ -3,6 +3,7 @@
 # run on the same files: qemu-img makes the images and reports what they
 # hold afterwards.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/hold.sh"
 
 IMG=$STRATA_BUILD/bin/strata-img
 command -v qemu-img >/dev/null || fail "qemu-img is not installed (Debian package qemu-utils)"
@@ -91,5 +92,47 @@ rc=0; "$IMG" commit -q -b sub/x.qcow2 sub/d.qcow2 2> err.txt || rc=$?
     fail "commit -b below the immediate backing file: rc $rc, $(cat err.txt)"
 cmp -s before.qcow2 sub/x.qcow2 && cmp -s c-before.qcow2 sub/c.qcow2 ||
     fail "refused commit to a deeper backing file wrote to the chain"
+
+# ------------------------------------------------------------ -U where the image is written
+# qemu-img 7.2: snapshot -c/-a/-d with -U fail ("force-share=on can only be
+# used with read-only images"), create and commit have no -U.  Refused
+# before anything is opened: the image stays as it was, no file appears.
+qemu-img snapshot -c keep top.qcow2
+cp top.qcow2 s.qcow2
+for op in "-c new" "-a keep" "-d keep"; do
+    qrc=0; qemu-img snapshot -U $op s.qcow2 2> /dev/null || qrc=$?
+    [ $qrc != 0 ] || fail "qemu-img snapshot -U $op succeeded: the reference changed"
+    for u in -U --force-share; do
+        rc=0; "$IMG" snapshot $u $op s.qcow2 2> err.txt || rc=$?
+        [ $rc = 1 ] && grep -q -- '-U' err.txt || fail "snapshot $u $op: rc $rc, $(cat err.txt)"
+        cmp -s top.qcow2 s.qcow2 || fail "refused snapshot $u $op changed the image"
+    done
+done
+"$IMG" snapshot -U -l s.qcow2 | grep -q ' keep ' || fail "snapshot -U -l does not list the snapshot"
+for u in -U --force-share; do
+    rc=0; "$IMG" create $u -q -f qcow2 made.qcow2 1M 2> err.txt || rc=$?
+    [ $rc = 1 ] && grep -q -- '-U' err.txt || fail "create $u: rc $rc, $(cat err.txt)"
+    [ ! -e made.qcow2 ] || fail "refused create $u made the file"
+    cp x0.qcow2 sub/x.qcow2
+    rc=0; "$IMG" commit $u -q sub/c.qcow2 2> err.txt || rc=$?
+    [ $rc = 1 ] && grep -q -- '-U' err.txt || fail "commit $u: rc $rc, $(cat err.txt)"
+    cmp -s x0.qcow2 sub/x.qcow2 || fail "refused commit $u wrote to the backing file"
+done
+qrc=0; qemu-img create -U -q -f qcow2 made.qcow2 1M 2> /dev/null || qrc=$?
+[ $qrc != 0 ] || fail "qemu-img create -U succeeded: the reference changed"
+
+# rebase -U is qemu-img's too: it opens the new backing file, which rebase
+# only reads, without locks.  Seen with another program holding that file
+# open for writing: without -U the lock is refused, with -U it is not taken.
+qemu-img create -q -f raw held.raw 4M
+hold_open held.raw
+cp top.qcow2 r.qcow2
+rc=0; "$IMG" rebase -b held.raw -F raw r.qcow2 2> err.txt || rc=$?
+[ $rc = 1 ] && grep -qi 'lock' err.txt || fail "rebase onto a file in use: rc $rc, $(cat err.txt)"
+"$IMG" rebase -U -b held.raw -F raw r.qcow2 2> err.txt || fail "rebase -U: $(cat err.txt)"
+hold_release
+qemu-img info --output=json r.qcow2 > q.json
+[ "$(json_field q.json backing-filename)" = held.raw ] || fail "rebase -U recorded $(cat q.json)"
+qemu-img compare -f qcow2 -F qcow2 top.qcow2 r.qcow2 > /dev/null || fail "rebase -U changed what the guest sees"
 
 echo "tools-img-qcow2: ok"

@@ -79,3 +79,11 @@ int tool_common_finish(const struct tool_common *tc)
     }
     return 0;
 }
+
+int tool_refuse_force_share(const struct tool_common *tc, const char *cmd)
+{
+    if (!tc->force_share)
+        return 0;
+    return tool_usage_error(cmd, "-U (--force-share) cannot be used when writing to an "
+                            "image");
+}

@@ -65,6 +65,11 @@ int tool_common_option(struct tool_common *tc, int c, const char *arg);
  * Prints and returns -1 on error. */
 int tool_common_finish(const struct tool_common *tc);
 
+/* -U takes no image locks, which is safe for a reader only: a command, or
+ * mode of one, that writes to its image calls this before opening anything.
+ * 0 when -U was not given, else the exit status after the usage message. */
+int tool_refuse_force_share(const struct tool_common *tc, const char *cmd);
+
 /* --object secret,id=ID,data=...|file=...[,format=raw|base64] */
 int tool_add_object(const char *arg, struct strata_error **errp);
 

@@ -18,7 +18,7 @@ static int run(int argc, char **argv)
     bool force = false, progress = false;
     int c, ret, status = 1;
 
-    while ((c = getopt_long(argc, argv, ":hf:o:pq", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:o:pqU", longopts, NULL)) != -1) {
         int r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             goto out;
@@ -42,10 +42,9 @@ static int run(int argc, char **argv)
             goto out;
         }
     }
-    if (tc.force_share) {
-        status = tool_usage_error("amend", "-U cannot be used when writing to an image");
+    if ((status = tool_refuse_force_share(&tc, "amend")))
         goto out;
-    }
+    status = 1;
     if (tool_common_finish(&tc) < 0)
         goto out;
     if (!co.opts && !co.want_help) {

@@ -162,8 +162,8 @@ static int run(int argc, char **argv)
         b.step = b.size;
     if (b.flush_interval && !b.write)
         return tool_usage_error("bench", "--flush-interval is only available in write tests");
-    if (b.write && tc.force_share)
-        return tool_usage_error("bench", "-U cannot be used when writing to an image");
+    if (b.write && tool_refuse_force_share(&tc, "bench"))
+        return 1;
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;

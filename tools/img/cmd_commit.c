@@ -67,7 +67,7 @@ static int run(int argc, char **argv)
     bool quiet = false;
     int c, ret;
 
-    while ((c = getopt_long(argc, argv, ":hf:b:qdpt:r:", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:b:qdpt:r:U", longopts, NULL)) != -1) {
         int r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             return 1;
@@ -81,7 +81,7 @@ static int run(int argc, char **argv)
         default: return tool_getopt_error(c, argv, "commit");
         }
     }
-    if (tool_common_finish(&tc) < 0)
+    if (tool_refuse_force_share(&tc, "commit") || tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;
     int n = tool_image_collect_one(&tc, "commit", argv + optind, argc - optind, &img);

@@ -76,7 +76,7 @@ static int run(int argc, char **argv)
     bool unsafe = false, quiet = false;
     int c, ret = 1;
 
-    while ((c = getopt_long(argc, argv, ":hf:o:b:F:uq", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:o:b:F:uqU", longopts, NULL)) != -1) {
         int r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             goto out;
@@ -105,6 +105,9 @@ static int run(int argc, char **argv)
         ret = tool_usage_error("create", "create takes a file name, not --image-opts or --config");
         goto out;
     }
+    if ((ret = tool_refuse_force_share(&tc, "create")))
+        goto out;
+    ret = 1;
     const char *fmt = tc.format ? tc.format : "raw";
     int nargs = argc - optind;
     if (co.want_help && nargs == 0) {

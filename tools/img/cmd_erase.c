@@ -21,7 +21,7 @@ static int run(int argc, char **argv)
     bool yes = false;
     int c;
 
-    while ((c = getopt_long(argc, argv, ":hf:y", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:yU", longopts, NULL)) != -1) {
         int r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             return 1;
@@ -42,8 +42,8 @@ static int run(int argc, char **argv)
             return tool_getopt_error(c, argv, "erase");
         }
     }
-    if (tc.force_share)
-        return tool_usage_error("erase", "-U cannot be used when writing to an image");
+    if (tool_refuse_force_share(&tc, "erase"))
+        return 1;
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;
@@ -52,7 +52,7 @@ static int run(int argc, char **argv)
         return n;
 
     struct img_crypt cr;
-    int ret = img_crypt_open(&img, true, &cr, &err);
+    int ret = img_crypt_open(&img, STRATA_O_RDWR, &cr, &err);
     if (ret < 0)
         return tool_fail(err, ret, tool_image_label(&img));
     char q[512];

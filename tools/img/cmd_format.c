@@ -62,7 +62,7 @@ static int run(int argc, char **argv)
     const struct strata_crypto_format *fmt = NULL;
     int c, r, status = 1;
 
-    while ((c = getopt_long(argc, argv, ":hf:o:y", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:o:yU", longopts, NULL)) != -1) {
         r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             goto out;
@@ -86,6 +86,9 @@ static int run(int argc, char **argv)
             goto out;
         }
     }
+    if ((status = tool_refuse_force_share(&tc, "format")))
+        goto out;
+    status = 1;
     if (tool_common_finish(&tc) < 0)
         goto out;
     if (!(fmt = strata_crypto_format_find("luks", &err))) {

@@ -22,7 +22,7 @@ static int parse_args(int argc, char **argv, const struct img_command *cmd,
         { NULL, 0, NULL, 0 },
     };
     int c;
-    while ((c = getopt_long(argc, argv, ":hf:y", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:yU", longopts, NULL)) != -1) {
         int r = tool_common_option(tc, c, optarg);
         if (r < 0)
             return -1;
@@ -64,7 +64,7 @@ static int backup(int argc, char **argv)
         return r < 0 ? 1 : 0;
 
     struct img_crypt cr;
-    if ((r = img_crypt_open(&img, false, &cr, &err)) < 0)
+    if ((r = img_crypt_open(&img, tc.force_share ? STRATA_O_FORCE_SHARE : 0, &cr, &err)) < 0)
         return tool_fail(err, r, tool_image_label(&img));
     uint64_t len = cr.fmt->header_length(cr.ctx);
     uint8_t *buf = malloc(len);
@@ -168,6 +168,8 @@ static int restore(int argc, char **argv)
     int r = parse_args(argc, argv, &img_cmd_header_restore, &tc, &yes, &img, &file);
     if (r != 0)
         return r < 0 ? 1 : 0;
+    if (tool_refuse_force_share(&tc, "header-restore"))
+        return 1;
     /* The header on the target may be the broken thing being repaired: the
      * target is the node that holds the header, taken as plain bytes. */
     if (img.kind == TOOL_IMAGE_FILE && !img.format)
@@ -236,11 +238,12 @@ out:
 const struct img_command img_cmd_header_backup = {
     .name = "header-backup",
     .run = backup,
-    .synopsis = "header-backup [--object OBJ] [--image-opts | -f FMT] FILENAME BACKUP",
+    .synopsis = "header-backup [--object OBJ] [--image-opts | -f FMT] [-U] FILENAME BACKUP",
     .summary = "Save a LUKS header and its key material to a new file.",
     .help =
         "  BACKUP                the file to create (never overwritten)\n"
         "  -f FMT                image format (probed when omitted)\n"
+        "  -U, --force-share     open without taking image locks\n"
         "  --image-opts          FILENAME is dotted options (a detached header is\n"
         "                        named by header.filename=...)\n",
 };

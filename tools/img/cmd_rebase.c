@@ -109,7 +109,10 @@ static int run(int argc, char **argv)
     struct strata_node *fmt = tool_format_node(node, offsetof(struct strata_driver, amend));
     if (!unsafe && *backing) {
         char *path = tool_path_beside(strata_node_filename(fmt), backing);
-        ret = path ? strata_open_file(path, bfmt, STRATA_O_NO_PROBE_WARN, &nb, &err) : -ENOMEM;
+        /* -U is qemu-img's: it applies to the backing file, which is only
+         * read; the image itself is written and always locked. */
+        unsigned bflags = STRATA_O_NO_PROBE_WARN | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
+        ret = path ? strata_open_file(path, bfmt, bflags, &nb, &err) : -ENOMEM;
         free(path);
         if (ret < 0) {
             strata_error_prefix(&err, "Could not open new backing file '%s'", backing);
@@ -141,7 +144,7 @@ out:
 const struct img_command img_cmd_rebase = {
     .name = "rebase",
     .run = run,
-    .synopsis = "rebase [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-u]\n"
+    .synopsis = "rebase [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-u] [-U]\n"
                 "                 -b BACKING_FILE [-F BACKING_FMT] FILENAME",
     .summary = "Change the backing file of an image.",
     .help =
@@ -150,6 +153,8 @@ const struct img_command img_cmd_rebase = {
         "  -F BACKING_FMT        its format (probed when omitted; required with -u)\n"
         "  -u                    unsafe: only rewrite the name, copy nothing\n"
         "  -f FMT                image format (probed when omitted)\n"
+        "  -U, --force-share     open the new backing file without taking image\n"
+        "                        locks (the image itself is written and locked)\n"
         "  -q                    quiet\n"
         "  -p, -t CACHE, -T SRC_CACHE  accepted for compatibility; change nothing\n"
         "  --image-opts          FILENAME is dotted options\n"

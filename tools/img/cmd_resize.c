@@ -48,7 +48,7 @@ static int run(int argc, char **argv)
     const char *size_arg = argv[--argc];
     argv[argc] = NULL;
 
-    while ((c = getopt_long(argc, argv, ":hf:q", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hf:qU", longopts, NULL)) != -1) {
         int r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             return 1;
@@ -65,8 +65,8 @@ static int run(int argc, char **argv)
             return tool_getopt_error(c, argv, "resize");
         }
     }
-    if (tc.force_share)
-        return tool_usage_error("resize", "-U cannot be used when writing to an image");
+    if (tool_refuse_force_share(&tc, "resize"))
+        return 1;
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;

@@ -77,6 +77,8 @@ static int run(int argc, char **argv)
     }
     if (!op)
         op = STRATA_SNAPSHOT_LIST;
+    if (op != STRATA_SNAPSHOT_LIST && tool_refuse_force_share(&tc, "snapshot"))
+        return 1;
     if (tool_common_finish(&tc) < 0)
         return 1;
     struct tool_image img;

@@ -36,12 +36,12 @@ void img_crypt_node_io(struct strata_node *node, bool writable,
     io->name = strata_node_filename(node);
 }
 
-int img_crypt_open(const struct tool_image *img, bool writable, struct img_crypt *c,
+int img_crypt_open(const struct tool_image *img, unsigned flags, struct img_crypt *c,
                    struct strata_error **errp)
 {
     memset(c, 0, sizeof *c);
-    unsigned flags = STRATA_O_NO_IO | (writable ? STRATA_O_RDWR : 0);
-    int r = tool_image_open(img, flags, &c->top, errp);
+    bool writable = flags & STRATA_O_RDWR;
+    int r = tool_image_open(img, flags | STRATA_O_NO_IO, &c->top, errp);
     if (r < 0)
         return r;
     struct strata_node *fmt = tool_format_node(c->top, offsetof(struct strata_driver, get_info));

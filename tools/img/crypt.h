@@ -16,9 +16,10 @@ struct img_crypt {
     struct strata_crypto_ctx *ctx;  /* opened without a key */
 };
 
-/* Opens img (metadata only, read-write when `writable`) and its LUKS header:
- * the "header" child of the luks node if it has one, else its "file". */
-int img_crypt_open(const struct tool_image *img, bool writable, struct img_crypt *c,
+/* Opens img (metadata only, with `flags`: STRATA_O_RDWR to write the header,
+ * STRATA_O_FORCE_SHARE for -U) and its LUKS header: the "header" child of
+ * the luks node if it has one, else its "file". */
+int img_crypt_open(const struct tool_image *img, unsigned flags, struct img_crypt *c,
                    struct strata_error **errp);
 void img_crypt_close(struct img_crypt *c);
 /* Header I/O over a node, for the encryption format callbacks. */
