@@ -10,6 +10,18 @@
 
 static const uint8_t file_zero_chunk[64 * 1024];
 
+/* The names users give the modes (resize --preallocation, -o preallocation). */
+static const char *file_prealloc_name(enum strata_prealloc prealloc)
+{
+    switch (prealloc) {
+    case STRATA_PREALLOC_OFF: return "off";
+    case STRATA_PREALLOC_METADATA: return "metadata";
+    case STRATA_PREALLOC_FALLOC: return "falloc";
+    case STRATA_PREALLOC_FULL: return "full";
+    }
+    return NULL;
+}
+
 /* Full preallocation writes zeros, which O_DIRECT would refuse for the
  * unaligned start of the new area; a second, buffered descriptor for the same
  * file avoids that without touching the flags of the one in use. */
@@ -99,10 +111,13 @@ int file_resize_fd(int fd, const char *filename, uint64_t old, uint64_t size,
         }
         break;
     default:
+        if (!file_prealloc_name(prealloc))
+            return strata_error_set(errp, EINVAL, "%s: unknown preallocation mode %d",
+                                    filename, (int)prealloc);
         return strata_error_set(errp, ENOTSUP,
-                                "%s: preallocation mode %d is not supported by the "
-                                "file driver (use off, falloc or full)", filename,
-                                (int)prealloc);
+                                "%s: preallocation '%s' is not supported by the file "
+                                "driver (use off, falloc or full)", filename,
+                                file_prealloc_name(prealloc));
     }
 
     if (ftruncate(fd, (off_t)size) < 0) {

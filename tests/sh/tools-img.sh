@@ -177,6 +177,14 @@ grep -q -- '--shrink' err.txt || fail "no hint at --shrink: $(cat err.txt)"
 [ "$(stat -c %s r.raw)" = 32505856 ] || fail "resize -1M: wrong size"
 qemu-io -f raw -c 'read -P 0xcd 1M 64k' r.raw | grep -q 'Pattern verification failed' &&
     fail "resize lost data"
+# A raw file has no metadata to preallocate: qemu-img refuses the mode
+# ("Unsupported preallocation mode: metadata"), and the message names it.
+qrc=0; qemu-img resize -f raw --preallocation=metadata r.raw +1M 2> /dev/null || qrc=$?
+[ $qrc != 0 ] || fail "qemu-img resize --preallocation=metadata on raw succeeded"
+rc=0; "$IMG" resize -f raw --preallocation=metadata r.raw +1M 2> err.txt || rc=$?
+[ $rc = 1 ] || fail "resize --preallocation=metadata on raw exits $rc"
+grep -q "'metadata'" err.txt || fail "resize --preallocation=metadata: the message does not name the mode: $(cat err.txt)"
+[ "$(stat -c %s r.raw)" = 32505856 ] || fail "refused resize changed the size"
 
 # ------------------------------------------------------------ check
 rc=0; "$IMG" check -f raw a.raw 2> err.txt || rc=$?
