@@ -11,18 +11,26 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The image (FILENAME, or the stack of a --config file) and the backup file
+ * name.  Only header-restore asks before writing, so only it takes `yes`
+ * (NULL for header-backup, which never overwrites anything). */
 static int parse_args(int argc, char **argv, const struct img_command *cmd,
                       struct tool_common *tc, bool *yes, struct tool_image *img,
                       const char **file)
 {
     enum { OPT_YES = TOOL_OPT_FIRST_LOCAL };
-    static const struct option longopts[] = {
+    static const struct option longopts_yes[] = {
         TOOL_COMMON_LONGOPTS,
         { "yes", no_argument, NULL, OPT_YES },
         { NULL, 0, NULL, 0 },
     };
+    static const struct option longopts[] = {
+        TOOL_COMMON_LONGOPTS,
+        { NULL, 0, NULL, 0 },
+    };
     int c;
-    while ((c = getopt_long(argc, argv, ":hf:yU", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, yes ? ":hf:yU" : ":hf:U", yes ? longopts_yes : longopts,
+                            NULL)) != -1) {
         int r = tool_common_option(tc, c, optarg);
         if (r < 0)
             return -1;
@@ -43,12 +51,15 @@ static int parse_args(int argc, char **argv, const struct img_command *cmd,
     }
     if (tool_common_finish(tc) < 0)
         return -1;
-    if (argc - optind != 2) {
-        tool_usage_error(cmd->name, "Expecting an image and a backup file name");
+    int nwords = argc - optind;
+    if (nwords < 1 || nwords + tc->nconfigs != 2) {
+        tool_usage_error(cmd->name, "Expecting an image (a file name or --config FILE) "
+                         "and a backup file name");
         return -1;
     }
-    tool_image_from_word(tc, argv[optind], img);
-    *file = argv[optind + 1];
+    if (tool_image_collect_one(tc, cmd->name, argv + optind, nwords - 1, img))
+        return -1;
+    *file = argv[argc - 1];
     return 0;
 }
 
@@ -58,8 +69,7 @@ static int backup(int argc, char **argv)
     struct tool_image img;
     struct strata_error *err = NULL;
     const char *file;
-    bool yes = false;
-    int r = parse_args(argc, argv, &img_cmd_header_backup, &tc, &yes, &img, &file);
+    int r = parse_args(argc, argv, &img_cmd_header_backup, &tc, NULL, &img, &file);
     if (r != 0)
         return r < 0 ? 1 : 0;
 
@@ -158,6 +168,32 @@ static int read_file(const char *path, struct mem_region *m, struct strata_error
     return 0;
 }
 
+/* Opens the restore target read-write.  A stack with a LUKS node (from
+ * --config, --image-opts or -f luks) has its header written where erase and
+ * header-backup find it, the node holding the header, and never into the
+ * payload; any other node is written as it is. */
+static int open_target(const struct tool_image *img, struct strata_node **topp,
+                       struct strata_node **targetp, struct strata_error **errp)
+{
+    int r = tool_image_open(img, STRATA_O_RDWR | STRATA_O_NO_IO, topp, errp);
+    if (r < 0)
+        return r;
+    struct strata_node *fmt = tool_format_node(*topp, offsetof(struct strata_driver, get_info));
+    if (strcmp(strata_node_driver_name(fmt), "luks") == 0) {
+        *targetp = strata_node_child(fmt, "header");
+        if (!*targetp)
+            *targetp = strata_node_child(fmt, "file");
+        if (*targetp)
+            return 0;
+    }
+    /* Metadata-only nodes take no data I/O: open again for writing. */
+    strata_close(*topp);
+    *topp = NULL;
+    r = tool_image_open(img, STRATA_O_RDWR, topp, errp);
+    *targetp = *topp;
+    return r;
+}
+
 static int restore(int argc, char **argv)
 {
     struct tool_common tc = { 0 };
@@ -184,7 +220,7 @@ static int restore(int argc, char **argv)
     struct strata_crypto_hdr_io mio = { .opaque = &m, .read = mem_read, .size = m.len,
                                         .name = file };
     struct strata_crypto_ctx *ctx = NULL;
-    struct strata_node *node = NULL;
+    struct strata_node *node = NULL, *target = NULL;
     int status = 1;
     if ((r = fmt->open(&mio, NULL, STRATA_O_NO_IO, &ctx, &err)) < 0) {
         status = tool_fail(err, r, NULL);
@@ -196,32 +232,36 @@ static int restore(int argc, char **argv)
                    "the file has %zu", file, len, m.len);
         goto out;
     }
-    if ((r = tool_image_open(&img, STRATA_O_RDWR, &node, &err)) < 0) {
+    if ((r = open_target(&img, &node, &target, &err)) < 0) {
         status = tool_fail(err, r, tool_image_label(&img));
+        if (img.kind != TOOL_IMAGE_FILE && r != -ENOENT)
+            tool_error("a stack whose LUKS header is damaged does not open: name the "
+                       "file that holds the header instead (header-restore FILE BACKUP)");
         goto out;
     }
-    int64_t tlen = strata_get_length(node);
+    const char *tname = strata_node_filename(target);
+    int64_t tlen = strata_get_length(target);
     if (tlen < 0 || (uint64_t)tlen < len) {
         tool_error("%s: too small for the header in '%s' (%" PRIu64 " bytes)",
-                   tool_image_label(&img), file, len);
+                   tname, file, len);
         goto out;
     }
     char q[512];
     snprintf(q, sizeof q, "Overwrite the first %" PRIu64 " bytes of '%s' with the LUKS "
-             "header in '%s'?", len, tool_image_label(&img), file);
+             "header in '%s'?", len, tname, file);
     if (!img_confirm(q, yes)) {
         tool_error("%s: not restored: confirm with --yes", tool_image_label(&img));
         goto out;
     }
-    r = strata_pwrite(node, 0, len, m.buf, 0, &err);
+    r = strata_pwrite(target, 0, len, m.buf, 0, &err);
     if (r >= 0)
-        r = strata_flush(node, &err);
+        r = strata_flush(target, &err);
     if (r < 0) {
         status = tool_fail(err, r, tool_image_label(&img));
         goto out;
     }
     printf("Restored the LUKS header of '%s' from '%s' (%" PRIu64 " bytes)\n",
-           tool_image_label(&img), file, len);
+           tname, file, len);
     status = 0;
 out:
     if (node)
@@ -238,25 +278,36 @@ out:
 const struct img_command img_cmd_header_backup = {
     .name = "header-backup",
     .run = backup,
-    .synopsis = "header-backup [--object OBJ] [--image-opts | -f FMT] [-U] FILENAME BACKUP",
+    .synopsis = "header-backup [--object OBJ] [--image-opts | -f FMT] [-U]\n"
+                "                 {FILENAME | --config FILE} BACKUP",
     .summary = "Save a LUKS header and its key material to a new file.",
     .help =
-        "  BACKUP                the file to create (never overwritten)\n"
+        "  BACKUP                the file to create (never overwritten, so there is\n"
+        "                        nothing to confirm)\n"
         "  -f FMT                image format (probed when omitted)\n"
         "  -U, --force-share     open without taking image locks\n"
         "  --image-opts          FILENAME is dotted options (a detached header is\n"
-        "                        named by header.filename=...)\n",
+        "                        named by header.filename=...)\n"
+        "  --config FILE         the volume is the stack described by FILE\n"
+        "  --object secret,...   define a secret\n",
 };
 
 const struct img_command img_cmd_header_restore = {
     .name = "header-restore",
     .run = restore,
-    .synopsis = "header-restore [--image-opts | -f FMT] [--yes] TARGET BACKUP",
+    .synopsis = "header-restore [--object OBJ] [--image-opts | -f FMT] [--yes]\n"
+                "                 {TARGET | --config FILE} BACKUP",
     .summary = "Write a saved LUKS header back onto the file or node that holds it.",
     .help =
         "  TARGET                the file holding the header (the image, or its\n"
         "                        detached header file), written as plain bytes\n"
         "  BACKUP                a file made by header-backup; it is checked first\n"
         "  -y, --yes             do not ask for confirmation\n"
-        "  --image-opts          TARGET is dotted options naming a node\n",
+        "  -f FMT                how to open TARGET (default: raw)\n"
+        "  --image-opts          TARGET is dotted options naming a node\n"
+        "  --config FILE         TARGET is the stack described by FILE\n"
+        "  --object secret,...   define a secret\n"
+        "A TARGET stack with a LUKS node gets the header on the node that holds it\n"
+        "(its detached header, else its file), where header-backup reads it; such a\n"
+        "stack does not open while its header is damaged: then name the file.\n",
 };
