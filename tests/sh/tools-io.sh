@@ -1,5 +1,6 @@
 # strata-io on raw images: what it writes is read back by qemu-io and
-# python, what qemu-io writes is read back by strata-io.
+# python, what qemu-io writes is read back by strata-io; info on qcow2
+# images next to qemu-io's.
 . "$(dirname "$0")/lib/common.sh"
 
 IO=$STRATA_BUILD/bin/strata-io
@@ -109,5 +110,41 @@ stack = { driver = "raw"; file = { driver = "file"; filename = "d.raw"; }; };
 CONF
 "$IO" --config d.conf -c 'write -P 0x24 1M 4k' > /dev/null || fail "--config write"
 qemu_read_ok d.raw 'read -P 0x24 1M 4k' || fail "--config wrote elsewhere"
+
+# ------------------------------------------------------------ info on qcow2
+# qemu-io's lines, in its order (strata-io has no "vm state offset"); the
+# image-level facts strata-img info shows outside the format-specific data
+# (cluster size, encrypted, dirty flag, backing file and its format) appear
+# once, outside it, and snapshots not at all, as in qemu-io.
+qemu-img create -q -f qcow2 base.qcow2 4M
+qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 top.qcow2 4M
+qemu-img snapshot -c s1 top.qcow2
+qemu-img create -q -f qcow2 -o lazy_refcounts=on dirty.qcow2 4M
+# Killed with a write done and lazy refcounts: the dirty flag stays set.
+(qemu-io -f qcow2 -c 'write 0 64k' -c 'sigraise 9' dirty.qcow2 > /dev/null 2>&1) 2> /dev/null || true
+qemu-img info dirty.qcow2 | grep -qx 'cleanly shut down: no' || fail "qemu-io left dirty.qcow2 clean"
+for img in top.qcow2 dirty.qcow2; do
+    "$IO" -r -c info $img > s.txt || fail "info on $img"
+    qemu-io -r -c info $img | grep -v '^vm state offset:' > q.txt
+    grep -v -e '^backing file' -e '^cleanly shut down:' s.txt > s2.txt
+    diff -u q.txt s2.txt || fail "info on $img differs from qemu-io's"
+    sed -n '/^Format specific information:/,$p' s.txt > fs.txt
+    ! grep -Eiq 'cluster|encrypted|dirty|backing|snapshot' fs.txt ||
+        fail "info on $img repeats an image-level fact in the format-specific data: $(cat fs.txt)"
+done
+"$IO" -r -c info top.qcow2 > s.txt
+[ "$(grep -c 'base.qcow2' s.txt)" = 1 ] && grep -qx 'backing file: base.qcow2' s.txt &&
+    grep -qx 'backing file format: qcow2' s.txt || fail "info: backing file: $(cat s.txt)"
+"$IO" -r -c info dirty.qcow2 > s.txt
+[ "$(grep -ci 'clean\|dirty' s.txt)" = 1 ] && grep -qx 'cleanly shut down: no' s.txt ||
+    fail "info: dirty flag: $(cat s.txt)"
+printf 'io test key' > key.txt
+qemu-img create -q -f qcow2 --object secret,id=k,file=key.txt \
+    -o encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=10 enc.qcow2 4M
+qemu-img info enc.qcow2 | grep -qx 'encrypted: yes' || fail "qemu-img made no encrypted image"
+"$IO" -r --object secret,id=k,file=key.txt --image-opts -c info \
+    driver=qcow2,encrypt.key-secret=k,file.filename=enc.qcow2 > s.txt || fail "info on enc.qcow2"
+[ "$(grep -ci 'encrypted' s.txt)" = 1 ] && grep -qx 'encrypted: yes' s.txt ||
+    fail "info: encrypted: $(cat s.txt)"
 
 echo "tools-io: ok"

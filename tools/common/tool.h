@@ -121,6 +121,36 @@ bool tool_driver_has(const struct strata_driver *drv, size_t member);
 int tool_not_supported(const char *what, struct strata_node *node,
                        struct strata_error **errp);
 
+/* ------------------------------------------------------------ image facts */
+/* What one image of a chain reports (info in both tools). */
+struct tool_image_facts {
+    const char *filename;
+    const char *format;
+    int64_t virtual_size;
+    int64_t actual_size;            /* < 0: unknown */
+    int64_t cluster_size;           /* 0: none */
+    bool have_encrypted, encrypted;
+    bool dirty;
+    char *backing_name;             /* as stored in the image, or NULL */
+    char *backing_format;           /* as stored in the image, or NULL */
+    struct strata_info *snapshots;  /* list, or NULL */
+    struct strata_node *fmt;        /* node that answers image_info */
+    struct strata_node *backing;    /* NULL: none opened */
+    struct strata_info *specific;   /* format-specific data without the
+                                       facts above, or NULL */
+};
+int tool_image_facts_gather(struct strata_node *node, struct tool_image_facts *f,
+                            struct strata_error **errp);
+void tool_image_facts_free(struct tool_image_facts *f);
+/* The backing file as stored in the image, else as opened. */
+const char *tool_image_facts_backing_name(const struct tool_image_facts *f);
+const char *tool_image_facts_backing_format(const struct tool_image_facts *f);
+/* qemu-img info's "backing file: NAME (actual path: PATH)" and "backing file
+ * format: FMT" lines; nothing without a backing file. */
+void tool_image_facts_print_backing(const struct tool_image_facts *f);
+/* "Format specific information:" and the data, indented; nothing if empty. */
+void tool_image_facts_print_specific(const struct tool_image_facts *f);
+
 /* ------------------------------------------------------------ values */
 /* strata_parse_size with a message naming `what` ("image size"). */
 int tool_parse_size(const char *text, const char *what, uint64_t *out,

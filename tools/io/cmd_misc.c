@@ -109,35 +109,31 @@ static int map_run(struct io_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
+/* qemu-io's lines (format name, cluster size, format-specific data), with
+ * the image-level facts strata-img info lifts out of that data shown once,
+ * above it, as strata-img shows them. */
 static int info_run(struct io_ctx *ctx, int argc, char **argv)
 {
     struct strata_error *err = NULL;
     if (argc != 1)
         return io_usage(&io_cmd_info);
-    struct strata_node *fmt = tool_format_node(ctx->node,
-                                               offsetof(struct strata_driver, get_info));
-    printf("format name: %s\n", strata_node_driver_name(ctx->node));
-    struct strata_info *data = strata_info_new_object();
-    if (!data)
-        return 1;
-    int ret = strata_image_info(fmt, data, &err);
-    if (ret < 0) {
-        strata_info_free(data);
+    struct tool_image_facts f;
+    int ret = tool_image_facts_gather(ctx->node, &f, &err);
+    if (ret < 0)
         return io_fail("info", err, ret);
-    }
-    int64_t cs;
-    if (strata_info_get_int(data, "cluster-size", &cs)) {
+    printf("format name: %s\n", f.format);
+    if (f.cluster_size > 0) {
         char s[64];
-        io_cvtstr((double)cs, s, sizeof s);
+        io_cvtstr((double)f.cluster_size, s, sizeof s);
         printf("cluster size: %s\n", s);
     }
-    char *text = strata_info_to_text(data, 4);
-    if (text && *text) {
-        printf("Format specific information:\n");
-        fputs(text, stdout);
-    }
-    free(text);
-    strata_info_free(data);
+    if (f.have_encrypted && f.encrypted)
+        printf("encrypted: yes\n");
+    tool_image_facts_print_backing(&f);
+    if (f.dirty)
+        printf("cleanly shut down: no\n");
+    tool_image_facts_print_specific(&f);
+    tool_image_facts_free(&f);
     return 0;
 }
 
