@@ -149,12 +149,23 @@ int qcow2_crypto_open(struct qcow2_state *s, const struct strata_opts *opts,
                                            .write = s->rw ? hdr_write : NULL,
                                            .flush = hdr_flush, .size = s->crypto_length,
                                            .name = s->name };
+    /* Without a key the format would name its own option, 'key-secret'; it
+     * still reads and checks the header first, so that a damaged header is
+     * reported as such, and the missing key is reported here. */
+    bool keyless = !s->no_io && !strata_opts_get(opts, "encrypt.key-secret");
     struct strata_opts *fo = format_opts(opts);
-    r = c->fmt->open(&c->io, fo, s->no_io ? STRATA_O_NO_IO : 0, &c->ctx, errp);
+    r = c->fmt->open(&c->io, fo, s->no_io || keyless ? STRATA_O_NO_IO : 0, &c->ctx, errp);
     strata_opts_free(fo);
     if (r < 0) {
         free(c);
         return r;
+    }
+    if (keyless) {
+        c->fmt->close(c->ctx);
+        free(c);
+        return strata_error_set(errp, EINVAL, "%s: the image is LUKS-encrypted: option "
+                                "'encrypt.key-secret' is required to open it for I/O",
+                                s->name);
     }
     s->crypto_hdr = c;
     uint64_t payload;
@@ -219,6 +230,11 @@ int qcow2_crypto_create(struct qcow2_state *s, const struct strata_opts *opts,
         s->aes_write_ok = true;
         return qcow2_write_header(s, errp);
     }
+    /* Checked here, not left to the format, which knows the option as
+     * 'key-secret'. */
+    if (!strata_opts_get(opts, "encrypt.key-secret"))
+        return strata_error_set(errp, EINVAL, "%s: option 'encrypt.key-secret' is required "
+                                "to create an encrypted image", s->name);
     struct qcow2_crypto *c = calloc(1, sizeof *c);
     if (!c)
         return strata_error_set(errp, ENOMEM, "out of memory");

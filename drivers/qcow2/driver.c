@@ -115,6 +115,9 @@ static const struct strata_opt_desc qcow2_amend_options[] = {
       .help = "secret of the passphrase to add" },
     { .name = "encrypt.iter-time", .type = STRATA_OPT_NUMBER,
       .help = "PBKDF2 time in milliseconds for a new key slot" },
+    { .name = "encrypt.replace", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "with encrypt.state=active: after the new secret is stored and verified, "
+              "erase the slots encrypt.old-secret opens (changes a passphrase)" },
     { NULL },
 };
 

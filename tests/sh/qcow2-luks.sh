@@ -2,9 +2,11 @@
 # encrypt.*, checked by qemu after every step: a key slot added with
 # new-secret, one removed by passphrase (old-secret) and one by slot number,
 # a wrong old passphrase refused without changing the file, the last slot
-# kept unless forced.  After each step qemu-img opens the image with every
-# passphrase that should work (and none that should not) and reads the
-# data written at the start; qemu-img check finds nothing wrong.
+# kept unless forced, a passphrase changed with encrypt.replace=on.  After
+# each step qemu-img opens the image with every passphrase that should work
+# (and none that should not) and reads the data written at the start;
+# qemu-img check finds nothing wrong.  Opening or creating without a key
+# names the option encrypt.key-secret.
 . "$(dirname "$0")/lib/common.sh"
 cd "$T"
 
@@ -107,6 +109,31 @@ strata-img convert "${obj[@]}" --image-opts "$(opts s2)" -O raw s.raw ||
     fail "strata-img cannot read with the remaining passphrase"
 cmp -s ref.raw s.raw || fail "strata reads different data"
 strata-img check "${obj[@]}" --image-opts "$(opts s2)" >/dev/null || fail "strata-img check"
+
+# Change passphrase 2 to 3 with encrypt.replace=on, as replace=on does on a
+# LUKS volume: the new one goes to the first free slot (0), then the slots
+# the old one opens (5) are erased.
+amend s2 encrypt.state=active,encrypt.old-secret=s2,encrypt.new-secret=s3,encrypt.replace=on,encrypt.iter-time=50 ||
+    fail "replacing passphrase 2 by 3"
+expect_keys "passphrase 2 replaced by 3" "3" "0 1 2"
+[ "$(active_slots)" = "0" ] || fail "after replace: active slots $(active_slots)"
+
+# Without a key the image opens for info only, and the message names the
+# qcow2 option (the luks driver's own is key-secret).
+nokey() { # what output: the message names encrypt.key-secret
+    echo "$2" | grep -q "$img: .*option 'encrypt.key-secret' is required" ||
+        fail "$1 without a key: unexpected message: $2"
+}
+out=$(strata-io -c 'read 0 512' $img 2>&1) && fail "strata-io read without a key succeeded"
+nokey strata-io "$out"
+out=$(strata-img convert -O raw $img nokey.raw 2>&1) &&
+    fail "strata-img convert without a key succeeded"
+nokey "strata-img convert" "$out"
+strata-img info $img >/dev/null || fail "info without a key"
+out=$(strata-img create -f qcow2 -o encrypt.format=luks,encrypt.iter-time=50 nokey.qcow2 1M 2>&1) &&
+    fail "creating an encrypted image without a key succeeded"
+echo "$out" | grep -q "option 'encrypt.key-secret' is required" ||
+    fail "create without a key: unexpected message: $out"
 
 # convert creates an encrypted target and writes it with the key given in
 # -o, for qcow2 and for luks; qemu reads back the source's data.
