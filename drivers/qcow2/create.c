@@ -293,6 +293,10 @@ int qcow2_measure(const struct strata_opts *o, uint64_t size, struct strata_node
         rt = qcow2_align_up(rbs * 8, csz);
     }
     meta += rbs * csz + rt;
+    uint64_t luks;
+    if ((r = qcow2_crypto_measure(o, csz, &luks, errp)) < 0)
+        return r;
+    meta += luks;
     out->required = meta + (full_pre ? virt : data);
     out->fully_allocated = meta + virt;
     return 0;

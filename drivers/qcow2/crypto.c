@@ -71,6 +71,10 @@ struct qcow2_crypto {
     uint32_t sector_size;
 };
 
+/* The LUKS header in a qcow2 file needs no payload alignment beyond 4 KiB:
+ * its clusters hold only the header and key material. */
+static const struct strata_crypto_create_params luks_params = { .payload_align = 4096 };
+
 /* encrypt.* options for the encryption format: without our own keys. */
 static struct strata_opts *format_opts(const struct strata_opts *opts)
 {
@@ -246,11 +250,10 @@ int qcow2_crypto_create(struct qcow2_state *s, const struct strata_opts *opts,
     c->io = (struct strata_crypto_hdr_io){ .opaque = s, .read = hdr_read, .write = hdr_write,
                                            .flush = hdr_flush, .init = hdr_init,
                                            .name = s->name };
-    struct strata_crypto_create_params params = { .payload_align = 4096 };
     struct strata_opts *fo = format_opts(opts);
     /* The region's size is known only once init has run. */
     s->crypto_length = UINT64_MAX / 2;
-    r = c->fmt->create(&c->io, fo, &params, &c->ctx, errp);
+    r = c->fmt->create(&c->io, fo, &luks_params, &c->ctx, errp);
     strata_opts_free(fo);
     if (r < 0) {
         free(c);
@@ -295,5 +298,24 @@ int qcow2_crypto_amend(struct qcow2_state *s, const struct strata_opts *opts, bo
     struct strata_opts *fo = format_opts(opts);
     int r = c->fmt->amend(c->ctx, fo, force, errp);
     strata_opts_free(fo);
+    return r;
+}
+
+int qcow2_crypto_measure(const struct strata_opts *opts, uint64_t cluster_size,
+                         uint64_t *bytes, struct strata_error **errp)
+{
+    *bytes = 0;
+    const char *fmtname = strata_opts_get(opts, "encrypt.format");
+    if (!fmtname || strcmp(fmtname, "luks") != 0)
+        return 0;   /* legacy AES keeps no header */
+    const struct strata_crypto_format *fmt = strata_crypto_format_find("luks", errp);
+    if (!fmt)
+        return -ENOENT;
+    struct strata_opts *fo = format_opts(opts);
+    uint64_t len;
+    int r = fmt->header_size(fo, &luks_params, &len, errp);
+    strata_opts_free(fo);
+    if (r == 0)
+        *bytes = qcow2_align_up(len, cluster_size);
     return r;
 }

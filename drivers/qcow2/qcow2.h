@@ -359,6 +359,10 @@ void qcow2_crypto_close(struct qcow2_state *s);
  * belongs to guest offset `guest`. */
 int qcow2_crypt(struct qcow2_state *s, bool enc, uint64_t host, uint64_t guest, uint8_t *buf,
                 size_t len, struct strata_error **errp);
+/* Bytes of the LUKS header clusters an image with these create options
+ * gets (0 when not LUKS-encrypted). */
+int qcow2_crypto_measure(const struct strata_opts *opts, uint64_t cluster_size,
+                         uint64_t *bytes, struct strata_error **errp);
 int qcow2_crypto_create(struct qcow2_state *s, const struct strata_opts *opts,
                         struct strata_error **errp);
 int qcow2_crypto_amend(struct qcow2_state *s, const struct strata_opts *opts, bool force,
