@@ -3,8 +3,7 @@
 # blocks, in order) in a scratch directory, so the walkthrough stays true.
 # The only change: PBKDF2 time 2000 ms (what users get) becomes 10 ms.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
-command -v cryptsetup >/dev/null || fail "cryptsetup is not installed"
-command -v qemu-img >/dev/null || fail "qemu-img is not installed"
+need cryptsetup qemu-img
 
 doc=$STRATA_SRCDIR/docs/luks.md
 awk '/^```sh$/ { on = 1; next } /^```$/ { on = 0; next } on' "$doc" |

@@ -6,8 +6,7 @@
 # list and never appears on nbdkit's command line.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/nbd.sh"
-command -v nbdcopy >/dev/null || fail "nbdcopy not found (Debian package libnbd-bin)"
-command -v cryptsetup >/dev/null || fail "cryptsetup not found (Debian package cryptsetup-bin)"
+need nbdcopy cryptsetup
 
 PASS='correct horse battery'
 printf '%s' "$PASS" >"$T/disk.pass"

@@ -5,7 +5,7 @@
 # `qemu-img check` is clean afterwards.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/nbd.sh"
-command -v nbdcopy >/dev/null || fail "nbdcopy not found (Debian package libnbd-bin)"
+need nbdcopy
 
 printf 'qcow2 passphrase' >"$T/disk.pass"
 SECRET="secret,id=sec0,file=$T/disk.pass"

@@ -6,8 +6,7 @@
 # gives a read-only export.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/nbd.sh"
-command -v nbdcopy >/dev/null || fail "nbdcopy not found (Debian package libnbd-bin)"
-command -v nbdinfo >/dev/null || fail "nbdinfo not found (Debian package libnbd-bin)"
+need nbdcopy nbdinfo
 
 # The image, written by qemu-io: data, a zeroed range and holes.
 qemu-img create -q -f raw "$T/disk.img" 48M

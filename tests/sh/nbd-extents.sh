@@ -5,8 +5,7 @@
 # extents from both, and both give the same bytes.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/nbd.sh"
-command -v nbdinfo >/dev/null || fail "nbdinfo not found (Debian package libnbd-bin)"
-command -v qemu-nbd >/dev/null || fail "qemu-nbd not found (Debian package qemu-utils)"
+need nbdinfo qemu-nbd
 
 qemu-img create -q -f raw "$T/base.img" 32M
 qemu-io -f raw -c 'write -P 0x11 0 4M' -c 'write -P 0x12 16M 2M' "$T/base.img" >/dev/null

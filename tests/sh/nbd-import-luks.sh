@@ -5,7 +5,7 @@
 # the passphrase for a copy of the export.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/nbd.sh"
-command -v cryptsetup >/dev/null || fail "cryptsetup not found (Debian package cryptsetup-bin)"
+need cryptsetup
 
 printf 'remote luks' >"$T/key"
 SECRET="secret,id=s,file=$T/key"

@@ -6,8 +6,7 @@
 . "$(dirname "$0")/lib/common.sh"
 cd "$T"
 
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null ||
-    fail "qemu-img and qemu-io (qemu-utils) are needed"
+need qemu-img qemu-io
 
 same() { # image-a image-b what: byte-identical raw views
     cmp -s "$1" "$2" || fail "$3: contents differ ($(cmp "$1" "$2" 2>&1 | head -1))"

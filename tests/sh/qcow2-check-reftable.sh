@@ -8,8 +8,7 @@
 . "$(dirname "$0")/lib/common.sh"
 cd "$T"
 
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null ||
-    fail "qemu-img and qemu-io (qemu-utils) are needed"
+need qemu-img qemu-io
 
 be64() { printf '0x%s' "$(od -An -v -t x8 --endian=big -j $(($2)) -N 8 "$1" | tr -d ' ')"; }
 be32() { od -An -v -t u4 --endian=big -j "$2" -N 4 "$1" | tr -d ' '; }

@@ -5,8 +5,7 @@
 . "$(dirname "$0")/lib/common.sh"
 cd "$T"
 
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null ||
-    fail "qemu-img and qemu-io (qemu-utils) are needed"
+need qemu-img qemu-io
 
 # Flushed before the fault: three regions, checked at the end with qemu-io.
 BEFORE=(-c 'write -P 0x21 0 100k' -c 'write -P 0x22 1M 5000' -c 'write -P 0x23 3M 64k'

@@ -19,9 +19,7 @@
 cd "$T"
 export TZ=UTC
 
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null ||
-    fail "qemu-img and qemu-io (qemu-utils) are needed"
-command -v python3 >/dev/null || fail "python3 is needed to compare JSON"
+need qemu-img qemu-io python3
 
 cat > cmp.py <<'EOF'
 import json, sys

@@ -10,8 +10,7 @@
 . "$(dirname "$0")/lib/common.sh"
 cd "$T"
 
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null ||
-    fail "qemu-img and qemu-io (qemu-utils) are needed"
+need qemu-img qemu-io
 
 for i in 0 1 2 3 9; do printf 'passphrase number %s' "$i" > p$i; done
 obj=()

@@ -12,8 +12,7 @@
 . "$(dirname "$0")/lib/common.sh"
 cd "$T"
 
-command -v qemu-img >/dev/null && command -v qemu-io >/dev/null ||
-    fail "qemu-img and qemu-io (qemu-utils) are needed"
+need qemu-img qemu-io
 
 qcheck() { # image what: qemu-img check finds nothing at all
     local out

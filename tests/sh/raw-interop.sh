@@ -7,8 +7,7 @@
 IO=$STRATA_BUILD/bin/strata-io
 IMG=$STRATA_BUILD/bin/strata-img
 [ -x "$IO" ] || fail "$IO is not built"
-command -v qemu-io >/dev/null || fail "qemu-io is not installed (Debian package qemu-utils)"
-command -v qemu-img >/dev/null || fail "qemu-img is not installed (Debian package qemu-utils)"
+need qemu-io qemu-img
 cd "$T"
 
 # qio FILE CMD...: qemu-io on a raw file; fails on a pattern mismatch too.

@@ -10,7 +10,7 @@ tmp=$T
 hex() { od -An -v -tx1 | tr -d ' \n'; }
 unhex() { printf '%s' "$1" | sed 's/../\\x&/g' | xargs -0 printf '%b'; }
 
-command -v openssl >/dev/null || fail "openssl is needed as the reference"
+need openssl
 
 prefix=$(strata_test_prefix)
 [ -f "$prefix/lib/pkgconfig/strata.pc" ] || fail "strata.pc not installed"

@@ -6,8 +6,7 @@
 . "$(dirname "$0")/lib/hold.sh"
 
 IMG=$STRATA_BUILD/bin/strata-img
-command -v qemu-img >/dev/null || fail "qemu-img is not installed (Debian package qemu-utils)"
-command -v qemu-io >/dev/null || fail "qemu-io is not installed (Debian package qemu-utils)"
+need qemu-img qemu-io
 cd "$T"
 
 json_field() {

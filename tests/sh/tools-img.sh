@@ -4,8 +4,7 @@
 . "$(dirname "$0")/lib/common.sh"
 
 IMG=$STRATA_BUILD/bin/strata-img
-command -v qemu-img >/dev/null || fail "qemu-img is not installed (Debian package qemu-utils)"
-command -v qemu-io >/dev/null || fail "qemu-io is not installed (Debian package qemu-utils)"
+need qemu-img qemu-io strace
 cd "$T"
 
 # json_equal FILE1 FILE2: same JSON value

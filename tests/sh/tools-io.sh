@@ -4,7 +4,7 @@
 . "$(dirname "$0")/lib/common.sh"
 
 IO=$STRATA_BUILD/bin/strata-io
-command -v qemu-io >/dev/null || fail "qemu-io is not installed (Debian package qemu-utils)"
+need qemu-io
 cd "$T"
 
 # bytes_are FILE OFFSET LENGTH BYTE: every byte of the range is BYTE

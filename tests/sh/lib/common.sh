@@ -20,6 +20,22 @@ fail() {
     exit 1
 }
 
+# need CMD...: fails naming the first command that is not installed and the
+# Debian package that has it (tools/build-deps.sh installs them all).
+need() {
+    local c pkg
+    for c in "$@"; do
+        command -v "$c" >/dev/null && continue
+        case $c in
+        qemu-img | qemu-io | qemu-nbd) pkg=qemu-utils ;;
+        cryptsetup) pkg=cryptsetup-bin ;;
+        nbdcopy | nbdinfo) pkg=libnbd-bin ;;
+        *) pkg=$c ;;
+        esac
+        fail "$c is not installed (Debian package $pkg)"
+    done
+}
+
 # Installs the build into $STRATA_BUILD/test-prefix (once per build: later
 # callers reuse it while it is newer than libstrata) and prints the prefix.
 strata_test_prefix() {

@@ -2,8 +2,7 @@
 # known data, and one-line wrappers around strata-img, qemu-img and
 # cryptsetup.  Costs are kept tiny: cryptsetup at 1000 PBKDF2 iterations,
 # strata and qemu at iter-time 10.
-command -v cryptsetup >/dev/null || fail "cryptsetup is not installed"
-command -v qemu-img >/dev/null || fail "qemu-img is not installed"
+need cryptsetup qemu-img
 
 PASS=$T/pass
 printf 'correct horse battery' >"$PASS"
