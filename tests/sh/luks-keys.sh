@@ -126,7 +126,7 @@ strata-img create -f luks "${OBJS[@]}" -o key-secret=k,iter-time=10,header.filen
     "$dev" 3M >/dev/null || fail "create detached"
 [ "$(stat -c %s "$dev")" = 3145728 ] || fail "payload file size"
 cryptsetup isLuks "$dev" && fail "the payload file carries a LUKS signature"
-cryptsetup luksDump "$hdr" | grep -q "Payload offset:.*0" || fail "detached payload offset"
+cryptsetup luksDump "$hdr" | contains "Payload offset:.*0" || fail "detached payload offset"
 cryptsetup open --test-passphrase --key-file "$PASS" --header "$hdr" "$dev" || fail "cryptsetup refuses the detached header"
 strata_write "$DATA" "$dev" "$PASS" ",header.filename=$hdr" || fail "write detached"
 strata-img amend "${OBJS[@]}" -o state=active,new-secret=k2,iter-time=10 --image-opts \
@@ -156,8 +156,8 @@ ho=$T/only.hdr
 rm -f "$ho"
 strata-img create -f luks "${OBJS[@]}" -o key-secret=k,iter-time=10,detached-header=on "$ho" 3M >/dev/null ||
     fail "create a header-only file"
-cryptsetup luksDump "$ho" | grep -q "Payload offset:.*0" || fail "header-only payload offset"
-info_json "$ho" | grep -q '"virtual-size": 0' || fail "header-only file shows a payload"
+cryptsetup luksDump "$ho" | contains "Payload offset:.*0" || fail "header-only payload offset"
+info_json "$ho" | contains '"virtual-size": 0' || fail "header-only file shows a payload"
 strata_read "$ho" "$T/out" 2>"$T/err" && fail "I/O on a header without its data file"
 grep -q "header.filename" "$T/err" || fail "message: $(cat "$T/err")"
 truncate -s 2M "$T/only.data"
@@ -172,7 +172,7 @@ cryptsetup luksHeaderBackup "$img" --header-backup-file "$T/csb"
 cmp "$T/hb" "$T/csb" || fail "backup differs from cryptsetup's luksHeaderBackup"
 strata-img header-backup "$img" "$T/hb" 2>/dev/null && fail "backup overwrote an existing file"
 dd if=/dev/zero of="$img" bs=4096 count=1 conv=notrunc status=none
-strata-img info "$img" 2>/dev/null | grep -q "file format: luks" && fail "zeroed header still probed"
+strata-img info "$img" 2>/dev/null | contains "file format: luks" && fail "zeroed header still probed"
 strata-img header-restore --yes "$img" "$T/hb" || fail "restore"
 cs_check_keys "$img" "$PASS3"
 strata_read "$img" "$T/out" "$PASS3" || fail "read failed"
@@ -205,7 +205,7 @@ strata-img format "${OBJS[@]}" --yes -o key-secret=k,iter-time=10 "$f" >"$T/fmt"
 [ "$(stat -c %s "$f")" = 5242880 ] || fail "format changed the file size"
 cs_check_keys "$f" "$PASS"
 qemu-img info --output=json --object secret,id=k,file="$PASS" --image-opts \
-    "driver=luks,key-secret=k,file.filename=$f" | grep -q '"virtual-size": 3145728' ||
+    "driver=luks,key-secret=k,file.filename=$f" | contains '"virtual-size": 3145728' ||
     fail "payload size is not what follows the header"
 strata-img format "${OBJS[@]}" --yes -o key-secret=k2 "$f" 2>/dev/null && fail "re-formatted without --force"
 small=$T/small.img

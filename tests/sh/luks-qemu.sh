@@ -119,7 +119,7 @@ echo "== the size asked for is the payload size"
 img=$T/size.img
 strata-img create -f luks --object secret,id=k,file="$PASS" -o key-secret=k,iter-time=10 "$img" 10M >/dev/null
 qemu-img info --output=json --object secret,id=k,file="$PASS" --image-opts \
-    "driver=luks,key-secret=k,file.filename=$img" | grep -q '"virtual-size": 10485760' ||
+    "driver=luks,key-secret=k,file.filename=$img" | contains '"virtual-size": 10485760' ||
     fail "qemu does not see a 10 MiB disk"
 [ "$(stat -c %s "$img")" = $((10485760 + 2097152)) ] || fail "file size is not header + payload"
 strata-img measure -O luks -o key-secret=k --size 10M --output=json >"$T/m.json" || fail measure

@@ -57,7 +57,7 @@ stack = {
 EOF
 nbd_start conf "$NBD_PLUGIN" "$T/disk.conf" readonly=true
 URI=$(nbd_uri conf)
-nbdinfo --json "$URI" | grep -q '"is_read_only": true' || fail "readonly=true export is writable"
+nbdinfo --json "$URI" | contains '"is_read_only": true' || fail "readonly=true export is writable"
 if qemu-io -f raw -c 'write 0 4k' "$URI" >"$T/ro.log" 2>&1 && ! grep -q 'failed' "$T/ro.log"; then
     fail "a write to the read-only export succeeded"
 fi

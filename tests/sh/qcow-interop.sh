@@ -20,7 +20,7 @@ qio -f qcow -c 'write -P 0x11 0 64k' -c 'write -P 0x22 70000 3000' \
 qemu-img convert -f qcow -O raw plain.qcow q.raw
 strata-img convert -f qcow -O raw plain.qcow s.raw || fail "convert plain.qcow"
 same q.raw s.raw "qemu-written qcow"
-strata-img info plain.qcow | grep -qx 'file format: qcow' || fail "plain.qcow not probed as qcow"
+strata-img info plain.qcow | contains -x 'file format: qcow' || fail "plain.qcow not probed as qcow"
 
 # Compressed clusters (qemu-img 7.2 convert -c -O qcow writes nothing
 # compressed, so qemu-io writes them one cluster at a time).

@@ -102,7 +102,7 @@ qemu-img create -q -f qcow2 -o lazy_refcounts=on lazy.qcow2 5M
 same_info "lazy refcounts" lazy.qcow2
 cp lazy.qcow2 dirty.qcow2
 (ulimit -c 0; qemu-io -c 'write -P 0x11 0 64k' -c abort dirty.qcow2 >/dev/null 2>&1) 2>/dev/null || true
-qemu-img info --output=json dirty.qcow2 | grep -q '"dirty-flag": true' ||
+qemu-img info --output=json dirty.qcow2 | contains '"dirty-flag": true' ||
     fail "could not make an image with the dirty bit set"
 same_info "dirty bit set" dirty.qcow2
 

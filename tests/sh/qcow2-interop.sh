@@ -12,7 +12,7 @@ same() { cmp -s "$1" "$2" || fail "$3: contents differ ($(cmp "$1" "$2" 2>&1 | h
 qcheck() { # image what: qemu-img check finds nothing at all
     local out
     out=$(qemu-img check "$1" 2>&1) || fail "$2: qemu-img check failed: $out"
-    echo "$out" | grep -q 'No errors were found' || fail "$2: qemu-img check: $out"
+    grep -q 'No errors were found' <<<"$out" || fail "$2: qemu-img check: $out"
 }
 
 # The same workload for qemu-io and strata-io: unaligned writes, writes that
@@ -59,7 +59,7 @@ qemu-io -f qcow2 -c 'write -P 0x74 1050k 10k' -c 'write -P 0x75 5M 4k' \
 qemu-img convert -O raw top.qcow2 ref.raw
 strata-img convert -O raw top.qcow2 s.raw || fail "convert chain"
 same ref.raw s.raw "qcow2 chain over qcow2 over raw"
-strata-img info --backing-chain top.qcow2 | grep -q 'backing file format: qcow2' ||
+strata-img info --backing-chain top.qcow2 | contains 'backing file format: qcow2' ||
     fail "info does not show the backing format"
 
 # Internal snapshots made by qemu-img: the active state reads identically.
@@ -71,7 +71,7 @@ qemu-img convert -O raw sn.qcow2 ref.raw
 strata-img convert -O raw sn.qcow2 s.raw || fail "convert snapshotted image"
 same ref.raw s.raw "qcow2 with a qemu snapshot"
 strata-img check sn.qcow2 >/dev/null || fail "strata-img check of qemu snapshot image"
-strata-img snapshot -l sn.qcow2 | grep -q ' one ' || fail "snapshot list misses 'one'"
+strata-img snapshot -l sn.qcow2 | contains ' one ' || fail "snapshot list misses 'one'"
 
 # ------------------------------------------------ strata writes, qemu reads
 qemu-img create -q -f raw ref.raw 4M
@@ -95,7 +95,7 @@ for ct in zlib zstd; do
         fail "convert -c ($ct)"
     qcheck sc.qcow2 "convert -c ($ct)"
     qemu-img compare -q ref.raw sc.qcow2 || fail "convert -c ($ct) differs"
-    qemu-img check sc.qcow2 | grep -q 'compressed clusters' || fail "nothing compressed ($ct)"
+    qemu-img check sc.qcow2 | contains 'compressed clusters' || fail "nothing compressed ($ct)"
 done
 
 # A chain written by strata: qcow2 over qemu's qcow2 over raw.
@@ -106,7 +106,7 @@ qemu-img convert -O raw top.qcow2 base2.raw
 qemu-io -f raw -c 'write -P 0x7a 1040k 20k' -c 'write -P 0x7b 5000 100' base2.raw >/dev/null
 qemu-img convert -O raw st.qcow2 q.raw
 same base2.raw q.raw "strata overlay over a qemu chain"
-qemu-img info st.qcow2 | grep -q 'backing file format: qcow2' || fail "backing format not recorded"
+qemu-img info st.qcow2 | contains 'backing file format: qcow2' || fail "backing format not recorded"
 
 # Snapshots made by strata: qemu lists them, reads them back and checks.
 strata-img create -q -f qcow2 ss.qcow2 2M
@@ -114,7 +114,7 @@ strata-io -c 'write -P 0x01 0 1M' ss.qcow2 >/dev/null
 strata-img snapshot -c first ss.qcow2 || fail "snapshot -c"
 strata-io -c 'write -P 0x02 64k 64k' -c 'write -P 0x03 1M 64k' ss.qcow2 >/dev/null
 qcheck ss.qcow2 "strata snapshot"
-qemu-img snapshot -l ss.qcow2 | grep -q first || fail "qemu does not list the snapshot"
+qemu-img snapshot -l ss.qcow2 | contains first || fail "qemu does not list the snapshot"
 cp ss.qcow2 ss2.qcow2
 qemu-img snapshot -a first ss2.qcow2
 qemu-img convert -O raw ss2.qcow2 q.raw
@@ -124,7 +124,7 @@ qemu-img convert -O raw ss.qcow2 s.raw
 same q.raw s.raw "snapshot applied by strata and by qemu"
 strata-img snapshot -d first ss.qcow2 || fail "snapshot -d"
 qcheck ss.qcow2 "after snapshot -d"
-qemu-img snapshot -l ss.qcow2 | grep -q first && fail "snapshot still listed after -d"
+qemu-img snapshot -l ss.qcow2 | contains first && fail "snapshot still listed after -d"
 
 # Resize: grow, then shrink back over the new area.
 strata-img create -q -f qcow2 r.qcow2 1M
@@ -154,7 +154,7 @@ same ref.raw s.raw "qemu-written LUKS qcow2"
 strata-img convert --object secret,id=s,file=bad --image-opts "$O" -O raw s.raw 2>err.txt &&
     fail "wrong passphrase accepted"
 grep -q 'Invalid password' err.txt || fail "wrong passphrase: $(cat err.txt)"
-strata-img info ql.qcow2 | grep -q 'format: luks' || fail "info without a key"
+strata-img info ql.qcow2 | contains 'format: luks' || fail "info without a key"
 strata-img create -q -f qcow2 "${obj[@]}" -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=10 sl.qcow2 4M ||
     fail "create LUKS qcow2"
 O="driver=qcow2,encrypt.key-secret=s,file.filename=sl.qcow2"
@@ -172,7 +172,7 @@ strata-img convert "${obj[@]}" --image-opts "$O" -O raw s.raw 2>err.txt || fail 
 same ref.raw s.raw "qemu-written AES qcow2"
 grep -q 'broken' err.txt || fail "no warning about the AES scheme"
 strata-io "${obj[@]}" --image-opts -c 'write 0 512' "$O" >/dev/null 2>&1 &&
-    qemu-io "${obj[@]}" --image-opts "$O" -c 'read -P 0x51 1000 512' 2>/dev/null | grep -q failed &&
+    qemu-io "${obj[@]}" --image-opts "$O" -c 'read -P 0x51 1000 512' 2>/dev/null | contains failed &&
     fail "AES write accepted without the override"
 
 # convert into a new qcow2 leaves the source's zero ranges unallocated, as
@@ -200,12 +200,12 @@ qemu-io -c 'write -P 0x21 0 64k' bm.qcow2 >/dev/null
 [ "$(autoclear bm.qcow2)" = 1 ] || fail "qemu-img left no bitmaps autoclear bit"
 strata-io -c 'read -P 0x21 0 64k' bm.qcow2 >/dev/null || fail "read of an image with bitmaps"
 [ "$(autoclear bm.qcow2)" = 1 ] || fail "a read cleared the bitmaps bit"
-qemu-img info bm.qcow2 2>&1 | grep -q 'name: b0' || fail "bitmap lost after a read"
+qemu-img info bm.qcow2 2>&1 | contains 'name: b0' || fail "bitmap lost after a read"
 strata-io -c 'write -P 0x22 1M 64k' bm.qcow2 >/dev/null || fail "write to an image with bitmaps"
 [ "$(autoclear bm.qcow2)" = 0 ] || fail "bitmaps still claimed valid after a write"
-qemu-img info bm.qcow2 2>&1 | grep -q 'lacking bitmap support' ||
+qemu-img info bm.qcow2 2>&1 | contains 'lacking bitmap support' ||
     fail "qemu-img still trusts the bitmaps: $(qemu-img info bm.qcow2 2>&1)"
-qemu-io -c 'read -P 0x21 0 64k' -c 'read -P 0x22 1M 64k' bm.qcow2 | grep -q failed &&
+qemu-io -c 'read -P 0x21 0 64k' -c 'read -P 0x22 1M 64k' bm.qcow2 | contains failed &&
     fail "data after the bitmaps were dropped"
 
 echo "qcow2 interop: ok"

@@ -37,12 +37,12 @@ expect_keys() {
     for k in $bad; do
         out=$(qemu-img convert "${obj[@]}" --image-opts "$(opts s$k)" -O raw out.raw 2>&1) &&
             fail "$what: qemu-img opened the image with passphrase $k"
-        echo "$out" | grep -q 'Invalid password' ||
+        grep -q 'Invalid password' <<<"$out" ||
             fail "$what: qemu-img with passphrase $k: unexpected message: $out"
     done
     out=$(qemu-img check "${obj[@]}" --image-opts "$(opts s${good%% *})" 2>&1) ||
         fail "$what: qemu-img check: $out"
-    echo "$out" | grep -q 'No errors were found' || fail "$what: qemu-img check: $out"
+    grep -q 'No errors were found' <<<"$out" || fail "$what: qemu-img check: $out"
 }
 # Which slots qemu-img info reports active, as "0 1 ...".
 active_slots() {
@@ -72,15 +72,15 @@ expect_keys "passphrase 2 in slot 5" "0 1 2" "3"
 cp $img before.qcow2
 out=$(amend s0 encrypt.state=inactive,encrypt.old-secret=s9 2>&1) &&
     fail "removing the slots of a passphrase that opens none succeeded"
-echo "$out" | grep -q "$img: No keyslots match given (old) password" ||
+grep -q "$img: No keyslots match given (old) password" <<<"$out" ||
     fail "wrong old passphrase: unexpected message: $out"
 out=$(amend s0 encrypt.state=active,encrypt.new-secret=s3,encrypt.keyslot=5,encrypt.iter-time=50 2>&1) &&
     fail "overwriting the active slot 5 without force succeeded"
-echo "$out" | grep -q "overwrite active keyslot 5" ||
+grep -q "overwrite active keyslot 5" <<<"$out" ||
     fail "overwriting slot 5: unexpected message: $out"
 out=$(amend s9 encrypt.state=active,encrypt.new-secret=s3,encrypt.iter-time=50 2>&1) &&
     fail "adding a key while opening with a wrong passphrase succeeded"
-echo "$out" | grep -q 'Invalid password' ||
+grep -q 'Invalid password' <<<"$out" ||
     fail "opening with a wrong passphrase: unexpected message: $out"
 cmp -s $img before.qcow2 || fail "a refused amend changed the image"
 expect_keys "after refusals" "0 1 2" "3 9"
@@ -99,7 +99,7 @@ expect_keys "slot 1 removed" "2" "0 1"
 cp $img before.qcow2
 out=$(amend s2 encrypt.state=inactive,encrypt.keyslot=5 2>&1) &&
     fail "erasing the last active key slot succeeded"
-echo "$out" | grep -q "last active keyslot" || fail "erasing the last slot: unexpected message: $out"
+grep -q "last active keyslot" <<<"$out" || fail "erasing the last slot: unexpected message: $out"
 cmp -s $img before.qcow2 || fail "a refused removal of the last slot changed the image"
 expect_keys "last slot kept" "2" "0 1"
 
@@ -120,7 +120,7 @@ expect_keys "passphrase 2 replaced by 3" "3" "0 1 2"
 # Without a key the image opens for info only, and the message names the
 # qcow2 option (the luks driver's own is key-secret).
 nokey() { # what output: the message names encrypt.key-secret
-    echo "$2" | grep -q "$img: .*option 'encrypt.key-secret' is required" ||
+    grep -q "$img: .*option 'encrypt.key-secret' is required" <<<"$2" ||
         fail "$1 without a key: unexpected message: $2"
 }
 out=$(strata-io -c 'read 0 512' $img 2>&1) && fail "strata-io read without a key succeeded"
@@ -131,7 +131,7 @@ nokey "strata-img convert" "$out"
 strata-img info $img >/dev/null || fail "info without a key"
 out=$(strata-img create -f qcow2 -o encrypt.format=luks,encrypt.iter-time=50 nokey.qcow2 1M 2>&1) &&
     fail "creating an encrypted image without a key succeeded"
-echo "$out" | grep -q "option 'encrypt.key-secret' is required" ||
+grep -q "option 'encrypt.key-secret' is required" <<<"$out" ||
     fail "create without a key: unexpected message: $out"
 
 # convert creates an encrypted target and writes it with the key given in

@@ -17,7 +17,7 @@ need qemu-img qemu-io
 qcheck() { # image what: qemu-img check finds nothing at all
     local out
     out=$(qemu-img check "$1" 2>&1) || fail "$2: qemu-img check failed: $out"
-    echo "$out" | grep -q 'No errors were found' || fail "$2: qemu-img check: $out"
+    grep -q 'No errors were found' <<<"$out" || fail "$2: qemu-img check: $out"
 }
 qread() { # image what qemu-io-read-args...: the range reads as the pattern
     local img=$1 what=$2 out; shift 2
@@ -50,7 +50,7 @@ for o in compat=1.1 compat=0.10 compat=1.1,cluster_size=4096 compat=0.10,cluster
             qcheck s.qcow2 "$what"
             [ "$(vsize s.qcow2)" = "$new" ] || fail "$what: virtual size $(vsize s.qcow2)"
             case "$o" in
-            compat=0.10*) qemu-img info s.qcow2 | grep -q 'compat: 0.10' ||
+            compat=0.10*) qemu-img info s.qcow2 | contains 'compat: 0.10' ||
                               fail "$what: no longer a version 2 image" ;;
             esac
             qread s.qcow2 "$what" -P 0x77 0 $((old - 512))
@@ -96,6 +96,6 @@ done
 qemu-img create -q -f qcow2 s.qcow2 4M
 strata-img resize -q s.qcow2 8M || fail "no backing: strata-img resize"
 qcheck s.qcow2 "no backing"
-qemu-img map --output=json s.qcow2 | grep -q '"data": true' &&
+qemu-img map --output=json s.qcow2 | contains '"data": true' &&
     fail "no backing: the grown area was allocated"
 exit 0

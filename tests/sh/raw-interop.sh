@@ -31,7 +31,7 @@ sio() {
 # ------------------------------------------------------------ strata writes, qemu reads
 "$IMG" create -f raw s.raw 4M >/dev/null || fail "strata-img create"
 [ "$(stat -c %s s.raw)" = 4194304 ] || fail "created image is $(stat -c %s s.raw) bytes"
-qemu-img info -f raw --output=json s.raw | grep -q '"virtual-size": 4194304' ||
+qemu-img info -f raw --output=json s.raw | contains '"virtual-size": 4194304' ||
     fail "qemu-img does not see a 4 MiB image"
 
 sio -f raw s.raw -- 'write -P 0xab 0 1M' 'write -P 0x77 1200001 54321' 'write -P 0x01 4194303 1' ||

@@ -51,7 +51,7 @@ qemu-img info --output=json t.qcow2 > q.json
 # image (relative to the image's directory), a path from here, an absolute
 # path, a symbolic link.  qemu-img accepts the first and the absolute path.
 pattern_ok() {   # pattern_ok FILE 'read -P ...': qemu-io verifies the pattern
-    ! qemu-io -f qcow2 -c "$2" "$1" | grep -q 'Pattern verification failed'
+    ! qemu-io -f qcow2 -c "$2" "$1" | contains 'Pattern verification failed'
 }
 mkdir sub
 qemu-img create -q -f qcow2 sub/x.qcow2 4M
@@ -107,7 +107,7 @@ for op in "-c new" "-a keep" "-d keep"; do
         cmp -s top.qcow2 s.qcow2 || fail "refused snapshot $u $op changed the image"
     done
 done
-"$IMG" snapshot -U -l s.qcow2 | grep -q ' keep ' || fail "snapshot -U -l does not list the snapshot"
+"$IMG" snapshot -U -l s.qcow2 | contains ' keep ' || fail "snapshot -U -l does not list the snapshot"
 for u in -U --force-share; do
     rc=0; "$IMG" create $u -q -f qcow2 made.qcow2 1M 2> err.txt || rc=$?
     [ $rc = 1 ] && grep -q -- '-U' err.txt || fail "create $u: rc $rc, $(cat err.txt)"

@@ -16,7 +16,7 @@ json_field() {
 }
 
 # ------------------------------------------------------------ --version, --help
-"$IMG" --version | grep -q '^strata-img version [0-9]' || fail "--version"
+"$IMG" --version | contains '^strata-img version [0-9]' || fail "--version"
 for c in amend bench check compare convert create dd info map measure resize; do
     "$IMG" $c --help > help.txt || fail "$c --help exits non-zero"
     grep -q "^usage: strata-img $c" help.txt || fail "$c --help has no usage line"
@@ -98,7 +98,7 @@ grep -q '(100.00/100%)' progress.txt || fail "convert -p shows no final progress
 # Two sources are joined end to end.
 "$IMG" convert -f raw -O raw a.raw a.raw cat.raw || fail "convert with two sources"
 [ "$(stat -c %s cat.raw)" = 134217728 ] || fail "joined image has the wrong size"
-qemu-io -f raw -c 'read -P 0xcd 65M 64k' -c 'read -P 0xab 64M 64k' cat.raw | grep -q 'Pattern verification failed' &&
+qemu-io -f raw -c 'read -P 0xcd 65M 64k' -c 'read -P 0xab 64M 64k' cat.raw | contains 'Pattern verification failed' &&
     fail "joined image: second source misplaced"
 # Sources from --config and --image-opts.
 "$IMG" convert --config a.conf -O raw c1.raw || fail "convert --config"
@@ -145,7 +145,7 @@ rc=0; "$IMG" compare -s -f raw -F raw a.raw long.raw > /dev/null || rc=$?
 [ $rc = 1 ] || fail "compare -s with different sizes exits $rc"
 qemu-io -f raw -c 'write -P 7 70M 4k' long.raw > /dev/null
 rc=0; out=$("$IMG" compare -f raw -F raw a.raw long.raw) || rc=$?
-[ $rc = 1 ] && echo "$out" | grep -qx 'Content mismatch at offset 73400320!' ||
+[ $rc = 1 ] && grep -qx 'Content mismatch at offset 73400320!' <<<"$out" ||
     fail "compare (data in tail): rc $rc, '$out'"
 rc=0; "$IMG" compare -f raw -F raw a.raw missing.raw 2> err.txt || rc=$?
 [ $rc = 2 ] || fail "compare with a missing image exits $rc, not 2"
@@ -174,7 +174,7 @@ grep -q -- '--shrink' err.txt || fail "no hint at --shrink: $(cat err.txt)"
 [ "$(stat -c %s r.raw)" = 33554432 ] || fail "resize --shrink: wrong size"
 "$IMG" resize -q -f raw --shrink r.raw -1M || fail "resize -1M"
 [ "$(stat -c %s r.raw)" = 32505856 ] || fail "resize -1M: wrong size"
-qemu-io -f raw -c 'read -P 0xcd 1M 64k' r.raw | grep -q 'Pattern verification failed' &&
+qemu-io -f raw -c 'read -P 0xcd 1M 64k' r.raw | contains 'Pattern verification failed' &&
     fail "resize lost data"
 # A raw file has no metadata to preallocate: qemu-img refuses the mode
 # ("Unsupported preallocation mode: metadata"), and the message names it.

@@ -18,17 +18,17 @@ qemu_read_ok() {   # qemu_read_ok FILE 'read -P ...'...: qemu-io verifies patter
     local f=$1; shift
     local args=() c
     for c in "$@"; do args+=(-c "$c"); done
-    ! qemu-io -f raw "${args[@]}" "$f" | grep -q 'Pattern verification failed'
+    ! qemu-io -f raw "${args[@]}" "$f" | contains 'Pattern verification failed'
 }
 
-"$IO" --version | grep -q '^strata-io version [0-9]' || fail "--version"
-"$IO" --help | grep -q -- '--config' || fail "--help does not mention --config"
+"$IO" --version | contains '^strata-io version [0-9]' || fail "--version"
+"$IO" --help | contains -- '--config' || fail "--help does not mention --config"
 
 truncate -s 4M d.raw
 
 # ------------------------------------------------------------ write, then qemu-io reads
 "$IO" -f raw -c 'write -P 0xab 0 1M' d.raw > out.txt || fail "write failed"
-sed -n 1p out.txt | grep -qx 'wrote 1048576/1048576 bytes at offset 0' || fail "write output: $(cat out.txt)"
+sed -n 1p out.txt | contains -x 'wrote 1048576/1048576 bytes at offset 0' || fail "write output: $(cat out.txt)"
 sed -n 2p out.txt | grep -Eq '^1 MiB, 1 ops; [0-9:]+\.[0-9]{2}( sec)? \([0-9.]+ [KMGTPE]?i?B(ytes)?/sec and [0-9]+\.[0-9]{4} ops/sec\)$' ||
     fail "timing line: $(sed -n 2p out.txt)"
 qemu_read_ok d.raw 'read -P 0xab 0 1M' 'read -P 0 1M 3M' || fail "qemu-io does not read back what strata-io wrote"
@@ -81,9 +81,9 @@ grep -qx 'discard 4096/4096 bytes at offset 0' out.txt || fail "discard output: 
 grep -qx '00300000:  41 41 41 41 41 41 41 41 41 41 41 41 41 41 41 41  AAAAAAAAAAAAAAAA' out.txt &&
 grep -qx '00300010:  41 41 41 41  AAAA' out.txt || fail "read -v dump: $(cat out.txt)"
 "$IO" -f raw -c 'write -q -P 1 0 1' d.raw > out.txt && [ ! -s out.txt ] || fail "write -q printed"
-"$IO" -f raw -c 'help' d.raw | grep -q '^read ' || fail "help lists no read"
-"$IO" -f raw -c map d.raw | grep -q 'allocated at offset 0 bytes (0x0)' || fail "map"
-"$IO" -f raw -c info d.raw | grep -qx 'format name: raw' || fail "info"
+"$IO" -f raw -c 'help' d.raw | contains '^read ' || fail "help lists no read"
+"$IO" -f raw -c map d.raw | contains 'allocated at offset 0 bytes (0x0)' || fail "map"
+"$IO" -f raw -c info d.raw | contains -x 'format name: raw' || fail "info"
 
 # ------------------------------------------------------------ interactive, through a pipe
 printf 'write -P 0x42 512k 512\nread -P 0x42 512k 512\nquit\nwrite -P 0x43 512k 512\n' |
@@ -122,7 +122,7 @@ qemu-img snapshot -c s1 top.qcow2
 qemu-img create -q -f qcow2 -o lazy_refcounts=on dirty.qcow2 4M
 # Killed with a write done and lazy refcounts: the dirty flag stays set.
 (qemu-io -f qcow2 -c 'write 0 64k' -c 'sigraise 9' dirty.qcow2 > /dev/null 2>&1) 2> /dev/null || true
-qemu-img info dirty.qcow2 | grep -qx 'cleanly shut down: no' || fail "qemu-io left dirty.qcow2 clean"
+qemu-img info dirty.qcow2 | contains -x 'cleanly shut down: no' || fail "qemu-io left dirty.qcow2 clean"
 for img in top.qcow2 dirty.qcow2; do
     "$IO" -r -c info $img > s.txt || fail "info on $img"
     qemu-io -r -c info $img | grep -v '^vm state offset:' > q.txt
@@ -141,7 +141,7 @@ done
 printf 'io test key' > key.txt
 qemu-img create -q -f qcow2 --object secret,id=k,file=key.txt \
     -o encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=10 enc.qcow2 4M
-qemu-img info enc.qcow2 | grep -qx 'encrypted: yes' || fail "qemu-img made no encrypted image"
+qemu-img info enc.qcow2 | contains -x 'encrypted: yes' || fail "qemu-img made no encrypted image"
 "$IO" -r --object secret,id=k,file=key.txt --image-opts -c info \
     driver=qcow2,encrypt.key-secret=k,file.filename=enc.qcow2 > s.txt || fail "info on enc.qcow2"
 [ "$(grep -ci 'encrypted' s.txt)" = 1 ] && grep -qx 'encrypted: yes' s.txt ||

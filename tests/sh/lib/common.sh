@@ -20,6 +20,13 @@ fail() {
     exit 1
 }
 
+# ... | contains [GREP-OPTION...] PATTERN: grep -q that reads all of its input.
+# grep -q stops at the first match, and a writer still writing then dies of
+# SIGPIPE, which pipefail turns into a failed pipeline at random.
+contains() {
+    grep "$@" >/dev/null
+}
+
 # need CMD...: fails naming the first command that is not installed and the
 # Debian package that has it (tools/build-deps.sh installs them all).
 need() {
