@@ -5,21 +5,6 @@
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/luks.sh"
 
-# qemu_img_retry ARGS: qemu-img 7.2 can fail a tiny iter-time with "Unable to
-# get accurate CPU usage"; that is the peer's quirk, so try again.
-qemu_img_retry() {
-    local i
-    for i in $(seq 10); do
-        if qemu-img "$@" 2>"$T/qemu.err"; then
-            return 0
-        fi
-        grep -q "accurate CPU usage" "$T/qemu.err" || break
-        sleep 0.2
-    done
-    cat "$T/qemu.err" >&2
-    return 1
-}
-
 # pattern FILE: the bytes qemu-io's writes below put in the first 2 MiB.
 make_pattern() {
     local f=$1

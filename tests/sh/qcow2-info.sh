@@ -125,17 +125,11 @@ strata-img snapshot -c one snap2.qcow2 || fail "strata-img snapshot -c on versio
 same_info "version 2 with a snapshot made by strata" snap2.qcow2
 
 # LUKS: the encrypted flag and the LUKS header details.  info needs no key.
-# qemu-img's PBKDF2 calibration now and then fails on a busy machine
-# ("Unable to get accurate CPU usage"): try again.
 printf 'info-pass' > pass
 qluks() { # image extra-options
-    local i
-    for i in 1 2 3 4 5; do
-        qemu-img create -q -f qcow2 --object secret,id=s0,file=pass \
-            -o "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=50$2" "$1" 4M \
-            2>/dev/null && return 0
-    done
-    fail "qemu-img create $1 (LUKS) failed five times"
+    qemu_img_retry create -q -f qcow2 --object secret,id=s0,file=pass \
+        -o "encrypt.format=luks,encrypt.key-secret=s0,encrypt.iter-time=50$2" "$1" 4M ||
+        fail "qemu-img create $1 (LUKS)"
 }
 qluks luks.qcow2 ""
 same_info "LUKS encrypted" luks.qcow2

@@ -138,14 +138,9 @@ qcheck r.qcow2 "after resize"
 printf 'secret-pw' > pw
 printf 'wrong-pw' > bad
 obj=(--object secret,id=s,file=pw)
-# qemu-img's PBKDF2 calibration now and then fails on a busy machine
-# ("Unable to get accurate CPU usage"): try again before giving up.
-for i in 1 2 3 4 5; do
-    qemu-img create -q -f qcow2 "${obj[@]}" \
-        -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=50 ql.qcow2 4M \
-        2>/dev/null && break
-    [ $i -lt 5 ] || fail "qemu-img could not create a LUKS qcow2 in five tries"
-done
+qemu_img_retry create -q -f qcow2 "${obj[@]}" \
+    -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=50 ql.qcow2 4M ||
+    fail "qemu-img could not create a LUKS qcow2"
 O="driver=qcow2,encrypt.key-secret=s,file.filename=ql.qcow2"
 qemu-io "${obj[@]}" --image-opts "$O" -c 'write -P 0x41 0 70000' -c 'write -P 0x42 2M 5000' >/dev/null
 qemu-img convert "${obj[@]}" --image-opts "$O" -O raw ref.raw

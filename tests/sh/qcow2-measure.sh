@@ -10,13 +10,9 @@ qemu-io -f raw -c 'write -P 3 100M 1M' -c 'write -P 4 200M 64k' src.raw >/dev/nu
 
 printf 'measure pass' > pass
 same_as_qemu() {
-    local q s i
-    # qemu-img calibrates PBKDF2 even to measure an encrypted image, and 7.2
-    # can fail that with "Unable to get accurate CPU usage": try again.
-    for i in 1 2 3 4 5; do
-        q=$(qemu-img measure --object secret,id=s,file=pass -O qcow2 "$@" 2>&1) && break
-        [[ $q == *"accurate CPU usage"* ]] || break
-    done
+    local q s
+    q=$(qemu_img_retry measure --object secret,id=s,file=pass -O qcow2 "$@" 2>&1) ||
+        fail "qemu-img measure $*: $q"
     [ -n "$q" ] && [[ $q != *rror* ]] && [[ $q != *qemu-img:* ]] || fail "qemu-img measure $*: $q"
     s=$(strata-img measure --object secret,id=s,file=pass -O qcow2 "$@" 2>&1) ||
         fail "strata-img measure $*: $s"

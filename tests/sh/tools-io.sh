@@ -139,8 +139,9 @@ done
 [ "$(grep -ci 'clean\|dirty' s.txt)" = 1 ] && grep -qx 'cleanly shut down: no' s.txt ||
     fail "info: dirty flag: $(cat s.txt)"
 printf 'io test key' > key.txt
-qemu-img create -q -f qcow2 --object secret,id=k,file=key.txt \
-    -o encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=10 enc.qcow2 4M
+qemu_img_retry create -q -f qcow2 --object secret,id=k,file=key.txt \
+    -o encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=50 enc.qcow2 4M ||
+    fail "qemu-img create enc.qcow2"
 qemu-img info enc.qcow2 | contains -x 'encrypted: yes' || fail "qemu-img made no encrypted image"
 "$IO" -r --object secret,id=k,file=key.txt --image-opts -c info \
     driver=qcow2,encrypt.key-secret=k,file.filename=enc.qcow2 > s.txt || fail "info on enc.qcow2"

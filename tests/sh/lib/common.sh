@@ -43,6 +43,21 @@ need() {
     done
 }
 
+# qemu_img_retry ARGS: qemu-img with ARGS, tried again while it fails with
+# "Unable to get accurate CPU usage": qemu-img 7.2 calibrates PBKDF2 on every
+# LUKS create or measure, and on a busy machine a small iter-time can make
+# that calibration fail.  Other failures print qemu-img's message and return 1.
+qemu_img_retry() {
+    local i
+    for i in $(seq 10); do
+        qemu-img "$@" 2>"$T/qemu-img.err" && return 0
+        contains "accurate CPU usage" "$T/qemu-img.err" || break
+        sleep 0.2
+    done
+    cat "$T/qemu-img.err" >&2
+    return 1
+}
+
 # Installs the build into $STRATA_BUILD/test-prefix (once per build: later
 # callers reuse it while it is newer than libstrata) and prints the prefix.
 strata_test_prefix() {
