@@ -10,12 +10,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+/* Files a failed create made and so removes again: the image file and a
+ * detached header at most. */
+#define CREATED_MAX 4
 
 struct strata_create {
     const struct strata_driver *drv;
     struct strata_opts *opts;
     uint64_t size;
     const char *filename;
+    char *created[CREATED_MAX];
+    int ncreated;
 };
 
 static bool desc_has(const struct strata_opt_desc *d, const char *key)
@@ -93,8 +100,17 @@ int strata_image_create(const char *format, const char *filename, uint64_t size,
             r = strata_error_set(errp, EINVAL, "no file name given for the new image");
     }
     if (r == 0) {
-        struct strata_create c = { d, o, size, filename };
+        struct strata_create c = { d, o, size, filename, { NULL }, 0 };
         r = d->create(&c, errp);
+        /* A refused create (bad cipher, missing key, no space) leaves no
+         * half-made image behind; files that were there before stay. */
+        for (int i = 0; i < c.ncreated; i++) {
+            if (r < 0)
+                unlink(c.created[i]);
+            free(c.created[i]);
+        }
+        if (r < 0 && errp && *errp && (*errp)->msg && !strstr((*errp)->msg, filename))
+            strata_error_prefix(errp, "%s", filename);
     }
     strata_opts_free(o);
     return r;
@@ -160,10 +176,14 @@ int strata_create_child(struct strata_create *c, const char *role, uint64_t size
     strata_opts_set(oopts, "driver", p->name);
     strata_opts_set(oopts, "filename", filename);
     r = strata_opts_validate(copts, p->create_options, NULL, p->name, errp);
+    bool is_new = strcmp(p->name, "file") == 0 && access(filename, F_OK) < 0 &&
+                  errno == ENOENT;
     if (r == 0) {
-        struct strata_create pc = { p, copts, size, filename };
+        struct strata_create pc = { p, copts, size, filename, { NULL }, 0 };
         r = p->create(&pc, errp);
     }
+    if (is_new && c->ncreated < CREATED_MAX && access(filename, F_OK) == 0)
+        c->created[c->ncreated++] = strdup(filename);
     if (r == 0)
         r = strata_open_opts(oopts, STRATA_O_RDWR | STRATA_O_CREATE_CHILD, childp, errp);
     strata_opts_free(copts);

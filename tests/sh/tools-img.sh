@@ -32,6 +32,21 @@ grep -qx "Formatting 'a.raw', fmt=raw size=67108864" out.txt || fail "create: un
 [ "$(( $(stat -c %b full.raw) * 512 ))" -ge 1048576 ] || fail "preallocation=full left holes"
 "$IMG" create -f raw sized.raw 1.5M -q || fail "create with a fractional size"
 [ "$(stat -c %s sized.raw)" = 1572864 ] || fail "1.5M is not 1572864 bytes"
+# A create the format refuses after its file was made leaves no file behind
+# and names the image; a file that was there before is not removed.
+for f in qcow2 luks; do
+    o=encrypt.format=luks,encrypt.key-secret=s,encrypt.cipher-alg=bogus
+    [ $f = luks ] && o=key-secret=s,cipher-alg=bogus
+    rc=0; "$IMG" create -q -f $f --object secret,id=s,data=pw -o $o bad.$f 1M 2> err.txt || rc=$?
+    [ $rc = 1 ] && contains "bad\.$f: .*bogus" err.txt || fail "create -f $f, bad cipher: rc $rc, $(cat err.txt)"
+    [ ! -e bad.$f ] || fail "a refused create -f $f left bad.$f"
+done
+rc=0; "$IMG" create -q -f luks -o key-secret=s,cipher-alg=bogus,detached-header=on,header.filename=bad.hdr \
+    --object secret,id=s,data=pw bad.luks 1M 2> err.txt || rc=$?
+[ $rc = 1 ] && [ ! -e bad.luks ] && [ ! -e bad.hdr ] || fail "refused detached create left files: $(ls)"
+cp sized.raw keep.raw
+"$IMG" create -q -f luks -o key-secret=nosuch keep.raw 1M 2> err.txt && fail "create without the secret"
+[ -e keep.raw ] || fail "a refused create removed a file that was there before"
 
 # Independent writer: data at 0, 1M, 10M, and explicitly written zeros at 40M.
 qemu-io -f raw -c 'write -P 0xab 0 64k' -c 'write -P 0xcd 1M 64k' \
