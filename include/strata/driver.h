@@ -181,7 +181,8 @@ struct strata_driver {
      * ("compat", "lazy-refcounts", luks "slots", ...).  A few image-level
      * facts qemu-img shows outside that object are given here too, under
      * these reserved keys, and the tools move them to the top level:
-     * "cluster-size" (int), "encrypted" (bool), "dirty-flag" (bool),
+     * "cluster-size" (int), "vm-state-offset" (int, where VM state saved
+     * in the image would start), "encrypted" (bool), "dirty-flag" (bool),
      * "backing-filename" (string, as stored in the image),
      * "backing-filename-format" (string), "snapshots" (list). */
     int (*get_info)(struct strata_node *node, struct strata_info *obj,

@@ -36,6 +36,7 @@ int tool_image_facts_gather(struct strata_node *node, struct tool_image_facts *f
         return ret;
     }
     strata_info_get_int(data, "cluster-size", &f->cluster_size);
+    strata_info_get_int(data, "vm-state-offset", &f->vm_state_offset);
     f->have_encrypted = strata_info_get_bool(data, "encrypted", &f->encrypted);
     strata_info_get_bool(data, "dirty-flag", &f->dirty);
     const char *s = strata_info_get_str(data, "backing-filename");
@@ -43,7 +44,8 @@ int tool_image_facts_gather(struct strata_node *node, struct tool_image_facts *f
     s = strata_info_get_str(data, "backing-filename-format");
     f->backing_format = s ? strdup(s) : NULL;
     f->snapshots = strata_info_take(data, "snapshots");
-    static const char *const reserved[] = { "cluster-size", "encrypted", "dirty-flag",
+    static const char *const reserved[] = { "cluster-size", "vm-state-offset",
+                                            "encrypted", "dirty-flag",
                                             "backing-filename", "backing-filename-format",
                                             NULL };
     for (const char *const *k = reserved; *k; k++)

@@ -129,6 +129,7 @@ struct tool_image_facts {
     int64_t virtual_size;
     int64_t actual_size;            /* < 0: unknown */
     int64_t cluster_size;           /* 0: none */
+    int64_t vm_state_offset;        /* 0: none */
     bool have_encrypted, encrypted;
     bool dirty;
     char *backing_name;             /* as stored in the image, or NULL */

@@ -109,7 +109,8 @@ static int map_run(struct io_ctx *ctx, int argc, char **argv)
     return 0;
 }
 
-/* qemu-io's lines (format name, cluster size, format-specific data), with
+/* qemu-io's lines (format name, cluster size, vm state offset,
+ * format-specific data), with
  * the image-level facts strata-img info lifts out of that data shown once,
  * above it, as strata-img shows them. */
 static int info_run(struct io_ctx *ctx, int argc, char **argv)
@@ -126,6 +127,8 @@ static int info_run(struct io_ctx *ctx, int argc, char **argv)
         char s[64];
         io_cvtstr((double)f.cluster_size, s, sizeof s);
         printf("cluster size: %s\n", s);
+        io_cvtstr((double)f.vm_state_offset, s, sizeof s);
+        printf("vm state offset: %s\n", s);
     }
     if (f.have_encrypted && f.encrypted)
         printf("encrypted: yes\n");
