@@ -19,19 +19,24 @@ qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 top.qcow2 4M
 qemu-io -f qcow2 -c 'write -P 0x22 1M 64k' top.qcow2 > /dev/null
 qemu-img create -q -f raw new.raw 4M
 
-# ------------------------------------------------------------ rebase -u without -F
-# qemu-img 7.2 refuses it ("backing format must be specified") and leaves the
-# image as it was; keeping the old format (qcow2) for a raw file would leave
-# an image that no longer opens.
-cp top.qcow2 t.qcow2
-qrc=0; qemu-img rebase -u -b new.raw t.qcow2 2> /dev/null || qrc=$?
-[ $qrc != 0 ] || fail "qemu-img rebase -u without -F succeeded: the reference changed"
-cmp -s top.qcow2 t.qcow2 || fail "qemu-img's refused rebase changed the image"
-rc=0; "$IMG" rebase -u -b new.raw t.qcow2 2> err.txt || rc=$?
-[ $rc = 1 ] || fail "rebase -u without -F exits $rc, qemu-img $qrc"
-grep -q -- '-F' err.txt && grep -q 'new.raw' err.txt ||
-    fail "rebase -u without -F: the message names neither -F nor the file: $(cat err.txt)"
-cmp -s top.qcow2 t.qcow2 || fail "refused rebase -u changed the image"
+# ------------------------------------------------------------ rebase without -F
+# qemu-img 7.2 refuses it ("backing format must be specified"), with or
+# without -u, and leaves the image as it was: a probed format would take a
+# raw file holding an image header for that image, and keeping the old
+# format (qcow2) for a raw file would leave an image that no longer opens.
+# (Without -u, qemu-img copies the differences into the image before it
+# refuses; strata refuses before it opens anything.)
+for u in -u ""; do
+    cp top.qcow2 t.qcow2
+    qrc=0; qemu-img rebase $u -b new.raw t.qcow2 2> /dev/null || qrc=$?
+    [ $qrc != 0 ] || fail "qemu-img rebase $u without -F succeeded: the reference changed"
+    cp top.qcow2 t.qcow2
+    rc=0; "$IMG" rebase $u -b new.raw t.qcow2 2> err.txt || rc=$?
+    [ $rc = 1 ] || fail "rebase $u without -F exits $rc, qemu-img $qrc"
+    grep -q -- '-F' err.txt && grep -q 'new.raw' err.txt ||
+        fail "rebase $u without -F: the message names neither -F nor the file: $(cat err.txt)"
+    cmp -s top.qcow2 t.qcow2 || fail "refused rebase $u changed the image"
+done
 qemu-img info --output=json t.qcow2 > q.json || fail "qemu-img cannot open the image after a refused rebase"
 [ "$(json_field q.json backing-filename)" = base.qcow2 ] || fail "refused rebase: backing is $(json_field q.json backing-filename)"
 # With -F the name and the format are both recorded.

@@ -87,11 +87,14 @@ static int run(int argc, char **argv)
     (void)quiet;
     if (!backing)
         return tool_usage_error("rebase", "Must specify backing file (-b)");
-    /* -u opens no backing file, so there is no format to probe; keeping the
-     * old backing file's format can leave an image that no longer opens. */
-    if (unsafe && *backing && !bfmt) {
+    /* The format is recorded in the image, so it is the user's to state, as
+     * in qemu-img 7.2: a probed format would let a raw backing file whose
+     * guest wrote an image header be taken for that image; and -u opens no
+     * backing file at all, where keeping the old format can leave an image
+     * that no longer opens. */
+    if (*backing && !bfmt) {
         tool_error("Could not change the backing file to '%s': backing format must be "
-                   "specified with -F when -u is given", backing);
+                   "specified with -F", backing);
         return 1;
     }
     if (tool_common_finish(&tc) < 0)
@@ -111,7 +114,7 @@ static int run(int argc, char **argv)
         char *path = tool_path_beside(strata_node_filename(fmt), backing);
         /* -U is qemu-img's: it applies to the backing file, which is only
          * read; the image itself is written and always locked. */
-        unsigned bflags = STRATA_O_NO_PROBE_WARN | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
+        unsigned bflags = tc.force_share ? STRATA_O_FORCE_SHARE : 0;
         ret = path ? strata_open_file(path, bfmt, bflags, &nb, &err) : -ENOMEM;
         free(path);
         if (ret < 0) {
@@ -129,10 +132,8 @@ static int run(int argc, char **argv)
     }
     struct strata_opts *o = strata_opts_new();
     strata_opts_set(o, "backing_file", backing);
-    if (bfmt && *backing)
+    if (*backing)
         strata_opts_set(o, "backing_fmt", bfmt);
-    else if (nb && *backing)
-        strata_opts_set(o, "backing_fmt", strata_node_driver_name(nb));
     ret = strata_image_amend(fmt, o, false, &err);
     strata_opts_free(o);
 out:
@@ -150,7 +151,7 @@ const struct img_command img_cmd_rebase = {
     .help =
         "  -b BACKING_FILE       the new backing file (\"\" for none); a relative\n"
         "                        name is relative to the image's directory\n"
-        "  -F BACKING_FMT        its format (probed when omitted; required with -u)\n"
+        "  -F BACKING_FMT        its format (required unless BACKING_FILE is \"\")\n"
         "  -u                    unsafe: only rewrite the name, copy nothing\n"
         "  -f FMT                image format (probed when omitted)\n"
         "  -U, --force-share     open the new backing file without taking image\n"
