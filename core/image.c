@@ -149,7 +149,8 @@ int strata_create_child(struct strata_create *c, const char *role, uint64_t size
     }
     char *filename = strdup(fn);
     const char *pname = strata_opts_get(sub, "driver");
-    const struct strata_driver *p = strata_driver_find(pname ? pname : "file", errp);
+    const struct strata_driver *p = strata_driver_find(pname ? pname : strata_protocol_for(filename),
+                                                       errp);
     int r = -ENOENT;
     if (!p)
         goto out;

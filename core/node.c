@@ -110,7 +110,7 @@ static int probe_driver(struct strata_node *n, const char **drvname,
     struct strata_node *file;
     struct strata_opts *fo = strata_opts_subset(n->opts, "file");
     if (!strata_opts_get(fo, "driver"))
-        strata_opts_set(fo, "driver", "file");
+        strata_opts_set(fo, "driver", strata_protocol_for(strata_opts_get(fo, "filename")));
     int r = strata_node_open_opts(fo, n->flags, n, "file", &file, errp);
     strata_opts_free(fo);
     if (r < 0)
@@ -157,8 +157,8 @@ int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
         bool parent_is_protocol = parent && parent->drv &&
                                   parent->drv->kind == STRATA_DRIVER_PROTOCOL;
         if (fn && is_protocol_role(role) && !parent_is_protocol) {
-            drvname = "file";
-            strata_opts_set(n->opts, "driver", drvname);
+            strata_opts_set(n->opts, "driver", strata_protocol_for(fn));
+            drvname = strata_opts_get(n->opts, "driver");
         } else if (fn) {
             /* filename=X on a format position means "probe X". */
             char *f = strdup(fn);
@@ -237,7 +237,7 @@ struct strata_opts *strata_opts_for_file(const char *filename, const char *forma
         strata_driver_find(format, NULL)->kind == STRATA_DRIVER_PROTOCOL) {
         strata_opts_set(o, "filename", filename);
     } else {
-        strata_opts_set(o, "file.driver", "file");
+        strata_opts_set(o, "file.driver", strata_protocol_for(filename));
         strata_opts_set(o, "file.filename", filename);
     }
     return o;

@@ -40,6 +40,9 @@ STRATA_INTERNAL int strata_node_open_opts(const struct strata_opts *opts, unsign
 /* The child that forwarded requests go to: a filter's first role. */
 STRATA_INTERNAL struct strata_node *strata_node_primary_child(const struct strata_node *n);
 /* Picks the best format for the data at the start of `file` (probe.c). */
+/* The protocol driver for a file name given without a driver: the one that
+ * declares the name's URI scheme ("nbd://..."), else "file". */
+STRATA_INTERNAL const char *strata_protocol_for(const char *filename);
 STRATA_INTERNAL int strata_probe_format(struct strata_node *file, const char **fmt,
                                         struct strata_error **errp);
 

@@ -3,10 +3,42 @@
  * accepts anything with the lowest score. */
 #include "node.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 
 #define PROBE_BYTES 4096
+
+struct scheme_ctx {
+    const char *scheme;
+    size_t len;
+    const char *driver;
+};
+
+static void scheme_one(const struct strata_driver *d, void *opaque)
+{
+    struct scheme_ctx *c = opaque;
+    for (const char *const *s = d->uri_schemes; !c->driver && s && *s; s++)
+        if (strlen(*s) == c->len && strncasecmp(*s, c->scheme, c->len) == 0)
+            c->driver = d->name;
+}
+
+const char *strata_protocol_for(const char *filename)
+{
+    /* RFC 3986 scheme: ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) */
+    size_t n = 0;
+    if (!filename || !isalpha((unsigned char)filename[0]))
+        return "file";
+    while (filename[n] && (isalnum((unsigned char)filename[n]) || strchr("+-.", filename[n])))
+        n++;
+    if (strncmp(filename + n, "://", 3) != 0)
+        return "file";
+    /* Every driver module is loaded only for a name shaped like a URI. */
+    struct scheme_ctx c = { filename, n, NULL };
+    strata_driver_foreach(scheme_one, &c);
+    return c.driver ? c.driver : "file";
+}
 
 struct probe_ctx {
     const uint8_t *buf;

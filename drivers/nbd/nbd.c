@@ -335,6 +335,11 @@ static int nbd_node_create(struct strata_create *c, struct strata_error **errp)
     return r;
 }
 
+/* The URI schemes libnbd's nbd_connect_uri takes (NBD URI specification). */
+static const char *const nbd_uri_schemes[] = {
+    "nbd", "nbds", "nbd+unix", "nbds+unix", "nbd+vsock", "nbds+vsock", NULL,
+};
+
 static const struct strata_driver nbd_driver = {
     .abi_version = STRATA_DRIVER_ABI,
     .struct_size = sizeof(struct strata_driver),
@@ -356,6 +361,7 @@ static const struct strata_driver nbd_driver = {
     .truncate = nbd_node_truncate,
     .block_status = nbd_node_block_status,
     .create = nbd_node_create,
+    .uri_schemes = nbd_uri_schemes,
 };
 
 STRATA_PLUGIN("nbd", .drivers = STRATA_DRIVERS(&nbd_driver));

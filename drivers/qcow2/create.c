@@ -205,8 +205,6 @@ int qcow2_create(struct strata_create *c, struct strata_error **errp)
     strata_opts_merge(open_opts, oo, "file");
     strata_opts_free(oo);
     strata_opts_set(open_opts, "driver", "qcow2");
-    if (!strata_opts_get(open_opts, "file.driver"))
-        strata_opts_set(open_opts, "file.driver", "file");
     strata_opts_set(open_opts, "file.filename", fn);
     if (data_file)
         strata_opts_set(open_opts, "data-file.filename", data_file);

@@ -23,7 +23,7 @@ extern "C" {
 #endif
 
 #define STRATA_DRIVER_ABI_MAJOR 1
-#define STRATA_DRIVER_ABI_MINOR 2
+#define STRATA_DRIVER_ABI_MINOR 3
 #define STRATA_DRIVER_ABI ((STRATA_DRIVER_ABI_MAJOR << 16) | STRATA_DRIVER_ABI_MINOR)
 
 struct strata_node;
@@ -216,6 +216,14 @@ struct strata_driver {
     int (*snapshot)(struct strata_node *node, enum strata_snapshot_op op,
                     const char *name, struct strata_info *list,
                     struct strata_error **errp);
+
+    /* ---- ABI 1.3 ---- */
+    /* Protocol drivers: URI schemes, NULL-terminated ("nbd", "nbd+unix").
+     * A file name "SCHEME://..." given where no driver is named (a plain
+     * file name, filename= on a protocol position, a backing file) selects
+     * this driver with the whole name as its `filename`, as qemu's protocol
+     * prefixes do.  NULL: names are never routed to the driver. */
+    const char *const *uri_schemes;
 };
 
 /* ------------------------------------------------------------ node access */
