@@ -120,6 +120,12 @@ struct convert_reader {
     uint64_t head, tail;        /* chunks queued and written so far: [tail, head) wait */
     bool done;                  /* the reader has queued its last chunk */
     bool stop;                  /* the writer gave up: read no further */
+    /* The last extent block status gave, [bs_off, bs_end) of source bs_src:
+     * asked for the rest of the source, one answer serves many chunks (a
+     * round trip each over NBD). */
+    int bs_src;
+    uint64_t bs_off, bs_end;
+    unsigned bs_flags;
 };
 
 static uint64_t reader_count(const struct convert_reader *r)
@@ -127,29 +133,38 @@ static uint64_t reader_count(const struct convert_reader *r)
     return r->head - r->tail;
 }
 
-/* Fills one chunk from src at off; 0 or -errno with c->err set. */
-static int read_chunk(struct convert *cv, struct strata_node *src, const char *name,
-                      uint64_t off, uint64_t len, struct convert_chunk *c)
+/* Fills one chunk from source i at off; 0 or -errno with c->err set. */
+static int read_chunk(struct convert_reader *r, int i, uint64_t off, uint64_t len,
+                      struct convert_chunk *c)
 {
+    struct convert *cv = r->cv;
+    struct strata_node *src = r->srcs[i];
+    const char *name = r->imgs[i].spec;
     uint64_t n = len - off < CONVERT_BUF_SIZE ? len - off : CONVERT_BUF_SIZE;
-    struct strata_block_status bs = { 0 };
-    int depth = 0;
-    int ret = strata_block_status_above(src, off, n, &bs, &depth, &c->err);
-    if (ret < 0) {
-        strata_error_prefix(&c->err, "%s: block status at offset %" PRIu64, name, off);
-        return ret;
+    if (r->bs_src != i || off < r->bs_off || off >= r->bs_end) {
+        struct strata_block_status bs = { 0 };
+        int depth = 0;
+        int ret = strata_block_status_above(src, off, len - off, &bs, &depth, &c->err);
+        if (ret < 0) {
+            strata_error_prefix(&c->err, "%s: block status at offset %" PRIu64, name, off);
+            return ret;
+        }
+        if (bs.pnum == 0)
+            return strata_error_set(&c->err, EIO, "%s: block status at offset %" PRIu64
+                                    " made no progress", name, off);
+        r->bs_src = i;
+        r->bs_off = off;
+        r->bs_end = off + bs.pnum;
+        r->bs_flags = bs.flags;
     }
-    if (bs.pnum == 0)
-        return strata_error_set(&c->err, EIO, "%s: block status at offset %" PRIu64
-                                " made no progress", name, off);
-    if (bs.pnum < n && !cv->compress)
-        n = bs.pnum;
+    if (r->bs_end - off < n && !cv->compress)
+        n = r->bs_end - off;
     c->src_off = off;
     c->len = n;
-    c->zero = (bs.flags & STRATA_BS_ZERO) && !cv->compress;
+    c->zero = (r->bs_flags & STRATA_BS_ZERO) && !cv->compress;
     if (c->zero)
         return 0;
-    ret = strata_pread(src, off, n, c->buf, 0, &c->err);
+    int ret = strata_pread(src, off, n, c->buf, 0, &c->err);
     if (ret < 0)
         strata_error_prefix(&c->err, "error while reading at byte %" PRIu64, off);
     return ret;
@@ -171,7 +186,7 @@ static void *reader_main(void *arg)
                 return NULL;
             struct convert_chunk *c = &r->slot[r->head % CONVERT_SLOTS];
             c->err = NULL;
-            c->ret = read_chunk(r->cv, r->srcs[i], r->imgs[i].spec, off, len, c);
+            c->ret = read_chunk(r, i, off, len, c);
             c->dst_off = base + off;
             int cret = c->ret;
             uint64_t n = c->len;
@@ -211,7 +226,8 @@ static int write_chunk(struct convert *cv, const struct convert_chunk *c,
 static int copy_sources(struct convert *cv, struct strata_node **srcs,
                         const struct tool_image *imgs, int nsrc, struct strata_error **errp)
 {
-    struct convert_reader r = { .cv = cv, .srcs = srcs, .imgs = imgs, .nsrc = nsrc };
+    struct convert_reader r = { .cv = cv, .srcs = srcs, .imgs = imgs, .nsrc = nsrc,
+                                .bs_src = -1 };
     int ret = 0;
     for (unsigned i = 0; i < CONVERT_SLOTS; i++) {
         r.slot[i].buf = tool_alloc_buffer(CONVERT_BUF_SIZE);
