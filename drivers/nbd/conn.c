@@ -338,13 +338,30 @@ static void nbd_conn_force_down(struct nbd_state *s)
     nbd_conn_wake(s);
 }
 
+/* One request; a large read goes out as several NBD commands at once, and
+ * `done` is posted when the last of them (and the submitter) lets go. */
 struct nbd_req {
     sem_t done;
-    int err;
+    atomic_int err;            /* the first command's error */
+    atomic_uint pending;       /* commands in flight, +1 while submitting */
     bool counts;               /* a write that a later flush must cover */
     struct nbd_state *s;
     struct nbd_extent *ext;
 };
+
+/* Reads of at least twice this size are split into pieces of about this
+ * size (at most NBD_READ_PIECES) sent together, so that the server works on
+ * them in parallel as it would for a client's queue of requests. */
+#define NBD_READ_PIECE  (1u << 20)
+#define NBD_READ_PIECES 4u
+/* Piece boundaries: a multiple of any minimum block size (at most 64 KiB). */
+#define NBD_PIECE_ALIGN (64u * 1024u)
+
+static void nbd_req_release(struct nbd_req *q)
+{
+    if (atomic_fetch_sub(&q->pending, 1) == 1)
+        sem_post(&q->done);
+}
 
 static bool nbd_is_write(enum nbd_op op)
 {
@@ -354,13 +371,29 @@ static bool nbd_is_write(enum nbd_op op)
 static int nbd_req_complete(void *opaque, int *error)
 {
     struct nbd_req *q = opaque;
-    q->err = *error;
+    int none = 0;
+    if (*error)
+        atomic_compare_exchange_strong(&q->err, &none, *error);
     /* Counted here, in the thread that read the reply, so that a drop the
      * same thread notices afterwards sees this write as unflushed. */
-    if (q->err == 0 && q->counts)
+    if (*error == 0 && q->counts)
         atomic_fetch_add(&q->s->writes_done, 1);
-    sem_post(&q->done);
+    nbd_req_release(q);
     return 1;
+}
+
+/* How many commands a request goes out as, and the size of all but the
+ * last. */
+static unsigned nbd_pieces(enum nbd_op op, uint64_t len, uint64_t *piece)
+{
+    *piece = len;
+    if (op != NBD_OP_READ || len < 2 * NBD_READ_PIECE)
+        return 1;
+    uint64_t n = len / NBD_READ_PIECE < NBD_READ_PIECES ? len / NBD_READ_PIECE
+                                                        : NBD_READ_PIECES;
+    uint64_t sz = (len / n + NBD_PIECE_ALIGN - 1) / NBD_PIECE_ALIGN * NBD_PIECE_ALIGN;
+    *piece = sz;
+    return (unsigned)((len + sz - 1) / sz);
 }
 
 static int nbd_req_extent(void *opaque, const char *context, uint64_t off,
@@ -458,14 +491,27 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
         }
 
         struct nbd_req q = { .ext = ext, .s = s, .counts = nbd_is_write(op) };
+        atomic_init(&q.err, 0);
+        atomic_init(&q.pending, 1);
         sem_init(&q.done, 0, 0);
         /* A flush covers the writes that completed before it was sent. */
         uint64_t mark = atomic_load(&s->writes_done);
-        int64_t cookie = nbd_submit(s->h, &q, op, off, len, buf, nbd_flags);
-        if (cookie < 0) {
-            int e = nbd_get_errno();
-            char msg[256];
-            snprintf(msg, sizeof msg, "%s", nbd_get_error());
+        uint64_t piece;
+        unsigned n = nbd_pieces(op, len, &piece), sent = 0;
+        int e = 0;
+        char msg[256] = "";
+        for (; sent < n; sent++) {
+            uint64_t at = (uint64_t)sent * piece;
+            uint64_t plen = len - at < piece ? len - at : piece;
+            atomic_fetch_add(&q.pending, 1);
+            if (nbd_submit(s->h, &q, op, off + at, plen, (uint8_t *)buf + at, nbd_flags) < 0) {
+                e = nbd_get_errno();
+                snprintf(msg, sizeof msg, "%s", nbd_get_error());
+                atomic_fetch_sub(&q.pending, 1);
+                break;
+            }
+        }
+        if (sent == 0) {
             bool gone = nbd_handle_gone(s->h);
             pthread_rwlock_unlock(&s->conn_lock);
             sem_destroy(&q.done);
@@ -479,21 +525,35 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
             return strata_error_set(errp, e > 0 ? e : EIO, "%s: %s could not be sent: %s",
                                     s->addr.desc, what, msg);
         }
+        nbd_req_release(&q);
         nbd_conn_wake(s);
         bool timed_out = nbd_req_wait(s, &q);
+        if (sent < n) {
+            /* Part of a split read went out and has been answered; the
+             * rest could not be sent. */
+            bool gone = timed_out || nbd_handle_gone(s->h);
+            pthread_rwlock_unlock(&s->conn_lock);
+            sem_destroy(&q.done);
+            if (gone)
+                nbd_conn_lost(s);
+            nbd_describe_req(what, sizeof what, op, off, len);
+            return strata_error_set(errp, e > 0 ? e : EIO, "%s: %s could not be sent "
+                                    "whole: %s", s->addr.desc, what, msg);
+        }
+        int qerr = atomic_load(&q.err);
         /* ENOTCONN is not among the errors the NBD protocol carries, so
          * only libnbd gives it, to commands it fails because the connection
          * died; the handle may not report dead yet when the waiter wakes. */
-        bool gone = q.err == ENOTCONN || (q.err && nbd_handle_gone(s->h));
+        bool gone = qerr == ENOTCONN || (qerr && nbd_handle_gone(s->h));
         /* ESHUTDOWN: the server is going away and will take no more
          * commands here; drop the connection so the next request makes a
          * new one. */
-        bool closing = q.err == ESHUTDOWN && !gone;
+        bool closing = qerr == ESHUTDOWN && !gone;
         if (closing)
             nbd_conn_force_down(s);
         pthread_rwlock_unlock(&s->conn_lock);
         sem_destroy(&q.done);
-        if (timed_out || closing || gone || q.err)
+        if (timed_out || closing || gone || qerr)
             nbd_describe_req(what, sizeof what, op, off, len);
 
         if (timed_out) {
@@ -512,9 +572,9 @@ int nbd_conn_request(struct nbd_state *s, enum nbd_op op, uint64_t off, uint64_t
             return strata_error_set(errp, EIO, "%s: connection lost with %s in flight; "
                                     "the request failed", s->addr.desc, what);
         }
-        if (q.err)
-            return strata_error_set(errp, q.err, "%s: server failed %s: %s", s->addr.desc,
-                                    what, strerror(q.err));
+        if (qerr)
+            return strata_error_set(errp, qerr, "%s: server failed %s: %s", s->addr.desc,
+                                    what, strerror(qerr));
         if (op == NBD_OP_FLUSH) {
             /* Everything completed before this flush was sent is stable. */
             uint_fast64_t cur = atomic_load(&s->writes_flushed);

@@ -29,6 +29,14 @@ strata-io --image-opts "driver=raw,file.driver=nbd,file.filename=$URI" \
     -c 'read -P 0x44 60M 1M' -c 'read -P 0x11 0 64k' >"$T/r2.log" ||
     fail "strata-io read: $(cat "$T/r2.log")"
 
+# The whole export as qemu reads it: large reads go out as several NBD
+# commands at once, whose pieces cross the ranges written above.
+qemu-img convert -f raw -O raw "$URI" "$T/q.raw"
+strata-img convert -f raw -O raw "$URI" "$T/s.raw" || fail "strata-img convert from $URI"
+cmp "$T/q.raw" "$T/s.raw" || fail "strata reads the export differently from qemu"
+strata-io -r -f raw -c 'read -P 0x33 10485761 3145728' "$URI" >"$T/r3.log" 2>&1 &&
+    ! contains 'verification failed' "$T/r3.log" || fail "unaligned 3 MiB read: $(cat "$T/r3.log")"
+
 # Size as qemu-img sees it.
 want=$(qemu-img info --output=json "$URI" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')
 got=$(strata-img info --output=json --image-opts "$OPTS" |
