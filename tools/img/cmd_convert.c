@@ -120,11 +120,12 @@ struct convert_reader {
     uint64_t head, tail;        /* chunks queued and written so far: [tail, head) wait */
     bool done;                  /* the reader has queued its last chunk */
     bool stop;                  /* the writer gave up: read no further */
-    /* The last extent block status gave, [bs_off, bs_end) of source bs_src:
+    /* The last extent block status gave, up to bs_end of source bs_src (the
+     * reader only moves forward, so where it began is not needed):
      * asked for the rest of the source, one answer serves many chunks (a
      * round trip each over NBD). */
     int bs_src;
-    uint64_t bs_off, bs_end;
+    uint64_t bs_end;
     unsigned bs_flags;
 };
 
@@ -141,7 +142,7 @@ static int read_chunk(struct convert_reader *r, int i, uint64_t off, uint64_t le
     struct strata_node *src = r->srcs[i];
     const char *name = r->imgs[i].spec;
     uint64_t n = len - off < CONVERT_BUF_SIZE ? len - off : CONVERT_BUF_SIZE;
-    if (r->bs_src != i || off < r->bs_off || off >= r->bs_end) {
+    if (r->bs_src != i || off >= r->bs_end) {
         struct strata_block_status bs = { 0 };
         int depth = 0;
         int ret = strata_block_status_above(src, off, len - off, &bs, &depth, &c->err);
@@ -153,7 +154,6 @@ static int read_chunk(struct convert_reader *r, int i, uint64_t off, uint64_t le
             return strata_error_set(&c->err, EIO, "%s: block status at offset %" PRIu64
                                     " made no progress", name, off);
         r->bs_src = i;
-        r->bs_off = off;
         r->bs_end = off + bs.pnum;
         r->bs_flags = bs.flags;
     }
