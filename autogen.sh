@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Regenerates ./configure from configure.ac.  Autoconf's configure deletes
 # stray core dumps named "core"; strata has a source directory of that name,
 # so those deletions are dropped to keep configure quiet.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* aes.c - AES (FIPS 197) with 128/192/256-bit keys, all four modes natively
  * through libgcrypt (which uses AES-NI/VAES where the CPU has them). */
 #include "gcrypt-cipher.h"

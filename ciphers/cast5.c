@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cast5.c - CAST-128 (RFC 2144) with a 128-bit key, an 8-byte block, all four modes natively through libgcrypt. */
 #include "gcrypt-cipher.h"
 

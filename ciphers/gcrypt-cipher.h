@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gcrypt-cipher.h - what the libgcrypt-backed cipher modules share: a
  * context holding one libgcrypt handle (in its secure memory), the four
  * modes done natively, and a known-answer self-test runner.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* serpent.c - Serpent with 128/192/256-bit keys, all four modes natively through libgcrypt. */
 #include "gcrypt-cipher.h"
 

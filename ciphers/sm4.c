@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sm4.c - SM4 (GB/T 32907-2016) with a 128-bit key, all four modes natively through libgcrypt. */
 #include "gcrypt-cipher.h"
 

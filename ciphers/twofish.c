@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* twofish.c - Twofish with 128 and 256-bit keys (libgcrypt has no 192-bit key schedule), all four modes natively through libgcrypt. */
 #include "gcrypt-cipher.h"
 

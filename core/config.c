@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* config.c - stack config files (strata.conf(5)): a libconfig file whose
  * `stack` group becomes flat dotted options and whose `secrets` list fills
  * the secret store. */

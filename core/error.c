@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* error.c - error objects, warnings and debug output. */
 #include "internal.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* image.c - whole-image operations: create, info, check, amend, measure.
  *
  * Creation mirrors qemu: the format driver lays out its metadata on a

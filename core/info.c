@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* info.c - structured output (info, check, map, format-specific data) as a
  * small tree, rendered as qemu-img renders it: pretty JSON or indented
  * "key: value" text. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* internal.h - declarations shared between the core's own files; nothing
  * here is part of the public API or the plugin ABI. */
 #ifndef STRATA_CORE_INTERNAL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* io.c - the request path every read and write takes through a node.
  *
  * Callers may use any offset and length; a driver sees only requests that

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* module.c - finding, reading and loading plugin modules.
  *
  * Search path, in order: the directories in STRATA_PLUGIN_PATH, those named

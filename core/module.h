@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* module.h - plugin modules: where they are, which names they claim, loading
  * and the checks a descriptor must pass before the registry accepts it. */
 #ifndef STRATA_CORE_MODULE_H

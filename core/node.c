@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* node.c - resolving options into a graph of open nodes.
  *
  * All three ways of writing a stack arrive here as one flat option list.  A

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* node.h - the node structure, shared by the core's graph, I/O and image
  * files. */
 #ifndef STRATA_CORE_NODE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* opts.c - the flat, ordered list of dotted option keys and string values
  * that every way of describing a stack reduces to, its typed getters and
  * validation against option descriptors. */

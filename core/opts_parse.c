@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* opts_parse.c - qemu's dotted option syntax:
  * "driver=qcow2,file.filename=disk.qcow2", where ",," stands for a literal
  * comma inside a value. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plugin_check.c - what a descriptor must satisfy before it is registered.
  *
  * Every descriptor starts with its ABI version and struct size.  A different

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* probe.c - guessing an image's format from its first bytes, as qemu does:
  * every format driver scores the data and the highest score wins; raw
  * accepts anything with the lowest score. */

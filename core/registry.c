@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* registry.c - names to descriptors: drivers, ciphers, hashes and encryption
  * formats, loaded lazily from plugin modules.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* secrets.c - the process-wide secret store (--object secret, a config
  * file's `secrets` list).  Secrets are bytes kept in secure memory. */
 #include "internal.h"

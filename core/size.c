@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* size.c - parsing and printing byte counts the way qemu-img users write
  * and read them. */
 #include "internal.h"

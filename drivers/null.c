@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* null.c - a protocol with no storage, as QEMU's null-co: reads return
  * zeros (unless read-zeroes=off), writes are accepted and dropped.  Useful
  * for benchmarks and for tests of the layers above. */

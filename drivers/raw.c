@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* raw.c - the raw format: the image is the child's bytes, optionally a
  * window [offset, offset+size) of them. */
 #include <errno.h>

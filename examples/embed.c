@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* embed.c - the smallest useful program on libstrata: open a stack from a
  * config file, write a pattern through it, read it back and compare.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* gcrypt-hash.h - what the libgcrypt-backed hash modules share.  A module
  * defines each of its hashes with
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* md5.c - MD5 (RFC 1321), for reading old LUKS volumes and HMAC-MD5. */
 #include "gcrypt-hash.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* ripemd160.c - RIPEMD-160 (Dobbertin, Bosselaers, Preneel 1996). */
 #include "gcrypt-hash.h"
 

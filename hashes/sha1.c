@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sha1.c - SHA-1 (FIPS 180-4), the LUKS1 default hash of old volumes. */
 #include "gcrypt-hash.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sm3.c - SM3 (GB/T 32905-2016). */
 #include "gcrypt-hash.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* whirlpool.c - Whirlpool (ISO/IEC 10118-3:2004), as cryptsetup offers it. */
 #include "gcrypt-hash.h"
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the whole suite: every test program in $STRATA_BUILD/tests and every
 # script in tests/sh, each counted as one passed or failed entry; the last
 # line is the total.  A test that exits 77 (skip) is counted as failed: a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what building and testing strata needs on Debian 12 (run as root).
 # Build: compiler, autoconf's pkg-config, libgcrypt, libconfig, libltdl,
 # CUnit, zlib and zstd, libnbd and nbdkit's plugin header.  Tests:

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # make demo: create an encrypted qcow2 image, write and verify patterns
 # through the bundled demo stack, show what strata-img info sees, and copy
 # the guest's data out to a raw image.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* blkdebug-int.h - rules of the blkdebug filter, shared by its files. */
 #ifndef STRATA_DRIVER_BLKDEBUG_INT_H
 #define STRATA_DRIVER_BLKDEBUG_INT_H

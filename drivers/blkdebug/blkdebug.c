@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* blkdebug.c - a filter that injects I/O errors by rule, as QEMU's blkdebug.
  *
  * Rules come from a libconfig file (config=) and from inline options

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* rules.c - reading blkdebug rules from a libconfig file or from options.
  *
  * Both sources are first turned into flat key/value lists, so one parser

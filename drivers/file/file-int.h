@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* file-int.h - state and helpers shared by the file protocol driver's files. */
 #ifndef STRATA_DRIVER_FILE_INT_H
 #define STRATA_DRIVER_FILE_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* file.c - the file protocol driver: an image in a host file or block device.
  *
  * Options: filename (required), cache=none|writeback (none = O_DIRECT),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* lock.c - image locking compatible with QEMU's file-posix driver.
  *
  * QEMU (2.10 and later, layout unchanged up to 7.2) represents each block

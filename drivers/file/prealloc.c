@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* prealloc.c - resizing a file with preallocation off, falloc or full. */
 #include "file-int.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* driver.c - the luks block driver: a LUKS1 volume whose header and key
  * material sit at the start of the "file" child, or in a separate "header"
  * child (detached header) with the payload in "file". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* format.c - LUKS1 as a strata encryption format: create, unlock, info,
  * key management and erase over a header region reached through the
  * caller's callbacks (see strata/encryption.h). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* header.c - the LUKS1 phdr: big-endian encoding and the checks a header
  * must pass before anything trusts its offsets. */
 #include "luks-int.h"

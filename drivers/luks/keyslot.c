@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* keyslot.c - LUKS1 key slots: passphrase -> slot key (PBKDF2), slot key
  * -> AF-split volume key (the slot's key material), and back. */
 #include "luks-int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* luks-int.h - the LUKS1 on-disk format (version 1.2.3 of the
  * specification, as cryptsetup writes it) shared by the luks block driver
  * and the "luks" encryption format that qcow2 uses. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* address.c - where the nbd driver connects: an NBD URI as filename, or
  * the structured form server.type=unix|inet, server.path, server.host,
  * server.port and export.  Everything is checked before a connection is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* conn.c - the nbd driver's connection: libnbd's asynchronous API driven by
  * one poller thread, so that requests from many threads share a connection
  * and run in parallel on the server.  A request thread submits a command

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nbd-int.h - state and helpers shared by the nbd protocol driver's files. */
 #ifndef STRATA_DRIVER_NBD_INT_H
 #define STRATA_DRIVER_NBD_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nbd.c - the nbd protocol driver: a disk exported by an NBD server
  * (nbdkit, qemu-nbd, nbd-server, another strata), reached with libnbd.
  *

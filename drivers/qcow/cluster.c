@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cluster.c - qcow metadata: the L2 table cache, cluster allocation at the
  * end of the file and compressed clusters.
  *

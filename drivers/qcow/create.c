@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* create.c - new qcow images laid out as qemu-img lays them out: header,
  * backing file name, L1 table at the next 8-byte boundary, the L1 table
  * zeroed up to a whole number of 512-byte sectors; 4 KiB clusters with 4 KiB

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* crypt.c - the legacy qcow AES scheme: AES-128-CBC per 512-byte sector,
  * the IV the 64-bit little-endian guest sector number, the key the first 16
  * bytes of the passphrase (zero padded).  No salt, no key derivation, no key

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* header.c - qcow version 1 header: byte layout and sanity checks.  Every
  * value that later sizes an allocation or a read is bounded here, so a
  * corrupt or hostile header is refused with a message before anything else

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* io.c - qcow data path: reads, writes with copy-on-write from the backing
  * file, compressed writes and block status.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qcow-int.h - the original qcow format (version 1), shared by its files.
  *
  * On disk (all numbers big endian):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qcow.c - the original qcow format (version 1): driver descriptor, open,
  * close and image information.  See qcow-int.h for the layout and
  * docs/qcow.md for what the driver does and does not do. */

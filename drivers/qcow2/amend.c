@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* amend.c - changing an existing image: compat level, lazy refcounts,
  * backing file, data file name, LUKS key slots. */
 #include "qcow2.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cache.c - write-back cache of cluster-sized metadata tables (L2 tables,
  * refcount blocks).  Lookups go through a small hash; replacement is CLOCK,
  * so a miss costs O(1) on average however large the cache is configured.

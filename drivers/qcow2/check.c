@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* check.c - consistency check and repair, modelled on qemu-img check:
  * every reference the metadata makes is counted into an in-memory table
  * and compared with the stored refcounts; leaks (stored > counted) and

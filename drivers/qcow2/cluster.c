@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cluster.c - guest-to-host mapping: the L1 table (in memory) and L2 tables
  * (through the cache), with copy-on-write of L2 tables shared with
  * snapshots. */

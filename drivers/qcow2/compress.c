@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* compress.c - compressed clusters: zlib (raw deflate, as qcow2 has always
  * used) and zstd (compression_type=1).  Compressed data is packed at byte
  * granularity; a descriptor counts whole 512-byte sectors, so the data read

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* create.c - new images and measure.  A new image starts minimal (header,
  * one refcount table cluster, one refcount block, no L1 table); it is then
  * opened and grown to its size through the ordinary resize path, so the

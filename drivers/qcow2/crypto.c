@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* crypto.c - encrypted qcow2.
  *
  * LUKS (crypt_method 2) uses the shared LUKS encryption format: its header

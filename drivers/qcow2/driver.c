@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* driver.c - the qcow2 driver descriptor: options, probing, open and close,
  * and the glue from the node callbacks to the rest of the driver. */
 #include "qcow2.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* header.c - the qcow2 header and its extensions: parsing with the checks
  * that keep a bad image from being trusted, and rewriting it with unknown
  * extensions and additional fields preserved. */

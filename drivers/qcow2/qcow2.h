@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qcow2.h - state and internal interfaces of the qcow2 driver.
  *
  * The driver is serialised by the core (no STRATA_DRIVER_THREAD_SAFE), so

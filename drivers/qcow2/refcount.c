@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* refcount.c - reference counts: the refcount table (kept in memory),
  * refcount blocks (through the cache), cluster allocation and freeing.
  *

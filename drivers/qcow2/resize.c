@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* resize.c - growing (with optional preallocation of the new part) and
  * shrinking an image whose tail is unused. */
 #include "qcow2.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* rw.c - guest reads and writes: mapping lookups, allocation with
  * copy-on-write of the parts of a (sub)cluster the request does not cover,
  * zero clusters, discard. */

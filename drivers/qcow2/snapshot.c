@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* snapshot.c - internal snapshots: the snapshot table, and create, apply
  * and delete with the refcount changes they imply.  Every operation raises
  * refcounts before the new structure is made visible and lowers them only

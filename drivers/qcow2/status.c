@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* status.c - block status for map and convert, and the format-specific
  * fields of info, named as qemu-img names them. */
 #include "qcow2.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* camellia-demo.c - encrypts and decrypts sectors with the camellia plugin
  * through strata's crypto API:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* camellia.c - an out-of-tree cipher plugin for strata: Camellia (RFC 3713)
  * with 128/192/256-bit keys, built only against the installed strata headers
  * (pkg-config strata) and libgcrypt.

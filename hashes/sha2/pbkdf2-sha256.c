@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pbkdf2-sha256.c - PBKDF2-HMAC-SHA256 on the x86 SHA extensions (FIPS 180-4
  * for SHA-256, RFC 2104 for HMAC, RFC 8018 for PBKDF2; the instructions as
  * Intel's SHA extensions documentation describes them).

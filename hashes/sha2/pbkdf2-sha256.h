@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* pbkdf2-sha256.h - PBKDF2-HMAC-SHA256 on the x86 SHA extensions.
  *
  * Unlocking a LUKS key slot is millions of HMAC-SHA256 iterations over a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strata/cipher.h - the block cipher plugin ABI.
  *
  * A cipher plugin provides one or more `struct strata_cipher_alg`: a block

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strata/common.h - types shared by the embedding API and every plugin ABI:
  * errors, option lists, secrets, size parsing, structured output. */
 #ifndef STRATA_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strata/crypto.h - the encryption layer drivers use.
  *
  * A cipher is assembled at run time from a block cipher plugin (cipher.h), a

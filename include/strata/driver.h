@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strata/driver.h - the block driver plugin ABI.
  *
  * A driver module is a .so that exports one entry point made by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strata/encryption.h - the encryption format plugin ABI.
  *
  * An encryption format (LUKS1 now) owns a header with key slots, turns a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strata/hash.h - the hash plugin ABI.
  *
  * A hash plugin provides `struct strata_hash_alg` descriptors.  The core

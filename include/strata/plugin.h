@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strata/plugin.h - the one entry point every plugin module exports.
  *
  *     static const struct strata_driver raw_driver = { ... };

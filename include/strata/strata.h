@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* strata/strata.h - the embedding API.
  *
  * An application opens a stack (from a libconfig file, from dotted options

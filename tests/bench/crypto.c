@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* crypto.c - throughput of the crypto layer next to raw libgcrypt doing the
  * same work in the same run, and PBKDF2 iterations per second.
  *

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # luks.sh - sequential write and read of a 1 GiB LUKS volume
 # (aes-256-xts-plain64) by strata-img convert and by qemu-img convert, on
 # the same image in the same run.  Figures only.  Both tools run with their

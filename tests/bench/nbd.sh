@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbd.sh - NBD on a Unix socket, figures only.
 # Export: sequential read of a 1 GiB LUKS volume (aes-256-xts-plain64) with
 # nbdcopy, the volume served by nbdkit with strata's plugin and by qemu-nbd

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qcow2 next to qemu-img on the same machine in the same run: allocation
 # path (4 KiB writes, each to a cluster of its own), 4 KiB reads of those
 # clusters, 1 MiB sequential reads, convert of a 1 GiB qcow2 (plain and

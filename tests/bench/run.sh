@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the benchmarks (make bench).  Figures only: nothing here passes or
 # fails on speed.
 set -u

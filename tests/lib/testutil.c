@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* testutil.c - shared helpers for the CUnit test programs. */
 #include "testutil.h"
 

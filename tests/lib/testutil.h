@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* testutil.h - shared helpers for the CUnit test programs. */
 #ifndef STRATA_TESTUTIL_H
 #define STRATA_TESTUTIL_H

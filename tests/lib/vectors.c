@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vectors.c - reader for the files in tests/vectors (see vectors.h). */
 #include "vectors.h"
 #include "testutil.h"

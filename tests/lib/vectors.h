@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* vectors.h - reader for the known-answer files in tests/vectors.
  *
  * A file is a list of records separated by blank lines; each record holds

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* abi-future.c - a driver built for a driver ABI major this strata does not
  * know; the loader must refuse it and say why. */
 #include <strata/strata.h>

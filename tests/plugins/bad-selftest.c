@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* bad-selftest.c - a cipher whose known-answer self-test fails (its
  * "encryption" is a plain XOR with the key, checked against an AES vector):
  * the registry must refuse it. */

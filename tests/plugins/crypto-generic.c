@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* crypto-generic.c - algorithms that leave the work to the core's generic
  * code, as a minimal third-party plugin would: "testaes" does ECB only (the
  * core builds CBC, XTS and CTR over it), "testsha1" has no native PBKDF2

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* no-open.c - a driver without its mandatory open callback; refused. */
 #include <strata/strata.h>
 #include <strata/plugin.h>

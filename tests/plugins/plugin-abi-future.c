@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plugin-abi-future.c - a module whose plugin header is from a future major
  * ABI; the whole module is refused. */
 #include <strata/plugin.h>

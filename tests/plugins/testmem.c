@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* testmem.c - a memory-backed protocol driver for the core's own tests.
  *
  * It checks what the core promises drivers: every request it receives must

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The embedding example builds against an installed strata with nothing but
 # pkg-config, finds its installed plugins without any setting, and reads back
 # what it wrote (checked independently with cmp against the image file).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Bad input to strata-img and strata-io: each case must exit non-zero, not
 # crash, print a message naming the offending thing, and leave every file
 # as it was (nothing created, nothing modified).

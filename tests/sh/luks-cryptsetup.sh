@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # luks-cryptsetup.sh - LUKS1 volumes made by cryptsetup, opened by strata:
 # a matrix of ciphers, modes, IV generators, hashes and key slots; data
 # written by qemu-img read by strata and the reverse; a binary key file; a

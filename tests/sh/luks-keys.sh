@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # luks-keys.sh - key management: strata-img amend (add, remove by slot and
 # by passphrase, change, refusals), keyslot operations by cryptsetup and by
 # strata on each other's volumes, detached headers, erase, header backup and

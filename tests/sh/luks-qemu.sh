@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # luks-qemu.sh - LUKS volumes between strata and QEMU: images made by
 # qemu-img and written by qemu-io read by strata; images made by strata read
 # back by qemu-img and accepted by cryptsetup; sizes, resize and measure.

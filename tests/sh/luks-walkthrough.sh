@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # luks-walkthrough.sh - runs every command of docs/luks.md (its ```sh
 # blocks, in order) in a scratch directory, so the walkthrough stays true.
 # The only change: PBKDF2 time 2000 ms (what users get) becomes 10 ms.

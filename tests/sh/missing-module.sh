@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Removing a driver's module makes that format fail with a message naming
 # the module, while everything else keeps working.  The build tree is
 # relocatable, so a copy with one module deleted is a real installation

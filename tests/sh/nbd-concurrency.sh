@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Eight NBD clients at once on one nbdkit-strata-plugin export of an
 # encrypted qcow2 image: four qemu-io processes (qemu's NBD client) and four
 # strata-io processes (strata's nbd driver), each doing random unaligned

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdkit-strata-plugin serving a LUKS volume made by cryptsetup: decryption
 # happens in the server, so NBD clients (qemu-img convert, nbdcopy) read the
 # same plaintext qemu reads from the volume itself; writes through NBD are

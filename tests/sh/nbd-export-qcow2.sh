@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdkit-strata-plugin serving an encrypted qcow2 image: qemu-img convert
 # and nbdcopy over NBD read the plaintext qemu decrypts from the image
 # itself; writes through NBD land in the image, qemu reads them back and

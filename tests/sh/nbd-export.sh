@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbdkit-strata-plugin serving raw stacks (dotted options, and a config file
 # with blkdebug over raw): qemu-img convert and nbdcopy read exactly the
 # image's bytes, qemu-io writes through NBD land in the image, the export's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Allocation over NBD: a qcow2 overlay (data, zero clusters, unallocated
 # clusters) on a raw backing file with data and holes, served read-only by
 # nbdkit with strata's plugin and by qemu-nbd: nbdinfo --map gives the same

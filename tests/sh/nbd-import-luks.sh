@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # A LUKS volume on a remote disk: strata creates it on an export of
 # nbdkit's memory plugin through the nbd driver and writes through it; qemu
 # decrypts the same data through its own NBD client, and cryptsetup accepts

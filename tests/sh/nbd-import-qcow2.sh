@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Formats on a remote disk: strata creates a qcow2 image and an encrypted
 # (LUKS) qcow2 image on exports of nbdkit's memory plugin through the nbd
 # driver, writes through them, and qemu reads the result back through its

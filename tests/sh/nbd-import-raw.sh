@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The nbd driver against nbdkit's memory plugin: data strata writes through
 # the driver (structured options and URI form) is what qemu's own NBD
 # client reads, and the reverse; block status and size agree with qemu-img.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Requests in flight when things go wrong, made deterministic with nbdkit's
 # delay filter: a read the server is still sitting on when it is killed
 # fails with a clear error instead of hanging; with timeout=1 a read the

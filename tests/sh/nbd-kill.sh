@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Killing NBD servers mid-run, both directions.
 #
 # Export: nbdkit-strata-plugin serving qcow2 is killed (SIGKILL) while a

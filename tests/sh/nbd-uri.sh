@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # NBD URIs as plain file names, as qemu-img takes them: the scheme selects
 # the nbd driver for a probed image, a format given with -f, a created image,
 # a convert source and target, and a backing file recorded in a qcow2

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qcow (version 1) against qemu-img/qemu-io 7.2: images qemu makes and writes
 # (plain, compressed, backing chains with raw and qcow below, legacy AES)
 # read identically through strata-img convert; images strata makes and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qcow2 refcount table entries that cannot be refcount blocks (past the end
 # of the file, unaligned, on other metadata or on data): images written by
 # qemu-io, then one or more table entries overwritten.  qemu-img check must

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qcow2 fault matrix: for each metadata event, blkdebug fails one request
 # (EIO) in the middle of a write workload.  Afterwards the image must open,
 # `strata-img check -r all` must leave it clean (qemu-img check agrees), and

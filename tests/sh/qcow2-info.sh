@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # strata-img info on qcow2 images next to qemu-img info on the same files:
 # version 2 and 3, backing files (relative names, stored formats, the whole
 # chain), internal snapshots made by qemu and by strata, lazy refcounts with

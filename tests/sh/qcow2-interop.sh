@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # qcow2 against qemu-img/qemu-io: images qemu makes and writes in many
 # configurations read identically through strata; images strata makes and
 # writes pass `qemu-img check` with no errors or leaks and read identically

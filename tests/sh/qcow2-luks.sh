@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Key management of a LUKS-encrypted qcow2 through strata-img amend -o
 # encrypt.*, checked by qemu after every step: a key slot added with
 # new-secret, one removed by passphrase (old-secret) and one by slot number,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # strata-img measure -O qcow2 gives qemu-img's figures, for a size and for a
 # source image, across cluster sizes, refcount widths, extended L2 and
 # preallocation modes, with and without LUKS encryption.

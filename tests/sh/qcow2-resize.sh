@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Growing a qcow2 overlay whose backing file is longer than the overlay:
 # the grown area must read as zeros, not as the backing file's data there
 # (QEMU zeroes it the same way).  Version 3 and version 2 images, old sizes

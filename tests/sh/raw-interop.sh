@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # raw images shared with qemu: what strata writes (through strata-io, which
 # uses the embedding API) qemu-io reads back identically, and the other way
 # round; byte-for-byte equal images from the same writes; windows and

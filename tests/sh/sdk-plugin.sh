@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The third-party plugin kit: install strata into a temporary prefix, build
 # examples/cipher-plugin there with nothing but the installed headers and
 # strata.pc, load it through STRATA_PLUGIN_PATH, and check sectors it

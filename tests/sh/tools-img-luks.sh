@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # strata-img's LUKS commands (header-backup, header-restore) and the options
 # they take, on volumes made by cryptsetup; cryptsetup's own header backup
 # is the reference for the bytes saved and restored.

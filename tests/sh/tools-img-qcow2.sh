@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # strata-img's commands on qcow2 images and backing chains (rebase, commit,
 # snapshot and the options that would write), checked against qemu-img 7.2
 # run on the same files: qemu-img makes the images and reports what they

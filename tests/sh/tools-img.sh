@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # strata-img on raw images, checked against qemu-img and qemu-io working on
 # the same files: qemu-io writes the test data, qemu-img reports what the
 # images hold, and the two tools must agree.

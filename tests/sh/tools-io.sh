@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # strata-io on raw images: what it writes is read back by qemu-io and
 # python, what qemu-io writes is read back by strata-io; info on qcow2
 # images next to qemu-io's.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-config.c - stack config files (strata.conf(5)). */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-crypto-af.c - the LUKS1 AF splitter: merge of small cases computed
  * from the specification by a separate program (tests/vectors/afsplit.txt),
  * merge(split(x)) == x for several hashes, stripe counts and sizes, and

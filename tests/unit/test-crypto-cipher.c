@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-crypto-cipher.c - ciphers through the plugin path: published vectors
  * (NIST SP 800-38A, IEEE 1619, NESSIE Serpent, Twofish paper, RFC 2144,
  * GB/T 32907) for native modes and for the core's generic modes over an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-crypto-hash.c - hashes, HMAC and PBKDF2 through the plugin path:
  * RFC 1321, FIPS 180, RIPEMD-160, SM3 and Whirlpool digests, RFC 2202/4231
  * HMAC, RFC 6070 and RFC 7914 PBKDF2 (native, and the core's generic PBKDF2

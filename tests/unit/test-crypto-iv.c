@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-crypto-iv.c - IV generators checked against openssl: for each sector
  * the test derives the IV itself from its definition (plain: le32 sector,
  * plain64: le64, benbi: be64 block count + 1, null: zero, essiv: the le64

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-crypto-selftest.c - a cipher plugin whose known-answer self-test
  * fails is refused with a message naming the module and the self-test, and
  * nothing can use it afterwards. */

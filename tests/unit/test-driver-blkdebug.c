@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-driver-blkdebug.c - the blkdebug filter: the Nth matching write
  * fails with an injected -EIO and a message naming image, operation,
  * offset and errno; once/count/skip; offset and iotype matching; the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-driver-file.c - the file protocol driver through the public API:
  * data lands where pread(2) finds it, holes and zeroing checked with
  * SEEK_DATA and st_blocks, preallocation, O_DIRECT with unaligned requests

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-driver-nbd.c - the nbd driver: option refusals before any
  * connection is tried, and the behaviour of a fixed-size export served by
  * nbdkit's memory plugin (size, bounds, resize rules, block status, a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-driver-null.c - the null protocol (QEMU's null-co): size option and
  * its 1 GiB default, zeros on read unless read-zeroes=off, writes dropped,
  * block status, and use under raw and blkdebug. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-driver-raw.c - the raw format: data lands in the file where pread(2)
  * and qemu-io find it, offset/size windows, their limits at open time,
  * resizing, block status from the file, probing and creation checked with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-info.c - structured output.  The expected texts are copies of what
  * qemu-img 7.2 prints for the same data ("qemu-img info" of a qcow2 image
  * with one disabled bitmap, of a LUKS image, and of a raw image whose name

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-luks-header.c - the LUKS1 header as the specification (on-disk
  * format 1.2.3) lays it out, and the refusal of corrupt headers: each a
  * clear error, with the file left byte for byte as it was. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-matrix.c - the driver matrix: one list of I/O tests run over every
  * stack named in tests/matrix/matrix.list (see the top of that file for its
  * format).  Each row is a CUnit suite: unaligned reads and writes, writes

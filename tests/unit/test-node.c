@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-node.c - the core's node graph and request path: stack resolution
  * from three forms, option errors, alignment and splitting guarantees to
  * drivers, serialisation of non-thread-safe drivers, read-only and bounds. */

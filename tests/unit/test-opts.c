@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-opts.c - option lists: qemu's dotted syntax, typed getters,
  * validation against descriptors, subset and merge. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-qcow-header.c - the qcow (version 1) header: images made by qemu-img
  * are understood (size, cluster size, backing file), and purpose-built
  * corrupt images are refused with a clear error naming the file, without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-qcow-io.c - qcow (version 1) data written by strata read back by
  * qemu-img: plain and unaligned writes, copy-on-write from a backing file on
  * partial cluster writes, compressed clusters, legacy AES, and the order of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-qcow2-header.c - qcow2 headers: images made by qemu-img (version 2
  * and 3, many options) are parsed into what `qemu-img info --output=json`
  * reports for them, and images made by qemu-img and then damaged byte by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-qcow2-threads.c - eight threads issue random reads, writes, zero
  * writes and discards of random (unaligned) offsets and lengths to one qcow2
  * node, and every result is checked against a shadow copy of the disk kept

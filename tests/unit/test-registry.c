@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-registry.c - the plugin registry and module loader: lazy loading by
  * name, refusals of wrong-ABI and incomplete plugins, modules a snippet names
  * but that are missing. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-secrets.c - the secret store and secure memory. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-size.c - size parsing and qemu-img style size printing.
  * Expected strings for strata_format_size were taken from `qemu-img info`
  * ("virtual size: ...") on raw images of those sizes (qemu-utils 7.2). */

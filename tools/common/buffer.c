@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* buffer.c - I/O buffers and clocks. */
 #include "tool.h"
 

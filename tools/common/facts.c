@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* facts.c - what an image reports about itself, as strata-img info and
  * strata-io info show it: the image-level facts a driver gives among its
  * format-specific data (driver.h's reserved get_info keys) are taken out of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* image.c - turning an image argument (file name, dotted options or stack
  * config) into an open node, and finding the node that does the work for
  * image-level operations. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* message.c - how the tools report errors and warnings: one line on
  * stderr, led by the program name, as qemu-img does. */
 #include "tool.h"

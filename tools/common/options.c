@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* options.c - the options every command takes for its image arguments:
  * -f, -U, --object, --image-opts and --config. */
 #include "tool.h"

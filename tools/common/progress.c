@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* progress.c - the -p progress indicator, drawn like qemu-img's: the
  * percentage is rewritten in place with a carriage return. */
 #include "tool.h"

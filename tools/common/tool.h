@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* tool.h - what strata-img and strata-io share: messages, option handling
  * for the image arguments, image opening, sizes, output formats, progress. */
 #ifndef STRATA_TOOLS_TOOL_H

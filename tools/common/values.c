@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* values.c - parsing the values of options and arguments. */
 #include "tool.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_amend.c - strata-img amend: change format options of an image. */
 #include "img.h"
 

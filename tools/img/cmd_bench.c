@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_bench.c - strata-img bench: a simple I/O benchmark.  `depth`
  * requests are kept in flight by as many threads (every node is safe to use
  * from several threads). */

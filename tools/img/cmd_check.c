@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_check.c - strata-img check, with qemu-img's output and exit codes:
  * 0 no problem, 1 check not completed, 2 corruptions, 3 leaks only,
  * 63 the format cannot be checked. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_commit.c - strata-img commit: write what an image defines itself into
  * its backing file.  The image is left as it is (qemu-img commit -d). */
 #include "img.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_compare.c - strata-img compare, with qemu-img's messages and exit
  * codes: 0 identical, 1 different, 2 error. */
 #include "img.h"

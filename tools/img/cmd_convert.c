@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_convert.c - strata-img convert: copies one or more images (joined end
  * to end) into a new or existing image, leaving out what reads as zeros. */
 #include "img.h"

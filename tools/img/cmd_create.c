@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_create.c - strata-img create. */
 #include "img.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_dd.c - strata-img dd: dd-style copy into a new image. */
 #include "img.h"
 

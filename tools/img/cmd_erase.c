@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_erase.c - strata-img erase: destroys every key slot and the header of
  * a LUKS volume so that it can never be unlocked again. */
 #include "crypt.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_format.c - strata-img format: writes a LUKS header onto an existing
  * file or node in place, keeping its size; the payload is what follows the
  * header. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_header.c - strata-img header-backup / header-restore: a LUKS header
  * and its key material saved to, and put back from, a file. */
 #include "crypt.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_info.c - strata-img info: what qemu-img info shows, with the same
  * JSON field names. */
 #include "img.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_map.c - strata-img map: where the image's data lives, as qemu-img
  * map prints it. */
 #include "img.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_measure.c - strata-img measure: the host space an image would need. */
 #include "img.h"
 

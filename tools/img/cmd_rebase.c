@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_rebase.c - strata-img rebase: change an image's backing file.  In the
  * default (safe) mode every range the image does not define itself is
  * compared between the old and the new backing file and copied into the

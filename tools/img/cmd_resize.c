@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_resize.c - strata-img resize. */
 #include "img.h"
 

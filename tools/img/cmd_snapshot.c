@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_snapshot.c - strata-img snapshot: list, create, apply and delete
  * internal snapshots, with qemu-img's options and list layout. */
 #include "img.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* create_opts.c - the -o option lists of create, convert, amend and measure. */
 #include "img.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* crypt.c - shared by the encryption commands. */
 #include "crypt.h"
 

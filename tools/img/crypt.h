@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* crypt.h - what the encryption commands (erase, header-backup,
  * header-restore, format) share: reaching a volume's encryption header
  * through the encryption format API. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* img.h - the strata-img command table. */
 #ifndef STRATA_TOOLS_IMG_H
 #define STRATA_TOOLS_IMG_H

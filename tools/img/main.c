@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* main.c - strata-img: dispatches to the commands. */
 #include "img.h"
 

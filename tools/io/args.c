@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* args.c - reading the arguments of strata-io commands. */
 #include "io.h"
 

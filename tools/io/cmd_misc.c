@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_misc.c - discard, flush, length, map, info, truncate, help, quit. */
 #include "io.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_rw.c - read, readv, write and writev. */
 #include "io.h"
 

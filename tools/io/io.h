@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* io.h - strata-io: commands run against one open image. */
 #ifndef STRATA_TOOLS_IO_H
 #define STRATA_TOOLS_IO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* main.c - strata-io: runs qemu-io style commands against an image, from
  * -c options or, without them, from standard input with a prompt. */
 #include "io.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* report.c - the result lines strata-io prints, in qemu-io's style. */
 #include "io.h"
 

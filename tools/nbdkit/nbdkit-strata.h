@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* nbdkit-strata.h - the nbdkit plugin's parts: parameters (params.c) and
  * serving (plugin.c). */
 #ifndef STRATA_NBDKIT_STRATA_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* params.c - the plugin's command-line parameters.
  *
  *   nbdkit strata disk.conf                      (config=, the magic key)

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plugin.c - nbdkit-strata-plugin: serves a strata stack over NBD.
  *
  * One stack is opened for the whole server and shared by every connection

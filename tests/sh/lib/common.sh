@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # common.sh - sourced by the shell tests: scratch directory, failure helper,
 # and a strata installed once per build into a private prefix.
 set -euo pipefail

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # hold.sh - sourced by the shell tests (after common.sh): keeps an image open
 # for writing in a strata-io session, so that another program holds its
 # lock, until the test lets it go.

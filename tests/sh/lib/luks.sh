@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # luks.sh - sourced by the LUKS shell tests (after common.sh): passphrases,
 # known data, and one-line wrappers around strata-img, qemu-img and
 # cryptsetup.  Costs are kept tiny: cryptsetup at 1000 PBKDF2 iterations,

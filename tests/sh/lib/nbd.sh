@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # nbd.sh - sourced by the NBD tests after common.sh: NBD servers on Unix
 # sockets in the scratch directory, each killed by the exit trap.
 #

@@ -1,6 +1,7 @@
-/* crypto_modes.c - block cipher modes: the plugin's native implementation
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* modes.c - block cipher modes: the plugin's native implementation
  * when it has one, else CBC, XTS (IEEE 1619) and CTR built over its ECB. */
-#include "crypto_internal.h"
+#include "crypto-int.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,5 +1,6 @@
-/* crypto_random.c - random bytes for keys, salts and AF stripes. */
-#include "crypto_internal.h"
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* random.c - random bytes for keys, salts and AF stripes. */
+#include "crypto-int.h"
 
 #include <gcrypt.h>
 

@@ -1,6 +1,7 @@
-/* crypto_ivgen.c - IV generators by name: plain, plain64, essiv:HASH, benbi,
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ivgen.c - IV generators by name: plain, plain64, essiv:HASH, benbi,
  * null (see crypto.h for their definitions). */
-#include "crypto_internal.h"
+#include "crypto-int.h"
 
 #include <errno.h>
 #include <stdio.h>

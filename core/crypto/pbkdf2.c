@@ -1,6 +1,7 @@
-/* crypto_pbkdf2.c - PBKDF2-HMAC (RFC 8018) over any registered hash, and the
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* pbkdf2.c - PBKDF2-HMAC (RFC 8018) over any registered hash, and the
  * calibration of its iteration count against a target time. */
-#include "crypto_internal.h"
+#include "crypto-int.h"
 
 #include <errno.h>
 #include <string.h>

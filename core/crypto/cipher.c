@@ -1,6 +1,7 @@
-/* crypto_cipher.c - ciphers assembled from a block cipher plugin, a mode and
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cipher.c - ciphers assembled from a block cipher plugin, a mode and
  * an IV generator, used a sector at a time from any number of threads. */
-#include "crypto_internal.h"
+#include "crypto-int.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,5 +1,6 @@
-/* crypto_hash.c - digests and HMAC over any registered hash plugin. */
-#include "crypto_internal.h"
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* hash.c - digests and HMAC over any registered hash plugin. */
+#include "crypto-int.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* secmem.c - libgcrypt set-up and memory for key material. */
 #include "internal.h"
 

@@ -1,4 +1,5 @@
-/* crypto_internal.h - what the core's crypto_*.c files share; not part of
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* crypto-int.h - what the core/crypto/ files share; not part of
  * the public API. */
 #ifndef STRATA_CORE_CRYPTO_INTERNAL_H
 #define STRATA_CORE_CRYPTO_INTERNAL_H

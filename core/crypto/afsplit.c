@@ -1,4 +1,5 @@
-/* crypto_afsplit.c - the anti-forensic information splitter of the LUKS1
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* afsplit.c - the anti-forensic information splitter of the LUKS1
  * on-disk format specification (version 1.2.3, section 2.4):
  *
  *   split:  d = 0; for i < stripes-1: s_i random, d = H(d ^ s_i);
@@ -7,7 +8,7 @@
  *
  * where H hashes the block in digest-sized pieces, piece j replaced by
  * hash(be32(j) || piece_j), the last piece truncated to its length. */
-#include "crypto_internal.h"
+#include "crypto-int.h"
 
 #include <errno.h>
 #include <stdlib.h>
