@@ -7,21 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-uint64_t qcow2_l1_size_for(const struct qcow2_state *s, uint64_t size)
-{
-    uint64_t clusters = (size + s->cluster_size - 1) >> s->cluster_bits;
-    return (clusters + s->l2_entries - 1) >> s->l2_bits;
-}
-
-void qcow2_compressed_loc(const struct qcow2_state *s, uint64_t entry, uint64_t *host,
-                          uint64_t *nbytes)
-{
-    unsigned x = 62 - (s->cluster_bits - 8);
-    uint64_t nsec = (entry >> x) & ((1ull << (s->cluster_bits - 8)) - 1);
-    *host = entry & ((1ull << x) - 1);
-    *nbytes = (nsec + 1) * 512 - (*host & 511);
-}
-
 int qcow2_check_host_range(struct qcow2_state *s, struct strata_node *f, uint64_t host,
                            uint64_t len, const char *what, uint64_t guest,
                            struct strata_error **errp)

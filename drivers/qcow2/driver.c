@@ -5,7 +5,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <zstd.h>
 
 #include <strata/plugin.h>
 
@@ -202,11 +201,7 @@ static void qcow2_release(struct qcow2_state *s)
     free(s->pending_free);
     s->l1 = s->rt = s->pending_free = NULL;
     s->buf = s->cbuf = s->dcbuf = s->zero_buf = s->crypt_buf = NULL;
-    if (s->zstd_dctx)
-        ZSTD_freeDCtx(s->zstd_dctx);
-    if (s->zstd_cctx)
-        ZSTD_freeCCtx(s->zstd_cctx);
-    s->zstd_dctx = s->zstd_cctx = NULL;
+    qcow2_codec_free(&s->codec);
     qcow2_free_snapshots(s);
     qcow2_free_header(s);
 }

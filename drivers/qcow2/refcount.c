@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* refcount.c - reference counts: the refcount table (kept in memory),
- * refcount blocks (through the cache), cluster allocation and freeing.
+ * refcount blocks (through the cache), cluster allocation and freeing, and
+ * the flush of all cached metadata in the order the refcounts need.
  *
  * New refcount blocks are placed, when possible, inside the range they
  * describe, so that they count themselves; the refcount table grows by
@@ -516,4 +517,14 @@ int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp)
     }
     s->npending = 0;
     return 0;
+}
+
+int qcow2_flush_all(struct qcow2_state *s, struct strata_error **errp)
+{
+    int r = qcow2_apply_pending_frees(s, errp);
+    if (r == 0)
+        r = qcow2_cache_flush(s, s->rb_cache, errp);
+    if (r == 0)
+        r = qcow2_cache_flush(s, s->l2_cache, errp);
+    return r;
 }
