@@ -37,6 +37,8 @@
 #include <strata/crypto.h>
 #include <strata/strata.h>
 
+#include "bigendian.h"
+
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_MIN_CLUSTER_BITS 9
 #define QCOW2_MAX_CLUSTER_BITS 21
@@ -207,42 +209,6 @@ struct qcow2_state {
     uint64_t l2_cache_bytes, rb_cache_bytes;
     bool l2_cache_given, rb_cache_given;
 };
-
-/* ------------------------------------------------------------ bytes */
-static inline uint64_t qcow2_be64(const void *p)
-{
-    const uint8_t *b = p;
-    return ((uint64_t)b[0] << 56) | ((uint64_t)b[1] << 48) | ((uint64_t)b[2] << 40) |
-           ((uint64_t)b[3] << 32) | ((uint64_t)b[4] << 24) | ((uint64_t)b[5] << 16) |
-           ((uint64_t)b[6] << 8) | b[7];
-}
-static inline uint32_t qcow2_be32(const void *p)
-{
-    const uint8_t *b = p;
-    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
-}
-static inline uint16_t qcow2_be16(const void *p)
-{
-    const uint8_t *b = p;
-    return (uint16_t)((b[0] << 8) | b[1]);
-}
-static inline void qcow2_put64(void *p, uint64_t v)
-{
-    uint8_t *b = p;
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        b[i] = (uint8_t)v;
-}
-static inline void qcow2_put32(void *p, uint32_t v)
-{
-    uint8_t *b = p;
-    b[0] = (uint8_t)(v >> 24); b[1] = (uint8_t)(v >> 16);
-    b[2] = (uint8_t)(v >> 8); b[3] = (uint8_t)v;
-}
-static inline void qcow2_put16(void *p, uint16_t v)
-{
-    uint8_t *b = p;
-    b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v;
-}
 
 static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a)
 {

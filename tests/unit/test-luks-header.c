@@ -14,21 +14,10 @@
 #include <strata/strata.h>
 #include "testutil.h"
 
+#include "bigendian.h"
+
 #define PASS "correct horse battery"
 #define IMG_SIZE (1024 * 1024)
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 static int init_suite(void)
 {
@@ -87,7 +76,7 @@ static void patch(const char *path, off_t off, const void *data, size_t len)
 static void patch32(const char *path, off_t off, uint32_t v)
 {
     uint8_t b[4];
-    put_be32(b, v);
+    store_be32(b, v);
     patch(path, off, b, 4);
 }
 
@@ -121,18 +110,18 @@ static void test_layout(void)
     /* 16-byte key: 64000 bytes of material per slot, 4 KiB aligned -> 128
      * sectors per slot; slots from sector 8; end 8 + 8 * 128 = 1032, and the
      * payload on the next 1 MiB boundary (sector 2048), as cryptsetup. */
-    CU_ASSERT_EQUAL(be32(b + 104), 2048);
-    CU_ASSERT_EQUAL(be32(b + 108), 16);
-    CU_ASSERT(be32(b + 164) >= 1000);
+    CU_ASSERT_EQUAL(load_be32(b + 104), 2048);
+    CU_ASSERT_EQUAL(load_be32(b + 108), 16);
+    CU_ASSERT(load_be32(b + 164) >= 1000);
     CU_ASSERT_EQUAL(strlen((char *)b + 168), 36);
     CU_ASSERT_EQUAL(b[168 + 14], '4');      /* random (version 4) uuid */
     for (unsigned i = 0; i < 8; i++) {
         const uint8_t *s = b + 208 + 48 * i;
-        CU_ASSERT_EQUAL(be32(s), i == 0 ? 0x00AC71F3u : 0x0000DEADu);
+        CU_ASSERT_EQUAL(load_be32(s), i == 0 ? 0x00AC71F3u : 0x0000DEADu);
         if (i == 0)
-            CU_ASSERT(be32(s + 4) >= 1000);
-        CU_ASSERT_EQUAL(be32(s + 40), 8 + 128 * i);
-        CU_ASSERT_EQUAL(be32(s + 44), 4000);
+            CU_ASSERT(load_be32(s + 4) >= 1000);
+        CU_ASSERT_EQUAL(load_be32(s + 40), 8 + 128 * i);
+        CU_ASSERT_EQUAL(load_be32(s + 44), 4000);
     }
     /* The user's size is the payload: the header comes on top. */
     CU_ASSERT_EQUAL(len, 2048 * 512 + IMG_SIZE);
