@@ -301,6 +301,17 @@ static int snapshot_prepare(struct qcow2_state *s, struct strata_error **errp)
     return r;
 }
 
+/* The index of an existing snapshot (by id or name), with the image ready
+ * for the snapshot to be changed; or -errno. */
+static int find_existing(struct qcow2_state *s, const char *name, struct strata_error **errp)
+{
+    int i = find(s, name);
+    if (i < 0)
+        return strata_error_set(errp, ENOENT, "%s: no snapshot '%s'", s->name, name);
+    int r = snapshot_prepare(s, errp);
+    return r < 0 ? r : i;
+}
+
 int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
                           struct strata_error **errp)
 {
@@ -375,15 +386,12 @@ int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
 
 int qcow2_snapshot_goto(struct qcow2_state *s, const char *name, struct strata_error **errp)
 {
-    int i = find(s, name);
+    int i = find_existing(s, name, errp);
     if (i < 0)
-        return strata_error_set(errp, ENOENT, "%s: no snapshot '%s'", s->name, name);
-    int r = snapshot_prepare(s, errp);
-    if (r < 0)
-        return r;
+        return i;
     struct qcow2_snapshot *sn = &s->snaps[i];
     uint64_t *sl1;
-    r = read_l1(s, sn->l1_offset, sn->l1_size, &sl1, errp);
+    int r = read_l1(s, sn->l1_offset, sn->l1_size, &sl1, errp);
     if (r < 0)
         return r;
     if (sn->l1_size > s->l1_size) {
@@ -437,15 +445,12 @@ out:
 int qcow2_snapshot_delete(struct qcow2_state *s, const char *name,
                           struct strata_error **errp)
 {
-    int i = find(s, name);
+    int i = find_existing(s, name, errp);
     if (i < 0)
-        return strata_error_set(errp, ENOENT, "%s: no snapshot '%s'", s->name, name);
-    int r = snapshot_prepare(s, errp);
-    if (r < 0)
-        return r;
+        return i;
     struct qcow2_snapshot gone = s->snaps[i];
     uint64_t *sl1;
-    r = read_l1(s, gone.l1_offset, gone.l1_size, &sl1, errp);
+    int r = read_l1(s, gone.l1_offset, gone.l1_size, &sl1, errp);
     if (r < 0)
         return r;
     uint32_t n = s->nb_snapshots - 1;
