@@ -6,7 +6,7 @@
  * an older minor and is accepted: the descriptor is copied into a full-size
  * zeroed struct so the core can read members the plugin did not know about.
  */
-#include "module.h"
+#include "plugin_check.h"
 
 #include <strata/encryption.h>
 
@@ -15,43 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The head every descriptor kind shares. */
-struct desc_head {
-    uint32_t abi_version;
-    uint32_t struct_size;
-    const char *name;
-};
-
-struct kind_abi {
-    uint32_t abi;       /* this core's version */
-    size_t full_size;   /* sizeof the current struct */
-    size_t min_size;    /* the smallest struct_size ever published */
-};
-
-static struct kind_abi kind_abi(enum strata_reg_kind kind)
-{
-    switch (kind) {
-    case STRATA_REG_DRIVER:
-        return (struct kind_abi){ STRATA_DRIVER_ABI, sizeof(struct strata_driver),
-                                  offsetof(struct strata_driver, event) +
-                                      sizeof(((struct strata_driver *)0)->event) };
-    case STRATA_REG_CIPHER:
-        return (struct kind_abi){ STRATA_CIPHER_ABI, sizeof(struct strata_cipher_alg),
-                                  sizeof(struct strata_cipher_alg) };
-    case STRATA_REG_HASH:
-        return (struct kind_abi){ STRATA_HASH_ABI, sizeof(struct strata_hash_alg),
-                                  sizeof(struct strata_hash_alg) };
-    case STRATA_REG_CRYPTO_FORMAT:
-        return (struct kind_abi){ STRATA_CRYPTO_FORMAT_ABI,
-                                  sizeof(struct strata_crypto_format),
-                                  offsetof(struct strata_crypto_format, erase) +
-                                      sizeof(((struct strata_crypto_format *)0)->erase) };
-    default:
-        return (struct kind_abi){ STRATA_PLUGIN_ABI, sizeof(struct desc_head),
-                                  sizeof(struct desc_head) };
-    }
-}
-
 static int missing(struct strata_error **errp, const char *what, const char *name,
                    const char *member)
 {
@@ -59,8 +22,9 @@ static int missing(struct strata_error **errp, const char *what, const char *nam
                             what, name, member);
 }
 
-static int check_driver(const struct strata_driver *d, struct strata_error **errp)
+static int check_driver(const void *desc, struct strata_error **errp)
 {
+    const struct strata_driver *d = desc;
     if (d->kind < STRATA_DRIVER_PROTOCOL || d->kind > STRATA_DRIVER_FILTER)
         return strata_error_set(errp, EINVAL, "driver '%s' refused: unknown kind %d",
                                 d->name, (int)d->kind);
@@ -81,8 +45,9 @@ static int check_driver(const struct strata_driver *d, struct strata_error **err
     return 0;
 }
 
-static int check_cipher(const struct strata_cipher_alg *c, struct strata_error **errp)
+static int check_cipher(const void *desc, struct strata_error **errp)
 {
+    const struct strata_cipher_alg *c = desc;
     if (!c->setkey)
         return missing(errp, "cipher", c->name, "setkey");
     if (!c->destroy)
@@ -112,8 +77,9 @@ static int check_cipher(const struct strata_cipher_alg *c, struct strata_error *
     return 0;
 }
 
-static int check_hash(const struct strata_hash_alg *h, struct strata_error **errp)
+static int check_hash(const void *desc, struct strata_error **errp)
 {
+    const struct strata_hash_alg *h = desc;
     if (!h->init)
         return missing(errp, "hash", h->name, "init");
     if (!h->update)
@@ -139,9 +105,9 @@ static int check_hash(const struct strata_hash_alg *h, struct strata_error **err
     return 0;
 }
 
-static int check_crypto_format(const struct strata_crypto_format *f,
-                               struct strata_error **errp)
+static int check_crypto_format(const void *desc, struct strata_error **errp)
 {
+    const struct strata_crypto_format *f = desc;
     if (!f->header_size)
         return missing(errp, "encryption format", f->name, "header_size");
     if (!f->create)
@@ -157,70 +123,93 @@ static int check_crypto_format(const struct strata_crypto_format *f,
     return 0;
 }
 
+#define MEMBER_END(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+
+const struct strata_kind_info strata_kinds[STRATA_REG_NKINDS] = {
+    [STRATA_REG_DRIVER] = {
+        .what = "driver",
+        .snippet_key = "drivers",
+        .list_offset = offsetof(struct strata_plugin, drivers),
+        .abi = STRATA_DRIVER_ABI,
+        .full_size = sizeof(struct strata_driver),
+        .min_size = MEMBER_END(struct strata_driver, event),
+        .check = check_driver,
+    },
+    [STRATA_REG_CIPHER] = {
+        .what = "cipher",
+        .snippet_key = "ciphers",
+        .list_offset = offsetof(struct strata_plugin, ciphers),
+        .abi = STRATA_CIPHER_ABI,
+        .full_size = sizeof(struct strata_cipher_alg),
+        .min_size = sizeof(struct strata_cipher_alg),
+        .priority_offset = offsetof(struct strata_cipher_alg, priority),
+        .check = check_cipher,
+    },
+    [STRATA_REG_HASH] = {
+        .what = "hash",
+        .snippet_key = "hashes",
+        .list_offset = offsetof(struct strata_plugin, hashes),
+        .abi = STRATA_HASH_ABI,
+        .full_size = sizeof(struct strata_hash_alg),
+        .min_size = sizeof(struct strata_hash_alg),
+        .priority_offset = offsetof(struct strata_hash_alg, priority),
+        .check = check_hash,
+    },
+    [STRATA_REG_CRYPTO_FORMAT] = {
+        .what = "encryption format",
+        .snippet_key = "crypto-formats",
+        .list_offset = offsetof(struct strata_plugin, crypto_formats),
+        .abi = STRATA_CRYPTO_FORMAT_ABI,
+        .full_size = sizeof(struct strata_crypto_format),
+        .min_size = MEMBER_END(struct strata_crypto_format, erase),
+        .check = check_crypto_format,
+    },
+};
+
 const void *strata_plugin_check(enum strata_reg_kind kind, const void *desc,
                                 struct strata_error **errp)
 {
     const struct desc_head *h = desc;
-    const char *what = strata_reg_kind_name(kind);
-    struct kind_abi k = kind_abi(kind);
+    const struct strata_kind_info *k = &strata_kinds[kind];
+    const char *what = k->what;
     const char *name = h->name ? h->name : "(unnamed)";
 
-    if (STRATA_ABI_MAJOR_OF(h->abi_version) != STRATA_ABI_MAJOR_OF(k.abi)) {
+    if (STRATA_ABI_MAJOR_OF(h->abi_version) != STRATA_ABI_MAJOR_OF(k->abi)) {
         strata_error_set(errp, EINVAL,
                          "%s '%s' refused: built for %s ABI %u.%u, this strata supports %u.x",
                          what, name, what, STRATA_ABI_MAJOR_OF(h->abi_version),
-                         h->abi_version & 0xffff, STRATA_ABI_MAJOR_OF(k.abi));
+                         STRATA_ABI_MINOR_OF(h->abi_version), STRATA_ABI_MAJOR_OF(k->abi));
         return NULL;
     }
-    if (h->struct_size < k.min_size) {
+    if (h->struct_size < k->min_size) {
         strata_error_set(errp, EINVAL,
                          "%s '%s' refused: descriptor is %u bytes, at least %zu expected",
-                         what, name, h->struct_size, k.min_size);
+                         what, name, h->struct_size, k->min_size);
         return NULL;
     }
     if (!h->name || !*h->name) {
         strata_error_set(errp, EINVAL, "%s refused: it has no name", what);
         return NULL;
     }
-    size_t n = h->struct_size < k.full_size ? h->struct_size : k.full_size;
-    void *copy = calloc(1, k.full_size);
+    size_t n = h->struct_size < k->full_size ? h->struct_size : k->full_size;
+    void *copy = calloc(1, k->full_size);
     if (!copy) {
         strata_error_set(errp, ENOMEM, "out of memory");
         return NULL;
     }
     memcpy(copy, desc, n);
-
-    int r = 0;
-    switch (kind) {
-    case STRATA_REG_DRIVER:
-        r = check_driver(copy, errp);
-        break;
-    case STRATA_REG_CIPHER:
-        r = check_cipher(copy, errp);
-        break;
-    case STRATA_REG_HASH:
-        r = check_hash(copy, errp);
-        break;
-    case STRATA_REG_CRYPTO_FORMAT:
-        r = check_crypto_format(copy, errp);
-        break;
-    default:
-        break;
-    }
-    if (r < 0) {
+    if (k->check(copy, errp) < 0) {
         free(copy);
         return NULL;
     }
     return copy;
 }
 
-const char *strata_plugin_desc_name(enum strata_reg_kind kind, const void *desc,
-                                    int *priority)
+int strata_plugin_desc_priority(enum strata_reg_kind kind, const void *desc)
 {
-    *priority = 0;
-    if (kind == STRATA_REG_CIPHER)
-        *priority = ((const struct strata_cipher_alg *)desc)->priority;
-    else if (kind == STRATA_REG_HASH)
-        *priority = ((const struct strata_hash_alg *)desc)->priority;
-    return ((const struct desc_head *)desc)->name;
+    size_t off = strata_kinds[kind].priority_offset;
+    int prio = 0;
+    if (off)
+        memcpy(&prio, (const char *)desc + off, sizeof prio);
+    return prio;
 }
