@@ -17,6 +17,21 @@ extern "C" {
 #define STRATA_EXPORT __attribute__((visibility("default")))
 #define STRATA_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
+/* ------------------------------------------------------------------ descriptors
+ * Every plugin descriptor starts with its ABI version and its own size, so
+ * that the core can refuse a descriptor built for another major version and
+ * accept an older, shorter one.  Plugins do not write those two members:
+ * they begin the descriptor with their kind's head macro,
+ *
+ *     static const struct strata_cipher_alg my_alg = {
+ *         STRATA_CIPHER_HEAD,
+ *         .name = "aes",
+ *         ...
+ *     };
+ *
+ * which fills both from the headers the plugin is compiled against. */
+#define STRATA_DESC_HEAD(abi, type) .abi_version = (abi), .struct_size = sizeof(type)
+
 /* ------------------------------------------------------------------ errors
  * Functions return 0 (or a non-negative value) on success and -errno on
  * failure, and take `struct strata_error **errp` last.  errp may be NULL when
