@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plugin_check.c - what a descriptor must satisfy before it is registered.
  *
- * Every descriptor starts with its ABI version and struct size.  A different
- * major version is refused (members may have moved); a smaller struct_size is
- * an older minor and is accepted: the descriptor is copied into a full-size
- * zeroed struct so the core can read members the plugin did not know about.
+ * Every descriptor starts with its ABI version and struct size.  A kind tag
+ * other than the list's kind is refused (a hash listed as a cipher would be
+ * read as one); no tag is a plugin built before tags and is accepted.  A
+ * different major version is refused (members may have moved); a smaller
+ * struct_size is an older minor and is accepted: the descriptor is copied
+ * into a full-size zeroed struct so the core can read members the plugin did
+ * not know about.
  */
 #include "plugin_check.h"
 
@@ -131,6 +134,7 @@ const struct strata_kind_info strata_kinds[STRATA_REG_NKINDS] = {
         .snippet_key = "drivers",
         .list_offset = offsetof(struct strata_plugin, drivers),
         .abi = STRATA_DRIVER_ABI,
+        .tag = STRATA_DRIVER_TAG,
         .full_size = sizeof(struct strata_driver),
         .min_size = MEMBER_END(struct strata_driver, event),
         .check = check_driver,
@@ -140,6 +144,7 @@ const struct strata_kind_info strata_kinds[STRATA_REG_NKINDS] = {
         .snippet_key = "ciphers",
         .list_offset = offsetof(struct strata_plugin, ciphers),
         .abi = STRATA_CIPHER_ABI,
+        .tag = STRATA_CIPHER_TAG,
         .full_size = sizeof(struct strata_cipher_alg),
         .min_size = sizeof(struct strata_cipher_alg),
         .priority_offset = offsetof(struct strata_cipher_alg, priority),
@@ -150,6 +155,7 @@ const struct strata_kind_info strata_kinds[STRATA_REG_NKINDS] = {
         .snippet_key = "hashes",
         .list_offset = offsetof(struct strata_plugin, hashes),
         .abi = STRATA_HASH_ABI,
+        .tag = STRATA_HASH_TAG,
         .full_size = sizeof(struct strata_hash_alg),
         .min_size = sizeof(struct strata_hash_alg),
         .priority_offset = offsetof(struct strata_hash_alg, priority),
@@ -160,11 +166,28 @@ const struct strata_kind_info strata_kinds[STRATA_REG_NKINDS] = {
         .snippet_key = "crypto-formats",
         .list_offset = offsetof(struct strata_plugin, crypto_formats),
         .abi = STRATA_CRYPTO_FORMAT_ABI,
+        .tag = STRATA_CRYPTO_FORMAT_TAG,
         .full_size = sizeof(struct strata_crypto_format),
         .min_size = MEMBER_END(struct strata_crypto_format, erase),
         .check = check_crypto_format,
     },
 };
+
+/* Refuses a descriptor whose tag names another kind than the list it is
+ * in; 0 when the tag is absent or right. */
+static int check_tag(const struct strata_kind_info *k, const char *name, uint32_t tag,
+                     struct strata_error **errp)
+{
+    if (!tag || tag == k->tag)
+        return 0;
+    for (int i = 0; i < STRATA_REG_NKINDS; i++)
+        if (strata_kinds[i].tag == tag)
+            return strata_error_set(errp, EINVAL,
+                                    "%s '%s' refused: it carries the %s ABI tag, not the %s one",
+                                    k->what, name, strata_kinds[i].what, k->what);
+    return strata_error_set(errp, EINVAL, "%s '%s' refused: unknown ABI kind tag 0x%02x",
+                            k->what, name, (unsigned)tag);
+}
 
 const void *strata_plugin_check(enum strata_reg_kind kind, const void *desc,
                                 struct strata_error **errp)
@@ -174,6 +197,8 @@ const void *strata_plugin_check(enum strata_reg_kind kind, const void *desc,
     const char *what = k->what;
     const char *name = h->name ? h->name : "(unnamed)";
 
+    if (check_tag(k, name, STRATA_ABI_TAG_OF(h->abi_version), errp) < 0)
+        return NULL;
     if (STRATA_ABI_MAJOR_OF(h->abi_version) != STRATA_ABI_MAJOR_OF(k->abi)) {
         strata_error_set(errp, EINVAL,
                          "%s '%s' refused: built for %s ABI %u.%u, this strata supports %u.x",

@@ -30,7 +30,18 @@ extern "C" {
  *     };
  *
  * which fills both from the headers the plugin is compiled against. */
-#define STRATA_DESC_HEAD(abi, type) .abi_version = (abi), .struct_size = sizeof(type)
+#define STRATA_DESC_HEAD(tag, abi, type) \
+    .abi_version = STRATA_ABI_TAGGED(tag, abi), .struct_size = sizeof(type)
+
+/* abi_version is tag << 24 | major << 16 | minor.  The tag, one letter per
+ * kind put there by the head macro, lets the core refuse a descriptor listed
+ * as another kind (a hash in a plugin's cipher list).  Descriptors built
+ * before tags existed carry 0 there and are accepted as what they are
+ * listed as. */
+#define STRATA_ABI_TAGGED(tag, abi) (((uint32_t)(tag) << 24) | (uint32_t)(abi))
+#define STRATA_ABI_TAG_OF(v) ((uint32_t)(v) >> 24)
+#define STRATA_ABI_MAJOR_OF(v) (((uint32_t)(v) >> 16) & 0xff)
+#define STRATA_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffff)
 
 /* ------------------------------------------------------------------ errors
  * Functions return 0 (or a non-negative value) on success and -errno on

@@ -120,7 +120,9 @@ struct strata_measure {
 };
 
 /* Starts every driver descriptor: `{ STRATA_DRIVER_HEAD, .name = ... }`. */
-#define STRATA_DRIVER_HEAD STRATA_DESC_HEAD(STRATA_DRIVER_ABI, struct strata_driver)
+#define STRATA_DRIVER_TAG 'D'
+#define STRATA_DRIVER_HEAD \
+    STRATA_DESC_HEAD(STRATA_DRIVER_TAG, STRATA_DRIVER_ABI, struct strata_driver)
 
 struct strata_driver {
     uint32_t abi_version;       /* STRATA_DRIVER_HEAD fills these two */

@@ -21,7 +21,9 @@ extern "C" {
 #define STRATA_HASH_ABI ((STRATA_HASH_ABI_MAJOR << 16) | STRATA_HASH_ABI_MINOR)
 
 /* Starts every hash descriptor: `{ STRATA_HASH_HEAD, .name = ... }`. */
-#define STRATA_HASH_HEAD STRATA_DESC_HEAD(STRATA_HASH_ABI, struct strata_hash_alg)
+#define STRATA_HASH_TAG 'H'
+#define STRATA_HASH_HEAD \
+    STRATA_DESC_HEAD(STRATA_HASH_TAG, STRATA_HASH_ABI, struct strata_hash_alg)
 
 struct strata_hash_alg {
     uint32_t abi_version;       /* STRATA_HASH_HEAD fills these two */

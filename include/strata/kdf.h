@@ -36,7 +36,9 @@ struct strata_kdf_params {
 };
 
 /* Starts every KDF descriptor: `{ STRATA_KDF_HEAD, .name = ... }`. */
-#define STRATA_KDF_HEAD STRATA_DESC_HEAD(STRATA_KDF_ABI, struct strata_kdf_alg)
+#define STRATA_KDF_TAG 'K'
+#define STRATA_KDF_HEAD \
+    STRATA_DESC_HEAD(STRATA_KDF_TAG, STRATA_KDF_ABI, struct strata_kdf_alg)
 
 struct strata_kdf_alg {
     uint32_t abi_version;       /* STRATA_KDF_HEAD fills these two */

@@ -22,8 +22,6 @@ extern "C" {
 #define STRATA_PLUGIN_ABI_MAJOR 1
 #define STRATA_PLUGIN_ABI_MINOR 0
 #define STRATA_PLUGIN_ABI ((STRATA_PLUGIN_ABI_MAJOR << 16) | STRATA_PLUGIN_ABI_MINOR)
-#define STRATA_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
-#define STRATA_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffff)
 
 #define STRATA_PLUGIN_ENTRY_SYMBOL "strata_plugin_entry"
 

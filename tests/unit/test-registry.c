@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-registry.c - the plugin registry and module loader: lazy loading by
- * name, refusals of wrong-ABI and incomplete plugins, modules a snippet names
- * but that are missing. */
+ * name, refusals of wrong-ABI, wrong-kind and incomplete plugins, modules a
+ * snippet names but that are missing. */
 #include "testutil.h"
 
 #include <strata/strata.h>
+#include <strata/hash.h>
 #include <strata/plugin.h>
 
 #include <errno.h>
@@ -73,6 +74,27 @@ static void test_refuse_future_plugin_abi(void)
     char want[64];
     snprintf(want, sizeof want, "plugin ABI %d.0", STRATA_PLUGIN_ABI_MAJOR + 1);
     expect_refusal("plugin-abi-future.so", "refused", want);
+}
+
+static void test_refuse_kind_mismatch(void)
+{
+    expect_refusal("kind-mismatch.so", "hash 'mismatched' refused",
+                   "carries the cipher ABI tag");
+}
+
+/* Descriptors of plugins built before kind tags carry a plain version. */
+static void test_untagged_loads(void)
+{
+    char path[4200];
+    struct strata_error *err = NULL;
+    snprintf(path, sizeof path, "%s/abi-untagged.so", plugdir);
+    CU_ASSERT_EQUAL(strata_module_load(path, &err), 0);
+    CU_ASSERT_PTR_NULL(err);
+    strata_error_free(err);
+    const struct strata_hash_alg *h = strata_hash_alg_find("untagged", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(h->abi_version, 1u << 16);
+    CU_ASSERT_EQUAL(h->digest_size, 4);
 }
 
 static void test_refused_name_lookup(void)
@@ -168,6 +190,8 @@ int main(void)
         { "refuse a driver built for a future driver ABI", test_refuse_future_driver_abi },
         { "refuse a driver missing a mandatory callback", test_refuse_missing_callback },
         { "refuse a module with a future plugin ABI", test_refuse_future_plugin_abi },
+        { "refuse a hash carrying the cipher ABI tag", test_refuse_kind_mismatch },
+        { "a descriptor without a kind tag still loads", test_untagged_loads },
         { "lookup of a refused driver says why", test_refused_name_lookup },
         { "unknown driver", test_unknown_driver },
         { "snippet names a missing module", test_missing_module },
