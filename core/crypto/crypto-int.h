@@ -14,6 +14,11 @@
 /* Largest hash block (HMAC pads). */
 #define STRATA_CRYPTO_MAX_HASH_BLOCK 256
 
+/* ------------------------------------------------------------ secmem.c
+ * Plugin contexts, keys and salts: zeroed secure memory, wiped on release. */
+STRATA_INTERNAL void *strata_crypto_ctx_alloc(size_t size);
+STRATA_INTERNAL void strata_crypto_ctx_free(void *ctx, size_t size);
+
 /* ------------------------------------------------------------ modes
  * One keyed instance of a block cipher in a mode: the plugin's own context
  * when it does the mode natively, else ECB contexts and a scratch area for
@@ -46,10 +51,6 @@ STRATA_INTERNAL void strata_mode_destroy(struct strata_mode_inst *m);
 STRATA_INTERNAL int strata_mode_crypt(struct strata_mode_inst *m, bool enc,
                                       const uint8_t *iv, void *out, const void *in,
                                       size_t len);
-
-/* A plugin context in secure memory, wiped on release. */
-STRATA_INTERNAL void *strata_crypto_ctx_alloc(size_t size);
-STRATA_INTERNAL void strata_crypto_ctx_free(void *ctx, size_t size);
 
 /* ------------------------------------------------------------ IV generators */
 enum strata_ivgen_kind {
