@@ -10,6 +10,7 @@
  * not know about.
  */
 #include "plugin_check.h"
+#include "crypto/crypto-int.h"
 
 #include <strata/encryption.h>
 
@@ -23,6 +24,17 @@ static int missing(struct strata_error **errp, const char *what, const char *nam
 {
     return strata_error_set(errp, EINVAL, "%s '%s' refused: mandatory member '%s' is missing",
                             what, name, member);
+}
+
+/* "cipher 'aes' (aes-x) refused: <what failed>", consuming *err. */
+static int refuse_test(struct strata_error **errp, const char *what, const char *name,
+                       const char *impl, const char *prefix, struct strata_error **err)
+{
+    strata_error_set(errp, EINVAL, "%s '%s' (%s) refused: %s%s", what, name,
+                     impl ? impl : "?", prefix, *err ? (*err)->msg : "no reason given");
+    strata_error_free(*err);
+    *err = NULL;
+    return -EINVAL;
 }
 
 static int check_driver(const void *desc, struct strata_error **errp)
@@ -70,13 +82,10 @@ static int check_cipher(const void *desc, struct strata_error **errp)
         return strata_error_set(errp, EINVAL, "cipher '%s' refused: it must implement ECB",
                                 c->name);
     struct strata_error *err = NULL;
-    if (c->selftest(&err) != 0) {
-        strata_error_set(errp, EINVAL, "cipher '%s' (%s) refused: self-test failed: %s",
-                         c->name, c->impl_name ? c->impl_name : "?",
-                         err ? err->msg : "no reason given");
-        strata_error_free(err);
-        return -EINVAL;
-    }
+    if (c->selftest(&err) != 0)
+        return refuse_test(errp, "cipher", c->name, c->impl_name, "self-test failed: ", &err);
+    if (strata_testmgr_cipher(c, &err) < 0)
+        return refuse_test(errp, "cipher", c->name, c->impl_name, "", &err);
     return 0;
 }
 
@@ -98,13 +107,10 @@ static int check_hash(const void *desc, struct strata_error **errp)
                                 "hash '%s' refused: digest size %u, block size %u",
                                 h->name, h->digest_size, h->block_size);
     struct strata_error *err = NULL;
-    if (h->selftest(&err) != 0) {
-        strata_error_set(errp, EINVAL, "hash '%s' (%s) refused: self-test failed: %s",
-                         h->name, h->impl_name ? h->impl_name : "?",
-                         err ? err->msg : "no reason given");
-        strata_error_free(err);
-        return -EINVAL;
-    }
+    if (h->selftest(&err) != 0)
+        return refuse_test(errp, "hash", h->name, h->impl_name, "self-test failed: ", &err);
+    if (strata_testmgr_hash(h, &err) < 0)
+        return refuse_test(errp, "hash", h->name, h->impl_name, "", &err);
     return 0;
 }
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-crypto-selftest.c - a cipher plugin whose known-answer self-test
  * fails is refused with a message naming the module and the self-test, and
- * nothing can use it afterwards. */
+ * nothing can use it afterwards; a plugin that passes its own self-test but
+ * not the core's known-answer test of the name it claims is refused too. */
 #include "testutil.h"
 
 #include <strata/crypto.h>
@@ -34,7 +35,30 @@ static void test_bad_selftest_refused(void)
     strata_error_free(err);
 }
 
-/* Every shipped module passes its own self-test when it registers. */
+/* An "aes" that outranks strata's own and passes its own (empty) self-test
+ * is refused by the core's known-answer test, which names the vector; "aes"
+ * stays the real one. */
+static void test_core_kat_refuses_fake_aes(void)
+{
+    struct strata_error *err = NULL;
+    int r = strata_module_load(tu_build_path("tests/plugins/fake-aes.so"), &err);
+    CU_ASSERT_EQUAL(r, -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    fprintf(stderr, "refusal: %s\n", err->msg);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "fake-aes.so"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "cipher 'aes' (aes-identity) refused: core "
+                                            "known-answer test FIPS-197 C.1 AES-128 failed"));
+    strata_error_free(err);
+    err = NULL;
+
+    const struct strata_cipher_alg *a = strata_cipher_alg_find("aes", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+    CU_ASSERT_STRING_EQUAL(a->impl_name, "aes-gcrypt");
+    strata_error_free(err);
+}
+
+/* Every shipped module passes its own self-test and the core's known-answer
+ * tests when it registers. */
 static void test_shipped_modules_pass(void)
 {
     static const char *const ciphers[] = { "aes", "serpent", "twofish", "cast5", "sm4" };
@@ -62,6 +86,7 @@ int main(void)
 {
     static const struct tu_test tests[] = {
         { "bad_selftest_refused", test_bad_selftest_refused },
+        { "core_kat_refuses_fake_aes", test_core_kat_refuses_fake_aes },
         { "shipped_modules_pass", test_shipped_modules_pass },
         { NULL, NULL }
     };
