@@ -5,10 +5,12 @@
 #include "testutil.h"
 
 #include <strata/strata.h>
+#include <strata/cipher.h>
 #include <strata/hash.h>
 #include <strata/plugin.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -160,6 +162,31 @@ static void test_foreach(void)
     CU_ASSERT_EQUAL(seen_refused, 0);
 }
 
+#define NTHREADS 8
+
+static void *find_serpent(void *arg)
+{
+    return (void *)strata_cipher_alg_find("serpent", NULL);
+}
+
+/* Threads that look up a name whose module is not loaded yet all get the
+ * same descriptor: one of them loads the module, the others wait for it
+ * instead of finding the name missing or loading the module twice. */
+static void test_concurrent_first_lookup(void)
+{
+    CU_ASSERT_FALSE(maps_contain("/cipher-serpent.so"));
+    pthread_t t[NTHREADS];
+    void *got[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, find_serpent, NULL), 0);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(t[i], &got[i]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got[0]);
+    for (int i = 1; i < NTHREADS; i++)
+        CU_ASSERT_PTR_EQUAL(got[i], got[0]);
+    CU_ASSERT_STRING_EQUAL(((const struct strata_cipher_alg *)got[0])->name, "serpent");
+}
+
 int main(void)
 {
     /* The search path must be set before the library initialises. */
@@ -196,6 +223,7 @@ int main(void)
         { "unknown driver", test_unknown_driver },
         { "snippet names a missing module", test_missing_module },
         { "foreach lists accepted drivers once", test_foreach },
+        { "concurrent first lookups of one name", test_concurrent_first_lookup },
         { NULL, NULL },
     };
     tu_add_suite("registry", NULL, NULL, tests);
