@@ -57,6 +57,24 @@ static void test_core_kat_refuses_fake_aes(void)
     strata_error_free(err);
 }
 
+/* The same for a hash: a "sha256" whose digest is all zeros. */
+static void test_core_kat_refuses_fake_sha256(void)
+{
+    struct strata_error *err = NULL;
+    int r = strata_module_load(tu_build_path("tests/plugins/fake-sha256.so"), &err);
+    CU_ASSERT_EQUAL(r, -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "hash 'sha256' (sha256-zero) refused: core "
+                                            "known-answer test FIPS 180-2 B.1"));
+    strata_error_free(err);
+    err = NULL;
+
+    const struct strata_hash_alg *h = strata_hash_alg_find("sha256", &err);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_STRING_EQUAL(h->impl_name, "sha256-gcrypt");
+    strata_error_free(err);
+}
+
 /* Every shipped module passes its own self-test and the core's known-answer
  * tests when it registers. */
 static void test_shipped_modules_pass(void)
@@ -87,6 +105,7 @@ int main(void)
     static const struct tu_test tests[] = {
         { "bad_selftest_refused", test_bad_selftest_refused },
         { "core_kat_refuses_fake_aes", test_core_kat_refuses_fake_aes },
+        { "core_kat_refuses_fake_sha256", test_core_kat_refuses_fake_sha256 },
         { "shipped_modules_pass", test_shipped_modules_pass },
         { NULL, NULL }
     };
