@@ -28,8 +28,7 @@ static int aes_selftest(struct strata_error **errp);
 static const uint16_t aes_key_sizes[] = { 16, 24, 32, 0 };
 
 static const struct strata_cipher_alg aes_alg = {
-    .abi_version = STRATA_CIPHER_ABI,
-    .struct_size = sizeof(struct strata_cipher_alg),
+    STRATA_CIPHER_HEAD,
     .name = "aes",
     .impl_name = "aes-gcrypt",
     .priority = 100,

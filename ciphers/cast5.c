@@ -16,8 +16,7 @@ static int cast5_selftest(struct strata_error **errp);
 static const uint16_t cast5_key_sizes[] = { 16, 0 };
 
 static const struct strata_cipher_alg cast5_alg = {
-    .abi_version = STRATA_CIPHER_ABI,
-    .struct_size = sizeof(struct strata_cipher_alg),
+    STRATA_CIPHER_HEAD,
     .name = "cast5",
     .impl_name = "cast5-gcrypt",
     .priority = 100,

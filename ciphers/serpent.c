@@ -20,8 +20,7 @@ static int serpent_selftest(struct strata_error **errp);
 static const uint16_t serpent_key_sizes[] = { 16, 24, 32, 0 };
 
 static const struct strata_cipher_alg serpent_alg = {
-    .abi_version = STRATA_CIPHER_ABI,
-    .struct_size = sizeof(struct strata_cipher_alg),
+    STRATA_CIPHER_HEAD,
     .name = "serpent",
     .impl_name = "serpent-gcrypt",
     .priority = 100,

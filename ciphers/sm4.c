@@ -16,8 +16,7 @@ static int sm4_selftest(struct strata_error **errp);
 static const uint16_t sm4_key_sizes[] = { 16, 0 };
 
 static const struct strata_cipher_alg sm4_alg = {
-    .abi_version = STRATA_CIPHER_ABI,
-    .struct_size = sizeof(struct strata_cipher_alg),
+    STRATA_CIPHER_HEAD,
     .name = "sm4",
     .impl_name = "sm4-gcrypt",
     .priority = 100,

@@ -18,8 +18,7 @@ static int twofish_selftest(struct strata_error **errp);
 static const uint16_t twofish_key_sizes[] = { 16, 32, 0 };
 
 static const struct strata_cipher_alg twofish_alg = {
-    .abi_version = STRATA_CIPHER_ABI,
-    .struct_size = sizeof(struct strata_cipher_alg),
+    STRATA_CIPHER_HEAD,
     .name = "twofish",
     .impl_name = "twofish-gcrypt",
     .priority = 100,

@@ -44,8 +44,7 @@ int gch_selftest_run(const struct strata_hash_alg *alg, const char *abc_hex,
     static int id##_init(void *ctx) { return gch_init(algo, ctx); }                \
     static int id##_selftest(struct strata_error **errp);                          \
     static const struct strata_hash_alg id##_alg = {                               \
-        .abi_version = STRATA_HASH_ABI,                                            \
-        .struct_size = sizeof(struct strata_hash_alg),                             \
+        STRATA_HASH_HEAD,                                                          \
         .name = hname,                                                             \
         .impl_name = hname "-gcrypt",                                              \
         .priority = 100,                                                           \

@@ -12,6 +12,7 @@
  *     modules = ( { file = "cipher-aes.so"; ciphers = [ "aes" ]; } );
  */
 #include "module.h"
+#include "plugin_check.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
@@ -19,6 +20,7 @@
 #include <libconfig.h>
 #include <limits.h>
 #include <ltdl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,10 +30,15 @@
 #define STRATA_SYSCONFDIR "/usr/local/etc"
 #endif
 
+/* A module is loaded once: a thread that finds it MOD_LOADING by another
+ * thread waits on mod_done. */
+enum mod_state { MOD_NEW, MOD_LOADING, MOD_DONE };
+
 struct strata_module {
     char *file;            /* as a snippet names it, or a path */
     char *path;            /* where it was found, once loaded */
-    bool tried;
+    enum mod_state state;
+    pthread_t loader;      /* while MOD_LOADING */
     bool loaded;
     struct strata_error *err;   /* why it could not be found or loaded */
     lt_dlhandle handle;
@@ -45,19 +52,18 @@ struct claim {
     struct claim *next;
 };
 
-/* A name whose descriptor a loaded module offered and the core refused. */
-struct refusal {
-    enum strata_reg_kind kind;
-    char *name;
-    char *msg;
-    struct refusal *next;
-};
-
+/* mod_lock guards the module list and the modules' states; claims and the
+ * search path are only written by strata_module_system_init. */
+static pthread_mutex_t mod_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t mod_done = PTHREAD_COND_INITIALIZER;
 static struct strata_module *modules;
 static struct claim *claims;
-static struct refusal *refusals;
 static char **search_path;
 static size_t n_search_path;
+static const struct strata_module_sink *sink;
+/* The one scan for modules no snippet names. */
+static enum mod_state unclaimed_scan;
+static pthread_t unclaimed_scanner;
 
 static char *xstrdup(const char *s)
 {
@@ -107,13 +113,6 @@ static void add_claim(enum strata_reg_kind kind, const char *name, struct strata
     claims = c;
 }
 
-static const char *const snippet_keys[STRATA_REG_NKINDS] = {
-    [STRATA_REG_DRIVER] = "drivers",
-    [STRATA_REG_CIPHER] = "ciphers",
-    [STRATA_REG_HASH] = "hashes",
-    [STRATA_REG_CRYPTO_FORMAT] = "crypto-formats",
-};
-
 /* A broken snippet is reported as a warning and skipped: one bad file from a
  * third party must not make every image unopenable. */
 static void read_snippet(const char *path, const char *dir)
@@ -150,7 +149,7 @@ static void read_snippet(const char *path, const char *dir)
         }
         struct strata_module *m = module_by_file(file);
         for (int k = 0; k < STRATA_REG_NKINDS; k++) {
-            config_setting_t *names = config_setting_get_member(g, snippet_keys[k]);
+            config_setting_t *names = config_setting_get_member(g, strata_kinds[k].snippet_key);
             for (int j = 0; names && j < config_setting_length(names); j++) {
                 const char *n = config_setting_get_string_elem(names, j);
                 if (n)
@@ -213,8 +212,10 @@ static void default_module_dir(char *buf, size_t len)
     }
 }
 
-int strata_module_system_init(struct strata_error **errp)
+int strata_module_system_init(const struct strata_module_sink *to,
+                              struct strata_error **errp)
 {
+    sink = to;
     if (lt_dlinit() != 0)
         return strata_error_set(errp, EIO, "cannot initialise libltdl: %s", lt_dlerror());
 
@@ -264,20 +265,9 @@ static bool locate(struct strata_module *m, char *out, size_t len)
     return false;
 }
 
-static void add_refusal(enum strata_reg_kind kind, const char *name, const char *msg)
-{
-    struct refusal *r = calloc(1, sizeof *r);
-    if (!r)
-        abort();
-    r->kind = kind;
-    r->name = xstrdup(name ? name : "");
-    r->msg = xstrdup(msg);
-    r->next = refusals;
-    refusals = r;
-}
-
-/* Registers every descriptor of a loaded module; refusals are remembered so
- * a later lookup of that name can say why it is not there. */
+/* Hands every descriptor of a loaded module to the sink, accepted or with
+ * the reason it was refused.  Runs without mod_lock: self-tests are plugin
+ * code and may look up names other modules provide. */
 static int register_plugin(struct strata_module *m, const struct strata_plugin *p_in,
                            struct strata_error **errp)
 {
@@ -286,57 +276,43 @@ static int register_plugin(struct strata_module *m, const struct strata_plugin *
         return strata_error_set(errp, EINVAL,
                                 "%s: refused: built for plugin ABI %u.%u, this strata supports %u.x",
                                 m->path, STRATA_ABI_MAJOR_OF(p_in->abi_version),
-                                p_in->abi_version & 0xffff, STRATA_PLUGIN_ABI_MAJOR);
+                                STRATA_ABI_MINOR_OF(p_in->abi_version),
+                                STRATA_PLUGIN_ABI_MAJOR);
     memcpy(&p, p_in, p_in->struct_size < sizeof p ? p_in->struct_size : sizeof p);
 
-    const void *const *lists[STRATA_REG_NKINDS] = {
-        [STRATA_REG_DRIVER] = (const void *const *)p.drivers,
-        [STRATA_REG_CIPHER] = (const void *const *)p.ciphers,
-        [STRATA_REG_HASH] = (const void *const *)p.hashes,
-        [STRATA_REG_CRYPTO_FORMAT] = (const void *const *)p.crypto_formats,
-    };
     int ret = 0;
     for (int k = 0; k < STRATA_REG_NKINDS; k++) {
-        for (size_t i = 0; lists[k] && lists[k][i]; i++) {
+        const void *const *list;
+        memcpy(&list, (const char *)&p + strata_kinds[k].list_offset, sizeof list);
+        for (size_t i = 0; list && list[i]; i++) {
             struct strata_error *err = NULL;
-            const void *d = strata_plugin_check(k, lists[k][i], &err);
+            const void *d = strata_plugin_check(k, list[i], &err);
+            const char *name = ((const struct desc_head *)list[i])->name;
             if (!d) {
-                const char *name = ((const struct { uint32_t a, b; const char *n; } *)
-                                        lists[k][i])->n;
                 char msg[1024];
                 snprintf(msg, sizeof msg, "%s: %s", m->path, err ? err->msg : "refused");
-                add_refusal(k, name, msg);
+                sink->refuse(k, name ? name : "", msg);
                 if (ret == 0)
                     ret = strata_error_set(errp, err ? err->code : EINVAL, "%s", msg);
                 strata_error_free(err);
                 continue;
             }
-            int prio;
-            const char *name = strata_plugin_desc_name(k, d, &prio);
-            strata_registry_add(k, name, prio, d, m);
-            strata_debug("registered %s '%s' from %s", strata_reg_kind_name(k), name,
-                         m->path);
+            sink->accept(k, name, strata_plugin_desc_priority(k, d), d);
+            strata_debug("registered %s '%s' from %s", strata_kinds[k].what, name, m->path);
         }
     }
     return ret;
 }
 
-static int load_module(struct strata_module *m, struct strata_error **errp)
+/* Finds and opens m and calls its entry point; *p is what it returned. */
+static int open_module(struct strata_module *m, const struct strata_plugin **p)
 {
-    if (m->tried) {
-        if (m->err && errp && !*errp)
-            return strata_error_set(errp, m->err->code, "%s", m->err->msg);
-        return m->loaded ? 0 : -ENOENT;
-    }
-    m->tried = true;
-
     char path[PATH_MAX];
     if (!locate(m, path, sizeof path)) {
         char sp[2048];
         search_path_text(sp, sizeof sp);
-        strata_error_set(&m->err, ENOENT, "module %s was not found in the plugin path (%s)",
-                         m->file, sp);
-        goto fail;
+        return strata_error_set(&m->err, ENOENT,
+                                "module %s was not found in the plugin path (%s)", m->file, sp);
     }
     char real[PATH_MAX];
     m->path = xstrdup(realpath(path, real) ? real : path);
@@ -347,65 +323,89 @@ static int load_module(struct strata_module *m, struct strata_error **errp)
         }
 
     lt_dlhandle h = lt_dlopen(m->path);
-    if (!h) {
-        strata_error_set(&m->err, EIO, "%s: cannot load module: %s", m->path, lt_dlerror());
-        goto fail;
-    }
+    if (!h)
+        return strata_error_set(&m->err, EIO, "%s: cannot load module: %s", m->path,
+                                lt_dlerror());
     void *sym = lt_dlsym(h, STRATA_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {
-        strata_error_set(&m->err, EINVAL, "%s: not a strata plugin: no %s symbol", m->path,
-                         STRATA_PLUGIN_ENTRY_SYMBOL);
         lt_dlclose(h);
-        goto fail;
+        return strata_error_set(&m->err, EINVAL, "%s: not a strata plugin: no %s symbol",
+                                m->path, STRATA_PLUGIN_ENTRY_SYMBOL);
     }
     strata_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry);
-    const struct strata_plugin *p = entry();
-    if (!p) {
-        strata_error_set(&m->err, EINVAL, "%s: plugin entry returned nothing", m->path);
+    *p = entry();
+    if (!*p) {
         lt_dlclose(h);
-        goto fail;
+        return strata_error_set(&m->err, EINVAL, "%s: plugin entry returned nothing",
+                                m->path);
     }
     m->handle = h;
     m->loaded = true;
     strata_debug("loaded module %s", m->path);
-    /* Kept loaded even when some descriptor was refused: the others work. */
-    int r = register_plugin(m, p, &m->err);
+    return 0;
+}
+
+/* Called with mod_lock held, which it drops while the module's descriptors
+ * are checked. */
+static int load_module(struct strata_module *m, struct strata_error **errp)
+{
+    while (m->state == MOD_LOADING && !pthread_equal(m->loader, pthread_self()))
+        pthread_cond_wait(&mod_done, &mod_lock);
+    /* Done, or being loaded by this very thread (a self-test that looks up
+     * a name of its own module): report what is known. */
+    if (m->state != MOD_NEW) {
+        if (m->err && errp && !*errp)
+            return strata_error_set(errp, m->err->code, "%s", m->err->msg);
+        return m->loaded ? 0 : -ENOENT;
+    }
+    m->state = MOD_LOADING;
+    m->loader = pthread_self();
+
+    const struct strata_plugin *p = NULL;
+    int r = open_module(m, &p);
+    if (r < 0)
+        strata_debug("%s", m->err->msg);
+    if (r == 0 && p) {
+        /* Kept loaded even when some descriptor was refused: the others work. */
+        pthread_mutex_unlock(&mod_lock);
+        r = register_plugin(m, p, &m->err);
+        pthread_mutex_lock(&mod_lock);
+    }
+    m->state = MOD_DONE;
+    pthread_cond_broadcast(&mod_done);
     if (r < 0 && errp && !*errp)
         strata_error_set(errp, m->err->code, "%s", m->err->msg);
     return r;
-
-fail:
-    strata_debug("%s", m->err->msg);
-    if (errp && !*errp)
-        strata_error_set(errp, m->err->code, "%s", m->err->msg);
-    return -m->err->code;
 }
 
 bool strata_module_load_claimed(enum strata_reg_kind kind, const char *name,
                                 struct strata_error **errp)
 {
     bool any = false;
+    pthread_mutex_lock(&mod_lock);
     for (struct claim *c = claims; c; c = c->next) {
         if (c->kind != kind || strcmp(c->name, name) != 0)
             continue;
         any = true;
         struct strata_error *err = NULL;
         if (load_module(c->mod, &err) < 0 && err) {
-            strata_error_prefix(&err, "cannot use %s '%s'", strata_reg_kind_name(kind),
-                                name);
+            strata_error_prefix(&err, "cannot use %s '%s'", strata_kinds[kind].what, name);
             strata_error_propagate(errp, &err);
         }
         strata_error_free(err);
     }
+    pthread_mutex_unlock(&mod_lock);
     return any;
 }
 
 void strata_module_load_kind(enum strata_reg_kind kind)
 {
+    pthread_mutex_lock(&mod_lock);
     for (struct claim *c = claims; c; c = c->next)
         if (c->kind == kind)
             load_module(c->mod, NULL);
+    pthread_mutex_unlock(&mod_lock);
 }
 
 static void load_unclaimed_file(const char *path, const char *dir)
@@ -419,15 +419,26 @@ static void load_unclaimed_file(const char *path, const char *dir)
     /* A module a snippet names but that was not loaded yet stays lazy. */
     const char *base = strrchr(real, '/') + 1;
     for (struct strata_module *m = modules; m; m = m->next)
-        if (!m->tried && (strcmp(m->file, base) == 0 || strcmp(m->file, real) == 0))
+        if (m->state == MOD_NEW && (strcmp(m->file, base) == 0 || strcmp(m->file, real) == 0))
             return;
     load_module(module_by_file(real), NULL);
 }
 
 void strata_module_load_unclaimed(void)
 {
-    for (size_t i = 0; i < n_search_path; i++)
-        for_each_file(search_path[i], ".so", load_unclaimed_file);
+    pthread_mutex_lock(&mod_lock);
+    while (unclaimed_scan == MOD_LOADING &&
+           !pthread_equal(unclaimed_scanner, pthread_self()))
+        pthread_cond_wait(&mod_done, &mod_lock);
+    if (unclaimed_scan == MOD_NEW) {
+        unclaimed_scan = MOD_LOADING;
+        unclaimed_scanner = pthread_self();
+        for (size_t i = 0; i < n_search_path; i++)
+            for_each_file(search_path[i], ".so", load_unclaimed_file);
+        unclaimed_scan = MOD_DONE;
+        pthread_cond_broadcast(&mod_done);
+    }
+    pthread_mutex_unlock(&mod_lock);
 }
 
 int strata_module_load_path(const char *path, struct strata_error **errp)
@@ -435,16 +446,8 @@ int strata_module_load_path(const char *path, struct strata_error **errp)
     char real[PATH_MAX];
     if (!realpath(path, real))
         return strata_error_set(errp, errno, "%s: %s", path, strerror(errno));
-    return load_module(module_by_file(real), errp);
-}
-
-const char *strata_module_refusal_hint(enum strata_reg_kind kind, const char *name)
-{
-    static __thread char buf[1100];
-    for (struct refusal *r = refusals; r; r = r->next)
-        if (r->kind == kind && strcmp(r->name, name) == 0) {
-            snprintf(buf, sizeof buf, " (%s)", r->msg);
-            return buf;
-        }
-    return "";
+    pthread_mutex_lock(&mod_lock);
+    int r = load_module(module_by_file(real), errp);
+    pthread_mutex_unlock(&mod_lock);
+    return r;
 }

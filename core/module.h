@@ -1,45 +1,42 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* module.h - plugin modules: where they are, which names they claim, loading
- * and the checks a descriptor must pass before the registry accepts it. */
+/* module.h - plugin modules: where they are, which names they claim, and
+ * loading them.  The loader knows nothing of names' owners: it hands each
+ * descriptor a module offers, accepted or refused, to the sink it was given
+ * at set-up (the registry). */
 #ifndef STRATA_CORE_MODULE_H
 #define STRATA_CORE_MODULE_H
 
 #include "internal.h"
 
-struct strata_module;
+struct strata_module_sink {
+    /* A descriptor that passed every check; desc is the core's copy. */
+    void (*accept)(enum strata_reg_kind kind, const char *name, int priority,
+                   const void *desc);
+    /* A descriptor the core refused; msg names the module file and why. */
+    void (*refuse)(enum strata_reg_kind kind, const char *name, const char *msg);
+};
 
-/* Reads the snippets and builds the search path; called once. */
-STRATA_INTERNAL int strata_module_system_init(struct strata_error **errp);
+/* Reads the snippets and builds the search path; called once, before any
+ * of the following. */
+STRATA_INTERNAL int strata_module_system_init(const struct strata_module_sink *sink,
+                                              struct strata_error **errp);
 
-/* The following run with the registry lock held. */
+/* Each of these may be called from several threads at once; a module is
+ * loaded once, and a thread that wants a module another thread is loading
+ * waits for it.  Plugin code (self-tests) runs without the loader's lock,
+ * so a self-test may look up names of other modules. */
+
 /* Loads every module whose snippet claims (kind, name).  Returns whether any
  * claim exists; a module that cannot be found or loaded sets *errp (the
  * first such failure) naming the module and the reason. */
 STRATA_INTERNAL bool strata_module_load_claimed(enum strata_reg_kind kind,
                                                 const char *name,
                                                 struct strata_error **errp);
+/* Loads every module a snippet names for `kind`. */
 STRATA_INTERNAL void strata_module_load_kind(enum strata_reg_kind kind);
+/* Loads, on the first call only, every module in the search path that no
+ * snippet names. */
 STRATA_INTERNAL void strata_module_load_unclaimed(void);
 STRATA_INTERNAL int strata_module_load_path(const char *path, struct strata_error **errp);
-/* "" or ": the module that provides it was refused (...)" for messages. */
-STRATA_INTERNAL const char *strata_module_refusal_hint(enum strata_reg_kind kind,
-                                                       const char *name);
-
-/* registry.c */
-STRATA_INTERNAL void strata_registry_add(enum strata_reg_kind kind, const char *name,
-                                         int priority, const void *desc,
-                                         struct strata_module *mod);
-STRATA_INTERNAL const char *strata_reg_kind_name(enum strata_reg_kind kind);
-
-/* plugin_check.c: validates one descriptor of `kind` (ABI version, size,
- * mandatory members, self-test) and returns a copy the core may read in
- * full: members a shorter, older struct lacks read as zero.  NULL with a
- * message (without the module name) when refused. */
-STRATA_INTERNAL const void *strata_plugin_check(enum strata_reg_kind kind,
-                                                const void *desc,
-                                                struct strata_error **errp);
-/* Name and priority of an accepted descriptor. */
-STRATA_INTERNAL const char *strata_plugin_desc_name(enum strata_reg_kind kind,
-                                                    const void *desc, int *priority);
 
 #endif

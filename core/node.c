@@ -110,8 +110,6 @@ static int probe_driver(struct strata_node *n, const char **drvname,
 {
     struct strata_node *file;
     struct strata_opts *fo = strata_opts_subset(n->opts, "file");
-    if (!strata_opts_get(fo, "driver"))
-        strata_opts_set(fo, "driver", strata_protocol_for(strata_opts_get(fo, "filename")));
     int r = strata_node_open_opts(fo, n->flags, n, "file", &file, errp);
     strata_opts_free(fo);
     if (r < 0)
@@ -137,9 +135,89 @@ static int probe_driver(struct strata_node *n, const char **drvname,
     return 0;
 }
 
-int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
-                          struct strata_node *parent, const char *role,
-                          struct strata_node **nodep, struct strata_error **errp)
+static char *relative_to_parent(const struct strata_node *parent, const char *fn);
+
+/* filename=X on a format position means the format's file X. */
+static void move_filename_to_file(struct strata_opts *o)
+{
+    char *f = strdup(strata_opts_get(o, "filename"));
+    strata_opts_del(o, "filename");
+    if (f)
+        strata_opts_set(o, "file.filename", f);
+    free(f);
+}
+
+/* Brings the options a node is opened with into the one form its driver
+ * sees, in one pass and before anything is opened:
+ * - for a child: the shorthand "role=NAME" (its file name) and the defaults
+ *   the parent's driver gives (a backing file named by the image header,
+ *   relative to the parent's directory; its format);
+ * - a file name without a driver on a protocol position (a format's "file",
+ *   "header" or "data-file"): the protocol that takes it (URI scheme);
+ * - a file name on a format position: that format's "file" child.
+ * *drvp is the driver, or NULL when the format is to be probed from the
+ * "file" child.  Returns 1 when nothing at all is given for a child. */
+static int normalise_opts(struct strata_opts *o, const struct strata_node *parent,
+                          const char *role, const struct strata_child_defaults *defs,
+                          const struct strata_driver **drvp, struct strata_error **errp)
+{
+    *drvp = NULL;
+    if (parent && role) {
+        const char *shorthand = strata_opts_get(parent->opts, role);
+        if (shorthand && strata_opts_count(o) == 0)
+            strata_opts_set(o, "filename", shorthand);
+        bool has_file_keys = false;
+        const char *k, *v;
+        for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
+            if (key_under_role(k, "file"))
+                has_file_keys = true;
+        if (defs && defs->filename && !strata_opts_get(o, "filename") && !has_file_keys) {
+            char *fn = relative_to_parent(parent, defs->filename);
+            strata_opts_set(o, "filename", fn);
+            free(fn);
+        }
+        if (defs && defs->driver && !strata_opts_get(o, "driver"))
+            strata_opts_set(o, "driver", defs->driver);
+        if (strata_opts_count(o) == 0)
+            return 1;
+    }
+
+    const char *fn = strata_opts_get(o, "filename");
+    if (!strata_opts_get(o, "driver")) {
+        bool parent_is_protocol = parent && parent->drv &&
+                                  parent->drv->kind == STRATA_DRIVER_PROTOCOL;
+        if (fn && is_protocol_role(role) && !parent_is_protocol) {
+            strata_opts_set(o, "driver", strata_protocol_for(fn));
+        } else if (fn) {
+            move_filename_to_file(o);
+            return 0;
+        } else if (strata_opts_get(o, "file.filename") || strata_opts_get(o, "file.driver")) {
+            return 0;
+        } else {
+            return strata_error_set(errp, EINVAL, "%s%s%sno driver and no filename given",
+                                    role ? "'" : "", role ? role : "", role ? "': " : "");
+        }
+    }
+
+    const struct strata_driver *d = strata_driver_find(strata_opts_get(o, "driver"), errp);
+    if (!d)
+        return -ENOENT;
+    /* driver=FORMAT,filename=X (a backing file with its format from the
+     * image header) means the format over the file X. */
+    if (fn && d->kind != STRATA_DRIVER_PROTOCOL && declares_role(d, "file") &&
+        !strata_opts_get(o, "file.filename") && !strata_opts_get(o, "file"))
+        move_filename_to_file(o);
+    *drvp = d;
+    return 0;
+}
+
+/* Opens one node; defs are the defaults of a child its parent's driver
+ * opens.  Returns 1, and opens nothing, when nothing is given for such a
+ * child. */
+static int node_open(const struct strata_opts *opts, unsigned flags,
+                     struct strata_node *parent, const char *role,
+                     const struct strata_child_defaults *defs, struct strata_node **nodep,
+                     struct strata_error **errp)
 {
     int r = strata_core_init(errp);
     if (r < 0)
@@ -152,50 +230,19 @@ int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
     if (!n)
         return strata_error_set(errp, ENOMEM, "out of memory");
 
-    const char *drvname = strata_opts_get(n->opts, "driver");
-    if (!drvname) {
-        const char *fn = strata_opts_get(n->opts, "filename");
-        bool parent_is_protocol = parent && parent->drv &&
-                                  parent->drv->kind == STRATA_DRIVER_PROTOCOL;
-        if (fn && is_protocol_role(role) && !parent_is_protocol) {
-            strata_opts_set(n->opts, "driver", strata_protocol_for(fn));
-            drvname = strata_opts_get(n->opts, "driver");
-        } else if (fn) {
-            /* filename=X on a format position means "probe X". */
-            char *f = strdup(fn);
-            strata_opts_del(n->opts, "filename");
-            strata_opts_set(n->opts, "file.filename", f);
-            free(f);
-            r = probe_driver(n, &drvname, errp);
-        } else if (strata_opts_get(n->opts, "file.filename") ||
-                   strata_opts_get(n->opts, "file.driver")) {
-            r = probe_driver(n, &drvname, errp);
-        } else {
-            r = strata_error_set(errp, EINVAL, "%s%s%sno driver and no filename given",
-                                 role ? "'" : "", role ? role : "", role ? "': " : "");
-        }
-        if (r < 0) {
-            node_free(n, false);
-            return r;
-        }
+    const struct strata_driver *d;
+    r = normalise_opts(n->opts, parent, role, defs, &d, errp);
+    if (r == 0 && !d) {
+        const char *drvname;
+        r = probe_driver(n, &drvname, errp);
+        if (r == 0 && !(d = strata_driver_find(drvname, errp)))
+            r = -ENOENT;
     }
-
-    const struct strata_driver *d = strata_driver_find(drvname, errp);
-    if (!d) {
+    if (r != 0) {
         node_free(n, false);
-        return -ENOENT;
+        return r;
     }
     n->drv = d;
-    /* driver=FORMAT,filename=X (a backing file with its format from the
-     * image header) means the format over the file X. */
-    const char *ffn = strata_opts_get(n->opts, "filename");
-    if (ffn && d->kind != STRATA_DRIVER_PROTOCOL && declares_role(d, "file") &&
-        !strata_opts_get(n->opts, "file.filename") && !strata_opts_get(n->opts, "file")) {
-        char *f = strdup(ffn);
-        strata_opts_del(n->opts, "filename");
-        strata_opts_set(n->opts, "file.filename", f);
-        free(f);
-    }
     /* "driver" is the core's; every other key must be the driver's. */
     struct strata_opts *check = strata_opts_dup(n->opts);
     strata_opts_del(check, "driver");
@@ -221,6 +268,13 @@ int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
     n->filename = strdup(strata_node_filename(n));
     *nodep = n;
     return 0;
+}
+
+int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
+                          struct strata_node *parent, const char *role,
+                          struct strata_node **nodep, struct strata_error **errp)
+{
+    return node_open(opts, flags, parent, role, NULL, nodep, errp);
 }
 
 int strata_open_opts(const struct strata_opts *opts, unsigned flags,
@@ -319,25 +373,11 @@ int strata_node_open_child(struct strata_node *parent, const char *role,
                                 parent->drv->name, role);
 
     struct strata_opts *sub = strata_opts_subset(parent->opts, role);
-    const char *shorthand = strata_opts_get(parent->opts, role);
-    if (shorthand && strata_opts_count(sub) == 0)
-        strata_opts_set(sub, "filename", shorthand);
-
-    bool has_file_keys = false;
-    const char *k, *v;
-    for (size_t i = 0; strata_opts_entry(sub, i, &k, &v); i++)
-        if (key_under_role(k, "file"))
-            has_file_keys = true;
-    if (defs && defs->filename && !strata_opts_get(sub, "filename") && !has_file_keys) {
-        char *fn = relative_to_parent(parent, defs->filename);
-        strata_opts_set(sub, "filename", fn);
-        free(fn);
-    }
-    if (defs && defs->driver && !strata_opts_get(sub, "driver"))
-        strata_opts_set(sub, "driver", defs->driver);
-
-    if (strata_opts_count(sub) == 0) {
-        strata_opts_free(sub);
+    unsigned flags = parent->flags & ~(defs ? defs->flags_clear : 0u);
+    struct strata_node *child;
+    int r = node_open(sub, flags, parent, role, defs, &child, errp);
+    strata_opts_free(sub);
+    if (r == 1) {
         if (optional)
             return 0;
         return strata_error_set(errp, EINVAL, "%s: driver '%s' needs a '%s' child "
@@ -345,11 +385,6 @@ int strata_node_open_child(struct strata_node *parent, const char *role,
                                 strata_node_filename(parent), parent->drv->name, role,
                                 role, role);
     }
-
-    unsigned flags = parent->flags & ~(defs ? defs->flags_clear : 0u);
-    struct strata_node *child;
-    int r = strata_node_open_opts(sub, flags, parent, role, &child, errp);
-    strata_opts_free(sub);
     if (r < 0)
         return r;
     r = attach_child(parent, role, child, errp);

@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* plugin_check.c - what a descriptor must satisfy before it is registered.
  *
- * Every descriptor starts with its ABI version and struct size.  A different
- * major version is refused (members may have moved); a smaller struct_size is
- * an older minor and is accepted: the descriptor is copied into a full-size
- * zeroed struct so the core can read members the plugin did not know about.
+ * Every descriptor starts with its ABI version and struct size.  A kind tag
+ * other than the list's kind is refused (a hash listed as a cipher would be
+ * read as one); no tag is a plugin built before tags and is accepted.  A
+ * different major version is refused (members may have moved); a smaller
+ * struct_size is an older minor and is accepted: the descriptor is copied
+ * into a full-size zeroed struct so the core can read members the plugin did
+ * not know about.
  */
-#include "module.h"
+#include "plugin_check.h"
+#include "crypto/crypto-int.h"
 
 #include <strata/encryption.h>
 
@@ -15,43 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The head every descriptor kind shares. */
-struct desc_head {
-    uint32_t abi_version;
-    uint32_t struct_size;
-    const char *name;
-};
-
-struct kind_abi {
-    uint32_t abi;       /* this core's version */
-    size_t full_size;   /* sizeof the current struct */
-    size_t min_size;    /* the smallest struct_size ever published */
-};
-
-static struct kind_abi kind_abi(enum strata_reg_kind kind)
-{
-    switch (kind) {
-    case STRATA_REG_DRIVER:
-        return (struct kind_abi){ STRATA_DRIVER_ABI, sizeof(struct strata_driver),
-                                  offsetof(struct strata_driver, event) +
-                                      sizeof(((struct strata_driver *)0)->event) };
-    case STRATA_REG_CIPHER:
-        return (struct kind_abi){ STRATA_CIPHER_ABI, sizeof(struct strata_cipher_alg),
-                                  sizeof(struct strata_cipher_alg) };
-    case STRATA_REG_HASH:
-        return (struct kind_abi){ STRATA_HASH_ABI, sizeof(struct strata_hash_alg),
-                                  sizeof(struct strata_hash_alg) };
-    case STRATA_REG_CRYPTO_FORMAT:
-        return (struct kind_abi){ STRATA_CRYPTO_FORMAT_ABI,
-                                  sizeof(struct strata_crypto_format),
-                                  offsetof(struct strata_crypto_format, erase) +
-                                      sizeof(((struct strata_crypto_format *)0)->erase) };
-    default:
-        return (struct kind_abi){ STRATA_PLUGIN_ABI, sizeof(struct desc_head),
-                                  sizeof(struct desc_head) };
-    }
-}
-
 static int missing(struct strata_error **errp, const char *what, const char *name,
                    const char *member)
 {
@@ -59,8 +26,20 @@ static int missing(struct strata_error **errp, const char *what, const char *nam
                             what, name, member);
 }
 
-static int check_driver(const struct strata_driver *d, struct strata_error **errp)
+/* "cipher 'aes' (aes-x) refused: <what failed>", consuming *err. */
+static int refuse_test(struct strata_error **errp, const char *what, const char *name,
+                       const char *impl, const char *prefix, struct strata_error **err)
 {
+    strata_error_set(errp, EINVAL, "%s '%s' (%s) refused: %s%s", what, name,
+                     impl ? impl : "?", prefix, *err ? (*err)->msg : "no reason given");
+    strata_error_free(*err);
+    *err = NULL;
+    return -EINVAL;
+}
+
+static int check_driver(const void *desc, struct strata_error **errp)
+{
+    const struct strata_driver *d = desc;
     if (d->kind < STRATA_DRIVER_PROTOCOL || d->kind > STRATA_DRIVER_FILTER)
         return strata_error_set(errp, EINVAL, "driver '%s' refused: unknown kind %d",
                                 d->name, (int)d->kind);
@@ -81,8 +60,9 @@ static int check_driver(const struct strata_driver *d, struct strata_error **err
     return 0;
 }
 
-static int check_cipher(const struct strata_cipher_alg *c, struct strata_error **errp)
+static int check_cipher(const void *desc, struct strata_error **errp)
 {
+    const struct strata_cipher_alg *c = desc;
     if (!c->setkey)
         return missing(errp, "cipher", c->name, "setkey");
     if (!c->destroy)
@@ -102,18 +82,16 @@ static int check_cipher(const struct strata_cipher_alg *c, struct strata_error *
         return strata_error_set(errp, EINVAL, "cipher '%s' refused: it must implement ECB",
                                 c->name);
     struct strata_error *err = NULL;
-    if (c->selftest(&err) != 0) {
-        strata_error_set(errp, EINVAL, "cipher '%s' (%s) refused: self-test failed: %s",
-                         c->name, c->impl_name ? c->impl_name : "?",
-                         err ? err->msg : "no reason given");
-        strata_error_free(err);
-        return -EINVAL;
-    }
+    if (c->selftest(&err) != 0)
+        return refuse_test(errp, "cipher", c->name, c->impl_name, "self-test failed: ", &err);
+    if (strata_testmgr_cipher(c, &err) < 0)
+        return refuse_test(errp, "cipher", c->name, c->impl_name, "", &err);
     return 0;
 }
 
-static int check_hash(const struct strata_hash_alg *h, struct strata_error **errp)
+static int check_hash(const void *desc, struct strata_error **errp)
 {
+    const struct strata_hash_alg *h = desc;
     if (!h->init)
         return missing(errp, "hash", h->name, "init");
     if (!h->update)
@@ -129,19 +107,16 @@ static int check_hash(const struct strata_hash_alg *h, struct strata_error **err
                                 "hash '%s' refused: digest size %u, block size %u",
                                 h->name, h->digest_size, h->block_size);
     struct strata_error *err = NULL;
-    if (h->selftest(&err) != 0) {
-        strata_error_set(errp, EINVAL, "hash '%s' (%s) refused: self-test failed: %s",
-                         h->name, h->impl_name ? h->impl_name : "?",
-                         err ? err->msg : "no reason given");
-        strata_error_free(err);
-        return -EINVAL;
-    }
+    if (h->selftest(&err) != 0)
+        return refuse_test(errp, "hash", h->name, h->impl_name, "self-test failed: ", &err);
+    if (strata_testmgr_hash(h, &err) < 0)
+        return refuse_test(errp, "hash", h->name, h->impl_name, "", &err);
     return 0;
 }
 
-static int check_crypto_format(const struct strata_crypto_format *f,
-                               struct strata_error **errp)
+static int check_crypto_format(const void *desc, struct strata_error **errp)
 {
+    const struct strata_crypto_format *f = desc;
     if (!f->header_size)
         return missing(errp, "encryption format", f->name, "header_size");
     if (!f->create)
@@ -157,70 +132,115 @@ static int check_crypto_format(const struct strata_crypto_format *f,
     return 0;
 }
 
+#define MEMBER_END(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+
+const struct strata_kind_info strata_kinds[STRATA_REG_NKINDS] = {
+    [STRATA_REG_DRIVER] = {
+        .what = "driver",
+        .snippet_key = "drivers",
+        .list_offset = offsetof(struct strata_plugin, drivers),
+        .abi = STRATA_DRIVER_ABI,
+        .tag = STRATA_DRIVER_TAG,
+        .full_size = sizeof(struct strata_driver),
+        .min_size = MEMBER_END(struct strata_driver, event),
+        .check = check_driver,
+    },
+    [STRATA_REG_CIPHER] = {
+        .what = "cipher",
+        .snippet_key = "ciphers",
+        .list_offset = offsetof(struct strata_plugin, ciphers),
+        .abi = STRATA_CIPHER_ABI,
+        .tag = STRATA_CIPHER_TAG,
+        .full_size = sizeof(struct strata_cipher_alg),
+        .min_size = sizeof(struct strata_cipher_alg),
+        .priority_offset = offsetof(struct strata_cipher_alg, priority),
+        .check = check_cipher,
+    },
+    [STRATA_REG_HASH] = {
+        .what = "hash",
+        .snippet_key = "hashes",
+        .list_offset = offsetof(struct strata_plugin, hashes),
+        .abi = STRATA_HASH_ABI,
+        .tag = STRATA_HASH_TAG,
+        .full_size = sizeof(struct strata_hash_alg),
+        .min_size = sizeof(struct strata_hash_alg),
+        .priority_offset = offsetof(struct strata_hash_alg, priority),
+        .check = check_hash,
+    },
+    [STRATA_REG_CRYPTO_FORMAT] = {
+        .what = "encryption format",
+        .snippet_key = "crypto-formats",
+        .list_offset = offsetof(struct strata_plugin, crypto_formats),
+        .abi = STRATA_CRYPTO_FORMAT_ABI,
+        .tag = STRATA_CRYPTO_FORMAT_TAG,
+        .full_size = sizeof(struct strata_crypto_format),
+        .min_size = MEMBER_END(struct strata_crypto_format, erase),
+        .check = check_crypto_format,
+    },
+};
+
+/* Refuses a descriptor whose tag names another kind than the list it is
+ * in; 0 when the tag is absent or right. */
+static int check_tag(const struct strata_kind_info *k, const char *name, uint32_t tag,
+                     struct strata_error **errp)
+{
+    if (!tag || tag == k->tag)
+        return 0;
+    for (int i = 0; i < STRATA_REG_NKINDS; i++)
+        if (strata_kinds[i].tag == tag)
+            return strata_error_set(errp, EINVAL,
+                                    "%s '%s' refused: it carries the %s ABI tag, not the %s one",
+                                    k->what, name, strata_kinds[i].what, k->what);
+    return strata_error_set(errp, EINVAL, "%s '%s' refused: unknown ABI kind tag 0x%02x",
+                            k->what, name, (unsigned)tag);
+}
+
 const void *strata_plugin_check(enum strata_reg_kind kind, const void *desc,
                                 struct strata_error **errp)
 {
     const struct desc_head *h = desc;
-    const char *what = strata_reg_kind_name(kind);
-    struct kind_abi k = kind_abi(kind);
+    const struct strata_kind_info *k = &strata_kinds[kind];
+    const char *what = k->what;
     const char *name = h->name ? h->name : "(unnamed)";
 
-    if (STRATA_ABI_MAJOR_OF(h->abi_version) != STRATA_ABI_MAJOR_OF(k.abi)) {
+    if (check_tag(k, name, STRATA_ABI_TAG_OF(h->abi_version), errp) < 0)
+        return NULL;
+    if (STRATA_ABI_MAJOR_OF(h->abi_version) != STRATA_ABI_MAJOR_OF(k->abi)) {
         strata_error_set(errp, EINVAL,
                          "%s '%s' refused: built for %s ABI %u.%u, this strata supports %u.x",
                          what, name, what, STRATA_ABI_MAJOR_OF(h->abi_version),
-                         h->abi_version & 0xffff, STRATA_ABI_MAJOR_OF(k.abi));
+                         STRATA_ABI_MINOR_OF(h->abi_version), STRATA_ABI_MAJOR_OF(k->abi));
         return NULL;
     }
-    if (h->struct_size < k.min_size) {
+    if (h->struct_size < k->min_size) {
         strata_error_set(errp, EINVAL,
                          "%s '%s' refused: descriptor is %u bytes, at least %zu expected",
-                         what, name, h->struct_size, k.min_size);
+                         what, name, h->struct_size, k->min_size);
         return NULL;
     }
     if (!h->name || !*h->name) {
         strata_error_set(errp, EINVAL, "%s refused: it has no name", what);
         return NULL;
     }
-    size_t n = h->struct_size < k.full_size ? h->struct_size : k.full_size;
-    void *copy = calloc(1, k.full_size);
+    size_t n = h->struct_size < k->full_size ? h->struct_size : k->full_size;
+    void *copy = calloc(1, k->full_size);
     if (!copy) {
         strata_error_set(errp, ENOMEM, "out of memory");
         return NULL;
     }
     memcpy(copy, desc, n);
-
-    int r = 0;
-    switch (kind) {
-    case STRATA_REG_DRIVER:
-        r = check_driver(copy, errp);
-        break;
-    case STRATA_REG_CIPHER:
-        r = check_cipher(copy, errp);
-        break;
-    case STRATA_REG_HASH:
-        r = check_hash(copy, errp);
-        break;
-    case STRATA_REG_CRYPTO_FORMAT:
-        r = check_crypto_format(copy, errp);
-        break;
-    default:
-        break;
-    }
-    if (r < 0) {
+    if (k->check(copy, errp) < 0) {
         free(copy);
         return NULL;
     }
     return copy;
 }
 
-const char *strata_plugin_desc_name(enum strata_reg_kind kind, const void *desc,
-                                    int *priority)
+int strata_plugin_desc_priority(enum strata_reg_kind kind, const void *desc)
 {
-    *priority = 0;
-    if (kind == STRATA_REG_CIPHER)
-        *priority = ((const struct strata_cipher_alg *)desc)->priority;
-    else if (kind == STRATA_REG_HASH)
-        *priority = ((const struct strata_hash_alg *)desc)->priority;
-    return ((const struct desc_head *)desc)->name;
+    size_t off = strata_kinds[kind].priority_offset;
+    int prio = 0;
+    if (off)
+        memcpy(&prio, (const char *)desc + off, sizeof prio);
+    return prio;
 }

@@ -112,8 +112,7 @@ static int null_block_status(struct strata_node *node, uint64_t off, uint64_t le
 }
 
 static const struct strata_driver null_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "null",
     .description = "no storage: reads zeros, drops writes",
     .kind = STRATA_DRIVER_PROTOCOL,

@@ -179,8 +179,7 @@ static int raw_measure(const struct strata_opts *create_opts, uint64_t size,
 }
 
 static const struct strata_driver raw_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "raw",
     .description = "raw disk image",
     .kind = STRATA_DRIVER_FORMAT,

@@ -14,6 +14,35 @@
 /* Largest hash block (HMAC pads). */
 #define STRATA_CRYPTO_MAX_HASH_BLOCK 256
 
+/* ------------------------------------------------------------ secmem.c
+ * Plugin contexts, keys and salts: zeroed secure memory, wiped on release. */
+STRATA_INTERNAL void *strata_crypto_ctx_alloc(size_t size);
+STRATA_INTERNAL void strata_crypto_ctx_free(void *ctx, size_t size);
+
+/* ------------------------------------------------------------ testmgr.c
+ * The core's known-answer tests, run on every cipher or hash that registers
+ * under a name listed in testmgr-vectors.c: 0 when it passes or the name is
+ * not listed; otherwise an error naming the vector that failed. */
+struct strata_cipher_kat {
+    const char *alg;            /* registered name: "aes" */
+    const char *name;           /* the vector, as its source names it */
+    const char *key, *pt, *ct;  /* hex; one block in ECB */
+};
+struct strata_hash_kat {
+    const char *alg;
+    const char *name;
+    const char *msg;            /* text */
+    const char *digest;         /* hex */
+};
+/* NULL-terminated. */
+STRATA_INTERNAL extern const struct strata_cipher_kat strata_cipher_kats[];
+STRATA_INTERNAL extern const struct strata_hash_kat strata_hash_kats[];
+
+STRATA_INTERNAL int strata_testmgr_cipher(const struct strata_cipher_alg *alg,
+                                          struct strata_error **errp);
+STRATA_INTERNAL int strata_testmgr_hash(const struct strata_hash_alg *alg,
+                                        struct strata_error **errp);
+
 /* ------------------------------------------------------------ modes
  * One keyed instance of a block cipher in a mode: the plugin's own context
  * when it does the mode natively, else ECB contexts and a scratch area for
@@ -46,10 +75,6 @@ STRATA_INTERNAL void strata_mode_destroy(struct strata_mode_inst *m);
 STRATA_INTERNAL int strata_mode_crypt(struct strata_mode_inst *m, bool enc,
                                       const uint8_t *iv, void *out, const void *in,
                                       size_t len);
-
-/* A plugin context in secure memory, wiped on release. */
-STRATA_INTERNAL void *strata_crypto_ctx_alloc(size_t size);
-STRATA_INTERNAL void strata_crypto_ctx_free(void *ctx, size_t size);
 
 /* ------------------------------------------------------------ IV generators */
 enum strata_ivgen_kind {

@@ -79,22 +79,6 @@ int strata_mode_check(const struct strata_cipher_alg *alg, enum strata_cipher_mo
     return 0;
 }
 
-void *strata_crypto_ctx_alloc(size_t size)
-{
-    void *p = strata_secure_alloc(size ? size : 1);
-    if (p)
-        memset(p, 0, size ? size : 1);
-    return p;
-}
-
-void strata_crypto_ctx_free(void *ctx, size_t size)
-{
-    if (ctx) {
-        strata_wipe(ctx, size ? size : 1);
-        strata_secure_free(ctx, size ? size : 1);
-    }
-}
-
 static int mode_ctx_new(const struct strata_cipher_alg *alg, enum strata_cipher_mode mode,
                         const uint8_t *key, size_t keylen, void **ctxp,
                         struct strata_error **errp)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* secmem.c - libgcrypt set-up and memory for key material. */
-#include "internal.h"
+/* secmem.c - libgcrypt set-up and memory for key material: the public
+ * secure allocator and the one the crypto layer keeps plugin contexts,
+ * keys and salts in. */
+#include "crypto-int.h"
 
 #include <gcrypt.h>
 #include <pthread.h>
@@ -57,4 +59,14 @@ void strata_wipe(void *p, size_t len)
 {
     if (p && len)
         explicit_bzero(p, len);
+}
+
+void *strata_crypto_ctx_alloc(size_t size)
+{
+    return strata_secure_alloc(size);   /* zeroed */
+}
+
+void strata_crypto_ctx_free(void *ctx, size_t size)
+{
+    strata_secure_free(ctx, size);      /* wiped */
 }

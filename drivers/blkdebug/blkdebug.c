@@ -276,8 +276,7 @@ static void blkdebug_event(struct strata_node *node, const char *event)
 }
 
 static const struct strata_driver blkdebug_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "blkdebug",
     .description = "error injection by rule (testing)",
     .kind = STRATA_DRIVER_FILTER,

@@ -651,8 +651,7 @@ out:
 }
 
 static const struct strata_driver file_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "file",
     .description = "host file or block device",
     .kind = STRATA_DRIVER_PROTOCOL,

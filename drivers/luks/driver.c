@@ -400,8 +400,7 @@ static int luks_measure(const struct strata_opts *create_opts, uint64_t size,
 }
 
 static const struct strata_driver luks_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "luks",
     .description = "LUKS1 encrypted volume (cryptsetup/QEMU compatible)",
     .kind = STRATA_DRIVER_FORMAT,

@@ -756,8 +756,7 @@ static int luks_probe(const uint8_t *buf, size_t len)
 }
 
 const struct strata_crypto_format luks_format = {
-    .abi_version = STRATA_CRYPTO_FORMAT_ABI,
-    .struct_size = sizeof(struct strata_crypto_format),
+    STRATA_CRYPTO_FORMAT_HEAD,
     .name = "luks",
     .description = "LUKS1 (cryptsetup on-disk format 1.2)",
     .create_options = luks_create_opts,

@@ -342,8 +342,7 @@ static const char *const nbd_uri_schemes[] = {
 };
 
 static const struct strata_driver nbd_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "nbd",
     .description = "disk exported by an NBD server (libnbd)",
     .kind = STRATA_DRIVER_PROTOCOL,

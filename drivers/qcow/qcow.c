@@ -240,8 +240,7 @@ static int qcow_get_info(struct strata_node *node, struct strata_info *obj,
 }
 
 static const struct strata_driver qcow_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "qcow",
     .description = "QEMU copy-on-write image, version 1 (legacy)",
     .kind = STRATA_DRIVER_FORMAT,

@@ -470,8 +470,7 @@ static int qcow2_snapshot_cb(struct strata_node *node, enum strata_snapshot_op o
 }
 
 static const struct strata_driver qcow2_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "qcow2",
     .description = "QEMU copy-on-write image, version 2 and 3",
     .kind = STRATA_DRIVER_FORMAT,

@@ -103,8 +103,7 @@ static int camellia_selftest(struct strata_error **errp)
 static const uint16_t camellia_key_sizes[] = { 16, 24, 32, 0 };
 
 static const struct strata_cipher_alg camellia_alg = {
-    .abi_version = STRATA_CIPHER_ABI,
-    .struct_size = sizeof(struct strata_cipher_alg),
+    STRATA_CIPHER_HEAD,
     .name = "camellia",
     .impl_name = "camellia-example",
     .priority = 100,

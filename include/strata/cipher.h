@@ -34,9 +34,14 @@ enum strata_cipher_mode {
 };
 #define STRATA_MODE_BIT(m) (1u << (m))
 
+/* Starts every cipher descriptor: `{ STRATA_CIPHER_HEAD, .name = ... }`. */
+#define STRATA_CIPHER_TAG 'C'
+#define STRATA_CIPHER_HEAD \
+    STRATA_DESC_HEAD(STRATA_CIPHER_TAG, STRATA_CIPHER_ABI, struct strata_cipher_alg)
+
 struct strata_cipher_alg {
-    uint32_t abi_version;       /* STRATA_CIPHER_ABI */
-    uint32_t struct_size;       /* sizeof(struct strata_cipher_alg) */
+    uint32_t abi_version;       /* STRATA_CIPHER_HEAD fills these two */
+    uint32_t struct_size;
     const char *name;           /* algorithm name: "aes" */
     const char *impl_name;      /* this implementation: "aes-gcrypt" */
     int priority;

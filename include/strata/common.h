@@ -17,6 +17,32 @@ extern "C" {
 #define STRATA_EXPORT __attribute__((visibility("default")))
 #define STRATA_PRINTF(f, a) __attribute__((format(printf, f, a)))
 
+/* ------------------------------------------------------------------ descriptors
+ * Every plugin descriptor starts with its ABI version and its own size, so
+ * that the core can refuse a descriptor built for another major version and
+ * accept an older, shorter one.  Plugins do not write those two members:
+ * they begin the descriptor with their kind's head macro,
+ *
+ *     static const struct strata_cipher_alg my_alg = {
+ *         STRATA_CIPHER_HEAD,
+ *         .name = "aes",
+ *         ...
+ *     };
+ *
+ * which fills both from the headers the plugin is compiled against. */
+#define STRATA_DESC_HEAD(tag, abi, type) \
+    .abi_version = STRATA_ABI_TAGGED(tag, abi), .struct_size = sizeof(type)
+
+/* abi_version is tag << 24 | major << 16 | minor.  The tag, one letter per
+ * kind put there by the head macro, lets the core refuse a descriptor listed
+ * as another kind (a hash in a plugin's cipher list).  Descriptors built
+ * before tags existed carry 0 there and are accepted as what they are
+ * listed as. */
+#define STRATA_ABI_TAGGED(tag, abi) (((uint32_t)(tag) << 24) | (uint32_t)(abi))
+#define STRATA_ABI_TAG_OF(v) ((uint32_t)(v) >> 24)
+#define STRATA_ABI_MAJOR_OF(v) (((uint32_t)(v) >> 16) & 0xff)
+#define STRATA_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffff)
+
 /* ------------------------------------------------------------------ errors
  * Functions return 0 (or a non-negative value) on success and -errno on
  * failure, and take `struct strata_error **errp` last.  errp may be NULL when

@@ -119,9 +119,14 @@ struct strata_measure {
     uint64_t fully_allocated;  /* bytes needed if every cluster were written */
 };
 
+/* Starts every driver descriptor: `{ STRATA_DRIVER_HEAD, .name = ... }`. */
+#define STRATA_DRIVER_TAG 'D'
+#define STRATA_DRIVER_HEAD \
+    STRATA_DESC_HEAD(STRATA_DRIVER_TAG, STRATA_DRIVER_ABI, struct strata_driver)
+
 struct strata_driver {
-    uint32_t abi_version;       /* STRATA_DRIVER_ABI */
-    uint32_t struct_size;       /* sizeof(struct strata_driver) */
+    uint32_t abi_version;       /* STRATA_DRIVER_HEAD fills these two */
+    uint32_t struct_size;
     const char *name;           /* "qcow2": the value of driver= */
     const char *description;
     enum strata_driver_kind kind;

@@ -97,9 +97,16 @@ struct strata_crypto_create_params {
 /* Opaque state of one opened header, defined by each format. */
 struct strata_crypto_ctx;
 
+/* Starts every encryption format descriptor:
+ * `{ STRATA_CRYPTO_FORMAT_HEAD, .name = ... }`. */
+#define STRATA_CRYPTO_FORMAT_TAG 'E'
+#define STRATA_CRYPTO_FORMAT_HEAD \
+    STRATA_DESC_HEAD(STRATA_CRYPTO_FORMAT_TAG, STRATA_CRYPTO_FORMAT_ABI, \
+                     struct strata_crypto_format)
+
 struct strata_crypto_format {
-    uint32_t abi_version;       /* STRATA_CRYPTO_FORMAT_ABI */
-    uint32_t struct_size;       /* sizeof(struct strata_crypto_format) */
+    uint32_t abi_version;       /* STRATA_CRYPTO_FORMAT_HEAD fills these two */
+    uint32_t struct_size;
     const char *name;           /* "luks": the value of encrypt.format= */
     const char *description;
 

@@ -20,9 +20,14 @@ extern "C" {
 #define STRATA_HASH_ABI_MINOR 0
 #define STRATA_HASH_ABI ((STRATA_HASH_ABI_MAJOR << 16) | STRATA_HASH_ABI_MINOR)
 
+/* Starts every hash descriptor: `{ STRATA_HASH_HEAD, .name = ... }`. */
+#define STRATA_HASH_TAG 'H'
+#define STRATA_HASH_HEAD \
+    STRATA_DESC_HEAD(STRATA_HASH_TAG, STRATA_HASH_ABI, struct strata_hash_alg)
+
 struct strata_hash_alg {
-    uint32_t abi_version;       /* STRATA_HASH_ABI */
-    uint32_t struct_size;       /* sizeof(struct strata_hash_alg) */
+    uint32_t abi_version;       /* STRATA_HASH_HEAD fills these two */
+    uint32_t struct_size;
     const char *name;           /* "sha256", as LUKS headers spell it */
     const char *impl_name;      /* "sha256-gcrypt" */
     int priority;

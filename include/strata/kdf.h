@@ -35,9 +35,14 @@ struct strata_kdf_params {
     uint32_t parallel;          /* argon2 lanes (p); pbkdf2: 0 */
 };
 
+/* Starts every KDF descriptor: `{ STRATA_KDF_HEAD, .name = ... }`. */
+#define STRATA_KDF_TAG 'K'
+#define STRATA_KDF_HEAD \
+    STRATA_DESC_HEAD(STRATA_KDF_TAG, STRATA_KDF_ABI, struct strata_kdf_alg)
+
 struct strata_kdf_alg {
-    uint32_t abi_version;       /* STRATA_KDF_ABI */
-    uint32_t struct_size;       /* sizeof(struct strata_kdf_alg) */
+    uint32_t abi_version;       /* STRATA_KDF_HEAD fills these two */
+    uint32_t struct_size;
     const char *name;           /* "argon2id" */
     const char *impl_name;      /* "argon2id-gcrypt" */
     int priority;

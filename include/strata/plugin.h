@@ -6,9 +6,11 @@
  *
  * expands to an exported function `strata_plugin_entry` returning a
  * `struct strata_plugin` that lists the module's descriptors of every kind.
- * The loader checks the plugin struct's ABI, then each descriptor's own ABI
- * version and size, mandatory callbacks and (ciphers, hashes) the known-answer
- * self-test; a refused descriptor is reported with the module's file name.
+ * The loader checks the plugin struct's ABI, then each descriptor's kind tag,
+ * own ABI version and size (filled by the STRATA_*_HEAD macros), mandatory
+ * callbacks and (ciphers, hashes) the known-answer self-test and the core's
+ * own known-answer tests of algorithms it knows; a refused descriptor is
+ * reported with the module's file name.
  */
 #ifndef STRATA_PLUGIN_H
 #define STRATA_PLUGIN_H
@@ -22,7 +24,6 @@ extern "C" {
 #define STRATA_PLUGIN_ABI_MAJOR 1
 #define STRATA_PLUGIN_ABI_MINOR 0
 #define STRATA_PLUGIN_ABI ((STRATA_PLUGIN_ABI_MAJOR << 16) | STRATA_PLUGIN_ABI_MINOR)
-#define STRATA_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
 
 #define STRATA_PLUGIN_ENTRY_SYMBOL "strata_plugin_entry"
 

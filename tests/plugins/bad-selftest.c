@@ -57,8 +57,7 @@ static int bad_selftest(struct strata_error **errp)
 static const uint16_t bad_key_sizes[] = { 16, 0 };
 
 static const struct strata_cipher_alg bad_alg = {
-    .abi_version = STRATA_CIPHER_ABI,
-    .struct_size = sizeof(struct strata_cipher_alg),
+    STRATA_CIPHER_HEAD,
     .name = "badcipher",
     .impl_name = "badcipher-xor",
     .priority = 1000,

@@ -65,8 +65,7 @@ static int tg_cipher_selftest(struct strata_error **errp)
 static const uint16_t tg_key_sizes[] = { 16, 24, 32, 0 };
 
 static const struct strata_cipher_alg tg_aes = {
-    .abi_version = STRATA_CIPHER_ABI,
-    .struct_size = sizeof(struct strata_cipher_alg),
+    STRATA_CIPHER_HEAD,
     .name = "testaes",
     .impl_name = "testaes-ecb-only",
     .priority = 10,
@@ -120,8 +119,7 @@ static int tg_hash_selftest(struct strata_error **errp)
 }
 
 static const struct strata_hash_alg tg_sha1 = {
-    .abi_version = STRATA_HASH_ABI,
-    .struct_size = sizeof(struct strata_hash_alg),
+    STRATA_HASH_HEAD,
     .name = "testsha1",
     .impl_name = "testsha1-generic",
     .priority = 10,
@@ -137,8 +135,7 @@ static const struct strata_hash_alg tg_sha1 = {
 };
 
 static const struct strata_hash_alg tg_sha256 = {
-    .abi_version = STRATA_HASH_ABI,
-    .struct_size = sizeof(struct strata_hash_alg),
+    STRATA_HASH_HEAD,
     .name = "testsha256",
     .impl_name = "testsha256-generic",
     .priority = 10,

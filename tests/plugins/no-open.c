@@ -8,8 +8,7 @@ static void noopen_close(struct strata_node *n)
 }
 
 static const struct strata_driver noopen_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "noopen",
     .kind = STRATA_DRIVER_FILTER,
     .children = (const char *const[]){ "file", NULL },

@@ -127,8 +127,7 @@ static int testmem_get_info(struct strata_node *node, struct strata_info *obj,
 }
 
 static const struct strata_driver testmem_driver = {
-    .abi_version = STRATA_DRIVER_ABI,
-    .struct_size = sizeof(struct strata_driver),
+    STRATA_DRIVER_HEAD,
     .name = "testmem",
     .description = "memory disk that checks the core's request guarantees",
     .kind = STRATA_DRIVER_PROTOCOL,

@@ -1,13 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-registry.c - the plugin registry and module loader: lazy loading by
- * name, refusals of wrong-ABI and incomplete plugins, modules a snippet names
- * but that are missing. */
+ * name, refusals of wrong-ABI, wrong-kind and incomplete plugins, modules a
+ * snippet names but that are missing. */
 #include "testutil.h"
 
 #include <strata/strata.h>
+#include <strata/cipher.h>
+#include <strata/hash.h>
 #include <strata/plugin.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,6 +78,27 @@ static void test_refuse_future_plugin_abi(void)
     expect_refusal("plugin-abi-future.so", "refused", want);
 }
 
+static void test_refuse_kind_mismatch(void)
+{
+    expect_refusal("kind-mismatch.so", "hash 'mismatched' refused",
+                   "carries the cipher ABI tag");
+}
+
+/* Descriptors of plugins built before kind tags carry a plain version. */
+static void test_untagged_loads(void)
+{
+    char path[4200];
+    struct strata_error *err = NULL;
+    snprintf(path, sizeof path, "%s/abi-untagged.so", plugdir);
+    CU_ASSERT_EQUAL(strata_module_load(path, &err), 0);
+    CU_ASSERT_PTR_NULL(err);
+    strata_error_free(err);
+    const struct strata_hash_alg *h = strata_hash_alg_find("untagged", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    CU_ASSERT_EQUAL(h->abi_version, 1u << 16);
+    CU_ASSERT_EQUAL(h->digest_size, 4);
+}
+
 static void test_refused_name_lookup(void)
 {
     /* Lookups of a refused driver say why it is not available. */
@@ -138,6 +162,31 @@ static void test_foreach(void)
     CU_ASSERT_EQUAL(seen_refused, 0);
 }
 
+#define NTHREADS 8
+
+static void *find_serpent(void *arg)
+{
+    return (void *)strata_cipher_alg_find("serpent", NULL);
+}
+
+/* Threads that look up a name whose module is not loaded yet all get the
+ * same descriptor: one of them loads the module, the others wait for it
+ * instead of finding the name missing or loading the module twice. */
+static void test_concurrent_first_lookup(void)
+{
+    CU_ASSERT_FALSE(maps_contain("/cipher-serpent.so"));
+    pthread_t t[NTHREADS];
+    void *got[NTHREADS];
+    for (int i = 0; i < NTHREADS; i++)
+        CU_ASSERT_EQUAL_FATAL(pthread_create(&t[i], NULL, find_serpent, NULL), 0);
+    for (int i = 0; i < NTHREADS; i++)
+        pthread_join(t[i], &got[i]);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(got[0]);
+    for (int i = 1; i < NTHREADS; i++)
+        CU_ASSERT_PTR_EQUAL(got[i], got[0]);
+    CU_ASSERT_STRING_EQUAL(((const struct strata_cipher_alg *)got[0])->name, "serpent");
+}
+
 int main(void)
 {
     /* The search path must be set before the library initialises. */
@@ -168,10 +217,13 @@ int main(void)
         { "refuse a driver built for a future driver ABI", test_refuse_future_driver_abi },
         { "refuse a driver missing a mandatory callback", test_refuse_missing_callback },
         { "refuse a module with a future plugin ABI", test_refuse_future_plugin_abi },
+        { "refuse a hash carrying the cipher ABI tag", test_refuse_kind_mismatch },
+        { "a descriptor without a kind tag still loads", test_untagged_loads },
         { "lookup of a refused driver says why", test_refused_name_lookup },
         { "unknown driver", test_unknown_driver },
         { "snippet names a missing module", test_missing_module },
         { "foreach lists accepted drivers once", test_foreach },
+        { "concurrent first lookups of one name", test_concurrent_first_lookup },
         { NULL, NULL },
     };
     tu_add_suite("registry", NULL, NULL, tests);
