@@ -39,4 +39,18 @@ STRATA_INTERNAL void strata_registry_foreach(enum strata_reg_kind kind,
                                              void (*fn)(const void *desc, void *opaque),
                                              void *opaque);
 
+/* roles.c: fills in both forms of a registered driver's children (the role
+ * table and the names), giving a 1.3 driver's names their historic flags;
+ * refuses a malformed table.  Runs once per descriptor, at load. */
+STRATA_INTERNAL int strata_driver_setup_roles(struct strata_driver *d,
+                                              struct strata_error **errp);
+STRATA_INTERNAL const struct strata_child_role *
+strata_role_find(const struct strata_driver *d, const char *name);
+/* The flags of role `name` of d; 0 when d does not declare it. */
+STRATA_INTERNAL unsigned strata_role_flags(const struct strata_driver *d,
+                                           const char *name);
+/* The first role of d that has all of `flags`, or NULL. */
+STRATA_INTERNAL const char *strata_role_with(const struct strata_driver *d,
+                                             unsigned flags);
+
 #endif

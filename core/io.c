@@ -355,7 +355,7 @@ int64_t strata_get_allocated_size(struct strata_node *node)
     int64_t sum = 0;
     bool any = false;
     for (size_t i = 0; i < node->nchildren; i++) {
-        if (strcmp(node->children[i].role, "backing") == 0)
+        if (node->children[i].flags & STRATA_CHILD_COW)
             continue;
         int64_t s = strata_get_allocated_size(node->children[i].node);
         if (s >= 0) {
@@ -437,7 +437,7 @@ int strata_block_status_above(struct strata_node *node, uint64_t off, uint64_t l
             *depth = d;
             return 0;
         }
-        struct strata_node *b = strata_node_child(n, "backing");
+        struct strata_node *b = strata_node_cow_child(n);
         int64_t bsize = b ? strata_get_length(b) : -1;
         if (!b || bsize <= 0 || off >= (uint64_t)bsize) {
             /* Nothing below defines it: it reads as zeros. */

@@ -5,7 +5,8 @@
  * node takes the keys that are not under one of its driver's child roles;
  * a child takes the keys under "role." when its parent's driver opens it.
  * A node without a driver but with a filename is either a protocol node
- * (when it is a format's "file" or "header") or a probed format over a file.
+ * (when its parent declares its role STRATA_CHILD_PROTOCOL) or a probed
+ * format over a file.
  */
 #include "node.h"
 
@@ -16,19 +17,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool is_protocol_role(const char *role)
-{
-    return role && (strcmp(role, "file") == 0 || strcmp(role, "header") == 0 ||
-                    strcmp(role, "data-file") == 0);
-}
-
-static bool declares_role(const struct strata_driver *d, const char *role)
-{
-    for (const char *const *c = d->children; c && *c; c++)
-        if (strcmp(*c, role) == 0)
-            return true;
-    return false;
-}
 
 /* A key belongs to a child when it is "role" or starts with "role.". */
 static bool key_under_role(const char *key, const char *role)
@@ -97,26 +85,27 @@ static int attach_child(struct strata_node *parent, const char *role,
         return strata_error_set(errp, EINVAL, "%s: too many children",
                                 strata_node_filename(parent));
     parent->children[parent->nchildren].role = strdup(role);
+    parent->children[parent->nchildren].flags = strata_role_flags(parent->drv, role);
     parent->children[parent->nchildren].node = child;
     parent->nchildren++;
     child->role = parent->children[parent->nchildren - 1].role;
     return 0;
 }
 
-/* Opens the "file" child of a node whose format is not known yet and asks
- * every format driver what it makes of the first bytes. */
+/* Opens the STRATA_ROLE_FILE child of a node whose format is not known yet
+ * and asks every format driver what it makes of the first bytes. */
 static int probe_driver(struct strata_node *n, const char **drvname,
                         struct strata_error **errp)
 {
     struct strata_node *file;
-    struct strata_opts *fo = strata_opts_subset(n->opts, "file");
+    struct strata_opts *fo = strata_opts_subset(n->opts, STRATA_ROLE_FILE);
     if (!strata_opts_get(fo, "driver"))
         strata_opts_set(fo, "driver", strata_protocol_for(strata_opts_get(fo, "filename")));
-    int r = strata_node_open_opts(fo, n->flags, n, "file", &file, errp);
+    int r = strata_node_open_opts(fo, n->flags, n, STRATA_ROLE_FILE, &file, errp);
     strata_opts_free(fo);
     if (r < 0)
         return r;
-    r = attach_child(n, "file", file, errp);
+    r = attach_child(n, STRATA_ROLE_FILE, file, errp);
     if (r < 0) {
         node_free(file, true);
         return r;
@@ -125,6 +114,10 @@ static int probe_driver(struct strata_node *n, const char **drvname,
     if (r < 0)
         return r;
     strata_opts_set(n->opts, "driver", *drvname);
+    /* The child was attached before its parent's driver (and so its role's
+     * flags) was known. */
+    const struct strata_driver *d = strata_driver_find(*drvname, NULL);
+    n->children[n->nchildren - 1].flags = strata_role_flags(d, STRATA_ROLE_FILE);
     /* As qemu: guessing raw only matters when the guest could write a
      * header into block 0 that changes what the next probe sees. */
     if (strcmp(*drvname, "raw") == 0 && (n->flags & STRATA_O_RDWR) &&
@@ -157,18 +150,20 @@ int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
         const char *fn = strata_opts_get(n->opts, "filename");
         bool parent_is_protocol = parent && parent->drv &&
                                   parent->drv->kind == STRATA_DRIVER_PROTOCOL;
-        if (fn && is_protocol_role(role) && !parent_is_protocol) {
+        bool protocol_role = parent &&
+                             (strata_role_flags(parent->drv, role) & STRATA_CHILD_PROTOCOL);
+        if (fn && protocol_role && !parent_is_protocol) {
             strata_opts_set(n->opts, "driver", strata_protocol_for(fn));
             drvname = strata_opts_get(n->opts, "driver");
         } else if (fn) {
             /* filename=X on a format position means "probe X". */
             char *f = strdup(fn);
             strata_opts_del(n->opts, "filename");
-            strata_opts_set(n->opts, "file.filename", f);
+            strata_opts_set(n->opts, STRATA_ROLE_FILE ".filename", f);
             free(f);
             r = probe_driver(n, &drvname, errp);
-        } else if (strata_opts_get(n->opts, "file.filename") ||
-                   strata_opts_get(n->opts, "file.driver")) {
+        } else if (strata_opts_get(n->opts, STRATA_ROLE_FILE ".filename") ||
+                   strata_opts_get(n->opts, STRATA_ROLE_FILE ".driver")) {
             r = probe_driver(n, &drvname, errp);
         } else {
             r = strata_error_set(errp, EINVAL, "%s%s%sno driver and no filename given",
@@ -187,13 +182,18 @@ int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,
     }
     n->drv = d;
     /* driver=FORMAT,filename=X (a backing file with its format from the
-     * image header) means the format over the file X. */
+     * image header) means the format over the file X: X goes to its primary
+     * protocol child. */
     const char *ffn = strata_opts_get(n->opts, "filename");
-    if (ffn && d->kind != STRATA_DRIVER_PROTOCOL && declares_role(d, "file") &&
-        !strata_opts_get(n->opts, "file.filename") && !strata_opts_get(n->opts, "file")) {
+    const char *frole = strata_role_with(d, STRATA_CHILD_PRIMARY | STRATA_CHILD_PROTOCOL);
+    char fkey[256] = "";
+    if (frole)
+        snprintf(fkey, sizeof fkey, "%s.filename", frole);
+    if (ffn && d->kind != STRATA_DRIVER_PROTOCOL && frole && !strata_opts_get(n->opts, fkey) &&
+        !strata_opts_get(n->opts, frole)) {
         char *f = strdup(ffn);
         strata_opts_del(n->opts, "filename");
-        strata_opts_set(n->opts, "file.filename", f);
+        strata_opts_set(n->opts, fkey, f);
         free(f);
     }
     /* "driver" is the core's; every other key must be the driver's. */
@@ -238,8 +238,8 @@ struct strata_opts *strata_opts_for_file(const char *filename, const char *forma
         strata_driver_find(format, NULL)->kind == STRATA_DRIVER_PROTOCOL) {
         strata_opts_set(o, "filename", filename);
     } else {
-        strata_opts_set(o, "file.driver", strata_protocol_for(filename));
-        strata_opts_set(o, "file.filename", filename);
+        strata_opts_set(o, STRATA_ROLE_FILE ".driver", strata_protocol_for(filename));
+        strata_opts_set(o, STRATA_ROLE_FILE ".filename", filename);
     }
     return o;
 }
@@ -314,7 +314,7 @@ int strata_node_open_child(struct strata_node *parent, const char *role,
         *childp = existing;
         return 0;
     }
-    if (!declares_role(parent->drv, role))
+    if (!strata_role_find(parent->drv, role))
         return strata_error_set(errp, EINVAL, "driver '%s' opened undeclared child '%s'",
                                 parent->drv->name, role);
 
@@ -326,7 +326,7 @@ int strata_node_open_child(struct strata_node *parent, const char *role,
     bool has_file_keys = false;
     const char *k, *v;
     for (size_t i = 0; strata_opts_entry(sub, i, &k, &v); i++)
-        if (key_under_role(k, "file"))
+        if (key_under_role(k, STRATA_ROLE_FILE))
             has_file_keys = true;
     if (defs && defs->filename && !strata_opts_get(sub, "filename") && !has_file_keys) {
         char *fn = relative_to_parent(parent, defs->filename);
@@ -388,11 +388,22 @@ bool strata_node_has_child_opts(const struct strata_node *parent, const char *ro
     return false;
 }
 
+static struct strata_node *child_with(const struct strata_node *n, unsigned flag)
+{
+    for (size_t i = 0; i < n->nchildren; i++)
+        if (n->children[i].flags & flag)
+            return n->children[i].node;
+    return NULL;
+}
+
 struct strata_node *strata_node_primary_child(const struct strata_node *n)
 {
-    if (!n->drv || !n->drv->children || !n->drv->children[0])
-        return NULL;
-    return strata_node_child(n, n->drv->children[0]);
+    return child_with(n, STRATA_CHILD_PRIMARY);
+}
+
+struct strata_node *strata_node_cow_child(const struct strata_node *n)
+{
+    return child_with(n, STRATA_CHILD_COW);
 }
 
 /* ------------------------------------------------------------ accessors */
@@ -419,12 +430,14 @@ const char *strata_node_filename(const struct strata_node *node)
     const char *fn = strata_opts_get(node->opts, "filename");
     if (fn)
         return fn;
-    for (size_t i = 0; i < node->nchildren; i++) {
-        fn = strata_node_filename(node->children[i].node);
-        if (fn)
-            return fn;
-    }
-    fn = strata_opts_get(node->opts, "file.filename");
+    /* The primary child names the node; before the driver is known (while
+     * probing) the only child is the probed file. */
+    const struct strata_node *primary = strata_node_primary_child(node);
+    if (primary)
+        return strata_node_filename(primary);
+    if (node->nchildren > 0)
+        return strata_node_filename(node->children[0].node);
+    fn = strata_opts_get(node->opts, STRATA_ROLE_FILE ".filename");
     if (fn)
         return fn;
     return node->drv ? node->drv->name : "(node)";

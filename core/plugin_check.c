@@ -73,10 +73,10 @@ static int check_driver(const struct strata_driver *d, struct strata_error **err
             return missing(errp, "driver", d->name, "pread");
         if (!d->get_length)
             return missing(errp, "driver", d->name, "get_length");
-    } else if (!d->children || !d->children[0]) {
+    } else if (!strata_role_with(d, STRATA_CHILD_PRIMARY)) {
         return strata_error_set(errp, EINVAL,
-                                "driver '%s' refused: a filter must name its child role",
-                                d->name);
+                                "driver '%s' refused: a filter must declare a primary "
+                                "child role", d->name);
     }
     return 0;
 }
@@ -193,7 +193,9 @@ const void *strata_plugin_check(enum strata_reg_kind kind, const void *desc,
     int r = 0;
     switch (kind) {
     case STRATA_REG_DRIVER:
-        r = check_driver(copy, errp);
+        r = strata_driver_setup_roles(copy, errp);
+        if (r == 0)
+            r = check_driver(copy, errp);
         break;
     case STRATA_REG_CIPHER:
         r = check_cipher(copy, errp);

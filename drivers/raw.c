@@ -15,7 +15,10 @@ struct raw_state {
     bool windowed;     /* offset or size given */
 };
 
-static const char *const raw_children[] = { "file", NULL };
+static const struct strata_child_role raw_children[] = {
+    { "file", STRATA_CHILD_PROTOCOL | STRATA_CHILD_PRIMARY },
+    { NULL },
+};
 
 static const struct strata_opt_desc raw_open_options[] = {
     { .name = "offset", .type = STRATA_OPT_SIZE, .def = "0",
@@ -186,7 +189,7 @@ static const struct strata_driver raw_driver = {
     .kind = STRATA_DRIVER_FORMAT,
     .flags = STRATA_DRIVER_THREAD_SAFE,
     .state_size = sizeof(struct raw_state),
-    .children = raw_children,
+    .child_roles = raw_children,
     .open_options = raw_open_options,
     .create_options = raw_create_options,
     .probe = raw_probe,

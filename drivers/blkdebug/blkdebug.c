@@ -21,7 +21,11 @@
 #include <strata/plugin.h>
 #include <strata/strata.h>
 
-static const char *const blkdebug_children[] = { "image", NULL };
+/* Not PROTOCOL: image.filename=X without a driver probes X's format. */
+static const struct strata_child_role blkdebug_children[] = {
+    { "image", STRATA_CHILD_PRIMARY },
+    { NULL },
+};
 
 static const struct strata_opt_desc blkdebug_open_options[] = {
     { .name = "config", .type = STRATA_OPT_STRING,
@@ -283,7 +287,7 @@ static const struct strata_driver blkdebug_driver = {
     .kind = STRATA_DRIVER_FILTER,
     .flags = STRATA_DRIVER_THREAD_SAFE,
     .state_size = sizeof(struct blkdebug_state),
-    .children = blkdebug_children,
+    .child_roles = blkdebug_children,
     .open_options = blkdebug_open_options,
     .open = blkdebug_open,
     .close = blkdebug_close,

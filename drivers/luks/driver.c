@@ -40,7 +40,11 @@ struct luks_state {
     pthread_mutex_t hdr_lock;
 };
 
-static const char *const luks_children[] = { "file", "header", NULL };
+static const struct strata_child_role luks_children[] = {
+    { "file", STRATA_CHILD_PROTOCOL | STRATA_CHILD_PRIMARY },
+    { "header", STRATA_CHILD_PROTOCOL | STRATA_CHILD_METADATA },
+    { NULL },
+};
 
 static const struct strata_opt_desc luks_open_options[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
@@ -453,7 +457,7 @@ static const struct strata_driver luks_driver = {
     .kind = STRATA_DRIVER_FORMAT,
     .flags = STRATA_DRIVER_THREAD_SAFE,
     .state_size = sizeof(struct luks_state),
-    .children = luks_children,
+    .child_roles = luks_children,
     .open_options = luks_open_options,
     .create_options = luks_create_options,
     .amend_options = luks_amend_options,

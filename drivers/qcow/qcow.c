@@ -11,7 +11,11 @@
 #include <strata/plugin.h>
 #include <strata/strata.h>
 
-static const char *const qcow_children[] = { "file", "backing", NULL };
+static const struct strata_child_role qcow_children[] = {
+    { "file", STRATA_CHILD_PROTOCOL | STRATA_CHILD_PRIMARY },
+    { "backing", STRATA_CHILD_COW },
+    { NULL },
+};
 static const char *const qcow_encrypt_formats[] = { "aes", NULL };
 
 static const struct strata_opt_desc qcow_open_options[] = {
@@ -251,7 +255,7 @@ static const struct strata_driver qcow_driver = {
     .kind = STRATA_DRIVER_FORMAT,
     .flags = 0,
     .state_size = sizeof(struct qcow_state),
-    .children = qcow_children,
+    .child_roles = qcow_children,
     .open_options = qcow_open_options,
     .create_options = qcow_create_options,
     .probe = qcow_probe,

@@ -9,7 +9,12 @@
 
 #include <strata/plugin.h>
 
-static const char *const qcow2_children[] = { "file", "backing", "data-file", NULL };
+static const struct strata_child_role qcow2_children[] = {
+    { "file", STRATA_CHILD_PROTOCOL | STRATA_CHILD_PRIMARY },
+    { "backing", STRATA_CHILD_COW },
+    { "data-file", STRATA_CHILD_PROTOCOL },
+    { NULL },
+};
 
 static const char *const qcow2_compat_choices[] = { "0.10", "1.1", "v2", "v3", NULL };
 static const char *const qcow2_prealloc_choices[] = { "off", "metadata", "falloc", "full",
@@ -481,7 +486,7 @@ static const struct strata_driver qcow2_driver = {
     .description = "QEMU copy-on-write image, version 2 and 3",
     .kind = STRATA_DRIVER_FORMAT,
     .state_size = sizeof(struct qcow2_state),
-    .children = qcow2_children,
+    .child_roles = qcow2_children,
     .open_options = qcow2_open_options,
     .create_options = qcow2_create_options,
     .amend_options = qcow2_amend_options,

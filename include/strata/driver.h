@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define STRATA_DRIVER_ABI_MAJOR 1
-#define STRATA_DRIVER_ABI_MINOR 3
+#define STRATA_DRIVER_ABI_MINOR 4
 #define STRATA_DRIVER_ABI ((STRATA_DRIVER_ABI_MAJOR << 16) | STRATA_DRIVER_ABI_MINOR)
 
 struct strata_node;
@@ -114,6 +114,36 @@ enum strata_snapshot_op {
     STRATA_SNAPSHOT_DELETE,
 };
 
+/* Child roles (ABI 1.4).  A driver declares every child it opens with a
+ * name (the option prefix: "file", "backing", "header") and flags that tell
+ * the core what the child is for; the core decides by the flags alone, never
+ * by the name, so a new role name needs nothing from the core.  Modelled on
+ * QEMU's BdrvChildRole. */
+#define STRATA_CHILD_PROTOCOL 0x01u /* "role.filename=X" without a driver opens
+                                       X with a protocol driver (file, nbd://),
+                                       not a probed format */
+#define STRATA_CHILD_PRIMARY  0x02u /* the primary data child: a filter forwards
+                                       what it does not implement to it; its
+                                       file name names the node in messages;
+                                       create's image file.  At most one. */
+#define STRATA_CHILD_COW      0x04u /* backing: ranges unallocated here read
+                                       from it (block status through the chain,
+                                       convert's and map's chain logic); not
+                                       counted in the allocated size.  At most
+                                       one. */
+#define STRATA_CHILD_METADATA 0x08u /* holds only metadata (a detached LUKS
+                                       header), never guest data */
+
+struct strata_child_role {
+    const char *name;           /* option prefix; no '.' */
+    unsigned flags;             /* STRATA_CHILD_* */
+};
+
+/* The role name a probed image's file is opened under before its format is
+ * known (file.filename=X without a driver): a format with a `probe`
+ * callback names its primary protocol role so. */
+#define STRATA_ROLE_FILE "file"
+
 struct strata_measure {
     uint64_t required;         /* bytes needed for the given data */
     uint64_t fully_allocated;  /* bytes needed if every cluster were written */
@@ -129,8 +159,13 @@ struct strata_driver {
     size_t state_size;          /* private per-node state, zeroed by the core;
                                    strata_node_state() returns it */
 
-    /* Child roles the driver opens ("file", "backing", "header", "image"),
-     * NULL-terminated.  Options under these prefixes belong to the child. */
+    /* ABI 1.0-1.3: the child roles' names ("file", "backing", "header",
+     * "image"), NULL-terminated; options under these prefixes belong to the
+     * child.  A driver built for 1.4 declares `child_roles` instead and
+     * leaves this NULL (it is ignored when child_roles is set).  For older
+     * drivers the core gives each historic name its flags once, at load:
+     * the first name is PRIMARY; "file", "header" and "data-file" are
+     * PROTOCOL; "header" is METADATA; "backing" is COW. */
     const char *const *children;
     const struct strata_opt_desc *open_options;    /* {NULL}-terminated */
     const struct strata_opt_desc *create_options;  /* {NULL}-terminated */
@@ -225,6 +260,11 @@ struct strata_driver {
      * this driver with the whole name as its `filename`, as qemu's protocol
      * prefixes do.  NULL: names are never routed to the driver. */
     const char *const *uri_schemes;
+
+    /* ---- ABI 1.4 ---- */
+    /* The children the driver opens, {NULL}-terminated; NULL: none (a
+     * filter must have a PRIMARY one).  Names are unique. */
+    const struct strata_child_role *child_roles;
 };
 
 /* ------------------------------------------------------------ node access */
@@ -271,8 +311,10 @@ STRATA_EXPORT const struct strata_opts *strata_create_opts(struct strata_create 
 STRATA_EXPORT uint64_t strata_create_size(struct strata_create *c);
 STRATA_EXPORT const char *strata_create_filename(struct strata_create *c);
 /* Creates (through its protocol driver) and opens read-write the node for
- * `role`: "file" is the image file itself (filename from the create call or
- * file.filename); other roles take "role.*" options (e.g. "header.filename").
+ * `role`: the PRIMARY role's node is the image file itself (filename from the
+ * create call or "role.filename", and the protocol's create options given
+ * at the top level); other roles take "role.*" options (e.g.
+ * "header.filename").
  * `size` is the size the protocol node starts with (usually 0). */
 STRATA_EXPORT int strata_create_child(struct strata_create *c, const char *role,
                                       uint64_t size, bool optional,

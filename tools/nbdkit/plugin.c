@@ -114,9 +114,14 @@ static bool srv_stack_has(enum srv_cap cap)
                  : d->block_status != NULL;
         if (has)
             return true;
-        if (d->kind != STRATA_DRIVER_FILTER || !d->children || !d->children[0])
+        if (d->kind != STRATA_DRIVER_FILTER)
             return false;
-        n = strata_node_child(n, d->children[0]);
+        const struct strata_child_role *r = d->child_roles;
+        while (r && r->name && !(r->flags & STRATA_CHILD_PRIMARY))
+            r++;
+        if (!r || !r->name)
+            return false;
+        n = strata_node_child(n, r->name);
     }
     return false;
 }
