@@ -39,6 +39,11 @@ STRATA_INTERNAL void strata_registry_foreach(enum strata_reg_kind kind,
                                              void (*fn)(const void *desc, void *opaque),
                                              void *opaque);
 
+/* node.c: the ABI 1.3 event entry point, taking the event's name; still
+ * exported for modules built against 1.3.  Written (strata_node_event) so
+ * that driver.h's macro of the same name does not apply. */
+STRATA_EXPORT void (strata_node_event)(struct strata_node *node, const char *name);
+
 /* roles.c: fills in both forms of a registered driver's children (the role
  * table and the names), giving a 1.3 driver's names their historic flags;
  * refuses a malformed table.  Runs once per descriptor, at load. */

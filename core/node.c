@@ -465,17 +465,33 @@ void strata_node_get_limits(const struct strata_node *node, struct strata_limits
     *l = node->limits;
 }
 
-void strata_node_event(struct strata_node *node, const char *event)
+void strata_node_raise_event(struct strata_node *node, enum strata_event ev)
 {
+    const char *name = strata_event_name(ev);
+    if (!name)
+        return;
     while (node) {
+        if (node->drv->on_event) {
+            node->drv->on_event(node, ev);
+            return;
+        }
         if (node->drv->event) {
-            node->drv->event(node, event);
+            node->drv->event(node, name);
             return;
         }
         if (node->drv->kind != STRATA_DRIVER_FILTER)
             return;
         node = strata_node_primary_child(node);
     }
+}
+
+/* The ABI 1.3 form, for modules built against it; the parentheses keep the
+ * 1.4 macro of the same name away. */
+void (strata_node_event)(struct strata_node *node, const char *name)
+{
+    enum strata_event ev;
+    if (strata_event_lookup(name, &ev) == 0)
+        strata_node_raise_event(node, ev);
 }
 
 /* ------------------------------------------------------------ describe */

@@ -130,7 +130,7 @@ int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
         r = qcow2_alloc_bytes(s, (uint64_t)clen, &host, errp);
         if (r < 0)
             return r;
-        qcow2_event(s, "write_compressed");
+        qcow2_event(s, STRATA_EV_WRITE_COMPRESSED);
         r = strata_pwrite(s->file, host, (uint64_t)clen, s->cbuf, 0, errp);
         if (r < 0)
             return r;
@@ -141,7 +141,7 @@ int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
         unsigned x = 62 - (s->cluster_bits - 8);
         uint64_t nsec = ((host + (uint64_t)clen - 1) >> 9) - (host >> 9);
         struct qcow2_l2ref ne = { QCOW2_OFLAG_COMPRESSED | (nsec << x) | host, 0 };
-        qcow2_event(s, "l2_update_compressed");
+        qcow2_event(s, STRATA_EV_L2_UPDATE_COMPRESSED);
         r = qcow2_set_l2_entry(s, off, &ne, errp);
         if (r < 0)
             return r;

@@ -167,8 +167,10 @@ static int qcow2_setup_caches(struct qcow2_state *s, const struct strata_opts *o
         rb = 4 * s->cluster_size;
     s->l2_cache_bytes = l2;
     s->rb_cache_bytes = rb;
-    s->l2_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, l2), "l2_load", "l2_update");
-    s->rb_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, rb), NULL, "refblock_update");
+    s->l2_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, l2), STRATA_EV_L2_LOAD,
+                                 STRATA_EV_L2_UPDATE);
+    s->rb_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, rb), STRATA_EV_NONE,
+                                 STRATA_EV_REFBLOCK_UPDATE);
     if (!s->l2_cache || !s->rb_cache)
         return strata_error_set(errp, ENOMEM, "%s: out of memory for metadata caches",
                                 s->name);

@@ -144,6 +144,74 @@ struct strata_child_role {
  * callback names its primary protocol role so. */
 #define STRATA_ROLE_FILE "file"
 
+/* Events (ABI 1.4): points in a driver's work that a parent announces on a
+ * child with strata_node_event() and that blkdebug rules wait for.  The
+ * names (core/event.c, strata_event_name()) are QEMU's blkdebug event
+ * names, plus strata's own; docs/blkdebug.md lists them all and a test keeps
+ * the two in step.  New events are only appended. */
+enum strata_event {
+    STRATA_EV_NONE = 0,             /* no event: raising it does nothing */
+    STRATA_EV_L1_UPDATE,
+    STRATA_EV_L1_GROW_ALLOC_TABLE,
+    STRATA_EV_L1_GROW_WRITE_TABLE,
+    STRATA_EV_L1_GROW_ACTIVATE_TABLE,
+    STRATA_EV_L2_LOAD,
+    STRATA_EV_L2_UPDATE,
+    STRATA_EV_L2_UPDATE_COMPRESSED,
+    STRATA_EV_L2_ALLOC_COW_READ,
+    STRATA_EV_L2_ALLOC_WRITE,
+    STRATA_EV_READ_AIO,
+    STRATA_EV_READ_BACKING_AIO,
+    STRATA_EV_READ_COMPRESSED,
+    STRATA_EV_WRITE_AIO,
+    STRATA_EV_WRITE_COMPRESSED,
+    STRATA_EV_VMSTATE_LOAD,
+    STRATA_EV_VMSTATE_SAVE,
+    STRATA_EV_COW_READ,
+    STRATA_EV_COW_WRITE,
+    STRATA_EV_REFTABLE_LOAD,
+    STRATA_EV_REFTABLE_GROW,
+    STRATA_EV_REFTABLE_UPDATE,
+    STRATA_EV_REFBLOCK_LOAD,
+    STRATA_EV_REFBLOCK_UPDATE,
+    STRATA_EV_REFBLOCK_UPDATE_PART,
+    STRATA_EV_REFBLOCK_ALLOC,
+    STRATA_EV_REFBLOCK_ALLOC_HOOKUP,
+    STRATA_EV_REFBLOCK_ALLOC_WRITE,
+    STRATA_EV_REFBLOCK_ALLOC_WRITE_BLOCKS,
+    STRATA_EV_REFBLOCK_ALLOC_WRITE_TABLE,
+    STRATA_EV_REFBLOCK_ALLOC_SWITCH_TABLE,
+    STRATA_EV_CLUSTER_ALLOC,
+    STRATA_EV_CLUSTER_ALLOC_BYTES,
+    STRATA_EV_CLUSTER_FREE,
+    STRATA_EV_FLUSH_TO_OS,
+    STRATA_EV_FLUSH_TO_DISK,
+    STRATA_EV_PWRITEV_RMW_HEAD,
+    STRATA_EV_PWRITEV_RMW_AFTER_HEAD,
+    STRATA_EV_PWRITEV_RMW_TAIL,
+    STRATA_EV_PWRITEV_RMW_AFTER_TAIL,
+    STRATA_EV_PWRITEV,
+    STRATA_EV_PWRITEV_ZERO,
+    STRATA_EV_PWRITEV_DONE,
+    STRATA_EV_EMPTY_IMAGE_PREPARE,
+    STRATA_EV_L1_SHRINK_WRITE_TABLE,
+    STRATA_EV_L1_SHRINK_FREE_L2_CLUSTERS,
+    STRATA_EV_COR_WRITE,
+    STRATA_EV_CLUSTER_ALLOC_SPACE,
+    /* strata's own */
+    STRATA_EV_L2_ALLOC,             /* qcow: a new L2 table */
+    STRATA_EV_DISCARD,              /* blkdebug: a discard arrives */
+    STRATA_EV_WRITE_ZEROES,         /* blkdebug: a write-zeroes arrives */
+    STRATA_EV_COUNT                 /* number of values; not an event */
+};
+
+/* "l2_update" for STRATA_EV_L2_UPDATE; NULL for NONE and values out of
+ * range. */
+STRATA_EXPORT const char *strata_event_name(enum strata_event ev);
+/* The event named `name` (case-sensitive): 0, or -ENOENT when no event has
+ * that name. */
+STRATA_EXPORT int strata_event_lookup(const char *name, enum strata_event *ev);
+
 struct strata_measure {
     uint64_t required;         /* bytes needed for the given data */
     uint64_t fully_allocated;  /* bytes needed if every cluster were written */
@@ -231,7 +299,9 @@ struct strata_driver {
     int (*measure)(const struct strata_opts *create_opts, uint64_t size,
                    struct strata_node *src, struct strata_measure *out,
                    struct strata_error **errp);
-    /* A named event raised by a parent on this node (blkdebug listens). */
+    /* ABI 1.0-1.3: optional; an event raised on this node, by name.  A 1.4
+     * driver sets `on_event` instead; for an older one the core translates
+     * the event to its name (strata_event_name()) and calls this. */
     void (*event)(struct strata_node *node, const char *event);
 
     /* ---- ABI 1.1 ---- */
@@ -265,6 +335,10 @@ struct strata_driver {
     /* The children the driver opens, {NULL}-terminated; NULL: none (a
      * filter must have a PRIMARY one).  Names are unique. */
     const struct strata_child_role *child_roles;
+    /* Optional: an event raised on this node by a parent (blkdebug listens).
+     * NULL (and no `event`): the node does not listen, and a filter passes
+     * the event on to its primary child. */
+    void (*on_event)(struct strata_node *node, enum strata_event ev);
 };
 
 /* ------------------------------------------------------------ node access */
@@ -302,9 +376,13 @@ STRATA_EXPORT struct strata_node *strata_node_child(const struct strata_node *pa
 STRATA_EXPORT bool strata_node_has_child_opts(const struct strata_node *parent,
                                               const char *role);
 
-/* Raises a named event on `node` and, through filters, on the first
- * node below that listens (blkdebug). */
-STRATA_EXPORT void strata_node_event(struct strata_node *node, const char *event);
+/* Raises an event on `node` and, through filters, on the first node below
+ * that listens (blkdebug).  Call it as strata_node_event(node,
+ * STRATA_EV_L2_UPDATE): the macro keeps the exported symbol
+ * strata_node_event for modules built against ABI 1.3, which pass the
+ * event's name (an unknown name is dropped). */
+STRATA_EXPORT void strata_node_raise_event(struct strata_node *node, enum strata_event ev);
+#define strata_node_event(node, ev) strata_node_raise_event((node), (ev))
 
 /* ------------------------------------------------------------ creation */
 STRATA_EXPORT const struct strata_opts *strata_create_opts(struct strata_create *c);
