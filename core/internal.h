@@ -11,6 +11,11 @@
 
 #define STRATA_INTERNAL __attribute__((visibility("hidden")))
 
+/* Open flag of the nodes the core opens while creating an image (the image
+ * file and other children made by strata_create_child()); the core's alone,
+ * in the bit strata/flags.h reserves. */
+#define STRATA_O_CREATE_CHILD 0x20u
+
 /* secmem.c: initialises libgcrypt once (version check, secure memory) before
  * anything uses it; safe to call many times and from several threads. */
 STRATA_INTERNAL void strata_gcrypt_init(void);

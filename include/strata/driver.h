@@ -18,6 +18,7 @@
 #define STRATA_DRIVER_H
 
 #include <strata/common.h>
+#include <strata/flags.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -39,23 +40,6 @@ enum strata_driver_kind {
 /* Driver flags */
 #define STRATA_DRIVER_THREAD_SAFE  0x1u /* callbacks may run concurrently; else the
                                            core serialises them per node */
-
-/* Open flags (also used by the embedding API) */
-#define STRATA_O_RDWR          0x01u /* read-write; default is read-only */
-#define STRATA_O_FORCE_SHARE   0x02u /* -U: take no image locks; read-only only */
-#define STRATA_O_NO_BACKING    0x04u /* do not open backing files */
-#define STRATA_O_NO_IO         0x08u /* metadata only (info, map): no key needed,
-                                        data I/O fails */
-#define STRATA_O_NO_PROBE_WARN 0x10u /* do not warn when probing guessed raw */
-#define STRATA_O_CREATE_CHILD  0x20u /* internal: child opened during create */
-#define STRATA_O_NO_FLUSH      0x40u /* flushes and FUA writes reach the OS but
-                                        not stable storage (qemu's cache=unsafe) */
-
-/* Request flags */
-#define STRATA_REQ_FUA         0x01u /* write through to stable storage */
-#define STRATA_REQ_MAY_UNMAP   0x02u /* write_zeroes may deallocate */
-#define STRATA_REQ_NO_FALLBACK 0x04u /* write_zeroes: fail with -ENOTSUP rather
-                                        than writing a buffer of zeros */
 
 /* Block status flags */
 #define STRATA_BS_DATA         0x01u /* reads return data (not known zero) */

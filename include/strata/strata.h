@@ -20,6 +20,7 @@
 #define STRATA_STRATA_H
 
 #include <strata/common.h>
+#include <strata/flags.h>
 #include <strata/driver.h>
 
 #ifdef __cplusplus
