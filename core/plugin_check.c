@@ -71,8 +71,8 @@ static int check_driver(const struct strata_driver *d, struct strata_error **err
     if (d->kind != STRATA_DRIVER_FILTER) {
         if (!d->pread)
             return missing(errp, "driver", d->name, "pread");
-        if (!d->get_length)
-            return missing(errp, "driver", d->name, "get_length");
+        if (!d->length && !d->get_length)
+            return missing(errp, "driver", d->name, "length");
     } else if (!strata_role_with(d, STRATA_CHILD_PRIMARY)) {
         return strata_error_set(errp, EINVAL,
                                 "driver '%s' refused: a filter must declare a primary "

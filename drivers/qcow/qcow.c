@@ -218,7 +218,7 @@ static int qcow_open(struct strata_node *node, const struct strata_opts *opts,
     return r;
 }
 
-static int64_t qcow_get_length(struct strata_node *node)
+static int64_t qcow_length(struct strata_node *node, struct strata_error **errp)
 {
     struct qcow_state *s = strata_node_state(node);
     return (int64_t)s->h.size;
@@ -264,7 +264,7 @@ static const struct strata_driver qcow_driver = {
     .pread = qcow_pread,
     .pwrite = qcow_pwrite,
     .pwrite_zeroes = qcow_pwrite_zeroes,
-    .get_length = qcow_get_length,
+    .length = qcow_length,
     .block_status = qcow_block_status,
     .create = qcow_create,
     .get_info = qcow_get_info,

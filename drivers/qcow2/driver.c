@@ -405,16 +405,16 @@ static int qcow2_flush_cb(struct strata_node *node, struct strata_error **errp)
     return qcow2_flush_all(s, errp);
 }
 
-static int64_t qcow2_get_length_cb(struct strata_node *node)
+static int64_t qcow2_length_cb(struct strata_node *node, struct strata_error **errp)
 {
     struct qcow2_state *s = strata_node_state(node);
     return (int64_t)s->size;
 }
 
-static int64_t qcow2_allocated_cb(struct strata_node *node)
+static int64_t qcow2_allocated_cb(struct strata_node *node, struct strata_error **errp)
 {
     struct qcow2_state *s = strata_node_state(node);
-    int64_t a = strata_get_allocated_size(s->file);
+    int64_t a = strata_node_allocated_size(s->file, errp);
     if (a >= 0 && s->data != s->file) {
         int64_t d = strata_get_allocated_size(s->data);
         if (d > 0)
@@ -500,8 +500,8 @@ static const struct strata_driver qcow2_driver = {
     .flush = qcow2_flush_cb,
     .pwrite_zeroes = qcow2_zeroes_cb,
     .pdiscard = qcow2_discard_cb,
-    .get_length = qcow2_get_length_cb,
-    .get_allocated_size = qcow2_allocated_cb,
+    .length = qcow2_length_cb,
+    .allocated_size = qcow2_allocated_cb,
     .truncate = qcow2_truncate_cb,
     .block_status = qcow2_block_status_cb,
     .create = qcow2_create,

@@ -201,15 +201,26 @@ struct strata_measure {
     uint64_t fully_allocated;  /* bytes needed if every cluster were written */
 };
 
+/* The descriptor.  For every member: whether a driver must set it, and what
+ * the core does when it is NULL/0.  "Filters: forwarded" means that a filter
+ * leaving the member NULL has the request passed to its PRIMARY child.
+ *
+ * Errors: every callback that can fail returns 0 (or a non-negative value)
+ * or -errno, and reports through its `errp`, whose message names the image
+ * and the problem.  ABI 1.3's get_length and get_allocated_size had no errp;
+ * their 1.4 forms `length` and `allocated_size` are appended at the end and
+ * every 1.4 driver sets those instead.  A 1.3 module keeps its old members
+ * and the core builds the message for it from the -errno. */
 struct strata_driver {
-    uint32_t abi_version;       /* STRATA_DRIVER_ABI */
-    uint32_t struct_size;       /* sizeof(struct strata_driver) */
-    const char *name;           /* "qcow2": the value of driver= */
-    const char *description;
-    enum strata_driver_kind kind;
-    unsigned flags;             /* STRATA_DRIVER_* */
+    uint32_t abi_version;       /* mandatory: STRATA_DRIVER_ABI */
+    uint32_t struct_size;       /* mandatory: sizeof(struct strata_driver) */
+    const char *name;           /* mandatory: "qcow2", the value of driver= */
+    const char *description;    /* optional: one line for listings */
+    enum strata_driver_kind kind;   /* mandatory */
+    unsigned flags;             /* STRATA_DRIVER_*; 0: callbacks serialised */
     size_t state_size;          /* private per-node state, zeroed by the core;
-                                   strata_node_state() returns it */
+                                   strata_node_state() returns it (0: none,
+                                   strata_node_state() gives NULL) */
 
     /* ABI 1.0-1.3: the child roles' names ("file", "backing", "header",
      * "image"), NULL-terminated; options under these prefixes belong to the
@@ -219,12 +230,14 @@ struct strata_driver {
      * the first name is PRIMARY; "file", "header" and "data-file" are
      * PROTOCOL; "header" is METADATA; "backing" is COW. */
     const char *const *children;
-    const struct strata_opt_desc *open_options;    /* {NULL}-terminated */
-    const struct strata_opt_desc *create_options;  /* {NULL}-terminated */
-    const struct strata_opt_desc *amend_options;   /* {NULL}-terminated */
+    /* Optional, {NULL}-terminated.  NULL: the driver takes no options, and
+     * any key given for the node is refused. */
+    const struct strata_opt_desc *open_options;
+    const struct strata_opt_desc *create_options;  /* optional, as open_options */
+    const struct strata_opt_desc *amend_options;   /* optional, as open_options */
 
-    /* Format probing: a score 0..100 for the first bytes of an image
-     * (raw returns 1).  May be NULL. */
+    /* Optional: a score 0..100 for the first bytes of an image (raw returns
+     * 1).  NULL: probing never picks this driver. */
     int (*probe)(const uint8_t *buf, size_t len, const char *filename);
 
     /* Mandatory.  `opts` holds the node's own options, already validated
@@ -235,51 +248,66 @@ struct strata_driver {
     /* Mandatory.  Children are closed by the core afterwards. */
     void (*close)(struct strata_node *node);
 
-    /* Mandatory for protocol and format drivers.  The core guarantees that
-     * off and len respect request_alignment and max_transfer, and that
-     * [off, off+len) lies inside the node (formats) - protocols may be
-     * asked to write past their end, which grows them.  When a format's size
-     * is not a multiple of its alignment, the request covering its last
-     * block ends at the size (its length is then not aligned). */
+    /* Mandatory for protocol and format drivers; filters: forwarded.  The
+     * core guarantees that off and len respect request_alignment and
+     * max_transfer, and that [off, off+len) lies inside the node (formats) -
+     * protocols may be asked to write past their end, which grows them.
+     * When a format's size is not a multiple of its alignment, the request
+     * covering its last block ends at the size (its length is then not
+     * aligned). */
     int (*pread)(struct strata_node *node, uint64_t off, uint64_t len,
                  void *buf, unsigned flags, struct strata_error **errp);
+    /* Optional; filters: forwarded.  NULL: writes fail with ENOTSUP (a
+     * read-only driver). */
     int (*pwrite)(struct strata_node *node, uint64_t off, uint64_t len,
                   const void *buf, unsigned flags, struct strata_error **errp);
-    /* The core flushes the node's children after this returns. */
+    /* Optional.  The core flushes the node's children after this returns;
+     * NULL: only the children are flushed. */
     int (*flush)(struct strata_node *node, struct strata_error **errp);
-    /* Optional: NULL makes the core write a zeroed buffer. */
+    /* Optional; filters: forwarded.  NULL, or -ENOTSUP from it: the core
+     * writes a zeroed buffer (unless STRATA_REQ_NO_FALLBACK). */
     int (*pwrite_zeroes)(struct strata_node *node, uint64_t off, uint64_t len,
                          unsigned flags, struct strata_error **errp);
-    /* Optional: NULL makes discard a successful no-op. */
+    /* Optional; filters: forwarded.  NULL: discard is a successful no-op. */
     int (*pdiscard)(struct strata_node *node, uint64_t off, uint64_t len,
                     struct strata_error **errp);
-    /* Mandatory for protocol and format drivers: virtual size in bytes. */
+    /* ABI 1.0-1.3 form of `length`: virtual size in bytes or -errno, no
+     * message.  Mandatory for protocol and format drivers unless `length`
+     * is set; a 1.4 driver leaves it NULL. */
     int64_t (*get_length)(struct strata_node *node);
-    /* Optional: bytes used on the host (qemu-img info's "disk size"). */
+    /* ABI 1.0-1.3 form of `allocated_size`; a 1.4 driver leaves it NULL. */
     int64_t (*get_allocated_size)(struct strata_node *node);
+    /* Optional; filters: forwarded.  NULL: resizing fails with ENOTSUP,
+     * "FILE: resizing is not supported by driver 'NAME'". */
     int (*truncate)(struct strata_node *node, uint64_t size, bool exact,
                     enum strata_prealloc prealloc, struct strata_error **errp);
-    /* Optional: NULL reports everything as allocated data. */
+    /* Optional; filters: forwarded.  NULL: everything reads as allocated
+     * data. */
     int (*block_status)(struct strata_node *node, uint64_t off, uint64_t len,
                         struct strata_block_status *bs, struct strata_error **errp);
 
-    /* Image creation (see strata_create_* below). */
+    /* Optional: image creation (see strata_create_* below).  NULL: "Format
+     * 'NAME' does not support image creation". */
     int (*create)(struct strata_create *c, struct strata_error **errp);
-    /* Format-specific info for `info`: qemu-img's "format-specific" data
-     * ("compat", "lazy-refcounts", luks "slots", ...).  A few image-level
-     * facts qemu-img shows outside that object are given here too, under
-     * these reserved keys, and the tools move them to the top level:
-     * "cluster-size" (int), "vm-state-offset" (int, where VM state saved
-     * in the image would start), "encrypted" (bool), "dirty-flag" (bool),
-     * "backing-filename" (string, as stored in the image),
-     * "backing-filename-format" (string), "snapshots" (list). */
+    /* Optional: format-specific info for `info`: qemu-img's
+     * "format-specific" data ("compat", "lazy-refcounts", luks "slots",
+     * ...).  A few image-level facts qemu-img shows outside that object are
+     * given here too, under these reserved keys, and the tools move them to
+     * the top level: "cluster-size" (int), "vm-state-offset" (int, where VM
+     * state saved in the image would start), "encrypted" (bool),
+     * "dirty-flag" (bool), "backing-filename" (string, as stored in the
+     * image), "backing-filename-format" (string), "snapshots" (list).
+     * NULL: nothing format-specific. */
     int (*get_info)(struct strata_node *node, struct strata_info *obj,
                     struct strata_error **errp);
+    /* Optional.  NULL: check fails with ENOTSUP. */
     int (*check)(struct strata_node *node, struct strata_check_result *res,
                  unsigned fix, struct strata_error **errp);
+    /* Optional.  NULL: amend fails with ENOTSUP. */
     int (*amend)(struct strata_node *node, const struct strata_opts *opts,
                  bool force, struct strata_error **errp);
-    /* src may be NULL (size only). */
+    /* Optional; src may be NULL (size only).  NULL: measure fails with
+     * ENOTSUP. */
     int (*measure)(const struct strata_opts *create_opts, uint64_t size,
                    struct strata_node *src, struct strata_measure *out,
                    struct strata_error **errp);
@@ -289,30 +317,33 @@ struct strata_driver {
     void (*event)(struct strata_node *node, const char *event);
 
     /* ---- ABI 1.1 ---- */
-    /* Optional: writes [off, off+len) (request_alignment respected), storing
-     * the clusters the request covers whole in compressed form (what
-     * strata-img convert -c uses); clusters covered in part, and clusters
-     * that do not shrink, are written as by pwrite.  NULL makes
-     * strata_pwrite_compressed() fail with -ENOTSUP. */
+    /* Optional; filters: forwarded: writes [off, off+len)
+     * (request_alignment respected), storing the clusters the request
+     * covers whole in compressed form (what strata-img convert -c uses);
+     * clusters covered in part, and clusters that do not shrink, are
+     * written as by pwrite.  NULL makes strata_pwrite_compressed() fail
+     * with -ENOTSUP. */
     int (*pwrite_compressed)(struct strata_node *node, uint64_t off, uint64_t len,
                              const void *buf, struct strata_error **errp);
 
     /* ---- ABI 1.2 ---- */
-    /* Optional: internal snapshots (strata_image_snapshot()).  `name` matches
-     * a snapshot's id or name (unused for LIST); for LIST, `list` is a list
-     * to fill with one object per snapshot carrying qemu-img's fields: id,
-     * name, vm-state-size, date-sec, date-nsec, vm-clock-sec, vm-clock-nsec;
-     * else NULL.  NULL: the format has no internal snapshots. */
+    /* Optional: internal snapshots (strata_image_snapshot()).  `name`
+     * matches a snapshot's id or name (unused for LIST); for LIST, `list` is
+     * a list to fill with one object per snapshot carrying qemu-img's
+     * fields: id, name, vm-state-size, date-sec, date-nsec, vm-clock-sec,
+     * vm-clock-nsec; else NULL.  NULL: the format has no internal snapshots
+     * (ENOTSUP; filters are looked through). */
     int (*snapshot)(struct strata_node *node, enum strata_snapshot_op op,
                     const char *name, struct strata_info *list,
                     struct strata_error **errp);
 
     /* ---- ABI 1.3 ---- */
-    /* Protocol drivers: URI schemes, NULL-terminated ("nbd", "nbd+unix").
-     * A file name "SCHEME://..." given where no driver is named (a plain
-     * file name, filename= on a protocol position, a backing file) selects
-     * this driver with the whole name as its `filename`, as qemu's protocol
-     * prefixes do.  NULL: names are never routed to the driver. */
+    /* Optional, protocol drivers: URI schemes, NULL-terminated ("nbd",
+     * "nbd+unix").  A file name "SCHEME://..." given where no driver is
+     * named (a plain file name, filename= on a protocol position, a backing
+     * file) selects this driver with the whole name as its `filename`, as
+     * qemu's protocol prefixes do.  NULL: names are never routed to the
+     * driver. */
     const char *const *uri_schemes;
 
     /* ---- ABI 1.4 ---- */
@@ -323,6 +354,14 @@ struct strata_driver {
      * NULL (and no `event`): the node does not listen, and a filter passes
      * the event on to its primary child. */
     void (*on_event)(struct strata_node *node, enum strata_event ev);
+    /* Mandatory for protocol and format drivers (or get_length, in a 1.3
+     * driver); filters: forwarded.  The virtual size in bytes, or -errno
+     * with *errp set. */
+    int64_t (*length)(struct strata_node *node, struct strata_error **errp);
+    /* Optional: bytes used on the host (qemu-img info's "disk size"), or
+     * -errno with *errp set.  NULL (and no get_allocated_size): the sum of
+     * the children's, the COW child left out; ENOTSUP without children. */
+    int64_t (*allocated_size)(struct strata_node *node, struct strata_error **errp);
 };
 
 /* ------------------------------------------------------------ node access */

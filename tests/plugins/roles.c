@@ -48,19 +48,19 @@ static int rolefmt_pread(struct strata_node *node, uint64_t off, uint64_t len, v
     return strata_pread(s->data, off, len, buf, flags, errp);
 }
 
-static int64_t rolefmt_length(struct strata_node *node)
+static int64_t rolefmt_length(struct strata_node *node, struct strata_error **errp)
 {
     struct rolefmt *s = strata_node_state(node);
-    return strata_get_length(s->data);
+    return strata_node_length(s->data, errp);
 }
 
 static int rolefmt_block_status(struct strata_node *node, uint64_t off, uint64_t len,
                                 struct strata_block_status *bs, struct strata_error **errp)
 {
     struct rolefmt *s = strata_node_state(node);
-    int64_t size = strata_get_length(s->data);
+    int64_t size = strata_node_length(s->data, errp);
     if (size < 0)
-        return strata_error_set(errp, (int)-size, "rolefmt: no size");
+        return (int)size;
     uint64_t half = (uint64_t)size / 2;
     if (off < half) {
         bs->pnum = len < half - off ? len : half - off;
@@ -84,7 +84,7 @@ static const struct strata_driver rolefmt_driver = {
     .close = rolefmt_close,
     .pread = rolefmt_pread,
     .block_status = rolefmt_block_status,
-    .get_length = rolefmt_length,
+    .length = rolefmt_length,
 };
 
 STRATA_PLUGIN("roles", .drivers = STRATA_DRIVERS(&rolefmt_driver));
