@@ -12,7 +12,16 @@
  * meaning or place; a module built for a different major is refused.  New
  * members are only ever added at the end of the struct, with a minor bump;
  * the core reads `struct_size` and treats members past it as NULL/0, so a
- * module built against an older minor keeps working.
+ * module built against an older minor keeps working.  A member whose
+ * meaning had to change is not redefined: its new form is appended and the
+ * core keeps serving the old one for older modules.
+ *
+ * Minors: 1.1 pwrite_compressed; 1.2 snapshot; 1.3 uri_schemes; 1.4
+ * child_roles (roles declared with flags, replacing the `children` names),
+ * on_event (events as enum strata_event, replacing `event`), length and
+ * allocated_size (get_length and get_allocated_size with an error object).
+ * Tests keep a driver built against the 1.3 headers working
+ * (tests/plugins/abi-1.3/).
  */
 #ifndef STRATA_DRIVER_H
 #define STRATA_DRIVER_H
