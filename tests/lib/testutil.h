@@ -23,6 +23,12 @@ const char *tu_build_path(const char *rel);
 /* Path below the source tree ($STRATA_SRCDIR or the build's parent). */
 const char *tu_src_path(const char *rel);
 
+struct strata_node;
+/* Opens the stack written as dotted options (printf format); NULL after
+ * printing the error when the open fails. */
+struct strata_node *tu_open(unsigned flags, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Runs every registered suite with the basic interface (verbose) and returns
  * the exit status: 0 only if no test failed and at least one ran. */
 int tu_run(void);

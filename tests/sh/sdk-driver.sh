@@ -5,19 +5,9 @@
 # and strata.pc, load it through STRATA_PLUGIN_PATH into the installed tools,
 # and check that it passes reads through and refuses every change.
 . "$(dirname "$0")/lib/common.sh"
-src=$STRATA_SRCDIR
 tmp=$T
 
-prefix=$(strata_test_prefix)
-[ -f "$prefix/lib/pkgconfig/strata.pc" ] || fail "strata.pc not installed"
-[ -f "$prefix/include/strata/flags.h" ] || fail "flags.h not installed"
-
-cp -r "$src/examples/readonly-filter" "$tmp/ex"
-export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-make -C "$tmp/ex" CFLAGS="-O2 -g $SAN_CFLAGS" >"$tmp/build.log" 2>&1 ||
-    { cat "$tmp/build.log"; fail "the example does not build against the installed SDK"; }
-grep -q -- "-I$prefix/include" "$tmp/build.log" || fail "example not built with pkg-config strata"
-grep -qF -- "-I$src/include" "$tmp/build.log" && fail "example reached into the source tree"
+prefix=$(sdk_build_example readonly-filter flags.h)
 
 img=$prefix/bin/strata-img
 io=$prefix/bin/strata-io

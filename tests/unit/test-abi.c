@@ -15,16 +15,6 @@ static int setup(void)
     return strata_module_load(tu_build_path("tests/plugins/testmem.so"), NULL) < 0;
 }
 
-static struct strata_node *must_open(const char *text, unsigned flags)
-{
-    struct strata_node *n = NULL;
-    struct strata_error *err = NULL;
-    if (strata_open_string(text, flags, &n, &err) < 0)
-        fprintf(stderr, "open %s: %s\n", text, err ? err->msg : "?");
-    strata_error_free(err);
-    return n;
-}
-
 static void expect_err(struct strata_error *err, const char *want)
 {
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
@@ -35,7 +25,7 @@ static void expect_err(struct strata_error *err, const char *want)
 
 static void test_length_error_reaches_caller(void)
 {
-    struct strata_node *n = must_open("driver=testmem,filename=mem0,fail-length=on", 0);
+    struct strata_node *n = tu_open(0, "driver=testmem,filename=mem0,fail-length=on");
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
     struct strata_error *err = NULL;
     CU_ASSERT_EQUAL(strata_node_length(n, &err), -EIO);
@@ -57,7 +47,7 @@ static void test_length_error_reaches_caller(void)
 
 static void test_no_truncate_refuses_resize(void)
 {
-    struct strata_node *n = must_open("driver=testmem,filename=mem2", STRATA_O_RDWR);
+    struct strata_node *n = tu_open(STRATA_O_RDWR, "driver=testmem,filename=mem2");
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
     struct strata_error *err = NULL;
     CU_ASSERT_EQUAL(strata_truncate(n, 2 << 20, false, STRATA_PREALLOC_OFF, &err), -ENOTSUP);

@@ -8,7 +8,6 @@
 #include <strata/strata.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -30,23 +29,6 @@ static int setup(void)
     return strata_image_create("qcow2", qcow2_path, 1 << 20, NULL, NULL) < 0;
 }
 
-static struct strata_node *must_open(unsigned flags, const char *fmt, ...)
-    STRATA_PRINTF(2, 3);
-static struct strata_node *must_open(unsigned flags, const char *fmt, ...)
-{
-    char text[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    struct strata_node *n = NULL;
-    struct strata_error *err = NULL;
-    if (strata_open_string(text, flags, &n, &err) < 0)
-        fprintf(stderr, "open %s: %s\n", text, err ? err->msg : "?");
-    strata_error_free(err);
-    return n;
-}
-
 static void test_loads_and_does_io(void)
 {
     const struct strata_driver *d = strata_driver_find("abi13", NULL);
@@ -55,7 +37,7 @@ static void test_loads_and_does_io(void)
 
     /* "file" is a protocol role by its historic meaning: a bare file name
      * gets the file protocol, not a probed format. */
-    struct strata_node *n = must_open(STRATA_O_RDWR, "driver=abi13,file.filename=%s",
+    struct strata_node *n = tu_open(STRATA_O_RDWR, "driver=abi13,file.filename=%s",
                                       raw_path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
     CU_ASSERT_STRING_EQUAL(strata_node_driver_name(strata_node_child(n, "file")), "file");
@@ -85,7 +67,7 @@ static void test_loads_and_does_io(void)
 
 static void test_core_builds_messages(void)
 {
-    struct strata_node *n = must_open(STRATA_O_RDWR,
+    struct strata_node *n = tu_open(STRATA_O_RDWR,
                                       "driver=abi13,fail-length=on,file.filename=%s",
                                       raw_path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -107,7 +89,7 @@ static void test_core_builds_messages(void)
 static void test_event_callback_gets_names(void)
 {
     /* qcow2 raises its events (enum) on its file, here the 1.3 node. */
-    struct strata_node *n = must_open(STRATA_O_RDWR,
+    struct strata_node *n = tu_open(STRATA_O_RDWR,
                                       "driver=qcow2,file.driver=abi13,file.file.filename=%s",
                                       qcow2_path);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -130,7 +112,7 @@ static void test_event_raised_by_name(void)
 {
     /* The module raises "l2_update" through the 1.3 entry point before each
      * write; the blkdebug rule waiting for it fails that write. */
-    struct strata_node *n = must_open(STRATA_O_RDWR,
+    struct strata_node *n = tu_open(STRATA_O_RDWR,
                                       "driver=abi13,file.driver=blkdebug,"
                                       "file.image.driver=file,file.image.filename=%s,"
                                       "file.inject-error.event=l2_update,"

@@ -7,7 +7,6 @@
 #include <strata/strata.h>
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,28 +44,11 @@ static int setup(void)
     return 0;
 }
 
-static struct strata_node *open_str(const char *fmt, ...) STRATA_PRINTF(1, 2);
-static struct strata_node *open_str(const char *fmt, ...)
-{
-    char text[16384];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(text, sizeof text, fmt, ap);
-    va_end(ap);
-    struct strata_node *n = NULL;
-    struct strata_error *err = NULL;
-    if (strata_open_string(text, 0, &n, &err) < 0) {
-        fprintf(stderr, "open %s: %s\n", text, err ? err->msg : "?");
-        strata_error_free(err);
-    }
-    return n;
-}
-
 static void test_protocol_flag(void)
 {
     /* Both PROTOCOL roles get the file protocol for a bare file name; the
      * COW role without it gets a probed format over the file. */
-    struct strata_node *n = open_str("driver=rolefmt,store.filename=%s,"
+    struct strata_node *n = tu_open(0, "driver=rolefmt,store.filename=%s,"
                                      "external-data.filename=%s,lower.filename=%s",
                                      store, ext, lower);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -81,7 +63,7 @@ static void test_primary_flag(void)
 {
     /* filename= on the format goes to its primary protocol role, which
      * also names the node. */
-    struct strata_node *n = open_str("driver=rolefmt,filename=%s,external-data.filename=%s",
+    struct strata_node *n = tu_open(0, "driver=rolefmt,filename=%s,external-data.filename=%s",
                                      store, ext);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
     CU_ASSERT_PTR_NOT_NULL(strata_node_child(n, "store"));
@@ -91,7 +73,7 @@ static void test_primary_flag(void)
 
 static void test_cow_flag(void)
 {
-    struct strata_node *n = open_str("driver=rolefmt,store.filename=%s,"
+    struct strata_node *n = tu_open(0, "driver=rolefmt,store.filename=%s,"
                                      "external-data.filename=%s,lower.filename=%s",
                                      store, ext, lower);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
