@@ -388,22 +388,22 @@ bool strata_node_has_child_opts(const struct strata_node *parent, const char *ro
     return false;
 }
 
-static struct strata_node *child_with(const struct strata_node *n, unsigned flag)
+struct strata_node *strata_node_child_with(const struct strata_node *n, unsigned flags)
 {
     for (size_t i = 0; i < n->nchildren; i++)
-        if (n->children[i].flags & flag)
+        if ((n->children[i].flags & flags) == flags)
             return n->children[i].node;
     return NULL;
 }
 
 struct strata_node *strata_node_primary_child(const struct strata_node *n)
 {
-    return child_with(n, STRATA_CHILD_PRIMARY);
+    return strata_node_child_with(n, STRATA_CHILD_PRIMARY);
 }
 
 struct strata_node *strata_node_cow_child(const struct strata_node *n)
 {
-    return child_with(n, STRATA_CHILD_COW);
+    return strata_node_child_with(n, STRATA_CHILD_COW);
 }
 
 /* ------------------------------------------------------------ accessors */

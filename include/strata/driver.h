@@ -125,7 +125,9 @@ enum strata_snapshot_op {
                                        counted in the allocated size.  At most
                                        one. */
 #define STRATA_CHILD_METADATA 0x08u /* holds only metadata (a detached LUKS
-                                       header), never guest data */
+                                       header), never guest data; says what
+                                       the child is, the core takes no
+                                       action on it */
 
 struct strata_child_role {
     const char *name;           /* option prefix; no '.' */
@@ -395,15 +397,22 @@ struct strata_child_defaults {
     unsigned flags_clear;      /* open flags to drop for this child */
 };
 
-/* Opens child `role` from the parent's "role.*" options merged over the
- * defaults.  -ENOENT "missing 'role'" when neither gives anything and the
- * child is not optional.  The child is closed with the parent. */
+/* Opens child `role` (one the parent's driver declares; EINVAL otherwise)
+ * from the parent's "role.*" options merged over the defaults.  -EINVAL
+ * "FILE: driver 'D' needs a 'role' child" when neither gives anything and
+ * the child is not optional (NULL in *childp and 0 when it is).  The child
+ * is closed with the parent. */
 STRATA_EXPORT int strata_node_open_child(struct strata_node *parent, const char *role,
                                          const struct strata_child_defaults *defs,
                                          bool optional, struct strata_node **childp,
                                          struct strata_error **errp);
 STRATA_EXPORT struct strata_node *strata_node_child(const struct strata_node *parent,
                                                     const char *role);
+/* The first open child whose role has all of `flags` (STRATA_CHILD_*), or
+ * NULL: STRATA_CHILD_PRIMARY finds where a filter forwards, STRATA_CHILD_COW
+ * the backing file, whatever the roles are called. */
+STRATA_EXPORT struct strata_node *strata_node_child_with(const struct strata_node *parent,
+                                                         unsigned flags);
 /* True when the user gave options for that role. */
 STRATA_EXPORT bool strata_node_has_child_opts(const struct strata_node *parent,
                                               const char *role);

@@ -85,6 +85,10 @@ static void test_cow_flag(void)
     CU_ASSERT_TRUE(bs.flags & STRATA_BS_ALLOCATED);
     CU_ASSERT_EQUAL(strata_block_status_above(n, 40000, 4096, &bs, &depth, NULL), 0);
     CU_ASSERT_EQUAL(depth, 0);
+    CU_ASSERT_PTR_EQUAL(strata_node_child_with(n, STRATA_CHILD_COW),
+                        strata_node_child(n, "lower"));
+    CU_ASSERT_PTR_EQUAL(strata_node_child_with(n, STRATA_CHILD_PRIMARY | STRATA_CHILD_PROTOCOL),
+                        strata_node_child(n, "store"));
     /* The allocated size counts every child but the COW one. */
     int64_t a_store = strata_get_allocated_size(strata_node_child(n, "store"));
     int64_t a_ext = strata_get_allocated_size(strata_node_child(n, "external-data"));

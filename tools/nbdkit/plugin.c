@@ -116,12 +116,7 @@ static bool srv_stack_has(enum srv_cap cap)
             return true;
         if (d->kind != STRATA_DRIVER_FILTER)
             return false;
-        const struct strata_child_role *r = d->child_roles;
-        while (r && r->name && !(r->flags & STRATA_CHILD_PRIMARY))
-            r++;
-        if (!r || !r->name)
-            return false;
-        n = strata_node_child(n, r->name);
+        n = strata_node_child_with(n, STRATA_CHILD_PRIMARY);
     }
     return false;
 }
