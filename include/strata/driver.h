@@ -120,10 +120,9 @@ enum strata_snapshot_op {
                                        file name names the node in messages;
                                        create's image file.  At most one. */
 #define STRATA_CHILD_COW      0x04u /* backing: ranges unallocated here read
-                                       from it (block status through the chain,
-                                       convert's and map's chain logic); not
-                                       counted in the allocated size.  At most
-                                       one. */
+                                       from it; strata_block_status_above()
+                                       (map's depth) walks it; not counted in
+                                       the allocated size.  At most one. */
 #define STRATA_CHILD_METADATA 0x08u /* holds only metadata (a detached LUKS
                                        header), never guest data; says what
                                        the child is, the core takes no
