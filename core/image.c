@@ -94,9 +94,13 @@ int strata_image_create(const char *format, const char *filename, uint64_t size,
     struct strata_opts *o = opts ? strata_opts_dup(opts) : strata_opts_new();
     r = validate_create_opts(d, o, errp);
     if (r == 0) {
+        /* A format's image file is its primary role's node. */
+        const char *primary = strata_role_with(d, STRATA_CHILD_PRIMARY);
+        char key[256] = "filename";
+        if (d->kind != STRATA_DRIVER_PROTOCOL && primary)
+            snprintf(key, sizeof key, "%s.filename", primary);
         if (!filename)
-            filename = strata_opts_get(o, d->kind == STRATA_DRIVER_PROTOCOL ? "filename"
-                                                                             : "file.filename");
+            filename = strata_opts_get(o, key);
         if (!filename)
             r = strata_error_set(errp, EINVAL, "no file name given for the new image");
     }
@@ -138,8 +142,10 @@ int strata_create_child(struct strata_create *c, const char *role, uint64_t size
 {
     *childp = NULL;
     struct strata_opts *sub = strata_opts_subset(c->opts, role);
+    /* The primary role's node is the image file the create call names. */
+    bool primary = strata_role_flags(c->drv, role) & STRATA_CHILD_PRIMARY;
     const char *fn = strata_opts_get(sub, "filename");
-    if (!fn && strcmp(role, "file") == 0)
+    if (!fn && primary)
         fn = c->filename;
     if (!fn) {
         strata_opts_free(sub);
@@ -165,7 +171,7 @@ int strata_create_child(struct strata_create *c, const char *role, uint64_t size
     struct strata_opts *copts = strata_opts_new();
     struct strata_opts *oopts = strata_opts_new();
     const char *k, *v;
-    if (strcmp(role, "file") == 0)
+    if (primary)
         protocol_create_keys(c->drv, p, c->opts, copts);
     for (size_t i = 0; strata_opts_entry(sub, i, &k, &v); i++) {
         if (strcmp(k, "driver") == 0 || strcmp(k, "filename") == 0)

@@ -11,6 +11,11 @@
 
 #define STRATA_INTERNAL __attribute__((visibility("hidden")))
 
+/* Open flag of the nodes the core opens while creating an image (the image
+ * file and other children made by strata_create_child()); the core's alone,
+ * in the bit strata/flags.h reserves. */
+#define STRATA_O_CREATE_CHILD 0x20u
+
 /* secmem.c: initialises libgcrypt once (version check, secure memory) before
  * anything uses it; safe to call many times and from several threads. */
 STRATA_INTERNAL void strata_gcrypt_init(void);
@@ -38,5 +43,24 @@ STRATA_INTERNAL void strata_registry_load_all(enum strata_reg_kind kind);
 STRATA_INTERNAL void strata_registry_foreach(enum strata_reg_kind kind,
                                              void (*fn)(const void *desc, void *opaque),
                                              void *opaque);
+
+/* node.c: the ABI 1.3 event entry point, taking the event's name; still
+ * exported for modules built against 1.3.  Written (strata_node_event) so
+ * that driver.h's macro of the same name does not apply. */
+STRATA_EXPORT void (strata_node_event)(struct strata_node *node, const char *name);
+
+/* roles.c: fills in both forms of a registered driver's children (the role
+ * table and the names), giving a 1.3 driver's names their historic flags;
+ * refuses a malformed table.  Runs once per descriptor, at load. */
+STRATA_INTERNAL int strata_driver_setup_roles(struct strata_driver *d,
+                                              struct strata_error **errp);
+STRATA_INTERNAL const struct strata_child_role *
+strata_role_find(const struct strata_driver *d, const char *name);
+/* The flags of role `name` of d; 0 when d does not declare it. */
+STRATA_INTERNAL unsigned strata_role_flags(const struct strata_driver *d,
+                                           const char *name);
+/* The first role of d that has all of `flags`, or NULL. */
+STRATA_INTERNAL const char *strata_role_with(const struct strata_driver *d,
+                                             unsigned flags);
 
 #endif

@@ -188,10 +188,9 @@ static int check_request(struct strata_node *n, enum io_op op, uint64_t off, uin
      * check to the node below it, so that a filter over a protocol (a
      * format's file under blkdebug) can grow it too. */
     if (n->drv->kind == STRATA_DRIVER_FORMAT) {
-        int64_t size = strata_get_length(n);
+        int64_t size = strata_node_length(n, errp);
         if (size < 0)
-            return strata_error_set(errp, (int)-size, "%s: cannot get size",
-                                    strata_node_filename(n));
+            return (int)size;
         if (off + len > (uint64_t)size)
             return strata_error_set(errp, EINVAL,
                                     "%s: %s of %llu bytes at offset %llu is past the end "
@@ -331,39 +330,70 @@ int strata_flush(struct strata_node *node, struct strata_error **errp)
     return 0;
 }
 
-int64_t strata_get_length(struct strata_node *node)
+/* A 1.3 driver's size callbacks give -errno only: the message is built here,
+ * as is one for a 1.4 driver that failed without setting it. */
+static int64_t size_failed(struct strata_node *node, int64_t r, const char *what,
+                           struct strata_error **errp)
 {
-    if (node->drv->get_length) {
-        drv_lock(node);
-        int64_t l = node->drv->get_length(node);
-        drv_unlock(node);
-        return l;
-    }
-    struct strata_node *c = strata_node_primary_child(node);
-    return c ? strata_get_length(c) : -ENOTSUP;
+    if (errp && !*errp)
+        strata_error_set(errp, (int)-r, "%s: driver '%s' cannot tell the %s: %s",
+                         strata_node_filename(node), node->drv->name, what,
+                         strerror((int)-r));
+    return r;
 }
 
-int64_t strata_get_allocated_size(struct strata_node *node)
+int64_t strata_node_length(struct strata_node *node, struct strata_error **errp)
 {
-    if (node->drv->get_allocated_size) {
+    const struct strata_driver *d = node->drv;
+    if (d->length || d->get_length) {
         drv_lock(node);
-        int64_t l = node->drv->get_allocated_size(node);
+        int64_t l = d->length ? d->length(node, errp) : d->get_length(node);
         drv_unlock(node);
-        return l;
+        return l < 0 ? size_failed(node, l, "size", errp) : l;
+    }
+    struct strata_node *c = strata_node_primary_child(node);
+    if (!c)
+        return strata_error_set(errp, ENOTSUP, "%s: driver '%s' has no size",
+                                strata_node_filename(node), d->name);
+    return strata_node_length(c, errp);
+}
+
+int64_t strata_get_length(struct strata_node *node)
+{
+    return strata_node_length(node, NULL);
+}
+
+int64_t strata_node_allocated_size(struct strata_node *node, struct strata_error **errp)
+{
+    const struct strata_driver *d = node->drv;
+    if (d->allocated_size || d->get_allocated_size) {
+        drv_lock(node);
+        int64_t l = d->allocated_size ? d->allocated_size(node, errp)
+                                      : d->get_allocated_size(node);
+        drv_unlock(node);
+        return l < 0 ? size_failed(node, l, "allocated size", errp) : l;
     }
     /* A format without its own answer uses what its children use. */
     int64_t sum = 0;
     bool any = false;
     for (size_t i = 0; i < node->nchildren; i++) {
-        if (strcmp(node->children[i].role, "backing") == 0)
+        if (node->children[i].flags & STRATA_CHILD_COW)
             continue;
-        int64_t s = strata_get_allocated_size(node->children[i].node);
+        int64_t s = strata_node_allocated_size(node->children[i].node, NULL);
         if (s >= 0) {
             sum += s;
             any = true;
         }
     }
-    return any ? sum : -ENOTSUP;
+    if (!any)
+        return strata_error_set(errp, ENOTSUP, "%s: the allocated size is not known",
+                                strata_node_filename(node));
+    return sum;
+}
+
+int64_t strata_get_allocated_size(struct strata_node *node)
+{
+    return strata_node_allocated_size(node, NULL);
 }
 
 int strata_truncate(struct strata_node *node, uint64_t size, bool exact,
@@ -383,7 +413,7 @@ int strata_truncate(struct strata_node *node, uint64_t size, bool exact,
     }
     if (forwards(node))
         return strata_truncate(strata_node_primary_child(node), size, exact, prealloc, errp);
-    return strata_error_set(errp, ENOTSUP, "%s: resizing is not supported by format '%s'",
+    return strata_error_set(errp, ENOTSUP, "%s: resizing is not supported by driver '%s'",
                             strata_node_filename(node), node->drv->name);
 }
 
@@ -391,10 +421,9 @@ int strata_block_status(struct strata_node *node, uint64_t off, uint64_t len,
                         struct strata_block_status *bs, struct strata_error **errp)
 {
     memset(bs, 0, sizeof *bs);
-    int64_t size = strata_get_length(node);
+    int64_t size = strata_node_length(node, errp);
     if (size < 0)
-        return strata_error_set(errp, (int)-size, "%s: cannot get size",
-                                strata_node_filename(node));
+        return (int)size;
     if (off >= (uint64_t)size || len == 0)
         return strata_error_set(errp, EINVAL, "%s: block status at offset %llu is past "
                                 "the end of the image", strata_node_filename(node),
@@ -437,7 +466,7 @@ int strata_block_status_above(struct strata_node *node, uint64_t off, uint64_t l
             *depth = d;
             return 0;
         }
-        struct strata_node *b = strata_node_child(n, "backing");
+        struct strata_node *b = strata_node_cow_child(n);
         int64_t bsize = b ? strata_get_length(b) : -1;
         if (!b || bsize <= 0 || off >= (uint64_t)bsize) {
             /* Nothing below defines it: it reads as zeros. */

@@ -5,7 +5,8 @@
  * node takes the keys that are not under one of its driver's child roles;
  * a child takes the keys under "role." when its parent's driver opens it.
  * A node without a driver but with a filename is either a protocol node
- * (when it is a format's "file" or "header") or a probed format over a file.
+ * (when its parent declares its role STRATA_CHILD_PROTOCOL) or a probed
+ * format over a file.
  */
 #include "node.h"
 
@@ -15,20 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static bool is_protocol_role(const char *role)
-{
-    return role && (strcmp(role, "file") == 0 || strcmp(role, "header") == 0 ||
-                    strcmp(role, "data-file") == 0);
-}
-
-static bool declares_role(const struct strata_driver *d, const char *role)
-{
-    for (const char *const *c = d->children; c && *c; c++)
-        if (strcmp(*c, role) == 0)
-            return true;
-    return false;
-}
 
 /* A key belongs to a child when it is "role" or starts with "role.". */
 static bool key_under_role(const char *key, const char *role)
@@ -97,24 +84,29 @@ static int attach_child(struct strata_node *parent, const char *role,
         return strata_error_set(errp, EINVAL, "%s: too many children",
                                 strata_node_filename(parent));
     parent->children[parent->nchildren].role = strdup(role);
+    parent->children[parent->nchildren].flags = strata_role_flags(parent->drv, role);
     parent->children[parent->nchildren].node = child;
     parent->nchildren++;
     child->role = parent->children[parent->nchildren - 1].role;
     return 0;
 }
 
-/* Opens the "file" child of a node whose format is not known yet and asks
- * every format driver what it makes of the first bytes. */
+/* Opens the STRATA_ROLE_FILE child of a node whose format is not known yet
+ * and asks every format driver what it makes of the first bytes. */
 static int probe_driver(struct strata_node *n, const char **drvname,
                         struct strata_error **errp)
 {
     struct strata_node *file;
-    struct strata_opts *fo = strata_opts_subset(n->opts, "file");
-    int r = strata_node_open_opts(fo, n->flags, n, "file", &file, errp);
+    struct strata_opts *fo = strata_opts_subset(n->opts, STRATA_ROLE_FILE);
+    /* The format, and so the flags of this role, are what is being found
+     * out: the probed file is opened through its protocol. */
+    if (!strata_opts_get(fo, "driver"))
+        strata_opts_set(fo, "driver", strata_protocol_for(strata_opts_get(fo, "filename")));
+    int r = strata_node_open_opts(fo, n->flags, n, STRATA_ROLE_FILE, &file, errp);
     strata_opts_free(fo);
     if (r < 0)
         return r;
-    r = attach_child(n, "file", file, errp);
+    r = attach_child(n, STRATA_ROLE_FILE, file, errp);
     if (r < 0) {
         node_free(file, true);
         return r;
@@ -123,6 +115,10 @@ static int probe_driver(struct strata_node *n, const char **drvname,
     if (r < 0)
         return r;
     strata_opts_set(n->opts, "driver", *drvname);
+    /* The child was attached before its parent's driver (and so its role's
+     * flags) was known. */
+    const struct strata_driver *d = strata_driver_find(*drvname, NULL);
+    n->children[n->nchildren - 1].flags = strata_role_flags(d, STRATA_ROLE_FILE);
     /* As qemu: guessing raw only matters when the guest could write a
      * header into block 0 that changes what the next probe sees. */
     if (strcmp(*drvname, "raw") == 0 && (n->flags & STRATA_O_RDWR) &&
@@ -137,13 +133,15 @@ static int probe_driver(struct strata_node *n, const char **drvname,
 
 static char *relative_to_parent(const struct strata_node *parent, const char *fn);
 
-/* filename=X on a format position means the format's file X. */
-static void move_filename_to_file(struct strata_opts *o)
+/* filename=X on a format position means the file X under `role`. */
+static void move_filename_to(struct strata_opts *o, const char *role)
 {
+    char key[256];
+    snprintf(key, sizeof key, "%s.filename", role);
     char *f = strdup(strata_opts_get(o, "filename"));
     strata_opts_del(o, "filename");
     if (f)
-        strata_opts_set(o, "file.filename", f);
+        strata_opts_set(o, key, f);
     free(f);
 }
 
@@ -152,11 +150,12 @@ static void move_filename_to_file(struct strata_opts *o)
  * - for a child: the shorthand "role=NAME" (its file name) and the defaults
  *   the parent's driver gives (a backing file named by the image header,
  *   relative to the parent's directory; its format);
- * - a file name without a driver on a protocol position (a format's "file",
- *   "header" or "data-file"): the protocol that takes it (URI scheme);
- * - a file name on a format position: that format's "file" child.
+ * - a file name without a driver on a protocol position (a role the parent
+ *   declares STRATA_CHILD_PROTOCOL): the protocol that takes it (URI scheme);
+ * - a file name on a format position: that format's primary protocol child,
+ *   or, when the format is still to be probed, the STRATA_ROLE_FILE child.
  * *drvp is the driver, or NULL when the format is to be probed from the
- * "file" child.  Returns 1 when nothing at all is given for a child. */
+ * STRATA_ROLE_FILE child.  Returns 1 when nothing at all is given for a child. */
 static int normalise_opts(struct strata_opts *o, const struct strata_node *parent,
                           const char *role, const struct strata_child_defaults *defs,
                           const struct strata_driver **drvp, struct strata_error **errp)
@@ -169,7 +168,7 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
         bool has_file_keys = false;
         const char *k, *v;
         for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
-            if (key_under_role(k, "file"))
+            if (key_under_role(k, STRATA_ROLE_FILE))
                 has_file_keys = true;
         if (defs && defs->filename && !strata_opts_get(o, "filename") && !has_file_keys) {
             char *fn = relative_to_parent(parent, defs->filename);
@@ -186,12 +185,15 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
     if (!strata_opts_get(o, "driver")) {
         bool parent_is_protocol = parent && parent->drv &&
                                   parent->drv->kind == STRATA_DRIVER_PROTOCOL;
-        if (fn && is_protocol_role(role) && !parent_is_protocol) {
+        bool protocol_role = parent && parent->drv &&
+                             (strata_role_flags(parent->drv, role) & STRATA_CHILD_PROTOCOL);
+        if (fn && protocol_role && !parent_is_protocol) {
             strata_opts_set(o, "driver", strata_protocol_for(fn));
         } else if (fn) {
-            move_filename_to_file(o);
+            move_filename_to(o, STRATA_ROLE_FILE);
             return 0;
-        } else if (strata_opts_get(o, "file.filename") || strata_opts_get(o, "file.driver")) {
+        } else if (strata_opts_get(o, STRATA_ROLE_FILE ".filename") ||
+                   strata_opts_get(o, STRATA_ROLE_FILE ".driver")) {
             return 0;
         } else {
             return strata_error_set(errp, EINVAL, "%s%s%sno driver and no filename given",
@@ -203,10 +205,15 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
     if (!d)
         return -ENOENT;
     /* driver=FORMAT,filename=X (a backing file with its format from the
-     * image header) means the format over the file X. */
-    if (fn && d->kind != STRATA_DRIVER_PROTOCOL && declares_role(d, "file") &&
-        !strata_opts_get(o, "file.filename") && !strata_opts_get(o, "file"))
-        move_filename_to_file(o);
+     * image header) means the format over the file X: X goes to its primary
+     * protocol child. */
+    const char *frole = strata_role_with(d, STRATA_CHILD_PRIMARY | STRATA_CHILD_PROTOCOL);
+    if (fn && d->kind != STRATA_DRIVER_PROTOCOL && frole) {
+        char fkey[256];
+        snprintf(fkey, sizeof fkey, "%s.filename", frole);
+        if (!strata_opts_get(o, fkey) && !strata_opts_get(o, frole))
+            move_filename_to(o, frole);
+    }
     *drvp = d;
     return 0;
 }
@@ -292,8 +299,8 @@ struct strata_opts *strata_opts_for_file(const char *filename, const char *forma
         strata_driver_find(format, NULL)->kind == STRATA_DRIVER_PROTOCOL) {
         strata_opts_set(o, "filename", filename);
     } else {
-        strata_opts_set(o, "file.driver", strata_protocol_for(filename));
-        strata_opts_set(o, "file.filename", filename);
+        strata_opts_set(o, STRATA_ROLE_FILE ".driver", strata_protocol_for(filename));
+        strata_opts_set(o, STRATA_ROLE_FILE ".filename", filename);
     }
     return o;
 }
@@ -368,7 +375,7 @@ int strata_node_open_child(struct strata_node *parent, const char *role,
         *childp = existing;
         return 0;
     }
-    if (!declares_role(parent->drv, role))
+    if (!strata_role_find(parent->drv, role))
         return strata_error_set(errp, EINVAL, "driver '%s' opened undeclared child '%s'",
                                 parent->drv->name, role);
 
@@ -423,11 +430,22 @@ bool strata_node_has_child_opts(const struct strata_node *parent, const char *ro
     return false;
 }
 
+struct strata_node *strata_node_child_with(const struct strata_node *n, unsigned flags)
+{
+    for (size_t i = 0; i < n->nchildren; i++)
+        if ((n->children[i].flags & flags) == flags)
+            return n->children[i].node;
+    return NULL;
+}
+
 struct strata_node *strata_node_primary_child(const struct strata_node *n)
 {
-    if (!n->drv || !n->drv->children || !n->drv->children[0])
-        return NULL;
-    return strata_node_child(n, n->drv->children[0]);
+    return strata_node_child_with(n, STRATA_CHILD_PRIMARY);
+}
+
+struct strata_node *strata_node_cow_child(const struct strata_node *n)
+{
+    return strata_node_child_with(n, STRATA_CHILD_COW);
 }
 
 /* ------------------------------------------------------------ accessors */
@@ -454,12 +472,14 @@ const char *strata_node_filename(const struct strata_node *node)
     const char *fn = strata_opts_get(node->opts, "filename");
     if (fn)
         return fn;
-    for (size_t i = 0; i < node->nchildren; i++) {
-        fn = strata_node_filename(node->children[i].node);
-        if (fn)
-            return fn;
-    }
-    fn = strata_opts_get(node->opts, "file.filename");
+    /* The primary child names the node; before the driver is known (while
+     * probing) the only child is the probed file. */
+    const struct strata_node *primary = strata_node_primary_child(node);
+    if (primary)
+        return strata_node_filename(primary);
+    if (node->nchildren > 0)
+        return strata_node_filename(node->children[0].node);
+    fn = strata_opts_get(node->opts, STRATA_ROLE_FILE ".filename");
     if (fn)
         return fn;
     return node->drv ? node->drv->name : "(node)";
@@ -487,17 +507,33 @@ void strata_node_get_limits(const struct strata_node *node, struct strata_limits
     *l = node->limits;
 }
 
-void strata_node_event(struct strata_node *node, const char *event)
+void strata_node_raise_event(struct strata_node *node, enum strata_event ev)
 {
+    const char *name = strata_event_name(ev);
+    if (!name)
+        return;
     while (node) {
+        if (node->drv->on_event) {
+            node->drv->on_event(node, ev);
+            return;
+        }
         if (node->drv->event) {
-            node->drv->event(node, event);
+            node->drv->event(node, name);
             return;
         }
         if (node->drv->kind != STRATA_DRIVER_FILTER)
             return;
         node = strata_node_primary_child(node);
     }
+}
+
+/* The ABI 1.3 form, for modules built against it; the parentheses keep the
+ * 1.4 macro of the same name away. */
+void (strata_node_event)(struct strata_node *node, const char *name)
+{
+    enum strata_event ev;
+    if (strata_event_lookup(name, &ev) == 0)
+        strata_node_raise_event(node, ev);
 }
 
 /* ------------------------------------------------------------ describe */

@@ -12,6 +12,7 @@
 
 struct strata_child {
     char *role;
+    unsigned flags;              /* STRATA_CHILD_* of the role */
     struct strata_node *node;
 };
 
@@ -38,8 +39,10 @@ STRATA_INTERNAL int strata_node_open_opts(const struct strata_opts *opts, unsign
                                           struct strata_node *parent, const char *role,
                                           struct strata_node **nodep,
                                           struct strata_error **errp);
-/* The child that forwarded requests go to: a filter's first role. */
+/* The child of the role with STRATA_CHILD_PRIMARY: where a filter forwards. */
 STRATA_INTERNAL struct strata_node *strata_node_primary_child(const struct strata_node *n);
+/* The child of the role with STRATA_CHILD_COW (the backing file), or NULL. */
+STRATA_INTERNAL struct strata_node *strata_node_cow_child(const struct strata_node *n);
 /* Picks the best format for the data at the start of `file` (probe.c). */
 /* The protocol driver for a file name given without a driver: the one that
  * declares the name's URI scheme ("nbd://..."), else "file". */

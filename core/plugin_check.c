@@ -37,9 +37,12 @@ static int refuse_test(struct strata_error **errp, const char *what, const char 
     return -EINVAL;
 }
 
-static int check_driver(const void *desc, struct strata_error **errp)
+static int check_driver(void *desc, struct strata_error **errp)
 {
-    const struct strata_driver *d = desc;
+    struct strata_driver *d = desc;
+    int r = strata_driver_setup_roles(d, errp);
+    if (r < 0)
+        return r;
     if (d->kind < STRATA_DRIVER_PROTOCOL || d->kind > STRATA_DRIVER_FILTER)
         return strata_error_set(errp, EINVAL, "driver '%s' refused: unknown kind %d",
                                 d->name, (int)d->kind);
@@ -50,17 +53,17 @@ static int check_driver(const void *desc, struct strata_error **errp)
     if (d->kind != STRATA_DRIVER_FILTER) {
         if (!d->pread)
             return missing(errp, "driver", d->name, "pread");
-        if (!d->get_length)
-            return missing(errp, "driver", d->name, "get_length");
-    } else if (!d->children || !d->children[0]) {
+        if (!d->length && !d->get_length)
+            return missing(errp, "driver", d->name, "length");
+    } else if (!strata_role_with(d, STRATA_CHILD_PRIMARY)) {
         return strata_error_set(errp, EINVAL,
-                                "driver '%s' refused: a filter must name its child role",
-                                d->name);
+                                "driver '%s' refused: a filter must declare a primary "
+                                "child role", d->name);
     }
     return 0;
 }
 
-static int check_cipher(const void *desc, struct strata_error **errp)
+static int check_cipher(void *desc, struct strata_error **errp)
 {
     const struct strata_cipher_alg *c = desc;
     if (!c->setkey)
@@ -89,7 +92,7 @@ static int check_cipher(const void *desc, struct strata_error **errp)
     return 0;
 }
 
-static int check_hash(const void *desc, struct strata_error **errp)
+static int check_hash(void *desc, struct strata_error **errp)
 {
     const struct strata_hash_alg *h = desc;
     if (!h->init)
@@ -114,7 +117,7 @@ static int check_hash(const void *desc, struct strata_error **errp)
     return 0;
 }
 
-static int check_crypto_format(const void *desc, struct strata_error **errp)
+static int check_crypto_format(void *desc, struct strata_error **errp)
 {
     const struct strata_crypto_format *f = desc;
     if (!f->header_size)

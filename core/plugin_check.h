@@ -30,8 +30,9 @@ struct strata_kind_info {
     size_t full_size;           /* sizeof the current struct */
     size_t min_size;            /* the smallest struct_size ever published */
     size_t priority_offset;     /* of the int priority; 0 when the kind has none */
-    /* Mandatory members and self-tests of a full-size copy. */
-    int (*check)(const void *desc, struct strata_error **errp);
+    /* Mandatory members and self-tests of the core's full-size copy, which
+     * the check may complete (a 1.3 driver's child roles). */
+    int (*check)(void *desc, struct strata_error **errp);
 };
 
 STRATA_INTERNAL extern const struct strata_kind_info strata_kinds[STRATA_REG_NKINDS];

@@ -68,10 +68,9 @@ int strata_probe_format(struct strata_node *file, const char **fmt,
                         struct strata_error **errp)
 {
     uint8_t buf[PROBE_BYTES];
-    int64_t size = strata_get_length(file);
+    int64_t size = strata_node_length(file, errp);
     if (size < 0)
-        return strata_error_set(errp, (int)-size, "%s: cannot get size",
-                                strata_node_filename(file));
+        return (int)size;
     size_t len = (uint64_t)size < sizeof buf ? (size_t)size : sizeof buf;
     memset(buf, 0, sizeof buf);
     int r = strata_pread(file, 0, len, buf, 0, errp);

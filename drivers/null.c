@@ -77,13 +77,13 @@ static int null_pdiscard(struct strata_node *node, uint64_t off, uint64_t len,
     return 0;
 }
 
-static int64_t null_get_length(struct strata_node *node)
+static int64_t null_length(struct strata_node *node, struct strata_error **errp)
 {
     struct null_state *s = strata_node_state(node);
     return (int64_t)atomic_load(&s->size);
 }
 
-static int64_t null_get_allocated_size(struct strata_node *node)
+static int64_t null_allocated_size(struct strata_node *node, struct strata_error **errp)
 {
     return 0;
 }
@@ -126,8 +126,8 @@ static const struct strata_driver null_driver = {
     .flush = null_flush,
     .pwrite_zeroes = null_pwrite_zeroes,
     .pdiscard = null_pdiscard,
-    .get_length = null_get_length,
-    .get_allocated_size = null_get_allocated_size,
+    .length = null_length,
+    .allocated_size = null_allocated_size,
     .truncate = null_truncate,
     .block_status = null_block_status,
 };

@@ -15,7 +15,10 @@ struct raw_state {
     bool windowed;     /* offset or size given */
 };
 
-static const char *const raw_children[] = { "file", NULL };
+static const struct strata_child_role raw_children[] = {
+    { "file", STRATA_CHILD_PROTOCOL | STRATA_CHILD_PRIMARY },
+    { NULL },
+};
 
 static const struct strata_opt_desc raw_open_options[] = {
     { .name = "offset", .type = STRATA_OPT_SIZE, .def = "0",
@@ -52,11 +55,10 @@ static int raw_open(struct strata_node *node, const struct strata_opts *opts,
     if (r < 0)
         return r;
 
-    int64_t flen = strata_get_length(s->file);
+    int64_t flen = strata_node_length(s->file, errp);
     const char *name = strata_node_filename(s->file);
     if (flen < 0)
-        return strata_error_set(errp, (int)-flen, "%s: cannot get size: %s",
-                                name, strerror((int)-flen));
+        return (int)flen;
     if (s->offset > (uint64_t)flen)
         return strata_error_set(errp, EINVAL, "%s: offset %llu is past the end of the "
                                 "file (%lld bytes)", name,
@@ -73,12 +75,12 @@ static void raw_close(struct strata_node *node)
 {
 }
 
-static int64_t raw_get_length(struct strata_node *node)
+static int64_t raw_length(struct strata_node *node, struct strata_error **errp)
 {
     struct raw_state *s = strata_node_state(node);
     if (s->has_size)
         return (int64_t)s->size;
-    int64_t len = strata_get_length(s->file);
+    int64_t len = strata_node_length(s->file, errp);
     if (len < 0)
         return len;
     return (uint64_t)len > s->offset ? len - (int64_t)s->offset : 0;
@@ -112,10 +114,10 @@ static int raw_pdiscard(struct strata_node *node, uint64_t off, uint64_t len,
     return strata_pdiscard(s->file, s->offset + off, len, errp);
 }
 
-static int64_t raw_get_allocated_size(struct strata_node *node)
+static int64_t raw_allocated_size(struct strata_node *node, struct strata_error **errp)
 {
     struct raw_state *s = strata_node_state(node);
-    return strata_get_allocated_size(s->file);
+    return strata_node_allocated_size(s->file, errp);
 }
 
 static int raw_truncate(struct strata_node *node, uint64_t size, bool exact,
@@ -164,10 +166,9 @@ static int raw_measure(const struct strata_opts *create_opts, uint64_t size,
                        struct strata_error **errp)
 {
     if (src) {
-        int64_t len = strata_get_length(src);
+        int64_t len = strata_node_length(src, errp);
         if (len < 0)
-            return strata_error_set(errp, (int)-len, "%s: cannot get size: %s",
-                                    strata_node_filename(src), strerror((int)-len));
+            return (int)len;
         size = (uint64_t)len;
     }
     if (size > UINT64_MAX - 511)
@@ -185,7 +186,7 @@ static const struct strata_driver raw_driver = {
     .kind = STRATA_DRIVER_FORMAT,
     .flags = STRATA_DRIVER_THREAD_SAFE,
     .state_size = sizeof(struct raw_state),
-    .children = raw_children,
+    .child_roles = raw_children,
     .open_options = raw_open_options,
     .create_options = raw_create_options,
     .probe = raw_probe,
@@ -196,8 +197,8 @@ static const struct strata_driver raw_driver = {
     /* no flush: the core flushes the child after the node */
     .pwrite_zeroes = raw_pwrite_zeroes,
     .pdiscard = raw_pdiscard,
-    .get_length = raw_get_length,
-    .get_allocated_size = raw_get_allocated_size,
+    .length = raw_length,
+    .allocated_size = raw_allocated_size,
     .truncate = raw_truncate,
     .block_status = raw_block_status,
     .create = raw_create,

@@ -21,7 +21,7 @@ enum blkdebug_action {
 
 struct blkdebug_rule {
     enum blkdebug_action action;
-    char *event;
+    enum strata_event event;
     int state;              /* fires only in this state; 0 = any */
     /* inject-error */
     int error;              /* positive errno */

@@ -21,7 +21,11 @@
 #include <strata/plugin.h>
 #include <strata/strata.h>
 
-static const char *const blkdebug_children[] = { "image", NULL };
+/* Not PROTOCOL: image.filename=X without a driver probes X's format. */
+static const struct strata_child_role blkdebug_children[] = {
+    { "image", STRATA_CHILD_PRIMARY },
+    { NULL },
+};
 
 static const struct strata_opt_desc blkdebug_open_options[] = {
     { .name = "config", .type = STRATA_OPT_STRING,
@@ -73,14 +77,14 @@ static const char *blkdebug_op_name(unsigned io)
 }
 
 /* Runs the rules of `event`, all judged against the state before it. */
-static void blkdebug_raise(struct blkdebug_state *s, const char *event)
+static void blkdebug_raise(struct blkdebug_state *s, enum strata_event event)
 {
     pthread_mutex_lock(&s->lock);
     int old = s->state, next = s->state;
     bool injects = false;
     for (size_t i = 0; i < s->nrules; i++) {
         struct blkdebug_rule *r = &s->rules[i];
-        if (r->retired || strcmp(r->event, event) != 0)
+        if (r->retired || r->event != event)
             continue;
         if (r->state && r->state != old)
             continue;
@@ -99,7 +103,7 @@ static void blkdebug_raise(struct blkdebug_state *s, const char *event)
     pthread_mutex_unlock(&s->lock);
     if (next != old)
         strata_debug("blkdebug: %s: event %s: state %d -> %d",
-                     strata_node_filename(s->image), event, old, next);
+                     strata_node_filename(s->image), strata_event_name(event), old, next);
 }
 
 /* Fails the request if an active rule matches it. */
@@ -108,7 +112,7 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
 {
     int err = 0;
     char where[64] = "";
-    char event[64] = "";
+    enum strata_event event = STRATA_EV_NONE;
 
     pthread_mutex_lock(&s->lock);
     for (size_t i = 0; i < s->nrules; i++) {
@@ -130,7 +134,7 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
         }
         err = r->error;
         snprintf(where, sizeof where, "%s", r->where);
-        snprintf(event, sizeof event, "%s", r->event);
+        event = r->event;
         break;
     }
     pthread_mutex_unlock(&s->lock);
@@ -146,13 +150,13 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
     const char *image = strata_node_filename(s->image);
     if (io == BLKDEBUG_IO_FLUSH) {
         strata_debug("blkdebug: injected %s on flush (%s), rule at %s, event %s",
-                     ename, image, where, event);
+                     ename, image, where, strata_event_name(event));
         return strata_error_set(errp, err, "blkdebug: injected %s on flush (%s)",
                                 ename, image);
     }
     strata_debug("blkdebug: injected %s on %s at offset %llu, %llu bytes (%s), rule at "
                  "%s, event %s", ename, blkdebug_op_name(io), (unsigned long long)off,
-                 (unsigned long long)len, image, where, event);
+                 (unsigned long long)len, image, where, strata_event_name(event));
     return strata_error_set(errp, err, "blkdebug: injected %s on %s at offset %llu (%s)",
                             ename, blkdebug_op_name(io), (unsigned long long)off, image);
 }
@@ -230,7 +234,7 @@ static int blkdebug_pread(struct strata_node *node, uint64_t off, uint64_t len,
                           void *buf, unsigned flags, struct strata_error **errp)
 {
     struct blkdebug_state *s = strata_node_state(node);
-    blkdebug_raise(s, "read_aio");
+    blkdebug_raise(s, STRATA_EV_READ_AIO);
     int r = blkdebug_check(s, BLKDEBUG_IO_READ, off, len, errp);
     return r < 0 ? r : strata_pread(s->image, off, len, buf, flags, errp);
 }
@@ -239,7 +243,7 @@ static int blkdebug_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
                            const void *buf, unsigned flags, struct strata_error **errp)
 {
     struct blkdebug_state *s = strata_node_state(node);
-    blkdebug_raise(s, "write_aio");
+    blkdebug_raise(s, STRATA_EV_WRITE_AIO);
     int r = blkdebug_check(s, BLKDEBUG_IO_WRITE, off, len, errp);
     return r < 0 ? r : strata_pwrite(s->image, off, len, buf, flags, errp);
 }
@@ -248,7 +252,7 @@ static int blkdebug_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
 static int blkdebug_flush(struct strata_node *node, struct strata_error **errp)
 {
     struct blkdebug_state *s = strata_node_state(node);
-    blkdebug_raise(s, "flush_to_disk");
+    blkdebug_raise(s, STRATA_EV_FLUSH_TO_DISK);
     return blkdebug_check(s, BLKDEBUG_IO_FLUSH, 0, 0, errp);
 }
 
@@ -256,7 +260,7 @@ static int blkdebug_pwrite_zeroes(struct strata_node *node, uint64_t off, uint64
                                   unsigned flags, struct strata_error **errp)
 {
     struct blkdebug_state *s = strata_node_state(node);
-    blkdebug_raise(s, "write_zeroes");
+    blkdebug_raise(s, STRATA_EV_WRITE_ZEROES);
     int r = blkdebug_check(s, BLKDEBUG_IO_ZERO, off, len, errp);
     return r < 0 ? r : strata_pwrite_zeroes(s->image, off, len, flags, errp);
 }
@@ -265,12 +269,12 @@ static int blkdebug_pdiscard(struct strata_node *node, uint64_t off, uint64_t le
                              struct strata_error **errp)
 {
     struct blkdebug_state *s = strata_node_state(node);
-    blkdebug_raise(s, "discard");
+    blkdebug_raise(s, STRATA_EV_DISCARD);
     int r = blkdebug_check(s, BLKDEBUG_IO_DISCARD, off, len, errp);
     return r < 0 ? r : strata_pdiscard(s->image, off, len, errp);
 }
 
-static void blkdebug_event(struct strata_node *node, const char *event)
+static void blkdebug_event(struct strata_node *node, enum strata_event event)
 {
     blkdebug_raise(strata_node_state(node), event);
 }
@@ -282,7 +286,7 @@ static const struct strata_driver blkdebug_driver = {
     .kind = STRATA_DRIVER_FILTER,
     .flags = STRATA_DRIVER_THREAD_SAFE,
     .state_size = sizeof(struct blkdebug_state),
-    .children = blkdebug_children,
+    .child_roles = blkdebug_children,
     .open_options = blkdebug_open_options,
     .open = blkdebug_open,
     .close = blkdebug_close,
@@ -291,7 +295,7 @@ static const struct strata_driver blkdebug_driver = {
     .flush = blkdebug_flush,
     .pwrite_zeroes = blkdebug_pwrite_zeroes,
     .pdiscard = blkdebug_pdiscard,
-    .event = blkdebug_event,
+    .on_event = blkdebug_event,
 };
 
 STRATA_PLUGIN("blkdebug", .drivers = STRATA_DRIVERS(&blkdebug_driver));

@@ -149,6 +149,10 @@ static int blkdebug_parse_rule(struct blkdebug_state *s, enum blkdebug_action ac
     if (!event || !*event)
         return strata_error_set(errp, EINVAL, "blkdebug: %s: %s rule without 'event'",
                                 where, what);
+    if (strata_event_lookup(event, &rule.event) < 0)
+        return strata_error_set(errp, EINVAL, "blkdebug: %s: unknown event '%s' (event "
+                                "names are case-sensitive; see docs/blkdebug.md)",
+                                where, event);
     if ((r = blkdebug_get_int(kv, "state", 0, &rule.state, where, errp)) < 0)
         return r;
 
@@ -209,11 +213,8 @@ static int blkdebug_parse_rule(struct blkdebug_state *s, enum blkdebug_action ac
         }
     }
 
-    rule.event = strdup(event);
-    if (!rule.event || blkdebug_add_rule(s, &rule) < 0) {
-        free(rule.event);
+    if (blkdebug_add_rule(s, &rule) < 0)
         return strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
-    }
     return 0;
 }
 
@@ -361,8 +362,6 @@ int blkdebug_inline_rules(struct blkdebug_state *s, const struct strata_opts *op
 
 void blkdebug_free_rules(struct blkdebug_state *s)
 {
-    for (size_t i = 0; i < s->nrules; i++)
-        free(s->rules[i].event);
     free(s->rules);
     s->rules = NULL;
     s->nrules = 0;

@@ -459,18 +459,23 @@ static int file_pdiscard(struct strata_node *node, uint64_t off, uint64_t len,
     return 0;
 }
 
-static int64_t file_get_length(struct strata_node *node)
+static int64_t file_length(struct strata_node *node, struct strata_error **errp)
 {
     struct file_state *s = strata_node_state(node);
-    return file_size_fd(s->fd, s->is_bdev);
+    int64_t size = file_size_fd(s->fd, s->is_bdev);
+    if (size < 0)
+        return strata_error_set(errp, (int)-size, "%s: cannot get size: %s", s->filename,
+                                strerror((int)-size));
+    return size;
 }
 
-static int64_t file_get_allocated_size(struct strata_node *node)
+static int64_t file_allocated_size(struct strata_node *node, struct strata_error **errp)
 {
     struct file_state *s = strata_node_state(node);
     struct stat st;
     if (fstat(s->fd, &st) < 0)
-        return -errno;
+        return strata_error_set(errp, errno, "%s: cannot get the allocated size: %s",
+                                s->filename, strerror(errno));
     return (int64_t)st.st_blocks * 512;
 }
 
@@ -666,8 +671,8 @@ static const struct strata_driver file_driver = {
     .flush = file_flush,
     .pwrite_zeroes = file_pwrite_zeroes,
     .pdiscard = file_pdiscard,
-    .get_length = file_get_length,
-    .get_allocated_size = file_get_allocated_size,
+    .length = file_length,
+    .allocated_size = file_allocated_size,
     .truncate = file_truncate,
     .block_status = file_block_status,
     .create = file_create,

@@ -37,7 +37,11 @@ struct luks_state {
     pthread_mutex_t hdr_lock;
 };
 
-static const char *const luks_children[] = { "file", "header", NULL };
+static const struct strata_child_role luks_children[] = {
+    { "file", STRATA_CHILD_PROTOCOL | STRATA_CHILD_PRIMARY },
+    { "header", STRATA_CHILD_PROTOCOL | STRATA_CHILD_METADATA },
+    { NULL },
+};
 
 static const struct strata_opt_desc luks_open_options[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
@@ -175,12 +179,12 @@ fail:
     return r;
 }
 
-static int64_t luks_get_length(struct strata_node *node)
+static int64_t luks_length(struct strata_node *node, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
     if (s->header_only)
         return 0;
-    int64_t len = strata_get_length(s->file);
+    int64_t len = strata_node_length(s->file, errp);
     if (len < 0)
         return len;
     if ((uint64_t)len <= s->payload_off)
@@ -246,10 +250,10 @@ static int luks_flush(struct strata_node *node, struct strata_error **errp)
     return 0;
 }
 
-static int64_t luks_get_allocated_size(struct strata_node *node)
+static int64_t luks_allocated_size(struct strata_node *node, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
-    int64_t a = strata_get_allocated_size(s->file);
+    int64_t a = strata_node_allocated_size(s->file, errp);
     if (a >= 0 && s->header) {
         int64_t b = strata_get_allocated_size(s->header);
         if (b > 0)
@@ -265,10 +269,9 @@ static int luks_truncate(struct strata_node *node, uint64_t size, bool exact,
     if (size % LUKS_SECTOR)
         return strata_error_set(errp, EINVAL, "%s: LUKS volume size %" PRIu64 " is not "
                                 "a multiple of 512", strata_node_filename(s->file), size);
-    int64_t old = luks_get_length(node);
+    int64_t old = luks_length(node, errp);
     if (old < 0)
-        return strata_error_set(errp, (int)-old, "%s: cannot get size",
-                                strata_node_filename(s->file));
+        return (int)old;
     int r = strata_truncate(s->file, s->payload_off + size, exact, prealloc, errp);
     if (r < 0 || size <= (uint64_t)old || !s->cipher)
         return r;
@@ -406,7 +409,7 @@ static const struct strata_driver luks_driver = {
     .kind = STRATA_DRIVER_FORMAT,
     .flags = STRATA_DRIVER_THREAD_SAFE,
     .state_size = sizeof(struct luks_state),
-    .children = luks_children,
+    .child_roles = luks_children,
     .open_options = luks_open_options,
     .create_options = luks_create_options,
     .amend_options = luks_amend_options,
@@ -416,8 +419,8 @@ static const struct strata_driver luks_driver = {
     .pread = luks_pread,
     .pwrite = luks_pwrite,
     .flush = luks_flush,
-    .get_length = luks_get_length,
-    .get_allocated_size = luks_get_allocated_size,
+    .length = luks_length,
+    .allocated_size = luks_allocated_size,
     .truncate = luks_truncate,
     .create = luks_create,
     .get_info = luks_get_info,

@@ -238,7 +238,7 @@ static int nbd_node_pdiscard(struct strata_node *node, uint64_t off, uint64_t le
     return nbd_conn_request(s, NBD_OP_TRIM, off, len, NULL, 0, NULL, errp);
 }
 
-static int64_t nbd_node_get_length(struct strata_node *node)
+static int64_t nbd_node_length(struct strata_node *node, struct strata_error **errp)
 {
     struct nbd_state *s = strata_node_state(node);
     return (int64_t)s->caps.size;
@@ -357,7 +357,7 @@ static const struct strata_driver nbd_driver = {
     .flush = nbd_node_flush,
     .pwrite_zeroes = nbd_node_pwrite_zeroes,
     .pdiscard = nbd_node_pdiscard,
-    .get_length = nbd_node_get_length,
+    .length = nbd_node_length,
     .truncate = nbd_node_truncate,
     .block_status = nbd_node_block_status,
     .create = nbd_node_create,

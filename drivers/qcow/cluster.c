@@ -98,7 +98,7 @@ static int l2_alloc(struct qcow_state *s, uint32_t l1_index, uint64_t **tablep,
     uint64_t off = qcow_alloc(s, bytes, s->cluster_size);
 
     /* The table is zeros in memory: write them as the new table. */
-    strata_node_event(s->file, "l2_alloc");
+    strata_node_event(s->file, STRATA_EV_L2_ALLOC);
     int r = strata_pwrite(s->file, off, bytes, table, 0, errp);
     if (r < 0) {
         strata_error_prefix(errp, "%s: writing a new L2 table at 0x%llx", s->name,
@@ -107,7 +107,7 @@ static int l2_alloc(struct qcow_state *s, uint32_t l1_index, uint64_t **tablep,
     }
     uint8_t be[8];
     store_be64(be, off);
-    strata_node_event(s->file, "l1_update");
+    strata_node_event(s->file, STRATA_EV_L1_UPDATE);
     r = strata_pwrite(s->file, s->h.l1_offset + 8ull * l1_index, 8, be, 0, errp);
     if (r < 0) {
         strata_error_prefix(errp, "%s: updating L1 entry %u", s->name, l1_index);
@@ -172,7 +172,7 @@ int qcow_l2_set(struct qcow_state *s, uint64_t l2_offset, uint64_t *table, uint3
     uint8_t be[512];
     uint32_t done = 0;
     /* Entries are written only after the data they map is on disk. */
-    strata_node_event(s->file, "l2_update");
+    strata_node_event(s->file, STRATA_EV_L2_UPDATE);
     while (done < n) {
         uint32_t k = n - done < 64 ? n - done : 64;
         for (uint32_t i = 0; i < k; i++)

@@ -155,14 +155,14 @@ static int cow_fill(struct qcow_state *s, uint64_t entry, uint64_t cstart, uint8
     struct qcow_map m;
     qcow_map_entry(s, entry, &m);
     if (m.kind == QCOW_COMPRESSED) {
-        strata_node_event(s->file, "cow_read");
+        strata_node_event(s->file, STRATA_EV_COW_READ);
         int r = qcow_read_compressed(s, entry, errp);
         if (r == 0)
             memcpy(dst, s->ccache, s->cluster_size);
         return r;
     }
     if (s->backing)
-        strata_node_event(s->file, "cow_read");
+        strata_node_event(s->file, STRATA_EV_COW_READ);
     return read_backing(s, cstart, s->cluster_size, dst, errp);
 }
 
@@ -240,9 +240,9 @@ static int write_span(struct qcow_state *s, uint64_t off, uint64_t len, const ui
             src = buf;
         }
         uint64_t host = qcow_alloc(s, run, s->cluster_size);
-        strata_node_event(s->file, "cluster_alloc");
+        strata_node_event(s->file, STRATA_EV_CLUSTER_ALLOC);
         if (head || tail)
-            strata_node_event(s->file, "cow_write");
+            strata_node_event(s->file, STRATA_EV_COW_WRITE);
         r = strata_pwrite(s->file, host, run, src, 0, errp);
         if (r < 0) {
             strata_error_prefix(errp, "%s: writing new clusters at 0x%llx", s->name,
@@ -369,7 +369,7 @@ static int write_compressed_cluster(struct qcow_state *s, uint64_t off, const ui
     if (host > s->offset_mask)
         return strata_error_set(errp, EFBIG, "%s: the file is too large for a compressed "
                                 "cluster at 0x%llx", s->name, (unsigned long long)host);
-    strata_node_event(s->file, "cluster_alloc");
+    strata_node_event(s->file, STRATA_EV_CLUSTER_ALLOC);
     r = strata_pwrite(s->file, host, clen, s->cbuf, 0, errp);
     if (r < 0)
         return r;

@@ -11,7 +11,11 @@
 #include <strata/plugin.h>
 #include <strata/strata.h>
 
-static const char *const qcow_children[] = { "file", "backing", NULL };
+static const struct strata_child_role qcow_children[] = {
+    { "file", STRATA_CHILD_PROTOCOL | STRATA_CHILD_PRIMARY },
+    { "backing", STRATA_CHILD_COW },
+    { NULL },
+};
 static const char *const qcow_encrypt_formats[] = { "aes", NULL };
 
 static const struct strata_opt_desc qcow_open_options[] = {
@@ -210,7 +214,7 @@ static int qcow_open(struct strata_node *node, const struct strata_opts *opts,
     return r;
 }
 
-static int64_t qcow_get_length(struct strata_node *node)
+static int64_t qcow_length(struct strata_node *node, struct strata_error **errp)
 {
     struct qcow_state *s = strata_node_state(node);
     return (int64_t)s->h.size;
@@ -246,7 +250,7 @@ static const struct strata_driver qcow_driver = {
     .kind = STRATA_DRIVER_FORMAT,
     .flags = 0,
     .state_size = sizeof(struct qcow_state),
-    .children = qcow_children,
+    .child_roles = qcow_children,
     .open_options = qcow_open_options,
     .create_options = qcow_create_options,
     .probe = qcow_probe,
@@ -255,7 +259,7 @@ static const struct strata_driver qcow_driver = {
     .pread = qcow_pread,
     .pwrite = qcow_pwrite,
     .pwrite_zeroes = qcow_pwrite_zeroes,
-    .get_length = qcow_get_length,
+    .length = qcow_length,
     .block_status = qcow_block_status,
     .create = qcow_create,
     .get_info = qcow_get_info,

@@ -25,11 +25,11 @@ struct qcow2_cache {
     size_t nbuckets;
     size_t hand;
     struct qcow2_cache *dep;
-    const char *load_ev, *update_ev;
+    enum strata_event load_ev, update_ev;
 };
 
 struct qcow2_cache *qcow2_cache_new(struct qcow2_state *s, size_t entries,
-                                    const char *load_ev, const char *update_ev)
+                                    enum strata_event load_ev, enum strata_event update_ev)
 {
     if (entries < 4)
         entries = 4;
@@ -121,8 +121,7 @@ static int write_entry(struct qcow2_state *s, struct qcow2_cache *c, size_t i,
         if (r < 0)
             return r;
     }
-    if (c->update_ev)
-        qcow2_event(s, c->update_ev);
+    qcow2_event(s, c->update_ev);
     int r = strata_pwrite(s->file, c->e[i].offset, c->tsize, table_of(c, i), 0, errp);
     if (r < 0)
         return r;
@@ -175,8 +174,7 @@ static int get(struct qcow2_state *s, struct qcow2_cache *c, uint64_t offset, vo
     if (r < 0)
         return r;
     if (read) {
-        if (c->load_ev)
-            qcow2_event(s, c->load_ev);
+        qcow2_event(s, c->load_ev);
         r = strata_pread(s->file, offset, c->tsize, table_of(c, v), 0, errp);
         if (r < 0)
             return r;
@@ -237,7 +235,7 @@ int qcow2_cache_flush(struct qcow2_state *s, struct qcow2_cache *c, struct strat
         wrote = true;
     }
     if (wrote) {
-        qcow2_event(s, "flush_to_disk");
+        qcow2_event(s, STRATA_EV_FLUSH_TO_DISK);
         return strata_flush(s->file, errp);
     }
     return 0;

@@ -318,7 +318,7 @@ static int ck_replace_refblocks(struct ck *k, struct strata_error **errp)
             uint64_t v = k->refs[i * per + j];
             qcow2_rb_set(s, blk, j, v > s->refcount_max ? s->refcount_max : v);
         }
-        qcow2_event(s, "refblock_alloc_write");
+        qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_WRITE);
         r = strata_pwrite(s->file, place[i], csz, blk, 0, errp);
         if (r < 0)
             goto out;
@@ -333,7 +333,7 @@ static int ck_replace_refblocks(struct ck *k, struct strata_error **errp)
         uint64_t old = s->rt[i];
         uint8_t be[8];
         store_be64(be, place[i]);
-        qcow2_event(s, "refblock_alloc_hookup");
+        qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_HOOKUP);
         r = strata_pwrite(s->file, s->rt_offset + i * 8, 8, be, 0, errp);
         if (r < 0)
             goto out;

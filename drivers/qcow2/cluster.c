@@ -101,7 +101,7 @@ int qcow2_write_l1_entry(struct qcow2_state *s, uint64_t idx, struct strata_erro
 {
     uint8_t be[8];
     store_be64(be, s->l1[idx]);
-    qcow2_event(s, "l1_update");
+    qcow2_event(s, STRATA_EV_L1_UPDATE);
     return strata_pwrite(s->file, s->l1_offset + idx * 8, 8, be, 0, errp);
 }
 
@@ -138,11 +138,11 @@ static int l2_allocate(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
         if (r < 0)
             goto fail;
     }
-    qcow2_event(s, "l2_alloc_write");
+    qcow2_event(s, STRATA_EV_L2_ALLOC_WRITE);
     r = strata_pwrite(s->file, neu, s->cluster_size, t, 0, errp);
     if (r < 0)
         goto fail;
-    qcow2_event(s, "flush_to_disk");
+    qcow2_event(s, STRATA_EV_FLUSH_TO_DISK);
     r = strata_flush(s->file, errp);
     if (r < 0)
         goto fail;
@@ -212,7 +212,7 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
     if (!nl1)
         return strata_error_set(errp, ENOMEM, "out of memory");
     uint64_t off;
-    qcow2_event(s, "l1_grow_alloc_table");
+    qcow2_event(s, STRATA_EV_L1_GROW_ALLOC_TABLE);
     int r = qcow2_alloc_clusters(s, bytes >> s->cluster_bits, &off, errp);
     if (r < 0)
         goto out;
@@ -223,7 +223,7 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
         if (r < 0)
             goto out;
     }
-    qcow2_event(s, "l1_grow_write_table");
+    qcow2_event(s, STRATA_EV_L1_GROW_WRITE_TABLE);
     r = strata_pwrite(s->file, off, bytes, nl1, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);
@@ -232,7 +232,7 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
     uint8_t hv[12];
     store_be32(hv, (uint32_t)min_size);
     store_be64(hv + 4, off);
-    qcow2_event(s, "l1_grow_activate_table");
+    qcow2_event(s, STRATA_EV_L1_GROW_ACTIVATE_TABLE);
     r = strata_pwrite(s->file, 36, 12, hv, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);

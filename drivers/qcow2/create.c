@@ -205,8 +205,7 @@ int qcow2_create(struct strata_create *c, struct strata_error **errp)
     if (data_file)
         strata_opts_set(open_opts, "data-file.filename", data_file);
     struct strata_node *node;
-    r = strata_open_opts(open_opts, STRATA_O_RDWR | STRATA_O_NO_BACKING | STRATA_O_CREATE_CHILD,
-                         &node, errp);
+    r = strata_open_opts(open_opts, STRATA_O_RDWR | STRATA_O_NO_BACKING, &node, errp);
     strata_opts_free(open_opts);
     if (r < 0)
         return r;

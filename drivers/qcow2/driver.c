@@ -10,7 +10,12 @@
 
 #include "prealloc.h"
 
-static const char *const qcow2_children[] = { "file", "backing", "data-file", NULL };
+static const struct strata_child_role qcow2_children[] = {
+    { "file", STRATA_CHILD_PROTOCOL | STRATA_CHILD_PRIMARY },
+    { "backing", STRATA_CHILD_COW },
+    { "data-file", STRATA_CHILD_PROTOCOL },
+    { NULL },
+};
 
 static const char *const qcow2_compat_choices[] = { "0.10", "1.1", "v2", "v3", NULL };
 static const char *const qcow2_compression_choices[] = { "zlib", "zstd", NULL };
@@ -161,8 +166,10 @@ static int qcow2_setup_caches(struct qcow2_state *s, const struct strata_opts *o
         rb = 4 * s->cluster_size;
     s->l2_cache_bytes = l2;
     s->rb_cache_bytes = rb;
-    s->l2_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, l2), "l2_load", "l2_update");
-    s->rb_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, rb), NULL, "refblock_update");
+    s->l2_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, l2), STRATA_EV_L2_LOAD,
+                                 STRATA_EV_L2_UPDATE);
+    s->rb_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, rb), STRATA_EV_NONE,
+                                 STRATA_EV_REFBLOCK_UPDATE);
     if (!s->l2_cache || !s->rb_cache)
         return strata_error_set(errp, ENOMEM, "%s: out of memory for metadata caches",
                                 s->name);
@@ -393,16 +400,16 @@ static int qcow2_flush_cb(struct strata_node *node, struct strata_error **errp)
     return qcow2_flush_all(s, errp);
 }
 
-static int64_t qcow2_get_length_cb(struct strata_node *node)
+static int64_t qcow2_length_cb(struct strata_node *node, struct strata_error **errp)
 {
     struct qcow2_state *s = strata_node_state(node);
     return (int64_t)s->size;
 }
 
-static int64_t qcow2_allocated_cb(struct strata_node *node)
+static int64_t qcow2_allocated_cb(struct strata_node *node, struct strata_error **errp)
 {
     struct qcow2_state *s = strata_node_state(node);
-    int64_t a = strata_get_allocated_size(s->file);
+    int64_t a = strata_node_allocated_size(s->file, errp);
     if (a >= 0 && s->data != s->file) {
         int64_t d = strata_get_allocated_size(s->data);
         if (d > 0)
@@ -475,7 +482,7 @@ static const struct strata_driver qcow2_driver = {
     .description = "QEMU copy-on-write image, version 2 and 3",
     .kind = STRATA_DRIVER_FORMAT,
     .state_size = sizeof(struct qcow2_state),
-    .children = qcow2_children,
+    .child_roles = qcow2_children,
     .open_options = qcow2_open_options,
     .create_options = qcow2_create_options,
     .amend_options = qcow2_amend_options,
@@ -487,8 +494,8 @@ static const struct strata_driver qcow2_driver = {
     .flush = qcow2_flush_cb,
     .pwrite_zeroes = qcow2_zeroes_cb,
     .pdiscard = qcow2_discard_cb,
-    .get_length = qcow2_get_length_cb,
-    .get_allocated_size = qcow2_allocated_cb,
+    .length = qcow2_length_cb,
+    .allocated_size = qcow2_allocated_cb,
     .truncate = qcow2_truncate_cb,
     .block_status = qcow2_block_status_cb,
     .create = qcow2_create,

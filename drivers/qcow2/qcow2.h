@@ -254,7 +254,7 @@ static inline uint64_t qcow2_compressed_entry(const struct qcow2_state *s, uint6
 }
 
 /* Raises a blkdebug-style event on the image file. */
-static inline void qcow2_event(struct qcow2_state *s, const char *ev)
+static inline void qcow2_event(struct qcow2_state *s, enum strata_event ev)
 {
     strata_node_event(s->file, ev);
 }
@@ -273,7 +273,7 @@ void qcow2_free_header(struct qcow2_state *s);
 
 /* ------------------------------------------------------------ cache.c */
 struct qcow2_cache *qcow2_cache_new(struct qcow2_state *s, size_t entries,
-                                    const char *load_ev, const char *update_ev);
+                                    enum strata_event load_ev, enum strata_event update_ev);
 void qcow2_cache_free(struct qcow2_cache *c);
 /* Makes flushes of c flush `dep` first (refcounts before L2 tables). */
 void qcow2_cache_set_dependency(struct qcow2_cache *c, struct qcow2_cache *dep);

@@ -58,7 +58,7 @@ int qcow2_load_refcount_table(struct qcow2_state *s, struct strata_error **errp)
     s->rt = malloc(bytes);
     if (!s->rt)
         return strata_error_set(errp, ENOMEM, "out of memory");
-    qcow2_event(s, "reftable_load");
+    qcow2_event(s, STRATA_EV_REFTABLE_LOAD);
     int r = strata_pread(s->file, s->rt_offset, bytes, s->rt, 0, errp);
     if (r < 0)
         return r;
@@ -107,7 +107,7 @@ static int get_block(struct qcow2_state *s, uint64_t cluster, void **block,
     if (why)
         return strata_error_set(errp, EIO, "%s: refcount block %llu at 0x%llx %s", s->name,
                                 (unsigned long long)idx, (unsigned long long)off, why);
-    qcow2_event(s, "refblock_load");
+    qcow2_event(s, STRATA_EV_REFBLOCK_LOAD);
     return qcow2_cache_get(s, s->rb_cache, off, block, errp);
 }
 
@@ -173,7 +173,7 @@ static int alloc_refblock(struct qcow2_state *s, uint64_t idx, int depth,
         if (s->rt[idx])
             return 0;
     }
-    qcow2_event(s, "refblock_alloc");
+    qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC);
     uint64_t c;
     r = find_free(s, 1, &c, errp);
     if (r < 0)
@@ -186,7 +186,7 @@ static int alloc_refblock(struct qcow2_state *s, uint64_t idx, int depth,
     bool self = (c >> s->rb_bits) == idx;
     if (self)
         qcow2_rb_set(s, blk, c & ((1ull << s->rb_bits) - 1), 1);
-    qcow2_event(s, "refblock_alloc_write");
+    qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_WRITE);
     r = strata_pwrite(s->file, off, s->cluster_size, blk, 0, errp);
     free(blk);
     if (r < 0)
@@ -209,13 +209,13 @@ static int alloc_refblock(struct qcow2_state *s, uint64_t idx, int depth,
     if (idx >= s->rt_entries)
         return strata_error_set(errp, EIO, "%s: refcount table too small", s->name);
     /* The block is on disk before the table points at it. */
-    qcow2_event(s, "flush_to_disk");
+    qcow2_event(s, STRATA_EV_FLUSH_TO_DISK);
     r = strata_flush(s->file, errp);
     if (r < 0)
         return r;
     uint8_t be[8];
     store_be64(be, off);
-    qcow2_event(s, "refblock_alloc_hookup");
+    qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_HOOKUP);
     r = strata_pwrite(s->file, s->rt_offset + idx * 8, 8, be, 0, errp);
     if (r < 0)
         return r;
@@ -234,7 +234,7 @@ static int grow_refcount_table(struct qcow2_state *s, uint64_t min_entries,
     if (n * csz > QCOW2_MAX_RT_BYTES)
         return strata_error_set(errp, EFBIG, "%s: refcount table would exceed %u bytes",
                                 s->name, QCOW2_MAX_RT_BYTES);
-    qcow2_event(s, "reftable_grow");
+    qcow2_event(s, STRATA_EV_REFTABLE_GROW);
     uint64_t start;
     int r = find_free(s, n, &start, errp);
     if (r < 0)
@@ -291,7 +291,7 @@ static int grow_refcount_table(struct qcow2_state *s, uint64_t min_entries,
         for (uint64_t c = lo; c < hi; c++)
             qcow2_rb_set(s, blk, c - first, 1);
         nt[i] = next_blk << s->cluster_bits;
-        qcow2_event(s, "refblock_alloc_write_blocks");
+        qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_WRITE_BLOCKS);
         r = strata_pwrite(s->file, nt[i], csz, blk, 0, errp);
         if (r < 0)
             goto out;
@@ -302,7 +302,7 @@ static int grow_refcount_table(struct qcow2_state *s, uint64_t min_entries,
         goto out;
     for (uint64_t i = 0; i < entries; i++)
         store_be64(&nt[i], nt[i]);
-    qcow2_event(s, "refblock_alloc_write_table");
+    qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_WRITE_TABLE);
     r = strata_pwrite(s->file, start << s->cluster_bits, n * csz, nt, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);
@@ -311,7 +311,7 @@ static int grow_refcount_table(struct qcow2_state *s, uint64_t min_entries,
     uint8_t hv[12];
     store_be64(hv, start << s->cluster_bits);
     store_be32(hv + 8, (uint32_t)n);
-    qcow2_event(s, "refblock_alloc_switch_table");
+    qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_SWITCH_TABLE);
     r = strata_pwrite(s->file, 48, 12, hv, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);
@@ -417,7 +417,7 @@ int qcow2_alloc_clusters(struct qcow2_state *s, uint64_t n, uint64_t *offset,
                          struct strata_error **errp)
 {
     uint64_t c;
-    qcow2_event(s, "cluster_alloc");
+    qcow2_event(s, STRATA_EV_CLUSTER_ALLOC);
     int r;
     for (;;) {
         r = find_free(s, n, &c, errp);
@@ -507,7 +507,7 @@ int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp)
     if (r < 0)
         return r;
     for (size_t i = 0; i < s->npending; i += 2) {
-        qcow2_event(s, "cluster_free");
+        qcow2_event(s, STRATA_EV_CLUSTER_FREE);
         r = qcow2_update_refcount(s, s->pending_free[i], s->pending_free[i + 1], -1, errp);
         if (r < 0) {
             /* What is left stays leaked; check reclaims it. */

@@ -65,7 +65,7 @@ static int read_backing(struct qcow2_state *s, uint64_t off, uint64_t len, uint8
     if (off < (uint64_t)blen)
         n = (uint64_t)blen - off < len ? (uint64_t)blen - off : len;
     if (n) {
-        qcow2_event(s, "read_backing_aio");
+        qcow2_event(s, STRATA_EV_READ_BACKING_AIO);
         int r = strata_pread(s->backing, off, n, buf, 0, errp);
         if (r < 0)
             return r;
@@ -90,7 +90,7 @@ static int read_compressed(struct qcow2_state *s, uint64_t guest_cluster, uint64
         return strata_error_set(errp, EIO, "%s: compressed cluster at 0x%llx (for guest "
                                 "offset 0x%llx) points past end of file", s->name,
                                 (unsigned long long)host, (unsigned long long)guest_cluster);
-    qcow2_event(s, "read_compressed");
+    qcow2_event(s, STRATA_EV_READ_COMPRESSED);
     int r = strata_pread(s->file, host, nbytes, s->cbuf, 0, errp);
     if (r < 0)
         return r;
@@ -129,7 +129,7 @@ static int read_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint6
                                     (unsigned long long)bad);
         }
     }
-    qcow2_event(s, "read_aio");
+    qcow2_event(s, STRATA_EV_READ_AIO);
     int r = strata_pread(s->data, host, len, buf, 0, errp);
     if (r == 0 && s->crypt_method)
         r = qcow2_crypt(s, false, host, guest, buf, len, errp);
@@ -251,7 +251,7 @@ static bool host_fresh(struct qcow2_state *s, uint64_t host)
 }
 
 static int write_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
-                      const uint8_t *buf, const char *ev, struct strata_error **errp)
+                      const uint8_t *buf, enum strata_event ev, struct strata_error **errp)
 {
     if (s->crypt_method) {
         if (len > s->crypt_buf_len) {
@@ -334,7 +334,7 @@ static int write_one(struct qcow2_state *s, uint64_t off, uint64_t n, const uint
     uint64_t wstart = in, wlen = n;
     if (wlo < in || whi > in + n) {
         uint8_t *b = s->buf;
-        qcow2_event(s, "cow_read");
+        qcow2_event(s, STRATA_EV_COW_READ);
         if (wlo < in && (r = qcow2_do_pread(s, cstart + wlo, in - wlo, b, errp)) < 0)
             return r;
         if (whi > in + n &&
@@ -356,7 +356,7 @@ static int write_one(struct qcow2_state *s, uint64_t off, uint64_t n, const uint
         }
     }
     r = write_data(s, host + wstart, cstart + wstart, wlen, src,
-                   src == data ? "write_aio" : "cow_write", errp);
+                   src == data ? STRATA_EV_WRITE_AIO : STRATA_EV_COW_WRITE, errp);
     if (r < 0)
         return r;
 
@@ -367,7 +367,7 @@ static int write_one(struct qcow2_state *s, uint64_t off, uint64_t n, const uint
         ne.bitmap = ((uint64_t)zero << 32) | alloc;
     }
     if (ne.entry != e.entry || ne.bitmap != e.bitmap) {
-        qcow2_event(s, "l2_update");
+        qcow2_event(s, STRATA_EV_L2_UPDATE);
         r = qcow2_set_l2_entry(s, cstart, &ne, errp);
         if (r < 0)
             return r;
@@ -389,7 +389,7 @@ static int write_fresh_run(struct qcow2_state *s, uint64_t off, uint64_t k,
     int r = alloc_data(s, off, k, &host, errp);
     if (r < 0)
         return r;
-    r = write_data(s, host, off, k * s->cluster_size, data, "write_aio", errp);
+    r = write_data(s, host, off, k * s->cluster_size, data, STRATA_EV_WRITE_AIO, errp);
     if (r < 0)
         return r;
     for (uint64_t i = 0; i < k; i++) {
@@ -398,7 +398,7 @@ static int write_fresh_run(struct qcow2_state *s, uint64_t off, uint64_t k,
             ne.entry = new_entry_for(s, off + i * s->cluster_size);
         if (s->extended)
             ne.bitmap = 0xffffffffull;
-        qcow2_event(s, "l2_update");
+        qcow2_event(s, STRATA_EV_L2_UPDATE);
         r = qcow2_set_l2_entry(s, off + i * s->cluster_size, &ne, errp);
         if (r < 0)
             return r;
@@ -458,7 +458,7 @@ int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uin
                 k++;
             }
             if (inplace)
-                r = write_data(s, host0, off, k * csz, buf, "write_aio", errp);
+                r = write_data(s, host0, off, k * csz, buf, STRATA_EV_WRITE_AIO, errp);
             else
                 r = write_fresh_run(s, off, k, buf, ents, errp);
             if (r < 0)
@@ -595,7 +595,7 @@ int qcow2_do_zero(struct qcow2_state *s, uint64_t off, uint64_t len, unsigned fl
                 ne.entry = keep ? (e.entry | QCOW2_OFLAG_ZERO) : (zero_flag ? QCOW2_OFLAG_ZERO : 0);
             }
             if (ne.entry != e.entry || ne.bitmap != e.bitmap) {
-                qcow2_event(s, "l2_update");
+                qcow2_event(s, STRATA_EV_L2_UPDATE);
                 r = qcow2_set_l2_entry(s, cstart, &ne, errp);
                 if (r < 0)
                     return r;
@@ -662,7 +662,7 @@ int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
         r = qcow2_alloc_bytes(s, (uint64_t)clen, &host, errp);
         if (r < 0)
             return r;
-        qcow2_event(s, "write_compressed");
+        qcow2_event(s, STRATA_EV_WRITE_COMPRESSED);
         r = strata_pwrite(s->file, host, (uint64_t)clen, s->cbuf, 0, errp);
         if (r < 0)
             return r;
@@ -671,7 +671,7 @@ int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
         if (r < 0)
             return r;
         struct qcow2_l2ref ne = { qcow2_compressed_entry(s, host, (uint64_t)clen), 0 };
-        qcow2_event(s, "l2_update_compressed");
+        qcow2_event(s, STRATA_EV_L2_UPDATE_COMPRESSED);
         r = qcow2_set_l2_entry(s, off, &ne, errp);
         if (r < 0)
             return r;

@@ -269,7 +269,7 @@ static int fix_copied(struct qcow2_state *s, struct strata_error **errp)
         for (uint32_t i = 0; i < s->l1_size; i++)
             store_be64(&be[i], s->l1[i]);
         r = qcow2_cache_flush(s, s->l2_cache, errp);
-        qcow2_event(s, "l1_update");
+        qcow2_event(s, STRATA_EV_L1_UPDATE);
         if (r == 0)
             r = strata_pwrite(s->file, s->l1_offset, (uint64_t)s->l1_size * 8, be, 0, errp);
         free(be);
@@ -414,7 +414,7 @@ int qcow2_snapshot_goto(struct qcow2_state *s, const char *name, struct strata_e
     uint64_t *be = calloc(s->l1_size ? s->l1_size : 1, 8);
     for (uint32_t k = 0; be && k < s->l1_size; k++)
         store_be64(&be[k], k < sn->l1_size ? sl1[k] & ~QCOW2_OFLAG_COPIED : 0);
-    qcow2_event(s, "l1_update");
+    qcow2_event(s, STRATA_EV_L1_UPDATE);
     r = be ? strata_pwrite(s->file, s->l1_offset, (uint64_t)s->l1_size * 8, be, 0, errp)
            : strata_error_set(errp, ENOMEM, "out of memory");
     if (r == 0)

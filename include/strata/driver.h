@@ -12,19 +12,29 @@
  * meaning or place; a module built for a different major is refused.  New
  * members are only ever added at the end of the struct, with a minor bump;
  * the core reads `struct_size` and treats members past it as NULL/0, so a
- * module built against an older minor keeps working.
+ * module built against an older minor keeps working.  A member whose
+ * meaning had to change is not redefined: its new form is appended and the
+ * core keeps serving the old one for older modules.
+ *
+ * Minors: 1.1 pwrite_compressed; 1.2 snapshot; 1.3 uri_schemes; 1.4
+ * child_roles (roles declared with flags, replacing the `children` names),
+ * on_event (events as enum strata_event, replacing `event`), length and
+ * allocated_size (get_length and get_allocated_size with an error object).
+ * Tests keep a driver built against the 1.3 headers working
+ * (tests/plugins/abi-1.3/).
  */
 #ifndef STRATA_DRIVER_H
 #define STRATA_DRIVER_H
 
 #include <strata/common.h>
+#include <strata/flags.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 #define STRATA_DRIVER_ABI_MAJOR 1
-#define STRATA_DRIVER_ABI_MINOR 3
+#define STRATA_DRIVER_ABI_MINOR 4
 #define STRATA_DRIVER_ABI ((STRATA_DRIVER_ABI_MAJOR << 16) | STRATA_DRIVER_ABI_MINOR)
 
 struct strata_node;
@@ -39,23 +49,6 @@ enum strata_driver_kind {
 /* Driver flags */
 #define STRATA_DRIVER_THREAD_SAFE  0x1u /* callbacks may run concurrently; else the
                                            core serialises them per node */
-
-/* Open flags (also used by the embedding API) */
-#define STRATA_O_RDWR          0x01u /* read-write; default is read-only */
-#define STRATA_O_FORCE_SHARE   0x02u /* -U: take no image locks; read-only only */
-#define STRATA_O_NO_BACKING    0x04u /* do not open backing files */
-#define STRATA_O_NO_IO         0x08u /* metadata only (info, map): no key needed,
-                                        data I/O fails */
-#define STRATA_O_NO_PROBE_WARN 0x10u /* do not warn when probing guessed raw */
-#define STRATA_O_CREATE_CHILD  0x20u /* internal: child opened during create */
-#define STRATA_O_NO_FLUSH      0x40u /* flushes and FUA writes reach the OS but
-                                        not stable storage (qemu's cache=unsafe) */
-
-/* Request flags */
-#define STRATA_REQ_FUA         0x01u /* write through to stable storage */
-#define STRATA_REQ_MAY_UNMAP   0x02u /* write_zeroes may deallocate */
-#define STRATA_REQ_NO_FALLBACK 0x04u /* write_zeroes: fail with -ENOTSUP rather
-                                        than writing a buffer of zeros */
 
 /* Block status flags */
 #define STRATA_BS_DATA         0x01u /* reads return data (not known zero) */
@@ -114,6 +107,105 @@ enum strata_snapshot_op {
     STRATA_SNAPSHOT_DELETE,
 };
 
+/* Child roles (ABI 1.4).  A driver declares every child it opens with a
+ * name (the option prefix: "file", "backing", "header") and flags that tell
+ * the core what the child is for; the core decides by the flags alone, never
+ * by the name, so a new role name needs nothing from the core.  Modelled on
+ * QEMU's BdrvChildRole. */
+#define STRATA_CHILD_PROTOCOL 0x01u /* "role.filename=X" without a driver opens
+                                       X with a protocol driver (file, nbd://),
+                                       not a probed format */
+#define STRATA_CHILD_PRIMARY  0x02u /* the primary data child: a filter forwards
+                                       what it does not implement to it; its
+                                       file name names the node in messages;
+                                       create's image file.  At most one. */
+#define STRATA_CHILD_COW      0x04u /* backing: ranges unallocated here read
+                                       from it; strata_block_status_above()
+                                       (map's depth) walks it; not counted in
+                                       the allocated size.  At most one. */
+#define STRATA_CHILD_METADATA 0x08u /* holds only metadata (a detached LUKS
+                                       header), never guest data; says what
+                                       the child is, the core takes no
+                                       action on it */
+
+struct strata_child_role {
+    const char *name;           /* option prefix; no '.' */
+    unsigned flags;             /* STRATA_CHILD_* */
+};
+
+/* The role name a probed image's file is opened under before its format is
+ * known (file.filename=X without a driver): a format with a `probe`
+ * callback names its primary protocol role so. */
+#define STRATA_ROLE_FILE "file"
+
+/* Events (ABI 1.4): points in a driver's work that a parent announces on a
+ * child with strata_node_event() and that blkdebug rules wait for.  The
+ * names (core/event.c, strata_event_name()) are QEMU's blkdebug event
+ * names, plus strata's own; docs/blkdebug.md lists them all and a test keeps
+ * the two in step.  New events are only appended. */
+enum strata_event {
+    STRATA_EV_NONE = 0,             /* no event: raising it does nothing */
+    STRATA_EV_L1_UPDATE,
+    STRATA_EV_L1_GROW_ALLOC_TABLE,
+    STRATA_EV_L1_GROW_WRITE_TABLE,
+    STRATA_EV_L1_GROW_ACTIVATE_TABLE,
+    STRATA_EV_L2_LOAD,
+    STRATA_EV_L2_UPDATE,
+    STRATA_EV_L2_UPDATE_COMPRESSED,
+    STRATA_EV_L2_ALLOC_COW_READ,
+    STRATA_EV_L2_ALLOC_WRITE,
+    STRATA_EV_READ_AIO,
+    STRATA_EV_READ_BACKING_AIO,
+    STRATA_EV_READ_COMPRESSED,
+    STRATA_EV_WRITE_AIO,
+    STRATA_EV_WRITE_COMPRESSED,
+    STRATA_EV_VMSTATE_LOAD,
+    STRATA_EV_VMSTATE_SAVE,
+    STRATA_EV_COW_READ,
+    STRATA_EV_COW_WRITE,
+    STRATA_EV_REFTABLE_LOAD,
+    STRATA_EV_REFTABLE_GROW,
+    STRATA_EV_REFTABLE_UPDATE,
+    STRATA_EV_REFBLOCK_LOAD,
+    STRATA_EV_REFBLOCK_UPDATE,
+    STRATA_EV_REFBLOCK_UPDATE_PART,
+    STRATA_EV_REFBLOCK_ALLOC,
+    STRATA_EV_REFBLOCK_ALLOC_HOOKUP,
+    STRATA_EV_REFBLOCK_ALLOC_WRITE,
+    STRATA_EV_REFBLOCK_ALLOC_WRITE_BLOCKS,
+    STRATA_EV_REFBLOCK_ALLOC_WRITE_TABLE,
+    STRATA_EV_REFBLOCK_ALLOC_SWITCH_TABLE,
+    STRATA_EV_CLUSTER_ALLOC,
+    STRATA_EV_CLUSTER_ALLOC_BYTES,
+    STRATA_EV_CLUSTER_FREE,
+    STRATA_EV_FLUSH_TO_OS,
+    STRATA_EV_FLUSH_TO_DISK,
+    STRATA_EV_PWRITEV_RMW_HEAD,
+    STRATA_EV_PWRITEV_RMW_AFTER_HEAD,
+    STRATA_EV_PWRITEV_RMW_TAIL,
+    STRATA_EV_PWRITEV_RMW_AFTER_TAIL,
+    STRATA_EV_PWRITEV,
+    STRATA_EV_PWRITEV_ZERO,
+    STRATA_EV_PWRITEV_DONE,
+    STRATA_EV_EMPTY_IMAGE_PREPARE,
+    STRATA_EV_L1_SHRINK_WRITE_TABLE,
+    STRATA_EV_L1_SHRINK_FREE_L2_CLUSTERS,
+    STRATA_EV_COR_WRITE,
+    STRATA_EV_CLUSTER_ALLOC_SPACE,
+    /* strata's own */
+    STRATA_EV_L2_ALLOC,             /* qcow: a new L2 table */
+    STRATA_EV_DISCARD,              /* blkdebug: a discard arrives */
+    STRATA_EV_WRITE_ZEROES,         /* blkdebug: a write-zeroes arrives */
+    STRATA_EV_COUNT                 /* number of values; not an event */
+};
+
+/* "l2_update" for STRATA_EV_L2_UPDATE; NULL for NONE and values out of
+ * range. */
+STRATA_EXPORT const char *strata_event_name(enum strata_event ev);
+/* The event named `name` (case-sensitive): 0, or -ENOENT when no event has
+ * that name. */
+STRATA_EXPORT int strata_event_lookup(const char *name, enum strata_event *ev);
+
 struct strata_measure {
     uint64_t required;         /* bytes needed for the given data */
     uint64_t fully_allocated;  /* bytes needed if every cluster were written */
@@ -124,25 +216,43 @@ struct strata_measure {
 #define STRATA_DRIVER_HEAD \
     STRATA_DESC_HEAD(STRATA_DRIVER_TAG, STRATA_DRIVER_ABI, struct strata_driver)
 
+/* The descriptor.  For every member: whether a driver must set it, and what
+ * the core does when it is NULL/0.  "Filters: forwarded" means that a filter
+ * leaving the member NULL has the request passed to its PRIMARY child.
+ *
+ * Errors: every callback that can fail returns 0 (or a non-negative value)
+ * or -errno, and reports through its `errp`, whose message names the image
+ * and the problem.  ABI 1.3's get_length and get_allocated_size had no errp;
+ * their 1.4 forms `length` and `allocated_size` are appended at the end and
+ * every 1.4 driver sets those instead.  A 1.3 module keeps its old members
+ * and the core builds the message for it from the -errno. */
 struct strata_driver {
     uint32_t abi_version;       /* STRATA_DRIVER_HEAD fills these two */
     uint32_t struct_size;
-    const char *name;           /* "qcow2": the value of driver= */
-    const char *description;
-    enum strata_driver_kind kind;
-    unsigned flags;             /* STRATA_DRIVER_* */
+    const char *name;           /* mandatory: "qcow2", the value of driver= */
+    const char *description;    /* optional: one line for listings */
+    enum strata_driver_kind kind;   /* mandatory */
+    unsigned flags;             /* STRATA_DRIVER_*; 0: callbacks serialised */
     size_t state_size;          /* private per-node state, zeroed by the core;
-                                   strata_node_state() returns it */
+                                   strata_node_state() returns it (0: none,
+                                   strata_node_state() gives NULL) */
 
-    /* Child roles the driver opens ("file", "backing", "header", "image"),
-     * NULL-terminated.  Options under these prefixes belong to the child. */
+    /* ABI 1.0-1.3: the child roles' names ("file", "backing", "header",
+     * "image"), NULL-terminated; options under these prefixes belong to the
+     * child.  A driver built for 1.4 declares `child_roles` instead and
+     * leaves this NULL (it is ignored when child_roles is set).  For older
+     * drivers the core gives each historic name its flags once, at load:
+     * the first name is PRIMARY; "file", "header" and "data-file" are
+     * PROTOCOL; "header" is METADATA; "backing" is COW. */
     const char *const *children;
-    const struct strata_opt_desc *open_options;    /* {NULL}-terminated */
-    const struct strata_opt_desc *create_options;  /* {NULL}-terminated */
-    const struct strata_opt_desc *amend_options;   /* {NULL}-terminated */
+    /* Optional, {NULL}-terminated.  NULL: the driver takes no options, and
+     * any key given for the node is refused. */
+    const struct strata_opt_desc *open_options;
+    const struct strata_opt_desc *create_options;  /* optional, as open_options */
+    const struct strata_opt_desc *amend_options;   /* optional, as open_options */
 
-    /* Format probing: a score 0..100 for the first bytes of an image
-     * (raw returns 1).  May be NULL. */
+    /* Optional: a score 0..100 for the first bytes of an image (raw returns
+     * 1).  NULL: probing never picks this driver. */
     int (*probe)(const uint8_t *buf, size_t len, const char *filename);
 
     /* Mandatory.  `opts` holds the node's own options, already validated
@@ -153,83 +263,120 @@ struct strata_driver {
     /* Mandatory.  Children are closed by the core afterwards. */
     void (*close)(struct strata_node *node);
 
-    /* Mandatory for protocol and format drivers.  The core guarantees that
-     * off and len respect request_alignment and max_transfer, and that
-     * [off, off+len) lies inside the node (formats) - protocols may be
-     * asked to write past their end, which grows them.  When a format's size
-     * is not a multiple of its alignment, the request covering its last
-     * block ends at the size (its length is then not aligned). */
+    /* Mandatory for protocol and format drivers; filters: forwarded.  The
+     * core guarantees that off and len respect request_alignment and
+     * max_transfer, and that [off, off+len) lies inside the node (formats) -
+     * protocols may be asked to write past their end, which grows them.
+     * When a format's size is not a multiple of its alignment, the request
+     * covering its last block ends at the size (its length is then not
+     * aligned). */
     int (*pread)(struct strata_node *node, uint64_t off, uint64_t len,
                  void *buf, unsigned flags, struct strata_error **errp);
+    /* Optional; filters: forwarded.  NULL: writes fail with ENOTSUP (a
+     * read-only driver). */
     int (*pwrite)(struct strata_node *node, uint64_t off, uint64_t len,
                   const void *buf, unsigned flags, struct strata_error **errp);
-    /* The core flushes the node's children after this returns. */
+    /* Optional.  The core flushes the node's children after this returns;
+     * NULL: only the children are flushed. */
     int (*flush)(struct strata_node *node, struct strata_error **errp);
-    /* Optional: NULL makes the core write a zeroed buffer. */
+    /* Optional; filters: forwarded.  NULL, or -ENOTSUP from it: the core
+     * writes a zeroed buffer (unless STRATA_REQ_NO_FALLBACK). */
     int (*pwrite_zeroes)(struct strata_node *node, uint64_t off, uint64_t len,
                          unsigned flags, struct strata_error **errp);
-    /* Optional: NULL makes discard a successful no-op. */
+    /* Optional; filters: forwarded.  NULL: discard is a successful no-op. */
     int (*pdiscard)(struct strata_node *node, uint64_t off, uint64_t len,
                     struct strata_error **errp);
-    /* Mandatory for protocol and format drivers: virtual size in bytes. */
+    /* ABI 1.0-1.3 form of `length`: virtual size in bytes or -errno, no
+     * message.  Mandatory for protocol and format drivers unless `length`
+     * is set; a 1.4 driver leaves it NULL. */
     int64_t (*get_length)(struct strata_node *node);
-    /* Optional: bytes used on the host (qemu-img info's "disk size"). */
+    /* ABI 1.0-1.3 form of `allocated_size`; a 1.4 driver leaves it NULL. */
     int64_t (*get_allocated_size)(struct strata_node *node);
+    /* Optional; filters: forwarded.  NULL: resizing fails with ENOTSUP,
+     * "FILE: resizing is not supported by driver 'NAME'". */
     int (*truncate)(struct strata_node *node, uint64_t size, bool exact,
                     enum strata_prealloc prealloc, struct strata_error **errp);
-    /* Optional: NULL reports everything as allocated data. */
+    /* Optional; filters: forwarded.  NULL: everything reads as allocated
+     * data. */
     int (*block_status)(struct strata_node *node, uint64_t off, uint64_t len,
                         struct strata_block_status *bs, struct strata_error **errp);
 
-    /* Image creation (see strata_create_* below). */
+    /* Optional: image creation (see strata_create_* below).  NULL: "Format
+     * 'NAME' does not support image creation". */
     int (*create)(struct strata_create *c, struct strata_error **errp);
-    /* Format-specific info for `info`: qemu-img's "format-specific" data
-     * ("compat", "lazy-refcounts", luks "slots", ...).  A few image-level
-     * facts qemu-img shows outside that object are given here too, under
-     * these reserved keys, and the tools move them to the top level:
-     * "cluster-size" (int), "vm-state-offset" (int, where VM state saved
-     * in the image would start), "encrypted" (bool), "dirty-flag" (bool),
-     * "backing-filename" (string, as stored in the image),
-     * "backing-filename-format" (string), "snapshots" (list). */
+    /* Optional: format-specific info for `info`: qemu-img's
+     * "format-specific" data ("compat", "lazy-refcounts", luks "slots",
+     * ...).  A few image-level facts qemu-img shows outside that object are
+     * given here too, under these reserved keys, and the tools move them to
+     * the top level: "cluster-size" (int), "vm-state-offset" (int, where VM
+     * state saved in the image would start), "encrypted" (bool),
+     * "dirty-flag" (bool), "backing-filename" (string, as stored in the
+     * image), "backing-filename-format" (string), "snapshots" (list).
+     * NULL: nothing format-specific. */
     int (*get_info)(struct strata_node *node, struct strata_info *obj,
                     struct strata_error **errp);
+    /* Optional.  NULL: check fails with ENOTSUP. */
     int (*check)(struct strata_node *node, struct strata_check_result *res,
                  unsigned fix, struct strata_error **errp);
+    /* Optional.  NULL: amend fails with ENOTSUP. */
     int (*amend)(struct strata_node *node, const struct strata_opts *opts,
                  bool force, struct strata_error **errp);
-    /* src may be NULL (size only). */
+    /* Optional; src may be NULL (size only).  NULL: measure fails with
+     * ENOTSUP. */
     int (*measure)(const struct strata_opts *create_opts, uint64_t size,
                    struct strata_node *src, struct strata_measure *out,
                    struct strata_error **errp);
-    /* A named event raised by a parent on this node (blkdebug listens). */
+    /* ABI 1.0-1.3: optional; an event raised on this node, by name.  A 1.4
+     * driver sets `on_event` instead; for an older one the core translates
+     * the event to its name (strata_event_name()) and calls this. */
     void (*event)(struct strata_node *node, const char *event);
 
     /* ---- ABI 1.1 ---- */
-    /* Optional: writes [off, off+len) (request_alignment respected), storing
-     * the clusters the request covers whole in compressed form (what
-     * strata-img convert -c uses); clusters covered in part, and clusters
-     * that do not shrink, are written as by pwrite.  NULL makes
-     * strata_pwrite_compressed() fail with -ENOTSUP. */
+    /* Optional; filters: forwarded: writes [off, off+len)
+     * (request_alignment respected), storing the clusters the request
+     * covers whole in compressed form (what strata-img convert -c uses);
+     * clusters covered in part, and clusters that do not shrink, are
+     * written as by pwrite.  NULL makes strata_pwrite_compressed() fail
+     * with -ENOTSUP. */
     int (*pwrite_compressed)(struct strata_node *node, uint64_t off, uint64_t len,
                              const void *buf, struct strata_error **errp);
 
     /* ---- ABI 1.2 ---- */
-    /* Optional: internal snapshots (strata_image_snapshot()).  `name` matches
-     * a snapshot's id or name (unused for LIST); for LIST, `list` is a list
-     * to fill with one object per snapshot carrying qemu-img's fields: id,
-     * name, vm-state-size, date-sec, date-nsec, vm-clock-sec, vm-clock-nsec;
-     * else NULL.  NULL: the format has no internal snapshots. */
+    /* Optional: internal snapshots (strata_image_snapshot()).  `name`
+     * matches a snapshot's id or name (unused for LIST); for LIST, `list` is
+     * a list to fill with one object per snapshot carrying qemu-img's
+     * fields: id, name, vm-state-size, date-sec, date-nsec, vm-clock-sec,
+     * vm-clock-nsec; else NULL.  NULL: the format has no internal snapshots
+     * (ENOTSUP; filters are looked through). */
     int (*snapshot)(struct strata_node *node, enum strata_snapshot_op op,
                     const char *name, struct strata_info *list,
                     struct strata_error **errp);
 
     /* ---- ABI 1.3 ---- */
-    /* Protocol drivers: URI schemes, NULL-terminated ("nbd", "nbd+unix").
-     * A file name "SCHEME://..." given where no driver is named (a plain
-     * file name, filename= on a protocol position, a backing file) selects
-     * this driver with the whole name as its `filename`, as qemu's protocol
-     * prefixes do.  NULL: names are never routed to the driver. */
+    /* Optional, protocol drivers: URI schemes, NULL-terminated ("nbd",
+     * "nbd+unix").  A file name "SCHEME://..." given where no driver is
+     * named (a plain file name, filename= on a protocol position, a backing
+     * file) selects this driver with the whole name as its `filename`, as
+     * qemu's protocol prefixes do.  NULL: names are never routed to the
+     * driver. */
     const char *const *uri_schemes;
+
+    /* ---- ABI 1.4 ---- */
+    /* The children the driver opens, {NULL}-terminated; NULL: none (a
+     * filter must have a PRIMARY one).  Names are unique. */
+    const struct strata_child_role *child_roles;
+    /* Optional: an event raised on this node by a parent (blkdebug listens).
+     * NULL (and no `event`): the node does not listen, and a filter passes
+     * the event on to its primary child. */
+    void (*on_event)(struct strata_node *node, enum strata_event ev);
+    /* Mandatory for protocol and format drivers (or get_length, in a 1.3
+     * driver); filters: forwarded.  The virtual size in bytes, or -errno
+     * with *errp set. */
+    int64_t (*length)(struct strata_node *node, struct strata_error **errp);
+    /* Optional: bytes used on the host (qemu-img info's "disk size"), or
+     * -errno with *errp set.  NULL (and no get_allocated_size): the sum of
+     * the children's, the COW child left out; ENOTSUP without children. */
+    int64_t (*allocated_size)(struct strata_node *node, struct strata_error **errp);
 };
 
 /* ------------------------------------------------------------ node access */
@@ -254,30 +401,43 @@ struct strata_child_defaults {
     unsigned flags_clear;      /* open flags to drop for this child */
 };
 
-/* Opens child `role` from the parent's "role.*" options merged over the
- * defaults.  -ENOENT "missing 'role'" when neither gives anything and the
- * child is not optional.  The child is closed with the parent. */
+/* Opens child `role` (one the parent's driver declares; EINVAL otherwise)
+ * from the parent's "role.*" options merged over the defaults.  -EINVAL
+ * "FILE: driver 'D' needs a 'role' child" when neither gives anything and
+ * the child is not optional (NULL in *childp and 0 when it is).  The child
+ * is closed with the parent. */
 STRATA_EXPORT int strata_node_open_child(struct strata_node *parent, const char *role,
                                          const struct strata_child_defaults *defs,
                                          bool optional, struct strata_node **childp,
                                          struct strata_error **errp);
 STRATA_EXPORT struct strata_node *strata_node_child(const struct strata_node *parent,
                                                     const char *role);
+/* The first open child whose role has all of `flags` (STRATA_CHILD_*), or
+ * NULL: STRATA_CHILD_PRIMARY finds where a filter forwards, STRATA_CHILD_COW
+ * the backing file, whatever the roles are called. */
+STRATA_EXPORT struct strata_node *strata_node_child_with(const struct strata_node *parent,
+                                                         unsigned flags);
 /* True when the user gave options for that role. */
 STRATA_EXPORT bool strata_node_has_child_opts(const struct strata_node *parent,
                                               const char *role);
 
-/* Raises a named event on `node` and, through filters, on the first
- * node below that listens (blkdebug). */
-STRATA_EXPORT void strata_node_event(struct strata_node *node, const char *event);
+/* Raises an event on `node` and, through filters, on the first node below
+ * that listens (blkdebug).  Call it as strata_node_event(node,
+ * STRATA_EV_L2_UPDATE): the macro keeps the exported symbol
+ * strata_node_event for modules built against ABI 1.3, which pass the
+ * event's name (an unknown name is dropped). */
+STRATA_EXPORT void strata_node_raise_event(struct strata_node *node, enum strata_event ev);
+#define strata_node_event(node, ev) strata_node_raise_event((node), (ev))
 
 /* ------------------------------------------------------------ creation */
 STRATA_EXPORT const struct strata_opts *strata_create_opts(struct strata_create *c);
 STRATA_EXPORT uint64_t strata_create_size(struct strata_create *c);
 STRATA_EXPORT const char *strata_create_filename(struct strata_create *c);
 /* Creates (through its protocol driver) and opens read-write the node for
- * `role`: "file" is the image file itself (filename from the create call or
- * file.filename); other roles take "role.*" options (e.g. "header.filename").
+ * `role`: the PRIMARY role's node is the image file itself (filename from the
+ * create call or "role.filename", and the protocol's create options given
+ * at the top level); other roles take "role.*" options (e.g.
+ * "header.filename").
  * `size` is the size the protocol node starts with (usually 0). */
 STRATA_EXPORT int strata_create_child(struct strata_create *c, const char *role,
                                       uint64_t size, bool optional,

@@ -20,6 +20,7 @@
 #define STRATA_STRATA_H
 
 #include <strata/common.h>
+#include <strata/flags.h>
 #include <strata/driver.h>
 
 #ifdef __cplusplus
@@ -86,7 +87,15 @@ STRATA_EXPORT int strata_pwrite_zeroes(struct strata_node *node, uint64_t off,
 STRATA_EXPORT int strata_pdiscard(struct strata_node *node, uint64_t off,
                                   uint64_t len, struct strata_error **errp);
 STRATA_EXPORT int strata_flush(struct strata_node *node, struct strata_error **errp);
-/* Virtual size in bytes, or -errno. */
+/* Virtual size in bytes, or -errno with *errp naming the image and the
+ * reason. */
+STRATA_EXPORT int64_t strata_node_length(struct strata_node *node,
+                                         struct strata_error **errp);
+/* Bytes used on the host (qemu-img info's "disk size"), or -errno with
+ * *errp set; -ENOTSUP when nothing below can tell. */
+STRATA_EXPORT int64_t strata_node_allocated_size(struct strata_node *node,
+                                                 struct strata_error **errp);
+/* The same without a message (errp NULL). */
 STRATA_EXPORT int64_t strata_get_length(struct strata_node *node);
 STRATA_EXPORT int64_t strata_get_allocated_size(struct strata_node *node);
 STRATA_EXPORT int strata_truncate(struct strata_node *node, uint64_t size, bool exact,

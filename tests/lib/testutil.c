@@ -2,8 +2,11 @@
 /* testutil.c - shared helpers for the CUnit test programs. */
 #include "testutil.h"
 
+#include <strata/strata.h>
+
 #include <CUnit/Basic.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,4 +178,19 @@ int tu_run(void)
         return 1;
     }
     return (failed || suites_failed) ? 1 : 0;
+}
+
+struct strata_node *tu_open(unsigned flags, const char *fmt, ...)
+{
+    char text[16384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    struct strata_node *n = NULL;
+    struct strata_error *err = NULL;
+    if (strata_open_string(text, flags, &n, &err) < 0)
+        fprintf(stderr, "open %s: %s\n", text, err ? err->msg : "?");
+    strata_error_free(err);
+    return n;
 }

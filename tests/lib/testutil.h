@@ -35,6 +35,12 @@ struct strata_opts;
  * checked at once; in a static buffer. */
 const char *tu_opts_join(const struct strata_opts *o);
 
+struct strata_node;
+/* Opens the stack written as dotted options (printf format); NULL after
+ * printing the error when the open fails. */
+struct strata_node *tu_open(unsigned flags, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Runs every registered suite with the basic interface (verbose) and returns
  * the exit status: 0 only if no test failed and at least one ran. */
 int tu_run(void);

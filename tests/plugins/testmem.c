@@ -21,6 +21,7 @@ struct testmem {
     uint32_t align;
     uint64_t max_transfer;
     uint64_t read_delay_us;   /* widens race windows in concurrency tests */
+    bool fail_length;         /* the size callback fails: the error channel */
     atomic_int inside;        /* callbacks running right now */
     atomic_long violations;
     atomic_long requests;
@@ -33,6 +34,7 @@ static const struct strata_opt_desc testmem_opts[] = {
     { .name = "max-transfer", .type = STRATA_OPT_SIZE, .help = "largest request" },
     { .name = "read-delay-us", .type = STRATA_OPT_NUMBER, .help = "sleep in each read" },
     { .name = "filename", .type = STRATA_OPT_STRING, .help = "a label for messages" },
+    { .name = "fail-length", .type = STRATA_OPT_BOOL, .help = "fail size queries" },
     { NULL },
 };
 
@@ -45,7 +47,8 @@ static int testmem_open(struct strata_node *node, const struct strata_opts *opts
     if (strata_opts_get_size(opts, "size", &s->size, errp) < 0 ||
         strata_opts_get_size(opts, "align", &align, errp) < 0 ||
         strata_opts_get_size(opts, "max-transfer", &s->max_transfer, errp) < 0 ||
-        strata_opts_get_u64(opts, "read-delay-us", &s->read_delay_us, errp) < 0)
+        strata_opts_get_u64(opts, "read-delay-us", &s->read_delay_us, errp) < 0 ||
+        strata_opts_get_bool(opts, "fail-length", &s->fail_length, errp) < 0)
         return -EINVAL;
     s->align = (uint32_t)align;
     s->data = calloc(1, s->size);
@@ -110,9 +113,12 @@ static int testmem_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
     return 0;
 }
 
-static int64_t testmem_get_length(struct strata_node *node)
+static int64_t testmem_length(struct strata_node *node, struct strata_error **errp)
 {
     struct testmem *s = strata_node_state(node);
+    if (s->fail_length)
+        return strata_error_set(errp, EIO, "%s: testmem: size withheld",
+                                strata_node_filename(node));
     return (int64_t)s->size;
 }
 
@@ -137,7 +143,7 @@ static const struct strata_driver testmem_driver = {
     .close = testmem_close,
     .pread = testmem_pread,
     .pwrite = testmem_pwrite,
-    .get_length = testmem_get_length,
+    .length = testmem_length,
     .get_info = testmem_get_info,
 };
 

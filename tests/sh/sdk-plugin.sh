@@ -5,7 +5,6 @@
 # strata.pc, load it through STRATA_PLUGIN_PATH, and check sectors it
 # encrypts through the registry against RFC 3713 and `openssl enc`.
 . "$(dirname "$0")/lib/common.sh"
-src=$STRATA_SRCDIR
 tmp=$T
 
 hex() { od -An -v -tx1 | tr -d ' \n'; }
@@ -13,17 +12,7 @@ unhex() { printf '%s' "$1" | sed 's/../\\x&/g' | xargs -0 printf '%b'; }
 
 need openssl
 
-prefix=$(strata_test_prefix)
-[ -f "$prefix/lib/pkgconfig/strata.pc" ] || fail "strata.pc not installed"
-[ -f "$prefix/include/strata/crypto.h" ] || fail "crypto.h not installed"
-
-cp -r "$src/examples/cipher-plugin" "$tmp/ex"
-export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-make -C "$tmp/ex" CFLAGS="-O2 -g $SAN_CFLAGS" >"$tmp/build.log" 2>&1 ||
-    { cat "$tmp/build.log"; fail "the example does not build against the installed SDK"; }
-# Built against the installed tree, not the source tree.
-grep -q -- "-I$prefix/include" "$tmp/build.log" || fail "example not built with pkg-config strata"
-grep -qF -- "-I$src/include" "$tmp/build.log" && fail "example reached into the source tree"
+sdk_build_example cipher-plugin crypto.h >/dev/null
 
 export STRATA_PLUGIN_PATH=$tmp/ex
 demo=$tmp/ex/camellia-demo

@@ -114,9 +114,9 @@ static bool srv_stack_has(enum srv_cap cap)
                  : d->block_status != NULL;
         if (has)
             return true;
-        if (d->kind != STRATA_DRIVER_FILTER || !d->children || !d->children[0])
+        if (d->kind != STRATA_DRIVER_FILTER)
             return false;
-        n = strata_node_child(n, d->children[0]);
+        n = strata_node_child_with(n, STRATA_CHILD_PRIMARY);
     }
     return false;
 }

@@ -71,3 +71,22 @@ strata_test_prefix() {
     fi
     echo "$prefix"
 }
+
+# sdk_build_example NAME HEADER: copies examples/NAME to $T/ex and builds it
+# against the installed prefix with nothing but strata.pc (and HEADER, which
+# must be installed), failing when it reaches into the source tree; prints
+# the prefix.
+sdk_build_example() {
+    local prefix
+    prefix=$(strata_test_prefix)
+    [ -f "$prefix/lib/pkgconfig/strata.pc" ] || fail "strata.pc not installed"
+    [ -f "$prefix/include/strata/$2" ] || fail "$2 not installed"
+    cp -r "$STRATA_SRCDIR/examples/$1" "$T/ex"
+    export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+    make -C "$T/ex" CFLAGS="-O2 -g $SAN_CFLAGS" >"$T/build.log" 2>&1 ||
+        { cat "$T/build.log" >&2; fail "the example does not build against the installed SDK"; }
+    grep -q -- "-I$prefix/include" "$T/build.log" || fail "example not built with pkg-config strata"
+    grep -qF -- "-I$STRATA_SRCDIR/include" "$T/build.log" &&
+        fail "example reached into the source tree"
+    echo "$prefix"
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* strata/flags.h - the flags applications and drivers pass when opening a
+ * stack and with each request.
+ *
+ * Open flags are given to strata_open_*() and reach every driver's open()
+ * (and strata_node_flags()); a parent passes its own on to its children,
+ * less what strata_child_defaults.flags_clear drops.  Request flags go with
+ * strata_pread/pwrite/pwrite_zeroes() and reach the drivers' callbacks.
+ * Bits not defined here are reserved: 0x20 of the open flags is the core's
+ * own.
+ */
+#ifndef STRATA_FLAGS_H
+#define STRATA_FLAGS_H
+
+/* ---------------------------------------------------------------- open */
+/* Read-write.  Without it the stack is read-only: every write, write-zeroes,
+ * discard, resize and repair fails with EROFS before reaching a driver. */
+#define STRATA_O_RDWR          0x01u
+/* Take no image locks (qemu-img -U), so an image another process holds can
+ * be inspected.  Only with read-only opens: the open fails otherwise. */
+#define STRATA_O_FORCE_SHARE   0x02u
+/* Formats do not open their backing file (qemu-img's rebase -u, commit and
+ * info of a broken chain); reads of unallocated ranges see zeros. */
+#define STRATA_O_NO_BACKING    0x04u
+/* Metadata only (info, map, check, amend): an encrypted format opens
+ * without its key and data I/O at the top node fails with EPERM. */
+#define STRATA_O_NO_IO         0x08u
+/* Do not warn when probing guesses raw for a writable image (the caller
+ * has already warned, or the format was checked another way). */
+#define STRATA_O_NO_PROBE_WARN 0x10u
+/* Flushes and FUA writes reach the OS but not stable storage (qemu's
+ * cache=unsafe): for scratch copies that are discarded on a crash. */
+#define STRATA_O_NO_FLUSH      0x40u
+
+/* ------------------------------------------------------------- request */
+/* Write through to stable storage before the request completes. */
+#define STRATA_REQ_FUA         0x01u
+/* write_zeroes may deallocate the range instead of writing zeros. */
+#define STRATA_REQ_MAY_UNMAP   0x02u
+/* write_zeroes: fail with ENOTSUP rather than writing a buffer of zeros
+ * when the driver has no efficient way (convert's probe of fast zeroing). */
+#define STRATA_REQ_NO_FALLBACK 0x04u
+
+#endif
