@@ -5,7 +5,9 @@
  * libgcrypt computes Argon2 slice by slice: for each slice it hands every
  * lane's segment to dispatch_job and then calls wait_all_jobs, so a
  * dispatcher that starts a thread per job and joins them all in the wait
- * runs the lanes in parallel.  libgcrypt has been initialised by the core
+ * runs the lanes in parallel.  Threads are started per slice rather than
+ * kept in a pool: at most 16 lanes x 4 slices x passes creations, small
+ * next to the megabytes each slice fills.  libgcrypt has been initialised by the core
  * before any module is loaded. */
 #include <strata/kdf.h>
 #include <strata/plugin.h>
@@ -13,6 +15,7 @@
 #include <errno.h>
 #include <gcrypt.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <string.h>
 
 /* RFC 9106 section 3.1: at least 8 bytes of salt, a tag of 4 or more. */
@@ -24,7 +27,11 @@ struct lane_job {
     void *priv;
 };
 
+/* The first job of a slice is kept for the calling thread, which would
+ * otherwise only wait; the others get a thread each. */
 struct dispatcher {
+    struct lane_job own;
+    bool have_own;
     pthread_t threads[STRATA_KDF_MAX_PARALLEL];
     struct lane_job jobs[STRATA_KDF_MAX_PARALLEL];
     unsigned running;
@@ -42,6 +49,11 @@ static void *lane_thread(void *arg)
 static int dispatch_job(void *ctx, gcry_kdf_job_fn_t fn, void *priv)
 {
     struct dispatcher *d = ctx;
+    if (!d->have_own) {
+        d->own = (struct lane_job){ fn, priv };
+        d->have_own = true;
+        return 0;
+    }
     if (d->running < STRATA_KDF_MAX_PARALLEL) {
         struct lane_job *j = &d->jobs[d->running];
         j->fn = fn;
@@ -58,6 +70,10 @@ static int dispatch_job(void *ctx, gcry_kdf_job_fn_t fn, void *priv)
 static int wait_all_jobs(void *ctx)
 {
     struct dispatcher *d = ctx;
+    if (d->have_own) {
+        d->own.fn(d->own.priv);
+        d->have_own = false;
+    }
     for (unsigned i = 0; i < d->running; i++)
         pthread_join(d->threads[i], NULL);
     d->running = 0;
@@ -89,7 +105,7 @@ static int argon2_run(int subalgo, const char *name, const struct strata_kdf_par
         return strata_error_set(errp, gcry_err_code(e) == GPG_ERR_ENOMEM ? ENOMEM : EINVAL,
                                 "%s: cannot start (%u KiB): %s", name, p->memory_kib,
                                 gcry_strerror(e));
-    struct dispatcher d = { .running = 0 };
+    struct dispatcher d = { .have_own = false };
     const gcry_kdf_thread_ops_t ops = { &d, dispatch_job, wait_all_jobs };
     e = gcry_kdf_compute(hd, p->parallel > 1 ? &ops : NULL);
     if (!e)
