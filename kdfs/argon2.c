@@ -18,6 +18,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#if GCRYPT_VERSION_NUMBER < 0x010a00
+#error "Argon2 needs libgcrypt 1.10 or later (gcry_kdf_open with GCRY_KDF_ARGON2)"
+#endif
+
 /* RFC 9106 section 3.1: at least 8 bytes of salt, a tag of 4 or more. */
 #define ARGON2_MIN_SALT 8
 #define ARGON2_MIN_TAG 4
