@@ -384,6 +384,23 @@ static void test_bad_selftest_refused(void)
     strata_error_free(err);
 }
 
+/* A module built for plugin ABI 1.0 (no kdfs list) loads, and nothing
+ * after its struct_size is read as one. */
+static void test_plugin_abi_1_0(void)
+{
+    struct strata_error *err = NULL;
+    int r = strata_module_load(tu_build_path("tests/plugins/plugin-abi-1-0.so"), &err);
+    if (r < 0)
+        fprintf(stderr, "%s\n", err->msg);
+    CU_ASSERT_EQUAL(r, 0);
+    strata_error_free(err);
+    err = NULL;
+    CU_ASSERT_PTR_NULL(strata_kdf_alg_find("stalekdf", &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NULL(strstr(err->msg, "self-test"));
+    strata_error_free(err);
+}
+
 static void test_defaults(void)
 {
     struct strata_kdf_params p;
@@ -467,6 +484,7 @@ int main(void)
         { "pbkdf2_against_openssl", test_pbkdf2_openssl },
         { "cost_refusals", test_cost_refusals },
         { "bad_selftest_refused", test_bad_selftest_refused },
+        { "plugin_abi_1_0", test_plugin_abi_1_0 },
         { "defaults", test_defaults },
         { "calibrate", test_calibrate },
         { NULL, NULL }
