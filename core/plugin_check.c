@@ -13,6 +13,7 @@
 #include "crypto/crypto-int.h"
 
 #include <strata/encryption.h>
+#include <strata/kdf.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -117,6 +118,20 @@ static int check_hash(void *desc, struct strata_error **errp)
     return 0;
 }
 
+static int check_kdf(void *desc, struct strata_error **errp)
+{
+    const struct strata_kdf_alg *k = desc;
+    if (!k->derive)
+        return missing(errp, "key derivation function", k->name, "derive");
+    if (!k->selftest)
+        return missing(errp, "key derivation function", k->name, "selftest");
+    struct strata_error *err = NULL;
+    if (k->selftest(&err) != 0)
+        return refuse_test(errp, "key derivation function", k->name, k->impl_name,
+                           "self-test failed: ", &err);
+    return 0;
+}
+
 static int check_crypto_format(void *desc, struct strata_error **errp)
 {
     const struct strata_crypto_format *f = desc;
@@ -179,6 +194,17 @@ const struct strata_kind_info strata_kinds[STRATA_REG_NKINDS] = {
         .full_size = sizeof(struct strata_crypto_format),
         .min_size = MEMBER_END(struct strata_crypto_format, erase),
         .check = check_crypto_format,
+    },
+    [STRATA_REG_KDF] = {
+        .what = "key derivation function",
+        .snippet_key = "kdfs",
+        .list_offset = offsetof(struct strata_plugin, kdfs),
+        .abi = STRATA_KDF_ABI,
+        .tag = STRATA_KDF_TAG,
+        .full_size = sizeof(struct strata_kdf_alg),
+        .min_size = sizeof(struct strata_kdf_alg),
+        .priority_offset = offsetof(struct strata_kdf_alg, priority),
+        .check = check_kdf,
     },
 };
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* registry.c - names to descriptors: drivers, ciphers, hashes and encryption
- * formats, loaded lazily from plugin modules.
+/* registry.c - names to descriptors: drivers, ciphers, hashes, encryption
+ * formats and key derivation functions, loaded lazily from plugin modules.
  *
  * plugins.d snippets say which module provides which name, so the first
  * lookup of a name loads only the modules that claim it (all of them: several

@@ -8,9 +8,9 @@
  * `struct strata_plugin` that lists the module's descriptors of every kind.
  * The loader checks the plugin struct's ABI, then each descriptor's kind tag,
  * own ABI version and size (filled by the STRATA_*_HEAD macros), mandatory
- * callbacks and (ciphers, hashes) the known-answer self-test and the core's
- * own known-answer tests of algorithms it knows; a refused descriptor is
- * reported with the module's file name.
+ * callbacks and (ciphers, hashes, KDFs) the known-answer self-test and the
+ * core's own known-answer tests of algorithms it knows; a refused descriptor
+ * is reported with the module's file name.
  */
 #ifndef STRATA_PLUGIN_H
 #define STRATA_PLUGIN_H
@@ -22,7 +22,7 @@ extern "C" {
 #endif
 
 #define STRATA_PLUGIN_ABI_MAJOR 1
-#define STRATA_PLUGIN_ABI_MINOR 0
+#define STRATA_PLUGIN_ABI_MINOR 1
 #define STRATA_PLUGIN_ABI ((STRATA_PLUGIN_ABI_MAJOR << 16) | STRATA_PLUGIN_ABI_MINOR)
 
 #define STRATA_PLUGIN_ENTRY_SYMBOL "strata_plugin_entry"
@@ -31,6 +31,7 @@ struct strata_driver;
 struct strata_cipher_alg;
 struct strata_hash_alg;
 struct strata_crypto_format;
+struct strata_kdf_alg;
 
 struct strata_plugin {
     uint32_t abi_version;   /* STRATA_PLUGIN_ABI */
@@ -41,6 +42,8 @@ struct strata_plugin {
     const struct strata_cipher_alg *const *ciphers;
     const struct strata_hash_alg *const *hashes;
     const struct strata_crypto_format *const *crypto_formats;
+    /* Since plugin ABI 1.1; a module built for 1.0 reads as NULL here. */
+    const struct strata_kdf_alg *const *kdfs;
 };
 
 typedef const struct strata_plugin *(*strata_plugin_entry_fn)(void);
@@ -51,6 +54,7 @@ typedef const struct strata_plugin *(*strata_plugin_entry_fn)(void);
 #define STRATA_HASHES(...) ((const struct strata_hash_alg *const[]){ __VA_ARGS__, NULL })
 #define STRATA_CRYPTO_FORMATS(...) \
     ((const struct strata_crypto_format *const[]){ __VA_ARGS__, NULL })
+#define STRATA_KDFS(...) ((const struct strata_kdf_alg *const[]){ __VA_ARGS__, NULL })
 
 /* Use once per module, at file scope:
  *     STRATA_PLUGIN("raw", .drivers = STRATA_DRIVERS(&raw_driver));     */
