@@ -40,7 +40,7 @@ static void print_usage(void)
 
 static void print_version(void)
 {
-    printf("%s version %s\n", tool_progname(), STRATA_VERSION_STRING);
+    printf("%s version %s\n", tool_progname(), strata_version());
 }
 
 int main(int argc, char **argv)

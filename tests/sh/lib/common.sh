@@ -63,7 +63,7 @@ qemu_img_retry() {
 # callers reuse it while it is newer than libstrata) and prints the prefix.
 strata_test_prefix() {
     local prefix=$STRATA_BUILD/test-prefix
-    local lib=$STRATA_BUILD/lib/libstrata.so.0.1.0
+    local lib=$STRATA_BUILD/lib/libstrata.so
     if [ ! -e "$prefix/.stamp" ] || [ "$lib" -nt "$prefix/.stamp" ]; then
         rm -rf "$prefix"
         make -s -C "$STRATA_BUILD/.." install prefix="$prefix" >&2
