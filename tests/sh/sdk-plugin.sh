@@ -24,6 +24,11 @@ make -C "$tmp/ex" CFLAGS="-O2 -g $SAN_CFLAGS" >"$tmp/build.log" 2>&1 ||
 # Built against the installed tree, not the source tree.
 grep -q -- "-I$prefix/include" "$tmp/build.log" || fail "example not built with pkg-config strata"
 grep -qF -- "-I$src/include" "$tmp/build.log" && fail "example reached into the source tree"
+# Its snippet is made by the installed strata-plugin-snippet from the module.
+grep -qF -- "$prefix/bin/strata-plugin-snippet" "$tmp/build.log" ||
+    fail "the example's snippet was not made by the installed strata-plugin-snippet"
+grep -q 'file = "cipher-camellia.so"; ciphers = \[ "camellia" \];' "$tmp/ex/camellia.conf" ||
+    { cat "$tmp/ex/camellia.conf"; fail "camellia.conf does not name camellia"; }
 
 export STRATA_PLUGIN_PATH=$tmp/ex
 demo=$tmp/ex/camellia-demo
