@@ -7,15 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-static bool yes;
-
-static int option(struct img_args *a, int c, const char *arg)
-{
-    if (c == 'y')
-        yes = true;
-    return 0;
-}
-
 static int run(struct img_args *a)
 {
     const struct tool_image img = a->img;
@@ -28,7 +19,7 @@ static int run(struct img_args *a)
     char q[512];
     snprintf(q, sizeof q, "Erase every key slot and the LUKS header of '%s'? The data "
              "can never be decrypted again.", strata_node_filename(cr.hdr));
-    if (!img_confirm(q, yes)) {
+    if (!img_confirm(q, a->yes)) {
         img_crypt_close(&cr);
         tool_error("%s: not erased: confirm with --yes", tool_image_label(&img));
         return 1;
@@ -59,13 +50,8 @@ const struct img_command img_cmd_erase = {
     .synopsis = "erase [--object OBJ] [--image-opts | --config FILE] [-f FMT] [--yes]\n"
                 "                 [--output=human|json] FILENAME",
     .summary = "Destroy every key slot and the header of a LUKS volume.",
-    .flags = IMG_TAKES_OUTPUT | IMG_WRITES | IMG_ONE_IMAGE,
-    .options = (const struct img_option[]){
-        { 'y', "yes", NULL, "do not ask for confirmation" },
-        { 0 },
-    },
+    .flags = IMG_TAKES_OUTPUT | IMG_TAKES_YES | IMG_WRITES | IMG_ONE_IMAGE,
     .notes = "--output tells what was wiped.  With --image-opts a detached header is\n"
              "named by header.filename=...\n",
-    .option = option,
     .run = run,
 };

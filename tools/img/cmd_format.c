@@ -47,13 +47,11 @@ static int fit_flush(void *opaque, struct strata_error **errp)
 
 enum { OPT_FORCE = TOOL_OPT_FIRST_LOCAL };
 
-static bool yes, force;
+static bool force;
 
 static int option(struct img_args *a, int c, const char *arg)
 {
-    if (c == 'y')
-        yes = true;
-    else if (c == OPT_FORCE)
+    if (c == OPT_FORCE)
         force = true;
     return 0;
 }
@@ -116,7 +114,7 @@ static int run(struct img_args *a)
     char q[512];
     snprintf(q, sizeof q, "Write a LUKS header onto '%s'? What it holds now becomes "
              "unreadable.", tool_image_label(&img));
-    if (!img_confirm(q, yes)) {
+    if (!img_confirm(q, a->yes)) {
         tool_error("%s: not formatted: confirm with --yes", tool_image_label(&img));
         goto out;
     }
@@ -148,9 +146,8 @@ const struct img_command img_cmd_format = {
     .synopsis = "format [--object OBJ] [--image-opts | -f FMT] -o OPTIONS [--yes]\n"
                 "                 [--force] {FILENAME | --config FILE}",
     .summary = "Write a LUKS header onto an existing file or node, keeping its size.",
-    .flags = IMG_TAKES_O | IMG_WRITES,
+    .flags = IMG_TAKES_O | IMG_TAKES_YES | IMG_WRITES,
     .options = (const struct img_option[]){
-        { 'y', "yes", NULL, "do not ask for confirmation" },
         { OPT_FORCE, "force", NULL, "replace an existing LUKS header" },
         { 0 },
     },

@@ -25,17 +25,6 @@ static int collect(struct img_args *a, const char *cmd, const char **file)
     return 0;
 }
 
-/* Only header-restore asks before writing; header-backup never overwrites
- * anything. */
-static bool yes;
-
-static int option(struct img_args *a, int c, const char *arg)
-{
-    if (c == 'y')
-        yes = true;
-    return 0;
-}
-
 static int backup(struct img_args *a)
 {
     struct strata_error *err = NULL;
@@ -217,7 +206,7 @@ static int restore(struct img_args *a)
     char q[512];
     snprintf(q, sizeof q, "Overwrite the first %" PRIu64 " bytes of '%s' with the LUKS "
              "header in '%s'?", len, tname, file);
-    if (!img_confirm(q, yes)) {
+    if (!img_confirm(q, a->yes)) {
         tool_error("%s: not restored: confirm with --yes", tool_image_label(&img));
         goto out;
     }
@@ -259,11 +248,9 @@ const struct img_command img_cmd_header_restore = {
     .synopsis = "header-restore [--object OBJ] [--image-opts | -f FMT] [--yes]\n"
                 "                 {TARGET | --config FILE} BACKUP",
     .summary = "Write a saved LUKS header back onto the file or node that holds it.",
-    .flags = IMG_WRITES,
-    .options = (const struct img_option[]){
-        { 'y', "yes", NULL, "do not ask for confirmation" },
-        { 0 },
-    },
+    /* Only header-restore asks before writing: header-backup never
+     * overwrites anything. */
+    .flags = IMG_TAKES_YES | IMG_WRITES,
     .notes = "TARGET is the file holding the header (the image, or its detached header\n"
              "file), written as plain bytes and opened as raw unless -f names a format;\n"
              "with --image-opts it is dotted options naming a node.  BACKUP is a file\n"
@@ -271,6 +258,5 @@ const struct img_command img_cmd_header_restore = {
              "A TARGET stack with a LUKS node gets the header on the node that holds it\n"
              "(its detached header, else its file), where header-backup reads it; such a\n"
              "stack does not open while its header is damaged: then name the file.\n",
-    .option = option,
     .run = restore,
 };

@@ -29,6 +29,7 @@ enum {
                                    command's open_flags() */
     IMG_TRAILING_SIZE = 1 << 8, /* the last word is a size that may start
                                    with '-' (resize): img_args.last */
+    IMG_TAKES_YES = 1 << 9,     /* -y, --yes: img_args.yes (img_confirm) */
 };
 
 /* "Accepted so that qemu-img command lines work; changes nothing." */
@@ -50,6 +51,7 @@ struct img_args {
     bool quiet;                 /* IMG_TAKES_Q */
     bool progress;              /* IMG_TAKES_P; a later -q turns it off */
     enum tool_output output;    /* IMG_TAKES_OUTPUT */
+    bool yes;                   /* IMG_TAKES_YES */
     char **words;               /* the words after the options */
     int nwords;
     const char *last;           /* IMG_TRAILING_SIZE */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* main.c - strata-img: the command table, and what every command shares:
- * parsing its options from its table entry, --help, -o, -q, -p, --output,
+ * parsing its options from its table entry, --help, -o, -q, -p, --yes, --output,
  * the -U and -f checks, and collecting and opening its image. */
 #include "img.h"
 
@@ -28,6 +28,7 @@ static const struct shared_option {
     { { TOOL_OPT_OUTPUT, "output", "human|json", "output format (default: human); JSON uses\n"
                                                   "qemu-img's field names" },
       IMG_TAKES_OUTPUT, 0 },
+    { { 'y', "yes", NULL, "do not ask for confirmation" }, IMG_TAKES_YES, 0 },
     { { 'p', NULL, NULL, "show progress" }, IMG_TAKES_P, 0 },
     { { 'q', NULL, NULL, "quiet" }, IMG_TAKES_Q, 0 },
     { { 'f', NULL, "FMT", "image format (probed when omitted)" }, 0, 0 },
@@ -156,6 +157,8 @@ static int prologue(const struct img_command *cmd, int argc, char **argv, struct
             a->progress = false;
         } else if (c == 'p' && (cmd->flags & IMG_TAKES_P)) {
             a->progress = true;
+        } else if (c == 'y' && (cmd->flags & IMG_TAKES_YES)) {
+            a->yes = true;
         } else if (c == TOOL_OPT_OUTPUT && (cmd->flags & IMG_TAKES_OUTPUT)) {
             if (tool_parse_output(optarg, &a->output, &err) < 0)
                 return tool_fail(err, -EINVAL, NULL);
