@@ -9,13 +9,6 @@ enum { OPT_FORCE = TOOL_OPT_FIRST_LOCAL };
 
 static bool force;
 
-static int option(struct img_args *a, int c, const char *arg)
-{
-    if (c == OPT_FORCE)
-        force = true;
-    return 0;
-}
-
 static int prepare(struct img_args *a)
 {
     struct strata_error *err = NULL;
@@ -65,12 +58,12 @@ const struct img_command img_cmd_amend = {
     .summary = "Change format-specific options of an existing image.",
     .flags = IMG_TAKES_O | IMG_TAKES_P | IMG_TAKES_Q | IMG_WRITES | IMG_ONE_IMAGE | IMG_OPEN,
     .options = (const struct img_option[]){
-        { OPT_FORCE, "force", NULL, "allow changes the format considers risky" },
+        { OPT_FORCE, "force", NULL, .flag = &force,
+          .help = "allow changes the format considers risky" },
         { 0 },
     },
     .notes = "-o names the options to change; --object defines e.g. the secrets of new\n"
              "encryption keys.\n",
-    .option = option,
     .prepare = prepare,
     .open_flags = open_flags,
     .run = run,

@@ -125,7 +125,6 @@ static int option(struct img_args *a, int c, const char *arg)
             return tool_fail(err, -EINVAL, NULL);
         have_step = true;
         break;
-    case 'w': b.write = true; break;
     case OPT_PATTERN:
         if (tool_parse_number(arg, "--pattern", 0, 255, &v, &err) < 0)
             return tool_fail(err, -EINVAL, NULL);
@@ -219,19 +218,23 @@ const struct img_command img_cmd_bench = {
     .summary = "Run a simple sequential read or write benchmark on FILENAME.",
     .flags = IMG_TAKES_Q | IMG_ONE_IMAGE | IMG_OPEN,
     .options = (const struct img_option[]){
-        { 'c', NULL, "COUNT", "number of requests (default 75000)" },
-        { 'd', NULL, "DEPTH", "requests in flight at once (default 64; one\nthread each)" },
-        { 's', NULL, "SIZE", "bytes per request (default 4k)" },
-        { 'o', NULL, "OFFSET", "offset of the first request (default 0)" },
-        { 'S', NULL, "STEP", "distance between requests (default SIZE); requests\n"
-                             "wrap at the end of the image" },
-        { 'w', NULL, NULL, "write instead of read (the image is opened read-write)" },
-        { OPT_PATTERN, "pattern", "N", "byte written by write requests (default 0)" },
-        { OPT_FLUSH_INTERVAL, "flush-interval", "N", "flush after every N write requests" },
-        { OPT_NO_DRAIN, "no-drain", NULL, IMG_COMPAT_HELP },
-        { 'n', NULL, NULL, IMG_COMPAT_HELP },
-        { 'i', NULL, "AIO", IMG_COMPAT_HELP },
-        { 't', NULL, "CACHE", IMG_COMPAT_HELP },
+        { 'c', NULL, "COUNT", .help = "number of requests (default 75000)" },
+        { 'd', NULL, "DEPTH",
+          .help = "requests in flight at once (default 64; one\nthread each)" },
+        { 's', NULL, "SIZE", .help = "bytes per request (default 4k)" },
+        { 'o', NULL, "OFFSET", .help = "offset of the first request (default 0)" },
+        { 'S', NULL, "STEP",
+          .help = "distance between requests (default SIZE); requests\n"
+                  "wrap at the end of the image" },
+        { 'w', NULL, NULL, .flag = &b.write,
+          .help = "write instead of read (the image is opened read-write)" },
+        { OPT_PATTERN, "pattern", "N", .help = "byte written by write requests (default 0)" },
+        { OPT_FLUSH_INTERVAL, "flush-interval", "N",
+          .help = "flush after every N write requests" },
+        { OPT_NO_DRAIN, "no-drain", NULL, .help = IMG_COMPAT_HELP },
+        { 'n', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 'i', NULL, "AIO", .help = IMG_COMPAT_HELP },
+        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
         { 0 },
     },
     .notes = "Requests are synchronous, and the file driver chooses its own I/O and\n"

@@ -185,8 +185,9 @@ const struct img_command img_cmd_check = {
     .summary = "Check the image's metadata for consistency.",
     .flags = IMG_TAKES_Q | IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN,
     .options = (const struct img_option[]){
-        { 'r', "repair", "leaks|all", "repair leaked clusters only, or all problems\n"
-                                      "(the image is then opened for writing)" },
+        { 'r', "repair", "leaks|all",
+          .help = "repair leaked clusters only, or all problems\n"
+                  "(the image is then opened for writing)" },
         { 0 },
     },
     .notes = "Exit status: 0 no problem found, 1 the check could not be completed,\n"

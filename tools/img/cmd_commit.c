@@ -58,13 +58,6 @@ static int check_base(const char *base, const char *image, struct strata_node *p
 
 static const char *base;
 
-static int option(struct img_args *a, int c, const char *arg)
-{
-    if (c == 'b')
-        base = arg;
-    return 0;       /* -d, -p, -t, -r: accepted, nothing to do */
-}
-
 static int run(struct img_args *a)
 {
     const struct tool_image img = a->img;
@@ -140,15 +133,15 @@ const struct img_command img_cmd_commit = {
     .summary = "Write an image's own data into its backing file.",
     .flags = IMG_TAKES_Q | IMG_WRITES | IMG_ONE_IMAGE,
     .options = (const struct img_option[]){
-        { 'b', NULL, "BASE", "the backing file to commit to (only the immediate\n"
-                             "backing file is supported), by any name of it" },
-        { 'd', NULL, NULL, IMG_COMPAT_HELP },
-        { 'p', NULL, NULL, IMG_COMPAT_HELP },
-        { 't', NULL, "CACHE", IMG_COMPAT_HELP },
-        { 'r', NULL, "RATE", IMG_COMPAT_HELP },
+        { 'b', NULL, "BASE", .value = &base,
+          .help = "the backing file to commit to (only the immediate\n"
+                  "backing file is supported), by any name of it" },
+        { 'd', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 'p', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
+        { 'r', NULL, "RATE", .help = IMG_COMPAT_HELP },
         { 0 },
     },
     .notes = "The image itself is left unchanged (as qemu-img commit -d).\n",
-    .option = option,
     .run = run,
 };

@@ -88,15 +88,6 @@ static int check_zero_tail(struct side *s, uint64_t off, uint64_t end,
 static const char *fmt_b;
 static bool strict;
 
-static int option(struct img_args *args, int c, const char *arg)
-{
-    if (c == 'F')
-        fmt_b = arg;
-    else if (c == 's')
-        strict = true;
-    return 0;
-}
-
 static int run(struct img_args *args)
 {
     const struct tool_common tc = args->tc;
@@ -242,9 +233,11 @@ const struct img_command img_cmd_compare = {
     .summary = "Check whether two images have the same content.",
     .flags = IMG_TAKES_P | IMG_TAKES_Q,
     .options = (const struct img_option[]){
-        { 'F', NULL, "FMT", "format of FILENAME2 (probed when omitted)" },
-        { 's', NULL, NULL, "strict: images of different sizes, or with data\n"
-                           "allocated in one and not the other, differ" },
+        { 'F', NULL, "FMT", .value = &fmt_b,
+          .help = "format of FILENAME2 (probed when omitted)" },
+        { 's', NULL, NULL, .flag = &strict,
+          .help = "strict: images of different sizes, or with data\n"
+                  "allocated in one and not the other, differ" },
         { 0 },
     },
     .notes = "-f is the format of FILENAME1.  --config may be repeated; its images come\n"
@@ -252,6 +245,5 @@ const struct img_command img_cmd_compare = {
              "result.  Without -s, an image that is longer is equal when its extra part\n"
              "reads as zeros.  Exit status: 0 identical, 1 different, 2 error.\n",
     .usage_status = CMP_ERROR,
-    .option = option,
     .run = run,
 };

@@ -335,9 +335,6 @@ static int option(struct img_args *a, int c, const char *arg)
 {
     struct strata_error *err = NULL;
     switch (c) {
-    case 'O': out_fmt = arg; break;
-    case 'n': no_create = true; break;
-    case 'c': compress = true; break;
     case 'S':
         if (tool_parse_size(arg, "-S: invalid sparse size", &min_sparse, &err) < 0)
             return tool_fail(err, -EINVAL, NULL);
@@ -351,8 +348,6 @@ static int option(struct img_args *a, int c, const char *arg)
         else
             return tool_usage_error("convert", "-t: invalid cache mode '%s'", arg);
         break;
-    case OPT_TARGET_IMAGE_OPTS: target_opts = true; break;
-    case OPT_TARGET_CONFIG: target_config = arg; break;
     }
     return 0;
 }
@@ -520,22 +515,27 @@ const struct img_command img_cmd_convert = {
     .summary = "Copy one or more images (joined end to end) into OUTPUT_FILENAME.",
     .flags = IMG_TAKES_O | IMG_TAKES_P | IMG_TAKES_Q,
     .options = (const struct img_option[]){
-        { 'O', NULL, "OUTPUT_FMT", "format of the target (default: raw)" },
-        { 't', NULL, "CACHE", "the target's cache mode: unsafe (default, as qemu-img:\n"
-                              "the data is left in the host page cache) or writeback,\n"
-                              "writethrough, none, directsync (the target is flushed\n"
-                              "to stable storage before convert exits)" },
-        { 'n', NULL, NULL, "do not create the target; it must exist and be\n"
-                           "large enough" },
-        { 'S', NULL, "SPARSE_SIZE", "zero runs of at least this size (default 4k) are not\n"
-                                    "written, keeping the target sparse; 0 writes every byte" },
-        { 'c', NULL, NULL, "compress the target's clusters (formats with\n"
-                           "compressed clusters: qcow, qcow2)" },
-        { OPT_TARGET_IMAGE_OPTS, "target-image-opts", NULL,
-          "OUTPUT_FILENAME is dotted options (requires -n)" },
-        { OPT_TARGET_CONFIG, "target-config", "FILE",
-          "the target is the stack described by FILE (requires -n;\n"
-          "then every positional argument is a source)" },
+        { 'O', NULL, "OUTPUT_FMT", .value = &out_fmt,
+          .help = "format of the target (default: raw)" },
+        { 't', NULL, "CACHE",
+          .help = "the target's cache mode: unsafe (default, as qemu-img:\n"
+                  "the data is left in the host page cache) or writeback,\n"
+                  "writethrough, none, directsync (the target is flushed\n"
+                  "to stable storage before convert exits)" },
+        { 'n', NULL, NULL, .flag = &no_create,
+          .help = "do not create the target; it must exist and be\n"
+                  "large enough" },
+        { 'S', NULL, "SPARSE_SIZE",
+          .help = "zero runs of at least this size (default 4k) are not\n"
+                  "written, keeping the target sparse; 0 writes every byte" },
+        { 'c', NULL, NULL, .flag = &compress,
+          .help = "compress the target's clusters (formats with\n"
+                  "compressed clusters: qcow, qcow2)" },
+        { OPT_TARGET_IMAGE_OPTS, "target-image-opts", NULL, .flag = &target_opts,
+          .help = "OUTPUT_FILENAME is dotted options (requires -n)" },
+        { OPT_TARGET_CONFIG, "target-config", "FILE", .value = &target_config,
+          .help = "the target is the stack described by FILE (requires -n;\n"
+                  "then every positional argument is a source)" },
         { 0 },
     },
     .notes = "-f, -U, --image-opts and --config are about the sources; -o holds the\n"

@@ -67,16 +67,6 @@ static void print_formatting(const char *filename, const char *fmt, uint64_t siz
 static const char *backing, *backing_fmt;
 static bool unsafe;
 
-static int option(struct img_args *a, int c, const char *arg)
-{
-    switch (c) {
-    case 'b': backing = arg; break;
-    case 'F': backing_fmt = arg; break;
-    case 'u': unsafe = true; break;
-    }
-    return 0;
-}
-
 static int run(struct img_args *a)
 {
     struct img_create_opts *co = &a->co;
@@ -175,16 +165,18 @@ const struct img_command img_cmd_create = {
     .summary = "Create a new disk image FILENAME of SIZE bytes in format FMT.",
     .flags = IMG_TAKES_O | IMG_TAKES_Q | IMG_WRITES | IMG_FILE_NAMES,
     .options = (const struct img_option[]){
-        { 'b', NULL, "BACKING", "backing file (stored in the image; relative names\n"
-                                "are relative to FILENAME's directory)" },
-        { 'F', NULL, "BACKING_FMT", "format of the backing file" },
-        { 'u', NULL, NULL, "do not open the backing file (SIZE is then required)" },
+        { 'b', NULL, "BACKING", .value = &backing,
+          .help = "backing file (stored in the image; relative names\n"
+                  "are relative to FILENAME's directory)" },
+        { 'F', NULL, "BACKING_FMT", .value = &backing_fmt,
+          .help = "format of the backing file" },
+        { 'u', NULL, NULL, .flag = &unsafe,
+          .help = "do not open the backing file (SIZE is then required)" },
         { 0 },
     },
     .notes = "FMT defaults to raw; -q leaves out the 'Formatting' line; --object defines\n"
              "the secrets of encryption options (key-secret=ID).\n"
              "SIZE is in bytes, or with a suffix K, M, G, T, P, E (binary); it is taken\n"
              "from the backing file when omitted.\n",
-    .option = option,
     .run = run,
 };

@@ -49,13 +49,6 @@ static int parse_operand(struct dd_args *d, const char *arg, struct strata_error
 
 static const char *out_fmt = "raw";
 
-static int option(struct img_args *a, int c, const char *arg)
-{
-    if (c == 'O')
-        out_fmt = arg;
-    return 0;
-}
-
 static int run(struct img_args *a)
 {
     const struct tool_common tc = a->tc;
@@ -177,7 +170,7 @@ const struct img_command img_cmd_dd = {
     .summary = "Copy INPUT to a new image OUTPUT, dd style.",
     .flags = IMG_TAKES_P,
     .options = (const struct img_option[]){
-        { 'O', NULL, "OUTPUT_FMT", "output format (default: raw)" },
+        { 'O', NULL, "OUTPUT_FMT", .value = &out_fmt, .help = "output format (default: raw)" },
         { 0 },
     },
     .notes = "Operands:\n"
@@ -189,6 +182,5 @@ const struct img_command img_cmd_dd = {
              "  of=OUTPUT             the output image, created (replacing any file)\n"
              "-f, -U, --image-opts and --config are about the input; --config names it\n"
              "instead of if=.\n",
-    .option = option,
     .run = run,
 };

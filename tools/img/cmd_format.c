@@ -49,13 +49,6 @@ enum { OPT_FORCE = TOOL_OPT_FIRST_LOCAL };
 
 static bool force;
 
-static int option(struct img_args *a, int c, const char *arg)
-{
-    if (c == OPT_FORCE)
-        force = true;
-    return 0;
-}
-
 static int run(struct img_args *a)
 {
     struct img_create_opts *co = &a->co;
@@ -148,13 +141,12 @@ const struct img_command img_cmd_format = {
     .summary = "Write a LUKS header onto an existing file or node, keeping its size.",
     .flags = IMG_TAKES_O | IMG_TAKES_YES | IMG_WRITES,
     .options = (const struct img_option[]){
-        { OPT_FORCE, "force", NULL, "replace an existing LUKS header" },
+        { OPT_FORCE, "force", NULL, .flag = &force, .help = "replace an existing LUKS header" },
         { 0 },
     },
     .notes = "-o holds the LUKS create options (key-secret=ID, naming an --object secret,\n"
              "is required); the payload is the rest of the volume after the header.\n"
              "FILENAME is opened as raw unless -f names a format; with --image-opts it\n"
              "is dotted options naming a node.\n",
-    .option = option,
     .run = run,
 };

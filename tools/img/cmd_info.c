@@ -72,13 +72,6 @@ enum { OPT_BACKING_CHAIN = TOOL_OPT_FIRST_LOCAL };
 
 static bool chain;
 
-static int option(struct img_args *a, int c, const char *arg)
-{
-    if (c == OPT_BACKING_CHAIN)
-        chain = true;
-    return 0;
-}
-
 static int run(struct img_args *a)
 {
     struct strata_node *top = a->node;
@@ -124,10 +117,10 @@ const struct img_command img_cmd_info = {
     .summary = "Show information about the image FILENAME.",
     .flags = IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN,
     .options = (const struct img_option[]){
-        { OPT_BACKING_CHAIN, "backing-chain", NULL, "show every image of the backing chain" },
+        { OPT_BACKING_CHAIN, "backing-chain", NULL, .flag = &chain,
+          .help = "show every image of the backing chain" },
         { 0 },
     },
-    .option = option,
     .open_mode = STRATA_O_NO_IO,
     .run = run,
 };

@@ -158,8 +158,8 @@ const struct img_command img_cmd_map = {
     .flags = IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN,
     .open_mode = STRATA_O_NO_IO,
     .options = (const struct img_option[]){
-        { OPT_START, "start-offset", "OFF", "first byte to map" },
-        { OPT_MAX, "max-length", "LEN", "map at most LEN bytes" },
+        { OPT_START, "start-offset", "OFF", .help = "first byte to map" },
+        { OPT_MAX, "max-length", "LEN", .help = "map at most LEN bytes" },
         { 0 },
     },
     .notes = "--output=human lists the data ranges with their host offsets; json every\n"

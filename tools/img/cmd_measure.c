@@ -12,15 +12,6 @@ enum { OPT_SIZE = TOOL_OPT_FIRST_LOCAL };
 static const char *out_fmt = "raw";
 static const char *size_arg;
 
-static int option(struct img_args *a, int c, const char *arg)
-{
-    if (c == 'O')
-        out_fmt = arg;
-    else if (c == OPT_SIZE)
-        size_arg = arg;
-    return 0;
-}
-
 static int run(struct img_args *a)
 {
     const struct tool_common tc = a->tc;
@@ -104,13 +95,13 @@ const struct img_command img_cmd_measure = {
     .summary = "Compute the host size a new or converted image of format FMT needs.",
     .flags = IMG_TAKES_O | IMG_TAKES_OUTPUT,
     .options = (const struct img_option[]){
-        { 'O', NULL, "FMT", "output format (default: raw)" },
-        { OPT_SIZE, "size", "SIZE", "measure a new, empty image of SIZE bytes" },
+        { 'O', NULL, "FMT", .value = &out_fmt, .help = "output format (default: raw)" },
+        { OPT_SIZE, "size", "SIZE", .value = &size_arg,
+          .help = "measure a new, empty image of SIZE bytes" },
         { 0 },
     },
     .notes = "-o holds the creation options of FMT; -f, -U, --image-opts and --config\n"
              "are about the source FILENAME.  JSON gives \"required\" and\n"
              "\"fully-allocated\".\n",
-    .option = option,
     .run = run,
 };

@@ -60,16 +60,6 @@ out:
 static const char *backing, *bfmt;
 static bool unsafe;
 
-static int option(struct img_args *a, int c, const char *arg)
-{
-    switch (c) {
-    case 'b': backing = arg; break;
-    case 'F': bfmt = arg; break;
-    case 'u': unsafe = true; break;
-    }
-    return 0;       /* -p, -t, -T: accepted, nothing to do */
-}
-
 static int prepare(struct img_args *a)
 {
     if (!backing)
@@ -137,19 +127,21 @@ const struct img_command img_cmd_rebase = {
     .summary = "Change the backing file of an image.",
     .flags = IMG_TAKES_Q | IMG_ONE_IMAGE | IMG_OPEN,
     .options = (const struct img_option[]){
-        { 'b', NULL, "BACKING_FILE", "the new backing file (\"\" for none); a relative\n"
-                                     "name is relative to the image's directory" },
-        { 'F', NULL, "BACKING_FMT", "its format (required unless BACKING_FILE is \"\")" },
-        { 'u', NULL, NULL, "unsafe: only rewrite the name, copy nothing" },
-        { 'p', NULL, NULL, IMG_COMPAT_HELP },
-        { 't', NULL, "CACHE", IMG_COMPAT_HELP },
-        { 'T', NULL, "SRC_CACHE", IMG_COMPAT_HELP },
+        { 'b', NULL, "BACKING_FILE", .value = &backing,
+          .help = "the new backing file (\"\" for none); a relative\n"
+                  "name is relative to the image's directory" },
+        { 'F', NULL, "BACKING_FMT", .value = &bfmt,
+          .help = "its format (required unless BACKING_FILE is \"\")" },
+        { 'u', NULL, NULL, .flag = &unsafe,
+          .help = "unsafe: only rewrite the name, copy nothing" },
+        { 'p', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
+        { 'T', NULL, "SRC_CACHE", .help = IMG_COMPAT_HELP },
         { 0 },
     },
     .notes = "-U opens the new backing file without taking image locks; the image\n"
              "itself is written and locked.  Without -u, data the image inherits and the\n"
              "two backing files see differently is copied into the image first.\n",
-    .option = option,
     .prepare = prepare,
     .open_flags = open_flags,
     .run = run,

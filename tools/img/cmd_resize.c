@@ -32,9 +32,7 @@ static bool shrink;
 static int option(struct img_args *a, int c, const char *arg)
 {
     struct strata_error *err = NULL;
-    if (c == OPT_SHRINK)
-        shrink = true;
-    else if (c == OPT_PREALLOC && parse_prealloc(arg, &prealloc, &err) < 0)
+    if (c == OPT_PREALLOC && parse_prealloc(arg, &prealloc, &err) < 0)
         return tool_fail(err, -EINVAL, NULL);
     return 0;
 }
@@ -131,10 +129,12 @@ const struct img_command img_cmd_resize = {
     .summary = "Change the virtual size of FILENAME to SIZE, or by +SIZE / -SIZE.",
     .flags = IMG_TAKES_Q | IMG_WRITES | IMG_TRAILING_SIZE,
     .options = (const struct img_option[]){
-        { OPT_PREALLOC, "preallocation", "PREALLOC", "off, metadata, falloc or full: how the\n"
-                                                     "new area is allocated (growing only)" },
-        { OPT_SHRINK, "shrink", NULL, "allow the image to get smaller (the data past\n"
-                                      "the new end is lost)" },
+        { OPT_PREALLOC, "preallocation", "PREALLOC",
+          .help = "off, metadata, falloc or full: how the\n"
+                  "new area is allocated (growing only)" },
+        { OPT_SHRINK, "shrink", NULL, .flag = &shrink,
+          .help = "allow the image to get smaller (the data past\n"
+                  "the new end is lost)" },
         { 0 },
     },
     .notes = "SIZE is the last argument; a leading '-' is read as a size, not an option.\n",

@@ -36,12 +36,16 @@ enum {
 #define IMG_COMPAT_HELP "accepted for compatibility; changes nothing"
 
 /* One option of a command.  val is the letter of a short option, or a
- * value from TOOL_OPT_FIRST_LOCAL up for one that only has a long name. */
+ * value from TOOL_OPT_FIRST_LOCAL up for one that only has a long name.
+ * An option that only sets a flag or keeps its argument names the variable
+ * (`flag`, `value`); the others go to the command's option(). */
 struct img_option {
     int val;
     const char *name;           /* long name, or NULL */
     const char *arg;            /* argument in --help ("FMT"), NULL: none */
     const char *help;           /* --help text; '\n' starts a new line */
+    bool *flag;                 /* set to true */
+    const char **value;         /* set to the argument (the last one given) */
 };
 
 /* A command's arguments once the shared part has run. */

@@ -23,23 +23,25 @@ static const struct shared_option {
     struct img_option opt;
     unsigned needs, hidden_if;
 } shared[] = {
-    { { 'o', NULL, "OPTIONS", "format options, comma separated (may be repeated);\n"
-                               "'-o help' lists them" }, IMG_TAKES_O, 0 },
-    { { TOOL_OPT_OUTPUT, "output", "human|json", "output format (default: human); JSON uses\n"
-                                                  "qemu-img's field names" },
-      IMG_TAKES_OUTPUT, 0 },
-    { { 'y', "yes", NULL, "do not ask for confirmation" }, IMG_TAKES_YES, 0 },
-    { { 'p', NULL, NULL, "show progress" }, IMG_TAKES_P, 0 },
-    { { 'q', NULL, NULL, "quiet" }, IMG_TAKES_Q, 0 },
-    { { 'f', NULL, "FMT", "image format (probed when omitted)" }, 0, 0 },
-    { { 'U', "force-share", NULL, "open without taking image locks" }, 0, IMG_WRITES },
-    { { TOOL_OPT_IMAGE_OPTS, "image-opts", NULL, "FILENAME is dotted options\n"
-                                                 "(driver=raw,file.filename=disk.img)" },
-      0, IMG_FILE_NAMES },
-    { { TOOL_OPT_CONFIG, "config", "FILE", "the image is the stack described by FILE" },
-      0, IMG_FILE_NAMES },
-    { { TOOL_OPT_OBJECT, "object", "secret,...", "define a secret" }, 0, 0 },
-    { { 'h', "help", NULL, NULL }, 0, 0 },     /* listed by strata-img --help */
+    { { 'o', NULL, "OPTIONS",
+        .help = "format options, comma separated (may be repeated);\n"
+                "'-o help' lists them" }, IMG_TAKES_O, 0 },
+    { { TOOL_OPT_OUTPUT, "output", "human|json",
+        .help = "output format (default: human); JSON uses\n"
+                "qemu-img's field names" }, IMG_TAKES_OUTPUT, 0 },
+    { { 'y', "yes", NULL, .help = "do not ask for confirmation" }, IMG_TAKES_YES, 0 },
+    { { 'p', NULL, NULL, .help = "show progress" }, IMG_TAKES_P, 0 },
+    { { 'q', NULL, NULL, .help = "quiet" }, IMG_TAKES_Q, 0 },
+    { { 'f', NULL, "FMT", .help = "image format (probed when omitted)" }, 0, 0 },
+    { { 'U', "force-share", NULL, .help = "open without taking image locks" }, 0, IMG_WRITES },
+    { { TOOL_OPT_IMAGE_OPTS, "image-opts", NULL,
+        .help = "FILENAME is dotted options\n"
+                "(driver=raw,file.filename=disk.img)" }, 0, IMG_FILE_NAMES },
+    { { TOOL_OPT_CONFIG, "config", "FILE",
+        .help = "the image is the stack described by FILE" }, 0, IMG_FILE_NAMES },
+    { { TOOL_OPT_OBJECT, "object", "secret,...", .help = "define a secret" }, 0, 0 },
+    /* Listed by strata-img --help, not by each command. */
+    { { 'h', "help", NULL, .help = NULL }, 0, 0 },
 };
 #define NSHARED (sizeof shared / sizeof shared[0])
 #define MAX_OPTIONS 64
@@ -106,6 +108,14 @@ static void add_option(const struct img_option *o, char *optstring, struct optio
         longopts[(*nlong)++] = (struct option){ o->name, has_arg, NULL, o->val };
 }
 
+static const struct img_option *find_option(const struct img_command *cmd, int c)
+{
+    for (const struct img_option *o = cmd->options; o && o->val; o++)
+        if (o->val == c)
+            return o;
+    return NULL;
+}
+
 /* The options, the -U and -f checks, the command's prepare(), and its
  * image: -1 to go on to run(), or the exit status. */
 static int prologue(const struct img_command *cmd, int argc, char **argv, struct img_args *a)
@@ -149,7 +159,12 @@ static int prologue(const struct img_command *cmd, int argc, char **argv, struct
             tool_getopt_error(c, argv, cmd->name);
             return usage_status;
         }
-        if (c == 'o' && (cmd->flags & IMG_TAKES_O)) {
+        const struct img_option *own = find_option(cmd, c);
+        if (own && own->flag) {
+            *own->flag = true;
+        } else if (own && own->value) {
+            *own->value = optarg;
+        } else if (c == 'o' && (cmd->flags & IMG_TAKES_O)) {
             if (img_opts_add(&a->co, optarg, &err) < 0)
                 return tool_fail(err, -EINVAL, NULL);
         } else if (c == 'q' && (cmd->flags & IMG_TAKES_Q)) {
