@@ -8,6 +8,7 @@
 
 #include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The name lists of struct strata_plugin and the snippet keys the loader
@@ -33,18 +34,18 @@ struct desc_head {
     const char *name;
 };
 
-static void print_string(const char *s)
+static void print_string(FILE *out, const char *s)
 {
-    putchar('"');
+    putc('"', out);
     for (; *s; s++) {
         if (*s == '"' || *s == '\\')
-            putchar('\\');
-        putchar(*s);
+            putc('\\', out);
+        putc(*s, out);
     }
-    putchar('"');
+    putc('"', out);
 }
 
-static int print_module(const char *path)
+static int print_module(FILE *out, const char *path)
 {
     void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (!h) {
@@ -63,9 +64,9 @@ static int print_module(const char *path)
     }
     const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
     size_t total = 0;
-    printf("  { file = ");
-    print_string(base);
-    printf(";");
+    fprintf(out, "  { file = ");
+    print_string(out, base);
+    fprintf(out, ";");
     for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
         /* A module built against an older, shorter struct has no such list. */
         if (kinds[k].offset + sizeof(void *) > p->struct_size)
@@ -74,15 +75,15 @@ static int print_module(const char *path)
         memcpy(&list, (const char *)p + kinds[k].offset, sizeof list);
         if (!list || !list[0])
             continue;
-        printf(" %s = [ ", kinds[k].key);
+        fprintf(out, " %s = [ ", kinds[k].key);
         for (size_t i = 0; list[i]; i++, total++) {
             if (i)
-                printf(", ");
-            print_string(list[i]->name ? list[i]->name : "");
+                fprintf(out, ", ");
+            print_string(out, list[i]->name ? list[i]->name : "");
         }
-        printf(" ];");
+        fprintf(out, " ];");
     }
-    printf(" }");
+    fprintf(out, " }");
     dlclose(h);
     if (!total) {
         tool_error("%s: the module declares no names", path);
@@ -96,22 +97,35 @@ int main(int argc, char **argv)
     tool_set_progname("strata-plugin-snippet");
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         printf("usage: %s MODULE.so...\n\n"
-               "Prints a plugins.d snippet naming what each module's strata_plugin_entry()\n"
-               "declares, for SYSCONFDIR/strata/plugins.d or the plugins.d directory\n"
-               "of a directory in STRATA_PLUGIN_PATH.\n", tool_progname());
+               "Prints the plugins.d snippet naming what each module's\n"
+               "strata_plugin_entry() declares, for plugins.d/ in strata's plugin\n"
+               "directory, SYSCONFDIR/strata/plugins.d, or a directory of\n"
+               "STRATA_PLUGIN_PATH (next to the module).\n", tool_progname());
         return argc < 2;
     }
     if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
         printf("%s version %s\n", tool_progname(), strata_version());
         return 0;
     }
-    printf("# Made by %s from what the module%s declare%s.\nmodules = (\n",
-           tool_progname(), argc > 2 ? "s" : "", argc > 2 ? "" : "s");
-    for (int i = 1; i < argc; i++) {
-        if (print_module(argv[i]))
-            return 1;
-        printf("%s\n", i + 1 < argc ? "," : "");
+    /* Nothing is printed unless every module could be read. */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    if (!out) {
+        tool_error("out of memory");
+        return 1;
     }
-    printf(");\n");
-    return 0;
+    fprintf(out, "# Made by %s from what the module%s declare%s.\nmodules = (\n",
+            tool_progname(), argc > 2 ? "s" : "", argc > 2 ? "" : "s");
+    int status = 0;
+    for (int i = 1; i < argc && !status; i++) {
+        status = print_module(out, argv[i]);
+        fprintf(out, "%s\n", i + 1 < argc ? "," : "");
+    }
+    fprintf(out, ");\n");
+    fclose(out);
+    if (!status)
+        fwrite(text, 1, len, stdout);
+    free(text);
+    return status;
 }
