@@ -22,12 +22,16 @@
 #include <strata/common.h>
 #include <strata/flags.h>
 #include <strata/driver.h>
+#include <strata/version.h>
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define STRATA_VERSION_STRING "0.1.0"
+/* STRATA_VERSION (strata/version.h) is the version of these headers;
+ * strata_version() that of the library a program runs with. */
+#define STRATA_VERSION_STRING STRATA_VERSION    /* the older name */
+STRATA_EXPORT const char *strata_version(void);
 
 /* Optional: the first open initialises the library.  Explicit init lets an
  * application report plugin path problems early. */

@@ -6,8 +6,18 @@
 #   QEMU_SRC=DIR tests/iotests/run.sh [--baseline] [FMT...]
 #
 # DIR is an unpacked QEMU source tree with its distribution's patches
-# applied (Debian: apt-get source qemu), of the same version as the
-# installed qemu-img.  FMT is raw, qcow2, qcow or luks (default: all four).
+# applied, of the same version as the installed qemu-img.  On Debian,
+# without touching the system's apt configuration:
+#
+#   mkdir -p ~/aptsrc/sources.list.d ~/aptsrc/lists/partial
+#   sed 's/^Types: deb$/Types: deb-src/' /etc/apt/sources.list.d/debian.sources \
+#       > ~/aptsrc/sources.list.d/src.sources
+#   o="-o Dir::Etc::SourceParts=$HOME/aptsrc/sources.list.d
+#      -o Dir::Etc::SourceList=/dev/null -o Dir::State::Lists=$HOME/aptsrc/lists"
+#   apt-get $o update && apt-get $o source --download-only qemu
+#   tar xf qemu_*.orig.tar.xz && cd qemu-*/ && tar xf ../qemu_*.debian.tar.xz
+#   for p in $(grep -v '^#' debian/patches/series); do
+#       patch -p1 < debian/patches/$p; done  FMT is raw, qcow2, qcow or luks (default: all four).
 #
 # Only tests that need no system emulator run: the suite's `check` insists
 # on one, so it gets a stub that answers its probe and fails everything

@@ -12,7 +12,12 @@ unhex() { printf '%s' "$1" | sed 's/../\\x&/g' | xargs -0 printf '%b'; }
 
 need openssl
 
-sdk_build_example cipher-plugin crypto.h >/dev/null
+prefix=$(sdk_build_example cipher-plugin crypto.h)
+# Its snippet is made by the installed strata-plugin-snippet from the module.
+grep -qF -- "$prefix/bin/strata-plugin-snippet" "$T/build.log" ||
+    fail "the example's snippet was not made by the installed strata-plugin-snippet"
+grep -q 'file = "cipher-camellia.so"; ciphers = \[ "camellia" \];' "$T/ex/camellia.conf" ||
+    { cat "$T/ex/camellia.conf"; fail "camellia.conf does not name camellia"; }
 
 export STRATA_PLUGIN_PATH=$tmp/ex
 demo=$tmp/ex/camellia-demo

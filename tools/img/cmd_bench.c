@@ -77,118 +77,103 @@ fail:
     return NULL;
 }
 
-static int run(int argc, char **argv)
-{
-    enum { OPT_PATTERN = TOOL_OPT_FIRST_LOCAL, OPT_FLUSH_INTERVAL, OPT_NO_DRAIN };
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "pattern", required_argument, NULL, OPT_PATTERN },
-        { "flush-interval", required_argument, NULL, OPT_FLUSH_INTERVAL },
-        { "no-drain", no_argument, NULL, OPT_NO_DRAIN },
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct strata_error *err = NULL;
-    struct bench b = { .count = 75000, .size = 4096, .pattern = 0 };
-    int64_t depth = 64, v;
-    bool quiet = false, have_step = false;
-    int c, ret, status = 1;
+enum { OPT_PATTERN = TOOL_OPT_FIRST_LOCAL, OPT_FLUSH_INTERVAL, OPT_NO_DRAIN };
 
-    while ((c = getopt_long(argc, argv, ":hc:d:f:ni:o:qs:S:t:wU", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            return img_print_help(&img_cmd_bench);
-        case 'c':
-            if (tool_parse_number(optarg, "-c", 1, INT32_MAX, &v, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            b.count = (uint64_t)v;
-            break;
-        case 'd':
-            if (tool_parse_number(optarg, "-d", 1, 1024, &v, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            depth = v;
-            break;
-        case 'n':
-            break;      /* the file driver picks its own I/O method */
-        case 'i':
-            if (strcmp(optarg, "threads") && strcmp(optarg, "native") &&
-                strcmp(optarg, "io_uring"))
-                return tool_usage_error("bench", "-i: invalid aio mode '%s'", optarg);
-            break;
-        case 't':
-            if (strcmp(optarg, "none") && strcmp(optarg, "writeback") &&
-                strcmp(optarg, "writethrough") && strcmp(optarg, "directsync") &&
-                strcmp(optarg, "unsafe"))
-                return tool_usage_error("bench", "-t: invalid cache mode '%s'", optarg);
-            break;
-        case 'o':
-            if (tool_parse_size(optarg, "-o", &b.offset, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            break;
-        case 'q': quiet = true; break;
-        case 's':
-            if (tool_parse_size(optarg, "-s", &b.size, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            if (b.size == 0 || b.size > (1u << 30))
-                return tool_usage_error("bench", "-s: invalid buffer size '%s'", optarg);
-            break;
-        case 'S':
-            if (tool_parse_size(optarg, "-S", &b.step, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            have_step = true;
-            break;
-        case 'w': b.write = true; break;
-        case OPT_PATTERN:
-            if (tool_parse_number(optarg, "--pattern", 0, 255, &v, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            b.pattern = (int)v;
-            break;
-        case OPT_FLUSH_INTERVAL:
-            if (tool_parse_number(optarg, "--flush-interval", 0, INT32_MAX, &v, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            b.flush_interval = (uint64_t)v;
-            break;
-        case OPT_NO_DRAIN:
-            break;      /* requests are synchronous: there is nothing to drain */
-        default:
-            return tool_getopt_error(c, argv, "bench");
-        }
+static struct bench b = { .count = 75000, .size = 4096, .pattern = 0 };
+static int64_t depth = 64;
+static bool have_step;
+
+static int option(struct img_args *a, int c, const char *arg)
+{
+    struct strata_error *err = NULL;
+    int64_t v;
+    switch (c) {
+    case 'c':
+        if (tool_parse_number(arg, "-c", 1, INT32_MAX, &v, &err) < 0)
+            return tool_fail(err, -EINVAL, NULL);
+        b.count = (uint64_t)v;
+        break;
+    case 'd':
+        if (tool_parse_number(arg, "-d", 1, 1024, &v, &err) < 0)
+            return tool_fail(err, -EINVAL, NULL);
+        depth = v;
+        break;
+    case 'n':
+        break;      /* the file driver picks its own I/O method */
+    case 'i':
+        if (strcmp(arg, "threads") && strcmp(arg, "native") && strcmp(arg, "io_uring"))
+            return tool_usage_error("bench", "-i: invalid aio mode '%s'", arg);
+        break;
+    case 't':
+        if (strcmp(arg, "none") && strcmp(arg, "writeback") &&
+            strcmp(arg, "writethrough") && strcmp(arg, "directsync") &&
+            strcmp(arg, "unsafe"))
+            return tool_usage_error("bench", "-t: invalid cache mode '%s'", arg);
+        break;
+    case 'o':
+        if (tool_parse_size(arg, "-o", &b.offset, &err) < 0)
+            return tool_fail(err, -EINVAL, NULL);
+        break;
+    case 's':
+        if (tool_parse_size(arg, "-s", &b.size, &err) < 0)
+            return tool_fail(err, -EINVAL, NULL);
+        if (b.size == 0 || b.size > (1u << 30))
+            return tool_usage_error("bench", "-s: invalid buffer size '%s'", arg);
+        break;
+    case 'S':
+        if (tool_parse_size(arg, "-S", &b.step, &err) < 0)
+            return tool_fail(err, -EINVAL, NULL);
+        have_step = true;
+        break;
+    case OPT_PATTERN:
+        if (tool_parse_number(arg, "--pattern", 0, 255, &v, &err) < 0)
+            return tool_fail(err, -EINVAL, NULL);
+        b.pattern = (int)v;
+        break;
+    case OPT_FLUSH_INTERVAL:
+        if (tool_parse_number(arg, "--flush-interval", 0, INT32_MAX, &v, &err) < 0)
+            return tool_fail(err, -EINVAL, NULL);
+        b.flush_interval = (uint64_t)v;
+        break;
+    case OPT_NO_DRAIN:
+        break;      /* requests are synchronous: there is nothing to drain */
     }
+    return 0;
+}
+
+static int prepare(struct img_args *a)
+{
     if (!have_step)
         b.step = b.size;
     if (b.flush_interval && !b.write)
         return tool_usage_error("bench", "--flush-interval is only available in write tests");
-    if (b.write && tool_refuse_force_share(&tc, "bench"))
+    if (b.write && tool_refuse_force_share(&a->tc, "bench"))
         return 1;
-    if (tool_common_finish(&tc) < 0)
-        return 1;
-    struct tool_image img;
-    int n = tool_image_collect_one(&tc, "bench", argv + optind, argc - optind, &img);
-    if (n)
-        return n;
+    return -1;
+}
 
-    unsigned flags = (b.write ? STRATA_O_RDWR : 0) | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
-    ret = tool_image_open(&img, flags, &b.node, &err);
-    if (ret < 0)
-        return tool_fail(err, ret, img.spec);
+static unsigned open_flags(const struct img_args *a)
+{
+    return b.write ? STRATA_O_RDWR : 0;
+}
+
+static int run(struct img_args *a)
+{
+    const char *spec = a->img.spec;
+    b.node = a->node;
     int64_t len = strata_get_length(b.node);
     if (len < 0) {
-        tool_error("%s: cannot read the image size: %s", img.spec, strerror((int)-len));
-        goto out;
+        tool_error("%s: cannot read the image size: %s", spec, strerror((int)-len));
+        return 1;
     }
     b.image_size = (uint64_t)len;
     if (b.offset + b.size > b.image_size) {
         tool_error("%s: requests of %" PRIu64 " bytes at offset %" PRIu64
-                   " do not fit in the image (%" PRIu64 " bytes)", img.spec,
+                   " do not fit in the image (%" PRIu64 " bytes)", spec,
                    b.size, b.offset, b.image_size);
-        goto out;
+        return 1;
     }
-    if (!quiet) {
+    if (!a->quiet) {
         printf("Sending %" PRIu64 " %s requests, %" PRIu64 " bytes each, %" PRId64
                " in parallel (starting at offset %" PRIu64 ", step size %" PRIu64 ")\n",
                b.count, b.write ? "write" : "read", b.size, depth, b.offset, b.step);
@@ -200,7 +185,7 @@ static int run(int argc, char **argv)
     pthread_t *threads = calloc((size_t)depth, sizeof *threads);
     if (!threads) {
         tool_error("out of memory");
-        goto out;
+        return 1;
     }
     double t0 = tool_now();
     int64_t started = 0;
@@ -212,49 +197,50 @@ static int run(int argc, char **argv)
     free(threads);
     if (started == 0) {
         tool_error("cannot start the benchmark threads");
-        goto out;
+        return 1;
     }
     if (!b.failed && b.write)
-        ret = strata_flush(b.node, &b.err) < 0 ? -EIO : 0;
+        strata_flush(b.node, &b.err);
     double elapsed = tool_now() - t0;
-    if (b.failed || b.err) {
-        status = tool_fail(b.err, b.err_ret ? b.err_ret : -EIO, img.spec);
-        goto out;
-    }
-    if (!quiet)
+    if (b.failed || b.err)
+        return tool_fail(b.err, b.err_ret ? b.err_ret : -EIO, spec);
+    if (!a->quiet)
         printf("Run completed in %3.3f seconds.\n", elapsed);
-    status = 0;
-out:
-    strata_close(b.node);
-    return status;
+    return 0;
 }
 
 const struct img_command img_cmd_bench = {
     .name = "bench",
-    .run = run,
     .synopsis = "bench [--object OBJ] [--image-opts | --config FILE] [-U] [-q] [-w]\n"
                 "                 [-c COUNT] [-d DEPTH] [-f FMT] [--flush-interval=N]\n"
                 "                 [--no-drain] [-i AIO] [-n] [-o OFFSET] [--pattern=N]\n"
                 "                 [-s SIZE] [-S STEP] [-t CACHE] FILENAME",
     .summary = "Run a simple sequential read or write benchmark on FILENAME.",
-    .help =
-        "  -c COUNT              number of requests (default 75000)\n"
-        "  -d DEPTH              requests in flight at once (default 64; one\n"
-        "                        thread each)\n"
-        "  -s SIZE               bytes per request (default 4k)\n"
-        "  -o OFFSET             offset of the first request (default 0)\n"
-        "  -S STEP               distance between requests (default SIZE); requests\n"
-        "                        wrap at the end of the image\n"
-        "  -w                    write instead of read (the image is opened read-write)\n"
-        "  --pattern=N           byte written by write requests (default 0)\n"
-        "  --flush-interval=N    flush after every N write requests\n"
-        "  --no-drain            accepted for compatibility (requests are synchronous)\n"
-        "  -n, -i AIO, -t CACHE  accepted for compatibility; the file driver chooses\n"
-        "                        its own I/O and caching\n"
-        "  -f FMT                image format (probed when omitted)\n"
-        "  -q                    quiet\n"
-        "  -U, --force-share     open without taking image locks\n"
-        "  --image-opts          FILENAME is dotted options\n"
-        "  --config FILE         the image is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n",
+    .flags = IMG_TAKES_Q | IMG_ONE_IMAGE | IMG_OPEN,
+    .options = (const struct img_option[]){
+        { 'c', NULL, "COUNT", .help = "number of requests (default 75000)" },
+        { 'd', NULL, "DEPTH",
+          .help = "requests in flight at once (default 64; one\nthread each)" },
+        { 's', NULL, "SIZE", .help = "bytes per request (default 4k)" },
+        { 'o', NULL, "OFFSET", .help = "offset of the first request (default 0)" },
+        { 'S', NULL, "STEP",
+          .help = "distance between requests (default SIZE); requests\n"
+                  "wrap at the end of the image" },
+        { 'w', NULL, NULL, .flag = &b.write,
+          .help = "write instead of read (the image is opened read-write)" },
+        { OPT_PATTERN, "pattern", "N", .help = "byte written by write requests (default 0)" },
+        { OPT_FLUSH_INTERVAL, "flush-interval", "N",
+          .help = "flush after every N write requests" },
+        { OPT_NO_DRAIN, "no-drain", NULL, .help = IMG_COMPAT_HELP },
+        { 'n', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 'i', NULL, "AIO", .help = IMG_COMPAT_HELP },
+        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
+        { 0 },
+    },
+    .notes = "Requests are synchronous, and the file driver chooses its own I/O and\n"
+             "caching: -n, -i, -t and --no-drain change nothing.\n",
+    .option = option,
+    .prepare = prepare,
+    .open_flags = open_flags,
+    .run = run,
 };

@@ -83,63 +83,39 @@ static void print_messages(const struct strata_check_result *r)
         fprintf(stderr, "%s\n", r->messages[i]);
 }
 
-static int run(int argc, char **argv)
+static unsigned fix;
+
+static int option(struct img_args *a, int c, const char *arg)
 {
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "output", required_argument, NULL, TOOL_OPT_OUTPUT },
-        { "repair", required_argument, NULL, 'r' },
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct strata_error *err = NULL;
-    enum tool_output output = TOOL_OUTPUT_HUMAN;
-    unsigned fix = 0;
-    bool quiet = false;
-    int c, ret;
+    if (c != 'r')
+        return 0;
+    if (!strcmp(arg, "leaks"))
+        fix = STRATA_CHECK_FIX_LEAKS;
+    else if (!strcmp(arg, "all"))
+        fix = STRATA_CHECK_FIX_LEAKS | STRATA_CHECK_FIX_ERRORS;
+    else
+        return tool_usage_error("check", "Unknown option value for -r "
+                                "(expecting 'leaks' or 'all'): %s", arg);
+    return 0;
+}
 
-    while ((c = getopt_long(argc, argv, ":hf:r:Uq", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            return img_print_help(&img_cmd_check);
-        case 'q': quiet = true; break;
-        case TOOL_OPT_OUTPUT:
-            if (tool_parse_output(optarg, &output, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            break;
-        case 'r':
-            if (!strcmp(optarg, "leaks"))
-                fix = STRATA_CHECK_FIX_LEAKS;
-            else if (!strcmp(optarg, "all"))
-                fix = STRATA_CHECK_FIX_LEAKS | STRATA_CHECK_FIX_ERRORS;
-            else
-                return tool_usage_error("check", "Unknown option value for -r "
-                                        "(expecting 'leaks' or 'all'): %s", optarg);
-            break;
-        default:
-            return tool_getopt_error(c, argv, "check");
-        }
-    }
-    if (fix && tc.force_share)
+static int prepare(struct img_args *a)
+{
+    if (fix && a->tc.force_share)
         return tool_usage_error("check", "-U cannot be used with -r: repairs write to the image");
-    if (tool_common_finish(&tc) < 0)
-        return 1;
-    struct tool_image img;
-    int n = tool_image_collect_one(&tc, "check", argv + optind, argc - optind, &img);
-    if (n)
-        return n;
+    return -1;
+}
 
-    unsigned flags = (fix ? STRATA_O_RDWR : 0) | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
-    struct strata_node *node;
-    ret = tool_image_open(&img, flags, &node, &err);
-    if (ret < 0)
-        return tool_fail(err, ret, img.spec);
+static unsigned open_flags(const struct img_args *a)
+{
+    return fix ? STRATA_O_RDWR : 0;
+}
 
+static int run(struct img_args *a)
+{
+    struct strata_error *err = NULL;
+    struct strata_node *node = a->node;
+    int ret;
     struct strata_node *fmt = tool_format_node(node, offsetof(struct strata_driver, check));
     int status;
     if (!tool_driver_has(strata_node_driver(fmt), offsetof(struct strata_driver, check))) {
@@ -158,12 +134,12 @@ static int run(int argc, char **argv)
         goto out;
     }
     if (ret < 0) {
-        tool_fail(err, ret, img.spec);
+        tool_fail(err, ret, a->img.spec);
         strata_check_result_clear(&res);
         status = CHECK_INCOMPLETE;
         goto out;
     }
-    if (!quiet)
+    if (!a->quiet)
         print_messages(&res);
     if (fix && (res.corruptions_fixed || res.leaks_fixed)) {
         /* Report the state after the repair, as qemu-img does, but keep the
@@ -173,18 +149,18 @@ static int run(int argc, char **argv)
         memset(&res, 0, sizeof res);
         ret = strata_image_check(fmt, &res, 0, &err);
         if (ret < 0) {
-            tool_fail(err, ret, img.spec);
+            tool_fail(err, ret, a->img.spec);
             strata_check_result_clear(&res);
             status = CHECK_INCOMPLETE;
             goto out;
         }
-        if (!quiet)
+        if (!a->quiet)
             print_messages(&res);
         res.corruptions_fixed = cf;
         res.leaks_fixed = lf;
     }
-    if (!quiet) {
-        if (output == TOOL_OUTPUT_JSON)
+    if (!a->quiet) {
+        if (a->output == TOOL_OUTPUT_JSON)
             print_json(&res, strata_node_filename(node), strata_node_driver_name(node));
         else
             print_human(&res);
@@ -199,26 +175,25 @@ static int run(int argc, char **argv)
         status = CHECK_OK;
     strata_check_result_clear(&res);
 out:
-    strata_close(node);
     return status;
 }
 
 const struct img_command img_cmd_check = {
     .name = "check",
-    .run = run,
     .synopsis = "check [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT]\n"
                 "                 [--output=human|json] [-r leaks|all] [-U] FILENAME",
     .summary = "Check the image's metadata for consistency.",
-    .help =
-        "  -f FMT                image format (probed when omitted)\n"
-        "  -r, --repair=leaks|all  repair leaked clusters only, or all problems\n"
-        "                        (the image is then opened for writing)\n"
-        "  --output=human|json   output format; JSON uses qemu-img's field names\n"
-        "  -q                    quiet\n"
-        "  -U, --force-share     open without taking image locks\n"
-        "  --image-opts          FILENAME is dotted options\n"
-        "  --config FILE         the image is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n"
-        "Exit status: 0 no problem found, 1 the check could not be completed,\n"
-        "2 the image is corrupted, 3 leaked clusters only, 63 the format has no check.\n",
+    .flags = IMG_TAKES_Q | IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN,
+    .options = (const struct img_option[]){
+        { 'r', "repair", "leaks|all",
+          .help = "repair leaked clusters only, or all problems\n"
+                  "(the image is then opened for writing)" },
+        { 0 },
+    },
+    .notes = "Exit status: 0 no problem found, 1 the check could not be completed,\n"
+             "2 the image is corrupted, 3 leaked clusters only, 63 the format has no check.\n",
+    .option = option,
+    .prepare = prepare,
+    .open_flags = open_flags,
+    .run = run,
 };

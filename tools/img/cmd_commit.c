@@ -56,38 +56,13 @@ static int check_base(const char *base, const char *image, struct strata_node *p
     return 1;
 }
 
-static int run(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct strata_error *err = NULL;
-    const char *base = NULL;
-    bool quiet = false;
-    int c, ret;
+static const char *base;
 
-    while ((c = getopt_long(argc, argv, ":hf:b:qdpt:r:U", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h': return img_print_help(&img_cmd_commit);
-        case 'b': base = optarg; break;
-        case 'q': quiet = true; break;
-        case 'd': case 'p': case 't': case 'r': break;
-        default: return tool_getopt_error(c, argv, "commit");
-        }
-    }
-    if (tool_refuse_force_share(&tc, "commit") || tool_common_finish(&tc) < 0)
-        return 1;
-    struct tool_image img;
-    int n = tool_image_collect_one(&tc, "commit", argv + optind, argc - optind, &img);
-    if (n)
-        return n;
+static int run(struct img_args *a)
+{
+    const struct tool_image img = a->img;
+    struct strata_error *err = NULL;
+    int ret;
 
     /* The backing file's name, then the image alone (its backing file is
      * opened read-write below and must not be open twice). */
@@ -146,25 +121,27 @@ static int run(int argc, char **argv)
     free(bfmt);
     if (ret < 0)
         return tool_fail(err, ret, img.spec);
-    if (!quiet)
+    if (!a->quiet)
         printf("Image committed.\n");
     return 0;
 }
 
 const struct img_command img_cmd_commit = {
     .name = "commit",
-    .run = run,
     .synopsis = "commit [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-b BASE]\n"
-                "                 FILENAME",
+                "                 [-d] [-p] [-t CACHE] [-r RATE] FILENAME",
     .summary = "Write an image's own data into its backing file.",
-    .help =
-        "  -b BASE               the backing file to commit to (only the immediate\n"
-        "                        backing file is supported), by any name of it\n"
-        "  -f FMT                image format (probed when omitted)\n"
-        "  -q                    quiet\n"
-        "  -d, -p, -t CACHE, -r RATE  accepted for compatibility; change nothing\n"
-        "  --image-opts          FILENAME is dotted options\n"
-        "  --config FILE         the image is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n"
-        "The image itself is left unchanged (as qemu-img commit -d).\n",
+    .flags = IMG_TAKES_Q | IMG_WRITES | IMG_ONE_IMAGE,
+    .options = (const struct img_option[]){
+        { 'b', NULL, "BASE", .value = &base,
+          .help = "the backing file to commit to (only the immediate\n"
+                  "backing file is supported), by any name of it" },
+        { 'd', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 'p', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
+        { 'r', NULL, "RATE", .help = IMG_COMPAT_HELP },
+        { 0 },
+    },
+    .notes = "The image itself is left unchanged (as qemu-img commit -d).\n",
+    .run = run,
 };

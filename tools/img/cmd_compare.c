@@ -85,44 +85,22 @@ static int check_zero_tail(struct side *s, uint64_t off, uint64_t end,
     return 0;
 }
 
-static int run(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct strata_error *err = NULL;
-    const char *fmt_b = NULL;
-    bool strict = false, progress = false, quiet = false;
-    int c, ret;
+static const char *fmt_b;
+static bool strict;
 
-    while ((c = getopt_long(argc, argv, ":hf:F:spqU", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return CMP_ERROR;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            return img_print_help(&img_cmd_compare);
-        case 'F': fmt_b = optarg; break;
-        case 's': strict = true; break;
-        case 'p': progress = true; break;
-        case 'q': quiet = true; break;
-        default:
-            tool_getopt_error(c, argv, "compare");
-            return CMP_ERROR;
-        }
-    }
-    if (tool_common_finish(&tc) < 0)
-        return CMP_ERROR;
+static int run(struct img_args *args)
+{
+    const struct tool_common tc = args->tc;
+    struct strata_error *err = NULL;
+    bool quiet = args->quiet, progress = args->progress && !quiet;
+    int ret;
+
     if (fmt_b && tc.image_opts) {
         tool_error("--image-opts and -F are mutually exclusive");
         return CMP_ERROR;
     }
     struct tool_image imgs[2];
-    int n = tool_images_collect(&tc, "compare", argv + optind, argc - optind, imgs, 2);
+    int n = tool_images_collect(&tc, "compare", args->words, args->nwords, imgs, 2);
     if (n < 0)
         return CMP_ERROR;
     if (n != 2) {
@@ -131,8 +109,6 @@ static int run(int argc, char **argv)
     }
     if (imgs[1].kind == TOOL_IMAGE_FILE)
         imgs[1].format = fmt_b;
-    if (quiet)
-        progress = false;
 
     unsigned flags = tc.force_share ? STRATA_O_FORCE_SHARE : 0;
     struct side a = { 0 }, b = { 0 };
@@ -252,22 +228,22 @@ out:
 
 const struct img_command img_cmd_compare = {
     .name = "compare",
-    .run = run,
     .synopsis = "compare [--object OBJ] [--image-opts | --config FILE] [-f FMT] [-F FMT]\n"
                 "                   [-p] [-q] [-s] [-U] FILENAME1 FILENAME2",
     .summary = "Check whether two images have the same content.",
-    .help =
-        "  -f FMT                format of FILENAME1 (probed when omitted)\n"
-        "  -F FMT                format of FILENAME2 (probed when omitted)\n"
-        "  -s                    strict: images of different sizes, or with data\n"
-        "                        allocated in one and not the other, differ\n"
-        "  -p                    show progress\n"
-        "  -q                    quiet: only the exit status tells the result\n"
-        "  -U, --force-share     open without taking image locks\n"
-        "  --image-opts          the file names are dotted options\n"
-        "  --config FILE         an image is the stack described by FILE (taken\n"
-        "                        before the positional names; may be repeated)\n"
-        "  --object secret,...   define a secret\n"
-        "Without -s, an image that is longer is equal when its extra part reads as\n"
-        "zeros.  Exit status: 0 identical, 1 different, 2 error.\n",
+    .flags = IMG_TAKES_P | IMG_TAKES_Q,
+    .options = (const struct img_option[]){
+        { 'F', NULL, "FMT", .value = &fmt_b,
+          .help = "format of FILENAME2 (probed when omitted)" },
+        { 's', NULL, NULL, .flag = &strict,
+          .help = "strict: images of different sizes, or with data\n"
+                  "allocated in one and not the other, differ" },
+        { 0 },
+    },
+    .notes = "-f is the format of FILENAME1.  --config may be repeated; its images come\n"
+             "before the positional names.  With -q only the exit status tells the\n"
+             "result.  Without -s, an image that is longer is equal when its extra part\n"
+             "reads as zeros.  Exit status: 0 identical, 1 different, 2 error.\n",
+    .usage_status = CMP_ERROR,
+    .run = run,
 };

@@ -322,77 +322,45 @@ static int open_target(const struct tool_image *t, bool create, const char *fmt,
     return tool_image_open(t, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN | flags, dstp, errp);
 }
 
-static int run(int argc, char **argv)
+enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG };
+
+static const char *out_fmt, *target_config;
+static bool no_create, compress, target_opts;
+static uint64_t min_sparse = 4096;
+/* As qemu-img convert: the target's cache mode defaults to unsafe, so the
+ * copy ends in the page cache and no fdatasync waits for the disk. */
+static unsigned dst_flags = STRATA_O_NO_FLUSH;
+
+static int option(struct img_args *a, int c, const char *arg)
 {
-    enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG };
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "target-image-opts", no_argument, NULL, OPT_TARGET_IMAGE_OPTS },
-        { "target-config", required_argument, NULL, OPT_TARGET_CONFIG },
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct img_create_opts co = { 0 };
     struct strata_error *err = NULL;
-    const char *out_fmt = NULL, *target_config = NULL;
-    bool no_create = false, compress = false, progress = false, target_opts = false;
-    uint64_t min_sparse = 4096;
-    /* As qemu-img convert: the target's cache mode defaults to unsafe, so
-     * the copy ends in the page cache and no fdatasync waits for the disk. */
-    unsigned dst_flags = STRATA_O_NO_FLUSH;
+    switch (c) {
+    case 'S':
+        if (tool_parse_size(arg, "-S: invalid sparse size", &min_sparse, &err) < 0)
+            return tool_fail(err, -EINVAL, NULL);
+        break;
+    case 't':
+        if (strcmp(arg, "unsafe") == 0)
+            dst_flags = STRATA_O_NO_FLUSH;
+        else if (strcmp(arg, "writeback") == 0 || strcmp(arg, "none") == 0 ||
+                 strcmp(arg, "writethrough") == 0 || strcmp(arg, "directsync") == 0)
+            dst_flags = 0;
+        else
+            return tool_usage_error("convert", "-t: invalid cache mode '%s'", arg);
+        break;
+    }
+    return 0;
+}
+
+static int run(struct img_args *a)
+{
+    const struct tool_common tc = a->tc;
+    struct img_create_opts *co = &a->co;
+    struct strata_error *err = NULL;
     struct strata_node *srcs[CONVERT_MAX_SOURCES] = { 0 };
     struct tool_image imgs[CONVERT_MAX_SOURCES + 1];
-    int nsrc = 0, c, ret, status = 1;
+    int nsrc = 0, ret, status = 1;
     struct convert cv = { 0 };
-
-    while ((c = getopt_long(argc, argv, ":hf:O:o:ncpS:t:Uq", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            goto out;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            status = img_print_help(&img_cmd_convert);
-            goto out;
-        case 'O': out_fmt = optarg; break;
-        case 'o':
-            if (img_opts_add(&co, optarg, &err) < 0) {
-                status = tool_fail(err, -EINVAL, NULL);
-                goto out;
-            }
-            break;
-        case 'n': no_create = true; break;
-        case 'c': compress = true; break;
-        case 'p': progress = true; break;
-        case 'q': progress = false; break;
-        case 'S':
-            if (tool_parse_size(optarg, "-S: invalid sparse size", &min_sparse, &err) < 0) {
-                status = tool_fail(err, -EINVAL, NULL);
-                goto out;
-            }
-            break;
-        case 't':
-            if (strcmp(optarg, "unsafe") == 0) {
-                dst_flags = STRATA_O_NO_FLUSH;
-            } else if (strcmp(optarg, "writeback") == 0 || strcmp(optarg, "none") == 0 ||
-                       strcmp(optarg, "writethrough") == 0 ||
-                       strcmp(optarg, "directsync") == 0) {
-                dst_flags = 0;
-            } else {
-                status = tool_usage_error("convert", "-t: invalid cache mode '%s'", optarg);
-                goto out;
-            }
-            break;
-        case OPT_TARGET_IMAGE_OPTS: target_opts = true; break;
-        case OPT_TARGET_CONFIG: target_config = optarg; break;
-        default:
-            status = tool_getopt_error(c, argv, "convert");
-            goto out;
-        }
-    }
-    if (tool_common_finish(&tc) < 0)
-        goto out;
     if ((target_opts || target_config) && !no_create) {
         status = tool_usage_error("convert", "--target-image-opts and --target-config "
                                   "require -n (the target must exist)");
@@ -407,8 +375,8 @@ static int run(int argc, char **argv)
         status = tool_usage_error("convert", "--target-image-opts and -O are mutually exclusive");
         goto out;
     }
-    int nwords = argc - optind;
-    int n = tool_images_collect(&tc, "convert", argv + optind,
+    int nwords = a->nwords;
+    int n = tool_images_collect(&tc, "convert", a->words,
                                 target_config ? nwords : nwords - (nwords > 0),
                                 imgs, CONVERT_MAX_SOURCES);
     if (n < 0)
@@ -425,12 +393,12 @@ static int run(int argc, char **argv)
         target.format = NULL;
     } else {
         target.kind = target_opts ? TOOL_IMAGE_OPTS : TOOL_IMAGE_FILE;
-        target.spec = argv[argc - 1];
+        target.spec = a->words[nwords - 1];
         target.format = target_opts ? NULL : (out_fmt ? out_fmt : "raw");
     }
     if (!out_fmt)
         out_fmt = "raw";
-    if (co.want_help) {
+    if (co->want_help) {
         const struct strata_driver *drv = img_find_format(out_fmt, &err);
         if (!drv) {
             status = tool_fail(err, -ENOENT, NULL);
@@ -440,7 +408,7 @@ static int run(int argc, char **argv)
         status = 0;
         goto out;
     }
-    if (no_create && co.opts)
+    if (no_create && co->opts)
         tool_warning("-o has no effect when the target is not created (-n)");
     if (compress && !no_create &&
         !tool_driver_has(img_find_format(out_fmt, NULL),
@@ -471,7 +439,7 @@ static int run(int argc, char **argv)
         total += (uint64_t)len;
     }
 
-    ret = open_target(&target, !no_create, out_fmt, total, co.opts, dst_flags,
+    ret = open_target(&target, !no_create, out_fmt, total, co->opts, dst_flags,
                       &cv.dst, &err);
     if (ret < 0) {
         status = tool_fail(err, ret, target.spec);
@@ -512,7 +480,7 @@ static int run(int argc, char **argv)
     if (cv.zero_buf)
         memset(cv.zero_buf, 0, CONVERT_BUF_SIZE);
 
-    tool_progress_start(&cv.progress, progress);
+    tool_progress_start(&cv.progress, a->progress);
     ret = copy_sources(&cv, srcs, imgs, nsrc, &err);
     if (ret < 0) {
         tool_progress_end(&cv.progress);
@@ -535,40 +503,44 @@ out:
         if (srcs[i])
             strata_close(srcs[i]);
     free(cv.zero_buf);
-    img_opts_free(&co);
     return status;
 }
 
 const struct img_command img_cmd_convert = {
     .name = "convert",
-    .run = run,
     .synopsis = "convert [--object OBJ] [--image-opts | --config FILE] [-U] [-p] [-q] [-n]\n"
                 "                   [-f FMT] [-t CACHE] [-O OUTPUT_FMT] [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
                 "                   [--target-image-opts | --target-config FILE]\n"
                 "                   FILENAME [FILENAME2 ...] OUTPUT_FILENAME",
     .summary = "Copy one or more images (joined end to end) into OUTPUT_FILENAME.",
-    .help =
-        "  -f FMT                format of the sources (probed when omitted)\n"
-        "  -O OUTPUT_FMT         format of the target (default: raw)\n"
-        "  -o OPTIONS            creation options of the target; '-o help' lists them\n"
-        "  -t CACHE              the target's cache mode: unsafe (default, as qemu-img:\n"
-        "                        the data is left in the host page cache) or writeback,\n"
-        "                        writethrough, none, directsync (the target is flushed\n"
-        "                        to stable storage before convert exits)\n"
-        "  -n                    do not create the target; it must exist and be\n"
-        "                        large enough\n"
-        "  -S SPARSE_SIZE        zero runs of at least this size (default 4k) are not\n"
-        "                        written, keeping the target sparse; 0 writes every byte\n"
-        "  -c                    compress the target's clusters (formats with\n"
-        "                        compressed clusters: qcow, qcow2)\n"
-        "  -p                    show progress\n"
-        "  -q                    quiet\n"
-        "  -U, --force-share     open the sources without taking image locks\n"
-        "  --image-opts          the sources are dotted options\n"
-        "  --config FILE         a source is the stack described by FILE (before\n"
-        "                        the positional sources; may be repeated)\n"
-        "  --target-image-opts   OUTPUT_FILENAME is dotted options (requires -n)\n"
-        "  --target-config FILE  the target is the stack described by FILE (requires -n;\n"
-        "                        then every positional argument is a source)\n"
-        "  --object secret,...   define a secret\n",
+    .flags = IMG_TAKES_O | IMG_TAKES_P | IMG_TAKES_Q,
+    .options = (const struct img_option[]){
+        { 'O', NULL, "OUTPUT_FMT", .value = &out_fmt,
+          .help = "format of the target (default: raw)" },
+        { 't', NULL, "CACHE",
+          .help = "the target's cache mode: unsafe (default, as qemu-img:\n"
+                  "the data is left in the host page cache) or writeback,\n"
+                  "writethrough, none, directsync (the target is flushed\n"
+                  "to stable storage before convert exits)" },
+        { 'n', NULL, NULL, .flag = &no_create,
+          .help = "do not create the target; it must exist and be\n"
+                  "large enough" },
+        { 'S', NULL, "SPARSE_SIZE",
+          .help = "zero runs of at least this size (default 4k) are not\n"
+                  "written, keeping the target sparse; 0 writes every byte" },
+        { 'c', NULL, NULL, .flag = &compress,
+          .help = "compress the target's clusters (formats with\n"
+                  "compressed clusters: qcow, qcow2)" },
+        { OPT_TARGET_IMAGE_OPTS, "target-image-opts", NULL, .flag = &target_opts,
+          .help = "OUTPUT_FILENAME is dotted options (requires -n)" },
+        { OPT_TARGET_CONFIG, "target-config", "FILE", .value = &target_config,
+          .help = "the target is the stack described by FILE (requires -n;\n"
+                  "then every positional argument is a source)" },
+        { 0 },
+    },
+    .notes = "-f, -U, --image-opts and --config are about the sources; -o holds the\n"
+             "target's creation options.  --config may be repeated; its sources come\n"
+             "before the positional ones.\n",
+    .option = option,
+    .run = run,
 };

@@ -64,54 +64,18 @@ static void print_formatting(const char *filename, const char *fmt, uint64_t siz
     fflush(stdout);
 }
 
-static int run(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct img_create_opts co = { 0 };
-    struct strata_error *err = NULL;
-    const char *backing = NULL, *backing_fmt = NULL;
-    bool unsafe = false, quiet = false;
-    int c, ret = 1;
+static const char *backing, *backing_fmt;
+static bool unsafe;
 
-    while ((c = getopt_long(argc, argv, ":hf:o:b:F:uqU", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            goto out;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            ret = img_print_help(&img_cmd_create);
-            goto out;
-        case 'o':
-            if (img_opts_add(&co, optarg, &err) < 0) {
-                ret = tool_fail(err, -EINVAL, NULL);
-                goto out;
-            }
-            break;
-        case 'b': backing = optarg; break;
-        case 'F': backing_fmt = optarg; break;
-        case 'u': unsafe = true; break;
-        case 'q': quiet = true; break;
-        default:
-            ret = tool_getopt_error(c, argv, "create");
-            goto out;
-        }
-    }
-    if (tc.image_opts || tc.nconfigs) {
-        ret = tool_usage_error("create", "create takes a file name, not --image-opts or --config");
-        goto out;
-    }
-    if ((ret = tool_refuse_force_share(&tc, "create")))
-        goto out;
-    ret = 1;
+static int run(struct img_args *a)
+{
+    struct img_create_opts *co = &a->co;
+    struct strata_error *err = NULL;
+    int ret = 1;
+    const struct tool_common tc = a->tc;
     const char *fmt = tc.format ? tc.format : "raw";
-    int nargs = argc - optind;
-    if (co.want_help && nargs == 0) {
+    int nargs = a->nwords;
+    if (co->want_help && nargs == 0) {
         const struct strata_driver *drv = img_find_format(fmt, &err);
         if (!drv) {
             ret = tool_fail(err, -ENOENT, NULL);
@@ -124,17 +88,17 @@ static int run(int argc, char **argv)
     if (nargs < 1 || nargs > 2) {
         ret = tool_usage_error("create", nargs < 1 ? "Expecting image file name"
                                                    : "Unexpected argument '%s'",
-                               nargs > 2 ? argv[optind + 2] : "");
+                               nargs > 2 ? a->words[2] : "");
         goto out;
     }
-    const char *filename = argv[optind];
+    const char *filename = a->words[0];
 
     const struct strata_driver *drv = img_find_format(fmt, &err);
     if (!drv) {
         ret = tool_fail(err, -ENOENT, NULL);
         goto out;
     }
-    if (co.want_help) {
+    if (co->want_help) {
         img_opts_print_create_help(drv);
         ret = 0;
         goto out;
@@ -146,30 +110,30 @@ static int run(int argc, char **argv)
 
     uint64_t size = 0;
     bool have_size = false;
-    if (img_opts_take_size(&co, "size", &size, &have_size, &err) < 0) {
+    if (img_opts_take_size(co, "size", &size, &have_size, &err) < 0) {
         ret = tool_fail(err, -EINVAL, NULL);
         goto out;
     }
     if (nargs == 2) {
-        if (tool_parse_size(argv[optind + 1], "Invalid image size specified", &size, &err) < 0) {
+        if (tool_parse_size(a->words[1], "Invalid image size specified", &size, &err) < 0) {
             ret = tool_fail(err, -EINVAL, NULL);
             goto out;
         }
         have_size = true;
     }
     if (backing || backing_fmt) {
-        if (!co.opts && !(co.opts = strata_opts_new())) {
+        if (!co->opts && !(co->opts = strata_opts_new())) {
             tool_error("out of memory");
             goto out;
         }
         if (backing)
-            strata_opts_set(co.opts, "backing_file", backing);
+            strata_opts_set(co->opts, "backing_file", backing);
         if (backing_fmt)
-            strata_opts_set(co.opts, "backing_fmt", backing_fmt);
+            strata_opts_set(co->opts, "backing_fmt", backing_fmt);
     }
-    const char *b = co.opts ? strata_opts_get(co.opts, "backing_file") : NULL;
+    const char *b = co->opts ? strata_opts_get(co->opts, "backing_file") : NULL;
     if (!have_size && b && !unsafe) {
-        const char *bf = strata_opts_get(co.opts, "backing_fmt");
+        const char *bf = strata_opts_get(co->opts, "backing_fmt");
         if (backing_size(filename, b, bf, &size, &err) < 0) {
             ret = tool_fail(err, -EINVAL, NULL);
             goto out;
@@ -182,35 +146,37 @@ static int run(int argc, char **argv)
     }
     /* Printed once the options passed the library's checks, so that a
      * refused command prints only its error. */
-    int r = strata_image_create(fmt, filename, size, co.opts, &err);
+    int r = strata_image_create(fmt, filename, size, co->opts, &err);
     if (r < 0) {
         ret = tool_fail(err, r, filename);
         goto out;
     }
-    if (!quiet)
-        print_formatting(filename, fmt, size, co.opts);
+    if (!a->quiet)
+        print_formatting(filename, fmt, size, co->opts);
     ret = 0;
 out:
-    img_opts_free(&co);
     return ret;
 }
 
 const struct img_command img_cmd_create = {
     .name = "create",
-    .run = run,
     .synopsis = "create [-q] [--object OBJ] [-f FMT] [-b BACKING [-F BACKING_FMT]] [-u]\n"
                 "                  [-o OPTIONS] FILENAME [SIZE]",
     .summary = "Create a new disk image FILENAME of SIZE bytes in format FMT.",
-    .help =
-        "  -f FMT          image format (default: raw)\n"
-        "  -o OPTIONS      format options, comma separated; '-o help' lists them\n"
-        "  -b BACKING      backing file (stored in the image; relative names are\n"
-        "                  relative to FILENAME's directory)\n"
-        "  -F BACKING_FMT  format of the backing file\n"
-        "  -u              do not open the backing file (SIZE is then required)\n"
-        "  -q              quiet: do not print the 'Formatting' line\n"
-        "  --object secret,id=ID,data=DATA|file=PATH\n"
-        "                  define a secret for encryption options (key-secret=ID)\n"
-        "  SIZE            bytes, or with a suffix K, M, G, T, P, E (binary);\n"
-        "                  taken from the backing file when omitted\n",
+    .flags = IMG_TAKES_O | IMG_TAKES_Q | IMG_WRITES | IMG_FILE_NAMES,
+    .options = (const struct img_option[]){
+        { 'b', NULL, "BACKING", .value = &backing,
+          .help = "backing file (stored in the image; relative names\n"
+                  "are relative to FILENAME's directory)" },
+        { 'F', NULL, "BACKING_FMT", .value = &backing_fmt,
+          .help = "format of the backing file" },
+        { 'u', NULL, NULL, .flag = &unsafe,
+          .help = "do not open the backing file (SIZE is then required)" },
+        { 0 },
+    },
+    .notes = "FMT defaults to raw; -q leaves out the 'Formatting' line; --object defines\n"
+             "the secrets of encryption options (key-secret=ID).\n"
+             "SIZE is in bytes, or with a suffix K, M, G, T, P, E (binary); it is taken\n"
+             "from the backing file when omitted.\n",
+    .run = run,
 };

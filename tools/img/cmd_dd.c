@@ -47,40 +47,19 @@ static int parse_operand(struct dd_args *d, const char *arg, struct strata_error
     return 0;
 }
 
-static int run(int argc, char **argv)
+static const char *out_fmt = "raw";
+
+static int run(struct img_args *a)
 {
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
+    const struct tool_common tc = a->tc;
     struct strata_error *err = NULL;
-    const char *out_fmt = "raw";
     struct dd_args d = { .bs = 512 };
-    bool progress = false;
-    int c, ret, status = 1;
+    int ret, status = 1;
     struct strata_node *src = NULL, *dst = NULL;
     uint8_t *buf = NULL;
 
-    while ((c = getopt_long(argc, argv, ":hf:O:Up", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            return img_print_help(&img_cmd_dd);
-        case 'O': out_fmt = optarg; break;
-        case 'p': progress = true; break;
-        default:
-            return tool_getopt_error(c, argv, "dd");
-        }
-    }
-    if (tool_common_finish(&tc) < 0)
-        return 1;
-    for (int i = optind; i < argc; i++)
-        if (parse_operand(&d, argv[i], &err) < 0)
+    for (int i = 0; i < a->nwords; i++)
+        if (parse_operand(&d, a->words[i], &err) < 0)
             return tool_fail(err, -EINVAL, NULL);
     struct tool_image in;
     if (tc.nconfigs > 1)
@@ -147,7 +126,7 @@ static int run(int argc, char **argv)
         goto out;
     }
     struct tool_progress pr;
-    tool_progress_start(&pr, progress);
+    tool_progress_start(&pr, a->progress);
     for (uint64_t pos = start; pos < end; ) {
         uint64_t n = end - pos < chunk ? end - pos : chunk;
         ret = strata_pread(src, pos, n, buf, 0, &err);
@@ -185,24 +164,23 @@ out:
 
 const struct img_command img_cmd_dd = {
     .name = "dd",
-    .run = run,
     .synopsis = "dd [--object OBJ] [--image-opts | --config FILE] [-U] [-p] [-f FMT]\n"
                 "              [-O OUTPUT_FMT] [bs=BLOCK_SIZE] [count=BLOCKS] [skip=BLOCKS]\n"
                 "              if=INPUT of=OUTPUT",
     .summary = "Copy INPUT to a new image OUTPUT, dd style.",
-    .help =
-        "  bs=BLOCK_SIZE         block size (default 512; suffixes allowed)\n"
-        "  count=BLOCKS          stop the input at BLOCKS * BLOCK_SIZE bytes (as in\n"
-        "                        qemu-img, skipped blocks count against this)\n"
-        "  skip=BLOCKS           start BLOCKS * BLOCK_SIZE bytes into the input\n"
-        "  if=INPUT              the input image\n"
-        "  of=OUTPUT             the output image, created (replacing any file)\n"
-        "  -f FMT                input format (probed when omitted)\n"
-        "  -O OUTPUT_FMT         output format (default: raw)\n"
-        "  -p                    show progress\n"
-        "  -U, --force-share     open the input without taking image locks\n"
-        "  --image-opts          INPUT is dotted options\n"
-        "  --config FILE         the input is the stack described by FILE (instead\n"
-        "                        of if=)\n"
-        "  --object secret,...   define a secret\n",
+    .flags = IMG_TAKES_P,
+    .options = (const struct img_option[]){
+        { 'O', NULL, "OUTPUT_FMT", .value = &out_fmt, .help = "output format (default: raw)" },
+        { 0 },
+    },
+    .notes = "Operands:\n"
+             "  bs=BLOCK_SIZE         block size (default 512; suffixes allowed)\n"
+             "  count=BLOCKS          stop the input at BLOCKS * BLOCK_SIZE bytes (as in\n"
+             "                        qemu-img, skipped blocks count against this)\n"
+             "  skip=BLOCKS           start BLOCKS * BLOCK_SIZE bytes into the input\n"
+             "  if=INPUT              the input image\n"
+             "  of=OUTPUT             the output image, created (replacing any file)\n"
+             "-f, -U, --image-opts and --config are about the input; --config names it\n"
+             "instead of if=.\n",
+    .run = run,
 };

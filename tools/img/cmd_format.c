@@ -45,71 +45,37 @@ static int fit_flush(void *opaque, struct strata_error **errp)
     return strata_flush(f->node, errp);
 }
 
-static int run(int argc, char **argv)
+enum { OPT_FORCE = TOOL_OPT_FIRST_LOCAL };
+
+static bool force;
+
+static int run(struct img_args *a)
 {
-    enum { OPT_YES = TOOL_OPT_FIRST_LOCAL, OPT_FORCE };
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "yes", no_argument, NULL, OPT_YES },
-        { "force", no_argument, NULL, OPT_FORCE },
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct img_create_opts co = { 0 };
+    struct img_create_opts *co = &a->co;
     struct strata_error *err = NULL;
-    bool yes = false, force = false;
     struct strata_node *node = NULL;
     struct strata_crypto_ctx *ctx = NULL;
     const struct strata_crypto_format *fmt = NULL;
-    int c, r, status = 1;
+    int r, status = 1;
 
-    while ((c = getopt_long(argc, argv, ":hf:o:yU", longopts, NULL)) != -1) {
-        r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            goto out;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            status = img_print_help(&img_cmd_format);
-            goto out;
-        case 'o':
-            if (img_opts_add(&co, optarg, &err) < 0) {
-                status = tool_fail(err, -EINVAL, NULL);
-                goto out;
-            }
-            break;
-        case 'y':
-        case OPT_YES: yes = true; break;
-        case OPT_FORCE: force = true; break;
-        default:
-            status = tool_getopt_error(c, argv, "format");
-            goto out;
-        }
-    }
-    if ((status = tool_refuse_force_share(&tc, "format")))
-        goto out;
-    status = 1;
-    if (tool_common_finish(&tc) < 0)
-        goto out;
     if (!(fmt = strata_crypto_format_find("luks", &err))) {
         status = tool_fail(err, -ENOENT, NULL);
         goto out;
     }
-    if (co.want_help) {
+    if (co->want_help) {
         img_opts_print_help("luks", "Format", fmt->create_options);
         status = 0;
         goto out;
     }
     struct tool_image img;
-    status = tool_image_collect_one(&tc, "format", argv + optind, argc - optind, &img);
+    status = tool_image_collect_one(&a->tc, "format", a->words, a->nwords, &img);
     if (status)
         goto out;
     status = 1;
     if (img.kind == TOOL_IMAGE_FILE && !img.format)
         img.format = "raw";
-    struct strata_opts *opts = co.opts ? co.opts : strata_opts_new();
-    co.opts = opts;
+    struct strata_opts *opts = co->opts ? co->opts : strata_opts_new();
+    co->opts = opts;
     if ((r = strata_opts_validate(opts, fmt->create_options, NULL, "luks", &err)) < 0 ||
         (r = tool_image_open(&img, STRATA_O_RDWR, &node, &err)) < 0) {
         status = tool_fail(err, r, tool_image_label(&img));
@@ -141,7 +107,7 @@ static int run(int argc, char **argv)
     char q[512];
     snprintf(q, sizeof q, "Write a LUKS header onto '%s'? What it holds now becomes "
              "unreadable.", tool_image_label(&img));
-    if (!img_confirm(q, yes)) {
+    if (!img_confirm(q, a->yes)) {
         tool_error("%s: not formatted: confirm with --yes", tool_image_label(&img));
         goto out;
     }
@@ -165,23 +131,22 @@ out:
         fmt->close(ctx);
     if (node)
         strata_close(node);
-    img_opts_free(&co);
     return status;
 }
 
 const struct img_command img_cmd_format = {
     .name = "format",
-    .run = run,
     .synopsis = "format [--object OBJ] [--image-opts | -f FMT] -o OPTIONS [--yes]\n"
-                "                 [--force] FILENAME",
+                "                 [--force] {FILENAME | --config FILE}",
     .summary = "Write a LUKS header onto an existing file or node, keeping its size.",
-    .help =
-        "  -o OPTIONS            LUKS create options (key-secret=ID is required;\n"
-        "                        '-o help' lists them); the payload is the rest of\n"
-        "                        the volume after the header\n"
-        "  -y, --yes             do not ask for confirmation\n"
-        "  --force               replace an existing LUKS header\n"
-        "  -f FMT                how to open FILENAME (default: raw)\n"
-        "  --image-opts          FILENAME is dotted options naming a node\n"
-        "  --object secret,...   define the secret named by key-secret\n",
+    .flags = IMG_TAKES_O | IMG_TAKES_YES | IMG_WRITES,
+    .options = (const struct img_option[]){
+        { OPT_FORCE, "force", NULL, .flag = &force, .help = "replace an existing LUKS header" },
+        { 0 },
+    },
+    .notes = "-o holds the LUKS create options (key-secret=ID, naming an --object secret,\n"
+             "is required); the payload is the rest of the volume after the header.\n"
+             "FILENAME is opened as raw unless -f names a format; with --image-opts it\n"
+             "is dotted options naming a node.\n",
+    .run = run,
 };

@@ -13,69 +13,29 @@
 #include <unistd.h>
 
 /* The image (FILENAME, or the stack of a --config file) and the backup file
- * name.  Only header-restore asks before writing, so only it takes `yes`
- * (NULL for header-backup, which never overwrites anything). */
-static int parse_args(int argc, char **argv, const struct img_command *cmd,
-                      struct tool_common *tc, bool *yes, struct tool_image *img,
-                      const char **file)
+ * name: 0, or the exit status after the usage message. */
+static int collect(struct img_args *a, const char *cmd, const char **file)
 {
-    enum { OPT_YES = TOOL_OPT_FIRST_LOCAL };
-    static const struct option longopts_yes[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "yes", no_argument, NULL, OPT_YES },
-        { NULL, 0, NULL, 0 },
-    };
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    int c;
-    while ((c = getopt_long(argc, argv, yes ? ":hf:yU" : ":hf:U", yes ? longopts_yes : longopts,
-                            NULL)) != -1) {
-        int r = tool_common_option(tc, c, optarg);
-        if (r < 0)
-            return -1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            img_print_help(cmd);
-            return 1;
-        case 'y':
-        case OPT_YES:
-            *yes = true;
-            break;
-        default:
-            tool_getopt_error(c, argv, cmd->name);
-            return -1;
-        }
-    }
-    if (tool_common_finish(tc) < 0)
-        return -1;
-    int nwords = argc - optind;
-    if (nwords < 1 || nwords + tc->nconfigs != 2) {
-        tool_usage_error(cmd->name, "Expecting an image (a file name or --config FILE) "
-                         "and a backup file name");
-        return -1;
-    }
-    if (tool_image_collect_one(tc, cmd->name, argv + optind, nwords - 1, img))
-        return -1;
-    *file = argv[argc - 1];
+    if (a->nwords < 1 || a->nwords + a->tc.nconfigs != 2)
+        return tool_usage_error(cmd, "Expecting an image (a file name or --config FILE) "
+                                "and a backup file name");
+    if (tool_image_collect_one(&a->tc, cmd, a->words, a->nwords - 1, &a->img))
+        return 1;
+    *file = a->words[a->nwords - 1];
     return 0;
 }
 
-static int backup(int argc, char **argv)
+static int backup(struct img_args *a)
 {
-    struct tool_common tc = { 0 };
-    struct tool_image img;
     struct strata_error *err = NULL;
     const char *file;
-    int r = parse_args(argc, argv, &img_cmd_header_backup, &tc, NULL, &img, &file);
+    int r = collect(a, "header-backup", &file);
     if (r != 0)
-        return r < 0 ? 1 : 0;
+        return r;
+    const struct tool_image img = a->img;
 
     struct img_crypt cr;
-    if ((r = img_crypt_open(&img, tc.force_share ? STRATA_O_FORCE_SHARE : 0, &cr, &err)) < 0)
+    if ((r = img_crypt_open(&img, a->tc.force_share ? STRATA_O_FORCE_SHARE : 0, &cr, &err)) < 0)
         return tool_fail(err, r, tool_image_label(&img));
     uint64_t len = cr.fmt->header_length(cr.ctx);
     uint8_t *buf = malloc(len);
@@ -195,18 +155,14 @@ static int open_target(const struct tool_image *img, struct strata_node **topp,
     return r;
 }
 
-static int restore(int argc, char **argv)
+static int restore(struct img_args *a)
 {
-    struct tool_common tc = { 0 };
-    struct tool_image img;
     struct strata_error *err = NULL;
     const char *file;
-    bool yes = false;
-    int r = parse_args(argc, argv, &img_cmd_header_restore, &tc, &yes, &img, &file);
+    int r = collect(a, "header-restore", &file);
     if (r != 0)
-        return r < 0 ? 1 : 0;
-    if (tool_refuse_force_share(&tc, "header-restore"))
-        return 1;
+        return r;
+    struct tool_image img = a->img;
     /* The header on the target may be the broken thing being repaired: the
      * target is the node that holds the header, taken as plain bytes. */
     if (img.kind == TOOL_IMAGE_FILE && !img.format)
@@ -250,7 +206,7 @@ static int restore(int argc, char **argv)
     char q[512];
     snprintf(q, sizeof q, "Overwrite the first %" PRIu64 " bytes of '%s' with the LUKS "
              "header in '%s'?", len, tname, file);
-    if (!img_confirm(q, yes)) {
+    if (!img_confirm(q, a->yes)) {
         tool_error("%s: not restored: confirm with --yes", tool_image_label(&img));
         goto out;
     }
@@ -278,37 +234,29 @@ out:
 
 const struct img_command img_cmd_header_backup = {
     .name = "header-backup",
-    .run = backup,
     .synopsis = "header-backup [--object OBJ] [--image-opts | -f FMT] [-U]\n"
                 "                 {FILENAME | --config FILE} BACKUP",
     .summary = "Save a LUKS header and its key material to a new file.",
-    .help =
-        "  BACKUP                the file to create (never overwritten, so there is\n"
-        "                        nothing to confirm)\n"
-        "  -f FMT                image format (probed when omitted)\n"
-        "  -U, --force-share     open without taking image locks\n"
-        "  --image-opts          FILENAME is dotted options (a detached header is\n"
-        "                        named by header.filename=...)\n"
-        "  --config FILE         the volume is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n",
+    .notes = "BACKUP is the file to create (never overwritten, so there is nothing to\n"
+             "confirm).  With --image-opts a detached header is named by\n"
+             "header.filename=...\n",
+    .run = backup,
 };
 
 const struct img_command img_cmd_header_restore = {
     .name = "header-restore",
-    .run = restore,
     .synopsis = "header-restore [--object OBJ] [--image-opts | -f FMT] [--yes]\n"
                 "                 {TARGET | --config FILE} BACKUP",
     .summary = "Write a saved LUKS header back onto the file or node that holds it.",
-    .help =
-        "  TARGET                the file holding the header (the image, or its\n"
-        "                        detached header file), written as plain bytes\n"
-        "  BACKUP                a file made by header-backup; it is checked first\n"
-        "  -y, --yes             do not ask for confirmation\n"
-        "  -f FMT                how to open TARGET (default: raw)\n"
-        "  --image-opts          TARGET is dotted options naming a node\n"
-        "  --config FILE         TARGET is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n"
-        "A TARGET stack with a LUKS node gets the header on the node that holds it\n"
-        "(its detached header, else its file), where header-backup reads it; such a\n"
-        "stack does not open while its header is damaged: then name the file.\n",
+    /* Only header-restore asks before writing: header-backup never
+     * overwrites anything. */
+    .flags = IMG_TAKES_YES | IMG_WRITES,
+    .notes = "TARGET is the file holding the header (the image, or its detached header\n"
+             "file), written as plain bytes and opened as raw unless -f names a format;\n"
+             "with --image-opts it is dotted options naming a node.  BACKUP is a file\n"
+             "made by header-backup; it is checked first.\n"
+             "A TARGET stack with a LUKS node gets the header on the node that holds it\n"
+             "(its detached header, else its file), where header-backup reads it; such a\n"
+             "stack does not open while its header is damaged: then name the file.\n",
+    .run = restore,
 };

@@ -68,53 +68,15 @@ static void print_human(const struct tool_image_facts *f)
     tool_image_facts_print_specific(f);
 }
 
-static int run(int argc, char **argv)
+enum { OPT_BACKING_CHAIN = TOOL_OPT_FIRST_LOCAL };
+
+static bool chain;
+
+static int run(struct img_args *a)
 {
-    enum { OPT_BACKING_CHAIN = TOOL_OPT_FIRST_LOCAL };
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "output", required_argument, NULL, TOOL_OPT_OUTPUT },
-        { "backing-chain", no_argument, NULL, OPT_BACKING_CHAIN },
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
+    struct strata_node *top = a->node;
     struct strata_error *err = NULL;
-    enum tool_output output = TOOL_OUTPUT_HUMAN;
-    bool chain = false;
-    int c, ret;
-
-    while ((c = getopt_long(argc, argv, ":hf:U", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            return img_print_help(&img_cmd_info);
-        case TOOL_OPT_OUTPUT:
-            if (tool_parse_output(optarg, &output, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            break;
-        case OPT_BACKING_CHAIN:
-            chain = true;
-            break;
-        default:
-            return tool_getopt_error(c, argv, "info");
-        }
-    }
-    if (tool_common_finish(&tc) < 0)
-        return 1;
-    struct tool_image img;
-    int n = tool_image_collect_one(&tc, "info", argv + optind, argc - optind, &img);
-    if (n)
-        return n;
-
-    unsigned flags = STRATA_O_NO_IO | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
-    struct strata_node *top;
-    ret = tool_image_open(&img, flags, &top, &err);
-    if (ret < 0)
-        return tool_fail(err, ret, img.spec);
+    int ret;
 
     struct strata_info *root = strata_info_new_object();
     struct strata_info *list = chain ? strata_info_add_list(root, "chain") : NULL;
@@ -127,7 +89,7 @@ static int run(int argc, char **argv)
             status = tool_fail(err, ret, strata_node_filename(node));
             break;
         }
-        if (output == TOOL_OUTPUT_JSON) {
+        if (a->output == TOOL_OUTPUT_JSON) {
             struct strata_info *o = list ? strata_info_add_object(list, NULL) : root;
             to_json_obj(&f, o);
         } else {
@@ -142,27 +104,23 @@ static int run(int argc, char **argv)
             break;
         node = next;
     }
-    if (status == 0 && output == TOOL_OUTPUT_JSON)
+    if (status == 0 && a->output == TOOL_OUTPUT_JSON)
         tool_print_info_json(list ? strata_info_get(root, "chain") : root);
     strata_info_free(root);
-    strata_close(top);
     return status;
 }
 
 const struct img_command img_cmd_info = {
     .name = "info",
-    .run = run,
     .synopsis = "info [--object OBJ] [--image-opts | --config FILE] [-f FMT]\n"
                 "                [--output=human|json] [--backing-chain] [-U] FILENAME",
     .summary = "Show information about the image FILENAME.",
-    .help =
-        "  -f FMT                image format (probed when omitted)\n"
-        "  --output=human|json   output format (default: human); JSON uses\n"
-        "                        qemu-img's field names\n"
-        "  --backing-chain       show every image of the backing chain\n"
-        "  -U, --force-share     open without taking image locks\n"
-        "  --image-opts          FILENAME is dotted options\n"
-        "                        (driver=raw,file.filename=disk.img)\n"
-        "  --config FILE         the image is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n",
+    .flags = IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN,
+    .options = (const struct img_option[]){
+        { OPT_BACKING_CHAIN, "backing-chain", NULL, .flag = &chain,
+          .help = "show every image of the backing chain" },
+        { 0 },
+    },
+    .open_mode = STRATA_O_NO_IO,
+    .run = run,
 };

@@ -57,63 +57,31 @@ static int dump(const struct map_entry *e, enum tool_output out, bool first,
     return 0;
 }
 
-static int run(int argc, char **argv)
+enum { OPT_START = TOOL_OPT_FIRST_LOCAL, OPT_MAX };
+
+static uint64_t start = 0, max_len = UINT64_MAX;
+
+static int option(struct img_args *a, int c, const char *arg)
 {
-    enum { OPT_START = TOOL_OPT_FIRST_LOCAL, OPT_MAX };
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "output", required_argument, NULL, TOOL_OPT_OUTPUT },
-        { "start-offset", required_argument, NULL, OPT_START },
-        { "max-length", required_argument, NULL, OPT_MAX },
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
     struct strata_error *err = NULL;
-    enum tool_output output = TOOL_OUTPUT_HUMAN;
-    uint64_t start = 0, max_len = UINT64_MAX;
-    int c, ret;
+    if (c == OPT_START && tool_parse_size(arg, "--start-offset", &start, &err) < 0)
+        return tool_fail(err, -EINVAL, NULL);
+    if (c == OPT_MAX && tool_parse_size(arg, "--max-length", &max_len, &err) < 0)
+        return tool_fail(err, -EINVAL, NULL);
+    return 0;
+}
 
-    while ((c = getopt_long(argc, argv, ":hf:U", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            return img_print_help(&img_cmd_map);
-        case TOOL_OPT_OUTPUT:
-            if (tool_parse_output(optarg, &output, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            break;
-        case OPT_START:
-            if (tool_parse_size(optarg, "--start-offset", &start, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            break;
-        case OPT_MAX:
-            if (tool_parse_size(optarg, "--max-length", &max_len, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            break;
-        default:
-            return tool_getopt_error(c, argv, "map");
-        }
-    }
-    if (tool_common_finish(&tc) < 0)
-        return 1;
-    struct tool_image img;
-    int n = tool_image_collect_one(&tc, "map", argv + optind, argc - optind, &img);
-    if (n)
-        return n;
+static int run(struct img_args *a)
+{
+    struct strata_node *node = a->node;
+    const struct tool_image img = a->img;
+    const enum tool_output output = a->output;
+    struct strata_error *err = NULL;
+    int ret;
 
-    unsigned flags = STRATA_O_NO_IO | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
-    struct strata_node *node;
-    ret = tool_image_open(&img, flags, &node, &err);
-    if (ret < 0)
-        return tool_fail(err, ret, img.spec);
     int64_t len = strata_get_length(node);
     if (len < 0) {
         tool_error("%s: cannot read the image size: %s", img.spec, strerror((int)-len));
-        strata_close(node);
         return 1;
     }
     uint64_t end = (uint64_t)len;
@@ -178,26 +146,25 @@ static int run(int argc, char **argv)
 done:
     if (output == TOOL_OUTPUT_JSON)
         printf("]\n");
-    strata_close(node);
     return status;
 }
 
 const struct img_command img_cmd_map = {
     .name = "map",
-    .run = run,
     .synopsis = "map [--object OBJ] [--image-opts | --config FILE] [-f FMT]\n"
                 "               [--output=human|json] [--start-offset=OFF] [--max-length=LEN]\n"
                 "               [-U] FILENAME",
     .summary = "Show which ranges of FILENAME hold data, and where they are stored.",
-    .help =
-        "  -f FMT                image format (probed when omitted)\n"
-        "  --output=human|json   human: data ranges with their host offsets;\n"
-        "                        json: every range with start, length, depth,\n"
-        "                        present, zero, data and offset (as qemu-img map)\n"
-        "  --start-offset=OFF    first byte to map\n"
-        "  --max-length=LEN      map at most LEN bytes\n"
-        "  -U, --force-share     open without taking image locks\n"
-        "  --image-opts          FILENAME is dotted options\n"
-        "  --config FILE         the image is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n",
+    .flags = IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN,
+    .open_mode = STRATA_O_NO_IO,
+    .options = (const struct img_option[]){
+        { OPT_START, "start-offset", "OFF", .help = "first byte to map" },
+        { OPT_MAX, "max-length", "LEN", .help = "map at most LEN bytes" },
+        { 0 },
+    },
+    .notes = "--output=human lists the data ranges with their host offsets; json every\n"
+             "range with start, length, depth, present, zero, data and offset (as\n"
+             "qemu-img map).\n",
+    .option = option,
+    .run = run,
 };

@@ -7,67 +7,30 @@
 #include <stdio.h>
 #include <string.h>
 
-static int run(int argc, char **argv)
+enum { OPT_SIZE = TOOL_OPT_FIRST_LOCAL };
+
+static const char *out_fmt = "raw";
+static const char *size_arg;
+
+static int run(struct img_args *a)
 {
-    enum { OPT_SIZE = TOOL_OPT_FIRST_LOCAL };
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "output", required_argument, NULL, TOOL_OPT_OUTPUT },
-        { "size", required_argument, NULL, OPT_SIZE },
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct img_create_opts co = { 0 };
+    const struct tool_common tc = a->tc;
     struct strata_error *err = NULL;
-    enum tool_output output = TOOL_OUTPUT_HUMAN;
-    const char *out_fmt = "raw";
-    const char *size_arg = NULL;
-    int c, ret, status = 1;
+    int ret, status = 1;
     struct strata_node *src = NULL;
 
-    while ((c = getopt_long(argc, argv, ":hf:O:o:U", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            goto out;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h':
-            status = img_print_help(&img_cmd_measure);
-            goto out;
-        case 'O': out_fmt = optarg; break;
-        case 'o':
-            if (img_opts_add(&co, optarg, &err) < 0) {
-                status = tool_fail(err, -EINVAL, NULL);
-                goto out;
-            }
-            break;
-        case OPT_SIZE: size_arg = optarg; break;
-        case TOOL_OPT_OUTPUT:
-            if (tool_parse_output(optarg, &output, &err) < 0) {
-                status = tool_fail(err, -EINVAL, NULL);
-                goto out;
-            }
-            break;
-        default:
-            status = tool_getopt_error(c, argv, "measure");
-            goto out;
-        }
-    }
-    if (tool_common_finish(&tc) < 0)
-        goto out;
     const struct strata_driver *drv = img_find_format(out_fmt, &err);
     if (!drv) {
         status = tool_fail(err, -ENOENT, NULL);
         goto out;
     }
-    if (co.want_help) {
+    if (a->co.want_help) {
         img_opts_print_create_help(drv);
         status = 0;
         goto out;
     }
     struct tool_image img;
-    int n = tool_images_collect(&tc, "measure", argv + optind, argc - optind, &img, 1);
+    int n = tool_images_collect(&tc, "measure", a->words, a->nwords, &img, 1);
     if (n < 0)
         goto out;
     if (n == 0 && !size_arg) {
@@ -102,12 +65,12 @@ static int run(int argc, char **argv)
         size = (uint64_t)len;
     }
     struct strata_measure m = { 0 };
-    ret = strata_image_measure(out_fmt, co.opts, size, src, &m, &err);
+    ret = strata_image_measure(out_fmt, a->co.opts, size, src, &m, &err);
     if (ret < 0) {
         status = tool_fail(err, ret, n > 0 ? img.spec : out_fmt);
         goto out;
     }
-    if (output == TOOL_OUTPUT_JSON) {
+    if (a->output == TOOL_OUTPUT_JSON) {
         struct strata_info *o = strata_info_new_object();
         strata_info_add_uint(o, "required", m.required);
         strata_info_add_uint(o, "fully-allocated", m.fully_allocated);
@@ -121,25 +84,24 @@ static int run(int argc, char **argv)
 out:
     if (src)
         strata_close(src);
-    img_opts_free(&co);
     return status;
 }
 
 const struct img_command img_cmd_measure = {
     .name = "measure",
-    .run = run,
     .synopsis = "measure [--output=human|json] [-O FMT] [-o OPTIONS]\n"
                 "                   (--size SIZE | [--object OBJ] [--image-opts | --config FILE]\n"
                 "                   [-f FMT] [-U] FILENAME)",
     .summary = "Compute the host size a new or converted image of format FMT needs.",
-    .help =
-        "  -O FMT                output format (default: raw)\n"
-        "  -o OPTIONS            creation options of FMT\n"
-        "  --size SIZE           measure a new, empty image of SIZE bytes\n"
-        "  --output=human|json   JSON gives \"required\" and \"fully-allocated\"\n"
-        "  -f FMT                format of FILENAME (probed when omitted)\n"
-        "  -U, --force-share     open without taking image locks\n"
-        "  --image-opts          FILENAME is dotted options\n"
-        "  --config FILE         the source is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n",
+    .flags = IMG_TAKES_O | IMG_TAKES_OUTPUT,
+    .options = (const struct img_option[]){
+        { 'O', NULL, "FMT", .value = &out_fmt, .help = "output format (default: raw)" },
+        { OPT_SIZE, "size", "SIZE", .value = &size_arg,
+          .help = "measure a new, empty image of SIZE bytes" },
+        { 0 },
+    },
+    .notes = "-o holds the creation options of FMT; -f, -U, --image-opts and --config\n"
+             "are about the source FILENAME.  JSON gives \"required\" and\n"
+             "\"fully-allocated\".\n",
+    .run = run,
 };

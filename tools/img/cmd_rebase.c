@@ -57,35 +57,11 @@ out:
     return r;
 }
 
-static int run(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct strata_error *err = NULL;
-    const char *backing = NULL, *bfmt = NULL;
-    bool unsafe = false, quiet = false;
-    int c, ret;
+static const char *backing, *bfmt;
+static bool unsafe;
 
-    while ((c = getopt_long(argc, argv, ":hf:b:F:uqpt:T:U", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'h': return img_print_help(&img_cmd_rebase);
-        case 'b': backing = optarg; break;
-        case 'F': bfmt = optarg; break;
-        case 'u': unsafe = true; break;
-        case 'q': quiet = true; break;
-        case 'p': case 't': case 'T': break;    /* progress, cache modes: accepted */
-        default: return tool_getopt_error(c, argv, "rebase");
-        }
-    }
-    (void)quiet;
+static int prepare(struct img_args *a)
+{
     if (!backing)
         return tool_usage_error("rebase", "Must specify backing file (-b)");
     /* The format is recorded in the image, so it is the user's to state, as
@@ -98,24 +74,25 @@ static int run(int argc, char **argv)
                    "specified with -F", backing);
         return 1;
     }
-    if (tool_common_finish(&tc) < 0)
-        return 1;
-    struct tool_image img;
-    int n = tool_image_collect_one(&tc, "rebase", argv + optind, argc - optind, &img);
-    if (n)
-        return n;
+    return -1;
+}
 
-    struct strata_node *node = NULL, *nb = NULL;
-    unsigned flags = STRATA_O_RDWR | (unsafe ? STRATA_O_NO_BACKING : 0);
-    ret = tool_image_open(&img, flags, &node, &err);
-    if (ret < 0)
-        return tool_fail(err, ret, img.spec);
+static unsigned open_flags(const struct img_args *a)
+{
+    return STRATA_O_RDWR | (unsafe ? STRATA_O_NO_BACKING : 0);
+}
+
+static int run(struct img_args *a)
+{
+    struct strata_node *node = a->node, *nb = NULL;
+    struct strata_error *err = NULL;
+    int ret;
     struct strata_node *fmt = tool_format_node(node, offsetof(struct strata_driver, amend));
     if (!unsafe && *backing) {
         char *path = tool_path_beside(strata_node_filename(fmt), backing);
         /* -U is qemu-img's: it applies to the backing file, which is only
          * read; the image itself is written and always locked. */
-        unsigned bflags = tc.force_share ? STRATA_O_FORCE_SHARE : 0;
+        unsigned bflags = a->tc.force_share ? STRATA_O_FORCE_SHARE : 0;
         ret = path ? strata_open_file(path, bfmt, bflags, &nb, &err) : -ENOMEM;
         free(path);
         if (ret < 0) {
@@ -139,29 +116,33 @@ static int run(int argc, char **argv)
     strata_opts_free(o);
 out:
     strata_close(nb);
-    strata_close(node);
-    return ret < 0 ? tool_fail(err, ret, img.spec) : 0;
+    return ret < 0 ? tool_fail(err, ret, a->img.spec) : 0;
 }
 
 const struct img_command img_cmd_rebase = {
     .name = "rebase",
-    .run = run,
     .synopsis = "rebase [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-u] [-U]\n"
+                "                 [-p] [-t CACHE] [-T SRC_CACHE]\n"
                 "                 -b BACKING_FILE [-F BACKING_FMT] FILENAME",
     .summary = "Change the backing file of an image.",
-    .help =
-        "  -b BACKING_FILE       the new backing file (\"\" for none); a relative\n"
-        "                        name is relative to the image's directory\n"
-        "  -F BACKING_FMT        its format (required unless BACKING_FILE is \"\")\n"
-        "  -u                    unsafe: only rewrite the name, copy nothing\n"
-        "  -f FMT                image format (probed when omitted)\n"
-        "  -U, --force-share     open the new backing file without taking image\n"
-        "                        locks (the image itself is written and locked)\n"
-        "  -q                    quiet\n"
-        "  -p, -t CACHE, -T SRC_CACHE  accepted for compatibility; change nothing\n"
-        "  --image-opts          FILENAME is dotted options\n"
-        "  --config FILE         the image is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n"
-        "Without -u, data the image inherits and the two backing files see\n"
-        "differently is copied into the image first.\n",
+    .flags = IMG_TAKES_Q | IMG_ONE_IMAGE | IMG_OPEN,
+    .options = (const struct img_option[]){
+        { 'b', NULL, "BACKING_FILE", .value = &backing,
+          .help = "the new backing file (\"\" for none); a relative\n"
+                  "name is relative to the image's directory" },
+        { 'F', NULL, "BACKING_FMT", .value = &bfmt,
+          .help = "its format (required unless BACKING_FILE is \"\")" },
+        { 'u', NULL, NULL, .flag = &unsafe,
+          .help = "unsafe: only rewrite the name, copy nothing" },
+        { 'p', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
+        { 'T', NULL, "SRC_CACHE", .help = IMG_COMPAT_HELP },
+        { 0 },
+    },
+    .notes = "-U opens the new backing file without taking image locks; the image\n"
+             "itself is written and locked.  Without -u, data the image inherits and the\n"
+             "two backing files see differently is copied into the image first.\n",
+    .prepare = prepare,
+    .open_flags = open_flags,
+    .run = run,
 };

@@ -18,54 +18,26 @@ static int parse_prealloc(const char *s, enum strata_prealloc *out,
                             "(off, metadata, falloc or full)", s);
 }
 
-static int run(int argc, char **argv)
+enum { OPT_SHRINK = TOOL_OPT_FIRST_LOCAL, OPT_PREALLOC };
+
+static enum strata_prealloc prealloc = STRATA_PREALLOC_OFF;
+static bool shrink;
+
+static int option(struct img_args *a, int c, const char *arg)
 {
-    enum { OPT_SHRINK = TOOL_OPT_FIRST_LOCAL, OPT_PREALLOC };
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { "shrink", no_argument, NULL, OPT_SHRINK },
-        { "preallocation", required_argument, NULL, OPT_PREALLOC },
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
     struct strata_error *err = NULL;
-    enum strata_prealloc prealloc = STRATA_PREALLOC_OFF;
-    bool shrink = false, quiet = false;
-    int c, ret;
+    if (c == OPT_PREALLOC && parse_prealloc(arg, &prealloc, &err) < 0)
+        return tool_fail(err, -EINVAL, NULL);
+    return 0;
+}
 
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
-            return img_print_help(&img_cmd_resize);
-    /* The size goes last and may start with '-': take it before getopt can
-     * mistake it for an option. */
-    if (argc < 3)
-        return tool_usage_error("resize", "Expecting image file name and size");
-    const char *size_arg = argv[--argc];
-    argv[argc] = NULL;
-
-    while ((c = getopt_long(argc, argv, ":hf:qU", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        switch (c) {
-        case 'q': quiet = true; break;
-        case OPT_SHRINK: shrink = true; break;
-        case OPT_PREALLOC:
-            if (parse_prealloc(optarg, &prealloc, &err) < 0)
-                return tool_fail(err, -EINVAL, NULL);
-            break;
-        default:
-            return tool_getopt_error(c, argv, "resize");
-        }
-    }
-    if (tool_refuse_force_share(&tc, "resize"))
-        return 1;
-    if (tool_common_finish(&tc) < 0)
-        return 1;
+static int run(struct img_args *a)
+{
+    struct strata_error *err = NULL;
+    const char *size_arg = a->last;
+    int ret;
     struct tool_image img;
-    int n = tool_images_collect(&tc, "resize", argv + optind, argc - optind, &img, 1);
+    int n = tool_images_collect(&a->tc, "resize", a->words, a->nwords, &img, 1);
     if (n < 0)
         return 1;
     if (n == 0)
@@ -136,7 +108,7 @@ static int run(int argc, char **argv)
         status = tool_fail(err, ret, img.spec);
         goto out;
     }
-    if (!quiet)
+    if (!a->quiet)
         printf("Image resized.\n");
     status = 0;
 out:
@@ -146,19 +118,20 @@ out:
 
 const struct img_command img_cmd_resize = {
     .name = "resize",
-    .run = run,
     .synopsis = "resize [--object OBJ] [--image-opts | --config FILE] [-f FMT] [-q]\n"
                 "                  [--preallocation=PREALLOC] [--shrink] FILENAME [+|-]SIZE",
     .summary = "Change the virtual size of FILENAME to SIZE, or by +SIZE / -SIZE.",
-    .help =
-        "  -f FMT                     image format (probed when omitted)\n"
-        "  --preallocation=PREALLOC   off, metadata, falloc or full: how the new\n"
-        "                             area is allocated (growing only)\n"
-        "  --shrink                   allow the image to get smaller (the data past\n"
-        "                             the new end is lost)\n"
-        "  -q                         quiet\n"
-        "  --image-opts               FILENAME is dotted options\n"
-        "  --config FILE              the image is the stack described by FILE\n"
-        "  --object secret,...        define a secret\n"
-        "  SIZE is the last argument; a leading '-' is read as a size, not an option.\n",
+    .flags = IMG_TAKES_Q | IMG_WRITES | IMG_TRAILING_SIZE,
+    .options = (const struct img_option[]){
+        { OPT_PREALLOC, "preallocation", "PREALLOC",
+          .help = "off, metadata, falloc or full: how the\n"
+                  "new area is allocated (growing only)" },
+        { OPT_SHRINK, "shrink", NULL, .flag = &shrink,
+          .help = "allow the image to get smaller (the data past\n"
+                  "the new end is lost)" },
+        { 0 },
+    },
+    .notes = "SIZE is the last argument; a leading '-' is read as a size, not an option.\n",
+    .option = option,
+    .run = run,
 };

@@ -42,85 +42,71 @@ void img_print_snapshot_list(const struct strata_info *list)
     }
 }
 
-static int run(int argc, char **argv)
-{
-    static const struct option longopts[] = {
-        TOOL_COMMON_LONGOPTS,
-        { NULL, 0, NULL, 0 },
-    };
-    struct tool_common tc = { 0 };
-    struct strata_error *err = NULL;
-    enum strata_snapshot_op op = 0;
-    const char *name = NULL;
-    bool quiet = false;
-    int c, ret;
+static enum strata_snapshot_op op;
+static const char *name;
 
-    while ((c = getopt_long(argc, argv, ":hf:la:c:d:qU", longopts, NULL)) != -1) {
-        int r = tool_common_option(&tc, c, optarg);
-        if (r < 0)
-            return 1;
-        if (r > 0)
-            continue;
-        enum strata_snapshot_op want = 0;
-        switch (c) {
-        case 'h': return img_print_help(&img_cmd_snapshot);
-        case 'q': quiet = true; continue;
-        case 'l': want = STRATA_SNAPSHOT_LIST; break;
-        case 'a': want = STRATA_SNAPSHOT_APPLY; break;
-        case 'c': want = STRATA_SNAPSHOT_CREATE; break;
-        case 'd': want = STRATA_SNAPSHOT_DELETE; break;
-        default: return tool_getopt_error(c, argv, "snapshot");
-        }
-        if (op)
-            return tool_usage_error("snapshot", "Cannot mix '-l', '-a', '-c', '-d'");
-        op = want;
-        name = optarg;
+static int option(struct img_args *a, int c, const char *arg)
+{
+    enum strata_snapshot_op want = 0;
+    switch (c) {
+    case 'l': want = STRATA_SNAPSHOT_LIST; break;
+    case 'a': want = STRATA_SNAPSHOT_APPLY; break;
+    case 'c': want = STRATA_SNAPSHOT_CREATE; break;
+    case 'd': want = STRATA_SNAPSHOT_DELETE; break;
     }
+    if (op)
+        return tool_usage_error("snapshot", "Cannot mix '-l', '-a', '-c', '-d'");
+    op = want;
+    name = arg;
+    return 0;
+}
+
+static int prepare(struct img_args *a)
+{
     if (!op)
         op = STRATA_SNAPSHOT_LIST;
-    if (op != STRATA_SNAPSHOT_LIST && tool_refuse_force_share(&tc, "snapshot"))
+    if (op != STRATA_SNAPSHOT_LIST && tool_refuse_force_share(&a->tc, "snapshot"))
         return 1;
-    if (tool_common_finish(&tc) < 0)
-        return 1;
-    struct tool_image img;
-    int n = tool_image_collect_one(&tc, "snapshot", argv + optind, argc - optind, &img);
-    if (n)
-        return n;
-    unsigned flags = op == STRATA_SNAPSHOT_LIST
-                     ? (STRATA_O_NO_IO | (tc.force_share ? STRATA_O_FORCE_SHARE : 0))
-                     : STRATA_O_RDWR | STRATA_O_NO_BACKING;
-    struct strata_node *node;
-    ret = tool_image_open(&img, flags, &node, &err);
-    if (ret < 0)
-        return tool_fail(err, ret, img.spec);
+    return -1;
+}
+
+static unsigned open_flags(const struct img_args *a)
+{
+    return op == STRATA_SNAPSHOT_LIST ? STRATA_O_NO_IO : STRATA_O_RDWR | STRATA_O_NO_BACKING;
+}
+
+static int run(struct img_args *a)
+{
+    struct strata_node *node = a->node;
+    struct strata_error *err = NULL;
     struct strata_info *root = strata_info_new_object();
     struct strata_info *list = op == STRATA_SNAPSHOT_LIST ? strata_info_add_list(root, "s")
                                                           : NULL;
-    ret = strata_image_snapshot(node, op, name, list, &err);
-    if (ret == 0 && op == STRATA_SNAPSHOT_LIST && !quiet && strata_info_at(list, 0))
+    int ret = strata_image_snapshot(node, op, name, list, &err);
+    if (ret == 0 && op == STRATA_SNAPSHOT_LIST && !a->quiet && strata_info_at(list, 0))
         img_print_snapshot_list(list);
     strata_info_free(root);
-    strata_close(node);
     if (ret < 0)
-        return tool_fail(err, ret, img.spec);
+        return tool_fail(err, ret, a->img.spec);
     return 0;
 }
 
 const struct img_command img_cmd_snapshot = {
     .name = "snapshot",
-    .run = run,
     .synopsis = "snapshot [--object OBJ] [--image-opts | --config FILE] [-f FMT] [-U] [-q]\n"
                 "                 [-l | -a SNAPSHOT | -c SNAPSHOT | -d SNAPSHOT] FILENAME",
     .summary = "List, create, apply or delete internal snapshots.",
-    .help =
-        "  -l                    list the snapshots (the default)\n"
-        "  -c SNAPSHOT           create a snapshot of the current state\n"
-        "  -a SNAPSHOT           apply (revert to) a snapshot, by ID or name\n"
-        "  -d SNAPSHOT           delete a snapshot, by ID or name\n"
-        "  -f FMT                image format (probed when omitted)\n"
-        "  -q                    quiet\n"
-        "  -U, --force-share     open without taking image locks (-l only)\n"
-        "  --image-opts          FILENAME is dotted options\n"
-        "  --config FILE         the image is the stack described by FILE\n"
-        "  --object secret,...   define a secret\n",
+    .flags = IMG_TAKES_Q | IMG_ONE_IMAGE | IMG_OPEN,
+    .options = (const struct img_option[]){
+        { 'l', NULL, NULL, .help = "list the snapshots (the default)" },
+        { 'c', NULL, "SNAPSHOT", .help = "create a snapshot of the current state" },
+        { 'a', NULL, "SNAPSHOT", .help = "apply (revert to) a snapshot, by ID or name" },
+        { 'd', NULL, "SNAPSHOT", .help = "delete a snapshot, by ID or name" },
+        { 0 },
+    },
+    .notes = "-U is for -l only.\n",
+    .option = option,
+    .prepare = prepare,
+    .open_flags = open_flags,
+    .run = run,
 };

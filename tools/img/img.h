@@ -5,12 +5,84 @@
 
 #include "../common/tool.h"
 
+/* -o handling shared by create, convert, amend, measure and format: the
+ * values of every -o are joined, as qemu-img does. */
+struct img_create_opts {
+    struct strata_opts *opts;
+    bool want_help;             /* -o help or -o ? */
+};
+
+/* What the command table says about a command's arguments: main.c parses
+ * them from it (getopt string, long options), runs the part every command
+ * shares and prints --help from it; a test checks it against the synopsis
+ * in strata-img(1). */
+enum {
+    IMG_TAKES_O = 1 << 0,       /* -o OPTIONS, joined into img_args.co */
+    IMG_TAKES_Q = 1 << 1,       /* -q: img_args.quiet, and progress off */
+    IMG_TAKES_P = 1 << 2,       /* -p: img_args.progress */
+    IMG_TAKES_OUTPUT = 1 << 3,  /* --output=human|json: img_args.output */
+    IMG_WRITES = 1 << 4,        /* writes its image: -U is refused first */
+    IMG_FILE_NAMES = 1 << 5,    /* images are file names: --image-opts and
+                                   --config are refused */
+    IMG_ONE_IMAGE = 1 << 6,     /* exactly one image: img_args.img */
+    IMG_OPEN = 1 << 7,          /* and opened: img_args.node, with the
+                                   command's open_flags() */
+    IMG_TRAILING_SIZE = 1 << 8, /* the last word is a size that may start
+                                   with '-' (resize): img_args.last */
+    IMG_TAKES_YES = 1 << 9,     /* -y, --yes: img_args.yes (img_confirm) */
+};
+
+/* "Accepted so that qemu-img command lines work; changes nothing." */
+#define IMG_COMPAT_HELP "accepted for compatibility; changes nothing"
+
+/* One option of a command.  val is the letter of a short option, or a
+ * value from TOOL_OPT_FIRST_LOCAL up for one that only has a long name.
+ * An option that only sets a flag or keeps its argument names the variable
+ * (`flag`, `value`); the others go to the command's option(). */
+struct img_option {
+    int val;
+    const char *name;           /* long name, or NULL */
+    const char *arg;            /* argument in --help ("FMT"), NULL: none */
+    const char *help;           /* --help text; '\n' starts a new line */
+    bool *flag;                 /* set to true */
+    const char **value;         /* set to the argument (the last one given) */
+};
+
+/* A command's arguments once the shared part has run. */
+struct img_args {
+    struct tool_common tc;      /* -f, -U, --image-opts, --config */
+    struct img_create_opts co;  /* IMG_TAKES_O */
+    bool quiet;                 /* IMG_TAKES_Q */
+    bool progress;              /* IMG_TAKES_P; a later -q turns it off */
+    enum tool_output output;    /* IMG_TAKES_OUTPUT */
+    bool yes;                   /* IMG_TAKES_YES */
+    char **words;               /* the words after the options */
+    int nwords;
+    const char *last;           /* IMG_TRAILING_SIZE */
+    struct tool_image img;      /* IMG_ONE_IMAGE */
+    struct strata_node *node;   /* IMG_OPEN: closed after run() */
+};
+
+/* A process runs one command once: a command keeps the values of its own
+ * options in variables of its file, which option() sets and run() reads. */
 struct img_command {
     const char *name;
-    int (*run)(int argc, char **argv);  /* argv[0] is the command name */
     const char *synopsis;               /* after "strata-img " */
     const char *summary;                /* one line for the command list */
-    const char *help;                   /* option descriptions */
+    unsigned flags;                     /* IMG_* */
+    const struct img_option *options;   /* the command's own, {0}-ended */
+    const char *notes;                  /* --help text after the options */
+    int usage_status;                   /* exit status of a usage error; 0: 1 */
+    /* An option of the command's own: 0, or the exit status to return. */
+    int (*option)(struct img_args *a, int c, const char *arg);
+    /* After the options, before the image is collected: -1 to go on, or
+     * the exit status to return. */
+    int (*prepare)(struct img_args *a);
+    /* IMG_OPEN: how to open the image, fixed or from the options (a reader
+     * also gets STRATA_O_FORCE_SHARE with -U). */
+    unsigned open_mode;
+    unsigned (*open_flags)(const struct img_args *a);
+    int (*run)(struct img_args *a);
 };
 
 extern const struct img_command img_cmd_amend, img_cmd_bench, img_cmd_check,
@@ -21,15 +93,6 @@ extern const struct img_command img_cmd_amend, img_cmd_bench, img_cmd_check,
 extern const struct img_command img_cmd_erase, img_cmd_format, img_cmd_header_backup,
     img_cmd_header_restore;
 
-/* Prints the command's usage and option help to stdout; returns 0. */
-int img_print_help(const struct img_command *cmd);
-
-/* -o handling shared by create, convert, amend and measure: the values of
- * every -o are joined, as qemu-img does. */
-struct img_create_opts {
-    struct strata_opts *opts;
-    bool want_help;             /* -o help or -o ? */
-};
 int img_opts_add(struct img_create_opts *co, const char *arg,
                  struct strata_error **errp);
 void img_opts_free(struct img_create_opts *co);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* main.c - strata-img: dispatches to the commands. */
+/* main.c - strata-img: the command table, and what every command shares:
+ * parsing its options from its table entry, --help, -o, -q, -p, --yes, --output,
+ * the -U and -f checks, and collecting and opening its image. */
 #include "img.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -14,12 +17,211 @@ static const struct img_command *const commands[] = {
     NULL,
 };
 
-int img_print_help(const struct img_command *cmd)
+/* The options main.c handles.  `needs`: only for commands with that flag;
+ * `hidden_if`: accepted but refused (and not listed) with that flag. */
+static const struct shared_option {
+    struct img_option opt;
+    unsigned needs, hidden_if;
+} shared[] = {
+    { { 'o', NULL, "OPTIONS",
+        .help = "format options, comma separated (may be repeated);\n"
+                "'-o help' lists them" }, IMG_TAKES_O, 0 },
+    { { TOOL_OPT_OUTPUT, "output", "human|json",
+        .help = "output format (default: human); JSON uses\n"
+                "qemu-img's field names" }, IMG_TAKES_OUTPUT, 0 },
+    { { 'y', "yes", NULL, .help = "do not ask for confirmation" }, IMG_TAKES_YES, 0 },
+    { { 'p', NULL, NULL, .help = "show progress" }, IMG_TAKES_P, 0 },
+    { { 'q', NULL, NULL, .help = "quiet" }, IMG_TAKES_Q, 0 },
+    { { 'f', NULL, "FMT", .help = "image format (probed when omitted)" }, 0, 0 },
+    { { 'U', "force-share", NULL, .help = "open without taking image locks" }, 0, IMG_WRITES },
+    { { TOOL_OPT_IMAGE_OPTS, "image-opts", NULL,
+        .help = "FILENAME is dotted options\n"
+                "(driver=raw,file.filename=disk.img)" }, 0, IMG_FILE_NAMES },
+    { { TOOL_OPT_CONFIG, "config", "FILE",
+        .help = "the image is the stack described by FILE" }, 0, IMG_FILE_NAMES },
+    { { TOOL_OPT_OBJECT, "object", "secret,...", .help = "define a secret" }, 0, 0 },
+    /* Listed by strata-img --help, not by each command. */
+    { { 'h', "help", NULL, .help = NULL }, 0, 0 },
+};
+#define NSHARED (sizeof shared / sizeof shared[0])
+#define MAX_OPTIONS 64
+
+static bool shared_applies(const struct shared_option *s, const struct img_command *cmd)
 {
-    printf("usage: %s %s\n\n%s\n", tool_progname(), cmd->synopsis, cmd->summary);
-    if (cmd->help && *cmd->help)
-        printf("\n%s", cmd->help);
+    return (cmd->flags & s->needs) == s->needs;
+}
+
+static void print_option(const struct img_option *o)
+{
+    char label[64];
+    int n;
+    if (o->val < 0x100 && o->name)
+        n = snprintf(label, sizeof label, "-%c, --%s", o->val, o->name);
+    else if (o->val < 0x100)
+        n = snprintf(label, sizeof label, "-%c", o->val);
+    else
+        n = snprintf(label, sizeof label, "--%s", o->name);
+    if (o->arg)
+        snprintf(label + n, sizeof label - (size_t)n, "%s%s",
+                 o->val < 0x100 && !o->name ? " " : "=", o->arg);
+    /* Descriptions start in column 25; a longer label has its own line. */
+    printf("  %-21s", label);
+    if (strlen(label) > 21)
+        printf("\n  %-21s", "");
+    for (const char *h = o->help; *h; ) {
+        const char *nl = strchr(h, '\n');
+        int len = nl ? (int)(nl - h) : (int)strlen(h);
+        printf(" %.*s\n", len, h);
+        if (!nl)
+            break;
+        h = nl + 1;
+        printf("  %-21s", "");
+    }
+}
+
+static int print_help(const struct img_command *cmd)
+{
+    printf("usage: %s %s\n\n%s\n\n", tool_progname(), cmd->synopsis, cmd->summary);
+    for (const struct img_option *o = cmd->options; o && o->val; o++)
+        print_option(o);
+    for (size_t i = 0; i < NSHARED; i++)
+        if (shared_applies(&shared[i], cmd) && !(cmd->flags & shared[i].hidden_if) &&
+            shared[i].opt.help)
+            print_option(&shared[i].opt);
+    if (cmd->notes)
+        printf("\n%s", cmd->notes);
     return 0;
+}
+
+static void add_option(const struct img_option *o, char *optstring, struct option *longopts,
+                       size_t *nlong)
+{
+    int has_arg = o->arg ? required_argument : no_argument;
+    if (o->val < 0x100) {
+        size_t l = strlen(optstring);
+        optstring[l++] = (char)o->val;
+        if (has_arg)
+            optstring[l++] = ':';
+        optstring[l] = '\0';
+    }
+    if (o->name)
+        longopts[(*nlong)++] = (struct option){ o->name, has_arg, NULL, o->val };
+}
+
+static const struct img_option *find_option(const struct img_command *cmd, int c)
+{
+    for (const struct img_option *o = cmd->options; o && o->val; o++)
+        if (o->val == c)
+            return o;
+    return NULL;
+}
+
+/* The options, the -U and -f checks, the command's prepare(), and its
+ * image: -1 to go on to run(), or the exit status. */
+static int prologue(const struct img_command *cmd, int argc, char **argv, struct img_args *a)
+{
+    const int usage_status = cmd->usage_status ? cmd->usage_status : 1;
+    char optstring[2 * MAX_OPTIONS + 2] = ":";
+    struct option longopts[MAX_OPTIONS + 1];
+    size_t nlong = 0;
+    for (size_t i = 0; i < NSHARED; i++)
+        if (shared_applies(&shared[i], cmd))
+            add_option(&shared[i].opt, optstring, longopts, &nlong);
+    for (const struct img_option *o = cmd->options; o && o->val; o++)
+        add_option(o, optstring, longopts, &nlong);
+    longopts[nlong] = (struct option){ 0 };
+
+    if (cmd->flags & IMG_TRAILING_SIZE) {
+        /* The size goes last and may start with '-': take it before getopt
+         * can mistake it for an option. */
+        for (int i = 1; i < argc; i++)
+            if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help"))
+                return print_help(cmd);
+        if (argc < 3)
+            return tool_usage_error(cmd->name, "Expecting image file name and size");
+        a->last = argv[--argc];
+        argv[argc] = NULL;
+    }
+
+    struct strata_error *err = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, optstring, longopts, NULL)) != -1) {
+        int r = tool_common_option(&a->tc, c, optarg);
+        if (r < 0)
+            return usage_status;
+        if (r > 0)
+            continue;
+        switch (c) {
+        case 'h':
+            return print_help(cmd);
+        case '?':
+        case ':':
+            tool_getopt_error(c, argv, cmd->name);
+            return usage_status;
+        }
+        const struct img_option *own = find_option(cmd, c);
+        if (own && own->flag) {
+            *own->flag = true;
+        } else if (own && own->value) {
+            *own->value = optarg;
+        } else if (c == 'o' && (cmd->flags & IMG_TAKES_O)) {
+            if (img_opts_add(&a->co, optarg, &err) < 0)
+                return tool_fail(err, -EINVAL, NULL);
+        } else if (c == 'q' && (cmd->flags & IMG_TAKES_Q)) {
+            a->quiet = true;
+            a->progress = false;
+        } else if (c == 'p' && (cmd->flags & IMG_TAKES_P)) {
+            a->progress = true;
+        } else if (c == 'y' && (cmd->flags & IMG_TAKES_YES)) {
+            a->yes = true;
+        } else if (c == TOOL_OPT_OUTPUT && (cmd->flags & IMG_TAKES_OUTPUT)) {
+            if (tool_parse_output(optarg, &a->output, &err) < 0)
+                return tool_fail(err, -EINVAL, NULL);
+        } else if (cmd->option && (r = cmd->option(a, c, optarg)) != 0) {
+            return r;
+        }
+    }
+    a->words = argv + optind;
+    a->nwords = argc - optind;
+
+    if ((cmd->flags & IMG_FILE_NAMES) && (a->tc.image_opts || a->tc.nconfigs))
+        return tool_usage_error(cmd->name, "%s takes a file name, not --image-opts or "
+                                "--config", cmd->name);
+    if ((cmd->flags & IMG_WRITES) && a->tc.force_share)
+        return tool_refuse_force_share(&a->tc, cmd->name);
+    if (tool_common_finish(&a->tc) < 0)
+        return usage_status;
+    int r;
+    if (cmd->prepare && (r = cmd->prepare(a)) >= 0)
+        return r;
+    if (!(cmd->flags & IMG_ONE_IMAGE))
+        return -1;
+    if ((r = tool_image_collect_one(&a->tc, cmd->name, a->words, a->nwords, &a->img)))
+        return r;
+    if (!(cmd->flags & IMG_OPEN))
+        return -1;
+    unsigned flags = cmd->open_flags ? cmd->open_flags(a) : cmd->open_mode;
+    /* Only a reader may leave the image unlocked; a writer refused -U above
+     * or (rebase) applies it to other images only. */
+    if (a->tc.force_share && !(flags & STRATA_O_RDWR))
+        flags |= STRATA_O_FORCE_SHARE;
+    if ((r = tool_image_open(&a->img, flags, &a->node, &err)) < 0)
+        return tool_fail(err, r, a->img.spec);
+    return -1;
+}
+
+static int run_command(const struct img_command *cmd, int argc, char **argv)
+{
+    struct img_args a = { .output = TOOL_OUTPUT_HUMAN };
+    /* getopt's own messages are replaced by tool_getopt_error */
+    opterr = 0;
+    int status = prologue(cmd, argc, argv, &a);
+    if (status < 0)
+        status = cmd->run(&a);
+    if (a.node)
+        strata_close(a.node);
+    img_opts_free(&a.co);
+    return status;
 }
 
 static void print_usage(void)
@@ -40,12 +242,12 @@ static void print_usage(void)
 
 static void print_version(void)
 {
-    printf("%s version %s\n", tool_progname(), STRATA_VERSION_STRING);
+    printf("%s version %s\n", tool_progname(), strata_version());
 }
 
 int main(int argc, char **argv)
 {
-    tool_set_progname("strata-img");
+    tool_set_progname(argv[0]);
     tool_install_warning_handler();
 
     if (argc < 2) {
@@ -62,13 +264,9 @@ int main(int argc, char **argv)
         print_version();
         return 0;
     }
-    for (size_t i = 0; commands[i]; i++) {
-        if (strcmp(commands[i]->name, name) == 0) {
-            /* getopt's own messages are replaced by tool_getopt_error */
-            opterr = 0;
-            return commands[i]->run(argc - 1, argv + 1);
-        }
-    }
+    for (size_t i = 0; commands[i]; i++)
+        if (strcmp(commands[i]->name, name) == 0)
+            return run_command(commands[i], argc - 1, argv + 1);
     if (name[0] == '-')
         tool_error("unrecognized option '%s'", name);
     else

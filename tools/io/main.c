@@ -129,7 +129,7 @@ int main(int argc, char **argv)
             usage();
             return 0;
         case 'V':
-            printf("%s version %s\n", tool_progname(), STRATA_VERSION_STRING);
+            printf("%s version %s\n", tool_progname(), strata_version());
             return 0;
         case 'c':
             if (ncmds == IO_MAX_COMMANDS) {

@@ -90,7 +90,7 @@ static void srv_unload(void)
 
 static void srv_dump_plugin(void)
 {
-    printf("strata_version=%s\n", STRATA_VERSION_STRING);
+    printf("strata_version=%s\n", strata_version());
 }
 
 static void *srv_open(int readonly)
@@ -276,7 +276,7 @@ static int srv_extents(void *handle, uint32_t count, uint64_t offset, uint32_t f
 static struct nbdkit_plugin plugin = {
     .name = "strata",
     .longname = "strata block storage stack",
-    .version = STRATA_VERSION_STRING,
+    .version = STRATA_VERSION,
     .description = "Serves a strata stack (qcow2, LUKS, raw, ... over file, nbd, ...)",
     .unload = srv_unload,
     .config = srv_config,

@@ -60,11 +60,13 @@ qemu_img_retry() {
 }
 
 # Installs the build into $STRATA_BUILD/test-prefix (once per build: later
-# callers reuse it while it is newer than libstrata) and prints the prefix.
+# callers reuse it while it is newer than libstrata and the Makefile, which
+# holds what install writes) and prints the prefix.
 strata_test_prefix() {
     local prefix=$STRATA_BUILD/test-prefix
-    local lib=$STRATA_BUILD/lib/libstrata.so.0.1.0
-    if [ ! -e "$prefix/.stamp" ] || [ "$lib" -nt "$prefix/.stamp" ]; then
+    local lib=$STRATA_BUILD/lib/libstrata.so mk=$STRATA_BUILD/../Makefile
+    if [ ! -e "$prefix/.stamp" ] || [ "$lib" -nt "$prefix/.stamp" ] ||
+        [ "$mk" -nt "$prefix/.stamp" ]; then
         rm -rf "$prefix"
         make -s -C "$STRATA_BUILD/.." install prefix="$prefix" >&2
         touch "$prefix/.stamp"
