@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* driver.c - the luks block driver: a LUKS1 volume whose header and key
+/* driver.c - the luks block driver: a LUKS volume whose header and key
  * material sit at the start of the "file" child, or in a separate "header"
- * child (detached header) with the payload in "file". */
+ * child (detached header) with the payload in "file".  The header's version
+ * field picks the encryption format that reads it: LUKS1 is built in, other
+ * versions (LUKS2: driver-luks2.so) are found by family and version. */
 #include "luks-int.h"
 
 #include <errno.h>
@@ -27,9 +29,12 @@ struct luks_state {
     struct strata_node *file;     /* payload */
     struct strata_node *header;   /* header + key material (== file unless detached) */
     struct strata_crypto_hdr_io io;
+    const struct strata_crypto_format *fmt;
     struct strata_crypto_ctx *ctx;
     struct strata_cipher *cipher;
     uint64_t payload_off;
+    uint32_t sector;              /* unit of encryption, 512..4096 */
+    struct strata_crypto_payload pl;
     bool io_ready;                /* unlocked, and opened for data I/O */
     bool header_only;             /* a detached header opened on its own */
     /* The driver takes concurrent requests: the pool is shared by writers,
@@ -104,9 +109,34 @@ static void luks_setup_io(struct luks_state *s, struct strata_node *hdr, bool wr
     s->io.name = strata_node_filename(hdr);
 }
 
+/* Every LUKS version is claimed here, also those no loaded module reads:
+ * opening then fails naming the version, instead of the volume passing for
+ * raw data that a write would destroy. */
 static int luks_probe(const uint8_t *buf, size_t len, const char *filename)
 {
-    return luks_has_magic(buf, len) ? 100 : 0;
+    return luks_any_magic(buf, len) ? 100 : 0;
+}
+
+/* Encrypts or decrypts len bytes at payload offset off.  IVs may step by
+ * less than a sector (LUKS2 counts them in 512-byte units): then each
+ * sector is a call of its own. */
+static int luks_crypt(struct luks_state *s, bool enc, uint64_t off, void *out,
+                      const void *in, size_t len, struct strata_error **errp)
+{
+    uint32_t unit = s->pl.iv_unit ? s->pl.iv_unit : s->sector;
+    size_t step = unit == s->sector ? len : s->sector;
+    for (size_t done = 0; done < len; done += step) {
+        uint64_t iv = s->pl.iv_offset + (off + done) / unit;
+        uint8_t *o = (uint8_t *)out + done;
+        const uint8_t *i = (const uint8_t *)in + done;
+        int r = enc ? strata_cipher_encrypt_sectors(s->cipher, iv, s->sector, o, i, step,
+                                                    errp)
+                    : strata_cipher_decrypt_sectors(s->cipher, iv, s->sector, o, i, step,
+                                                    errp);
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 static uint8_t *luks_bounce_get(struct luks_state *s)
@@ -131,7 +161,8 @@ static void luks_bounce_put(struct luks_state *s, uint8_t *buf)
 static void luks_close(struct strata_node *node)
 {
     struct luks_state *s = strata_node_state(node);
-    luks_format.close(s->ctx);
+    if (s->fmt)
+        s->fmt->close(s->ctx);
     s->ctx = NULL;
     s->cipher = NULL;
     s->io_ready = false;
@@ -167,14 +198,25 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
     s->io.size = (uint64_t)hlen;
     s->io.init = NULL;
 
-    r = luks_format.open(&s->io, opts, flags, &s->ctx, errp);
+    s->fmt = strata_crypto_format_for_header(luks_format.name, &s->io, errp);
+    if (!s->fmt) {
+        r = -ENOTSUP;
+        goto fail;
+    }
+    r = s->fmt->open(&s->io, opts, flags, &s->ctx, errp);
     if (r < 0)
         goto fail;
-    uint32_t sector;
-    luks_format.get_cipher(s->ctx, &s->cipher, &s->payload_off, &sector);
+    s->fmt->get_cipher(s->ctx, &s->cipher, &s->payload_off, &s->sector);
+    if (s->fmt->get_payload)
+        s->fmt->get_payload(s->ctx, &s->pl);
+    if (s->sector < LUKS_SECTOR || s->sector > 4096 || (s->sector & (s->sector - 1))) {
+        r = strata_error_set(errp, EINVAL, "%s: unsupported LUKS sector size %" PRIu32,
+                             strata_node_filename(hdr), s->sector);
+        goto fail;
+    }
 
     const char *dname = strata_node_filename(s->file);
-    uint64_t hend = luks_format.header_length(s->ctx);
+    uint64_t hend = s->fmt->header_length(s->ctx);
     if (!s->header && s->payload_off < hend && (flags & STRATA_O_NO_IO)) {
         /* A detached header file on its own: metadata, no payload. */
         s->header_only = true;
@@ -190,14 +232,20 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
         r = strata_error_set(errp, (int)-flen, "%s: cannot get size", dname);
         goto fail;
     }
-    if ((uint64_t)flen < s->payload_off) {
+    if ((uint64_t)flen < s->payload_off && !s->header_only) {
         r = strata_error_set(errp, EINVAL, "%s: device is too small (%" PRId64 " bytes) "
                              "for its LUKS payload offset %" PRIu64, dname, flen,
                              s->payload_off);
         goto fail;
     }
+    if (s->pl.size && !s->header_only && (uint64_t)flen - s->payload_off < s->pl.size) {
+        r = strata_error_set(errp, EINVAL, "%s: device is too small (%" PRId64 " bytes) "
+                             "for its LUKS payload of %" PRIu64 " bytes at offset %" PRIu64,
+                             dname, flen, s->pl.size, s->payload_off);
+        goto fail;
+    }
     s->io_ready = s->cipher && !(flags & STRATA_O_NO_IO);
-    struct strata_limits lim = { .request_alignment = LUKS_SECTOR };
+    struct strata_limits lim = { .request_alignment = s->sector };
     strata_node_set_limits(node, &lim);
     return 0;
 fail:
@@ -215,7 +263,10 @@ static int64_t luks_get_length(struct strata_node *node)
         return len;
     if ((uint64_t)len <= s->payload_off)
         return 0;
-    return (int64_t)(((uint64_t)len - s->payload_off) / LUKS_SECTOR * LUKS_SECTOR);
+    uint64_t avail = (uint64_t)len - s->payload_off;
+    if (s->pl.size && s->pl.size < avail)
+        avail = s->pl.size;
+    return (int64_t)(avail / s->sector * s->sector);
 }
 
 static int luks_need_key(struct luks_state *s, struct strata_error **errp)
@@ -238,8 +289,7 @@ static int luks_pread(struct strata_node *node, uint64_t off, uint64_t len, void
      * one pass over the whole request. */
     r = strata_pread(s->file, s->payload_off + off, len, buf, flags, errp);
     if (r == 0)
-        r = strata_cipher_decrypt_sectors(s->cipher, off / LUKS_SECTOR, LUKS_SECTOR, buf,
-                                          buf, len, errp);
+        r = luks_crypt(s, false, off, buf, buf, len, errp);
     if (r < 0)
         memset(buf, 0, len);
     return r;
@@ -259,8 +309,7 @@ static int luks_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
      * buffer, a batch at a time. */
     while (r == 0 && len > 0) {
         size_t n = len > LUKS_BATCH ? LUKS_BATCH : (size_t)len;
-        r = strata_cipher_encrypt_sectors(s->cipher, off / LUKS_SECTOR, LUKS_SECTOR, bounce,
-                                          buf, n, errp);
+        r = luks_crypt(s, true, off, bounce, buf, n, errp);
         if (r == 0)
             r = strata_pwrite(s->file, s->payload_off + off, n, bounce, flags, errp);
         off += n;
@@ -292,9 +341,14 @@ static int luks_truncate(struct strata_node *node, uint64_t size, bool exact,
                          enum strata_prealloc prealloc, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
-    if (size % LUKS_SECTOR)
+    if (size % s->sector)
         return strata_error_set(errp, EINVAL, "%s: LUKS volume size %" PRIu64 " is not "
-                                "a multiple of 512", strata_node_filename(s->file), size);
+                                "a multiple of its sector size %" PRIu32,
+                                strata_node_filename(s->file), size, s->sector);
+    if (s->pl.size)
+        return strata_error_set(errp, ENOTSUP, "%s: the LUKS payload has a fixed size "
+                                "in its header; resizing it is not supported",
+                                strata_node_filename(s->file));
     int64_t old = luks_get_length(node);
     if (old < 0)
         return strata_error_set(errp, (int)-old, "%s: cannot get size",
@@ -321,7 +375,7 @@ static int luks_get_info(struct strata_node *node, struct strata_info *obj,
     struct luks_state *s = strata_node_state(node);
     strata_info_add_bool(obj, "encrypted", true);
     pthread_mutex_lock(&s->hdr_lock);
-    int r = luks_format.get_info(s->ctx, obj, errp);
+    int r = s->fmt->get_info ? s->fmt->get_info(s->ctx, obj, errp) : 0;
     pthread_mutex_unlock(&s->hdr_lock);
     return r;
 }
@@ -331,7 +385,10 @@ static int luks_amend(struct strata_node *node, const struct strata_opts *opts,
 {
     struct luks_state *s = strata_node_state(node);
     pthread_mutex_lock(&s->hdr_lock);
-    int r = luks_format.amend(s->ctx, opts, force, errp);
+    int r = s->fmt->amend ? s->fmt->amend(s->ctx, opts, force, errp)
+                          : strata_error_set(errp, ENOTSUP, "%s: this LUKS version "
+                                             "cannot be amended",
+                                             strata_node_filename(s->file));
     pthread_mutex_unlock(&s->hdr_lock);
     return r;
 }

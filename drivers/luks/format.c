@@ -750,6 +750,35 @@ static int luks_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
     return r;
 }
 
+/* Any LUKS version: the magic, then a big-endian version.  A LUKS2 volume
+ * whose primary header is damaged is known by the magic of its secondary
+ * copy, which sits at one of the offsets LUKS2 allows for it. */
+static int luks_read_version(const struct strata_crypto_hdr_io *io, uint32_t *version,
+                             struct strata_error **errp)
+{
+    uint8_t buf[8];
+    *version = 0;
+    if (io->size && io->size < sizeof buf)
+        return 0;
+    int r = io->read(io->opaque, 0, buf, sizeof buf, errp);
+    if (r < 0)
+        return r;
+    if (luks_any_magic(buf, sizeof buf)) {
+        *version = (uint32_t)buf[6] << 8 | buf[7];
+        return 0;
+    }
+    for (uint64_t off = 16384; off <= 4194304; off *= 2) {
+        if (io->size && off + sizeof buf > io->size)
+            break;
+        if (io->read(io->opaque, off, buf, sizeof buf, NULL) == 0 &&
+            luks_secondary_magic(buf, sizeof buf)) {
+            *version = 2;
+            break;
+        }
+    }
+    return 0;
+}
+
 static int luks_probe(const uint8_t *buf, size_t len)
 {
     return luks_has_magic(buf, len) ? 100 : 0;
@@ -773,4 +802,7 @@ const struct strata_crypto_format luks_format = {
     .get_info = luks_get_info,
     .amend = luks_amend,
     .erase = luks_erase,
+    .family = "luks",
+    .version = 1,
+    .read_version = luks_read_version,
 };

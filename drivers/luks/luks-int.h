@@ -52,7 +52,11 @@ struct luks_header {
 };
 
 /* header.c */
+/* LUKS1's magic and version. */
 bool luks_has_magic(const uint8_t *buf, size_t len);
+/* The magic of any LUKS version, and a LUKS2 secondary header's. */
+bool luks_any_magic(const uint8_t *buf, size_t len);
+bool luks_secondary_magic(const uint8_t *buf, size_t len);
 /* Decodes the 592 bytes; refuses bad magic/version and unterminated
  * strings.  `name` is for messages. */
 int luks_header_decode(const uint8_t *raw, struct luks_header *h, const char *name,
