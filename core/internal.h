@@ -24,6 +24,7 @@ enum strata_reg_kind {
     STRATA_REG_CIPHER,
     STRATA_REG_HASH,
     STRATA_REG_CRYPTO_FORMAT,
+    STRATA_REG_KDF,
     STRATA_REG_NKINDS
 };
 

@@ -112,6 +112,7 @@ static const char *const snippet_keys[STRATA_REG_NKINDS] = {
     [STRATA_REG_CIPHER] = "ciphers",
     [STRATA_REG_HASH] = "hashes",
     [STRATA_REG_CRYPTO_FORMAT] = "crypto-formats",
+    [STRATA_REG_KDF] = "kdfs",
 };
 
 /* A broken snippet is reported as a warning and skipped: one bad file from a
@@ -294,6 +295,7 @@ static int register_plugin(struct strata_module *m, const struct strata_plugin *
         [STRATA_REG_CIPHER] = (const void *const *)p.ciphers,
         [STRATA_REG_HASH] = (const void *const *)p.hashes,
         [STRATA_REG_CRYPTO_FORMAT] = (const void *const *)p.crypto_formats,
+        [STRATA_REG_KDF] = (const void *const *)p.kdfs,
     };
     int ret = 0;
     for (int k = 0; k < STRATA_REG_NKINDS; k++) {

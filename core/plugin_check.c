@@ -9,6 +9,7 @@
 #include "module.h"
 
 #include <strata/encryption.h>
+#include <strata/kdf.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -46,6 +47,10 @@ static struct kind_abi kind_abi(enum strata_reg_kind kind)
                                   sizeof(struct strata_crypto_format),
                                   offsetof(struct strata_crypto_format, erase) +
                                       sizeof(((struct strata_crypto_format *)0)->erase) };
+    case STRATA_REG_KDF:
+        return (struct kind_abi){ STRATA_KDF_ABI, sizeof(struct strata_kdf_alg),
+                                  offsetof(struct strata_kdf_alg, selftest) +
+                                      sizeof(((struct strata_kdf_alg *)0)->selftest) };
     default:
         return (struct kind_abi){ STRATA_PLUGIN_ABI, sizeof(struct desc_head),
                                   sizeof(struct desc_head) };
@@ -139,6 +144,24 @@ static int check_hash(const struct strata_hash_alg *h, struct strata_error **err
     return 0;
 }
 
+static int check_kdf(const struct strata_kdf_alg *k, struct strata_error **errp)
+{
+    if (!k->derive)
+        return missing(errp, "key derivation function", k->name, "derive");
+    if (!k->selftest)
+        return missing(errp, "key derivation function", k->name, "selftest");
+    struct strata_error *err = NULL;
+    if (k->selftest(&err) != 0) {
+        strata_error_set(errp, EINVAL,
+                         "key derivation function '%s' (%s) refused: self-test failed: %s",
+                         k->name, k->impl_name ? k->impl_name : "?",
+                         err ? err->msg : "no reason given");
+        strata_error_free(err);
+        return -EINVAL;
+    }
+    return 0;
+}
+
 static int check_crypto_format(const struct strata_crypto_format *f,
                                struct strata_error **errp)
 {
@@ -204,6 +227,9 @@ const void *strata_plugin_check(enum strata_reg_kind kind, const void *desc,
     case STRATA_REG_CRYPTO_FORMAT:
         r = check_crypto_format(copy, errp);
         break;
+    case STRATA_REG_KDF:
+        r = check_kdf(copy, errp);
+        break;
     default:
         break;
     }
@@ -222,5 +248,7 @@ const char *strata_plugin_desc_name(enum strata_reg_kind kind, const void *desc,
         *priority = ((const struct strata_cipher_alg *)desc)->priority;
     else if (kind == STRATA_REG_HASH)
         *priority = ((const struct strata_hash_alg *)desc)->priority;
+    else if (kind == STRATA_REG_KDF)
+        *priority = ((const struct strata_kdf_alg *)desc)->priority;
     return ((const struct desc_head *)desc)->name;
 }

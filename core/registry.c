@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* registry.c - names to descriptors: drivers, ciphers, hashes and encryption
- * formats, loaded lazily from plugin modules.
+/* registry.c - names to descriptors: drivers, ciphers, hashes, encryption
+ * formats and key derivation functions, loaded lazily from plugin modules.
  *
  * plugins.d snippets say which module provides which name, so the first
  * lookup of a name loads only the modules that claim it (all of them: several
@@ -37,6 +37,7 @@ static const char *const kind_names[STRATA_REG_NKINDS] = {
     [STRATA_REG_CIPHER] = "cipher",
     [STRATA_REG_HASH] = "hash",
     [STRATA_REG_CRYPTO_FORMAT] = "encryption format",
+    [STRATA_REG_KDF] = "key derivation function",
 };
 
 const char *strata_reg_kind_name(enum strata_reg_kind kind)

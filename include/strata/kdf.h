@@ -74,15 +74,39 @@ STRATA_EXPORT int strata_kdf_check_cost(const char *name,
                                         const struct strata_kdf_params *params,
                                         struct strata_error **errp);
 
+/* What cryptsetup 2.6 gives a new LUKS2 keyslot: argon2id for about 2 s,
+ * with up to 1 GiB of memory (never more than half of physical memory) and
+ * min(4, online CPUs) lanes.  strata_kdf_defaults() applies the machine
+ * limits; strata_kdf_calibrate() then sets the passes. */
+#define STRATA_KDF_DEFAULT_NAME        "argon2id"
+#define STRATA_KDF_DEFAULT_TIME_MS     2000u
+#define STRATA_KDF_DEFAULT_MEMORY_KIB  (1024u * 1024)   /* 1 GiB */
+#define STRATA_KDF_DEFAULT_PARALLEL    4u
+#define STRATA_KDF_DEFAULT_HASH        "sha256"         /* pbkdf2 */
+/* The least a calibration hands out (cryptsetup's minimums). */
+#define STRATA_KDF_MIN_PASSES          4u
+#define STRATA_KDF_MIN_MEMORY_KIB      32u
+#define STRATA_KDF_MIN_ITERATIONS      1000u
+
 /* Chooses costs for a new keyslot so that one derivation of keylen bytes
  * takes about target_ms on this machine: pbkdf2 raises `iterations` (at
  * least 1000); argon2 keeps `memory_kib` and `parallel` as given (lowering
  * memory first if even 4 passes would take too long, as cryptsetup does)
- * and sets `iterations` (at least 4). */
+ * and sets `iterations` (at least 4).  target_ms 0 means
+ * STRATA_KDF_DEFAULT_TIME_MS; memory_kib or parallel 0 mean the defaults of
+ * strata_kdf_defaults(); pbkdf2 with no hash uses STRATA_KDF_DEFAULT_HASH. */
 STRATA_EXPORT int strata_kdf_calibrate(const char *name,
                                        struct strata_kdf_params *params,
                                        uint32_t target_ms, size_t keylen,
                                        struct strata_error **errp);
+
+/* Fills params with this machine's defaults for `name` (NULL = the
+ * default KDF): argon2 gets STRATA_KDF_DEFAULT_MEMORY_KIB capped at half of
+ * physical memory, min(STRATA_KDF_DEFAULT_PARALLEL, online CPUs) lanes and
+ * the minimum passes; pbkdf2 gets STRATA_KDF_DEFAULT_HASH and the minimum
+ * iterations.  Calibrate afterwards to set the passes or iterations. */
+STRATA_EXPORT int strata_kdf_defaults(const char *name, struct strata_kdf_params *params,
+                                      struct strata_error **errp);
 
 /* The highest-priority implementation of a KDF, loading its module on
  * first use. */
