@@ -32,9 +32,6 @@ int luks2_digest_check(const struct luks2_digest *d, const uint8_t *vk, size_t v
 static int derive(const struct luks2_keyslot *ks, const uint8_t *pass, size_t passlen,
                   uint8_t *key, struct strata_error **errp)
 {
-    if (strcmp(ks->kdf, "pbkdf2") == 0)
-        return strata_pbkdf2(ks->kdf_hash, pass, passlen, ks->salt, ks->salt_len,
-                             ks->kp.iterations, key, ks->area_key_size, errp);
     int r = strata_kdf_check_cost(ks->kdf, &ks->kp, errp);
     if (r == 0)
         r = strata_kdf_derive(ks->kdf, &ks->kp, pass, passlen, ks->salt, ks->salt_len, key,

@@ -105,6 +105,16 @@ cs2_format "$img" 20M --cipher aes-xts-plain64 --key-size 256 --sector-size 512 
 contains '"id": 2' <(strata-img info --output=json "$img") || fail "slot 2 not shown"
 check_volume "xts-256 512 sectors sha512 slot 2" "$img" "$PASS" ""
 
+cs2_format "$img" 20M --pbkdf argon2id --pbkdf-force-iterations 4 --pbkdf-memory 32768 \
+    --pbkdf-parallel 2
+contains '"pbkdf": "argon2id"' <(strata-img info --output=json "$img") || fail "argon2id"
+check_volume "argon2id" "$img" "$PASS" ""
+
+cs2_format "$img" 20M --pbkdf argon2i --pbkdf-force-iterations 5 --pbkdf-memory 8192 \
+    --pbkdf-parallel 1 --key-size 256 --sector-size 2048
+contains '"pbkdf": "argon2i"' <(strata-img info --output=json "$img") || fail "argon2i"
+check_volume "argon2i, 2k sectors" "$img" "$PASS" ""
+
 cs2_format "$img" 20M --cipher aes-cbc-essiv:sha256 --key-size 256 --sector-size 4096
 check_volume "cbc-essiv 4k sectors" "$img" "$PASS" ""
 
