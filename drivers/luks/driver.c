@@ -46,6 +46,7 @@ struct luks_state {
 };
 
 static const char *const luks_children[] = { "file", "header", NULL };
+static const char *const luks2_pbkdf_choices[] = { "argon2id", "argon2i", "pbkdf2", NULL };
 
 static const struct strata_opt_desc luks_open_options[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
@@ -56,15 +57,55 @@ static const struct strata_opt_desc luks_open_options[] = {
 static const char *const luks_prealloc_modes[] = { "off", "metadata", "falloc", "full",
                                                    NULL };
 
-/* The format's create options plus what only the block driver has. */
+/* The format's create options, LUKS2's, and what only the block driver has. */
 static const struct strata_opt_desc luks_create_options[] = {
+    { .name = "luks-version", .type = STRATA_OPT_NUMBER, .def = "1",
+      .help = "1 (LUKS1, QEMU's format) or 2 (LUKS2, cryptsetup's default)" },
     LUKS_CREATE_OPTION_DESCS
+    { .name = "pbkdf", .type = STRATA_OPT_ENUM, .choices = luks2_pbkdf_choices,
+      .help = "LUKS2: key derivation, argon2id (default), argon2i or pbkdf2" },
+    { .name = "pbkdf-memory", .type = STRATA_OPT_NUMBER,
+      .help = "LUKS2: argon2 memory in KiB (default 1048576, at most half of RAM)" },
+    { .name = "pbkdf-parallel", .type = STRATA_OPT_NUMBER,
+      .help = "LUKS2: argon2 lanes (default min(4, CPUs))" },
+    { .name = "pbkdf-force-iterations", .type = STRATA_OPT_NUMBER,
+      .help = "LUKS2: argon2 passes or pbkdf2 iterations instead of iter-time" },
+    { .name = "sector-size", .type = STRATA_OPT_NUMBER,
+      .help = "LUKS2: encryption sector size 512..4096 (default 4096 when the size "
+              "allows)" },
+    { .name = "label", .type = STRATA_OPT_STRING, .help = "LUKS2: header label" },
+    { .name = "subsystem", .type = STRATA_OPT_STRING, .help = "LUKS2: header subsystem" },
+    { .name = "metadata-size", .type = STRATA_OPT_SIZE,
+      .help = "LUKS2: size of each header copy, 16K (default) to 4M" },
+    { .name = "keyslots-size", .type = STRATA_OPT_SIZE,
+      .help = "LUKS2: size of the keyslots area (default: up to the 16 MiB data offset)" },
     { .name = "detached-header", .type = STRATA_OPT_BOOL, .def = "off",
       .help = "write only the header and key material (to header.filename when "
               "given, with the payload in the image file; else to the image file)" },
     { .name = "preallocation", .type = STRATA_OPT_ENUM, .def = "off",
       .choices = luks_prealloc_modes,
       .help = "payload preallocation: off, metadata, falloc or full" },
+    { NULL },
+};
+
+static const char *const luks2_priority_choices[] = { "prefer", "normal", "ignore", NULL };
+
+/* LUKS1's amend options and what LUKS2 adds (refused for LUKS1). */
+#define LUKS2_ONLY_AMEND_DESCS \
+    { .name = "pbkdf", .type = STRATA_OPT_ENUM, .choices = luks2_pbkdf_choices, \
+      .help = "LUKS2: key derivation for the new keyslot (default argon2id)" }, \
+    { .name = "pbkdf-memory", .type = STRATA_OPT_NUMBER, \
+      .help = "LUKS2: argon2 memory in KiB for the new keyslot" }, \
+    { .name = "pbkdf-parallel", .type = STRATA_OPT_NUMBER, \
+      .help = "LUKS2: argon2 lanes for the new keyslot" }, \
+    { .name = "pbkdf-force-iterations", .type = STRATA_OPT_NUMBER, \
+      .help = "LUKS2: argon2 passes or pbkdf2 iterations instead of iter-time" }, \
+    { .name = "priority", .type = STRATA_OPT_ENUM, .choices = luks2_priority_choices, \
+      .help = "LUKS2: keyslot priority (with keyslot=, alone or with state=active)" },
+static const struct strata_opt_desc luks2_only_amend[] = { LUKS2_ONLY_AMEND_DESCS { NULL } };
+static const struct strata_opt_desc luks_driver_amend_options[] = {
+    LUKS_AMEND_OPTION_DESCS
+    LUKS2_ONLY_AMEND_DESCS
     { NULL },
 };
 
@@ -384,6 +425,12 @@ static int luks_amend(struct strata_node *node, const struct strata_opts *opts,
                       bool force, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
+    if (s->fmt->version == 1)
+        for (const struct strata_opt_desc *d = luks2_only_amend; d->name; d++)
+            if (strata_opts_get(opts, d->name))
+                return strata_error_set(errp, EINVAL, "%s: option '%s' does not apply to "
+                                        "LUKS version 1", strata_node_filename(s->file),
+                                        d->name);
     pthread_mutex_lock(&s->hdr_lock);
     int r = s->fmt->amend ? s->fmt->amend(s->ctx, opts, force, errp)
                           : strata_error_set(errp, ENOTSUP, "%s: this LUKS version "
@@ -393,16 +440,53 @@ static int luks_amend(struct strata_node *node, const struct strata_opts *opts,
     return r;
 }
 
-/* Options of the create call that belong to the format. */
-static struct strata_opts *luks_format_opts(const struct strata_opts *o)
+/* The format luks-version names. */
+static const struct strata_crypto_format *luks_create_format(const struct strata_opts *o,
+                                                             struct strata_error **errp)
+{
+    uint64_t v = 1;
+    if (strata_opts_get_u64(o, "luks-version", &v, errp) < 0)
+        return NULL;
+    if (v == 1)
+        return &luks_format;
+    struct strata_error *err = NULL;
+    const struct strata_crypto_format *f =
+        v <= UINT32_MAX ? strata_crypto_format_find_version("luks", (uint32_t)v, &err) : NULL;
+    if (!f)
+        strata_error_set(errp, ENOTSUP, "luks: luks-version %" PRIu64 " is not supported%s%s",
+                         v, err ? ": " : "", err ? err->msg : "");
+    strata_error_free(err);
+    return f;
+}
+
+static bool luks_opt_named(const struct strata_opt_desc *d, const char *k)
+{
+    for (; d->name; d++)
+        if (strcmp(d->name, k) == 0)
+            return true;
+    return false;
+}
+
+/* Options of the create call that belong to the format; an option of
+ * another LUKS version is refused, not dropped. */
+static int luks_format_opts(const struct strata_crypto_format *fmt,
+                            const struct strata_opts *o, struct strata_opts **out,
+                            struct strata_error **errp)
 {
     struct strata_opts *f = strata_opts_new();
     const char *k, *v;
-    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
-        for (const struct strata_opt_desc *d = luks_format.create_options; d->name; d++)
-            if (strcmp(d->name, k) == 0)
-                strata_opts_set(f, k, v);
-    return f;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++) {
+        if (luks_opt_named(fmt->create_options, k)) {
+            strata_opts_set(f, k, v);
+        } else if (luks_opt_named(luks_create_options, k) && strcmp(k, "luks-version") &&
+                   strcmp(k, "detached-header") && strcmp(k, "preallocation")) {
+            strata_opts_free(f);
+            return strata_error_set(errp, EINVAL, "luks: option '%s' does not apply to "
+                                    "LUKS version %" PRIu32, k, fmt->version);
+        }
+    }
+    *out = f;
+    return 0;
 }
 
 static int luks_parse_prealloc(const char *v, enum strata_prealloc *p)
@@ -448,6 +532,14 @@ static int luks_create(struct strata_create *c, struct strata_error **errp)
                                 "to create an encrypted image");
 
     struct strata_crypto_create_params cp = { .detached = detached };
+    const struct strata_crypto_format *fmt = luks_create_format(o, errp);
+    if (!fmt)
+        return -ENOTSUP;
+    if ((r = luks_format_opts(fmt, o, &fo, errp)) < 0)
+        return r;
+    /* A payload that is not whole 4 KiB sectors gets LUKS2's 512. */
+    if (fmt->version == 2 && size % 4096 && !strata_opts_get(fo, "sector-size"))
+        strata_opts_set(fo, "sector-size", "512");
     if ((r = strata_create_child(c, "file", 0, false, &file, errp)) < 0)
         goto out;
     if (header_child && (r = strata_create_child(c, "header", 0, false, &hdr, errp)) < 0)
@@ -456,18 +548,18 @@ static int luks_create(struct strata_create *c, struct strata_error **errp)
     struct luks_state tmp = { 0 };
     luks_setup_io(&tmp, hdr ? hdr : file, true);
     io = tmp.io;
-    fo = luks_format_opts(o);
-    if ((r = luks_format.create(&io, fo, &cp, &ctx, errp)) < 0)
+    if ((r = fmt->create(&io, fo, &cp, &ctx, errp)) < 0)
         goto out;
     if (detached && !header_child)
         goto out;       /* header-only file: no payload */
     uint64_t payload_off;
-    luks_format.get_cipher(ctx, NULL, &payload_off, NULL);
+    fmt->get_cipher(ctx, NULL, &payload_off, NULL);
     /* Not exact, as qemu: a block device or an NBD export that is larger
      * stays as it is, and the volume uses all of it. */
     r = strata_truncate(file, payload_off + size, false, prealloc, errp);
 out:
-    luks_format.close(ctx);
+    if (ctx)
+        fmt->close(ctx);
     strata_opts_free(fo);
     if (hdr)
         strata_close(hdr);
@@ -480,11 +572,17 @@ static int luks_measure(const struct strata_opts *create_opts, uint64_t size,
                         struct strata_node *src, struct strata_measure *out,
                         struct strata_error **errp)
 {
-    struct strata_opts *fo = luks_format_opts(create_opts);
+    const struct strata_crypto_format *fmt = luks_create_format(create_opts, errp);
+    struct strata_opts *fo = NULL;
+    if (!fmt)
+        return -ENOTSUP;
+    int r = luks_format_opts(fmt, create_opts, &fo, errp);
+    if (r < 0)
+        return r;
     bool detached = strata_opts_get(create_opts, "header.filename") != NULL;
     struct strata_crypto_create_params cp = { .detached = detached };
     uint64_t hdr;
-    int r = luks_format.header_size(fo, &cp, &hdr, errp);
+    r = fmt->header_size(fo, &cp, &hdr, errp);
     strata_opts_free(fo);
     if (r < 0)
         return r;
@@ -513,7 +611,7 @@ static const struct strata_driver luks_driver = {
     .children = luks_children,
     .open_options = luks_open_options,
     .create_options = luks_create_options,
-    .amend_options = luks_amend_options,
+    .amend_options = luks_driver_amend_options,
     .probe = luks_probe,
     .open = luks_open,
     .close = luks_close,

@@ -22,7 +22,7 @@ struct strata_crypto_ctx {
 
 const char *const luks_cipher_mode_choices[] = { "ecb", "cbc", "xts", "ctr", NULL };
 const char *const luks_ivgen_choices[] = { "plain", "plain64", "essiv", NULL };
-static const char *const state_choices[] = { "active", "inactive", NULL };
+const char *const luks_state_choices[] = { "active", "inactive", NULL };
 
 static const struct strata_opt_desc luks_create_opts[] = {
     LUKS_CREATE_OPTION_DESCS
@@ -36,20 +36,7 @@ static const struct strata_opt_desc luks_open_opts[] = {
 };
 
 const struct strata_opt_desc luks_amend_options[] = {
-    { .name = "state", .type = STRATA_OPT_ENUM, .choices = state_choices,
-      .help = "active: add new-secret to a key slot; inactive: erase key slots" },
-    { .name = "keyslot", .type = STRATA_OPT_NUMBER,
-      .help = "key slot to add to or erase (0-7; default: the first free one)" },
-    { .name = "old-secret", .type = STRATA_OPT_STRING,
-      .help = "secret that unlocks the volume (active), or whose slots to erase "
-              "(inactive)" },
-    { .name = "new-secret", .type = STRATA_OPT_STRING,
-      .help = "secret to add (state=active)" },
-    { .name = "iter-time", .type = STRATA_OPT_NUMBER, .def = "2000",
-      .help = "PBKDF2 time for the new key slot, in milliseconds" },
-    { .name = "replace", .type = STRATA_OPT_BOOL, .def = "off",
-      .help = "with state=active: after the new secret is stored and verified, "
-              "erase the slots old-secret opens (changes a passphrase)" },
+    LUKS_AMEND_OPTION_DESCS
     { NULL },
 };
 

@@ -31,6 +31,27 @@ int luks2_get_info(struct strata_crypto_ctx *ctx, struct strata_info *obj,
 
 /* create.c */
 extern const struct strata_opt_desc luks2_create_opts[];
+extern const char *const luks2_pbkdf_choices[];
+bool luks2_in_list(const char *s, const char *const *list);
+
+/* KDF choice for a new keyslot, shared by create and amend. */
+#define LUKS2_KDF_OPTION_DESCS \
+    { .name = "pbkdf", .type = STRATA_OPT_ENUM, .def = "argon2id", \
+      .choices = luks2_pbkdf_choices, .help = "key derivation for the new keyslot" }, \
+    { .name = "iter-time", .type = STRATA_OPT_NUMBER, .def = "2000", \
+      .help = "milliseconds the key derivation takes when unlocking" }, \
+    { .name = "pbkdf-memory", .type = STRATA_OPT_NUMBER, .def = "1048576", \
+      .help = "argon2 memory in KiB (at most half of the machine's memory)" }, \
+    { .name = "pbkdf-parallel", .type = STRATA_OPT_NUMBER, .def = "4", \
+      .help = "argon2 lanes (at most the number of CPUs)" }, \
+    { .name = "pbkdf-force-iterations", .type = STRATA_OPT_NUMBER, \
+      .help = "argon2 passes or pbkdf2 iterations, instead of timing them" },
+struct luks2_kdf_opts {
+    const char *kdf, *hash;
+    uint32_t iter_time, memory_kib, parallel, force_iterations;
+};
+int luks2_parse_kdf_opts(const struct strata_opts *o, const char *hash,
+                         struct luks2_kdf_opts *k, struct strata_error **errp);
 int luks2_header_size(const struct strata_opts *opts,
                       const struct strata_crypto_create_params *params, uint64_t *size,
                       struct strata_error **errp);

@@ -126,6 +126,34 @@ int luks2_unlock(const struct strata_crypto_hdr_io *io, const char *name,
                  size_t passlen, uint8_t *vk, struct strata_error **errp);
 /* Bytes of AF-split key material, whole 512-byte sectors. */
 size_t luks2_material_len(const struct luks2_keyslot *ks);
+/* Costs for a new keyslot: the machine's defaults for kdf with the given
+ * memory and lanes (0 = default), then passes or iterations calibrated to
+ * iter_time ms, or force_iterations when not 0. */
+int luks2_kdf_choose(const char *kdf, const char *hash, uint32_t iter_time,
+                     uint32_t memory_kib, uint32_t parallel, uint32_t force_iterations,
+                     size_t keylen, struct strata_kdf_params *kp,
+                     struct strata_error **errp);
+
+/* A new keyslot of type luks2. */
+struct luks2_slot_params {
+    uint32_t key_size;          /* volume key bytes */
+    const char *enc;            /* area encryption, "aes-xts-plain64" */
+    const char *hash;           /* AF hash */
+    const char *kdf;
+    struct strata_kdf_params kp;
+    uint64_t area_offset, area_size;
+    int priority;
+};
+/* Writes the key material for vk under pass to the area (and flushes), and
+ * returns the keyslot's JSON object; the header is not touched. */
+int luks2_keyslot_store(const struct strata_crypto_hdr_io *io, const char *name,
+                        const struct luks2_slot_params *sp, const uint8_t *vk,
+                        const uint8_t *pass, size_t passlen, json_object **out,
+                        struct strata_error **errp);
+/* A pbkdf2 digest of vk for segment 0, with no keyslots yet. */
+int luks2_digest_new(const char *hash, uint32_t iterations, const uint8_t *vk,
+                     size_t key_size, json_object **out, struct strata_error **errp);
+
 /* Checks vk against a digest. */
 int luks2_digest_check(const struct luks2_digest *d, const uint8_t *vk, size_t vklen,
                        struct strata_error **errp);
