@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct fit_check {
@@ -92,10 +93,26 @@ static int run(int argc, char **argv)
     status = 1;
     if (tool_common_finish(&tc) < 0)
         goto out;
-    if (!(fmt = strata_crypto_format_find("luks", &err))) {
+    /* luks-version picks the format; the format itself does not take it. */
+    const char *ver = co.opts ? strata_opts_get(co.opts, "luks-version") : NULL;
+    if (ver && strcmp(ver, "1") != 0) {
+        char *end;
+        unsigned long v = strtoul(ver, &end, 10);
+        fmt = *end || v > UINT32_MAX ? NULL
+                                     : strata_crypto_format_find_version("luks", (uint32_t)v,
+                                                                         &err);
+        if (!fmt) {
+            if (!err)
+                tool_error("invalid luks-version '%s'", ver);
+            status = err ? tool_fail(err, -ENOTSUP, NULL) : 1;
+            goto out;
+        }
+    } else if (!(fmt = strata_crypto_format_find("luks", &err))) {
         status = tool_fail(err, -ENOENT, NULL);
         goto out;
     }
+    if (ver)
+        strata_opts_del(co.opts, "luks-version");
     if (co.want_help) {
         img_opts_print_help("luks", "Format", fmt->create_options);
         status = 0;
@@ -123,12 +140,20 @@ static int run(int argc, char **argv)
     }
     uint8_t head[512];
     if (len >= 512 && strata_pread(node, 0, sizeof head, head, 0, NULL) == 0 &&
-        fmt->probe && fmt->probe(head, sizeof head) > 0 && !force) {
+        memcmp(head, "LUKS\xba\xbe", 6) == 0 && !force) {
         tool_error("%s: already a LUKS volume: use --force to replace it (its data "
                    "becomes unreadable)", tool_image_label(&img));
         goto out;
     }
     uint64_t hlen;
+    if ((r = fmt->header_size(opts, NULL, &hlen, &err)) < 0) {
+        status = tool_fail(err, r, NULL);
+        goto out;
+    }
+    /* LUKS2 encrypts in 4 KiB sectors only when the payload is whole ones. */
+    if (fmt->version == 2 && !strata_opts_get(opts, "sector-size") &&
+        (uint64_t)len > hlen && ((uint64_t)len - hlen) % 4096)
+        strata_opts_set(opts, "sector-size", "512");
     if ((r = fmt->header_size(opts, NULL, &hlen, &err)) < 0) {
         status = tool_fail(err, r, NULL);
         goto out;
@@ -155,10 +180,11 @@ static int run(int argc, char **argv)
         goto out;
     }
     uint64_t payload;
-    fmt->get_cipher(ctx, NULL, &payload, NULL);
+    uint32_t sector;
+    fmt->get_cipher(ctx, NULL, &payload, &sector);
     printf("Formatted '%s' as LUKS: payload at offset %" PRIu64 ", %" PRIu64
            " bytes of payload\n", tool_image_label(&img), payload,
-           ((uint64_t)len - payload) / 512 * 512);
+           ((uint64_t)len - payload) / sector * sector);
     status = 0;
 out:
     if (ctx)
@@ -177,8 +203,9 @@ const struct img_command img_cmd_format = {
     .summary = "Write a LUKS header onto an existing file or node, keeping its size.",
     .help =
         "  -o OPTIONS            LUKS create options (key-secret=ID is required;\n"
-        "                        '-o help' lists them); the payload is the rest of\n"
-        "                        the volume after the header\n"
+        "                        luks-version=2 writes LUKS2; '-o help' lists\n"
+        "                        them); the payload is the rest of the volume\n"
+        "                        after the header\n"
         "  -y, --yes             do not ask for confirmation\n"
         "  --force               replace an existing LUKS header\n"
         "  -f FMT                how to open FILENAME (default: raw)\n"
