@@ -405,7 +405,6 @@ static int check_kdf(struct luks2_keyslot *ks, json_object *kdf, const char *whe
         if (strlen(hash) >= sizeof ks->kdf_hash)
             return bad(errp, where, "kdf hash '%s' is too long", hash);
         snprintf(ks->kdf_hash, sizeof ks->kdf_hash, "%s", hash);
-        ks->kp.hash = ks->kdf_hash;
         ks->kp.iterations = (uint32_t)v;
         return 0;
     }

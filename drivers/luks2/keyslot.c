@@ -34,9 +34,13 @@ int luks2_digest_check(const struct luks2_digest *d, const uint8_t *vk, size_t v
 static int derive(const struct luks2_keyslot *ks, const uint8_t *pass, size_t passlen,
                   uint8_t *key, struct strata_error **errp)
 {
-    int r = strata_kdf_check_cost(ks->kdf, &ks->kp, errp);
+    /* The header struct is copied around: the hash is taken from the
+     * keyslot's own buffer here, not from a pointer set when it was read. */
+    struct strata_kdf_params kp = ks->kp;
+    kp.hash = ks->kdf_hash[0] ? ks->kdf_hash : NULL;
+    int r = strata_kdf_check_cost(ks->kdf, &kp, errp);
     if (r == 0)
-        r = strata_kdf_derive(ks->kdf, &ks->kp, pass, passlen, ks->salt, ks->salt_len, key,
+        r = strata_kdf_derive(ks->kdf, &kp, pass, passlen, ks->salt, ks->salt_len, key,
                               ks->area_key_size, errp);
     return r;
 }
