@@ -3,6 +3,7 @@
  * key management and erase over a header region reached through the
  * caller's callbacks (see strata/encryption.h). */
 #include "luks-int.h"
+#include "luks-shared.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -43,7 +44,6 @@ const struct strata_opt_desc luks_amend_options[] = {
 /* ------------------------------------------------------------ options */
 
 struct luks_params {
-    char alg[16];
     uint32_t key_bytes;
     struct strata_cipher_spec spec;
     char hash[LUKS_HASHSPEC_LEN + 1];
@@ -53,18 +53,11 @@ struct luks_params {
 static int luks_parse_create(const struct strata_opts *o, struct luks_params *p,
                              struct strata_error **errp)
 {
-    const char *alg = strata_opts_get(o, "cipher-alg");
-    const char *mode = strata_opts_get(o, "cipher-mode");
-    const char *iv = strata_opts_get(o, "ivgen-alg");
-    const char *ivhash = strata_opts_get(o, "ivgen-hash-alg");
     const char *hash = strata_opts_get(o, "hash-alg");
     uint64_t iter_time = STRATA_PBKDF2_DEFAULT_ITER_TIME_MS;
     int r;
 
     memset(p, 0, sizeof *p);
-    alg = alg ? alg : "aes-256";
-    mode = mode ? mode : "xts";
-    iv = iv ? iv : "plain64";
     hash = hash ? hash : "sha256";
     if ((r = strata_opts_get_u64(o, "iter-time", &iter_time, errp)) < 0)
         return r;
@@ -73,50 +66,16 @@ static int luks_parse_create(const struct strata_opts *o, struct luks_params *p,
                                 "range (1 to 3600000 ms)", iter_time);
     p->iter_time = (uint32_t)iter_time;
 
-    unsigned bits = 128;
-    const char *dash = strchr(alg, '-');
-    size_t n = dash ? (size_t)(dash - alg) : strlen(alg);
-    if (n == 0 || n >= sizeof p->alg)
-        return strata_error_set(errp, EINVAL, "luks: invalid cipher-alg '%s'", alg);
-    memcpy(p->alg, alg, n);
-    p->alg[n] = 0;
-    if (dash) {
-        char *end;
-        unsigned long b = strtoul(dash + 1, &end, 10);
-        if (*end || (b != 128 && b != 192 && b != 256))
-            return strata_error_set(errp, EINVAL, "luks: invalid cipher-alg '%s'", alg);
-        bits = (unsigned)b;
-    }
-    if (strcmp(mode, "ecb") && strcmp(mode, "cbc") && strcmp(mode, "xts") &&
-        strcmp(mode, "ctr"))
-        return strata_error_set(errp, EINVAL, "luks: invalid cipher-mode '%s'", mode);
-    p->key_bytes = bits / 8 * (strcmp(mode, "xts") == 0 ? 2 : 1);
-
-    snprintf(p->spec.alg, sizeof p->spec.alg, "%s", p->alg);
-    snprintf(p->spec.mode, sizeof p->spec.mode, "%s", mode);
-    if (strcmp(mode, "ecb") == 0) {
-        p->spec.ivgen[0] = 0;
-    } else if (strcmp(iv, "essiv") == 0) {
-        if (snprintf(p->spec.ivgen, sizeof p->spec.ivgen, "essiv:%s",
-                     ivhash ? ivhash : "sha256") >= (int)sizeof p->spec.ivgen)
-            return strata_error_set(errp, EINVAL, "luks: ivgen-hash-alg too long");
-    } else if (strcmp(iv, "plain") == 0 || strcmp(iv, "plain64") == 0) {
-        if (ivhash)
-            return strata_error_set(errp, EINVAL, "luks: ivgen-hash-alg is only valid "
-                                    "with ivgen-alg=essiv");
-        snprintf(p->spec.ivgen, sizeof p->spec.ivgen, "%s", iv);
-    } else {
-        return strata_error_set(errp, EINVAL, "luks: invalid ivgen-alg '%s'", iv);
-    }
+    struct luks_cipher_choice cc;
+    if ((r = luks_cipher_choose(o, "luks", &cc, errp)) < 0)
+        return r;
+    p->spec = cc.spec;
+    p->key_bytes = cc.key_bytes;
     if (strlen(hash) > LUKS_HASHSPEC_LEN - 1)
         return strata_error_set(errp, EINVAL, "luks: hash-alg '%s' is too long", hash);
     snprintf(p->hash, sizeof p->hash, "%s", hash);
-    if ((r = strata_hash_digest_size(hash, errp)) < 0)
-        return r;
-    r = strata_cipher_check(p->spec.alg, p->spec.mode, p->spec.ivgen, p->key_bytes, errp);
-    if (r < 0)
-        strata_error_prefix(errp, "luks");
-    return r;
+    r = strata_hash_digest_size(hash, errp);
+    return r < 0 ? r : 0;
 }
 
 /* Payload start in sectors for a new header: key material after the 4 KiB
@@ -272,17 +231,6 @@ static int luks_open(const struct strata_crypto_hdr_io *io, const struct strata_
     return 0;
 }
 
-static void luks_format_uuid(char *out, const uint8_t *b)
-{
-    uint8_t u[16];
-    memcpy(u, b, 16);
-    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);   /* version 4 (random) */
-    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
-    snprintf(out, LUKS_UUID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6],
-             u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
 static uint64_t clamp_iters(uint64_t it)
 {
     if (it < LUKS_MIN_ITERS)
@@ -350,7 +298,7 @@ static int luks_create(const struct strata_crypto_hdr_io *io, const struct strat
         r = strata_random_bytes(rnd, sizeof rnd, errp);
     if (r < 0)
         goto out;
-    luks_format_uuid(h->uuid, rnd);
+    luks_uuid_format(h->uuid, LUKS_UUID_LEN, rnd);
     /* As QEMU: the digest costs an eighth of a slot. */
     h->mk_digest_iter = (uint32_t)clamp_iters(iters / 8);
     if ((r = luks_mk_digest(h, mk, h->mk_digest, errp)) < 0)
@@ -681,17 +629,6 @@ static int luks_amend(struct strata_crypto_ctx *ctx, const struct strata_opts *o
 
 /* ------------------------------------------------------------ erase */
 
-static void report_wipe(struct strata_info *list, const char *what, uint64_t off,
-                        uint64_t len)
-{
-    if (!list)
-        return;
-    struct strata_info *o = strata_info_add_object(list, NULL);
-    strata_info_add_str(o, "what", what);
-    strata_info_add_uint(o, "offset", off);
-    strata_info_add_uint(o, "length", len);
-}
-
 static int luks_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
                       struct strata_error **errp)
 {
@@ -711,7 +648,7 @@ static int luks_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
         r = luks_slot_wipe(&ctx->lio, &ctx->h, i, errp);
         snprintf(what, sizeof what, "key slot %u%s", i, was ? " (active)" : "");
         if (r == 0)
-            report_wipe(list, what, off, len);
+            luks_report_wipe(list, what, off, len);
     }
     if (r < 0)
         return r;
@@ -731,7 +668,7 @@ static int luks_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
     if (r == 0 && ctx->io.flush)
         r = ctx->io.flush(ctx->io.opaque, errp);
     if (r == 0)
-        report_wipe(list, "header", 0, hdr_len);
+        luks_report_wipe(list, "header", 0, hdr_len);
     strata_cipher_free(ctx->cipher);
     ctx->cipher = NULL;
     return r;

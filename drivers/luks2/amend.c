@@ -4,6 +4,7 @@
  * rebuilt: tokens, keyslot types, flags and members strata does not know
  * survive every rewrite. */
 #include "luks2-format.h"
+#include "../luks/luks-shared.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -454,17 +455,6 @@ int luks2_amend(struct strata_crypto_ctx *ctx, const struct strata_opts *opts, b
 
 /* ------------------------------------------------------------ erase */
 
-static void report_wipe(struct strata_info *list, const char *what, uint64_t off,
-                        uint64_t len)
-{
-    if (!list)
-        return;
-    struct strata_info *o = strata_info_add_object(list, NULL);
-    strata_info_add_str(o, "what", what);
-    strata_info_add_uint(o, "offset", off);
-    strata_info_add_uint(o, "length", len);
-}
-
 int luks2_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
                 struct strata_error **errp)
 {
@@ -488,7 +478,7 @@ int luks2_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
         if ((r = wipe_area(ctx, o, s, errp)) < 0)
             return r;
         snprintf(what, sizeof what, "keyslot %s", k);
-        report_wipe(list, what, o, s);
+        luks_report_wipe(list, what, o, s);
     }
     /* Then both header copies: no signature, uuid or digest survives. */
     uint64_t len = 2 * h->bin.hdr_size;
@@ -500,7 +490,7 @@ int luks2_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
     if (r == 0 && ctx->io.flush)
         r = ctx->io.flush(ctx->io.opaque, errp);
     if (r == 0)
-        report_wipe(list, "header copies", 0, len);
+        luks_report_wipe(list, "header copies", 0, len);
     strata_cipher_free(ctx->cipher);
     ctx->cipher = NULL;
     return r;

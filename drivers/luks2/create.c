@@ -3,6 +3,7 @@
  * metadata copies, a 16 MiB data offset, aes-xts-plain64 with a 512-bit
  * key, argon2id for about 2 s, 4096-byte sectors where the payload allows. */
 #include "luks2-format.h"
+#include "../luks/luks-shared.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -57,7 +58,7 @@ bool luks2_in_list(const char *s, const char *const *list)
 }
 
 struct luks2_create {
-    char enc[64];
+    char enc[128];
     uint32_t key_size;
     char hash[32];
     struct luks2_kdf_opts ko;
@@ -66,56 +67,21 @@ struct luks2_create {
     const char *label, *subsystem;
 };
 
-/* cipher-alg/mode/ivgen as LUKS1 takes them, into cryptsetup's spelling. */
+/* cipher-alg/mode/ivgen as LUKS1 takes them, in cryptsetup's spelling. */
 static int parse_cipher(const struct strata_opts *o, struct luks2_create *p,
                         struct strata_error **errp)
 {
-    const char *alg = strata_opts_get(o, "cipher-alg");
-    const char *mode = strata_opts_get(o, "cipher-mode");
-    const char *iv = strata_opts_get(o, "ivgen-alg");
-    const char *ivhash = strata_opts_get(o, "ivgen-hash-alg");
-    alg = alg ? alg : "aes-256";
-    mode = mode ? mode : "xts";
-    iv = iv ? iv : "plain64";
-
-    char name[16];
-    unsigned bits = 128;
-    const char *dash = strchr(alg, '-');
-    size_t n = dash ? (size_t)(dash - alg) : strlen(alg);
-    if (n == 0 || n >= sizeof name)
-        return strata_error_set(errp, EINVAL, "luks2: invalid cipher-alg '%s'", alg);
-    memcpy(name, alg, n);
-    name[n] = 0;
-    if (dash) {
-        char *end;
-        unsigned long b = strtoul(dash + 1, &end, 10);
-        if (*end || (b != 128 && b != 192 && b != 256))
-            return strata_error_set(errp, EINVAL, "luks2: invalid cipher-alg '%s'", alg);
-        bits = (unsigned)b;
-    }
-    if (!luks2_in_list(mode, mode_choices))
-        return strata_error_set(errp, EINVAL, "luks2: invalid cipher-mode '%s'", mode);
-    p->key_size = bits / 8 * (strcmp(mode, "xts") == 0 ? 2 : 1);
-    char ivs[48];
-    if (strcmp(mode, "ecb") == 0)
-        ivs[0] = 0;
-    else if (strcmp(iv, "essiv") == 0)
-        snprintf(ivs, sizeof ivs, "-essiv:%.32s", ivhash ? ivhash : "sha256");
-    else if (strcmp(iv, "plain") == 0 || strcmp(iv, "plain64") == 0)
-        snprintf(ivs, sizeof ivs, "-%s", iv);
-    else
-        return strata_error_set(errp, EINVAL, "luks2: invalid ivgen-alg '%s'", iv);
-    if (ivhash && strcmp(iv, "essiv") != 0)
-        return strata_error_set(errp, EINVAL, "luks2: ivgen-hash-alg is only valid with "
-                                "ivgen-alg=essiv");
-    snprintf(p->enc, sizeof p->enc, "%s-%s%s", name, mode, ivs);
-    struct strata_cipher_spec spec;
-    int r = strata_cipher_spec_parse(p->enc, NULL, &spec, errp);
-    if (r == 0)
-        r = strata_cipher_check(spec.alg, spec.mode, spec.ivgen, p->key_size, errp);
+    struct luks_cipher_choice cc;
+    int r = luks_cipher_choose(o, "luks2", &cc, errp);
     if (r < 0)
-        strata_error_prefix(errp, "luks2");
-    return r;
+        return r;
+    p->key_size = cc.key_bytes;
+    int n = snprintf(p->enc, sizeof p->enc, "%s-%s%s%.*s", cc.spec.alg, cc.spec.mode,
+                     cc.spec.ivgen[0] ? "-" : "", (int)sizeof cc.spec.ivgen,
+                     cc.spec.ivgen);
+    if (n < 0 || (size_t)n >= sizeof p->enc)
+        return strata_error_set(errp, EINVAL, "luks2: cipher '%s' is too long", p->enc);
+    return 0;
 }
 
 int luks2_parse_kdf_opts(const struct strata_opts *o, const char *hash,
@@ -256,17 +222,6 @@ int luks2_header_size(const struct strata_opts *opts,
     return r;
 }
 
-static void format_uuid(char *out, const uint8_t *b)
-{
-    uint8_t u[16];
-    memcpy(u, b, 16);
-    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);
-    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);
-    snprintf(out, LUKS2_UUID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6],
-             u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
 static json_object *u64_string(uint64_t v)
 {
     char buf[24];
@@ -346,7 +301,7 @@ int luks2_create(const struct strata_crypto_hdr_io *io, const struct strata_opts
                               0, 0, p.ko.force_iterations && !strcmp(p.ko.kdf, "pbkdf2") ?
                               p.ko.force_iterations : 0, p.key_size, &dkp, errp)) < 0)
         goto out;
-    format_uuid(h->bin.uuid, rnd);
+    luks_uuid_format(h->bin.uuid, sizeof h->bin.uuid, rnd);
     if (io->init && (r = io->init(io->opaque, p.header_len, errp)) < 0)
         goto out;
     if ((r = wipe_region(io, 2 * p.hdr_size + p.keyslots_size, errp)) < 0 ||

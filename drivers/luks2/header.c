@@ -253,9 +253,10 @@ int luks2_hdr_read(const struct strata_crypto_hdr_io *io, const char *name,
         luks2_hdr_free(&p.h);
         what = p.ok ? "secondary (primary is older)" : "secondary (primary is damaged)";
     } else {
-        r = strata_error_set(errp, p.err ? p.err->code : EINVAL, "%s%s%s",
-                             p.err ? p.err->msg : "",
-                             s.err ? "; " : "", s.err ? s.err->msg : "");
+        r = strata_error_set(errp, p.err ? p.err->code : EINVAL, "%s: no valid LUKS "
+                             "version 2 header copy: %s%s%s", name,
+                             p.err ? p.err->msg : "", s.err ? "; " : "",
+                             s.err ? s.err->msg : "");
         luks2_hdr_free(&p.h);
         luks2_hdr_free(&s.h);
     }

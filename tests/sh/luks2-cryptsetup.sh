@@ -166,6 +166,28 @@ strata_read "$img" "$T/out" || fail "read of cryptsetup-encrypted data"
 cmp -n 4194304 "$T/plain" "$T/out" || fail "cryptsetup-encrypted data reads wrong"
 echo "ok data encrypted by cryptsetup reencrypt"
 
+# A segment with an IV tweak and a fixed size (as reencryption leaves
+# them): IVs start at the tweak, and the volume ends where the segment does.
+cs2_format "$img" 20M --sector-size 4096
+python3 "$STRATA_SRCDIR/tests/sh/lib/luks2edit.py" "$img" --json \
+    "j['segments']['0']['iv_tweak']='24'; j['segments']['0']['size']='2097152'"
+cryptsetup luksDump "$img" >/dev/null || fail "cryptsetup refuses the edited header"
+vsize=$(strata-img info --output=json "$img" |
+    awk -F': ' '/"virtual-size"/ { sub(",", "", $2); print $2; exit }')
+[ "$vsize" = 2097152 ] || fail "fixed segment size: virtual size $vsize"
+rm -f "$T/vk"
+cryptsetup luksDump -q --dump-volume-key --key-file "$PASS" --volume-key-file "$T/vk" \
+    "$img" >/dev/null
+"${DMC[@]}" enc aes-xts-plain64 "$T/vk" 4096 24 "$DATA" "$T/ct"
+dd if="$T/ct" of="$img" bs=4096 seek=4096 conv=notrunc status=none
+strata_read "$img" "$T/out" || fail "read with an IV tweak"
+cmp -n 1048576 "$DATA" "$T/out" || fail "IV tweak: payload differs from the model's"
+strata_write "$DATA2" "$img" || fail "write with an IV tweak"
+dd if="$img" of="$T/ct2" bs=4096 skip=4096 count=128 status=none
+"${DMC[@]}" dec aes-xts-plain64 "$T/vk" 4096 24 "$T/ct2" "$T/pt2"
+cmp "$DATA2" "$T/pt2" || fail "IV tweak: strata's ciphertext does not decrypt in the model"
+echo "ok iv_tweak and a fixed segment size"
+
 # A version no module handles is refused naming it, and never taken for raw.
 cs2_format "$img" 20M
 printf '\000\003' | dd of="$img" bs=1 seek=6 conv=notrunc status=none
@@ -174,3 +196,15 @@ if strata-img info "$img" >"$T/out" 2>"$T/err"; then
 fi
 contains "version 3" "$T/err" || { cat "$T/err"; fail "version not named"; }
 echo "ok unknown version refused"
+
+# Without driver-luks2.so (a copy of the build without it), a LUKS2 volume
+# is refused naming its version, not taken for raw.
+cp -a "$STRATA_BUILD/lib" "$STRATA_BUILD/bin" "$T/"
+rm "$T/lib/strata/driver-luks2.so"
+cs2_format "$img" 20M
+if env -u STRATA_PLUGIN_PATH "$T/bin/strata-img" info "$img" >"$T/out" 2>"$T/err"; then
+    cat "$T/out"
+    fail "a LUKS2 volume opened without driver-luks2.so"
+fi
+contains "version 2 is not supported" "$T/err" || { cat "$T/err"; fail "message"; }
+echo "ok LUKS2 without its module refused"

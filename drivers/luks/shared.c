@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* shared.c - create options, UUIDs and erase reports common to LUKS1 and
+ * LUKS2 (built into driver-luks.so and driver-luks2.so). */
+#include "luks-shared.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int luks_cipher_choose(const struct strata_opts *o, const char *who,
+                       struct luks_cipher_choice *c, struct strata_error **errp)
+{
+    const char *alg = strata_opts_get(o, "cipher-alg");
+    const char *mode = strata_opts_get(o, "cipher-mode");
+    const char *iv = strata_opts_get(o, "ivgen-alg");
+    const char *ivhash = strata_opts_get(o, "ivgen-hash-alg");
+    alg = alg ? alg : "aes-256";
+    mode = mode ? mode : "xts";
+    iv = iv ? iv : "plain64";
+    memset(c, 0, sizeof *c);
+
+    unsigned bits = 128;
+    const char *dash = strchr(alg, '-');
+    size_t n = dash ? (size_t)(dash - alg) : strlen(alg);
+    if (n == 0 || n >= sizeof c->spec.alg)
+        return strata_error_set(errp, EINVAL, "%s: invalid cipher-alg '%s'", who, alg);
+    memcpy(c->spec.alg, alg, n);
+    if (dash) {
+        char *end;
+        unsigned long b = strtoul(dash + 1, &end, 10);
+        if (*end || (b != 128 && b != 192 && b != 256))
+            return strata_error_set(errp, EINVAL, "%s: invalid cipher-alg '%s'", who, alg);
+        bits = (unsigned)b;
+    }
+    if (strcmp(mode, "ecb") && strcmp(mode, "cbc") && strcmp(mode, "xts") &&
+        strcmp(mode, "ctr"))
+        return strata_error_set(errp, EINVAL, "%s: invalid cipher-mode '%s'", who, mode);
+    c->key_bytes = bits / 8 * (strcmp(mode, "xts") == 0 ? 2 : 1);
+    snprintf(c->spec.mode, sizeof c->spec.mode, "%s", mode);
+    if (strcmp(mode, "ecb") == 0) {
+        c->spec.ivgen[0] = 0;
+    } else if (strcmp(iv, "essiv") == 0) {
+        if (snprintf(c->spec.ivgen, sizeof c->spec.ivgen, "essiv:%s",
+                     ivhash ? ivhash : "sha256") >= (int)sizeof c->spec.ivgen)
+            return strata_error_set(errp, EINVAL, "%s: ivgen-hash-alg too long", who);
+    } else if (strcmp(iv, "plain") == 0 || strcmp(iv, "plain64") == 0) {
+        if (ivhash)
+            return strata_error_set(errp, EINVAL, "%s: ivgen-hash-alg is only valid "
+                                    "with ivgen-alg=essiv", who);
+        snprintf(c->spec.ivgen, sizeof c->spec.ivgen, "%s", iv);
+    } else {
+        return strata_error_set(errp, EINVAL, "%s: invalid ivgen-alg '%s'", who, iv);
+    }
+    int r = strata_cipher_check(c->spec.alg, c->spec.mode, c->spec.ivgen, c->key_bytes,
+                                errp);
+    if (r < 0)
+        strata_error_prefix(errp, "%s", who);
+    return r;
+}
+
+void luks_uuid_format(char *out, size_t outlen, const uint8_t *rnd)
+{
+    uint8_t u[16];
+    memcpy(u, rnd, 16);
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);   /* version 4 (random) */
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
+    snprintf(out, outlen, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6],
+             u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+void luks_report_wipe(struct strata_info *list, const char *what, uint64_t off,
+                      uint64_t len)
+{
+    if (!list)
+        return;
+    struct strata_info *o = strata_info_add_object(list, NULL);
+    strata_info_add_str(o, "what", what);
+    strata_info_add_uint(o, "offset", off);
+    strata_info_add_uint(o, "length", len);
+}
