@@ -393,7 +393,7 @@ static int check_kdf(struct luks2_keyslot *ks, json_object *kdf, const char *whe
     if ((r = get_str(kdf, "type", &type, where, errp)) < 0)
         return r;
     if (strcmp(type, "pbkdf2") && strcmp(type, "argon2i") && strcmp(type, "argon2id"))
-        return refuse(errp, where, "unknown kdf type '%s'", type);
+        return refuse(errp, where, "unknown type '%s'", type);
     snprintf(ks->kdf, sizeof ks->kdf, "%s", type);
     if ((r = get_b64(kdf, "salt", ks->salt, sizeof ks->salt, &ks->salt_len, where,
                      errp)) < 0)
@@ -403,7 +403,7 @@ static int check_kdf(struct luks2_keyslot *ks, json_object *kdf, const char *whe
             (r = get_int(kdf, "iterations", 1, UINT32_MAX, &v, where, errp)) < 0)
             return r;
         if (strlen(hash) >= sizeof ks->kdf_hash)
-            return bad(errp, where, "kdf hash '%s' is too long", hash);
+            return bad(errp, where, "hash '%s' is too long", hash);
         snprintf(ks->kdf_hash, sizeof ks->kdf_hash, "%s", hash);
         ks->kp.iterations = (uint32_t)v;
         return 0;
@@ -440,35 +440,39 @@ static int check_keyslot(struct luks2_hdr *h, struct luks2_keyslot *ks, json_obj
         (r = get_obj(o, "area", json_type_object, &area, where, errp)) < 0 ||
         (r = get_obj(o, "kdf", json_type_object, &kdf, where, errp)) < 0)
         return r;
-    if ((r = get_str(af, "type", &s, where, errp)) < 0)
+    char waf[320], warea[320], wkdf[320];
+    snprintf(waf, sizeof waf, "%s af", where);
+    snprintf(warea, sizeof warea, "%s area", where);
+    snprintf(wkdf, sizeof wkdf, "%s kdf", where);
+    if ((r = get_str(af, "type", &s, waf, errp)) < 0)
         return r;
     if (strcmp(s, "luks1") != 0)
-        return refuse(errp, where, "unknown af type '%s'", s);
-    if ((r = get_int(af, "stripes", 1, 65536, &v, where, errp)) < 0 ||
-        (r = get_str(af, "hash", &s, where, errp)) < 0)
+        return refuse(errp, waf, "unknown type '%s'", s);
+    if ((r = get_int(af, "stripes", 1, 65536, &v, waf, errp)) < 0 ||
+        (r = get_str(af, "hash", &s, waf, errp)) < 0)
         return r;
     ks->stripes = (uint32_t)v;
     if (strlen(s) >= sizeof ks->af_hash)
-        return bad(errp, where, "af hash '%s' is too long", s);
+        return bad(errp, waf, "hash '%s' is too long", s);
     snprintf(ks->af_hash, sizeof ks->af_hash, "%s", s);
-    if ((r = get_str(area, "type", &s, where, errp)) < 0)
+    if ((r = get_str(area, "type", &s, warea, errp)) < 0)
         return r;
     if (strcmp(s, "raw") != 0)
-        return refuse(errp, where, "unknown area type '%s'", s);
-    if ((r = get_str(area, "encryption", &s, where, errp)) < 0 ||
-        (r = get_int(area, "key_size", 1, LUKS2_MAX_KEY, &v, where, errp)) < 0)
+        return refuse(errp, warea, "unknown type '%s'", s);
+    if ((r = get_str(area, "encryption", &s, warea, errp)) < 0 ||
+        (r = get_int(area, "key_size", 1, LUKS2_MAX_KEY, &v, warea, errp)) < 0)
         return r;
     ks->area_key_size = (uint32_t)v;
     if (strlen(s) >= sizeof ks->area_enc ||
         strata_cipher_spec_parse(s, NULL, &ks->area_spec, NULL) < 0)
-        return bad(errp, where, "area encryption '%s' is not a cipher specification", s);
+        return bad(errp, warea, "encryption '%s' is not a cipher specification", s);
     snprintf(ks->area_enc, sizeof ks->area_enc, "%s", s);
-    if ((r = check_kdf(ks, kdf, where, errp)) < 0)
+    if ((r = check_kdf(ks, kdf, wkdf, errp)) < 0)
         return r;
     uint64_t mat = ((uint64_t)ks->key_size * ks->stripes + LUKS2_SECTOR - 1) /
                    LUKS2_SECTOR * LUKS2_SECTOR;
     if (mat > ks->area_size)
-        return bad(errp, where, "area size %" PRIu64 " is smaller than its key material "
+        return bad(errp, warea, "size %" PRIu64 " is smaller than its key material "
                    "(%" PRIu64 " bytes)", ks->area_size, mat);
     (void)h;
     return 0;

@@ -67,7 +67,7 @@ case_json "area outside the keyslots area" "outside the keyslots area" \
     "$K['area']['offset']='16760832'"
 case_json "overlapping areas" "overlaps the area of keyslot" \
     "import copy; j['keyslots']['1']=copy.deepcopy($K); j['keyslots']['1']['area']['offset']='40960'"
-case_json "area too small" "smaller than its key material" \
+case_json "area too small" "keyslot 0 area: size 4096 is smaller than its key material" \
     "$K['area']['size']='4096'"
 case_json "segment over the keyslots" "reaches into the header and keyslots area" \
     "$S['offset']='1048576'"
@@ -82,14 +82,14 @@ case_json "no digest for the segment" "no digest covers the data segment" \
 case_json "missing section" "field 'digests' is missing" "del j['digests']"
 case_json "key_size negative" "field 'key_size' (-1) is out of range" \
     "$K['key_size']=-1"
-case_json "iterations zero" "field 'iterations' (0) is out of range" \
+case_json "iterations zero" "keyslot 0 kdf: field 'iterations' (0) is out of range" \
     "$K['kdf']['iterations']=0"
 case_json "sector_size too large" "field 'sector_size' (8192) is out of range" \
     "$S['sector_size']=8192"
 case_json "sector_size not a power of two" "sector_size 1536 is not a power of two" \
     "$S['sector_size']=1536"
 case_json "bad base64 salt" "field 'salt' is not base64" "$D['salt']='*'"
-case_json "unknown kdf" "unknown kdf type 'scrypt'" "$K['kdf']['type']='scrypt'"
+case_json "unknown kdf" "keyslot 0 kdf: unknown type 'scrypt'" "$K['kdf']['type']='scrypt'"
 case_json "unknown segment type" "unknown segment type 'weird'" "$S['type']='weird'"
 case_json "unknown requirement" "unknown mandatory requirement 'future-thing'" \
     "j['config']['requirements']={'mandatory':['future-thing']}"
