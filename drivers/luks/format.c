@@ -391,14 +391,6 @@ static int luks_get_info(struct strata_crypto_ctx *ctx, struct strata_info *obj,
 
 /* ------------------------------------------------------------ amend */
 
-static unsigned luks_active_count(const struct luks_header *h)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++)
-        n += h->slots[i].active == LUKS_SLOT_ACTIVE;
-    return n;
-}
-
 /* Marks the slots in mask inactive on disk, then destroys their material:
  * the header never points at half-wiped material. */
 static int luks_erase_slots(struct strata_crypto_ctx *ctx, unsigned mask,
@@ -546,53 +538,34 @@ out:
     return r < 0 ? r : 0;
 }
 
+static int luks_match_cb(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
+                         struct strata_error **errp)
+{
+    unsigned m = 0;
+    int r = luks_matching_slots(opaque, pass, len, &m, NULL, errp);
+    *mask = m;
+    return r;
+}
+
 static int luks_amend_erase(struct strata_crypto_ctx *ctx, const struct strata_opts *opts,
                             bool force, bool has_slot, unsigned slot,
                             struct strata_error **errp)
 {
-    const char *old_id = strata_opts_get(opts, "old-secret");
-    unsigned mask = 0;
-    int r;
-
-    if (strata_opts_get(opts, "new-secret"))
-        return strata_error_set(errp, EINVAL, "%s: 'new-secret' is not supported when "
-                                "erasing keyslots", ctx->name);
-    if (strata_opts_get(opts, "iter-time"))
-        return strata_error_set(errp, EINVAL, "%s: 'iter-time' is not supported when "
-                                "erasing keyslots", ctx->name);
-    if (has_slot && old_id)
-        return strata_error_set(errp, EINVAL, "%s: give either 'keyslot' or 'old-secret' "
-                                "to erase keyslots, not both", ctx->name);
-    if (has_slot) {
-        if (ctx->h.slots[slot].active != LUKS_SLOT_ACTIVE && !force)
-            return strata_error_set(errp, EINVAL, "%s: Given keyslot %u is already erased "
-                                    "(inactive)", ctx->name, slot);
-        mask = 1u << slot;
-    } else if (old_id) {
-        uint8_t *pass = NULL;
-        size_t len = 0;
-        if ((r = luks_get_pass(old_id, "old-secret", &pass, &len, errp)) < 0)
-            return r;
-        r = luks_matching_slots(ctx, pass, len, &mask, NULL, errp);
-        strata_secret_free(pass, len);
-        if (r < 0)
-            return r;
-        if (!mask)
-            return strata_error_set(errp, EACCES, "%s: No keyslots match given (old) "
-                                    "password for erase operation", ctx->name);
-    } else {
-        return strata_error_set(errp, EINVAL, "%s: To erase keyslot(s), either explicit "
-                                "keyslot index or the password currently contained in "
-                                "them must be given", ctx->name);
-    }
-    unsigned active = 0;
+    static const char *const add_only[] = { "new-secret", "iter-time", NULL };
+    struct luks_erase_sel sel = {
+        .name = ctx->name, .who = "luks", .has_slot = has_slot, .slot = slot,
+        .slot_in_use = has_slot && (force || ctx->h.slots[slot].active == LUKS_SLOT_ACTIVE),
+        .match = luks_match_cb, .opaque = ctx,
+    };
+    uint32_t mask, active = 0;
+    int r = luks_erase_select(opts, add_only, &sel, &mask, errp);
+    if (r < 0)
+        return r;
     for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++)
-        if ((mask & (1u << i)) && ctx->h.slots[i].active == LUKS_SLOT_ACTIVE)
-            active++;
-    if (!force && active && active == luks_active_count(&ctx->h))
-        return strata_error_set(errp, EBUSY, "%s: refusing to erase the last active "
-                                "keyslot(s): all data in the volume would be lost "
-                                "irreversibly (use --force)", ctx->name);
+        if (ctx->h.slots[i].active == LUKS_SLOT_ACTIVE)
+            active |= 1u << i;
+    if ((r = luks_erase_keeps_one(ctx->name, mask, active, force, errp)) < 0)
+        return r;
     return luks_erase_slots(ctx, mask, errp);
 }
 

@@ -6,6 +6,8 @@
 
 #include <strata/crypto.h>
 
+#include <stdbool.h>
+
 /* The payload cipher chosen by QEMU's create options cipher-alg (NAME-BITS),
  * cipher-mode, ivgen-alg and ivgen-hash-alg (defaults aes-256, xts,
  * plain64), checked with strata_cipher_check().  `who` prefixes messages
@@ -24,5 +26,26 @@ void luks_uuid_format(char *out, size_t outlen, const uint8_t *rnd);
 /* Adds {what, offset, length} to an erase report's list (list may be NULL). */
 void luks_report_wipe(struct strata_info *list, const char *what, uint64_t off,
                       uint64_t len);
+
+/* The keyslots amend state=inactive names: `keyslot` or the ones
+ * old-secret opens (as cryptsetup words its refusals).  Options in add_only
+ * (NULL-terminated) are refused. */
+struct luks_erase_sel {
+    const char *name;            /* for messages: the header's file */
+    const char *who;             /* "luks", "luks2": secret message prefix */
+    bool has_slot;
+    unsigned slot;
+    bool slot_in_use;            /* the named keyslot may be erased */
+    /* Sets *mask to the keyslots pass opens. */
+    int (*match)(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
+                 struct strata_error **errp);
+    void *opaque;
+};
+int luks_erase_select(const struct strata_opts *opts, const char *const *add_only,
+                      const struct luks_erase_sel *sel, uint32_t *mask,
+                      struct strata_error **errp);
+/* Refuses, unless force, to erase every active keyslot. */
+int luks_erase_keeps_one(const char *name, uint32_t mask, uint32_t active, bool force,
+                         struct strata_error **errp);
 
 #endif

@@ -80,3 +80,54 @@ void luks_report_wipe(struct strata_info *list, const char *what, uint64_t off,
     strata_info_add_uint(o, "offset", off);
     strata_info_add_uint(o, "length", len);
 }
+
+int luks_erase_select(const struct strata_opts *opts, const char *const *add_only,
+                      const struct luks_erase_sel *sel, uint32_t *mask,
+                      struct strata_error **errp)
+{
+    const char *old_id = strata_opts_get(opts, "old-secret");
+    *mask = 0;
+    for (; *add_only; add_only++)
+        if (strata_opts_get(opts, *add_only))
+            return strata_error_set(errp, EINVAL, "%s: '%s' is not supported when "
+                                    "erasing keyslots", sel->name, *add_only);
+    if (sel->has_slot && old_id)
+        return strata_error_set(errp, EINVAL, "%s: give either 'keyslot' or 'old-secret' "
+                                "to erase keyslots, not both", sel->name);
+    if (sel->has_slot) {
+        if (!sel->slot_in_use)
+            return strata_error_set(errp, EINVAL, "%s: Given keyslot %u is already erased "
+                                    "(inactive)", sel->name, sel->slot);
+        *mask = 1u << sel->slot;
+        return 0;
+    }
+    if (!old_id)
+        return strata_error_set(errp, EINVAL, "%s: To erase keyslot(s), either explicit "
+                                "keyslot index or the password currently contained in "
+                                "them must be given", sel->name);
+    uint8_t *pass = NULL;
+    size_t len = 0;
+    int r = strata_secret_get(old_id, &pass, &len, errp);
+    if (r < 0) {
+        strata_error_prefix(errp, "%s: old-secret", sel->who);
+        return r;
+    }
+    r = sel->match(sel->opaque, pass, len, mask, errp);
+    strata_secret_free(pass, len);
+    if (r < 0)
+        return r;
+    if (!*mask)
+        return strata_error_set(errp, EACCES, "%s: No keyslots match given (old) "
+                                "password for erase operation", sel->name);
+    return 0;
+}
+
+int luks_erase_keeps_one(const char *name, uint32_t mask, uint32_t active, bool force,
+                         struct strata_error **errp)
+{
+    if (!force && (mask & active) && (active & ~mask) == 0)
+        return strata_error_set(errp, EBUSY, "%s: refusing to erase the last active "
+                                "keyslot(s): all data in the volume would be lost "
+                                "irreversibly (use --force)", name);
+    return 0;
+}

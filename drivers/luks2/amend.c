@@ -344,54 +344,34 @@ out:
     return r < 0 ? r : 0;
 }
 
+static int match_cb(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
+                    struct strata_error **errp)
+{
+    return matching_slots(opaque, pass, len, mask, NULL, errp);
+}
+
 static int amend_remove(struct strata_crypto_ctx *ctx, const struct strata_opts *opts,
                         bool force, bool has_slot, unsigned slot,
                         struct strata_error **errp)
 {
-    const char *old_id = strata_opts_get(opts, "old-secret");
-    uint32_t mask = 0;
-    int r;
     static const char *const add_only[] = { "new-secret", "iter-time", "pbkdf",
                                             "pbkdf-memory", "pbkdf-parallel",
                                             "pbkdf-force-iterations", "priority", NULL };
-    for (const char *const *o = add_only; *o; o++)
-        if (strata_opts_get(opts, *o))
-            return strata_error_set(errp, EINVAL, "%s: '%s' is not supported when "
-                                    "erasing keyslots", ctx->name, *o);
-    if (has_slot && old_id)
-        return strata_error_set(errp, EINVAL, "%s: give either 'keyslot' or 'old-secret' "
-                                "to erase keyslots, not both", ctx->name);
-    if (has_slot) {
-        char id[4];
-        json_object *cur;
-        snprintf(id, sizeof id, "%u", slot);
-        if (!json_object_object_get_ex(section(ctx->h.root, "keyslots"), id, &cur))
-            return strata_error_set(errp, EINVAL, "%s: Given keyslot %u is already erased "
-                                    "(inactive)", ctx->name, slot);
-        mask = 1u << slot;
-    } else if (old_id) {
-        uint8_t *pass = NULL;
-        size_t len = 0;
-        if ((r = luks2_get_pass(old_id, "old-secret", &pass, &len, errp)) < 0)
-            return r;
-        r = matching_slots(ctx, pass, len, &mask, NULL, errp);
-        strata_secret_free(pass, len);
-        if (r < 0)
-            return r;
-        if (!mask)
-            return strata_error_set(errp, EACCES, "%s: No keyslots match given (old) "
-                                    "password for erase operation", ctx->name);
-    } else {
-        return strata_error_set(errp, EINVAL, "%s: To erase keyslot(s), either explicit "
-                                "keyslot index or the password currently contained in "
-                                "them must be given", ctx->name);
-    }
-    uint32_t active = active_mask(&ctx->h);
-    if (!force && (mask & active) && (active & ~mask) == 0)
-        return strata_error_set(errp, EBUSY, "%s: refusing to erase the last active "
-                                "keyslot(s): all data in the volume would be lost "
-                                "irreversibly (use --force)", ctx->name);
-    return remove_slots(ctx, mask, errp);
+    char id[4];
+    json_object *cur;
+    snprintf(id, sizeof id, "%u", slot);
+    struct luks_erase_sel sel = {
+        .name = ctx->name, .who = "luks2", .has_slot = has_slot, .slot = slot,
+        .slot_in_use = json_object_object_get_ex(section(ctx->h.root, "keyslots"), id, &cur),
+        .match = match_cb, .opaque = ctx,
+    };
+    uint32_t mask;
+    int r = luks_erase_select(opts, add_only, &sel, &mask, errp);
+    if (r == 0)
+        r = luks_erase_keeps_one(ctx->name, mask, active_mask(&ctx->h), force, errp);
+    if (r == 0)
+        r = remove_slots(ctx, mask, errp);
+    return r;
 }
 
 static int amend_priority(struct strata_crypto_ctx *ctx, const char *prio, bool has_slot,

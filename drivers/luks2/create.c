@@ -84,6 +84,21 @@ static int parse_cipher(const struct strata_opts *o, struct luks2_create *p,
     return 0;
 }
 
+/* An optional number option up to max; 0 when absent. */
+static int opt_u32(const struct strata_opts *o, const char *key, uint32_t max,
+                   uint32_t *out, struct strata_error **errp)
+{
+    uint64_t v = 0;
+    int r = strata_opts_get_u64(o, key, &v, errp);
+    if (r < 0)
+        return r;
+    if (v > max)
+        return strata_error_set(errp, EINVAL, "luks2: %s %" PRIu64 " is above %" PRIu32,
+                                key, v, max);
+    *out = (uint32_t)v;
+    return 0;
+}
+
 int luks2_parse_kdf_opts(const struct strata_opts *o, const char *hash,
                          struct luks2_kdf_opts *k, struct strata_error **errp)
 {
@@ -104,28 +119,11 @@ int luks2_parse_kdf_opts(const struct strata_opts *o, const char *hash,
         return strata_error_set(errp, EINVAL, "luks2: iter-time %" PRIu64 " is out of "
                                 "range (1 to 3600000 ms)", v);
     k->iter_time = (uint32_t)v;
-    v = 0;
-    if ((r = strata_opts_get_u64(o, "pbkdf-memory", &v, errp)) < 0)
+    if ((r = opt_u32(o, "pbkdf-memory", STRATA_KDF_MAX_MEMORY_KIB, &k->memory_kib,
+                     errp)) < 0 ||
+        (r = opt_u32(o, "pbkdf-parallel", STRATA_KDF_MAX_PARALLEL, &k->parallel, errp)) < 0)
         return r;
-    if (v > STRATA_KDF_MAX_MEMORY_KIB)
-        return strata_error_set(errp, EINVAL, "luks2: pbkdf-memory %" PRIu64 " KiB is "
-                                "above the %u KiB limit", v, STRATA_KDF_MAX_MEMORY_KIB);
-    k->memory_kib = (uint32_t)v;
-    v = 0;
-    if ((r = strata_opts_get_u64(o, "pbkdf-parallel", &v, errp)) < 0)
-        return r;
-    if (v > STRATA_KDF_MAX_PARALLEL)
-        return strata_error_set(errp, EINVAL, "luks2: pbkdf-parallel %" PRIu64 " is above "
-                                "%u", v, STRATA_KDF_MAX_PARALLEL);
-    k->parallel = (uint32_t)v;
-    v = 0;
-    if ((r = strata_opts_get_u64(o, "pbkdf-force-iterations", &v, errp)) < 0)
-        return r;
-    if (v > UINT32_MAX)
-        return strata_error_set(errp, EINVAL, "luks2: pbkdf-force-iterations %" PRIu64
-                                " is too large", v);
-    k->force_iterations = (uint32_t)v;
-    return 0;
+    return opt_u32(o, "pbkdf-force-iterations", UINT32_MAX, &k->force_iterations, errp);
 }
 
 static int parse_create(const struct strata_opts *o,

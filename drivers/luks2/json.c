@@ -11,30 +11,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int bad(struct strata_error **errp, const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* Refusals: EINVAL for what is malformed, ENOTSUP for what is well
+ * formed but beyond strata (reencryption, integrity, unknown types). */
+static int bad(struct strata_error **errp, int code, const char *where, const char *fmt,
+               ...) __attribute__((format(printf, 4, 5)));
 
-static int bad(struct strata_error **errp, const char *where, const char *fmt, ...)
+static int bad(struct strata_error **errp, int code, const char *where, const char *fmt,
+               ...)
 {
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return strata_error_set(errp, EINVAL, "%s: %s", where, msg);
-}
-
-static int refuse(struct strata_error **errp, const char *where, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int refuse(struct strata_error **errp, const char *where, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    return strata_error_set(errp, ENOTSUP, "%s: %s", where, msg);
+    return strata_error_set(errp, code, "%s: %s", where, msg);
 }
 
 bool luks2_json_u64(json_object *o, uint64_t *v)
@@ -145,9 +135,9 @@ static int get_obj(json_object *o, const char *key, json_type type, json_object 
         [json_type_string] = "a string",
     };
     if (!json_object_object_get_ex(o, key, out))
-        return bad(errp, where, "field '%s' is missing", key);
+        return bad(errp, EINVAL, where, "field '%s' is missing", key);
     if (!json_object_is_type(*out, type))
-        return bad(errp, where, "field '%s' is not %s", key, tnames[type]);
+        return bad(errp, EINVAL, where, "field '%s' is not %s", key, tnames[type]);
     return 0;
 }
 
@@ -168,7 +158,7 @@ static int get_u64str(json_object *o, const char *key, uint64_t *out, const char
     json_object *j;
     int r = get_obj(o, key, json_type_string, &j, where, errp);
     if (r == 0 && !luks2_json_u64(j, out))
-        r = bad(errp, where, "field '%s' (\"%s\") is not an unsigned 64-bit number", key,
+        r = bad(errp, EINVAL, where, "field '%s' (\"%s\") is not an unsigned 64-bit number", key,
                 json_object_get_string(j));
     return r;
 }
@@ -185,7 +175,7 @@ static int get_int(json_object *o, const char *key, int64_t min, int64_t max,
     int64_t v = json_object_get_int64(j);
     /* json-c keeps values above INT64_MAX as unsigned and saturates. */
     if (v == INT64_MAX || v < min || v > max)
-        return bad(errp, where, "field '%s' (%s) is out of range (%" PRId64 " to %" PRId64
+        return bad(errp, EINVAL, where, "field '%s' (%s) is out of range (%" PRId64 " to %" PRId64
                    ")", key, json_object_to_json_string(j), min, max);
     *out = v;
     return 0;
@@ -197,7 +187,7 @@ static int get_b64(json_object *o, const char *key, uint8_t *buf, size_t max,
     const char *s = NULL;
     int r = get_str(o, key, &s, where, errp);
     if (r == 0 && (luks2_base64_decode(s, buf, max, len) < 0 || *len == 0))
-        r = bad(errp, where, "field '%s' is not base64 of 1 to %zu bytes", key, max);
+        r = bad(errp, EINVAL, where, "field '%s' is not base64 of 1 to %zu bytes", key, max);
     return r;
 }
 
@@ -207,11 +197,11 @@ static int parse_id(const char *key, const char *section, const char *where,
 {
     char *end;
     if (!*key || *key < '0' || *key > '9' || strlen(key) > 2)
-        return bad(errp, where, "%s id '%s' is not a number below %u", section, key,
+        return bad(errp, EINVAL, where, "%s id '%s' is not a number below %u", section, key,
                    LUKS2_MAX_SLOTS);
     unsigned long v = strtoul(key, &end, 10);
     if (*end || v >= LUKS2_MAX_SLOTS)
-        return bad(errp, where, "%s id '%s' is not a number below %u", section, key,
+        return bad(errp, EINVAL, where, "%s id '%s' is not a number below %u", section, key,
                    LUKS2_MAX_SLOTS);
     return (int)v;
 }
@@ -230,10 +220,10 @@ static int get_refs(json_object *o, const char *key, uint32_t have, const char *
         json_object *e = json_object_array_get_idx(a, i);
         uint64_t id;
         if (!luks2_json_u64(e, &id) || id >= LUKS2_MAX_SLOTS)
-            return bad(errp, where, "'%s' holds %s, not a %s id", key,
+            return bad(errp, EINVAL, where, "'%s' holds %s, not a %s id", key,
                        json_object_to_json_string(e), what);
         if (!(have & (1u << id)))
-            return bad(errp, where, "'%s' names %s %" PRIu64 ", which does not exist",
+            return bad(errp, EINVAL, where, "'%s' names %s %" PRIu64 ", which does not exist",
                        key, what, id);
         *mask |= 1u << id;
     }
@@ -268,37 +258,37 @@ static int check_config(struct luks2_hdr *h, json_object *cfg, const char *name,
         (r = get_u64str(cfg, "keyslots_size", &h->keyslots_size, where, errp)) < 0)
         return r;
     if (h->json_size != h->bin.hdr_size - LUKS2_BIN_SIZE)
-        return bad(errp, where, "json_size %" PRIu64 " does not match the binary "
+        return bad(errp, EINVAL, where, "json_size %" PRIu64 " does not match the binary "
                    "header's hdr_size %" PRIu64 " (expected %" PRIu64 ")", h->json_size,
                    h->bin.hdr_size, h->bin.hdr_size - LUKS2_BIN_SIZE);
     if (h->keyslots_size % 4096 || h->keyslots_size > (UINT64_MAX >> 2))
-        return bad(errp, where, "keyslots_size %" PRIu64 " is not a multiple of 4096",
+        return bad(errp, EINVAL, where, "keyslots_size %" PRIu64 " is not a multiple of 4096",
                    h->keyslots_size);
     json_object *j;
     if (json_object_object_get_ex(cfg, "flags", &j)) {
         if (!json_object_is_type(j, json_type_array))
-            return bad(errp, where, "field 'flags' is not an array");
+            return bad(errp, EINVAL, where, "field 'flags' is not an array");
         for (size_t i = 0; i < json_object_array_length(j); i++)
             if (!json_object_is_type(json_object_array_get_idx(j, i), json_type_string))
-                return bad(errp, where, "'flags' holds a value that is not a string");
+                return bad(errp, EINVAL, where, "'flags' holds a value that is not a string");
     }
     if (json_object_object_get_ex(cfg, "requirements", &j)) {
         json_object *m;
         if (!json_object_is_type(j, json_type_object))
-            return bad(errp, where, "field 'requirements' is not an object");
+            return bad(errp, EINVAL, where, "field 'requirements' is not an object");
         if (json_object_object_get_ex(j, "mandatory", &m)) {
             if (!json_object_is_type(m, json_type_array))
-                return bad(errp, where, "field 'requirements.mandatory' is not an array");
+                return bad(errp, EINVAL, where, "field 'requirements.mandatory' is not an array");
             for (size_t i = 0; i < json_object_array_length(m); i++) {
                 json_object *e = json_object_array_get_idx(m, i);
                 const char *req = json_object_get_string(e);
                 if (!json_object_is_type(e, json_type_string))
-                    return bad(errp, where, "'requirements.mandatory' holds a value that "
+                    return bad(errp, EINVAL, where, "'requirements.mandatory' holds a value that "
                                "is not a string");
                 if (strncmp(req, "online-reencrypt", 16) == 0)
-                    return refuse(errp, where, "mandatory requirement '%s': "
+                    return bad(errp, ENOTSUP, where, "mandatory requirement '%s': "
                                   REENCRYPT_MSG, req);
-                return refuse(errp, where, "unknown mandatory requirement '%s': the "
+                return bad(errp, ENOTSUP, where, "unknown mandatory requirement '%s': the "
                               "volume needs a feature strata does not have", req);
             }
         }
@@ -318,7 +308,7 @@ static int check_segments(struct luks2_hdr *h, json_object *segs, const char *na
         if (id < 0)
             return id;
         if (!json_object_is_type(seg, json_type_object))
-            return bad(errp, where, "is not an object");
+            return bad(errp, EINVAL, where, "is not an object");
         const char *type = NULL;
         json_object *j;
         if ((r = get_str(seg, "type", &type, where, errp)) < 0)
@@ -326,17 +316,17 @@ static int check_segments(struct luks2_hdr *h, json_object *segs, const char *na
         if (json_object_object_get_ex(seg, "flags", &j) &&
             (array_has(j, "in-reencryption") || array_has(j, "backup-final") ||
              array_has(j, "backup-previous") || array_has(j, "backup-moved-segment")))
-            return refuse(errp, where, REENCRYPT_MSG);
+            return bad(errp, ENOTSUP, where, REENCRYPT_MSG);
         if (strcmp(type, "linear") == 0)
-            return refuse(errp, where, "type 'linear': " REENCRYPT_MSG);
+            return bad(errp, ENOTSUP, where, "type 'linear': " REENCRYPT_MSG);
         if (strcmp(type, "crypt") != 0)
-            return refuse(errp, where, "unknown segment type '%s'", type);
+            return bad(errp, ENOTSUP, where, "unknown segment type '%s'", type);
         if (json_object_object_get_ex(seg, "integrity", &j))
-            return refuse(errp, where, "has integrity protection (dm-integrity or "
+            return bad(errp, ENOTSUP, where, "has integrity protection (dm-integrity or "
                           "authenticated encryption), which strata does not support");
         *have |= 1u << id;
         if (++n > 1)
-            return refuse(errp, name, "more than one data segment: " REENCRYPT_MSG);
+            return bad(errp, ENOTSUP, name, "more than one data segment: " REENCRYPT_MSG);
         uint64_t off, size = 0, tweak;
         int64_t sector;
         const char *enc = NULL, *sz = NULL;
@@ -349,29 +339,29 @@ static int check_segments(struct luks2_hdr *h, json_object *segs, const char *na
         if (strcmp(sz, "dynamic") != 0) {
             json_object_object_get_ex(seg, "size", &j);
             if (!luks2_json_u64(j, &size) || size == 0)
-                return bad(errp, where, "field 'size' (\"%s\") is neither \"dynamic\" nor "
+                return bad(errp, EINVAL, where, "field 'size' (\"%s\") is neither \"dynamic\" nor "
                            "a positive unsigned 64-bit number", sz);
         }
         if (sector & (sector - 1))
-            return bad(errp, where, "sector_size %" PRId64 " is not a power of two",
+            return bad(errp, EINVAL, where, "sector_size %" PRId64 " is not a power of two",
                        sector);
         if (off % LUKS2_SECTOR)
-            return bad(errp, where, "offset %" PRIu64 " is not a multiple of 512", off);
+            return bad(errp, EINVAL, where, "offset %" PRIu64 " is not a multiple of 512", off);
         if (size % (uint64_t)sector)
-            return bad(errp, where, "size %" PRIu64 " is not a multiple of its "
+            return bad(errp, EINVAL, where, "size %" PRIu64 " is not a multiple of its "
                        "sector_size %" PRId64, size, sector);
         if (size && off + size < off)
-            return bad(errp, where, "offset + size overflows");
+            return bad(errp, EINVAL, where, "offset + size overflows");
         if (tweak % ((uint64_t)sector / LUKS2_SECTOR))
-            return bad(errp, where, "iv_tweak %" PRIu64 " is not a multiple of "
+            return bad(errp, EINVAL, where, "iv_tweak %" PRIu64 " is not a multiple of "
                        "sector_size / 512", tweak);
         uint64_t meta_end = 2 * h->bin.hdr_size + h->keyslots_size;
         if (off != 0 && off < meta_end)
-            return bad(errp, where, "offset %" PRIu64 " reaches into the header and "
+            return bad(errp, EINVAL, where, "offset %" PRIu64 " reaches into the header and "
                        "keyslots area, which ends at %" PRIu64, off, meta_end);
         if (strlen(enc) >= sizeof h->seg_enc ||
             strata_cipher_spec_parse(enc, NULL, &h->spec, NULL) < 0)
-            return bad(errp, where, "encryption '%s' is not a cipher specification",
+            return bad(errp, EINVAL, where, "encryption '%s' is not a cipher specification",
                        enc);
         h->seg_offset = off;
         h->seg_size = size;
@@ -380,7 +370,7 @@ static int check_segments(struct luks2_hdr *h, json_object *segs, const char *na
         snprintf(h->seg_enc, sizeof h->seg_enc, "%s", enc);
     }
     if (n == 0)
-        return bad(errp, name, "no data segment");
+        return bad(errp, EINVAL, name, "no data segment");
     return 0;
 }
 
@@ -393,7 +383,7 @@ static int check_kdf(struct luks2_keyslot *ks, json_object *kdf, const char *whe
     if ((r = get_str(kdf, "type", &type, where, errp)) < 0)
         return r;
     if (strcmp(type, "pbkdf2") && strcmp(type, "argon2i") && strcmp(type, "argon2id"))
-        return refuse(errp, where, "unknown type '%s'", type);
+        return bad(errp, ENOTSUP, where, "unknown type '%s'", type);
     snprintf(ks->kdf, sizeof ks->kdf, "%s", type);
     if ((r = get_b64(kdf, "salt", ks->salt, sizeof ks->salt, &ks->salt_len, where,
                      errp)) < 0)
@@ -403,7 +393,7 @@ static int check_kdf(struct luks2_keyslot *ks, json_object *kdf, const char *whe
             (r = get_int(kdf, "iterations", 1, UINT32_MAX, &v, where, errp)) < 0)
             return r;
         if (strlen(hash) >= sizeof ks->kdf_hash)
-            return bad(errp, where, "hash '%s' is too long", hash);
+            return bad(errp, EINVAL, where, "hash '%s' is too long", hash);
         snprintf(ks->kdf_hash, sizeof ks->kdf_hash, "%s", hash);
         ks->kp.iterations = (uint32_t)v;
         return 0;
@@ -447,32 +437,32 @@ static int check_keyslot(struct luks2_hdr *h, struct luks2_keyslot *ks, json_obj
     if ((r = get_str(af, "type", &s, waf, errp)) < 0)
         return r;
     if (strcmp(s, "luks1") != 0)
-        return refuse(errp, waf, "unknown type '%s'", s);
+        return bad(errp, ENOTSUP, waf, "unknown type '%s'", s);
     if ((r = get_int(af, "stripes", 1, 65536, &v, waf, errp)) < 0 ||
         (r = get_str(af, "hash", &s, waf, errp)) < 0)
         return r;
     ks->stripes = (uint32_t)v;
     if (strlen(s) >= sizeof ks->af_hash)
-        return bad(errp, waf, "hash '%s' is too long", s);
+        return bad(errp, EINVAL, waf, "hash '%s' is too long", s);
     snprintf(ks->af_hash, sizeof ks->af_hash, "%s", s);
     if ((r = get_str(area, "type", &s, warea, errp)) < 0)
         return r;
     if (strcmp(s, "raw") != 0)
-        return refuse(errp, warea, "unknown type '%s'", s);
+        return bad(errp, ENOTSUP, warea, "unknown type '%s'", s);
     if ((r = get_str(area, "encryption", &s, warea, errp)) < 0 ||
         (r = get_int(area, "key_size", 1, LUKS2_MAX_KEY, &v, warea, errp)) < 0)
         return r;
     ks->area_key_size = (uint32_t)v;
     if (strlen(s) >= sizeof ks->area_enc ||
         strata_cipher_spec_parse(s, NULL, &ks->area_spec, NULL) < 0)
-        return bad(errp, warea, "encryption '%s' is not a cipher specification", s);
+        return bad(errp, EINVAL, warea, "encryption '%s' is not a cipher specification", s);
     snprintf(ks->area_enc, sizeof ks->area_enc, "%s", s);
     if ((r = check_kdf(ks, kdf, wkdf, errp)) < 0)
         return r;
     uint64_t mat = ((uint64_t)ks->key_size * ks->stripes + LUKS2_SECTOR - 1) /
                    LUKS2_SECTOR * LUKS2_SECTOR;
     if (mat > ks->area_size)
-        return bad(errp, warea, "size %" PRIu64 " is smaller than its key material "
+        return bad(errp, EINVAL, warea, "size %" PRIu64 " is smaller than its key material "
                    "(%" PRIu64 " bytes)", ks->area_size, mat);
     (void)h;
     return 0;
@@ -491,10 +481,10 @@ static int check_area(struct luks2_hdr *h, json_object *o, uint64_t *off, uint64
         return r;
     uint64_t start = 2 * h->bin.hdr_size, end = start + h->keyslots_size;
     if (*off < start)
-        return bad(errp, where, "area offset %" PRIu64 " reaches into the header copies "
+        return bad(errp, EINVAL, where, "area offset %" PRIu64 " reaches into the header copies "
                    "(which end at %" PRIu64 ")", *off, start);
     if (*size == 0 || *off + *size < *off || *off + *size > end)
-        return bad(errp, where, "area (offset %" PRIu64 ", size %" PRIu64 ") is outside "
+        return bad(errp, EINVAL, where, "area (offset %" PRIu64 ", size %" PRIu64 ") is outside "
                    "the keyslots area (%" PRIu64 " to %" PRIu64 ")", *off, *size, start,
                    end);
     return 0;
@@ -515,12 +505,12 @@ static int check_keyslots(struct luks2_hdr *h, json_object *kss, const char *nam
         if (id < 0)
             return id;
         if (!json_object_is_type(o, json_type_object))
-            return bad(errp, where, "is not an object");
+            return bad(errp, EINVAL, where, "is not an object");
         const char *type = NULL;
         if ((r = get_str(o, "type", &type, where, errp)) < 0)
             return r;
         if (strcmp(type, "reencrypt") == 0)
-            return refuse(errp, where, "type 'reencrypt': " REENCRYPT_MSG);
+            return bad(errp, ENOTSUP, where, "type 'reencrypt': " REENCRYPT_MSG);
         *have |= 1u << id;
         json_object *area;
         /* Keyslots of other types are kept as they are, and their areas
@@ -531,7 +521,7 @@ static int check_keyslots(struct luks2_hdr *h, json_object *kss, const char *nam
             return r;
         for (int k = 0; k < n; k++)
             if (offs[n] < offs[k] + sizes[k] && offs[k] < offs[n] + sizes[n])
-                return bad(errp, where, "area (offset %" PRIu64 ", size %" PRIu64 ") "
+                return bad(errp, EINVAL, where, "area (offset %" PRIu64 ", size %" PRIu64 ") "
                            "overlaps the area of keyslot %d", offs[n], sizes[n], ids[k]);
         ids[n++] = id;
         if (strcmp(type, "luks2") != 0)
@@ -562,7 +552,7 @@ static int check_digests(struct luks2_hdr *h, json_object *ds, const char *name,
         if (id < 0)
             return id;
         if (!json_object_is_type(o, json_type_object))
-            return bad(errp, where, "is not an object");
+            return bad(errp, EINVAL, where, "is not an object");
         struct luks2_digest *d = &h->digests[h->ndigests];
         memset(d, 0, sizeof *d);
         d->id = id;
@@ -571,7 +561,7 @@ static int check_digests(struct luks2_hdr *h, json_object *ds, const char *name,
         if ((r = get_str(o, "type", &type, where, errp)) < 0)
             return r;
         if (strcmp(type, "pbkdf2") != 0)
-            return refuse(errp, where, "unknown digest type '%s'", type);
+            return bad(errp, ENOTSUP, where, "unknown digest type '%s'", type);
         if ((r = get_refs(o, "keyslots", slots, "keyslot", &d->keyslots, where, errp)) < 0 ||
             (r = get_refs(o, "segments", segs, "segment", &d->segments, where, errp)) < 0 ||
             (r = get_str(o, "hash", &hash, where, errp)) < 0 ||
@@ -582,20 +572,20 @@ static int check_digests(struct luks2_hdr *h, json_object *ds, const char *name,
                          errp)) < 0)
             return r;
         if (strlen(hash) >= sizeof d->hash)
-            return bad(errp, where, "hash '%s' is too long", hash);
+            return bad(errp, EINVAL, where, "hash '%s' is too long", hash);
         snprintf(d->hash, sizeof d->hash, "%s", hash);
         d->iterations = (uint32_t)it;
         for (unsigned k = 0; k < h->ndigests; k++)
             if ((h->digests[k].segments & d->segments) ||
                 (h->digests[k].keyslots & d->keyslots))
-                return bad(errp, where, "shares a keyslot or segment with digest %d",
+                return bad(errp, EINVAL, where, "shares a keyslot or segment with digest %d",
                            h->digests[k].id);
         if (d->segments & segs)
             h->seg_digest = (int)h->ndigests;
         h->ndigests++;
     }
     if (h->seg_digest < 0)
-        return bad(errp, name, "no digest covers the data segment");
+        return bad(errp, EINVAL, name, "no digest covers the data segment");
     /* The volume key's size: what the keyslots of the segment's digest
      * store, all alike. */
     const struct luks2_digest *d = &h->digests[h->seg_digest];
@@ -604,7 +594,7 @@ static int check_digests(struct luks2_hdr *h, json_object *ds, const char *name,
         if (!(d->keyslots & (1u << i)) || h->slots[i].id < 0)
             continue;
         if (h->key_size && h->slots[i].key_size != h->key_size)
-            return bad(errp, name, "keyslot %u stores a %" PRIu32 "-byte key, other "
+            return bad(errp, EINVAL, name, "keyslot %u stores a %" PRIu32 "-byte key, other "
                        "keyslots of the data segment %" PRIu32 " bytes", i,
                        h->slots[i].key_size, h->key_size);
         h->key_size = h->slots[i].key_size;
@@ -623,7 +613,7 @@ static int check_tokens(json_object *ts, const char *name, uint32_t slots,
         if (id < 0)
             return id;
         if (!json_object_is_type(o, json_type_object))
-            return bad(errp, where, "is not an object");
+            return bad(errp, EINVAL, where, "is not an object");
         const char *type = NULL;
         uint32_t mask;
         if ((r = get_str(o, "type", &type, where, errp)) < 0 ||
@@ -640,7 +630,7 @@ int luks2_json_validate(struct luks2_hdr *h, const char *name,
     uint32_t slots, segmask;
     int r;
     if (!json_object_is_type(h->root, json_type_object))
-        return bad(errp, name, "the JSON area does not hold an object");
+        return bad(errp, EINVAL, name, "the JSON area does not hold an object");
     if ((r = get_obj(h->root, "keyslots", json_type_object, &kss, name, errp)) < 0 ||
         (r = get_obj(h->root, "tokens", json_type_object, &tokens, name, errp)) < 0 ||
         (r = get_obj(h->root, "segments", json_type_object, &segs, name, errp)) < 0 ||
@@ -657,7 +647,7 @@ int luks2_json_validate(struct luks2_hdr *h, const char *name,
         struct strata_error *err = NULL;
         if (strata_cipher_check(h->spec.alg, h->spec.mode, h->spec.ivgen, h->key_size,
                                 &err) < 0) {
-            r = refuse(errp, name, "segment encryption '%s' with a %" PRIu32 "-byte key "
+            r = bad(errp, ENOTSUP, name, "segment encryption '%s' with a %" PRIu32 "-byte key "
                        "is unusable: %s", h->seg_enc, h->key_size,
                        err ? err->msg : "refused");
             strata_error_free(err);
