@@ -439,6 +439,15 @@ static int luks_matching_slots(struct strata_crypto_ctx *ctx, const uint8_t *pas
     return 0;
 }
 
+static int luks_match_cb(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
+                         uint8_t *key, struct strata_error **errp)
+{
+    unsigned m = 0;
+    int r = luks_matching_slots(opaque, pass, len, &m, key, errp);
+    *mask = m;
+    return r;
+}
+
 static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opts *opts,
                           bool force, bool has_slot, unsigned slot,
                           struct strata_error **errp)
@@ -447,9 +456,9 @@ static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opt
     const char *new_id = strata_opts_get(opts, "new-secret");
     uint64_t iter_time = STRATA_PBKDF2_DEFAULT_ITER_TIME_MS, iters;
     bool replace = false;
-    uint8_t *oldp = NULL, *newp = NULL, mk[LUKS_MAX_KEY];
-    size_t oldlen = 0, newlen = 0;
-    unsigned old_mask = 0;
+    uint8_t *newp = NULL, mk[LUKS_MAX_KEY];
+    size_t newlen = 0;
+    uint32_t old_mask = 0;
     int r;
 
     if (!new_id)
@@ -476,23 +485,9 @@ static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opt
                                 "- please erase it first", ctx->name, slot);
     }
 
-    if (old_id) {
-        if ((r = luks_get_pass(old_id, "old-secret", &oldp, &oldlen, errp)) < 0)
-            goto out;
-        if ((r = luks_matching_slots(ctx, oldp, oldlen, &old_mask, mk, errp)) < 0)
-            goto out;
-        if (!old_mask) {
-            r = strata_error_set(errp, EACCES, "%s: Invalid password, cannot unlock any "
-                                 "keyslot", ctx->name);
-            goto out;
-        }
-    } else if (ctx->mk) {
-        memcpy(mk, ctx->mk, ctx->h.key_bytes);
-    } else {
-        r = strata_error_set(errp, EINVAL, "%s: adding a key needs the volume unlocked "
-                             "(key-secret) or 'old-secret'", ctx->name);
+    if ((r = luks_add_key_source(opts, ctx->name, "luks", ctx->mk, ctx->h.key_bytes,
+                                 luks_match_cb, ctx, mk, &old_mask, errp)) < 0)
         goto out;
-    }
     if ((r = luks_get_pass(new_id, "new-secret", &newp, &newlen, errp)) < 0)
         goto out;
     if ((r = strata_pbkdf2_calibrate(ctx->h.hash_spec, ctx->h.key_bytes,
@@ -531,20 +526,9 @@ static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opt
         r = luks_erase_slots(ctx, old_mask, errp);
 out:
     strata_wipe(mk, sizeof mk);
-    if (oldp)
-        strata_secret_free(oldp, oldlen);
     if (newp)
         strata_secret_free(newp, newlen);
     return r < 0 ? r : 0;
-}
-
-static int luks_match_cb(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
-                         struct strata_error **errp)
-{
-    unsigned m = 0;
-    int r = luks_matching_slots(opaque, pass, len, &m, NULL, errp);
-    *mask = m;
-    return r;
 }
 
 static int luks_amend_erase(struct strata_crypto_ctx *ctx, const struct strata_opts *opts,

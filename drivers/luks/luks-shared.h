@@ -27,6 +27,19 @@ void luks_uuid_format(char *out, size_t outlen, const uint8_t *rnd);
 void luks_report_wipe(struct strata_info *list, const char *what, uint64_t off,
                       uint64_t len);
 
+/* Sets *mask to the keyslots pass opens and, when key is not NULL and any
+ * does, the volume key in key. */
+typedef int (*luks_match_fn)(void *opaque, const uint8_t *pass, size_t len,
+                             uint32_t *mask, uint8_t *key, struct strata_error **errp);
+
+/* The volume key a new keyslot stores: what old-secret opens (its
+ * keyslots in *old_mask), else open_key, the key the volume was unlocked
+ * with (NULL when it was not). */
+int luks_add_key_source(const struct strata_opts *opts, const char *name, const char *who,
+                        const uint8_t *open_key, size_t key_len, luks_match_fn match,
+                        void *opaque, uint8_t *key, uint32_t *old_mask,
+                        struct strata_error **errp);
+
 /* The keyslots amend state=inactive names: `keyslot` or the ones
  * old-secret opens (as cryptsetup words its refusals).  Options in add_only
  * (NULL-terminated) are refused. */
@@ -36,9 +49,7 @@ struct luks_erase_sel {
     bool has_slot;
     unsigned slot;
     bool slot_in_use;            /* the named keyslot may be erased */
-    /* Sets *mask to the keyslots pass opens. */
-    int (*match)(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
-                 struct strata_error **errp);
+    luks_match_fn match;
     void *opaque;
 };
 int luks_erase_select(const struct strata_opts *opts, const char *const *add_only,

@@ -112,7 +112,7 @@ int luks_erase_select(const struct strata_opts *opts, const char *const *add_onl
         strata_error_prefix(errp, "%s: old-secret", sel->who);
         return r;
     }
-    r = sel->match(sel->opaque, pass, len, mask, errp);
+    r = sel->match(sel->opaque, pass, len, mask, NULL, errp);
     strata_secret_free(pass, len);
     if (r < 0)
         return r;
@@ -130,4 +130,33 @@ int luks_erase_keeps_one(const char *name, uint32_t mask, uint32_t active, bool 
                                 "keyslot(s): all data in the volume would be lost "
                                 "irreversibly (use --force)", name);
     return 0;
+}
+
+int luks_add_key_source(const struct strata_opts *opts, const char *name, const char *who,
+                        const uint8_t *open_key, size_t key_len, luks_match_fn match,
+                        void *opaque, uint8_t *key, uint32_t *old_mask,
+                        struct strata_error **errp)
+{
+    const char *old_id = strata_opts_get(opts, "old-secret");
+    *old_mask = 0;
+    if (!old_id) {
+        if (!open_key)
+            return strata_error_set(errp, EINVAL, "%s: adding a key needs the volume "
+                                    "unlocked (key-secret) or 'old-secret'", name);
+        memcpy(key, open_key, key_len);
+        return 0;
+    }
+    uint8_t *pass = NULL;
+    size_t len = 0;
+    int r = strata_secret_get(old_id, &pass, &len, errp);
+    if (r < 0) {
+        strata_error_prefix(errp, "%s: old-secret", who);
+        return r;
+    }
+    r = match(opaque, pass, len, old_mask, key, errp);
+    strata_secret_free(pass, len);
+    if (r == 0 && !*old_mask)
+        r = strata_error_set(errp, EACCES, "%s: Invalid password, cannot unlock any "
+                             "keyslot", name);
+    return r;
 }

@@ -224,6 +224,12 @@ static int parse_priority(const char *s)
     return !s ? 1 : strcmp(s, "ignore") == 0 ? 0 : strcmp(s, "prefer") == 0 ? 2 : 1;
 }
 
+static int match_cb(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
+                    uint8_t *key, struct strata_error **errp)
+{
+    return matching_slots(opaque, pass, len, mask, key, errp);
+}
+
 static int amend_add(struct strata_crypto_ctx *ctx, const struct strata_opts *opts,
                      bool force, bool has_slot, unsigned slot, struct strata_error **errp)
 {
@@ -232,8 +238,8 @@ static int amend_add(struct strata_crypto_ctx *ctx, const struct strata_opts *op
     const struct luks2_digest *dg = &ctx->h.digests[ctx->h.seg_digest];
     struct luks2_kdf_opts ko;
     bool replace = false;
-    uint8_t *oldp = NULL, *newp = NULL, vk[LUKS2_MAX_KEY];
-    size_t oldlen = 0, newlen = 0;
+    uint8_t *newp = NULL, vk[LUKS2_MAX_KEY];
+    size_t newlen = 0;
     uint32_t old_mask = 0;
     json_object *slotobj = NULL, *root = NULL;
     int r;
@@ -268,22 +274,9 @@ static int amend_add(struct strata_crypto_ctx *ctx, const struct strata_opts *op
         return strata_error_set(errp, EBUSY, "%s: keyslot %u is of a type strata does not "
                                 "handle; it is not overwritten", ctx->name, slot);
 
-    if (old_id) {
-        if ((r = luks2_get_pass(old_id, "old-secret", &oldp, &oldlen, errp)) < 0 ||
-            (r = matching_slots(ctx, oldp, oldlen, &old_mask, vk, errp)) < 0)
-            goto out;
-        if (!old_mask) {
-            r = strata_error_set(errp, EACCES, "%s: Invalid password, cannot unlock any "
-                                 "keyslot", ctx->name);
-            goto out;
-        }
-    } else if (ctx->vk) {
-        memcpy(vk, ctx->vk, ctx->h.key_size);
-    } else {
-        r = strata_error_set(errp, EINVAL, "%s: adding a key needs the volume unlocked "
-                             "(key-secret) or 'old-secret'", ctx->name);
+    if ((r = luks_add_key_source(opts, ctx->name, "luks2", ctx->vk, ctx->h.key_size,
+                                 match_cb, ctx, vk, &old_mask, errp)) < 0)
         goto out;
-    }
     if ((r = luks2_get_pass(new_id, "new-secret", &newp, &newlen, errp)) < 0)
         goto out;
     /* Never rewrite a keyslot in place under a live header entry: when
@@ -337,17 +330,9 @@ out:
     json_object_put(slotobj);
     json_object_put(root);
     strata_wipe(vk, sizeof vk);
-    if (oldp)
-        strata_secret_free(oldp, oldlen);
     if (newp)
         strata_secret_free(newp, newlen);
     return r < 0 ? r : 0;
-}
-
-static int match_cb(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
-                    struct strata_error **errp)
-{
-    return matching_slots(opaque, pass, len, mask, NULL, errp);
 }
 
 static int amend_remove(struct strata_crypto_ctx *ctx, const struct strata_opts *opts,
