@@ -18,6 +18,10 @@
 #include <stdbool.h>
 #include <string.h>
 
+#if GCRYPT_VERSION_NUMBER < 0x010a00
+#error "Argon2 needs libgcrypt 1.10 or later (gcry_kdf_open with GCRY_KDF_ARGON2)"
+#endif
+
 /* RFC 9106 section 3.1: at least 8 bytes of salt, a tag of 4 or more. */
 #define ARGON2_MIN_SALT 8
 #define ARGON2_MIN_TAG 4
@@ -90,6 +94,10 @@ static int argon2_run(int subalgo, const char *name, const struct strata_kdf_par
     if (saltlen < ARGON2_MIN_SALT)
         return strata_error_set(errp, EINVAL, "%s: salt of %zu bytes is below the minimum "
                                 "of %d", name, saltlen, ARGON2_MIN_SALT);
+    /* Argon2 allows it, libgcrypt's gcry_kdf_open does not. */
+    if (passlen == 0)
+        return strata_error_set(errp, EINVAL, "%s: an empty passphrase cannot be used "
+                                "(libgcrypt's Argon2 refuses it)", name);
     if (outlen < ARGON2_MIN_TAG || outlen > UINT32_MAX)
         return strata_error_set(errp, EINVAL, "%s: key length %zu out of range", name, outlen);
     if (p->iterations == 0 || p->parallel == 0 || p->parallel > STRATA_KDF_MAX_PARALLEL ||

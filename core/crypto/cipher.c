@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bigendian.h"
+
 /* Each call borrows one keyed context; contexts are made on demand up to
  * this many, i.e. the number of threads that encrypt at the same moment. */
 #define CIPHER_MAX_INST 64
@@ -311,12 +313,6 @@ static inline void store_le64(uint8_t *p, uint64_t v)
 {
     for (int i = 0; i < 8; i++)
         p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void store_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[7 - i] = (uint8_t)(v >> (8 * i));
 }
 
 /* iv arrives zeroed beyond the bytes each generator writes. */

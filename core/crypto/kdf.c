@@ -176,10 +176,53 @@ static int time_derive(const char *name, const struct strata_kdf_params *p, size
     return ret;
 }
 
-/* Times argon2 at the chosen memory and lanes (doubling the passes until a
- * run is long enough to measure), then scales: passes to fill target_ms,
- * or, when even the minimum passes take longer, memory down in proportion
- * with the minimum passes. */
+#define CALIBRATE_PROBE_KIB (64u * 1024)
+
+/* Splits an argon2 run at p's lanes into a fixed part (allocating and
+ * touching the memory, the first blocks) and a per-pass part, from runs of
+ * a and 2a passes (a doubled until a run is long enough to measure).  The
+ * runs use at most CALIBRATE_PROBE_KIB (time grows in proportion with
+ * memory beyond the caches), less when one pass alone is far too slow for
+ * the target; p->memory_kib says at which memory the figures hold. */
+static int probe_argon2(const char *name, struct strata_kdf_params *p, size_t keylen,
+                        double target, uint32_t floor_kib, double *fixed, double *per_pass,
+                        struct strata_error **errp)
+{
+    uint64_t want_ns = target / 8 < 5e7 ? (uint64_t)(target / 8) : 50000000u;
+    uint64_t t1 = 0, t2 = 0;
+    int ret;
+    if (p->memory_kib > CALIBRATE_PROBE_KIB)
+        p->memory_kib = CALIBRATE_PROBE_KIB;
+    p->iterations = 1;
+    for (;;) {
+        if ((ret = time_derive(name, p, keylen, &t1, errp)) < 0)
+            return ret;
+        double slow = (double)t1 * STRATA_KDF_MIN_PASSES / target;
+        if (p->iterations == 1 && slow > 2 && p->memory_kib > floor_kib) {
+            double mem = p->memory_kib / slow;
+            p->memory_kib = mem < floor_kib ? floor_kib : (uint32_t)mem;
+            continue;
+        }
+        if (t1 >= want_ns || p->iterations >= STRATA_KDF_MAX_PASSES / 4)
+            break;
+        p->iterations *= 2;
+    }
+    uint32_t a = p->iterations;
+    p->iterations = 2 * a;
+    if ((ret = time_derive(name, p, keylen, &t2, errp)) < 0)
+        return ret;
+    /* Noise can make the longer run look no longer: then count it all as
+     * per-pass time, which errs towards fewer passes. */
+    *per_pass = t2 > t1 ? (double)(t2 - t1) / a : (double)(t2 ? t2 : 1) / (2.0 * a);
+    *fixed = (double)t1 > *per_pass * a ? (double)t1 - *per_pass * a : 0;
+    return 0;
+}
+
+/* The memory asked for with as many passes as fill target_ms, or, when even
+ * the minimum passes take longer, the minimum passes with memory lowered to
+ * fit, as cryptsetup does.  The estimate comes from shorter runs, usually at
+ * other memory, so one run at the result corrects it once if it is off by
+ * more than a quarter. */
 static int calibrate_argon2(const char *name, struct strata_kdf_params *p, uint32_t target_ms,
                             size_t keylen, struct strata_error **errp)
 {
@@ -192,33 +235,53 @@ static int calibrate_argon2(const char *name, struct strata_kdf_params *p, uint3
     if (!p->parallel)
         p->parallel = def.parallel;
     p->hash = NULL;
-    p->iterations = 1;
+    p->iterations = STRATA_KDF_MIN_PASSES;
     if ((ret = strata_kdf_check_cost(name, p, errp)) < 0)
         return ret;
+    /* Loading the module (and its self-test) must not count. */
+    if (!strata_kdf_alg_find(name, errp))
+        return -ENOENT;
 
-    uint64_t target_ns = (uint64_t)target_ms * 1000000u;
-    uint64_t want_ns = target_ns / 8 < 50000000u ? target_ns / 8 : 50000000u;
-    uint64_t ns = 0;
-    for (;;) {
-        if ((ret = time_derive(name, p, keylen, &ns, errp)) < 0)
-            return ret;
-        if (ns >= want_ns || p->iterations >= STRATA_KDF_MAX_PASSES / 2)
-            break;
-        p->iterations *= 2;
-    }
-    double per_pass = (double)(ns ? ns : 1) / p->iterations;
-    double passes = (double)target_ns / per_pass;
-    if (passes >= STRATA_KDF_MIN_PASSES) {
-        p->iterations = passes > STRATA_KDF_MAX_PASSES ? STRATA_KDF_MAX_PASSES
-                                                       : (uint32_t)passes;
-        return 0;
-    }
+    double target = (double)target_ms * 1e6, fixed, per_pass;
+    uint32_t requested_kib = p->memory_kib;
     uint32_t floor_kib = 8u * p->parallel > STRATA_KDF_MIN_MEMORY_KIB ? 8u * p->parallel
                                                                       : STRATA_KDF_MIN_MEMORY_KIB;
-    double mem = (double)p->memory_kib * passes / STRATA_KDF_MIN_PASSES;
-    p->memory_kib = mem < floor_kib ? floor_kib : (uint32_t)mem;
-    p->iterations = STRATA_KDF_MIN_PASSES;
-    return 0;
+    if ((ret = probe_argon2(name, p, keylen, target, floor_kib, &fixed, &per_pass, errp)) < 0)
+        return ret;
+    /* Both parts grow with memory: at x KiB, t passes take about
+     * x / measured * (fixed + t * per_pass). */
+    double scale = (double)requested_kib / p->memory_kib;
+    double at_min = scale * (fixed + per_pass * STRATA_KDF_MIN_PASSES);
+    double passes = STRATA_KDF_MIN_PASSES, mem = requested_kib;
+    if (at_min <= target)
+        passes = (target / scale - fixed) / per_pass;
+    else
+        mem = (double)requested_kib * target / at_min;
+
+    for (int check = 0;; check++) {
+        p->iterations = passes > STRATA_KDF_MAX_PASSES ? STRATA_KDF_MAX_PASSES
+                      : passes < STRATA_KDF_MIN_PASSES ? STRATA_KDF_MIN_PASSES
+                                                       : (uint32_t)passes;
+        p->memory_kib = mem > requested_kib ? requested_kib
+                      : mem < floor_kib ? floor_kib : (uint32_t)mem;
+        if (check)
+            return 0;
+        uint64_t t;
+        if ((ret = time_derive(name, p, keylen, &t, errp)) < 0)
+            return ret;
+        double ratio = target / (double)(t ? t : 1);
+        if (ratio > 0.8 && ratio < 1.25)
+            return 0;
+        /* Passes go first when there are more than the minimum to give up,
+         * memory first when it is below what was asked for. */
+        passes = p->iterations;
+        mem = p->memory_kib;
+        if ((ratio < 1 && passes > STRATA_KDF_MIN_PASSES) ||
+            (ratio > 1 && mem >= requested_kib))
+            passes *= ratio;
+        else
+            mem *= ratio;
+    }
 }
 
 int strata_kdf_calibrate(const char *name, struct strata_kdf_params *params,

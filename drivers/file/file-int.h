@@ -7,6 +7,8 @@
 #include <stdatomic.h>
 #include <strata/driver.h>
 
+#include "bounce.h"
+
 /* Permission bits of the lock byte layout QEMU uses (file-posix.c since 2.10,
  * as of 7.2): byte 100+bit says "I hold this permission", byte 200+bit says
  * "I do not let others have it".  Every byte is taken with a shared OFD
@@ -32,11 +34,8 @@ struct file_state {
     atomic_bool no_zero_range; /* FALLOC_FL_ZERO_RANGE refused once */
     atomic_bool no_punch;      /* FALLOC_FL_PUNCH_HOLE refused once */
 
-    /* Bounce buffers for O_DIRECT requests from unaligned memory, kept for
-     * reuse so the steady state allocates nothing. */
-    pthread_mutex_t bounce_lock;
-    void *bounce[FILE_BOUNCE_POOL];
-    unsigned n_bounce;
+    /* Bounce buffers for O_DIRECT requests from unaligned memory. */
+    struct bounce_pool bounce;
 
     /* The last data extent SEEK_HOLE found, [data_lo, data_hi): some file
      * systems (tmpfs) walk every page up to the next hole on each lseek, so a

@@ -18,6 +18,8 @@
 
 #include <strata/plugin.h>
 
+#include "prealloc.h"
+
 static const char *const file_cache_modes[] = { "none", "writeback", NULL };
 static const char *const file_locking_modes[] = { "on", "off", "auto", NULL };
 static const char *const file_prealloc_modes[] = { "off", "falloc", "full", NULL };
@@ -114,32 +116,6 @@ static void file_probe_alignment(struct file_state *s)
         }
     }
     free(buf);
-}
-
-static void *file_bounce_get(struct file_state *s)
-{
-    void *p = NULL;
-    pthread_mutex_lock(&s->bounce_lock);
-    if (s->n_bounce > 0)
-        p = s->bounce[--s->n_bounce];
-    pthread_mutex_unlock(&s->bounce_lock);
-    if (!p) {
-        size_t al = s->mem_align > 4096 ? s->mem_align : 4096;
-        if (posix_memalign(&p, al, FILE_BOUNCE_SIZE) != 0)
-            p = NULL;
-    }
-    return p;
-}
-
-static void file_bounce_put(struct file_state *s, void *p)
-{
-    pthread_mutex_lock(&s->bounce_lock);
-    if (s->n_bounce < FILE_BOUNCE_POOL) {
-        s->bounce[s->n_bounce++] = p;
-        p = NULL;
-    }
-    pthread_mutex_unlock(&s->bounce_lock);
-    free(p);
 }
 
 /* Reads [off, off+len) into buf; the part past end of file reads as zeros. */
@@ -263,6 +239,8 @@ static int file_do_open(struct strata_node *node, const struct strata_opts *opts
     s->mem_align = 1;
     if (s->direct)
         file_probe_alignment(s);
+    if (s->mem_align > s->bounce.align)
+        s->bounce.align = s->mem_align;
 
     struct strata_limits lim = {
         .request_alignment = s->align,
@@ -282,10 +260,7 @@ static void file_close(struct strata_node *node)
         close(s->fd);
         s->fd = -1;
     }
-    for (unsigned i = 0; i < s->n_bounce; i++)
-        free(s->bounce[i]);
-    s->n_bounce = 0;
-    pthread_mutex_destroy(&s->bounce_lock);
+    bounce_pool_destroy(&s->bounce);
     pthread_mutex_destroy(&s->extent_lock);
     free(s->filename);
     s->filename = NULL;
@@ -297,7 +272,7 @@ static int file_open(struct strata_node *node, const struct strata_opts *opts,
 {
     struct file_state *s = strata_node_state(node);
     s->fd = -1;
-    pthread_mutex_init(&s->bounce_lock, NULL);
+    bounce_pool_init(&s->bounce, FILE_BOUNCE_SIZE, 4096, FILE_BOUNCE_POOL);
     pthread_mutex_init(&s->extent_lock, NULL);
     int r = file_do_open(node, opts, flags, errp);
     if (r < 0)
@@ -316,7 +291,7 @@ static int file_pread(struct strata_node *node, uint64_t off, uint64_t len, void
     if (!file_needs_bounce(s, buf)) {
         r = file_read_fd(s, off, len, buf);
     } else {
-        uint8_t *b = file_bounce_get(s);
+        uint8_t *b = bounce_get(&s->bounce);
         if (!b)
             return strata_error_set(errp, ENOMEM, "%s: out of memory", s->filename);
         for (uint64_t done = 0; done < len && r == 0;) {
@@ -326,7 +301,7 @@ static int file_pread(struct strata_node *node, uint64_t off, uint64_t len, void
                 memcpy((uint8_t *)buf + done, b, n);
             done += n;
         }
-        file_bounce_put(s, b);
+        bounce_put(&s->bounce, b);
     }
     if (r < 0)
         return strata_error_set(errp, -r, "%s: read of %llu bytes at offset %llu "
@@ -344,7 +319,7 @@ static int file_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
     if (!file_needs_bounce(s, buf)) {
         r = file_write_fd(s, off, len, buf);
     } else {
-        uint8_t *b = file_bounce_get(s);
+        uint8_t *b = bounce_get(&s->bounce);
         if (!b)
             return strata_error_set(errp, ENOMEM, "%s: out of memory", s->filename);
         for (uint64_t done = 0; done < len && r == 0;) {
@@ -353,7 +328,7 @@ static int file_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
             r = file_write_fd(s, off + done, n, b);
             done += n;
         }
-        file_bounce_put(s, b);
+        bounce_put(&s->bounce, b);
     }
     if (r == 0 && (flags & STRATA_REQ_FUA) && !(strata_node_flags(node) & STRATA_O_NO_FLUSH) &&
         fdatasync(s->fd) < 0)
@@ -602,13 +577,7 @@ static int file_block_status(struct strata_node *node, uint64_t off, uint64_t le
 static int file_parse_prealloc(const char *text, const char *filename,
                                enum strata_prealloc *out, struct strata_error **errp)
 {
-    if (!text || strcmp(text, "off") == 0)
-        *out = STRATA_PREALLOC_OFF;
-    else if (strcmp(text, "falloc") == 0)
-        *out = STRATA_PREALLOC_FALLOC;
-    else if (strcmp(text, "full") == 0)
-        *out = STRATA_PREALLOC_FULL;
-    else
+    if (prealloc_parse(text, out) < 0 || *out == STRATA_PREALLOC_METADATA)
         return strata_error_set(errp, EINVAL, "%s: preallocation '%s' is not supported "
                                 "by the file driver (use off, falloc or full)",
                                 filename, text);

@@ -9,19 +9,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const uint8_t file_zero_chunk[64 * 1024];
+#include "prealloc.h"
 
-/* The names users give the modes (resize --preallocation, -o preallocation). */
-static const char *file_prealloc_name(enum strata_prealloc prealloc)
-{
-    switch (prealloc) {
-    case STRATA_PREALLOC_OFF: return "off";
-    case STRATA_PREALLOC_METADATA: return "metadata";
-    case STRATA_PREALLOC_FALLOC: return "falloc";
-    case STRATA_PREALLOC_FULL: return "full";
-    }
-    return NULL;
-}
+static const uint8_t file_zero_chunk[64 * 1024];
 
 /* Full preallocation writes zeros, which O_DIRECT would refuse for the
  * unaligned start of the new area; a second, buffered descriptor for the same
@@ -112,13 +102,13 @@ int file_resize_fd(int fd, const char *filename, uint64_t old, uint64_t size,
         }
         break;
     default:
-        if (!file_prealloc_name(prealloc))
+        if (!prealloc_name(prealloc))
             return strata_error_set(errp, EINVAL, "%s: unknown preallocation mode %d",
                                     filename, (int)prealloc);
         return strata_error_set(errp, ENOTSUP,
                                 "%s: preallocation '%s' is not supported by the file "
                                 "driver (use off, falloc or full)", filename,
-                                file_prealloc_name(prealloc));
+                                prealloc_name(prealloc));
     }
 
     if (ftruncate(fd, (off_t)size) < 0) {

@@ -15,15 +15,13 @@
 #include <strata/plugin.h>
 #include <strata/strata.h>
 
+#include "bounce.h"
+#include "prealloc.h"
+
 /* Payload is encrypted and written in batches of this size through a
  * bounce buffer.  Writers running at once each borrow one from a pool that
  * grows to the number of concurrent writers and is freed at close. */
 #define LUKS_BATCH (1024u * 1024u)
-
-/* A pooled buffer's first bytes link it into the pool while it is free. */
-struct luks_free_buf {
-    struct luks_free_buf *next;
-};
 
 struct luks_state {
     struct strata_node *file;     /* payload */
@@ -40,8 +38,7 @@ struct luks_state {
     /* The driver takes concurrent requests: the pool is shared by writers,
      * and info/amend, which read and rewrite the header state, exclude each
      * other. */
-    pthread_mutex_t pool_lock;
-    struct luks_free_buf *pool;
+    struct bounce_pool pool;
     pthread_mutex_t hdr_lock;
 };
 
@@ -53,9 +50,6 @@ static const struct strata_opt_desc luks_open_options[] = {
       .help = "id of the secret holding the passphrase" },
     { NULL },
 };
-
-static const char *const luks_prealloc_modes[] = { "off", "metadata", "falloc", "full",
-                                                   NULL };
 
 /* The format's create options, LUKS2's, and what only the block driver has. */
 static const struct strata_opt_desc luks_create_options[] = {
@@ -83,7 +77,7 @@ static const struct strata_opt_desc luks_create_options[] = {
       .help = "write only the header and key material (to header.filename when "
               "given, with the payload in the image file; else to the image file)" },
     { .name = "preallocation", .type = STRATA_OPT_ENUM, .def = "off",
-      .choices = luks_prealloc_modes,
+      .choices = prealloc_names,
       .help = "payload preallocation: off, metadata, falloc or full" },
     { NULL },
 };
@@ -180,25 +174,6 @@ static int luks_crypt(struct luks_state *s, bool enc, uint64_t off, void *out,
     return 0;
 }
 
-static uint8_t *luks_bounce_get(struct luks_state *s)
-{
-    pthread_mutex_lock(&s->pool_lock);
-    struct luks_free_buf *b = s->pool;
-    if (b)
-        s->pool = b->next;
-    pthread_mutex_unlock(&s->pool_lock);
-    return b ? (uint8_t *)b : malloc(LUKS_BATCH);
-}
-
-static void luks_bounce_put(struct luks_state *s, uint8_t *buf)
-{
-    struct luks_free_buf *b = (struct luks_free_buf *)buf;
-    pthread_mutex_lock(&s->pool_lock);
-    b->next = s->pool;
-    s->pool = b;
-    pthread_mutex_unlock(&s->pool_lock);
-}
-
 static void luks_close(struct strata_node *node)
 {
     struct luks_state *s = strata_node_state(node);
@@ -207,12 +182,7 @@ static void luks_close(struct strata_node *node)
     s->ctx = NULL;
     s->cipher = NULL;
     s->io_ready = false;
-    while (s->pool) {
-        struct luks_free_buf *b = s->pool;
-        s->pool = b->next;
-        free(b);
-    }
-    pthread_mutex_destroy(&s->pool_lock);
+    bounce_pool_destroy(&s->pool);
     pthread_mutex_destroy(&s->hdr_lock);
 }
 
@@ -220,7 +190,7 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
                      unsigned flags, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
-    pthread_mutex_init(&s->pool_lock, NULL);
+    bounce_pool_init(&s->pool, LUKS_BATCH, 0, 0);
     pthread_mutex_init(&s->hdr_lock, NULL);
     int r = strata_node_open_child(node, "file", NULL, false, &s->file, errp);
     if (r < 0)
@@ -343,7 +313,7 @@ static int luks_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
     int r = luks_need_key(s, errp);
     if (r < 0)
         return r;
-    uint8_t *bounce = luks_bounce_get(s);
+    uint8_t *bounce = bounce_get(&s->pool);
     if (!bounce)
         return strata_error_set(errp, ENOMEM, "out of memory");
     /* The caller's buffer is never touched: ciphertext goes to the bounce
@@ -357,7 +327,7 @@ static int luks_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
         len -= n;
         buf = (const uint8_t *)buf + n;
     }
-    luks_bounce_put(s, bounce);
+    bounce_put(&s->pool, bounce);
     return r;
 }
 
@@ -489,22 +459,6 @@ static int luks_format_opts(const struct strata_crypto_format *fmt,
     return 0;
 }
 
-static int luks_parse_prealloc(const char *v, enum strata_prealloc *p)
-{
-    *p = STRATA_PREALLOC_OFF;
-    if (!v || !strcmp(v, "off"))
-        return 0;
-    if (!strcmp(v, "metadata"))
-        *p = STRATA_PREALLOC_METADATA;
-    else if (!strcmp(v, "falloc"))
-        *p = STRATA_PREALLOC_FALLOC;
-    else if (!strcmp(v, "full"))
-        *p = STRATA_PREALLOC_FULL;
-    else
-        return -EINVAL;
-    return 0;
-}
-
 static int luks_create(struct strata_create *c, struct strata_error **errp)
 {
     const struct strata_opts *o = strata_create_opts(c);
@@ -518,7 +472,7 @@ static int luks_create(struct strata_create *c, struct strata_error **errp)
 
     if ((r = strata_opts_get_bool(o, "detached-header", &detached, errp)) < 0)
         return r;
-    if (luks_parse_prealloc(strata_opts_get(o, "preallocation"), &prealloc) < 0)
+    if (prealloc_parse(strata_opts_get(o, "preallocation"), &prealloc) < 0)
         return strata_error_set(errp, EINVAL, "luks: invalid preallocation '%s'",
                                 strata_opts_get(o, "preallocation"));
     if (size % LUKS_SECTOR)

@@ -3,7 +3,7 @@
  * key management and erase over a header region reached through the
  * caller's callbacks (see strata/encryption.h). */
 #include "luks-int.h"
-#include "luks-shared.h"
+#include "luks.h"
 
 #include <errno.h>
 #include <inttypes.h>

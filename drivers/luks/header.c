@@ -7,6 +7,8 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "bigendian.h"
+
 static const uint8_t luks_magic[LUKS_MAGIC_LEN] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
 
 /* Field offsets of the on-disk phdr (specification, section 2.4). */
@@ -25,19 +27,6 @@ enum {
     OFF_SLOTS = 208,
     SLOT_SIZE = 48,
 };
-
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 bool luks_has_magic(const uint8_t *buf, size_t len)
 {
@@ -89,18 +78,18 @@ int luks_header_decode(const uint8_t *raw, struct luks_header *h, const char *na
                         "hash-spec", name, errp)) < 0 ||
         (r = get_string(h->uuid, raw + OFF_UUID, LUKS_UUID_LEN, "uuid", name, errp)) < 0)
         return r;
-    h->payload_offset = get_be32(raw + OFF_PAYLOAD);
-    h->key_bytes = get_be32(raw + OFF_KEY_BYTES);
+    h->payload_offset = load_be32(raw + OFF_PAYLOAD);
+    h->key_bytes = load_be32(raw + OFF_KEY_BYTES);
     memcpy(h->mk_digest, raw + OFF_MK_DIGEST, LUKS_DIGEST_SIZE);
     memcpy(h->mk_digest_salt, raw + OFF_MK_SALT, LUKS_SALT_SIZE);
-    h->mk_digest_iter = get_be32(raw + OFF_MK_ITER);
+    h->mk_digest_iter = load_be32(raw + OFF_MK_ITER);
     for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
         const uint8_t *s = raw + OFF_SLOTS + i * SLOT_SIZE;
-        h->slots[i].active = get_be32(s);
-        h->slots[i].iterations = get_be32(s + 4);
+        h->slots[i].active = load_be32(s);
+        h->slots[i].iterations = load_be32(s + 4);
         memcpy(h->slots[i].salt, s + 8, LUKS_SALT_SIZE);
-        h->slots[i].key_offset = get_be32(s + 40);
-        h->slots[i].stripes = get_be32(s + 44);
+        h->slots[i].key_offset = load_be32(s + 40);
+        h->slots[i].stripes = load_be32(s + 44);
     }
     return 0;
 }
@@ -121,19 +110,19 @@ void luks_header_encode(const struct luks_header *h, uint8_t *raw)
     put_string(raw + OFF_CIPHER_NAME, h->cipher_name, LUKS_CIPHERNAME_LEN);
     put_string(raw + OFF_CIPHER_MODE, h->cipher_mode, LUKS_CIPHERMODE_LEN);
     put_string(raw + OFF_HASH_SPEC, h->hash_spec, LUKS_HASHSPEC_LEN);
-    put_be32(raw + OFF_PAYLOAD, h->payload_offset);
-    put_be32(raw + OFF_KEY_BYTES, h->key_bytes);
+    store_be32(raw + OFF_PAYLOAD, h->payload_offset);
+    store_be32(raw + OFF_KEY_BYTES, h->key_bytes);
     memcpy(raw + OFF_MK_DIGEST, h->mk_digest, LUKS_DIGEST_SIZE);
     memcpy(raw + OFF_MK_SALT, h->mk_digest_salt, LUKS_SALT_SIZE);
-    put_be32(raw + OFF_MK_ITER, h->mk_digest_iter);
+    store_be32(raw + OFF_MK_ITER, h->mk_digest_iter);
     put_string(raw + OFF_UUID, h->uuid, LUKS_UUID_LEN);
     for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
         uint8_t *s = raw + OFF_SLOTS + i * SLOT_SIZE;
-        put_be32(s, h->slots[i].active);
-        put_be32(s + 4, h->slots[i].iterations);
+        store_be32(s, h->slots[i].active);
+        store_be32(s + 4, h->slots[i].iterations);
         memcpy(s + 8, h->slots[i].salt, LUKS_SALT_SIZE);
-        put_be32(s + 40, h->slots[i].key_offset);
-        put_be32(s + 44, h->slots[i].stripes);
+        store_be32(s + 40, h->slots[i].key_offset);
+        store_be32(s + 44, h->slots[i].stripes);
     }
 }
 

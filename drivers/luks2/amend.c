@@ -4,7 +4,7 @@
  * rebuilt: tokens, keyslot types, flags and members strata does not know
  * survive every rewrite. */
 #include "luks2-format.h"
-#include "../luks/luks-shared.h"
+#include "luks.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -3,7 +3,7 @@
  * metadata copies, a 16 MiB data offset, aes-xts-plain64 with a 512-bit
  * key, argon2id for about 2 s, 4096-byte sectors where the payload allows. */
 #include "luks2-format.h"
-#include "../luks/luks-shared.h"
+#include "luks.h"
 
 #include <errno.h>
 #include <inttypes.h>

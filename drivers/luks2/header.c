@@ -3,6 +3,8 @@
  * choosing the newest valid one, and writing both in a crash-safe order. */
 #include "luks2-int.h"
 
+#include "bigendian.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -26,22 +28,6 @@ enum {
     OFF_HDR_OFFSET = 256,
     OFF_CSUM = 448,
 };
-
-static uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--) {
-        p[i] = (uint8_t)v;
-        v >>= 8;
-    }
-}
 
 bool luks2_valid_hdr_size(uint64_t size)
 {
@@ -73,9 +59,9 @@ static int decode_bin(const uint8_t *raw, bool primary, struct luks2_bin *b,
     if (b->version != 2)
         return strata_error_set(errp, EINVAL, "%s: version %u, 2 expected", where,
                                 b->version);
-    b->hdr_size = get_be64(raw + OFF_HDR_SIZE);
-    b->seqid = get_be64(raw + OFF_SEQID);
-    b->hdr_offset = get_be64(raw + OFF_HDR_OFFSET);
+    b->hdr_size = load_be64(raw + OFF_HDR_SIZE);
+    b->seqid = load_be64(raw + OFF_SEQID);
+    b->hdr_offset = load_be64(raw + OFF_HDR_OFFSET);
     memcpy(b->salt, raw + OFF_SALT, LUKS2_SALT_LEN);
     memcpy(b->csum, raw + OFF_CSUM, LUKS2_CSUM_LEN);
     int r;
@@ -99,14 +85,14 @@ static void encode_bin(const struct luks2_bin *b, bool primary, uint8_t *raw)
     memset(raw, 0, LUKS2_BIN_SIZE);
     memcpy(raw + OFF_MAGIC, primary ? magic_primary : magic_secondary, LUKS2_MAGIC_LEN);
     raw[OFF_VERSION + 1] = 2;
-    put_be64(raw + OFF_HDR_SIZE, b->hdr_size);
-    put_be64(raw + OFF_SEQID, b->seqid);
+    store_be64(raw + OFF_HDR_SIZE, b->hdr_size);
+    store_be64(raw + OFF_SEQID, b->seqid);
     memcpy(raw + OFF_LABEL, b->label, strnlen(b->label, LUKS2_LABEL_LEN - 1));
     memcpy(raw + OFF_CSUM_ALG, b->csum_alg, strnlen(b->csum_alg, LUKS2_CSUM_ALG_LEN - 1));
     memcpy(raw + OFF_SALT, b->salt, LUKS2_SALT_LEN);
     memcpy(raw + OFF_UUID, b->uuid, strnlen(b->uuid, LUKS2_UUID_LEN - 1));
     memcpy(raw + OFF_SUBSYSTEM, b->subsystem, strnlen(b->subsystem, LUKS2_LABEL_LEN - 1));
-    put_be64(raw + OFF_HDR_OFFSET, b->hdr_offset);
+    store_be64(raw + OFF_HDR_OFFSET, b->hdr_offset);
 }
 
 /* The checksum over the whole copy (binary header with the checksum field

@@ -79,7 +79,7 @@ static uint64_t *l2_fill_slot(struct qcow_state *s, struct qcow_l2_slot *slot,
             return NULL;
     }
     for (uint32_t i = 0; i < s->l2_size; i++)
-        slot->table[i] = raw ? qcow_get_be64(raw + 8 * (size_t)i) : 0;
+        slot->table[i] = raw ? load_be64(raw + 8 * (size_t)i) : 0;
     slot->offset = offset;
     slot->used = ++s->l2c_clock;
     return slot->table;
@@ -106,7 +106,7 @@ static int l2_alloc(struct qcow_state *s, uint32_t l1_index, uint64_t **tablep,
         return r;
     }
     uint8_t be[8];
-    qcow_put_be64(be, off);
+    store_be64(be, off);
     strata_node_event(s->file, "l1_update");
     r = strata_pwrite(s->file, s->h.l1_offset + 8ull * l1_index, 8, be, 0, errp);
     if (r < 0) {
@@ -176,7 +176,7 @@ int qcow_l2_set(struct qcow_state *s, uint64_t l2_offset, uint64_t *table, uint3
     while (done < n) {
         uint32_t k = n - done < 64 ? n - done : 64;
         for (uint32_t i = 0; i < k; i++)
-            qcow_put_be64(be + 8 * i, table[first + done + i]);
+            store_be64(be + 8 * i, table[first + done + i]);
         int r = strata_pwrite(s->file, l2_offset + 8ull * (first + done), 8ull * k, be, 0,
                               errp);
         if (r < 0) {

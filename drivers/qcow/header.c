@@ -8,57 +8,33 @@
 #include <errno.h>
 #include <string.h>
 
-static uint32_t get_be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-uint64_t qcow_get_be64(const uint8_t *p)
-{
-    return (uint64_t)get_be32(p) << 32 | get_be32(p + 4);
-}
-
-void qcow_put_be64(uint8_t *p, uint64_t v)
-{
-    put_be32(p, (uint32_t)(v >> 32));
-    put_be32(p + 4, (uint32_t)v);
-}
-
 void qcow_header_decode(const uint8_t *buf, struct qcow_header *h)
 {
-    h->magic = get_be32(buf);
-    h->version = get_be32(buf + 4);
-    h->backing_offset = qcow_get_be64(buf + 8);
-    h->backing_size = get_be32(buf + 16);
-    h->mtime = get_be32(buf + 20);
-    h->size = qcow_get_be64(buf + 24);
+    h->magic = load_be32(buf);
+    h->version = load_be32(buf + 4);
+    h->backing_offset = load_be64(buf + 8);
+    h->backing_size = load_be32(buf + 16);
+    h->mtime = load_be32(buf + 20);
+    h->size = load_be64(buf + 24);
     h->cluster_bits = buf[32];
     h->l2_bits = buf[33];
-    h->crypt_method = get_be32(buf + 36);
-    h->l1_offset = qcow_get_be64(buf + 40);
+    h->crypt_method = load_be32(buf + 36);
+    h->l1_offset = load_be64(buf + 40);
 }
 
 void qcow_header_encode(const struct qcow_header *h, uint8_t *buf)
 {
     memset(buf, 0, QCOW_HEADER_SIZE);
-    put_be32(buf, h->magic);
-    put_be32(buf + 4, h->version);
-    qcow_put_be64(buf + 8, h->backing_offset);
-    put_be32(buf + 16, h->backing_size);
-    put_be32(buf + 20, h->mtime);
-    qcow_put_be64(buf + 24, h->size);
+    store_be32(buf, h->magic);
+    store_be32(buf + 4, h->version);
+    store_be64(buf + 8, h->backing_offset);
+    store_be32(buf + 16, h->backing_size);
+    store_be32(buf + 20, h->mtime);
+    store_be64(buf + 24, h->size);
     buf[32] = h->cluster_bits;
     buf[33] = h->l2_bits;
-    put_be32(buf + 36, h->crypt_method);
-    qcow_put_be64(buf + 40, h->l1_offset);
+    store_be32(buf + 36, h->crypt_method);
+    store_be64(buf + 40, h->l1_offset);
 }
 
 uint64_t qcow_l1_entries(uint64_t size, unsigned cluster_bits, unsigned l2_bits)

@@ -24,6 +24,8 @@
 #include <strata/crypto.h>
 #include <strata/driver.h>
 
+#include "bigendian.h"
+
 #define QCOW_MAGIC          0x514649fbu   /* "QFI\xfb" */
 #define QCOW_VERSION        1
 #define QCOW_HEADER_SIZE    48
@@ -101,8 +103,6 @@ void qcow_header_encode(const struct qcow_header *h, uint8_t *buf);
 int qcow_header_check(const struct qcow_header *h, size_t got, uint64_t file_len,
                       const char *name, struct strata_error **errp);
 uint64_t qcow_l1_entries(uint64_t size, unsigned cluster_bits, unsigned l2_bits);
-uint64_t qcow_get_be64(const uint8_t *p);
-void qcow_put_be64(uint8_t *p, uint64_t v);
 
 /* cluster.c: mapping guest offsets to host clusters */
 enum qcow_kind { QCOW_UNALLOC, QCOW_NORMAL, QCOW_COMPRESSED };

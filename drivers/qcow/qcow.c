@@ -46,11 +46,7 @@ static int qcow_probe(const uint8_t *buf, size_t len, const char *filename)
 {
     if (len < 8)
         return 0;
-    uint32_t magic = (uint32_t)buf[0] << 24 | (uint32_t)buf[1] << 16 |
-                     (uint32_t)buf[2] << 8 | buf[3];
-    uint32_t version = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 |
-                       (uint32_t)buf[6] << 8 | buf[7];
-    return magic == QCOW_MAGIC && version == QCOW_VERSION ? 100 : 0;
+    return load_be32(buf) == QCOW_MAGIC && load_be32(buf + 4) == QCOW_VERSION ? 100 : 0;
 }
 
 static void qcow_close(struct strata_node *node)
@@ -81,7 +77,7 @@ static int qcow_read_l1(struct qcow_state *s, struct strata_error **errp)
         return r;
     }
     for (uint32_t i = 0; i < s->l1_size; i++)
-        s->l1[i] = qcow_get_be64((const uint8_t *)&s->l1[i]);
+        s->l1[i] = load_be64((const uint8_t *)&s->l1[i]);
     return 0;
 }
 

@@ -57,8 +57,8 @@ static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
     bool dirty = false;
     for (uint64_t j = 0; j < s->l2_entries; j++) {
         uint8_t *p = k->l2 + j * s->l2_entry_size;
-        uint64_t e = qcow2_be64(p);
-        uint64_t bitmap = s->extended ? qcow2_be64(p + 8) : 0;
+        uint64_t e = load_be64(p);
+        uint64_t bitmap = s->extended ? load_be64(p + 8) : 0;
         uint64_t guest = ((l1_idx << s->l2_bits) + j) << s->cluster_bits;
         if (e & QCOW2_OFLAG_COMPRESSED) {
             uint64_t host, nb;
@@ -113,9 +113,9 @@ static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
             if (active && (k->fix & STRATA_CHECK_FIX_ERRORS)) {
                 /* The data is gone; reading it as zeros is all that is left. */
                 uint64_t ne = s->version >= 3 && !s->extended ? QCOW2_OFLAG_ZERO : 0;
-                qcow2_put64(p, ne);
+                store_be64(p, ne);
                 if (s->extended)
-                    qcow2_put64(p + 8, 0xffffffff00000000ull);
+                    store_be64(p + 8, 0xffffffff00000000ull);
                 dirty = true;
                 k->res->corruptions_fixed++;
             } else {
@@ -178,8 +178,8 @@ static int ck_bitmaps(struct ck *k, struct strata_error **errp)
     struct qcow2_state *s = k->s;
     if (!s->has_bitmaps_ext)
         return 0;
-    uint32_t nb = qcow2_be32(s->bitmaps_ext);
-    uint64_t dsize = qcow2_be64(s->bitmaps_ext + 8), doff = qcow2_be64(s->bitmaps_ext + 16);
+    uint32_t nb = load_be32(s->bitmaps_ext);
+    uint64_t dsize = load_be64(s->bitmaps_ext + 8), doff = load_be64(s->bitmaps_ext + 16);
     if (!nb || dsize > (64ull << 20) || doff + dsize > k->file_len) {
         strata_check_report(k->res, "ERROR bitmap directory at 0x%" PRIx64 " is invalid",
                             doff);
@@ -198,10 +198,10 @@ static int ck_bitmaps(struct ck *k, struct strata_error **errp)
     ck_inc(k, doff, dsize);
     uint64_t o = 0;
     for (uint32_t i = 0; i < nb && o + 24 <= dsize; i++) {
-        uint64_t toff = qcow2_be64(dir + o);
-        uint32_t tsize = qcow2_be32(dir + o + 8);
-        uint16_t nlen = qcow2_be16(dir + o + 18);
-        uint32_t xlen = qcow2_be32(dir + o + 20);
+        uint64_t toff = load_be64(dir + o);
+        uint32_t tsize = load_be32(dir + o + 8);
+        uint16_t nlen = load_be16(dir + o + 18);
+        uint32_t xlen = load_be32(dir + o + 20);
         if ((uint64_t)tsize * 8 > (64ull << 20) || toff + (uint64_t)tsize * 8 > k->file_len) {
             k->res->corruptions++;
             break;
@@ -214,7 +214,7 @@ static int ck_bitmaps(struct ck *k, struct strata_error **errp)
             break;
         }
         for (uint32_t j = 0; j < tsize; j++) {
-            uint64_t c = qcow2_be64(&t[j]) & QCOW2_OFFSET_MASK;
+            uint64_t c = load_be64(&t[j]) & QCOW2_OFFSET_MASK;
             if (c)
                 ck_inc(k, c, s->cluster_size);
         }
@@ -332,7 +332,7 @@ static int ck_replace_refblocks(struct ck *k, struct strata_error **errp)
             continue;
         uint64_t old = s->rt[i];
         uint8_t be[8];
-        qcow2_put64(be, place[i]);
+        store_be64(be, place[i]);
         qcow2_event(s, "refblock_alloc_hookup");
         r = strata_pwrite(s->file, s->rt_offset + i * 8, 8, be, 0, errp);
         if (r < 0)
@@ -391,7 +391,7 @@ static int ck_count(struct ck *k, struct strata_error **errp)
                 return r;
             }
             for (uint32_t j = 0; j < sn->l1_size; j++)
-                l1[j] = qcow2_be64(&l1[j]);
+                l1[j] = load_be64(&l1[j]);
             r = ck_tree(k, l1, sn->l1_offset, sn->l1_size, false, errp);
             free(l1);
             if (r < 0)
@@ -444,7 +444,7 @@ static int ck_copied(struct ck *k, struct strata_error **errp)
         bool dirty = false;
         for (uint64_t j = 0; j < s->l2_entries; j++) {
             uint8_t *p = k->l2 + j * s->l2_entry_size;
-            uint64_t e = qcow2_be64(p), h = e & QCOW2_OFFSET_MASK;
+            uint64_t e = load_be64(p), h = e & QCOW2_OFFSET_MASK;
             if ((e & QCOW2_OFLAG_COMPRESSED) || !h || (h & (s->cluster_size - 1)) ||
                 (h >> s->cluster_bits) >= k->nclusters)
                 continue;
@@ -457,7 +457,7 @@ static int ck_copied(struct ck *k, struct strata_error **errp)
                                 (k->fix & STRATA_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR",
                                 e, hrc);
             if (k->fix & STRATA_CHECK_FIX_ERRORS) {
-                qcow2_put64(p, w ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED));
+                store_be64(p, w ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED));
                 dirty = true;
                 k->res->corruptions_fixed++;
             } else {

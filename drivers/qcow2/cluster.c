@@ -7,21 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-uint64_t qcow2_l1_size_for(const struct qcow2_state *s, uint64_t size)
-{
-    uint64_t clusters = (size + s->cluster_size - 1) >> s->cluster_bits;
-    return (clusters + s->l2_entries - 1) >> s->l2_bits;
-}
-
-void qcow2_compressed_loc(const struct qcow2_state *s, uint64_t entry, uint64_t *host,
-                          uint64_t *nbytes)
-{
-    unsigned x = 62 - (s->cluster_bits - 8);
-    uint64_t nsec = (entry >> x) & ((1ull << (s->cluster_bits - 8)) - 1);
-    *host = entry & ((1ull << x) - 1);
-    *nbytes = (nsec + 1) * 512 - (*host & 511);
-}
-
 int qcow2_check_host_range(struct qcow2_state *s, struct strata_node *f, uint64_t host,
                            uint64_t len, const char *what, uint64_t guest,
                            struct strata_error **errp)
@@ -85,9 +70,9 @@ int qcow2_get_l2_entry(struct qcow2_state *s, uint64_t off, struct qcow2_l2ref *
         return r;
     uint64_t i = (off >> s->cluster_bits) & (s->l2_entries - 1);
     const uint8_t *p = (const uint8_t *)t + i * s->l2_entry_size;
-    e->entry = qcow2_be64(p);
+    e->entry = load_be64(p);
     if (s->extended)
-        e->bitmap = qcow2_be64(p + 8);
+        e->bitmap = load_be64(p + 8);
     qcow2_cache_put(s->l2_cache, t);
     return 0;
 }
@@ -115,7 +100,7 @@ enum qcow2_type qcow2_entry_type(const struct qcow2_state *s, const struct qcow2
 int qcow2_write_l1_entry(struct qcow2_state *s, uint64_t idx, struct strata_error **errp)
 {
     uint8_t be[8];
-    qcow2_put64(be, s->l1[idx]);
+    store_be64(be, s->l1[idx]);
     qcow2_event(s, "l1_update");
     return strata_pwrite(s->file, s->l1_offset + idx * 8, 8, be, 0, errp);
 }
@@ -207,9 +192,9 @@ int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l
         return r;
     uint64_t i = (off >> s->cluster_bits) & (s->l2_entries - 1);
     uint8_t *p = (uint8_t *)t + i * s->l2_entry_size;
-    qcow2_put64(p, e->entry);
+    store_be64(p, e->entry);
     if (s->extended)
-        qcow2_put64(p + 8, e->bitmap);
+        store_be64(p + 8, e->bitmap);
     qcow2_cache_dirty(s->l2_cache, t);
     qcow2_cache_put(s->l2_cache, t);
     return 0;
@@ -232,7 +217,7 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
     if (r < 0)
         goto out;
     for (uint64_t i = 0; i < s->l1_size; i++)
-        qcow2_put64(&nl1[i], s->l1[i]);
+        store_be64(&nl1[i], s->l1[i]);
     if (!s->lazy) {
         r = qcow2_cache_flush(s, s->rb_cache, errp);
         if (r < 0)
@@ -245,8 +230,8 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
     if (r < 0)
         goto out;
     uint8_t hv[12];
-    qcow2_put32(hv, (uint32_t)min_size);
-    qcow2_put64(hv + 4, off);
+    store_be32(hv, (uint32_t)min_size);
+    store_be64(hv + 4, off);
     qcow2_event(s, "l1_grow_activate_table");
     r = strata_pwrite(s->file, 36, 12, hv, 0, errp);
     if (r == 0)
@@ -256,7 +241,7 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
     uint64_t old = s->l1_offset, old_bytes = qcow2_align_up((uint64_t)s->l1_size * 8,
                                                             s->cluster_size);
     for (uint64_t i = 0; i < bytes / 8; i++)
-        nl1[i] = qcow2_be64(&nl1[i]);
+        nl1[i] = load_be64(&nl1[i]);
     free(s->l1);
     s->l1 = nl1;
     nl1 = NULL;

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* compress.c - compressed clusters: zlib (raw deflate, as qcow2 has always
- * used) and zstd (compression_type=1).  Compressed data is packed at byte
- * granularity; a descriptor counts whole 512-byte sectors, so the data read
- * back may carry trailing bytes of a neighbour, which decompression ignores. */
+/* compress.c - the codecs of compressed clusters: zlib (raw deflate, as
+ * qcow2 has always used) and zstd (compression_type=1), buffer to buffer.
+ * Compressed data is packed at byte granularity and a descriptor counts
+ * whole 512-byte sectors, so the input of decompression may carry trailing
+ * bytes of a neighbour, which it ignores. */
 #include "qcow2.h"
 
 #include <errno.h>
@@ -10,13 +11,13 @@
 #include <zlib.h>
 #include <zstd.h>
 
-static int zlib_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
-                           uint8_t *out, size_t outlen, struct strata_error **errp)
+static int zlib_decompress(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen,
+                           struct strata_error **errp)
 {
     z_stream z;
     memset(&z, 0, sizeof z);
     if (inflateInit2(&z, -15) != Z_OK)
-        return strata_error_set(errp, ENOMEM, "%s: cannot set up zlib", s->name);
+        return strata_error_set(errp, ENOMEM, "cannot set up zlib");
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)inlen;
     z.next_out = out;
@@ -32,12 +33,12 @@ static int zlib_decompress(struct qcow2_state *s, const uint8_t *in, size_t inle
     return 0;
 }
 
-static int zstd_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen,
+static int zstd_decompress(struct qcow2_codec *c, const uint8_t *in, size_t inlen,
                            uint8_t *out, size_t outlen, struct strata_error **errp)
 {
-    if (!s->zstd_dctx && !(s->zstd_dctx = ZSTD_createDCtx()))
-        return strata_error_set(errp, ENOMEM, "%s: cannot set up zstd", s->name);
-    ZSTD_DCtx *d = s->zstd_dctx;
+    if (!c->zstd_dctx && !(c->zstd_dctx = ZSTD_createDCtx()))
+        return strata_error_set(errp, ENOMEM, "cannot set up zstd");
+    ZSTD_DCtx *d = c->zstd_dctx;
     ZSTD_DCtx_reset(d, ZSTD_reset_session_only);
     ZSTD_inBuffer ib = { in, inlen, 0 };
     ZSTD_outBuffer ob = { out, outlen, 0 };
@@ -55,21 +56,21 @@ static int zstd_decompress(struct qcow2_state *s, const uint8_t *in, size_t inle
     return 0;
 }
 
-int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen, uint8_t *out,
-                     size_t outlen, struct strata_error **errp)
+int qcow2_decompress(struct qcow2_codec *c, uint8_t type, const uint8_t *in, size_t inlen,
+                     uint8_t *out, size_t outlen, struct strata_error **errp)
 {
-    if (s->compression_type == QCOW2_COMPRESS_ZSTD)
-        return zstd_decompress(s, in, inlen, out, outlen, errp);
-    return zlib_decompress(s, in, inlen, out, outlen, errp);
+    if (type == QCOW2_COMPRESS_ZSTD)
+        return zstd_decompress(c, in, inlen, out, outlen, errp);
+    return zlib_decompress(in, inlen, out, outlen, errp);
 }
 
-long qcow2_compress(struct qcow2_state *s, const uint8_t *in, size_t inlen, uint8_t *out,
-                    size_t outcap, struct strata_error **errp)
+long qcow2_compress(struct qcow2_codec *c, uint8_t type, const uint8_t *in, size_t inlen,
+                    uint8_t *out, size_t outcap, struct strata_error **errp)
 {
-    if (s->compression_type == QCOW2_COMPRESS_ZSTD) {
-        if (!s->zstd_cctx && !(s->zstd_cctx = ZSTD_createCCtx()))
-            return strata_error_set(errp, ENOMEM, "%s: cannot set up zstd", s->name);
-        size_t zr = ZSTD_compressCCtx(s->zstd_cctx, out, outcap, in, inlen, 3);
+    if (type == QCOW2_COMPRESS_ZSTD) {
+        if (!c->zstd_cctx && !(c->zstd_cctx = ZSTD_createCCtx()))
+            return strata_error_set(errp, ENOMEM, "cannot set up zstd");
+        size_t zr = ZSTD_compressCCtx(c->zstd_cctx, out, outcap, in, inlen, 3);
         if (ZSTD_isError(zr) || zr >= inlen)
             return -ENOSPC;
         return (long)zr;
@@ -78,7 +79,7 @@ long qcow2_compress(struct qcow2_state *s, const uint8_t *in, size_t inlen, uint
     memset(&z, 0, sizeof z);
     if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
                      Z_DEFAULT_STRATEGY) != Z_OK)
-        return strata_error_set(errp, ENOMEM, "%s: cannot set up zlib", s->name);
+        return strata_error_set(errp, ENOMEM, "cannot set up zlib");
     z.next_in = (Bytef *)in;
     z.avail_in = (uInt)inlen;
     z.next_out = out;
@@ -91,71 +92,11 @@ long qcow2_compress(struct qcow2_state *s, const uint8_t *in, size_t inlen, uint
     return n;
 }
 
-int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
-                            const uint8_t *buf, struct strata_error **errp)
+void qcow2_codec_free(struct qcow2_codec *c)
 {
-    uint64_t csz = s->cluster_size;
-    if (s->data != s->file || s->crypt_method)
-        return qcow2_do_pwrite(s, off, len, buf, 0, errp);
-    int r = qcow2_prepare_write(s, errp);
-    if (r < 0)
-        return r;
-    while (len > 0) {
-        uint64_t in = off & (csz - 1);
-        uint64_t n = csz - in < len ? csz - in : len;
-        const uint8_t *src = buf;
-        if (in || (n < csz && off + n != s->size)) {
-            /* Clusters covered in part are stored plainly. */
-            r = qcow2_do_pwrite(s, off, n, buf, 0, errp);
-            if (r < 0)
-                return r;
-            goto next;
-        }
-        if (n < csz) {
-            /* The last cluster of the image: pad with zeros. */
-            memset(s->buf, 0, csz);
-            memcpy(s->buf, buf, n);
-            src = s->buf;
-        }
-        long clen = qcow2_compress(s, src, csz, s->cbuf, csz, errp);
-        if (clen == -ENOSPC) {
-            r = qcow2_do_pwrite(s, off, n, buf, 0, errp);
-            if (r < 0)
-                return r;
-            goto next;
-        }
-        if (clen < 0)
-            return (int)clen;
-        uint64_t host;
-        r = qcow2_alloc_bytes(s, (uint64_t)clen, &host, errp);
-        if (r < 0)
-            return r;
-        qcow2_event(s, "write_compressed");
-        r = strata_pwrite(s->file, host, (uint64_t)clen, s->cbuf, 0, errp);
-        if (r < 0)
-            return r;
-        struct qcow2_l2ref old;
-        r = qcow2_get_l2_entry(s, off, &old, errp);
-        if (r < 0)
-            return r;
-        unsigned x = 62 - (s->cluster_bits - 8);
-        uint64_t nsec = ((host + (uint64_t)clen - 1) >> 9) - (host >> 9);
-        struct qcow2_l2ref ne = { QCOW2_OFLAG_COMPRESSED | (nsec << x) | host, 0 };
-        qcow2_event(s, "l2_update_compressed");
-        r = qcow2_set_l2_entry(s, off, &ne, errp);
-        if (r < 0)
-            return r;
-        s->dc_valid = false;
-        if ((old.entry & QCOW2_OFLAG_COMPRESSED) ||
-            (old.entry & QCOW2_OFFSET_MASK)) {
-            r = qcow2_free_entry_later(s, old.entry, errp);
-            if (r < 0)
-                return r;
-        }
-next:
-        off += n;
-        buf += n;
-        len -= n;
-    }
-    return qcow2_apply_pending_frees(s, errp);
+    if (c->zstd_dctx)
+        ZSTD_freeDCtx(c->zstd_dctx);
+    if (c->zstd_cctx)
+        ZSTD_freeCCtx(c->zstd_cctx);
+    c->zstd_dctx = c->zstd_cctx = NULL;
 }

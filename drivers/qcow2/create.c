@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "prealloc.h"
+
 static bool is_pow2(uint64_t v)
 {
     return v && !(v & (v - 1));
@@ -64,17 +66,10 @@ static int parse_prealloc(const struct strata_opts *o, enum strata_prealloc *p,
                           struct strata_error **errp)
 {
     const char *v = strata_opts_get(o, "preallocation");
-    *p = STRATA_PREALLOC_OFF;
-    if (!v || !strcmp(v, "off"))
-        return 0;
-    if (!strcmp(v, "metadata"))
-        *p = STRATA_PREALLOC_METADATA;
-    else if (!strcmp(v, "falloc"))
-        *p = STRATA_PREALLOC_FALLOC;
-    else if (!strcmp(v, "full"))
-        *p = STRATA_PREALLOC_FULL;
-    else
+    if (prealloc_parse(v, p) < 0) {
+        *p = STRATA_PREALLOC_OFF;
         return strata_error_set(errp, EINVAL, "Invalid preallocation mode: '%s'", v);
+    }
     return 0;
 }
 
@@ -104,7 +99,7 @@ static int write_skeleton(struct strata_node *file, uint32_t cluster_bits, uint3
         return strata_error_set(errp, ENOMEM, "out of memory");
     int r = qcow2_build_header(&s, buf, csz, errp);
     if (r >= 0) {
-        qcow2_put64(buf + csz, 2 * csz);             /* refcount block 0 */
+        store_be64(buf + csz, 2 * csz);             /* refcount block 0 */
         for (int i = 0; i < 3; i++)
             qcow2_rb_set(&s, buf + 2 * csz, (uint64_t)i, 1);
         r = strata_pwrite(file, 0, 3 * csz, buf, 0, errp);
@@ -273,9 +268,10 @@ int qcow2_measure(const struct strata_opts *o, uint64_t size, struct strata_node
         if (data > qcow2_align_up(size, csz))
             data = qcow2_align_up(size, csz);
     }
-    const char *pre = strata_opts_get(o, "preallocation");
+    enum strata_prealloc pre;
     /* Metadata preallocation maps clusters but writes no data. */
-    bool full_pre = pre && (strcmp(pre, "falloc") == 0 || strcmp(pre, "full") == 0);
+    bool full_pre = prealloc_parse(strata_opts_get(o, "preallocation"), &pre) == 0 &&
+                    (pre == STRATA_PREALLOC_FALLOC || pre == STRATA_PREALLOC_FULL);
     uint64_t virt = qcow2_align_up(size, csz);
     uint64_t l2_per = csz / esz;
     /* Metadata of the fully allocated image: header, L1, every L2 table, and

@@ -117,6 +117,21 @@ static int aes_key(struct qcow2_state *s, const struct strata_opts *opts,
     return r;
 }
 
+/* A LUKS header state with the "luks" encryption format found. */
+static int luks_new(struct qcow2_crypto **cp, struct strata_error **errp)
+{
+    struct qcow2_crypto *c = calloc(1, sizeof *c);
+    if (!c)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    c->fmt = strata_crypto_format_find("luks", errp);
+    if (!c->fmt) {
+        free(c);
+        return -ENOENT;
+    }
+    *cp = c;
+    return 0;
+}
+
 int qcow2_crypto_open(struct qcow2_state *s, const struct strata_opts *opts,
                       struct strata_error **errp)
 {
@@ -142,14 +157,10 @@ int qcow2_crypto_open(struct qcow2_state *s, const struct strata_opts *opts,
             return 0;
         return aes_key(s, opts, errp);
     }
-    struct qcow2_crypto *c = calloc(1, sizeof *c);
-    if (!c)
-        return strata_error_set(errp, ENOMEM, "out of memory");
-    c->fmt = strata_crypto_format_find("luks", errp);
-    if (!c->fmt) {
-        free(c);
-        return -ENOENT;
-    }
+    struct qcow2_crypto *c;
+    r = luks_new(&c, errp);
+    if (r < 0)
+        return r;
     c->io = (struct strata_crypto_hdr_io){ .opaque = s, .read = hdr_read,
                                            .write = s->rw ? hdr_write : NULL,
                                            .flush = hdr_flush, .size = s->crypto_length,
@@ -240,14 +251,10 @@ int qcow2_crypto_create(struct qcow2_state *s, const struct strata_opts *opts,
     if (!strata_opts_get(opts, "encrypt.key-secret"))
         return strata_error_set(errp, EINVAL, "%s: option 'encrypt.key-secret' is required "
                                 "to create an encrypted image", s->name);
-    struct qcow2_crypto *c = calloc(1, sizeof *c);
-    if (!c)
-        return strata_error_set(errp, ENOMEM, "out of memory");
-    c->fmt = strata_crypto_format_find("luks", errp);
-    if (!c->fmt) {
-        free(c);
-        return -ENOENT;
-    }
+    struct qcow2_crypto *c;
+    r = luks_new(&c, errp);
+    if (r < 0)
+        return r;
     c->io = (struct strata_crypto_hdr_io){ .opaque = s, .read = hdr_read, .write = hdr_write,
                                            .flush = hdr_flush, .init = hdr_init,
                                            .name = s->name };

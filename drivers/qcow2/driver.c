@@ -5,15 +5,14 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <zstd.h>
 
 #include <strata/plugin.h>
+
+#include "prealloc.h"
 
 static const char *const qcow2_children[] = { "file", "backing", "data-file", NULL };
 
 static const char *const qcow2_compat_choices[] = { "0.10", "1.1", "v2", "v3", NULL };
-static const char *const qcow2_prealloc_choices[] = { "off", "metadata", "falloc", "full",
-                                                      NULL };
 static const char *const qcow2_compression_choices[] = { "zlib", "zstd", NULL };
 static const char *const qcow2_encrypt_choices[] = { "luks", "aes", NULL };
 
@@ -79,7 +78,7 @@ static const struct strata_opt_desc qcow2_create_options[] = {
     { .name = "extended_l2", .type = STRATA_OPT_BOOL, .def = "off",
       .help = "extended L2 entries (32 subclusters per cluster)" },
     { .name = "preallocation", .type = STRATA_OPT_ENUM, .def = "off",
-      .choices = qcow2_prealloc_choices, .help = "off, metadata, falloc or full" },
+      .choices = prealloc_names, .help = "off, metadata, falloc or full" },
     { .name = "lazy_refcounts", .type = STRATA_OPT_BOOL, .def = "off",
       .help = "postpone refcount updates" },
     { .name = "refcount_bits", .type = STRATA_OPT_NUMBER, .def = "16",
@@ -124,8 +123,8 @@ static const struct strata_opt_desc qcow2_amend_options[] = {
 
 static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
 {
-    if (len >= 8 && qcow2_be32(buf) == QCOW2_MAGIC &&
-        (qcow2_be32(buf + 4) == 2 || qcow2_be32(buf + 4) == 3))
+    if (len >= 8 && load_be32(buf) == QCOW2_MAGIC &&
+        (load_be32(buf + 4) == 2 || load_be32(buf + 4) == 3))
         return 100;
     return 0;
 }
@@ -182,7 +181,7 @@ static int qcow2_load_l1(struct qcow2_state *s, struct strata_error **errp)
     if (r < 0)
         return r;
     for (uint64_t i = 0; i < s->l1_size; i++)
-        s->l1[i] = qcow2_be64(&s->l1[i]);
+        s->l1[i] = load_be64(&s->l1[i]);
     return 0;
 }
 
@@ -202,11 +201,7 @@ static void qcow2_release(struct qcow2_state *s)
     free(s->pending_free);
     s->l1 = s->rt = s->pending_free = NULL;
     s->buf = s->cbuf = s->dcbuf = s->zero_buf = s->crypt_buf = NULL;
-    if (s->zstd_dctx)
-        ZSTD_freeDCtx(s->zstd_dctx);
-    if (s->zstd_cctx)
-        ZSTD_freeCCtx(s->zstd_cctx);
-    s->zstd_dctx = s->zstd_cctx = NULL;
+    qcow2_codec_free(&s->codec);
     qcow2_free_snapshots(s);
     qcow2_free_header(s);
 }

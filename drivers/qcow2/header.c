@@ -80,37 +80,37 @@ int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_erro
                          h, 0, errp);
     if (r < 0)
         return r;
-    if (qcow2_be32(h) != QCOW2_MAGIC)
+    if (load_be32(h) != QCOW2_MAGIC)
         return strata_error_set(errp, EINVAL, "%s: not a qcow2 image (bad magic)", s->name);
-    s->version = qcow2_be32(h + 4);
+    s->version = load_be32(h + 4);
     if (s->version != 2 && s->version != 3)
         return strata_error_set(errp, ENOTSUP, "%s: unsupported qcow2 version %u", s->name,
                                 s->version);
-    uint64_t bf_off = qcow2_be64(h + 8);
-    uint32_t bf_size = qcow2_be32(h + 16);
-    s->cluster_bits = qcow2_be32(h + 20);
+    uint64_t bf_off = load_be64(h + 8);
+    uint32_t bf_size = load_be32(h + 16);
+    s->cluster_bits = load_be32(h + 20);
     if (s->cluster_bits < QCOW2_MIN_CLUSTER_BITS || s->cluster_bits > QCOW2_MAX_CLUSTER_BITS)
         return strata_error_set(errp, EINVAL, "%s: cluster size 2^%u is out of the range "
                                 "512 B to 2 MiB", s->name, s->cluster_bits);
     s->cluster_size = 1ull << s->cluster_bits;
-    s->size = qcow2_be64(h + 24);
-    s->crypt_method = qcow2_be32(h + 32);
-    s->l1_size = qcow2_be32(h + 36);
-    s->l1_offset = qcow2_be64(h + 40);
-    s->rt_offset = qcow2_be64(h + 48);
-    s->rt_clusters = qcow2_be32(h + 56);
-    s->nb_snapshots = qcow2_be32(h + 60);
-    s->snapshots_offset = qcow2_be64(h + 64);
+    s->size = load_be64(h + 24);
+    s->crypt_method = load_be32(h + 32);
+    s->l1_size = load_be32(h + 36);
+    s->l1_offset = load_be64(h + 40);
+    s->rt_offset = load_be64(h + 48);
+    s->rt_clusters = load_be32(h + 56);
+    s->nb_snapshots = load_be32(h + 60);
+    s->snapshots_offset = load_be64(h + 64);
     if (s->version == 2) {
         s->incompat = s->compat = s->autoclear = 0;
         s->refcount_order = 4;
         s->header_length = 72;
     } else {
-        s->incompat = qcow2_be64(h + 72);
-        s->compat = qcow2_be64(h + 80);
-        s->autoclear = qcow2_be64(h + 88);
-        s->refcount_order = qcow2_be32(h + 96);
-        s->header_length = qcow2_be32(h + 100);
+        s->incompat = load_be64(h + 72);
+        s->compat = load_be64(h + 80);
+        s->autoclear = load_be64(h + 88);
+        s->refcount_order = load_be32(h + 96);
+        s->header_length = load_be32(h + 100);
         if (s->header_length < 104 || s->header_length % 8 ||
             s->header_length > s->cluster_size || s->header_length > (uint64_t)flen)
             return strata_error_set(errp, EINVAL, "%s: invalid header length %u", s->name,
@@ -147,7 +147,7 @@ int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_erro
     uint64_t ext_end = bf_off && bf_off < hlen ? bf_off : hlen;
     struct qcow2_ext **tailp = &s->unknown_exts;
     while (eo + 8 <= ext_end) {
-        uint32_t type = qcow2_be32(hc + eo), len = qcow2_be32(hc + eo + 4);
+        uint32_t type = load_be32(hc + eo), len = load_be32(hc + eo + 4);
         if (type == QCOW2_EXT_END)
             break;
         if (len > ext_end - eo - 8) {
@@ -186,8 +186,8 @@ int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_erro
                 goto out;
             }
             s->has_crypto_ext = true;
-            s->crypto_offset = qcow2_be64(d);
-            s->crypto_length = qcow2_be64(d + 8);
+            s->crypto_offset = load_be64(d);
+            s->crypto_length = load_be64(d + 8);
             break;
         default: {
             struct qcow2_ext *x = calloc(1, sizeof *x);
@@ -322,8 +322,8 @@ static size_t put_ext(uint8_t *buf, size_t o, size_t cap, uint32_t type, const v
     size_t need = 8 + qcow2_align_up(len, 8);
     if (o + need > cap)
         return SIZE_MAX;
-    qcow2_put32(buf + o, type);
-    qcow2_put32(buf + o + 4, len);
+    store_be32(buf + o, type);
+    store_be32(buf + o + 4, len);
     memset(buf + o + 8, 0, need - 8);
     if (len)
         memcpy(buf + o + 8, d, len);
@@ -340,31 +340,31 @@ int qcow2_build_header(struct qcow2_state *s, uint8_t *buf, size_t cap,
     } else {
         s->header_length = 72;
     }
-    qcow2_put32(buf, QCOW2_MAGIC);
-    qcow2_put32(buf + 4, s->version);
-    qcow2_put32(buf + 20, s->cluster_bits);
-    qcow2_put64(buf + 24, s->size);
-    qcow2_put32(buf + 32, s->crypt_method);
-    qcow2_put32(buf + 36, s->l1_size);
-    qcow2_put64(buf + 40, s->l1_offset);
-    qcow2_put64(buf + 48, s->rt_offset);
-    qcow2_put32(buf + 56, s->rt_clusters);
-    qcow2_put32(buf + 60, s->nb_snapshots);
-    qcow2_put64(buf + 64, s->snapshots_offset);
+    store_be32(buf, QCOW2_MAGIC);
+    store_be32(buf + 4, s->version);
+    store_be32(buf + 20, s->cluster_bits);
+    store_be64(buf + 24, s->size);
+    store_be32(buf + 32, s->crypt_method);
+    store_be32(buf + 36, s->l1_size);
+    store_be64(buf + 40, s->l1_offset);
+    store_be64(buf + 48, s->rt_offset);
+    store_be32(buf + 56, s->rt_clusters);
+    store_be32(buf + 60, s->nb_snapshots);
+    store_be64(buf + 64, s->snapshots_offset);
     if (s->version == 3) {
-        qcow2_put64(buf + 72, s->incompat);
-        qcow2_put64(buf + 80, s->compat);
-        qcow2_put64(buf + 88, s->autoclear);
-        qcow2_put32(buf + 96, s->refcount_order);
-        qcow2_put32(buf + 100, s->header_length);
+        store_be64(buf + 72, s->incompat);
+        store_be64(buf + 80, s->compat);
+        store_be64(buf + 88, s->autoclear);
+        store_be32(buf + 96, s->refcount_order);
+        store_be32(buf + 100, s->header_length);
         buf[104] = s->compression_type;
         memcpy(buf + 112, s->header_tail, s->header_tail_len);
     }
     size_t o = s->header_length;
     if (s->has_crypto_ext) {
         uint8_t d[16];
-        qcow2_put64(d, s->crypto_offset);
-        qcow2_put64(d + 8, s->crypto_length);
+        store_be64(d, s->crypto_offset);
+        store_be64(d + 8, s->crypto_length);
         o = put_ext(buf, o, cap, QCOW2_EXT_CRYPTO, d, 16);
     }
     if (o != SIZE_MAX && s->backing_fmt && s->backing_file)
@@ -396,8 +396,8 @@ int qcow2_build_header(struct qcow2_state *s, uint8_t *buf, size_t cap,
         if (o + bl > cap) {
             o = SIZE_MAX;
         } else {
-            qcow2_put64(buf + 8, o);
-            qcow2_put32(buf + 16, (uint32_t)bl);
+            store_be64(buf + 8, o);
+            store_be32(buf + 16, (uint32_t)bl);
             memcpy(buf + o, s->backing_file, bl);
             o += bl;
         }
@@ -436,7 +436,7 @@ int qcow2_set_dirty(struct qcow2_state *s, struct strata_error **errp)
     if (r < 0)
         return r;
     uint8_t v[8];
-    qcow2_put64(v, s->incompat | QCOW2_INCOMPAT_DIRTY);
+    store_be64(v, s->incompat | QCOW2_INCOMPAT_DIRTY);
     r = strata_pwrite(s->file, 72, 8, v, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);
@@ -455,7 +455,7 @@ int qcow2_clear_dirty(struct qcow2_state *s, struct strata_error **errp)
     if (r < 0)
         return r;
     uint8_t v[8];
-    qcow2_put64(v, s->incompat & ~QCOW2_INCOMPAT_DIRTY);
+    store_be64(v, s->incompat & ~QCOW2_INCOMPAT_DIRTY);
     r = strata_pwrite(s->file, 72, 8, v, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);

@@ -13,6 +13,19 @@
  *     on disk (frees are queued and applied after the L2 cache is flushed).
  * A crash can therefore leak clusters but never leave a cluster in use with
  * a refcount too low.
+ *
+ * Which file calls which (each only into files listed before it):
+ *   header.c, cache.c, compress.c  the header, the table cache and the
+ *                                  compression codecs: leaves;
+ *   refcount.c   refcounts and allocation, and qcow2_flush_all (cache);
+ *   cluster.c    L1/L2 mapping (cache, refcount);
+ *   crypto.c     encryption (header, cache, refcount);
+ *   rw.c         guest reads, writes, zeroing and compressed writes
+ *                (header, refcount, cluster, crypto, compress);
+ *   snapshot.c, resize.c, check.c, amend.c, create.c, status.c  whole-image
+ *                operations on top of the above;
+ *   driver.c     the descriptor, open and close: calls into all of them.
+ * Decoding of L2 entries that several layers need is inline here.
  */
 #ifndef STRATA_QCOW2_H
 #define STRATA_QCOW2_H
@@ -23,6 +36,8 @@
 
 #include <strata/crypto.h>
 #include <strata/strata.h>
+
+#include "bigendian.h"
 
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_MIN_CLUSTER_BITS 9
@@ -97,6 +112,11 @@ struct qcow2_snapshot {
 };
 
 struct qcow2_cache;
+
+/* Compression contexts, made on first use and kept while the image is open. */
+struct qcow2_codec {
+    void *zstd_dctx, *zstd_cctx;
+};
 
 struct qcow2_state {
     struct strata_node *node;
@@ -176,7 +196,7 @@ struct qcow2_state {
     uint64_t dc_entry;              /* ... and the L2 entry it came from */
     bool dc_valid;
     uint8_t *zero_buf;              /* one cluster of zeros */
-    void *zstd_dctx, *zstd_cctx;
+    struct qcow2_codec codec;
 
     /* encryption */
     struct strata_cipher *cipher;
@@ -190,42 +210,6 @@ struct qcow2_state {
     bool l2_cache_given, rb_cache_given;
 };
 
-/* ------------------------------------------------------------ bytes */
-static inline uint64_t qcow2_be64(const void *p)
-{
-    const uint8_t *b = p;
-    return ((uint64_t)b[0] << 56) | ((uint64_t)b[1] << 48) | ((uint64_t)b[2] << 40) |
-           ((uint64_t)b[3] << 32) | ((uint64_t)b[4] << 24) | ((uint64_t)b[5] << 16) |
-           ((uint64_t)b[6] << 8) | b[7];
-}
-static inline uint32_t qcow2_be32(const void *p)
-{
-    const uint8_t *b = p;
-    return ((uint32_t)b[0] << 24) | ((uint32_t)b[1] << 16) | ((uint32_t)b[2] << 8) | b[3];
-}
-static inline uint16_t qcow2_be16(const void *p)
-{
-    const uint8_t *b = p;
-    return (uint16_t)((b[0] << 8) | b[1]);
-}
-static inline void qcow2_put64(void *p, uint64_t v)
-{
-    uint8_t *b = p;
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        b[i] = (uint8_t)v;
-}
-static inline void qcow2_put32(void *p, uint32_t v)
-{
-    uint8_t *b = p;
-    b[0] = (uint8_t)(v >> 24); b[1] = (uint8_t)(v >> 16);
-    b[2] = (uint8_t)(v >> 8); b[3] = (uint8_t)v;
-}
-static inline void qcow2_put16(void *p, uint16_t v)
-{
-    uint8_t *b = p;
-    b[0] = (uint8_t)(v >> 8); b[1] = (uint8_t)v;
-}
-
 static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a)
 {
     return (v + a - 1) / a * a;
@@ -234,6 +218,39 @@ static inline uint64_t qcow2_align_up(uint64_t v, uint64_t a)
 static inline uint64_t qcow2_offset_in_cluster(const struct qcow2_state *s, uint64_t off)
 {
     return off & (s->cluster_size - 1);
+}
+
+/* L1 entries needed for a guest of `size` bytes. */
+static inline uint64_t qcow2_l1_size_for(const struct qcow2_state *s, uint64_t size)
+{
+    uint64_t clusters = (size + s->cluster_size - 1) >> s->cluster_bits;
+    return (clusters + s->l2_entries - 1) >> s->l2_bits;
+}
+
+/* A compressed L2 entry holds the host byte offset in its low x bits and,
+ * above them, the number of 512-byte sectors the data touches minus one. */
+static inline unsigned qcow2_compressed_shift(const struct qcow2_state *s)
+{
+    return 62 - (s->cluster_bits - 8);
+}
+
+/* Decodes a compressed entry into the host offset and the bytes to read
+ * (to the end of its last sector). */
+static inline void qcow2_compressed_loc(const struct qcow2_state *s, uint64_t entry,
+                                        uint64_t *host, uint64_t *nbytes)
+{
+    unsigned x = qcow2_compressed_shift(s);
+    uint64_t nsec = (entry >> x) & ((1ull << (s->cluster_bits - 8)) - 1);
+    *host = entry & ((1ull << x) - 1);
+    *nbytes = (nsec + 1) * 512 - (*host & 511);
+}
+
+/* The compressed entry for `len` bytes of compressed data at `host`. */
+static inline uint64_t qcow2_compressed_entry(const struct qcow2_state *s, uint64_t host,
+                                              uint64_t len)
+{
+    uint64_t nsec = ((host + len - 1) >> 9) - (host >> 9);
+    return QCOW2_OFLAG_COMPRESSED | (nsec << qcow2_compressed_shift(s)) | host;
 }
 
 /* Raises a blkdebug-style event on the image file. */
@@ -294,6 +311,8 @@ int qcow2_free_later(struct qcow2_state *s, uint64_t offset, uint64_t nclusters,
 int qcow2_free_entry_later(struct qcow2_state *s, uint64_t entry,
                            struct strata_error **errp);
 int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp);
+/* Writes all metadata out: queued frees, refcount blocks, then L2 tables. */
+int qcow2_flush_all(struct qcow2_state *s, struct strata_error **errp);
 /* Sets the refcount of one cluster to v (check repairs). */
 int qcow2_set_refcount(struct qcow2_state *s, uint64_t cluster, uint64_t v,
                        struct strata_error **errp);
@@ -323,10 +342,6 @@ int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l
 int qcow2_write_l1_entry(struct qcow2_state *s, uint64_t idx, struct strata_error **errp);
 /* Grows the active L1 table to at least min_size entries. */
 int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error **errp);
-uint64_t qcow2_l1_size_for(const struct qcow2_state *s, uint64_t size);
-/* Decodes the compressed descriptor. */
-void qcow2_compressed_loc(const struct qcow2_state *s, uint64_t entry, uint64_t *host,
-                          uint64_t *nbytes);
 /* Checks a host range lies inside the file; error names the table. */
 int qcow2_check_host_range(struct qcow2_state *s, struct strata_node *f, uint64_t host,
                            uint64_t len, const char *what, uint64_t guest,
@@ -339,18 +354,21 @@ int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uin
                     unsigned flags, struct strata_error **errp);
 int qcow2_do_zero(struct qcow2_state *s, uint64_t off, uint64_t len, unsigned flags,
                   bool discard, struct strata_error **errp);
-int qcow2_flush_all(struct qcow2_state *s, struct strata_error **errp);
 /* Before the first allocating write: dirty bit, autoclear bits. */
 int qcow2_prepare_write(struct qcow2_state *s, struct strata_error **errp);
 
-/* ------------------------------------------------------------ compress.c */
-int qcow2_decompress(struct qcow2_state *s, const uint8_t *in, size_t inlen, uint8_t *out,
-                     size_t outlen, struct strata_error **errp);
-/* Returns the compressed length, or -ENOSPC when it does not get smaller. */
-long qcow2_compress(struct qcow2_state *s, const uint8_t *in, size_t inlen, uint8_t *out,
-                    size_t outcap, struct strata_error **errp);
+/* Writes whole clusters compressed (pwrite_compressed). */
 int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
                             const uint8_t *buf, struct strata_error **errp);
+
+/* ------------------------------------------------------------ compress.c */
+/* Decompresses exactly outlen bytes of `type` (QCOW2_COMPRESS_*) data. */
+int qcow2_decompress(struct qcow2_codec *c, uint8_t type, const uint8_t *in, size_t inlen,
+                     uint8_t *out, size_t outlen, struct strata_error **errp);
+/* Returns the compressed length, or -ENOSPC when it does not get smaller. */
+long qcow2_compress(struct qcow2_codec *c, uint8_t type, const uint8_t *in, size_t inlen,
+                    uint8_t *out, size_t outcap, struct strata_error **errp);
+void qcow2_codec_free(struct qcow2_codec *c);
 
 /* ------------------------------------------------------------ crypto.c */
 int qcow2_crypto_open(struct qcow2_state *s, const struct strata_opts *opts,

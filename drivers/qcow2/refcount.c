@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* refcount.c - reference counts: the refcount table (kept in memory),
- * refcount blocks (through the cache), cluster allocation and freeing.
+ * refcount blocks (through the cache), cluster allocation and freeing, and
+ * the flush of all cached metadata in the order the refcounts need.
  *
  * New refcount blocks are placed, when possible, inside the range they
  * describe, so that they count themselves; the refcount table grows by
@@ -25,9 +26,9 @@ uint64_t qcow2_rb_get(const struct qcow2_state *s, const void *block, uint64_t i
         return (b[bit / 8] >> (bit % 8)) & ((1u << bits) - 1);
     }
     case 3: return b[idx];
-    case 4: return qcow2_be16(b + idx * 2);
-    case 5: return qcow2_be32(b + idx * 4);
-    default: return qcow2_be64(b + idx * 8);
+    case 4: return load_be16(b + idx * 2);
+    case 5: return load_be32(b + idx * 4);
+    default: return load_be64(b + idx * 8);
     }
 }
 
@@ -43,9 +44,9 @@ void qcow2_rb_set(const struct qcow2_state *s, void *block, uint64_t idx, uint64
         break;
     }
     case 3: b[idx] = (uint8_t)v; break;
-    case 4: qcow2_put16(b + idx * 2, (uint16_t)v); break;
-    case 5: qcow2_put32(b + idx * 4, (uint32_t)v); break;
-    default: qcow2_put64(b + idx * 8, v); break;
+    case 4: store_be16(b + idx * 2, (uint16_t)v); break;
+    case 5: store_be32(b + idx * 4, (uint32_t)v); break;
+    default: store_be64(b + idx * 8, v); break;
     }
 }
 
@@ -62,7 +63,7 @@ int qcow2_load_refcount_table(struct qcow2_state *s, struct strata_error **errp)
     if (r < 0)
         return r;
     for (uint64_t i = 0; i < s->rt_entries; i++)
-        s->rt[i] = qcow2_be64(&s->rt[i]);
+        s->rt[i] = load_be64(&s->rt[i]);
     return 0;
 }
 
@@ -213,7 +214,7 @@ static int alloc_refblock(struct qcow2_state *s, uint64_t idx, int depth,
     if (r < 0)
         return r;
     uint8_t be[8];
-    qcow2_put64(be, off);
+    store_be64(be, off);
     qcow2_event(s, "refblock_alloc_hookup");
     r = strata_pwrite(s->file, s->rt_offset + idx * 8, 8, be, 0, errp);
     if (r < 0)
@@ -300,7 +301,7 @@ static int grow_refcount_table(struct qcow2_state *s, uint64_t min_entries,
     if (r < 0)
         goto out;
     for (uint64_t i = 0; i < entries; i++)
-        qcow2_put64(&nt[i], nt[i]);
+        store_be64(&nt[i], nt[i]);
     qcow2_event(s, "refblock_alloc_write_table");
     r = strata_pwrite(s->file, start << s->cluster_bits, n * csz, nt, 0, errp);
     if (r == 0)
@@ -308,8 +309,8 @@ static int grow_refcount_table(struct qcow2_state *s, uint64_t min_entries,
     if (r < 0)
         goto out;
     uint8_t hv[12];
-    qcow2_put64(hv, start << s->cluster_bits);
-    qcow2_put32(hv + 8, (uint32_t)n);
+    store_be64(hv, start << s->cluster_bits);
+    store_be32(hv + 8, (uint32_t)n);
     qcow2_event(s, "refblock_alloc_switch_table");
     r = strata_pwrite(s->file, 48, 12, hv, 0, errp);
     if (r == 0)
@@ -318,7 +319,7 @@ static int grow_refcount_table(struct qcow2_state *s, uint64_t min_entries,
         goto out;
     uint64_t old_off = s->rt_offset, old_bytes = (uint64_t)s->rt_clusters * csz;
     for (uint64_t i = 0; i < entries; i++)
-        nt[i] = qcow2_be64(&nt[i]);
+        nt[i] = load_be64(&nt[i]);
     free(s->rt);
     s->rt = nt;
     nt = NULL;
@@ -516,4 +517,14 @@ int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp)
     }
     s->npending = 0;
     return 0;
+}
+
+int qcow2_flush_all(struct qcow2_state *s, struct strata_error **errp)
+{
+    int r = qcow2_apply_pending_frees(s, errp);
+    if (r == 0)
+        r = qcow2_cache_flush(s, s->rb_cache, errp);
+    if (r == 0)
+        r = qcow2_cache_flush(s, s->l2_cache, errp);
+    return r;
 }

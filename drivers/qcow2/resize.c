@@ -9,7 +9,7 @@
 static int write_size(struct qcow2_state *s, uint64_t size, struct strata_error **errp)
 {
     uint8_t v[8];
-    qcow2_put64(v, size);
+    store_be64(v, size);
     int r = strata_pwrite(s->file, 24, 8, v, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* rw.c - guest reads and writes: mapping lookups, allocation with
  * copy-on-write of the parts of a (sub)cluster the request does not cover,
- * zero clusters, discard. */
+ * zero clusters, discard, compressed writes. */
 #include "qcow2.h"
 
 #include <errno.h>
@@ -95,7 +95,8 @@ static int read_compressed(struct qcow2_state *s, uint64_t guest_cluster, uint64
     if (r < 0)
         return r;
     s->dc_valid = false;
-    r = qcow2_decompress(s, s->cbuf, nbytes, s->dcbuf, s->cluster_size, errp);
+    r = qcow2_decompress(&s->codec, s->compression_type, s->cbuf, nbytes, s->dcbuf,
+                         s->cluster_size, errp);
     if (r < 0) {
         strata_error_prefix(errp, "%s: compressed cluster for guest offset 0x%llx", s->name,
                             (unsigned long long)guest_cluster);
@@ -616,12 +617,75 @@ next:
     return qcow2_apply_pending_frees(s, errp);
 }
 
-int qcow2_flush_all(struct qcow2_state *s, struct strata_error **errp)
+/* Compresses whole clusters one by one; a cluster that does not get smaller,
+ * one covered in part, and any cluster of an image with a data file or
+ * encryption is written plainly. */
+int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
+                            const uint8_t *buf, struct strata_error **errp)
 {
-    int r = qcow2_apply_pending_frees(s, errp);
-    if (r == 0)
-        r = qcow2_cache_flush(s, s->rb_cache, errp);
-    if (r == 0)
-        r = qcow2_cache_flush(s, s->l2_cache, errp);
-    return r;
+    uint64_t csz = s->cluster_size;
+    if (s->data != s->file || s->crypt_method)
+        return qcow2_do_pwrite(s, off, len, buf, 0, errp);
+    int r = qcow2_prepare_write(s, errp);
+    if (r < 0)
+        return r;
+    while (len > 0) {
+        uint64_t in = off & (csz - 1);
+        uint64_t n = csz - in < len ? csz - in : len;
+        const uint8_t *src = buf;
+        if (in || (n < csz && off + n != s->size)) {
+            /* Clusters covered in part are stored plainly. */
+            r = qcow2_do_pwrite(s, off, n, buf, 0, errp);
+            if (r < 0)
+                return r;
+            goto next;
+        }
+        if (n < csz) {
+            /* The last cluster of the image: pad with zeros. */
+            memset(s->buf, 0, csz);
+            memcpy(s->buf, buf, n);
+            src = s->buf;
+        }
+        long clen = qcow2_compress(&s->codec, s->compression_type, src, csz, s->cbuf, csz,
+                                   errp);
+        if (clen == -ENOSPC) {
+            r = qcow2_do_pwrite(s, off, n, buf, 0, errp);
+            if (r < 0)
+                return r;
+            goto next;
+        }
+        if (clen < 0) {
+            strata_error_prefix(errp, "%s", s->name);
+            return (int)clen;
+        }
+        uint64_t host;
+        r = qcow2_alloc_bytes(s, (uint64_t)clen, &host, errp);
+        if (r < 0)
+            return r;
+        qcow2_event(s, "write_compressed");
+        r = strata_pwrite(s->file, host, (uint64_t)clen, s->cbuf, 0, errp);
+        if (r < 0)
+            return r;
+        struct qcow2_l2ref old;
+        r = qcow2_get_l2_entry(s, off, &old, errp);
+        if (r < 0)
+            return r;
+        struct qcow2_l2ref ne = { qcow2_compressed_entry(s, host, (uint64_t)clen), 0 };
+        qcow2_event(s, "l2_update_compressed");
+        r = qcow2_set_l2_entry(s, off, &ne, errp);
+        if (r < 0)
+            return r;
+        s->dc_valid = false;
+        if ((old.entry & QCOW2_OFLAG_COMPRESSED) ||
+            (old.entry & QCOW2_OFFSET_MASK)) {
+            r = qcow2_free_entry_later(s, old.entry, errp);
+            if (r < 0)
+                return r;
+        }
+next:
+        off += n;
+        buf += n;
+        len -= n;
+    }
+    return qcow2_apply_pending_frees(s, errp);
 }

@@ -39,14 +39,14 @@ int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp)
         struct qcow2_snapshot *sn = &s->snaps[i];
         if ((r = strata_pread(s->file, off, 40, h, 0, errp)) < 0)
             return r;
-        sn->l1_offset = qcow2_be64(h);
-        sn->l1_size = qcow2_be32(h + 8);
-        uint16_t idlen = qcow2_be16(h + 12), namelen = qcow2_be16(h + 14);
-        sn->date_sec = qcow2_be32(h + 16);
-        sn->date_nsec = qcow2_be32(h + 20);
-        sn->vm_clock_nsec = qcow2_be64(h + 24);
-        sn->vm_state_size = qcow2_be32(h + 32);
-        sn->extra_size = qcow2_be32(h + 36);
+        sn->l1_offset = load_be64(h);
+        sn->l1_size = load_be32(h + 8);
+        uint16_t idlen = load_be16(h + 12), namelen = load_be16(h + 14);
+        sn->date_sec = load_be32(h + 16);
+        sn->date_nsec = load_be32(h + 20);
+        sn->vm_clock_nsec = load_be64(h + 24);
+        sn->vm_state_size = load_be32(h + 32);
+        sn->extra_size = load_be32(h + 36);
         if (sn->extra_size > 1024)
             return strata_error_set(errp, EINVAL, "%s: snapshot %u has %u bytes of extra "
                                     "data", s->name, i, sn->extra_size);
@@ -64,9 +64,9 @@ int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp)
             return r;
         }
         if (sn->extra_size >= 8)
-            sn->vm_state_size = qcow2_be64(t);
+            sn->vm_state_size = load_be64(t);
         if (sn->extra_size >= 16) {
-            sn->disk_size = qcow2_be64(t + 8);
+            sn->disk_size = load_be64(t + 8);
             sn->has_disk_size = true;
         }
         if (sn->extra_size > 16) {
@@ -115,18 +115,18 @@ static int write_table(struct qcow2_state *s, struct qcow2_snapshot *v, uint32_t
         uint8_t *p = buf;
         for (uint32_t i = 0; i < n; i++) {
             size_t il = strlen(v[i].id), nl = strlen(v[i].name);
-            qcow2_put64(p, v[i].l1_offset);
-            qcow2_put32(p + 8, v[i].l1_size);
-            qcow2_put16(p + 12, (uint16_t)il);
-            qcow2_put16(p + 14, (uint16_t)nl);
-            qcow2_put32(p + 16, v[i].date_sec);
-            qcow2_put32(p + 20, v[i].date_nsec);
-            qcow2_put64(p + 24, v[i].vm_clock_nsec);
-            qcow2_put32(p + 32, v[i].vm_state_size > UINT32_MAX ? 0
+            store_be64(p, v[i].l1_offset);
+            store_be32(p + 8, v[i].l1_size);
+            store_be16(p + 12, (uint16_t)il);
+            store_be16(p + 14, (uint16_t)nl);
+            store_be32(p + 16, v[i].date_sec);
+            store_be32(p + 20, v[i].date_nsec);
+            store_be64(p + 24, v[i].vm_clock_nsec);
+            store_be32(p + 32, v[i].vm_state_size > UINT32_MAX ? 0
                                                                  : (uint32_t)v[i].vm_state_size);
-            qcow2_put32(p + 36, 16 + v[i].extra_unknown);
-            qcow2_put64(p + 40, v[i].vm_state_size);
-            qcow2_put64(p + 48, v[i].disk_size);
+            store_be32(p + 36, 16 + v[i].extra_unknown);
+            store_be64(p + 40, v[i].vm_state_size);
+            store_be64(p + 48, v[i].disk_size);
             if (v[i].extra_unknown)
                 memcpy(p + 56, v[i].extra, v[i].extra_unknown);
             memcpy(p + 56 + v[i].extra_unknown, v[i].id, il);
@@ -146,8 +146,8 @@ static int write_table(struct qcow2_state *s, struct qcow2_snapshot *v, uint32_t
             return r;
     }
     uint8_t hv[12];
-    qcow2_put32(hv, n);
-    qcow2_put64(hv + 4, off);
+    store_be32(hv, n);
+    store_be64(hv + 4, off);
     r = strata_pwrite(s->file, 60, 12, hv, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);
@@ -174,7 +174,7 @@ static int read_l1(struct qcow2_state *s, uint64_t off, uint32_t n, uint64_t **o
         return r;
     }
     for (uint32_t i = 0; i < n; i++)
-        t[i] = qcow2_be64(&t[i]);
+        t[i] = load_be64(&t[i]);
     *out = t;
     return 0;
 }
@@ -199,7 +199,7 @@ static int tree_refcount(struct qcow2_state *s, const uint64_t *l1, uint32_t n,
         memcpy(l2, c, s->cluster_size);
         qcow2_cache_put(s->l2_cache, c);
         for (uint64_t j = 0; j < s->l2_entries && r == 0; j++) {
-            uint64_t e = qcow2_be64(l2 + j * s->l2_entry_size);
+            uint64_t e = load_be64(l2 + j * s->l2_entry_size);
             if (e & QCOW2_OFLAG_COMPRESSED) {
                 uint64_t host, nb;
                 qcow2_compressed_loc(s, e, &host, &nb);
@@ -243,7 +243,7 @@ static int fix_copied(struct qcow2_state *s, struct strata_error **errp)
         bool dirty = false;
         for (uint64_t j = 0; j < s->l2_entries; j++) {
             uint8_t *p = (uint8_t *)c + j * s->l2_entry_size;
-            uint64_t e = qcow2_be64(p);
+            uint64_t e = load_be64(p);
             if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFFSET_MASK) || s->data != s->file)
                 continue;
             uint64_t erc;
@@ -254,7 +254,7 @@ static int fix_copied(struct qcow2_state *s, struct strata_error **errp)
             }
             uint64_t ne = erc == 1 ? (e | QCOW2_OFLAG_COPIED) : (e & ~QCOW2_OFLAG_COPIED);
             if (ne != e) {
-                qcow2_put64(p, ne);
+                store_be64(p, ne);
                 dirty = true;
             }
         }
@@ -267,7 +267,7 @@ static int fix_copied(struct qcow2_state *s, struct strata_error **errp)
         if (!be)
             return strata_error_set(errp, ENOMEM, "out of memory");
         for (uint32_t i = 0; i < s->l1_size; i++)
-            qcow2_put64(&be[i], s->l1[i]);
+            store_be64(&be[i], s->l1[i]);
         r = qcow2_cache_flush(s, s->l2_cache, errp);
         qcow2_event(s, "l1_update");
         if (r == 0)
@@ -299,6 +299,17 @@ static int snapshot_prepare(struct qcow2_state *s, struct strata_error **errp)
     if (r == 0)
         r = qcow2_flush_all(s, errp);
     return r;
+}
+
+/* The index of an existing snapshot (by id or name), with the image ready
+ * for the snapshot to be changed; or -errno. */
+static int find_existing(struct qcow2_state *s, const char *name, struct strata_error **errp)
+{
+    int i = find(s, name);
+    if (i < 0)
+        return strata_error_set(errp, ENOENT, "%s: no snapshot '%s'", s->name, name);
+    int r = snapshot_prepare(s, errp);
+    return r < 0 ? r : i;
 }
 
 int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
@@ -336,7 +347,7 @@ int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
         if (!be)
             return strata_error_set(errp, ENOMEM, "out of memory");
         for (uint32_t i = 0; i < s->l1_size; i++)
-            qcow2_put64(&be[i], s->l1[i] & ~QCOW2_OFLAG_COPIED);
+            store_be64(&be[i], s->l1[i] & ~QCOW2_OFLAG_COPIED);
         r = qcow2_cache_flush(s, s->rb_cache, errp);
         if (r == 0)
             r = strata_pwrite(s->file, l1_off, (uint64_t)s->l1_size * 8, be, 0, errp);
@@ -375,15 +386,12 @@ int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
 
 int qcow2_snapshot_goto(struct qcow2_state *s, const char *name, struct strata_error **errp)
 {
-    int i = find(s, name);
+    int i = find_existing(s, name, errp);
     if (i < 0)
-        return strata_error_set(errp, ENOENT, "%s: no snapshot '%s'", s->name, name);
-    int r = snapshot_prepare(s, errp);
-    if (r < 0)
-        return r;
+        return i;
     struct qcow2_snapshot *sn = &s->snaps[i];
     uint64_t *sl1;
-    r = read_l1(s, sn->l1_offset, sn->l1_size, &sl1, errp);
+    int r = read_l1(s, sn->l1_offset, sn->l1_size, &sl1, errp);
     if (r < 0)
         return r;
     if (sn->l1_size > s->l1_size) {
@@ -405,7 +413,7 @@ int qcow2_snapshot_goto(struct qcow2_state *s, const char *name, struct strata_e
     uint32_t old_n = s->l1_size;
     uint64_t *be = calloc(s->l1_size ? s->l1_size : 1, 8);
     for (uint32_t k = 0; be && k < s->l1_size; k++)
-        qcow2_put64(&be[k], k < sn->l1_size ? sl1[k] & ~QCOW2_OFLAG_COPIED : 0);
+        store_be64(&be[k], k < sn->l1_size ? sl1[k] & ~QCOW2_OFLAG_COPIED : 0);
     qcow2_event(s, "l1_update");
     r = be ? strata_pwrite(s->file, s->l1_offset, (uint64_t)s->l1_size * 8, be, 0, errp)
            : strata_error_set(errp, ENOMEM, "out of memory");
@@ -417,7 +425,7 @@ int qcow2_snapshot_goto(struct qcow2_state *s, const char *name, struct strata_e
             s->l1[k] = k < sn->l1_size ? sl1[k] & ~QCOW2_OFLAG_COPIED : 0;
         if (sn->disk_size != s->size) {
             uint8_t v[8];
-            qcow2_put64(v, sn->disk_size);
+            store_be64(v, sn->disk_size);
             r = strata_pwrite(s->file, 24, 8, v, 0, errp);
             if (r == 0)
                 s->size = sn->disk_size;
@@ -437,15 +445,12 @@ out:
 int qcow2_snapshot_delete(struct qcow2_state *s, const char *name,
                           struct strata_error **errp)
 {
-    int i = find(s, name);
+    int i = find_existing(s, name, errp);
     if (i < 0)
-        return strata_error_set(errp, ENOENT, "%s: no snapshot '%s'", s->name, name);
-    int r = snapshot_prepare(s, errp);
-    if (r < 0)
-        return r;
+        return i;
     struct qcow2_snapshot gone = s->snaps[i];
     uint64_t *sl1;
-    r = read_l1(s, gone.l1_offset, gone.l1_size, &sl1, errp);
+    int r = read_l1(s, gone.l1_offset, gone.l1_size, &sl1, errp);
     if (r < 0)
         return r;
     uint32_t n = s->nb_snapshots - 1;
@@ -494,8 +499,8 @@ int qcow2_snapshot_list(struct qcow2_state *s, struct strata_info *list,
         strata_info_add_uint(o, "vm-clock-nsec", sn->vm_clock_nsec % 1000000000ull);
         /* The instruction count follows the disk size in the extra data;
          * all ones means it was not recorded. */
-        if (sn->extra_unknown >= 8 && sn->extra && qcow2_be64(sn->extra) != UINT64_MAX)
-            strata_info_add_uint(o, "icount", qcow2_be64(sn->extra));
+        if (sn->extra_unknown >= 8 && sn->extra && load_be64(sn->extra) != UINT64_MAX)
+            strata_info_add_uint(o, "icount", load_be64(sn->extra));
     }
     return 0;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* sha2.c - the SHA-2 family (FIPS 180-4): sha224, sha256, sha384, sha512. */
-#include "../gcrypt-hash.h"
+#include "gcrypt-hash.h"
 #include "pbkdf2-sha256.h"
 
 /* PBKDF2-HMAC-SHA256 is what LUKS key slots use by default: on CPUs with the

@@ -53,7 +53,10 @@ struct strata_kdf_alg {
 };
 
 /* Derives outlen bytes with the highest-priority implementation of `name`,
- * after checking the costs (strata_kdf_check_cost()). */
+ * after checking the costs (strata_kdf_check_cost()).  Messages name the KDF
+ * and the parameter but not the image: callers add the file and keyslot
+ * (strata_error_prefix()).  The bundled argon2 (libgcrypt's) refuses an
+ * empty passphrase and salts under 8 bytes. */
 STRATA_EXPORT int strata_kdf_derive(const char *name,
                                     const struct strata_kdf_params *params,
                                     const void *pass, size_t passlen,

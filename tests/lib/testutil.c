@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <strata/strata.h>
+
 static char tmpdir[PATH_MAX];
 
 static void remove_tmpdir(void)
@@ -65,6 +67,46 @@ int64_t tu_check(const void *buf, uint64_t off, size_t len, uint32_t seed)
         if (p[i] != pattern_byte(off + i, seed))
             return (int64_t)(off + i);
     return -1;
+}
+
+void tu_put_be(void *p, int n, uint64_t v)
+{
+    uint8_t *b = p;
+    for (int i = n - 1; i >= 0; i--, v >>= 8)
+        b[i] = (uint8_t)v;
+}
+
+uint64_t tu_get_be(const void *p, int n)
+{
+    const uint8_t *b = p;
+    uint64_t v = 0;
+    for (int i = 0; i < n; i++)
+        v = v << 8 | b[i];
+    return v;
+}
+
+bool tu_all_byte(const void *p, size_t n, uint8_t v)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < n; i++)
+        if (b[i] != v)
+            return false;
+    return true;
+}
+
+const char *tu_opts_join(const struct strata_opts *o)
+{
+    static char joined[4096];
+    const char *k, *v;
+    size_t n = 0;
+    joined[0] = 0;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++) {
+        int w = snprintf(joined + n, sizeof joined - n, "%s%s=%s", i ? "|" : "", k, v);
+        if (w < 0 || (size_t)w >= sizeof joined - n)
+            break;
+        n += (size_t)w;
+    }
+    return joined;
 }
 
 static const char *rel_path(const char *env, int up, const char *rel)

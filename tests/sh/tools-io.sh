@@ -92,6 +92,15 @@ printf 'write -P 0x42 512k 512\nread -P 0x42 512k 512\nquit\nwrite -P 0x43 512k 
 grep -q '^strata-io> wrote 512/512 bytes at offset 524288' out.txt || fail "no prompt or no write: $(cat out.txt)"
 grep -q '^strata-io> read 512/512 bytes at offset 524288' out.txt || fail "no read: $(cat out.txt)"
 qemu_read_ok d.raw 'read -P 0x42 512k 512' || fail "interactive write not in the file, or ran past quit"
+# Named after argv[0]: a link called qemu-io prompts and speaks as qemu-io,
+# and piped input ends on the bare prompt with no newline after it, byte for
+# byte as the real qemu-io ends (the timing line differs, so it is left out).
+ln -s "$(command -v "$IO")" qemu-io
+printf 'write -P 0x44 0 512\n' | ./qemu-io -f raw d.raw | grep -v '^[0-9].*ops/sec' > ours.txt
+printf 'write -P 0x44 0 512\n' | qemu-io -f raw d.raw | grep -v '^[0-9].*ops/sec' > theirs.txt
+cmp -s ours.txt theirs.txt || fail "piped session differs from qemu-io's: $(od -c ours.txt | tail -3) vs $(od -c theirs.txt | tail -3)"
+rc=0; ./qemu-io -f raw -c 'read 0 512' no-such.raw 2> err.txt > /dev/null || rc=$?
+[ $rc = 1 ] && grep -q '^qemu-io: ' err.txt || fail "a link named qemu-io does not name itself so: $(cat err.txt)"
 # End of input ends the session; a failed command makes the exit status 1.
 rc=0; printf 'read -P 0x99 512k 512\n' | "$IO" -f raw d.raw > out.txt || rc=$?
 [ $rc = 1 ] || fail "interactive failure exits $rc"

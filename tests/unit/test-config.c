@@ -24,22 +24,6 @@ static void write_text(const char *path, const char *text)
     write_file(path, text, strlen(text));
 }
 
-static char joined[2048];
-
-static const char *join(const struct strata_opts *o)
-{
-    const char *k, *v;
-    joined[0] = 0;
-    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++) {
-        if (i)
-            strcat(joined, "|");
-        strcat(joined, k);
-        strcat(joined, "=");
-        strcat(joined, v);
-    }
-    return joined;
-}
-
 /* Loads path, expecting success; returns the joined options. */
 static const char *load_ok(const char *path)
 {
@@ -53,7 +37,7 @@ static const char *load_ok(const char *path)
     }
     if (!o)
         return "";
-    join(o);
+    const char *joined = tu_opts_join(o);
     strata_opts_free(o);
     return joined;
 }
@@ -150,7 +134,7 @@ static void test_dotted_equivalence(void)
                                       "file.driver=file,file.filename=/images/disk.qcow2",
                                       NULL, NULL), 0);
     char dotted[2048];
-    snprintf(dotted, sizeof dotted, "%s", join(o));
+    snprintf(dotted, sizeof dotted, "%s", tu_opts_join(o));
     strata_opts_free(o);
     CU_ASSERT_STRING_EQUAL(load_ok(conf), dotted);
 }

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-crypto-kdf.c - key derivation through the KDF plugins: Argon2i and
- * Argon2id against the reference implementation's vectors, PBKDF2 against
- * RFC 6070 / RFC 7914 and against `openssl kdf` run here, the refusal of
+ * Argon2id against the reference implementation's vectors and against that
+ * implementation itself (libargon2, which cryptsetup uses, loaded here) on
+ * odd costs and lengths, PBKDF2 against RFC 6070 / RFC 7914 and against
+ * `openssl kdf` run here, the refusal of
  * costs beyond the caps (with the messages), a plugin with a failing
  * self-test, the machine defaults and calibration. */
 #include "testutil.h"
@@ -10,6 +12,7 @@
 #include <strata/kdf.h>
 #include <strata/strata.h>
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,6 +111,73 @@ static void test_argon2_inputs_matter(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "salt"));
     strata_error_free(err);
+    err = NULL;
+    /* libgcrypt cannot take an empty passphrase: refused with a reason. */
+    CU_ASSERT_EQUAL(strata_kdf_derive("argon2i", &base, "", 0, salt, 32, other, 64, &err),
+                    -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "empty passphrase"));
+    strata_error_free(err);
+}
+
+/* libargon2's argon2i_hash_raw / argon2id_hash_raw. */
+typedef int (*argon2_raw_fn)(uint32_t t, uint32_t m, uint32_t p, const void *pwd,
+                             size_t pwdlen, const void *salt, size_t saltlen, void *hash,
+                             size_t hashlen);
+
+/* Memory that is no multiple of 4 x lanes (Argon2 rounds it down but hashes
+ * the given value), 3, 7 and 16 lanes, a 1-byte passphrase, the shortest
+ * salt and tag, long tags: cases the fixed vectors do not reach, checked against the
+ * reference implementation cryptsetup links. */
+static void test_argon2_against_libargon2(void)
+{
+    void *h = dlopen("libargon2.so.1", RTLD_NOW);
+    if (!h)
+        fprintf(stderr, "libargon2.so.1 (installed with cryptsetup): %s\n", dlerror());
+    CU_ASSERT_PTR_NOT_NULL_FATAL(h);
+    static const struct {
+        const char *kdf, *sym;
+        uint32_t t, m, p;
+        size_t passlen, saltlen, outlen;
+    } cases[] = {
+        { "argon2id", "argon2id_hash_raw", 1, 8, 1, 1, 8, 4 },
+        { "argon2id", "argon2id_hash_raw", 3, 1000, 3, 11, 32, 17 },
+        { "argon2id", "argon2id_hash_raw", 2, 4100, 7, 64, 32, 64 },
+        { "argon2id", "argon2id_hash_raw", 5, 333, 4, 32, 16, 100 },
+        { "argon2id", "argon2id_hash_raw", 4, 8192, 4, 9, 32, 32 },
+        { "argon2i", "argon2i_hash_raw", 1, 64, 2, 5, 9, 32 },
+        { "argon2i", "argon2i_hash_raw", 3, 1000, 3, 1, 32, 64 },
+        { "argon2i", "argon2i_hash_raw", 2, 2050, 16, 40, 32, 33 },
+        { "argon2i", "argon2i_hash_raw", 4, 8192, 4, 32, 32, 32 },
+    };
+    uint8_t pass[64], salt[32], want[128], got[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        argon2_raw_fn fn;
+        void *sym = dlsym(h, cases[i].sym);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(sym);
+        memcpy(&fn, &sym, sizeof(fn));
+        for (size_t k = 0; k < sizeof(pass); k++)
+            pass[k] = (uint8_t)(k * 31 + i);
+        for (size_t k = 0; k < sizeof(salt); k++)
+            salt[k] = (uint8_t)(k * 17 + 3 * i + 1);
+        CU_ASSERT_EQUAL_FATAL(fn(cases[i].t, cases[i].m, cases[i].p, pass, cases[i].passlen,
+                                 salt, cases[i].saltlen, want, cases[i].outlen),
+                              0);
+        const struct strata_kdf_params p = { .iterations = cases[i].t,
+                                             .memory_kib = cases[i].m,
+                                             .parallel = cases[i].p };
+        struct strata_error *err = NULL;
+        int r = strata_kdf_derive(cases[i].kdf, &p, pass, cases[i].passlen, salt,
+                                  cases[i].saltlen, got, cases[i].outlen, &err);
+        if (r < 0)
+            fprintf(stderr, "case %zu: %s\n", i, err->msg);
+        CU_ASSERT_EQUAL_FATAL(r, 0);
+        if (memcmp(got, want, cases[i].outlen) != 0)
+            fprintf(stderr, "case %zu: %s t=%u m=%u p=%u differs from libargon2\n", i,
+                    cases[i].kdf, cases[i].t, cases[i].m, cases[i].p);
+        CU_ASSERT_EQUAL(memcmp(got, want, cases[i].outlen), 0);
+    }
+    dlclose(h);
 }
 
 static void test_pbkdf2_vectors(void)
@@ -314,6 +384,23 @@ static void test_bad_selftest_refused(void)
     strata_error_free(err);
 }
 
+/* A module built for plugin ABI 1.0 (no kdfs list) loads, and nothing
+ * after its struct_size is read as one. */
+static void test_plugin_abi_1_0(void)
+{
+    struct strata_error *err = NULL;
+    int r = strata_module_load(tu_build_path("tests/plugins/plugin-abi-1-0.so"), &err);
+    if (r < 0)
+        fprintf(stderr, "%s\n", err->msg);
+    CU_ASSERT_EQUAL(r, 0);
+    strata_error_free(err);
+    err = NULL;
+    CU_ASSERT_PTR_NULL(strata_kdf_alg_find("stalekdf", &err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NULL(strstr(err->msg, "self-test"));
+    strata_error_free(err);
+}
+
 static void test_defaults(void)
 {
     struct strata_kdf_params p;
@@ -391,11 +478,13 @@ int main(void)
     static const struct tu_test tests[] = {
         { "shipped_kdfs", test_shipped_kdfs },
         { "argon2_reference_vectors", test_argon2_vectors },
+        { "argon2_against_libargon2", test_argon2_against_libargon2 },
         { "argon2_inputs_matter", test_argon2_inputs_matter },
         { "pbkdf2_rfc_vectors", test_pbkdf2_vectors },
         { "pbkdf2_against_openssl", test_pbkdf2_openssl },
         { "cost_refusals", test_cost_refusals },
         { "bad_selftest_refused", test_bad_selftest_refused },
+        { "plugin_abi_1_0", test_plugin_abi_1_0 },
         { "defaults", test_defaults },
         { "calibrate", test_calibrate },
         { NULL, NULL }

@@ -5,6 +5,7 @@
  * set-state machine; named events raised by a parent; request shaping by
  * align and max-transfer, counted by rules themselves; the debug log;
  * errors in rule files. */
+#include "hostfile.h"
 #include "testutil.h"
 
 #include <strata/strata.h>
@@ -33,13 +34,7 @@ static void new_image(void)
 {
     snprintf(img, sizeof img, "%s", tu_path("bd.img"));
     unlink(img);
-    int fd = open(img, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CU_ASSERT_FATAL(fd >= 0);
-    uint8_t *b = malloc(4 * MiB);
-    tu_fill(b, 0, 4 * MiB, 1);
-    CU_ASSERT_EQUAL(pwrite(fd, b, 4 * MiB, 0), (ssize_t)(4 * MiB));
-    free(b);
-    close(fd);
+    tu_fill_file(img, 0, 4 * MiB, 1);
 }
 
 /* raw over blkdebug over file, with `rules` as the rule file (may be NULL)

@@ -4,6 +4,7 @@
  * SEEK_DATA and st_blocks, preallocation, O_DIRECT with unaligned requests
  * and memory, and image locks against strata itself and against real
  * qemu-io/qemu-img processes. */
+#include "hostfile.h"
 #include "testutil.h"
 
 #include <strata/strata.h>
@@ -39,37 +40,6 @@ static struct strata_node *open_file(const char *path, const char *extra, unsign
 }
 
 /* Writes len bytes of the seed pattern at off with pwrite(2). */
-static void host_fill(const char *path, uint64_t off, size_t len, uint32_t seed)
-{
-    int fd = open(path, O_WRONLY | O_CREAT, 0644);
-    CU_ASSERT_FATAL(fd >= 0);
-    uint8_t *b = malloc(len);
-    tu_fill(b, off, len, seed);
-    CU_ASSERT_EQUAL(pwrite(fd, b, len, (off_t)off), (ssize_t)len);
-    CU_ASSERT_EQUAL(fsync(fd), 0);
-    free(b);
-    close(fd);
-}
-
-static uint8_t *host_read(const char *path, uint64_t off, size_t len)
-{
-    int fd = open(path, O_RDONLY);
-    CU_ASSERT_FATAL(fd >= 0);
-    uint8_t *b = calloc(1, len);
-    ssize_t r = pread(fd, b, len, (off_t)off);
-    CU_ASSERT(r >= 0);
-    close(fd);
-    return b;
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
-
 static off_t host_seek(const char *path, off_t off, int whence)
 {
     int fd = open(path, O_RDONLY);
@@ -85,15 +55,6 @@ static struct stat host_stat(const char *path)
     memset(&st, 0, sizeof st);
     CU_ASSERT_EQUAL(stat(path, &st), 0);
     return st;
-}
-
-static void new_file(const char *path, off_t size)
-{
-    unlink(path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_EQUAL(ftruncate(fd, size), 0);
-    close(fd);
 }
 
 /* Whether another open file holds a lock on `byte` of path (F_OFD_GETLK
@@ -233,7 +194,7 @@ static void stop(pid_t pid, int in_fd)
 static void test_roundtrip(void)
 {
     const char *img = tu_path("rt.img");
-    new_file(img, 0);
+    tu_new_file(img, 0);
     struct strata_error *err = NULL;
     struct strata_node *n = open_file(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -243,16 +204,16 @@ static void test_roundtrip(void)
     tu_fill(b, 4097, len, 1);
     CU_ASSERT_EQUAL(strata_pwrite(n, 4097, len, b, 0, &err), 0);
     CU_ASSERT_EQUAL(strata_flush(n, &err), 0);
-    uint8_t *h = host_read(img, 4097, len);
+    uint8_t *h = tu_read_file(img, 4097, len);
     CU_ASSERT_EQUAL(tu_check(h, 4097, len, 1), -1);
     CU_ASSERT_EQUAL((uint64_t)strata_get_length(n), 4097 + len);
     free(h);
-    h = host_read(img, 0, 4097);
-    CU_ASSERT(all_zero(h, 4097));
+    h = tu_read_file(img, 0, 4097);
+    CU_ASSERT(tu_all_byte(h, 4097, 0));
     free(h);
 
     /* And what the host writes, strata reads. */
-    host_fill(img, 100000, 5000, 2);
+    tu_fill_file(img, 100000, 5000, 2);
     memset(b, 0, len);
     CU_ASSERT_EQUAL(strata_pread(n, 100000, 5000, b, 0, &err), 0);
     CU_ASSERT_EQUAL(tu_check(b, 100000, 5000, 2), -1);
@@ -263,8 +224,8 @@ static void test_roundtrip(void)
 static void test_read_past_eof(void)
 {
     const char *img = tu_path("eof.img");
-    new_file(img, 0);
-    host_fill(img, 0, 1000, 3);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, 1000, 3);
     struct strata_error *err = NULL;
     struct strata_node *n = open_file(img, NULL, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -272,10 +233,10 @@ static void test_read_past_eof(void)
     memset(b, 0xff, sizeof b);
     CU_ASSERT_EQUAL(strata_pread(n, 0, sizeof b, b, 0, &err), 0);
     CU_ASSERT_EQUAL(tu_check(b, 0, 1000, 3), -1);
-    CU_ASSERT(all_zero(b + 1000, sizeof b - 1000));
+    CU_ASSERT(tu_all_byte(b + 1000, sizeof b - 1000, 0));
     memset(b, 0xff, sizeof b);
     CU_ASSERT_EQUAL(strata_pread(n, 5 * MiB, 100, b, 0, &err), 0);
-    CU_ASSERT(all_zero(b, 100));
+    CU_ASSERT(tu_all_byte(b, 100, 0));
     /* Reading does not grow the file. */
     CU_ASSERT_EQUAL(host_stat(img).st_size, 1000);
     strata_close(n);
@@ -284,7 +245,7 @@ static void test_read_past_eof(void)
 static void test_write_grows(void)
 {
     const char *img = tu_path("grow.img");
-    new_file(img, 0);
+    tu_new_file(img, 0);
     struct strata_error *err = NULL;
     struct strata_node *n = open_file(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -293,7 +254,7 @@ static void test_write_grows(void)
     CU_ASSERT_EQUAL(strata_pwrite(n, MiB + 5, sizeof b, b, 0, &err), 0);
     CU_ASSERT_EQUAL(host_stat(img).st_size, (off_t)(MiB + 105));
     CU_ASSERT_EQUAL(strata_get_length(n), (int64_t)(MiB + 105));
-    uint8_t *h = host_read(img, MiB + 5, sizeof b);
+    uint8_t *h = tu_read_file(img, MiB + 5, sizeof b);
     CU_ASSERT_EQUAL(tu_check(h, MiB + 5, sizeof b, 4), -1);
     free(h);
     strata_close(n);
@@ -302,8 +263,8 @@ static void test_write_grows(void)
 static void test_write_zeroes(void)
 {
     const char *img = tu_path("zero.img");
-    new_file(img, 0);
-    host_fill(img, 0, MiB, 5);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, MiB, 5);
     struct strata_error *err = NULL;
     struct strata_node *n = open_file(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -315,9 +276,9 @@ static void test_write_zeroes(void)
     CU_ASSERT_EQUAL(host_seek(img, 64 * KiB, SEEK_DATA), (off_t)(192 * KiB));
     CU_ASSERT_EQUAL(host_seek(img, 0, SEEK_HOLE), (off_t)(64 * KiB));
     CU_ASSERT(host_stat(img).st_blocks <= before - (blkcnt_t)(128 * KiB / 512));
-    uint8_t *h = host_read(img, 0, MiB);
+    uint8_t *h = tu_read_file(img, 0, MiB);
     CU_ASSERT_EQUAL(tu_check(h, 0, 64 * KiB, 5), -1);
-    CU_ASSERT(all_zero(h + 64 * KiB, 128 * KiB));
+    CU_ASSERT(tu_all_byte(h + 64 * KiB, 128 * KiB, 0));
     CU_ASSERT_EQUAL(tu_check(h + 192 * KiB, 192 * KiB, MiB - 192 * KiB, 5), -1);
     free(h);
 
@@ -325,18 +286,18 @@ static void test_write_zeroes(void)
     before = host_stat(img).st_blocks;
     CU_ASSERT_EQUAL(strata_pwrite_zeroes(n, 512 * KiB, 64 * KiB, 0, &err), 0);
     CU_ASSERT_EQUAL(host_stat(img).st_blocks, before);
-    h = host_read(img, 500 * KiB, 100 * KiB);
+    h = tu_read_file(img, 500 * KiB, 100 * KiB);
     CU_ASSERT_EQUAL(tu_check(h, 500 * KiB, 12 * KiB, 5), -1);
-    CU_ASSERT(all_zero(h + 12 * KiB, 64 * KiB));
+    CU_ASSERT(tu_all_byte(h + 12 * KiB, 64 * KiB, 0));
     CU_ASSERT_EQUAL(tu_check(h + 76 * KiB, 576 * KiB, 24 * KiB, 5), -1);
     free(h);
 
     /* Unaligned edges are zeroed exactly. */
     CU_ASSERT_EQUAL(strata_pwrite_zeroes(n, 700 * KiB + 3, 5000, STRATA_REQ_MAY_UNMAP,
                                          &err), 0);
-    h = host_read(img, 700 * KiB, 8 * KiB);
+    h = tu_read_file(img, 700 * KiB, 8 * KiB);
     CU_ASSERT_EQUAL(tu_check(h, 700 * KiB, 3, 5), -1);
-    CU_ASSERT(all_zero(h + 3, 5000));
+    CU_ASSERT(tu_all_byte(h + 3, 5000, 0));
     CU_ASSERT_EQUAL(tu_check(h + 5003, 700 * KiB + 5003, 8 * KiB - 5003, 5), -1);
     free(h);
 
@@ -350,8 +311,8 @@ static void test_write_zeroes(void)
 static void test_discard(void)
 {
     const char *img = tu_path("discard.img");
-    new_file(img, 0);
-    host_fill(img, 0, MiB, 6);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, MiB, 6);
     struct strata_error *err = NULL;
     struct strata_node *n = open_file(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -360,8 +321,8 @@ static void test_discard(void)
     CU_ASSERT_EQUAL(host_seek(img, 256 * KiB, SEEK_DATA), (off_t)(512 * KiB));
     CU_ASSERT_EQUAL(host_stat(img).st_blocks, before - (blkcnt_t)(256 * KiB / 512));
     CU_ASSERT_EQUAL(host_stat(img).st_size, (off_t)MiB);
-    uint8_t *h = host_read(img, 0, MiB);
-    CU_ASSERT(all_zero(h + 256 * KiB, 256 * KiB));
+    uint8_t *h = tu_read_file(img, 0, MiB);
+    CU_ASSERT(tu_all_byte(h + 256 * KiB, 256 * KiB, 0));
     CU_ASSERT_EQUAL(tu_check(h + 512 * KiB, 512 * KiB, 512 * KiB, 6), -1);
     free(h);
     strata_close(n);
@@ -370,9 +331,9 @@ static void test_discard(void)
 static void test_block_status(void)
 {
     const char *img = tu_path("bs.img");
-    new_file(img, MiB);
-    host_fill(img, 0, 64 * KiB, 7);
-    host_fill(img, 512 * KiB, 128 * KiB, 7);
+    tu_new_file(img, MiB);
+    tu_fill_file(img, 0, 64 * KiB, 7);
+    tu_fill_file(img, 512 * KiB, 128 * KiB, 7);
     struct strata_error *err = NULL;
     struct strata_node *n = open_file(img, NULL, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -408,8 +369,8 @@ static void test_block_status(void)
 static void test_allocated_size(void)
 {
     const char *img = tu_path("alloc.img");
-    new_file(img, 4 * MiB);
-    host_fill(img, MiB, 256 * KiB, 8);
+    tu_new_file(img, 4 * MiB);
+    tu_fill_file(img, MiB, 256 * KiB, 8);
     struct strata_error *err = NULL;
     struct strata_node *n = open_file(img, NULL, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -423,8 +384,8 @@ static void test_allocated_size(void)
 static void test_truncate(void)
 {
     const char *img = tu_path("trunc.img");
-    new_file(img, 0);
-    host_fill(img, 0, 4096, 9);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, 4096, 9);
     struct strata_error *err = NULL;
     struct strata_node *n = open_file(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -442,14 +403,14 @@ static void test_truncate(void)
     CU_ASSERT(host_stat(img).st_blocks * 512 >= (blkcnt_t)(4 * MiB));
     /* Full preallocation writes data, so nothing past 4 MiB is a hole. */
     CU_ASSERT_EQUAL(host_seek(img, 4 * MiB, SEEK_HOLE), (off_t)(6 * MiB + 100));
-    uint8_t *h = host_read(img, 4 * MiB, 2 * MiB + 100);
-    CU_ASSERT(all_zero(h, 2 * MiB + 100));
+    uint8_t *h = tu_read_file(img, 4 * MiB, 2 * MiB + 100);
+    CU_ASSERT(tu_all_byte(h, 2 * MiB + 100, 0));
     free(h);
 
     CU_ASSERT_EQUAL(strata_truncate(n, 1000, true, STRATA_PREALLOC_OFF, &err), 0);
     CU_ASSERT_EQUAL(host_stat(img).st_size, 1000);
     CU_ASSERT_EQUAL(strata_get_length(n), 1000);
-    h = host_read(img, 0, 1000);
+    h = tu_read_file(img, 0, 1000);
     CU_ASSERT_EQUAL(tu_check(h, 0, 1000, 9), -1);
     free(h);
 
@@ -467,7 +428,7 @@ static void test_create(void)
     struct strata_error *err = NULL;
     const char *off = tu_path("c-off.img"), *fal = tu_path("c-falloc.img"),
                *full = tu_path("c-full.img");
-    host_fill(off, 0, 8192, 1);  /* an old file is truncated first */
+    tu_fill_file(off, 0, 8192, 1);  /* an old file is truncated first */
     CU_ASSERT_EQUAL(strata_image_create("file", off, 3 * MiB, NULL, &err), 0);
     CU_ASSERT_EQUAL(host_stat(off).st_size, (off_t)(3 * MiB));
     CU_ASSERT_EQUAL(host_stat(off).st_blocks, 0);
@@ -545,8 +506,8 @@ static void test_odirect(void)
     char img[4096];
     CU_ASSERT_PTR_NOT_NULL_FATAL(realpath(tu_tmpdir(), img));
     strcat(img, "/direct.img");
-    new_file(img, 0);
-    host_fill(img, 0, MiB, 10);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, MiB, 10);
 
     int probe = open(img, O_RDONLY | O_DIRECT);
     if (probe < 0 && errno == EINVAL) {
@@ -588,7 +549,7 @@ static void test_odirect(void)
     /* Unaligned offset, length and memory. */
     tu_fill(mem + 3, 777, 5000, 11);
     CU_ASSERT_EQUAL(strata_pwrite(n, 777, 5000, mem + 3, 0, &err), 0);
-    uint8_t *h = host_read(img, 0, 8192);
+    uint8_t *h = tu_read_file(img, 0, 8192);
     CU_ASSERT_EQUAL(tu_check(h, 0, 777, 10), -1);
     CU_ASSERT_EQUAL(tu_check(h + 777, 777, 5000, 11), -1);
     CU_ASSERT_EQUAL(tu_check(h + 5777, 5777, 8192 - 5777, 10), -1);
@@ -603,7 +564,7 @@ static void test_odirect(void)
     /* Aligned request from unaligned memory. */
     tu_fill(mem + 5, 64 * KiB, 32 * KiB, 12);
     CU_ASSERT_EQUAL(strata_pwrite(n, 64 * KiB, 32 * KiB, mem + 5, 0, &err), 0);
-    h = host_read(img, 64 * KiB, 32 * KiB);
+    h = tu_read_file(img, 64 * KiB, 32 * KiB);
     CU_ASSERT_EQUAL(tu_check(h, 64 * KiB, 32 * KiB, 12), -1);
     free(h);
     memset(mem, 0, 64 * KiB);
@@ -611,18 +572,18 @@ static void test_odirect(void)
     CU_ASSERT_EQUAL(tu_check(mem + 7, 64 * KiB, 32 * KiB, 12), -1);
 
     /* End of file off the alignment: the rest reads as zeros. */
-    host_fill(img, MiB, 100, 13);
+    tu_fill_file(img, MiB, 100, 13);
     memset(mem, 0xff, 64 * KiB);
     CU_ASSERT_EQUAL(strata_pread(n, MiB - 50, 8192, mem + 9, 0, &err), 0);
     CU_ASSERT_EQUAL(tu_check(mem + 9, MiB - 50, 50, 10), -1);
     CU_ASSERT_EQUAL(tu_check(mem + 59, MiB, 100, 13), -1);
-    CU_ASSERT(all_zero(mem + 159, 8192 - 150));
+    CU_ASSERT(tu_all_byte(mem + 159, 8192 - 150, 0));
 
     /* Unaligned write zeroes under O_DIRECT. */
     CU_ASSERT_EQUAL(strata_pwrite_zeroes(n, 200 * KiB + 1, 10000, 0, &err), 0);
-    h = host_read(img, 200 * KiB, 12 * KiB);
+    h = tu_read_file(img, 200 * KiB, 12 * KiB);
     CU_ASSERT_EQUAL(tu_check(h, 200 * KiB, 1, 10), -1);
-    CU_ASSERT(all_zero(h + 1, 10000));
+    CU_ASSERT(tu_all_byte(h + 1, 10000, 0));
     CU_ASSERT_EQUAL(tu_check(h + 10001, 200 * KiB + 10001, 12 * KiB - 10001, 10), -1);
     free(h);
     free(mem);
@@ -654,7 +615,7 @@ static void expect_lock_error(struct strata_node *n, struct strata_error *err,
 static void test_lock_bytes(void)
 {
     const char *img = tu_path("lockbytes.img");
-    new_file(img, MiB);
+    tu_new_file(img, MiB);
     struct strata_error *err = NULL;
     struct strata_node *w = open_file(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(w);
@@ -693,7 +654,7 @@ static void test_lock_strata(void)
 {
     struct strata_node *n;
     const char *img = tu_path("lock.img");
-    new_file(img, MiB);
+    tu_new_file(img, MiB);
     struct strata_error *err = NULL;
     struct strata_node *a = open_file(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(a);
@@ -761,7 +722,7 @@ static void test_lock_qemu_io_holds(void)
 {
     struct strata_node *n;
     const char *img = tu_path("qio.img");
-    new_file(img, MiB);
+    tu_new_file(img, MiB);
     char *argv[] = { "qemu-io", "-f", "raw", (char *)img, NULL };
     int in, out;
     pid_t pid = spawn(argv, &in, &out);
@@ -812,8 +773,8 @@ static void test_lock_qemu_img_reader_holds(void)
     struct strata_node *n;
     const char *src = tu_path("conv-src.img");
     const char *dst = tu_path("conv-dst.img");
-    new_file(src, 0);
-    host_fill(src, 0, 4 * MiB, 14);
+    tu_new_file(src, 0);
+    tu_fill_file(src, 0, 4 * MiB, 14);
     char *argv[] = { "qemu-img", "convert", "-r", "64K", "-f", "raw", "-O", "raw",
                      (char *)src, (char *)dst, NULL };
     pid_t pid = spawn(argv, NULL, NULL);
@@ -841,7 +802,7 @@ static void test_lock_qemu_img_reader_holds(void)
 static void test_lock_strata_holds(void)
 {
     const char *img = tu_path("held.img");
-    new_file(img, MiB);
+    tu_new_file(img, MiB);
     char out[8192];
     struct strata_error *err = NULL;
     struct strata_node *w = open_file(img, NULL, STRATA_O_RDWR, &err);

@@ -18,14 +18,6 @@ static struct strata_node *open_spec(const char *spec, unsigned flags,
     return strata_open_string(spec, flags, &n, errp) < 0 ? NULL : n;
 }
 
-static bool all_byte(const uint8_t *p, size_t n, uint8_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return false;
-    return true;
-}
-
 static void test_size(void)
 {
     struct strata_error *err = NULL;
@@ -57,14 +49,14 @@ static void test_reads_and_writes(void)
     uint8_t *b = malloc(1 << 20);
     memset(b, 0xff, 1 << 20);
     CU_ASSERT_EQUAL(strata_pread(n, 12345, 1 << 20, b, 0, &err), 0);
-    CU_ASSERT(all_byte(b, 1 << 20, 0));
+    CU_ASSERT(tu_all_byte(b, 1 << 20, 0));
 
     tu_fill(b, 4096, 65536, 1);
     CU_ASSERT_EQUAL(strata_pwrite(n, 4096, 65536, b, 0, &err), 0);
     CU_ASSERT_EQUAL(strata_flush(n, &err), 0);
     memset(b, 0xff, 65536);
     CU_ASSERT_EQUAL(strata_pread(n, 4096, 65536, b, 0, &err), 0);
-    CU_ASSERT(all_byte(b, 65536, 0));
+    CU_ASSERT(tu_all_byte(b, 65536, 0));
     CU_ASSERT_EQUAL(strata_pwrite_zeroes(n, 0, 1 << 20, STRATA_REQ_MAY_UNMAP, &err), 0);
     CU_ASSERT_EQUAL(strata_pdiscard(n, 0, 1 << 20, &err), 0);
     free(b);
@@ -80,7 +72,7 @@ static void test_read_zeroes_off(void)
     memset(b, 0x5a, sizeof b);
     CU_ASSERT_EQUAL(strata_pread(n, 0, sizeof b, b, 0, &err), 0);
     /* As null-co: the buffer is left as it was. */
-    CU_ASSERT(all_byte(b, sizeof b, 0x5a));
+    CU_ASSERT(tu_all_byte(b, sizeof b, 0x5a));
     struct strata_block_status bs;
     CU_ASSERT_EQUAL_FATAL(strata_block_status(n, 0, 1 << 20, &bs, &err), 0);
     CU_ASSERT(bs.flags & STRATA_BS_DATA);
@@ -116,7 +108,7 @@ static void test_stacked(void)
     uint8_t b[1000];
     memset(b, 1, sizeof b);
     CU_ASSERT_EQUAL(strata_pread(n, 777, sizeof b, b, 0, &err), 0);
-    CU_ASSERT(all_byte(b, sizeof b, 0));
+    CU_ASSERT(tu_all_byte(b, sizeof b, 0));
     strata_close(n);
 
     n = open_spec("driver=blkdebug,align=4096,image.driver=null,image.size=1M",
@@ -127,7 +119,7 @@ static void test_stacked(void)
     memset(b, 1, sizeof b);
     CU_ASSERT_EQUAL(strata_pwrite(n, 3, sizeof b, b, 0, &err), 0);
     CU_ASSERT_EQUAL(strata_pread(n, 3, sizeof b, b, 0, &err), 0);
-    CU_ASSERT(all_byte(b, sizeof b, 0));
+    CU_ASSERT(tu_all_byte(b, sizeof b, 0));
     strata_close(n);
 
     const struct strata_driver *d = strata_driver_find("null", &err);

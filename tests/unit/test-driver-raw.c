@@ -3,6 +3,7 @@
  * and qemu-io find it, offset/size windows, their limits at open time,
  * resizing, block status from the file, probing and creation checked with
  * qemu-img. */
+#include "hostfile.h"
 #include "testutil.h"
 
 #include <strata/strata.h>
@@ -18,45 +19,6 @@
 
 #define MiB (1024u * 1024u)
 #define KiB 1024u
-
-static void host_fill(const char *path, uint64_t off, size_t len, uint32_t seed)
-{
-    int fd = open(path, O_WRONLY | O_CREAT, 0644);
-    CU_ASSERT_FATAL(fd >= 0);
-    uint8_t *b = malloc(len);
-    tu_fill(b, off, len, seed);
-    CU_ASSERT_EQUAL(pwrite(fd, b, len, (off_t)off), (ssize_t)len);
-    CU_ASSERT_EQUAL(fsync(fd), 0);
-    free(b);
-    close(fd);
-}
-
-static uint8_t *host_read(const char *path, uint64_t off, size_t len)
-{
-    int fd = open(path, O_RDONLY);
-    CU_ASSERT_FATAL(fd >= 0);
-    uint8_t *b = calloc(1, len);
-    CU_ASSERT(pread(fd, b, len, (off_t)off) >= 0);
-    close(fd);
-    return b;
-}
-
-static void new_file(const char *path, off_t size)
-{
-    unlink(path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_EQUAL(ftruncate(fd, size), 0);
-    close(fd);
-}
-
-static bool all_zero(const uint8_t *p, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i])
-            return false;
-    return true;
-}
 
 static struct strata_node *open_raw(const char *img, const char *window, unsigned flags,
                                     struct strata_error **errp)
@@ -88,8 +50,8 @@ static int sh(char *out, size_t len, const char *fmt, ...)
 static void test_plain(void)
 {
     const char *img = tu_path("plain.img");
-    new_file(img, 0);
-    host_fill(img, 0, 2 * MiB, 1);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, 2 * MiB, 1);
     struct strata_error *err = NULL;
     struct strata_node *n = open_raw(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -100,7 +62,7 @@ static void test_plain(void)
     tu_fill(b, 777777, 70000, 2);
     CU_ASSERT_EQUAL(strata_pwrite(n, 777777, 70000, b, 0, &err), 0);
     CU_ASSERT_EQUAL(strata_flush(n, &err), 0);
-    uint8_t *h = host_read(img, 700000, 200000);
+    uint8_t *h = tu_read_file(img, 700000, 200000);
     CU_ASSERT_EQUAL(tu_check(h, 700000, 77777, 1), -1);
     CU_ASSERT_EQUAL(tu_check(h + 77777, 777777, 70000, 2), -1);
     CU_ASSERT_EQUAL(tu_check(h + 147777, 847777, 200000 - 147777, 1), -1);
@@ -116,8 +78,8 @@ static void test_plain(void)
 static void test_window_io(void)
 {
     const char *img = tu_path("window.img");
-    new_file(img, 0);
-    host_fill(img, 0, 4 * MiB, 3);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, 4 * MiB, 3);
     struct strata_error *err = NULL;
     struct strata_node *n = open_raw(img, "offset=1M,size=2M", STRATA_O_RDWR, &err);
     if (!n)
@@ -131,7 +93,7 @@ static void test_window_io(void)
 
     tu_fill(b, 100, 5000, 4);
     CU_ASSERT_EQUAL(strata_pwrite(n, 100, 5000, b, 0, &err), 0);
-    uint8_t *h = host_read(img, MiB, 8192);
+    uint8_t *h = tu_read_file(img, MiB, 8192);
     CU_ASSERT_EQUAL(tu_check(h, MiB, 100, 3), -1);
     CU_ASSERT_EQUAL(memcmp(h + 100, b, 5000), 0);
     CU_ASSERT_EQUAL(tu_check(h + 5100, MiB + 5100, 8192 - 5100, 3), -1);
@@ -140,7 +102,7 @@ static void test_window_io(void)
     /* The window's last bytes are the file's at offset+size-1. */
     tu_fill(b, 0, 10, 5);
     CU_ASSERT_EQUAL(strata_pwrite(n, 2 * MiB - 10, 10, b, 0, &err), 0);
-    h = host_read(img, 3 * MiB - 10, 20);
+    h = tu_read_file(img, 3 * MiB - 10, 20);
     CU_ASSERT_EQUAL(memcmp(h, b, 10), 0);
     CU_ASSERT_EQUAL(tu_check(h + 10, 3 * MiB, 10, 3), -1);
     free(h);
@@ -150,20 +112,20 @@ static void test_window_io(void)
     CU_ASSERT_PTR_NOT_NULL(err);
     strata_error_free(err);
     err = NULL;
-    h = host_read(img, 3 * MiB, 10);
+    h = tu_read_file(img, 3 * MiB, 10);
     CU_ASSERT_EQUAL(tu_check(h, 3 * MiB, 10, 3), -1);
     free(h);
 
     /* Zeroing and discard land at the offset too. */
     CU_ASSERT_EQUAL(strata_pwrite_zeroes(n, 64 * KiB, 64 * KiB, 0, &err), 0);
     CU_ASSERT_EQUAL(strata_pdiscard(n, 512 * KiB, 128 * KiB, &err), 0);
-    h = host_read(img, MiB, MiB);
+    h = tu_read_file(img, MiB, MiB);
     CU_ASSERT_EQUAL(tu_check(h + 5100, MiB + 5100, 64 * KiB - 5100, 3), -1);
-    CU_ASSERT(all_zero(h + 64 * KiB, 64 * KiB));
+    CU_ASSERT(tu_all_byte(h + 64 * KiB, 64 * KiB, 0));
     CU_ASSERT_EQUAL(tu_check(h + 128 * KiB, MiB + 128 * KiB, 384 * KiB, 3), -1);
-    CU_ASSERT(all_zero(h + 512 * KiB, 128 * KiB));
+    CU_ASSERT(tu_all_byte(h + 512 * KiB, 128 * KiB, 0));
     free(h);
-    h = host_read(img, 0, MiB);
+    h = tu_read_file(img, 0, MiB);
     CU_ASSERT_EQUAL(tu_check(h, 0, MiB, 3), -1);
     free(h);
     free(b);
@@ -186,7 +148,7 @@ static void test_window_io(void)
 static void test_window_qemu(void)
 {
     const char *img = tu_path("qwin.img");
-    new_file(img, 4 * MiB);
+    tu_new_file(img, 4 * MiB);
     struct strata_error *err = NULL;
     struct strata_node *n = open_raw(img, "offset=1M,size=2M", STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -213,8 +175,8 @@ static void test_window_qemu(void)
 static void test_window_offset_only(void)
 {
     const char *img = tu_path("offonly.img");
-    new_file(img, 0);
-    host_fill(img, 0, 3 * MiB, 6);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, 3 * MiB, 6);
     struct strata_error *err = NULL;
     struct strata_node *n = open_raw(img, "offset=512K", 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -244,7 +206,7 @@ static void expect_open_error(const char *img, const char *window, const char *c
 static void test_window_past_eof(void)
 {
     const char *img = tu_path("short.img");
-    new_file(img, 4 * MiB);
+    tu_new_file(img, 4 * MiB);
     /* 3 MiB + 2 MiB runs 1 MiB past a 4 MiB file. */
     expect_open_error(img, "offset=3M,size=2M",
                       (const char *const[]){ "short.img", "3145728", "2097152", "4194304",
@@ -264,7 +226,7 @@ static void test_window_past_eof(void)
 static void test_truncate(void)
 {
     const char *img = tu_path("resize.img");
-    new_file(img, MiB);
+    tu_new_file(img, MiB);
     struct strata_error *err = NULL;
     struct strata_node *n = open_raw(img, NULL, STRATA_O_RDWR, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -282,8 +244,8 @@ static void test_truncate(void)
 static void test_block_status(void)
 {
     const char *img = tu_path("rbs.img");
-    new_file(img, 4 * MiB);
-    host_fill(img, MiB, 64 * KiB, 7);
+    tu_new_file(img, 4 * MiB);
+    tu_fill_file(img, MiB, 64 * KiB, 7);
     struct strata_error *err = NULL;
     struct strata_node *n = open_raw(img, "offset=1M,size=2M", 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
@@ -314,8 +276,8 @@ static void catch_warning(const char *msg, void *opaque)
 static void test_probe(void)
 {
     const char *img = tu_path("probe.img");
-    new_file(img, 0);
-    host_fill(img, 0, 64 * KiB, 8);
+    tu_new_file(img, 0);
+    tu_fill_file(img, 0, 64 * KiB, 8);
     strata_set_warning_handler(catch_warning, NULL);
     struct strata_error *err = NULL;
     struct strata_node *n = NULL;
@@ -397,7 +359,7 @@ static void test_measure(void)
     }
 
     const char *img = tu_path("measure.img");
-    new_file(img, 5000);
+    tu_new_file(img, 5000);
     struct strata_error *err = NULL;
     struct strata_node *n = open_raw(img, NULL, 0, &err);
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);

@@ -12,23 +12,11 @@
 
 #include <strata/encryption.h>
 #include <strata/strata.h>
+#include "hostfile.h"
 #include "testutil.h"
 
 #define PASS "correct horse battery"
 #define IMG_SIZE (1024 * 1024)
-
-static uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 static int init_suite(void)
 {
@@ -63,32 +51,11 @@ static const char *make_image(const char *name)
     return path;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    int fd = open(path, O_RDONLY);
-    struct stat st;
-    CU_ASSERT_FATAL(fd >= 0 && fstat(fd, &st) == 0);
-    uint8_t *buf = malloc((size_t)st.st_size);
-    CU_ASSERT_FATAL(buf != NULL);
-    CU_ASSERT_FATAL(pread(fd, buf, (size_t)st.st_size, 0) == st.st_size);
-    close(fd);
-    *len = (size_t)st.st_size;
-    return buf;
-}
-
-static void patch(const char *path, off_t off, const void *data, size_t len)
-{
-    int fd = open(path, O_WRONLY);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_FATAL(pwrite(fd, data, len, off) == (ssize_t)len);
-    close(fd);
-}
-
 static void patch32(const char *path, off_t off, uint32_t v)
 {
     uint8_t b[4];
-    put_be32(b, v);
-    patch(path, off, b, 4);
+    tu_put_be(b, 4, v);
+    tu_patch(path, off, b, 4);
 }
 
 static int open_luks(const char *path, const char *secret, unsigned flags,
@@ -109,7 +76,8 @@ static void test_layout(void)
 {
     const char *path = make_image("layout.img");
     size_t len;
-    uint8_t *b = slurp(path, &len);
+    uint8_t *b = tu_load(path, &len);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     static const uint8_t magic[6] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
 
     CU_ASSERT_EQUAL(memcmp(b, magic, 6), 0);
@@ -121,18 +89,18 @@ static void test_layout(void)
     /* 16-byte key: 64000 bytes of material per slot, 4 KiB aligned -> 128
      * sectors per slot; slots from sector 8; end 8 + 8 * 128 = 1032, and the
      * payload on the next 1 MiB boundary (sector 2048), as cryptsetup. */
-    CU_ASSERT_EQUAL(be32(b + 104), 2048);
-    CU_ASSERT_EQUAL(be32(b + 108), 16);
-    CU_ASSERT(be32(b + 164) >= 1000);
+    CU_ASSERT_EQUAL(tu_get_be(b + 104, 4), 2048);
+    CU_ASSERT_EQUAL(tu_get_be(b + 108, 4), 16);
+    CU_ASSERT(tu_get_be(b + 164, 4) >= 1000);
     CU_ASSERT_EQUAL(strlen((char *)b + 168), 36);
     CU_ASSERT_EQUAL(b[168 + 14], '4');      /* random (version 4) uuid */
     for (unsigned i = 0; i < 8; i++) {
         const uint8_t *s = b + 208 + 48 * i;
-        CU_ASSERT_EQUAL(be32(s), i == 0 ? 0x00AC71F3u : 0x0000DEADu);
+        CU_ASSERT_EQUAL(tu_get_be(s, 4), i == 0 ? 0x00AC71F3u : 0x0000DEADu);
         if (i == 0)
-            CU_ASSERT(be32(s + 4) >= 1000);
-        CU_ASSERT_EQUAL(be32(s + 40), 8 + 128 * i);
-        CU_ASSERT_EQUAL(be32(s + 44), 4000);
+            CU_ASSERT(tu_get_be(s + 4, 4) >= 1000);
+        CU_ASSERT_EQUAL(tu_get_be(s + 40, 4), 8 + 128 * i);
+        CU_ASSERT_EQUAL(tu_get_be(s + 44, 4), 4000);
     }
     /* The user's size is the payload: the header comes on top. */
     CU_ASSERT_EQUAL(len, 2048 * 512 + IMG_SIZE);
@@ -171,7 +139,8 @@ static void test_roundtrip_and_ciphertext(void)
 
     /* On disk the payload is not the plaintext. */
     size_t flen;
-    uint8_t *disk = slurp(path, &flen);
+    uint8_t *disk = tu_load(path, &flen);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(disk);
     CU_ASSERT_NOT_EQUAL(memcmp(disk + 2048 * 512 + 8192, copy + 8192, 512), 0);
     free(disk);
     free(w);
@@ -191,7 +160,8 @@ struct corruption {
 static void expect_refused(const char *path, const char *expect, const char *what)
 {
     size_t len0, len1;
-    uint8_t *before = slurp(path, &len0);
+    uint8_t *before = tu_load(path, &len0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(before);
     struct strata_node *n = NULL;
     struct strata_error *err = NULL;
     int r = open_luks(path, "good", STRATA_O_RDWR, &n, &err);
@@ -218,7 +188,8 @@ static void expect_refused(const char *path, const char *expect, const char *wha
     if (r == 0)
         strata_close(n);
     strata_error_free(err);
-    uint8_t *after = slurp(path, &len1);
+    uint8_t *after = tu_load(path, &len1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(after);
     CU_ASSERT_EQUAL(len0, len1);
     if (len0 == len1 && memcmp(before, after, len0) != 0) {
         fprintf(stderr, "%s: the file changed\n", what);
@@ -251,7 +222,7 @@ static void test_corrupt_headers(void)
         const char *path = make_image("corrupt.img");
         if (cases[i].off == 4) {
             uint8_t v2[4] = { 0xba, 0xbe, 0, 2 };
-            patch(path, 4, v2, 4);
+            tu_patch(path, 4, v2, 4);
         } else {
             patch32(path, cases[i].off, cases[i].value);
         }
@@ -265,29 +236,29 @@ static void test_corrupt_strings(void)
     const char *path = make_image("strings.img");
     uint8_t a[32];
     memset(a, 'a', sizeof a);
-    patch(path, 8, a, sizeof a);            /* cipher name without NUL */
+    tu_patch(path, 8, a, sizeof a);            /* cipher name without NUL */
     expect_refused(path, "not NUL-terminated", "unterminated cipher name");
 
     path = make_image("strings.img");
-    patch(path, 72, a, sizeof a);           /* hash spec without NUL */
+    tu_patch(path, 72, a, sizeof a);           /* hash spec without NUL */
     expect_refused(path, "not NUL-terminated", "unterminated hash");
 
     path = make_image("strings.img");
     uint8_t uu[40];
     memset(uu, '1', sizeof uu);
-    patch(path, 168, uu, sizeof uu);
+    tu_patch(path, 168, uu, sizeof uu);
     expect_refused(path, "not NUL-terminated", "unterminated uuid");
 
     path = make_image("strings.img");
-    patch(path, 8, "nosuchcipher\0", 13);
+    tu_patch(path, 8, "nosuchcipher\0", 13);
     expect_refused(path, "unusable cipher", "unknown cipher");
 
     path = make_image("strings.img");
-    patch(path, 72, "sha999\0", 7);
+    tu_patch(path, 72, "sha999\0", 7);
     expect_refused(path, "unusable hash", "unknown hash");
 
     path = make_image("strings.img");
-    patch(path, 40, "gcm-plain64\0", 12);
+    tu_patch(path, 40, "gcm-plain64\0", 12);
     expect_refused(path, "gcm", "unknown mode");
 }
 
@@ -307,7 +278,8 @@ static void test_wrong_passphrase(void)
 {
     const char *path = make_image("wrong.img");
     size_t l0, l1;
-    uint8_t *before = slurp(path, &l0);
+    uint8_t *before = tu_load(path, &l0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(before);
     struct strata_node *n;
     struct strata_error *err = NULL;
     CU_ASSERT(open_luks(path, "bad", STRATA_O_RDWR, &n, &err) == -EACCES);
@@ -321,7 +293,8 @@ static void test_wrong_passphrase(void)
     CU_ASSERT(open_luks(path, NULL, 0, &n, &err) < 0);
     CU_ASSERT(err && strstr(err->msg, "key-secret"));
     strata_error_free(err);
-    uint8_t *after = slurp(path, &l1);
+    uint8_t *after = tu_load(path, &l1);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(after);
     CU_ASSERT(l0 == l1 && memcmp(before, after, l0) == 0);
     free(before);
     free(after);

@@ -590,14 +590,6 @@ static int run(char *const argv[], char *out, size_t len)
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
 }
 
-static bool all_byte(const uint8_t *p, size_t n, uint8_t v)
-{
-    for (size_t i = 0; i < n; i++)
-        if (p[i] != v)
-            return false;
-    return true;
-}
-
 /* qemu-io, opening the same image its own way (the row's qemu= options),
  * reads what strata wrote, and strata reads what qemu-io wrote. */
 static void test_peer(void)
@@ -648,11 +640,11 @@ static void test_peer(void)
 
     CU_ASSERT_EQUAL_FATAL(strata_open_config(conf_path, STRATA_O_RDWR, &node, &err), 0);
     CU_ASSERT_EQUAL(strata_pread(node, b, blen, buf, 0, &err), 0);
-    CU_ASSERT(all_byte(buf, blen, 0xcd));
+    CU_ASSERT(tu_all_byte(buf, blen, 0xcd));
     CU_ASSERT_EQUAL(strata_pread(node, c, clen, buf + 1, 0, &err), 0);
-    CU_ASSERT(all_byte(buf + 1, clen, 0xef));
+    CU_ASSERT(tu_all_byte(buf + 1, clen, 0xef));
     CU_ASSERT_EQUAL(strata_pread(node, a, alen, buf, 0, &err), 0);
-    CU_ASSERT(all_byte(buf, alen, 0xab));
+    CU_ASSERT(tu_all_byte(buf, alen, 0xab));
     if (err)
         fprintf(stderr, "\n    %s\n", err->msg);
     strata_error_free(err);

@@ -2,6 +2,7 @@
 /* test-node.c - the core's node graph and request path: stack resolution
  * from three forms, option errors, alignment and splitting guarantees to
  * drivers, serialisation of non-thread-safe drivers, read-only and bounds. */
+#include "hostfile.h"
 #include "testutil.h"
 
 #include <strata/strata.h>
@@ -35,19 +36,11 @@ static void write_file(const char *path, const char *text)
     fclose(f);
 }
 
-static void make_raw_image(const char *path, size_t size)
-{
-    FILE *f = fopen(path, "w");
-    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-    CU_ASSERT_EQUAL(ftruncate(fileno(f), (off_t)size), 0);
-    fclose(f);
-}
-
 /* The same stack written three ways resolves to the same graph. */
 static void test_three_forms(void)
 {
     const char *img = tu_path("forms.img");
-    make_raw_image(img, 1 << 20);
+    tu_new_file(img, 1 << 20);
     char conf[8192], dotted[8192];
     snprintf(conf, sizeof conf,
              "stack = { driver = \"raw\";\n"
@@ -91,7 +84,7 @@ static void capture_warning(const char *msg, void *opaque)
 static void test_probe_raw_warns(void)
 {
     const char *img = tu_path("probe.img");
-    make_raw_image(img, 65536);
+    tu_new_file(img, 65536);
     struct warn_capture w = { "", 0 };
     strata_set_warning_handler(capture_warning, &w);
     struct strata_node *n = NULL;
@@ -230,7 +223,7 @@ static void test_read_only_and_bounds(void)
     struct strata_node *n = NULL;
     struct strata_error *err = NULL;
     const char *img = tu_path("ro.img");
-    make_raw_image(img, 8192);
+    tu_new_file(img, 8192);
     CU_ASSERT_EQUAL_FATAL(strata_open_file(img, "raw", 0, &n, NULL), 0);
     uint8_t buf[512] = { 0 };
     CU_ASSERT_EQUAL(strata_pwrite(n, 0, sizeof buf, buf, 0, &err), -EROFS);
@@ -249,7 +242,7 @@ static void test_read_only_and_bounds(void)
 static void test_unaligned_tail(void)
 {
     const char *img = tu_path("tail.img");
-    make_raw_image(img, 1048700);
+    tu_new_file(img, 1048700);
     char dotted[8192];
     snprintf(dotted, sizeof dotted, "driver=blkdebug,align=4096,image.driver=raw,"
              "image.file.driver=file,image.file.filename=%s", img);

@@ -9,22 +9,6 @@
 
 /* Parses text and returns the entries joined as "k=v|k=v|..." so that order
  * and content are checked at once. */
-static char joined[1024];
-
-static const char *join(const struct strata_opts *o)
-{
-    const char *k, *v;
-    joined[0] = 0;
-    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++) {
-        if (i)
-            strcat(joined, "|");
-        strcat(joined, k);
-        strcat(joined, "=");
-        strcat(joined, v);
-    }
-    return joined;
-}
-
 static const char *parse_join(const char *text, const char *implied)
 {
     struct strata_opts *o = strata_opts_new();
@@ -36,7 +20,7 @@ static const char *parse_join(const char *text, const char *implied)
         fprintf(stderr, "parse '%s': %s\n", text, err->msg);
         strata_error_free(err);
     }
-    join(o);
+    const char *joined = tu_opts_join(o);
     strata_opts_free(o);
     return joined;
 }
@@ -68,20 +52,20 @@ static void test_basic(void)
     CU_ASSERT_EQUAL(strata_opts_set(o, "driver", "qcow2"), 0);
     CU_ASSERT_EQUAL(strata_opts_set(o, "file.filename", "a.img"), 0);
     CU_ASSERT_EQUAL(strata_opts_setf(o, "size", "%d%s", 64, "M"), 0);
-    CU_ASSERT_STRING_EQUAL(join(o), "driver=qcow2|file.filename=a.img|size=64M");
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(o), "driver=qcow2|file.filename=a.img|size=64M");
     /* setting again replaces in place, order kept */
     CU_ASSERT_EQUAL(strata_opts_set(o, "driver", "raw"), 0);
-    CU_ASSERT_STRING_EQUAL(join(o), "driver=raw|file.filename=a.img|size=64M");
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(o), "driver=raw|file.filename=a.img|size=64M");
     CU_ASSERT_EQUAL(strata_opts_count(o), 3);
     CU_ASSERT_STRING_EQUAL(strata_opts_get(o, "file.filename"), "a.img");
     CU_ASSERT_TRUE(strata_opts_del(o, "file.filename"));
     CU_ASSERT_FALSE(strata_opts_del(o, "file.filename"));
-    CU_ASSERT_STRING_EQUAL(join(o), "driver=raw|size=64M");
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(o), "driver=raw|size=64M");
     CU_ASSERT_FALSE(strata_opts_entry(o, 2, NULL, NULL));
 
     struct strata_opts *d = strata_opts_dup(o);
     strata_opts_set(o, "driver", "changed");
-    CU_ASSERT_STRING_EQUAL(join(d), "driver=raw|size=64M");
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(d), "driver=raw|size=64M");
     strata_opts_free(d);
     strata_opts_free(o);
     strata_opts_free(NULL);
@@ -295,11 +279,11 @@ static void test_subset_merge(void)
     strata_opts_parse(o, "driver=qcow2,file.driver=file,file.filename=a.img,"
                       "filex=1,backing.file.filename=b.img,file=ref", NULL, NULL);
     struct strata_opts *f = strata_opts_subset(o, "file");
-    CU_ASSERT_STRING_EQUAL(join(f), "driver=file|filename=a.img");
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(f), "driver=file|filename=a.img");
     struct strata_opts *b = strata_opts_subset(o, "backing");
-    CU_ASSERT_STRING_EQUAL(join(b), "file.filename=b.img");
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(b), "file.filename=b.img");
     struct strata_opts *bf = strata_opts_subset(b, "file");
-    CU_ASSERT_STRING_EQUAL(join(bf), "filename=b.img");
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(bf), "filename=b.img");
     struct strata_opts *none = strata_opts_subset(o, "header");
     CU_ASSERT_EQUAL(strata_opts_count(none), 0);
 
@@ -307,9 +291,9 @@ static void test_subset_merge(void)
     strata_opts_set(m, "driver", "luks");
     strata_opts_set(m, "file.filename", "old.img");
     CU_ASSERT_EQUAL(strata_opts_merge(m, f, "file"), 0);
-    CU_ASSERT_STRING_EQUAL(join(m), "driver=luks|file.filename=a.img|file.driver=file");
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(m), "driver=luks|file.filename=a.img|file.driver=file");
     CU_ASSERT_EQUAL(strata_opts_merge(m, bf, NULL), 0);
-    CU_ASSERT_STRING_EQUAL(join(m),
+    CU_ASSERT_STRING_EQUAL(tu_opts_join(m),
                            "driver=luks|file.filename=a.img|file.driver=file|filename=b.img");
     CU_ASSERT_EQUAL(strata_opts_merge(m, b, "image.backing"), 0);
     CU_ASSERT_STRING_EQUAL(strata_opts_get(m, "image.backing.file.filename"), "b.img");

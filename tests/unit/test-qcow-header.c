@@ -4,6 +4,8 @@
  * corrupt images are refused with a clear error naming the file, without
  * the file changing.  The corrupt images are laid out here byte by byte from
  * the published format, not with the driver's own code. */
+#include "hostfile.h"
+#include "qcow-header.h"
 #include "testutil.h"
 
 #include <strata/strata.h>
@@ -20,92 +22,19 @@
 
 /* ------------------------------------------------------------ image kit */
 
-struct hdr {
-    uint32_t magic, version;
-    uint64_t backing_offset;
-    uint32_t backing_size, mtime;
-    uint64_t size;
-    uint8_t cluster_bits, l2_bits;
-    uint32_t crypt;
-    uint64_t l1_offset;
-};
-
-static void be32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (24 - 8 * i));
-}
-
-static void be64(uint8_t *p, uint64_t v)
-{
-    be32(p, (uint32_t)(v >> 32));
-    be32(p + 4, (uint32_t)v);
-}
-
 /* A 1 MiB image with 4 KiB clusters and its L1 table (one entry) at 48. */
-static struct hdr plain_hdr(void)
+static struct tu_qcow_hdr plain_hdr(void)
 {
-    return (struct hdr){ .magic = 0x514649fb, .version = 1, .size = MiB,
-                         .cluster_bits = 12, .l2_bits = 9, .l1_offset = 48 };
+    return (struct tu_qcow_hdr){ .magic = TU_QCOW_MAGIC, .version = 1, .size = MiB,
+                                 .cluster_bits = 12, .l2_bits = 9, .l1_offset = 48 };
 }
 
 /* Writes the header into a zeroed file of file_len bytes. */
-static uint8_t *make_image(const struct hdr *h, size_t file_len)
+static uint8_t *make_image(const struct tu_qcow_hdr *h, size_t file_len)
 {
-    uint8_t *img = calloc(1, file_len < 48 ? 48 : file_len);
-    be32(img, h->magic);
-    be32(img + 4, h->version);
-    be64(img + 8, h->backing_offset);
-    be32(img + 16, h->backing_size);
-    be32(img + 20, h->mtime);
-    be64(img + 24, h->size);
-    img[32] = h->cluster_bits;
-    img[33] = h->l2_bits;
-    be32(img + 36, h->crypt);
-    be64(img + 40, h->l1_offset);
+    uint8_t *img = calloc(1, file_len < TU_QCOW_HEADER_SIZE ? TU_QCOW_HEADER_SIZE : file_len);
+    tu_qcow_header(img, h);
     return img;
-}
-
-static void save(const char *path, const uint8_t *img, size_t len)
-{
-    unlink(path);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_EQUAL(write(fd, img, len), (ssize_t)len);
-    close(fd);
-}
-
-static uint8_t *load(const char *path, size_t *len)
-{
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return NULL;
-    uint8_t *b = malloc((size_t)st.st_size + 1);
-    int fd = open(path, O_RDONLY);
-    CU_ASSERT_EQUAL(read(fd, b, (size_t)st.st_size), st.st_size);
-    close(fd);
-    *len = (size_t)st.st_size;
-    return b;
-}
-
-static bool unchanged(const char *path, const uint8_t *img, size_t len)
-{
-    size_t n = 0;
-    uint8_t *now = load(path, &n);
-    bool same = now && n == len && memcmp(now, img, len) == 0;
-    free(now);
-    return same;
-}
-
-static int sh(const char *fmt, ...) STRATA_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-    char cmd[2048];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
 }
 
 /* Opening must fail with `code`, a message naming the file and containing
@@ -129,7 +58,18 @@ static void expect_refused(const char *path, const uint8_t *img, size_t len, int
         if (n)
             strata_close(n);
     }
-    CU_ASSERT(unchanged(path, img, len));
+    CU_ASSERT(tu_unchanged(path, img, len));
+}
+
+/* A file of file_len bytes holding header h, which must be refused as
+ * expect_refused says. */
+static void refuse_header(const char *path, const struct tu_qcow_hdr *h, size_t file_len,
+                          int code, const char *what)
+{
+    uint8_t *img = make_image(h, file_len);
+    tu_save(path, img, file_len);
+    expect_refused(path, img, file_len, code, what);
+    free(img);
 }
 
 /* ------------------------------------------------------------ qemu-made */
@@ -137,7 +77,7 @@ static void expect_refused(const char *path, const uint8_t *img, size_t len, int
 static void test_qemu_plain(void)
 {
     const char *p = tu_path("qemu-plain.qcow");
-    CU_ASSERT_EQUAL_FATAL(sh("qemu-img create -q -f qcow '%s' 3M", p), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_sh("qemu-img create -q -f qcow '%s' 3M", p), 0);
     struct strata_error *err = NULL;
     struct strata_node *n = NULL;
     /* Probed: no format given. */
@@ -168,7 +108,7 @@ static void test_qemu_backing(void)
 {
     const char *base = tu_path("base.raw");
     const char *top = tu_path("top.qcow");
-    CU_ASSERT_EQUAL_FATAL(sh("qemu-img create -q -f raw '%s' 1M && "
+    CU_ASSERT_EQUAL_FATAL(tu_sh("qemu-img create -q -f raw '%s' 1M && "
                              "cd '%s' && qemu-img create -q -f qcow -b base.raw -F raw "
                              "top.qcow 2M", base, tu_tmpdir()), 0);
     struct strata_error *err = NULL;
@@ -207,36 +147,30 @@ static void test_version_2_and_3(void)
 {
     const char *p = tu_path("v2.qcow");
     for (uint32_t v = 2; v <= 3; v++) {
-        struct hdr h = plain_hdr();
+        struct tu_qcow_hdr h = plain_hdr();
         h.version = v;
-        uint8_t *img = make_image(&h, 4096);
-        save(p, img, 4096);
-        expect_refused(p, img, 4096, ENOTSUP, "qcow2");
-        free(img);
+        refuse_header(p, &h, 4096, ENOTSUP, "qcow2");
     }
     /* And one made by qemu-img. */
-    CU_ASSERT_EQUAL_FATAL(sh("qemu-img create -q -f qcow2 '%s' 1M", p), 0);
+    CU_ASSERT_EQUAL_FATAL(tu_sh("qemu-img create -q -f qcow2 '%s' 1M", p), 0);
     size_t len = 0;
-    uint8_t *img = load(p, &len);
+    uint8_t *img = tu_load(p, &len);
     expect_refused(p, img, len, ENOTSUP, "qcow2");
     free(img);
     /* Some other version: no qcow2 hint, but the version. */
-    struct hdr h = plain_hdr();
+    struct tu_qcow_hdr h = plain_hdr();
     h.version = 7;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, ENOTSUP, "version 7");
-    free(img);
+    refuse_header(p, &h, 4096, ENOTSUP, "version 7");
 }
 
 static void test_truncated_header(void)
 {
     const char *p = tu_path("short.qcow");
-    struct hdr h = plain_hdr();
+    struct tu_qcow_hdr h = plain_hdr();
     uint8_t *img = make_image(&h, 48);
-    save(p, img, 20);
+    tu_save(p, img, 20);
     expect_refused(p, img, 20, EINVAL, "truncated");
-    save(p, img, 47);
+    tu_save(p, img, 47);
     expect_refused(p, img, 47, EINVAL, "truncated");
     free(img);
 }
@@ -244,82 +178,51 @@ static void test_truncated_header(void)
 static void test_bad_fields(void)
 {
     const char *p = tu_path("bad.qcow");
-    struct hdr h;
-    uint8_t *img;
+    struct tu_qcow_hdr h;
 
     h = plain_hdr();
     h.cluster_bits = 8;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "cluster_bits 8");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "cluster_bits 8");
 
     h = plain_hdr();
     h.cluster_bits = 17;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "cluster_bits 17");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "cluster_bits 17");
 
     h = plain_hdr();
     h.l2_bits = 14;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "l2_bits 14");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "l2_bits 14");
 
     h = plain_hdr();
     h.crypt = 2;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "encryption method 2");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "encryption method 2");
 
     /* L1 table (8 bytes at 4092) runs past the end of a 4 KiB file. */
     h = plain_hdr();
     h.l1_offset = 4092;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "L1 table at 0xffc");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "L1 table at 0xffc");
 
     /* L1 table on top of the header. */
     h = plain_hdr();
     h.l1_offset = 8;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "overlaps the header");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "overlaps the header");
 
     /* A size whose L1 table would not fit in memory. */
     h = plain_hdr();
     h.size = 1ull << 61;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EFBIG, "L1 table");
-    free(img);
+    refuse_header(p, &h, 4096, EFBIG, "L1 table");
 
     /* Backing file name longer than the format allows, and one past EOF. */
     h = plain_hdr();
     h.backing_offset = 56;
     h.backing_size = 2000;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "too long");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "too long");
     h.backing_offset = 4000;
     h.backing_size = 200;
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "backing file name at 0xfa0");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "backing file name at 0xfa0");
 
     /* Not qcow at all. */
     memset(&h, 0, sizeof h);
-    img = make_image(&h, 4096);
-    save(p, img, 4096);
-    expect_refused(p, img, 4096, EINVAL, "not a qcow image");
-    free(img);
+    refuse_header(p, &h, 4096, EINVAL, "not a qcow image");
 }
 
 /* An L1 entry that points past the end of the file: opening works (tables
@@ -328,11 +231,11 @@ static void test_bad_fields(void)
 static void test_l2_past_eof(void)
 {
     const char *p = tu_path("l2eof.qcow");
-    struct hdr h = plain_hdr();
+    struct tu_qcow_hdr h = plain_hdr();
     size_t len = 560;
     uint8_t *img = make_image(&h, len);
-    be64(img + 48, 0x100000);
-    save(p, img, len);
+    tu_put_be(img + 48, 8, 0x100000);
+    tu_save(p, img, len);
 
     struct strata_error *err = NULL;
     struct strata_node *n = NULL;
@@ -355,7 +258,7 @@ static void test_l2_past_eof(void)
     CU_ASSERT_EQUAL(strata_block_status(n, 0, MiB, &bs, &err), -EIO);
     strata_error_free(err);
     strata_close(n);
-    CU_ASSERT(unchanged(p, img, len));
+    CU_ASSERT(tu_unchanged(p, img, len));
     free(img);
 }
 
@@ -364,14 +267,14 @@ static void test_l2_past_eof(void)
 static void test_data_pointer_bad(void)
 {
     const char *p = tu_path("data-eof.qcow");
-    struct hdr h = plain_hdr();
+    struct tu_qcow_hdr h = plain_hdr();
     size_t len = 8192;
     uint8_t *img = make_image(&h, len);
-    be64(img + 48, 4096);               /* L2 table at 4096 */
-    be64(img + 4096, 0x200000);         /* cluster 0 past EOF */
-    be64(img + 4096 + 8, 0);            /* cluster 1 unallocated */
-    be64(img + 4096 + 16, 40);          /* cluster 2 on the header/L1 */
-    save(p, img, len);
+    tu_put_be(img + 48, 8, 4096);               /* L2 table at 4096 */
+    tu_put_be(img + 4096, 8, 0x200000);         /* cluster 0 past EOF */
+    tu_put_be(img + 4096 + 8, 8, 0);            /* cluster 1 unallocated */
+    tu_put_be(img + 4096 + 16, 8, 40);          /* cluster 2 on the header/L1 */
+    tu_save(p, img, len);
 
     struct strata_error *err = NULL;
     struct strata_node *n = NULL;
@@ -396,21 +299,21 @@ static void test_data_pointer_bad(void)
     CU_ASSERT_EQUAL(strata_pwrite(n, 0, sizeof buf, buf, 0, &err), -EIO);
     strata_error_free(err);
     strata_close(n);
-    CU_ASSERT(unchanged(p, img, len));
+    CU_ASSERT(tu_unchanged(p, img, len));
     free(img);
 }
 
 static void test_corrupt_compressed(void)
 {
     const char *p = tu_path("badz.qcow");
-    struct hdr h = plain_hdr();
+    struct tu_qcow_hdr h = plain_hdr();
     size_t len = 8192 + 512;
     uint8_t *img = make_image(&h, len);
-    be64(img + 48, 4096);
+    tu_put_be(img + 48, 8, 4096);
     /* 100 bytes at 8192 that are not a deflate stream of 4096 bytes. */
-    be64(img + 4096, 1ull << 63 | 100ull << (63 - 12) | 8192);
+    tu_put_be(img + 4096, 8, 1ull << 63 | 100ull << (63 - 12) | 8192);
     memset(img + 8192, 0xff, 100);
-    save(p, img, len);
+    tu_save(p, img, len);
     struct strata_error *err = NULL;
     struct strata_node *n = NULL;
     CU_ASSERT_EQUAL_FATAL(strata_open_file(p, "qcow", 0, &n, &err), 0);
@@ -421,7 +324,7 @@ static void test_corrupt_compressed(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "compressed cluster at 0x2000"));
     strata_error_free(err);
     strata_close(n);
-    CU_ASSERT(unchanged(p, img, len));
+    CU_ASSERT(tu_unchanged(p, img, len));
     free(img);
 }
 
@@ -436,11 +339,11 @@ static void catch_warning(const char *msg, void *opaque)
 static void test_aes_rules(void)
 {
     const char *p = tu_path("aes.qcow");
-    struct hdr h = plain_hdr();
+    struct tu_qcow_hdr h = plain_hdr();
     h.crypt = 1;
     size_t len = 560;
     uint8_t *img = make_image(&h, len);
-    save(p, img, len);
+    tu_save(p, img, len);
     struct strata_error *err = NULL;
     struct strata_node *n = NULL;
 
@@ -473,7 +376,7 @@ static void test_aes_rules(void)
     err = NULL;
     CU_ASSERT_EQUAL_FATAL(strata_open_string(opts, 0, &n, &err), 0);
     strata_close(n);
-    CU_ASSERT(unchanged(p, img, len));
+    CU_ASSERT(tu_unchanged(p, img, len));
 
     /* With it, opening for writing warns. */
     strata_set_warning_handler(catch_warning, NULL);

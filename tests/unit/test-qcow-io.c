@@ -5,6 +5,8 @@
  * metadata updates when blkdebug fails a request at each qcow event.  The
  * expected content is built in memory with tu_fill(); qemu-img convert
  * provides the independent reading. */
+#include "hostfile.h"
+#include "qcow-header.h"
 #include "testutil.h"
 
 #include <strata/strata.h>
@@ -21,44 +23,16 @@
 #define MiB (1024u * 1024u)
 #define KiB 1024u
 
-static int sh(const char *fmt, ...) STRATA_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
-static uint8_t *load(const char *path, size_t *len)
-{
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return NULL;
-    uint8_t *b = malloc((size_t)st.st_size + 1);
-    int fd = open(path, O_RDONLY);
-    if (read(fd, b, (size_t)st.st_size) != st.st_size) {
-        close(fd);
-        free(b);
-        return NULL;
-    }
-    close(fd);
-    *len = (size_t)st.st_size;
-    return b;
-}
-
 /* qemu-img's view of the image (extra = options before the image) equals
  * exp[0, len). */
 static bool qemu_reads(const char *extra, const char *image, const uint8_t *exp, size_t len)
 {
     const char *out = tu_path("qemu-view.raw");
     unlink(out);
-    if (sh("qemu-img convert %s -O raw %s '%s' 2>&1", extra, image, out) != 0)
+    if (tu_sh("qemu-img convert %s -O raw %s '%s' 2>&1", extra, image, out) != 0)
         return false;
     size_t n = 0;
-    uint8_t *got = load(out, &n);
+    uint8_t *got = tu_load(out, &n);
     bool same = got && n == len && memcmp(got, exp, len) == 0;
     if (got && !same) {
         size_t i = 0;
@@ -128,13 +102,13 @@ static void test_plain_writes(void)
     uint64_t host = bs.offset;
     strata_close(n);
     size_t flen = 0;
-    uint8_t *file = load(p, &flen);
+    uint8_t *file = tu_load(p, &flen);
     CU_ASSERT_FATAL(file && host + 100 <= flen);
     CU_ASSERT(memcmp(file + host, exp + 5000, 100) == 0);
     free(file);
     CU_ASSERT(qemu_reads("-f qcow", p, exp, size));
     /* And qemu-io, a second reader, agrees on a few bytes. */
-    CU_ASSERT_EQUAL(sh("qemu-io -f qcow -c 'read -P 0 3M 1M' '%s' >/dev/null", p), 0);
+    CU_ASSERT_EQUAL(tu_sh("qemu-io -f qcow -c 'read -P 0 3M 1M' '%s' >/dev/null", p), 0);
     free(exp);
 }
 
@@ -155,14 +129,11 @@ static const char *make_cow_image(const char *name, size_t size)
 
     uint8_t hdr[512 + 64] = { 0 };
     const char *bn = "cow-base.raw";
-    uint64_t l1_off = 64;
-    uint64_t v[] = { 0x514649fb00000001ull, 48, (uint64_t)strlen(bn) << 32, size,
-                     (12ull << 56) | (9ull << 48), l1_off };
-    /* magic+version, backing offset, backing size+mtime, size,
-     * cluster_bits/l2_bits/pad/crypt, l1 offset */
-    for (int i = 0; i < 6; i++)
-        for (int j = 0; j < 8; j++)
-            hdr[8 * i + j] = (uint8_t)(v[i] >> (56 - 8 * j));
+    tu_qcow_header(hdr, &(struct tu_qcow_hdr){ .magic = TU_QCOW_MAGIC, .version = 1,
+                                               .backing_offset = 48,
+                                               .backing_size = (uint32_t)strlen(bn),
+                                               .size = size, .cluster_bits = 12,
+                                               .l2_bits = 9, .l1_offset = 64 });
     memcpy(hdr + 48, bn, strlen(bn));
     fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     CU_ASSERT_EQUAL(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
@@ -285,7 +256,7 @@ static void test_compressed_writes(void)
 
     /* Count L2 entries by kind straight from the file. */
     size_t flen = 0;
-    uint8_t *f = load(p, &flen);
+    uint8_t *f = tu_load(p, &flen);
     CU_ASSERT_FATAL(f != NULL);
     uint64_t l2 = 0;
     for (int j = 0; j < 8; j++)
@@ -345,7 +316,7 @@ static void test_aes_write(void)
 
     /* The plaintext is not in the file. */
     size_t flen = 0;
-    uint8_t *f = load(p, &flen);
+    uint8_t *f = tu_load(p, &flen);
     CU_ASSERT_FATAL(f != NULL);
     CU_ASSERT_PTR_NULL(memmem(f, flen, exp + MiB + 4096, 64));
     free(f);

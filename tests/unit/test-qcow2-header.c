@@ -5,6 +5,7 @@
  * byte here (offsets taken from the published format, docs/interop/qcow2.txt)
  * are refused with an error naming the file and the problem, read-only and
  * read-write, without the file changing. */
+#include "hostfile.h"
 #include "testutil.h"
 
 #include <strata/strata.h>
@@ -23,70 +24,15 @@
 
 /* ------------------------------------------------------------ file kit */
 
-static uint64_t get_be(const uint8_t *p, int n)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < n; i++)
-        v = v << 8 | p[i];
-    return v;
-}
-
-static void put_be(uint8_t *p, int n, uint64_t v)
-{
-    for (int i = n - 1; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static uint8_t *load(const char *path, size_t *len)
-{
-    struct stat st;
-    if (stat(path, &st) < 0)
-        return NULL;
-    uint8_t *b = malloc((size_t)st.st_size + 1);
-    int fd = open(path, O_RDONLY);
-    CU_ASSERT_EQUAL(read(fd, b, (size_t)st.st_size), st.st_size);
-    close(fd);
-    *len = (size_t)st.st_size;
-    return b;
-}
-
-static void save(const char *path, const uint8_t *img, size_t len)
-{
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    CU_ASSERT_FATAL(fd >= 0);
-    CU_ASSERT_EQUAL(write(fd, img, len), (ssize_t)len);
-    close(fd);
-}
-
-static bool unchanged(const char *path, const uint8_t *img, size_t len)
-{
-    size_t n = 0;
-    uint8_t *now = load(path, &n);
-    bool same = now && n == len && memcmp(now, img, len) == 0;
-    free(now);
-    return same;
-}
-
-static int sh(const char *fmt, ...) STRATA_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
 /* A qemu-made v3 image of 4 MiB, 64 KiB clusters, with the first cluster
  * written (so it has an L2 table and a data cluster), loaded in memory. */
 static uint8_t *qemu_image(const char *path, const char *opts, size_t *len)
 {
     unlink(path);
-    CU_ASSERT_EQUAL_FATAL(sh("qemu-img create -q -f qcow2 -o '%s' '%s' 4M && "
+    CU_ASSERT_EQUAL_FATAL(tu_sh("qemu-img create -q -f qcow2 -o '%s' '%s' 4M && "
                              "qemu-io -f qcow2 -c 'write -P 0x5c 0 64k' '%s' >/dev/null",
                              opts, path, path), 0);
-    uint8_t *img = load(path, len);
+    uint8_t *img = tu_load(path, len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(img);
     return img;
 }
@@ -115,7 +61,7 @@ static void expect_refused_v(const char *path, const uint8_t *img, size_t len, i
         CU_ASSERT(ok);
         strata_error_free(err);
     }
-    CU_ASSERT(unchanged(path, img, len));
+    CU_ASSERT(tu_unchanged(path, img, len));
 }
 
 #define expect_refused(path, img, len, code, ...) \
@@ -143,18 +89,18 @@ static void test_unknown_incompat_bit(void)
 
     /* Bit 20, unknown to anyone: the message gives the bit number. */
     memcpy(img, orig, len);
-    put_be(img + H_INCOMPAT, 8, get_be(img + H_INCOMPAT, 8) | (1ull << 20));
-    save(p, img, len);
+    tu_put_be(img + H_INCOMPAT, 8, tu_get_be(img + H_INCOMPAT, 8) | (1ull << 20));
+    tu_save(p, img, len);
     expect_refused(p, img, len, ENOTSUP, "incompatible feature", "bit 20");
 
     /* With the image's own feature name table naming the bit, the name is
      * given too.  qemu-img writes the table (extension 0x6803f857, entries
      * of 48 bytes: type, bit, 46 bytes of name); rename its entry for the
      * extended L2 bit (incompatible, bit 4) into one for bit 20. */
-    uint32_t hl = (uint32_t)get_be(img + H_HEADER_LEN, 4);
+    uint32_t hl = (uint32_t)tu_get_be(img + H_HEADER_LEN, 4);
     bool renamed = false;
     for (uint64_t o = hl; o + 8 <= 65536;) {
-        uint32_t type = (uint32_t)get_be(img + o, 4), elen = (uint32_t)get_be(img + o + 4, 4);
+        uint32_t type = (uint32_t)tu_get_be(img + o, 4), elen = (uint32_t)tu_get_be(img + o + 4, 4);
         if (type == 0)
             break;
         if (type == 0x6803f857u) {
@@ -171,12 +117,12 @@ static void test_unknown_incompat_bit(void)
         o += 8 + ((elen + 7) & ~7u);
     }
     CU_ASSERT_FATAL(renamed);
-    save(p, img, len);
+    tu_save(p, img, len);
     expect_refused(p, img, len, ENOTSUP, "bit 20", "frobnicated clusters");
 
     /* Two unknown bits: both are named. */
-    put_be(img + H_INCOMPAT, 8, get_be(img + H_INCOMPAT, 8) | (1ull << 63));
-    save(p, img, len);
+    tu_put_be(img + H_INCOMPAT, 8, tu_get_be(img + H_INCOMPAT, 8) | (1ull << 63));
+    tu_save(p, img, len);
     expect_refused(p, img, len, ENOTSUP, "bit 20", "bit 63");
     free(img);
     free(orig);
@@ -189,8 +135,8 @@ static void test_bad_cluster_bits(void)
     uint8_t *img = qemu_image(p, "compat=1.1", &len);
     static const uint32_t bad[] = { 0, 8, 22, 63, 64, 0xffffffffu };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        put_be(img + H_CLUSTER_BITS, 4, bad[i]);
-        save(p, img, len);
+        tu_put_be(img + H_CLUSTER_BITS, 4, bad[i]);
+        tu_save(p, img, len);
         expect_refused(p, img, len, EINVAL, "cluster");
     }
     free(img);
@@ -205,22 +151,22 @@ static void test_l1_past_eof(void)
     uint64_t off = (len + 65535) & ~65535ull;
     char what[64];
     snprintf(what, sizeof what, "L1 table at 0x%llx", (unsigned long long)off);
-    put_be(img + H_L1_OFF, 8, off);
-    save(p, img, len);
+    tu_put_be(img + H_L1_OFF, 8, off);
+    tu_save(p, img, len);
     expect_refused(p, img, len, EINVAL, what, "past end of file");
 
     /* The table starts inside the file but its 200000 entries do not fit. */
     free(img);
     img = qemu_image(p, "compat=1.1", &len);
-    put_be(img + H_L1_SIZE, 4, 200000);
-    save(p, img, len);
+    tu_put_be(img + H_L1_SIZE, 4, 200000);
+    tu_save(p, img, len);
     expect_refused(p, img, len, EINVAL, "L1 table", "past end of file");
 
     /* The refcount table likewise. */
     free(img);
     img = qemu_image(p, "compat=1.1", &len);
-    put_be(img + H_RT_CLUSTERS, 4, 64);
-    save(p, img, len);
+    tu_put_be(img + H_RT_CLUSTERS, 4, 64);
+    tu_save(p, img, len);
     expect_refused(p, img, len, EINVAL, "refcount table", "past end of file");
     free(img);
 }
@@ -233,10 +179,10 @@ static void test_l2_table_past_eof(void)
     const char *p = tu_path("l2eof.qcow2");
     size_t len;
     uint8_t *img = qemu_image(p, "compat=1.1", &len);
-    uint64_t l1 = get_be(img + H_L1_OFF, 8);
+    uint64_t l1 = tu_get_be(img + H_L1_OFF, 8);
     uint64_t bad = ((len + 65535) & ~65535ull) + 16 * 65536;
-    put_be(img + l1, 8, (1ull << 63) | bad);
-    save(p, img, len);
+    tu_put_be(img + l1, 8, (1ull << 63) | bad);
+    tu_save(p, img, len);
     char what[64];
     snprintf(what, sizeof what, "L2 table at 0x%llx", (unsigned long long)bad);
 
@@ -262,7 +208,7 @@ static void test_l2_table_past_eof(void)
         }
         strata_close(n);
     }
-    CU_ASSERT(unchanged(p, img, len));
+    CU_ASSERT(tu_unchanged(p, img, len));
     free(img);
 }
 
@@ -273,16 +219,16 @@ static void test_l2_entry_past_eof(void)
     const char *p = tu_path("dataeof.qcow2");
     size_t len;
     uint8_t *img = qemu_image(p, "compat=1.1", &len);
-    CU_ASSERT_EQUAL_FATAL(sh("qemu-io -f qcow2 -c 'write -P 0x6d 64k 64k' '%s' >/dev/null",
+    CU_ASSERT_EQUAL_FATAL(tu_sh("qemu-io -f qcow2 -c 'write -P 0x6d 64k 64k' '%s' >/dev/null",
                              p), 0);
     free(img);
-    img = load(p, &len);
-    uint64_t l1 = get_be(img + H_L1_OFF, 8);
-    uint64_t l2 = get_be(img + l1, 8) & 0x00fffffffffffe00ull;
+    img = tu_load(p, &len);
+    uint64_t l1 = tu_get_be(img + H_L1_OFF, 8);
+    uint64_t l2 = tu_get_be(img + l1, 8) & 0x00fffffffffffe00ull;
     CU_ASSERT_FATAL(l2 != 0 && l2 + 65536 <= len);
     uint64_t bad = ((len + 65535) & ~65535ull) + 32 * 65536;
-    put_be(img + l2, 8, (1ull << 63) | bad);
-    save(p, img, len);
+    tu_put_be(img + l2, 8, (1ull << 63) | bad);
+    tu_save(p, img, len);
     char what[64];
     snprintf(what, sizeof what, "host offset 0x%llx", (unsigned long long)bad);
 
@@ -312,7 +258,7 @@ static void test_l2_entry_past_eof(void)
         CU_ASSERT(buf[0] == 0x6d && memcmp(buf, buf + 1, sizeof buf - 1) == 0);
         strata_close(n);
     }
-    CU_ASSERT(unchanged(p, img, len));
+    CU_ASSERT(tu_unchanged(p, img, len));
     free(img);
 }
 
@@ -322,16 +268,16 @@ static void test_overlapping_metadata(void)
     size_t len;
     uint8_t *img = qemu_image(p, "compat=1.1", &len);
     /* The refcount table put on top of the L1 table. */
-    uint64_t l1 = get_be(img + H_L1_OFF, 8);
-    put_be(img + H_RT_OFF, 8, l1);
-    save(p, img, len);
+    uint64_t l1 = tu_get_be(img + H_L1_OFF, 8);
+    tu_put_be(img + H_RT_OFF, 8, l1);
+    tu_save(p, img, len);
     expect_refused(p, img, len, EINVAL, "overlap", "L1 table", "refcount table");
     free(img);
 
     /* The L1 table on top of the header. */
     img = qemu_image(p, "compat=1.1", &len);
-    put_be(img + H_L1_OFF, 8, 0);
-    save(p, img, len);
+    tu_put_be(img + H_L1_OFF, 8, 0);
+    tu_save(p, img, len);
     expect_refused(p, img, len, EINVAL, "L1 table", "header");
     free(img);
 }
@@ -344,11 +290,11 @@ static void test_truncated(void)
     /* Shorter than the fixed header. */
     size_t cuts[] = { 0, 4, 71, 100 };
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
-        save(p, img, cuts[i]);
+        tu_save(p, img, cuts[i]);
         expect_refused(p, img, cuts[i], EINVAL, "qcow2");
     }
     /* The header cluster whole, the tables after it gone. */
-    save(p, img, 65536);
+    tu_save(p, img, 65536);
     expect_refused(p, img, 65536, EINVAL, "past end of file");
     free(img);
 }
@@ -359,18 +305,18 @@ static void test_backing_name_outside_header(void)
     size_t len;
     uint8_t *img = qemu_image(p, "compat=1.1", &len);
     /* Inside the file, but past the first cluster. */
-    put_be(img + H_BACKING_OFF, 8, 65536 + 8);
-    put_be(img + H_BACKING_LEN, 4, 10);
-    save(p, img, len);
+    tu_put_be(img + H_BACKING_OFF, 8, 65536 + 8);
+    tu_put_be(img + H_BACKING_LEN, 4, 10);
+    tu_save(p, img, len);
     expect_refused(p, img, len, EINVAL, "backing file name", "header cluster");
     /* Starts inside, runs out of it. */
-    put_be(img + H_BACKING_OFF, 8, 65530);
-    save(p, img, len);
+    tu_put_be(img + H_BACKING_OFF, 8, 65530);
+    tu_save(p, img, len);
     expect_refused(p, img, len, EINVAL, "backing file name", "header cluster");
     /* Longer than the format allows (1023 bytes). */
-    put_be(img + H_BACKING_OFF, 8, 4096);
-    put_be(img + H_BACKING_LEN, 4, 2000);
-    save(p, img, len);
+    tu_put_be(img + H_BACKING_OFF, 8, 4096);
+    tu_put_be(img + H_BACKING_LEN, 4, 2000);
+    tu_save(p, img, len);
     expect_refused(p, img, len, EINVAL, "backing file name");
     free(img);
 }
@@ -384,7 +330,7 @@ static char *qemu_info_lines(const char *path)
 {
     char out[512];
     snprintf(out, sizeof out, "%s.info", path);
-    int r = sh("qemu-img info --output=json '%s' | python3 -c '\n"
+    int r = tu_sh("qemu-img info --output=json '%s' | python3 -c '\n"
                "import json, sys\n"
                "def walk(p, v):\n"
                "    if isinstance(v, dict):\n"
@@ -396,7 +342,7 @@ static char *qemu_info_lines(const char *path)
                "walk([], json.load(sys.stdin))' > '%s'", path, out);
     CU_ASSERT_EQUAL_FATAL(r, 0);
     size_t len;
-    uint8_t *b = load(out, &len);
+    uint8_t *b = tu_load(out, &len);
     CU_ASSERT_PTR_NOT_NULL_FATAL(b);
     b[len] = 0;
     return (char *)b;
@@ -522,12 +468,12 @@ static void test_qemu_made_headers(void)
         char name[32];
         snprintf(name, sizeof name, "made%d.qcow2", i);
         const char *p = tu_path(name);
-        CU_ASSERT_EQUAL_FATAL(sh("qemu-img create -q -f qcow2 -o '%s' '%s' 5G", *o, p), 0);
+        CU_ASSERT_EQUAL_FATAL(tu_sh("qemu-img create -q -f qcow2 -o '%s' '%s' 5G", *o, p), 0);
         compare_with_qemu(p, *o);
     }
     /* With a backing file (name and format as stored). */
     const char *base = tu_path("base.qcow2");
-    CU_ASSERT_EQUAL_FATAL(sh("qemu-img create -q -f qcow2 '%s' 3M && cd '%s' && "
+    CU_ASSERT_EQUAL_FATAL(tu_sh("qemu-img create -q -f qcow2 '%s' 3M && cd '%s' && "
                              "qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "
                              "-o compat=0.10 over2.qcow2 && "
                              "qemu-img create -q -f qcow2 -b base.qcow2 -F qcow2 "

@@ -11,6 +11,7 @@
  *
  * Configurations: plain, lazy refcounts with 4 KiB clusters, extended L2
  * entries, over a backing file, and LUKS encryption. */
+#include "hostfile.h"
 #include "testutil.h"
 
 #include <strata/strata.h>
@@ -135,17 +136,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int sh(const char *fmt, ...) STRATA_PRINTF(1, 2);
-static int sh(const char *fmt, ...)
-{
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return system(cmd);
-}
-
 static bool same_as_shadow(struct strata_node *n)
 {
     uint8_t *b = malloc(MiB);
@@ -183,7 +173,7 @@ static void run(const char *name, const char *create, const char *open_extra, bo
         close(fd);
         memcpy(shadow, b, DISK);
         free(b);
-        CU_ASSERT_EQUAL_FATAL(sh("qemu-img create -q -f qcow2 -b '%s' -F raw -o '%s' '%s'",
+        CU_ASSERT_EQUAL_FATAL(tu_sh("qemu-img create -q -f qcow2 -b '%s' -F raw -o '%s' '%s'",
                                  base, create, img), 0);
     } else {
         struct strata_opts *o = strata_opts_new();
@@ -230,8 +220,8 @@ static void run(const char *name, const char *create, const char *open_extra, bo
     snprintf(raw, sizeof raw, "%s.raw", img);
     const char *secret = strstr(open_extra, "encrypt.key-secret=") ? "--object secret,id=sec0,"
                                                                      "data=thread-pass " : "";
-    CU_ASSERT_EQUAL(sh("qemu-img check -q %s--image-opts '%s'", secret, spec), 0);
-    CU_ASSERT_EQUAL(sh("qemu-img convert %s--image-opts '%s' -O raw '%s'", secret, spec, raw),
+    CU_ASSERT_EQUAL(tu_sh("qemu-img check -q %s--image-opts '%s'", secret, spec), 0);
+    CU_ASSERT_EQUAL(tu_sh("qemu-img convert %s--image-opts '%s' -O raw '%s'", secret, spec, raw),
                     0);
     int fd = open(raw, O_RDONLY);
     uint8_t *b = malloc(DISK);

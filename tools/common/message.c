@@ -11,9 +11,10 @@
 
 static const char *progname = "strata";
 
-void tool_set_progname(const char *name)
+void tool_set_progname(const char *argv0)
 {
-    progname = name;
+    const char *slash = strrchr(argv0, '/');
+    progname = slash ? slash + 1 : argv0;
 }
 
 const char *tool_progname(void)

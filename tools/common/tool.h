@@ -12,8 +12,9 @@
 #include <strata/strata.h>
 
 /* ------------------------------------------------------------ messages */
-/* The program name that starts every message ("strata-img"). */
-void tool_set_progname(const char *name);
+/* The program name that starts every message ("strata-img").  The tools name themselves after argv[0] (its last component), as QEMU's
+ * do, so a link called qemu-img or qemu-io speaks as that program. */
+void tool_set_progname(const char *argv0);
 const char *tool_progname(void);
 /* "strata-img: MESSAGE" on stderr. */
 void tool_error(const char *fmt, ...) STRATA_PRINTF(1, 2);

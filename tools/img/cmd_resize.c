@@ -7,19 +7,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "prealloc.h"
+
 static int parse_prealloc(const char *s, enum strata_prealloc *out,
                           struct strata_error **errp)
 {
-    static const struct { const char *name; enum strata_prealloc v; } modes[] = {
-        { "off", STRATA_PREALLOC_OFF }, { "metadata", STRATA_PREALLOC_METADATA },
-        { "falloc", STRATA_PREALLOC_FALLOC }, { "full", STRATA_PREALLOC_FULL },
-    };
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        if (!strcmp(s, modes[i].name)) {
-            *out = modes[i].v;
-            return 0;
-        }
-    }
+    if (prealloc_parse(s, out) == 0)
+        return 0;
     return strata_error_set(errp, EINVAL, "--preallocation: invalid mode '%s' "
                             "(off, metadata, falloc or full)", s);
 }

@@ -63,11 +63,14 @@ static int interactive(struct io_ctx *ctx)
     size_t cap = 0;
     int status = 0;
     while (!ctx->quit) {
-        printf("strata-io> ");
+        printf("%s> ", tool_progname());
         fflush(stdout);
         if (getline(&line, &cap, stdin) < 0) {
-            /* End the prompt's line so the shell prompt starts clean. */
-            putchar('\n');
+            /* At a terminal, end the prompt's line so the shell prompt
+             * starts clean; piped input ends on the bare prompt, as
+             * qemu-io's does. */
+            if (isatty(STDIN_FILENO))
+                putchar('\n');
             break;
         }
         status |= io_run_line(ctx, line);
@@ -81,7 +84,7 @@ static void usage(void)
     printf("Usage: %s [OPTIONS]... [-c COMMAND]... FILE\n"
            "       %s [OPTIONS]... --config STACK.conf [-c COMMAND]...\n\n"
            "Runs I/O commands against an image: each -c COMMAND in order, or, without\n"
-           "-c, the commands read from standard input after a \"strata-io> \" prompt.\n\n"
+           "-c, the commands read from standard input after a \"%s> \" prompt.\n\n"
            "  -c, --cmd COMMAND     run COMMAND (may be repeated)\n"
            "  -f, --format FMT      image format (probed when omitted)\n"
            "  -r, --read-only       open the image read-only\n"
@@ -93,7 +96,7 @@ static void usage(void)
            "  -h, --help            this help\n"
            "  -V, --version         print the version\n\n"
            "Run '%s -c help FILE' for the list of commands.\n",
-           tool_progname(), tool_progname(), tool_progname());
+           tool_progname(), tool_progname(), tool_progname(), tool_progname());
 }
 
 int main(int argc, char **argv)
@@ -112,7 +115,7 @@ int main(int argc, char **argv)
     int ncmds = 0, c;
     bool readonly = false;
 
-    tool_set_progname("strata-io");
+    tool_set_progname(argv[0]);
     tool_install_warning_handler();
     opterr = 0;
     while ((c = getopt_long(argc, argv, ":hVc:f:rU", longopts, NULL)) != -1) {

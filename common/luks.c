@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* shared.c - create options, UUIDs and erase reports common to LUKS1 and
- * LUKS2 (built into driver-luks.so and driver-luks2.so). */
-#include "luks-shared.h"
+/* luks.c - create options, UUIDs, erase reports and amend's keyslot
+ * choices common to LUKS1 and LUKS2. */
+#include "luks.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,33 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* gcrypt-cipher.h - what the libgcrypt-backed cipher modules share: a
- * context holding one libgcrypt handle (in its secure memory), the four
- * modes done natively, and a known-answer self-test runner.
- *
- * Each module includes this once and defines its setkey with
- * GCRYPT_CIPHER_SETKEY(name_setkey, GCRY_CIPHER_...).  libgcrypt has been
- * initialised by the core before any module is loaded. */
-#ifndef STRATA_CIPHERS_GCRYPT_CIPHER_H
-#define STRATA_CIPHERS_GCRYPT_CIPHER_H
-
-#include <strata/cipher.h>
-#include <strata/plugin.h>
+/* gcrypt-cipher.c - the cipher callbacks on one libgcrypt handle and the
+ * known-answer self-test runner of the libgcrypt-backed cipher modules. */
+#include "gcrypt-cipher.h"
 
 #include <errno.h>
-#include <gcrypt.h>
 #include <string.h>
 
-struct gcc_ctx {
-    gcry_cipher_hd_t hd;
-    enum strata_cipher_mode mode;
-    unsigned blk;
-};
+#include "hex.h"
 
-#define GCC_NATIVE_MODES                                                  \
-    (STRATA_MODE_BIT(STRATA_MODE_ECB) | STRATA_MODE_BIT(STRATA_MODE_CBC) | \
-     STRATA_MODE_BIT(STRATA_MODE_XTS) | STRATA_MODE_BIT(STRATA_MODE_CTR))
-
-static int gcc_setkey(int algo, void *ctx, enum strata_cipher_mode mode,
-                      const uint8_t *key, size_t keylen, struct strata_error **errp)
+int gcc_setkey(int algo, void *ctx, enum strata_cipher_mode mode, const uint8_t *key,
+               size_t keylen, struct strata_error **errp)
 {
     struct gcc_ctx *c = ctx;
     int gmode;
@@ -56,14 +38,7 @@ static int gcc_setkey(int algo, void *ctx, enum strata_cipher_mode mode,
     return 0;
 }
 
-#define GCRYPT_CIPHER_SETKEY(fn, algo)                                        \
-    static int fn(void *ctx, enum strata_cipher_mode mode, const uint8_t *key, \
-                  size_t keylen, struct strata_error **errp)                  \
-    {                                                                         \
-        return gcc_setkey(algo, ctx, mode, key, keylen, errp);                \
-    }
-
-static void gcc_destroy(void *ctx)
+void gcc_destroy(void *ctx)
 {
     struct gcc_ctx *c = ctx;
     if (c->hd)
@@ -71,7 +46,7 @@ static void gcc_destroy(void *ctx)
     c->hd = NULL;
 }
 
-static inline int gcc_start(struct gcc_ctx *c, const uint8_t *iv)
+static int gcc_start(struct gcc_ctx *c, const uint8_t *iv)
 {
     gcry_error_t e = 0;
     if (c->mode == STRATA_MODE_CTR)
@@ -81,7 +56,7 @@ static inline int gcc_start(struct gcc_ctx *c, const uint8_t *iv)
     return e ? -EINVAL : 0;
 }
 
-static int gcc_encrypt(void *ctx, const uint8_t *iv, void *out, const void *in, size_t len)
+int gcc_encrypt(void *ctx, const uint8_t *iv, void *out, const void *in, size_t len)
 {
     struct gcc_ctx *c = ctx;
     if (gcc_start(c, iv) < 0)
@@ -91,7 +66,7 @@ static int gcc_encrypt(void *ctx, const uint8_t *iv, void *out, const void *in, 
     return e ? -EINVAL : 0;
 }
 
-static int gcc_decrypt(void *ctx, const uint8_t *iv, void *out, const void *in, size_t len)
+int gcc_decrypt(void *ctx, const uint8_t *iv, void *out, const void *in, size_t len)
 {
     struct gcc_ctx *c = ctx;
     if (gcc_start(c, iv) < 0)
@@ -101,40 +76,19 @@ static int gcc_decrypt(void *ctx, const uint8_t *iv, void *out, const void *in, 
     return e ? -EINVAL : 0;
 }
 
-/* ------------------------------------------------------------ self-test */
-struct gcc_kat {
-    enum strata_cipher_mode mode;
-    const char *key, *iv, *pt, *ct;     /* hex; iv NULL for ECB */
-};
-
-static size_t gcc_unhex(const char *s, uint8_t *out, size_t max)
-{
-    size_t n = 0;
-    for (; s[0] && s[1] && n < max; s += 2) {
-        unsigned v = 0;
-        for (int k = 0; k < 2; k++) {
-            char ch = s[k];
-            v = v * 16 + (unsigned)(ch <= '9' ? ch - '0' : (ch | 0x20) - 'a' + 10);
-        }
-        out[n++] = (uint8_t)v;
-    }
-    return n;
-}
-
-/* Runs every vector through the descriptor's own callbacks, both ways. */
-static int gcc_selftest_run(const struct strata_cipher_alg *alg, const struct gcc_kat *kats,
-                            struct strata_error **errp)
+int gcc_selftest_run(const struct strata_cipher_alg *alg, const struct gcc_kat *kats,
+                     struct strata_error **errp)
 {
     uint8_t key[64], iv[32], pt[64], ct[64], buf[64];
     struct gcc_ctx ctx;
     for (unsigned i = 0; kats[i].key; i++) {
         const struct gcc_kat *k = &kats[i];
-        size_t kl = gcc_unhex(k->key, key, sizeof(key));
-        size_t len = gcc_unhex(k->pt, pt, sizeof(pt));
-        gcc_unhex(k->ct, ct, sizeof(ct));
+        size_t kl = hex_decode(k->key, key, sizeof(key));
+        size_t len = hex_decode(k->pt, pt, sizeof(pt));
+        hex_decode(k->ct, ct, sizeof(ct));
         memset(iv, 0, sizeof(iv));
         if (k->iv)
-            gcc_unhex(k->iv, iv, sizeof(iv));
+            hex_decode(k->iv, iv, sizeof(iv));
         memset(&ctx, 0, sizeof(ctx));
         int ret = alg->setkey(&ctx, k->mode, key, kl, errp);
         if (ret < 0)
@@ -148,5 +102,3 @@ static int gcc_selftest_run(const struct strata_cipher_alg *alg, const struct gc
     }
     return 0;
 }
-
-#endif

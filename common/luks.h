@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* luks-shared.h - what LUKS1 (driver-luks.so) and LUKS2 (driver-luks2.so)
- * share: shared.c is built into both modules. */
-#ifndef STRATA_LUKS_SHARED_H
-#define STRATA_LUKS_SHARED_H
+/* luks.h - what LUKS1 (driver-luks.so) and LUKS2 (driver-luks2.so) share:
+ * cipher create options, UUIDs, erase reports and the keyslot choices of
+ * amend. */
+#ifndef STRATA_COMMON_LUKS_H
+#define STRATA_COMMON_LUKS_H
 
 #include <strata/crypto.h>
 
