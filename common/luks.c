@@ -160,3 +160,24 @@ int luks_add_key_source(const struct strata_opts *opts, const char *name, const 
                              "keyslot", name);
     return r;
 }
+
+int luks_match_slots(uint32_t candidates, luks_try_fn try_slot, void *opaque,
+                     const uint8_t *pass, size_t len, uint32_t *mask, uint8_t *key,
+                     size_t keylen, struct strata_error **errp)
+{
+    uint8_t tmp[LUKS_KEY_MAX];
+    int r = 0;
+    *mask = 0;
+    for (unsigned i = 0; i < 32 && r >= 0; i++) {
+        if (!(candidates & (1u << i)))
+            continue;
+        r = try_slot(opaque, i, pass, len, tmp, errp);
+        if (r == 1) {
+            *mask |= 1u << i;
+            if (key)
+                memcpy(key, tmp, keylen);
+        }
+    }
+    strata_wipe(tmp, sizeof tmp);
+    return r < 0 ? r : 0;
+}

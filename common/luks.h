@@ -28,6 +28,18 @@ void luks_uuid_format(char *out, size_t outlen, const uint8_t *rnd);
 void luks_report_wipe(struct strata_info *list, const char *what, uint64_t off,
                       uint64_t len);
 
+/* Tries one keyslot: 1 and the volume key in key when pass opens it, 0 when
+ * not, -errno on failure. */
+typedef int (*luks_try_fn)(void *opaque, unsigned slot, const uint8_t *pass, size_t len,
+                           uint8_t *key, struct strata_error **errp);
+#define LUKS_KEY_MAX 64u
+/* The keyslots among `candidates` (a bit mask) that pass opens, in *mask;
+ * the volume key (keylen bytes, at most LUKS_KEY_MAX) in key when any does
+ * and key is not NULL. */
+int luks_match_slots(uint32_t candidates, luks_try_fn try_slot, void *opaque,
+                     const uint8_t *pass, size_t len, uint32_t *mask, uint8_t *key,
+                     size_t keylen, struct strata_error **errp);
+
 /* Sets *mask to the keyslots pass opens and, when key is not NULL and any
  * does, the volume key in key. */
 typedef int (*luks_match_fn)(void *opaque, const uint8_t *pass, size_t len,

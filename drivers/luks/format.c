@@ -414,38 +414,30 @@ static int luks_erase_slots(struct strata_crypto_ctx *ctx, unsigned mask,
     return r;
 }
 
+static int luks_try_cb(void *opaque, unsigned slot, const uint8_t *pass, size_t len,
+                       uint8_t *key, struct strata_error **errp)
+{
+    struct strata_crypto_ctx *ctx = opaque;
+    return luks_slot_try(&ctx->lio, &ctx->h, slot, &ctx->spec, pass, len, key, errp);
+}
+
 /* Slots that pass opens, as a bit mask. */
 static int luks_matching_slots(struct strata_crypto_ctx *ctx, const uint8_t *pass,
-                               size_t passlen, unsigned *mask, uint8_t *mk,
+                               size_t passlen, uint32_t *mask, uint8_t *mk,
                                struct strata_error **errp)
 {
-    uint8_t tmp[LUKS_MAX_KEY];
-    *mask = 0;
-    for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
-        if (ctx->h.slots[i].active != LUKS_SLOT_ACTIVE)
-            continue;
-        int r = luks_slot_try(&ctx->lio, &ctx->h, i, &ctx->spec, pass, passlen, tmp, errp);
-        if (r < 0) {
-            strata_wipe(tmp, sizeof tmp);
-            return r;
-        }
-        if (r == 1) {
-            *mask |= 1u << i;
-            if (mk)
-                memcpy(mk, tmp, ctx->h.key_bytes);
-        }
-    }
-    strata_wipe(tmp, sizeof tmp);
-    return 0;
+    uint32_t cand = 0;
+    for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++)
+        if (ctx->h.slots[i].active == LUKS_SLOT_ACTIVE)
+            cand |= 1u << i;
+    return luks_match_slots(cand, luks_try_cb, ctx, pass, passlen, mask, mk,
+                            ctx->h.key_bytes, errp);
 }
 
 static int luks_match_cb(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
                          uint8_t *key, struct strata_error **errp)
 {
-    unsigned m = 0;
-    int r = luks_matching_slots(opaque, pass, len, &m, key, errp);
-    *mask = m;
-    return r;
+    return luks_matching_slots(opaque, pass, len, mask, key, errp);
 }
 
 static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opts *opts,

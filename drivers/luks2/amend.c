@@ -155,32 +155,26 @@ static int remove_slots(struct strata_crypto_ctx *ctx, uint32_t mask,
     return r;
 }
 
+static int try_slot(void *opaque, unsigned slot, const uint8_t *pass, size_t len,
+                    uint8_t *key, struct strata_error **errp)
+{
+    struct strata_crypto_ctx *ctx = opaque;
+    return luks2_keyslot_try(&ctx->io, ctx->name, &ctx->h, slot, pass, len, key, errp);
+}
+
 /* Keyslots (of the data segment) that pass opens, as a mask; the volume
  * key in vk when any does. */
 static int matching_slots(struct strata_crypto_ctx *ctx, const uint8_t *pass,
                           size_t passlen, uint32_t *mask, uint8_t *vk,
                           struct strata_error **errp)
 {
-    const struct luks2_digest *d = &ctx->h.digests[ctx->h.seg_digest];
-    uint8_t tmp[LUKS2_MAX_KEY];
-    *mask = 0;
-    for (unsigned i = 0; i < LUKS2_MAX_SLOTS; i++) {
-        if (ctx->h.slots[i].id < 0 || !(d->keyslots & (1u << i)))
-            continue;
-        int r = luks2_keyslot_try(&ctx->io, ctx->name, &ctx->h, i, pass, passlen, tmp,
-                                  errp);
-        if (r < 0) {
-            strata_wipe(tmp, sizeof tmp);
-            return r;
-        }
-        if (r == 1) {
-            *mask |= 1u << i;
-            if (vk)
-                memcpy(vk, tmp, ctx->h.key_size);
-        }
-    }
-    strata_wipe(tmp, sizeof tmp);
-    return 0;
+    uint32_t cand = 0;
+    for (unsigned i = 0; i < LUKS2_MAX_SLOTS; i++)
+        if (ctx->h.slots[i].id >= 0)
+            cand |= 1u << i;
+    cand &= ctx->h.digests[ctx->h.seg_digest].keyslots;
+    return luks_match_slots(cand, try_slot, ctx, pass, passlen, mask, vk, ctx->h.key_size,
+                            errp);
 }
 
 static uint32_t active_mask(const struct luks2_hdr *h)

@@ -14,19 +14,6 @@ python3 -c 'import cryptography' 2>/dev/null ||
     fail "python3's cryptography is not installed (Debian package python3-cryptography)"
 DMC=(python3 "$STRATA_SRCDIR/tests/sh/lib/dmcrypt.py")
 
-# cs2_format IMG SIZE [cryptsetup options...]: a LUKS2 volume with tiny KDF
-# costs, the key in $PASS unless --key-file is among the options.
-cs2_format() {
-    local img=$1 size=$2
-    shift 2
-    rm -f "$img"
-    truncate -s "$size" "$img"
-    local kf=(--key-file "$PASS")
-    [[ " $* " == *" --key-file "* ]] && kf=()
-    cryptsetup luksFormat -q --type luks2 --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
-        "${kf[@]}" "$@" "$img"
-}
-
 # dump_field IMG FIELD [cryptsetup options]: the first "FIELD: value" of
 # cryptsetup's luksDump (the data segment comes before the keyslots).
 dump_field() {
