@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* driver.c - the luks block driver: a LUKS1 volume whose header and key
+/* driver.c - the luks block driver: a LUKS volume whose header and key
  * material sit at the start of the "file" child, or in a separate "header"
- * child (detached header) with the payload in "file". */
+ * child (detached header) with the payload in "file".  The header's version
+ * field picks the encryption format that reads it: LUKS1 is built in, other
+ * versions (LUKS2: driver-luks2.so) are found by family and version. */
 #include "luks-int.h"
 
 #include <errno.h>
@@ -25,9 +27,12 @@ struct luks_state {
     struct strata_node *file;     /* payload */
     struct strata_node *header;   /* header + key material (== file unless detached) */
     struct strata_crypto_hdr_io io;
+    const struct strata_crypto_format *fmt;
     struct strata_crypto_ctx *ctx;
     struct strata_cipher *cipher;
     uint64_t payload_off;
+    uint32_t sector;              /* unit of encryption, 512..4096 */
+    struct strata_crypto_payload pl;
     bool io_ready;                /* unlocked, and opened for data I/O */
     bool header_only;             /* a detached header opened on its own */
     /* The driver takes concurrent requests: the pool is shared by writers,
@@ -42,6 +47,7 @@ static const struct strata_child_role luks_children[] = {
     { "header", STRATA_CHILD_PROTOCOL | STRATA_CHILD_METADATA },
     { NULL },
 };
+static const char *const luks2_pbkdf_choices[] = { "argon2id", "argon2i", "pbkdf2", NULL };
 
 static const struct strata_opt_desc luks_open_options[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
@@ -49,15 +55,55 @@ static const struct strata_opt_desc luks_open_options[] = {
     { NULL },
 };
 
-/* The format's create options plus what only the block driver has. */
+/* The format's create options, LUKS2's, and what only the block driver has. */
 static const struct strata_opt_desc luks_create_options[] = {
+    { .name = "luks-version", .type = STRATA_OPT_NUMBER, .def = "1",
+      .help = "1 (LUKS1, QEMU's format) or 2 (LUKS2, cryptsetup's default)" },
     LUKS_CREATE_OPTION_DESCS
+    { .name = "pbkdf", .type = STRATA_OPT_ENUM, .choices = luks2_pbkdf_choices,
+      .help = "LUKS2: key derivation, argon2id (default), argon2i or pbkdf2" },
+    { .name = "pbkdf-memory", .type = STRATA_OPT_NUMBER,
+      .help = "LUKS2: argon2 memory in KiB (default 1048576, at most half of RAM)" },
+    { .name = "pbkdf-parallel", .type = STRATA_OPT_NUMBER,
+      .help = "LUKS2: argon2 lanes (default min(4, CPUs))" },
+    { .name = "pbkdf-force-iterations", .type = STRATA_OPT_NUMBER,
+      .help = "LUKS2: argon2 passes or pbkdf2 iterations instead of iter-time" },
+    { .name = "sector-size", .type = STRATA_OPT_NUMBER,
+      .help = "LUKS2: encryption sector size 512..4096 (default 4096 when the size "
+              "allows)" },
+    { .name = "label", .type = STRATA_OPT_STRING, .help = "LUKS2: header label" },
+    { .name = "subsystem", .type = STRATA_OPT_STRING, .help = "LUKS2: header subsystem" },
+    { .name = "metadata-size", .type = STRATA_OPT_SIZE,
+      .help = "LUKS2: size of each header copy, 16K (default) to 4M" },
+    { .name = "keyslots-size", .type = STRATA_OPT_SIZE,
+      .help = "LUKS2: size of the keyslots area (default: up to the 16 MiB data offset)" },
     { .name = "detached-header", .type = STRATA_OPT_BOOL, .def = "off",
       .help = "write only the header and key material (to header.filename when "
               "given, with the payload in the image file; else to the image file)" },
     { .name = "preallocation", .type = STRATA_OPT_ENUM, .def = "off",
       .choices = prealloc_names,
       .help = "payload preallocation: off, metadata, falloc or full" },
+    { NULL },
+};
+
+static const char *const luks2_priority_choices[] = { "prefer", "normal", "ignore", NULL };
+
+/* LUKS1's amend options and what LUKS2 adds (refused for LUKS1). */
+#define LUKS2_ONLY_AMEND_DESCS \
+    { .name = "pbkdf", .type = STRATA_OPT_ENUM, .choices = luks2_pbkdf_choices, \
+      .help = "LUKS2: key derivation for the new keyslot (default argon2id)" }, \
+    { .name = "pbkdf-memory", .type = STRATA_OPT_NUMBER, \
+      .help = "LUKS2: argon2 memory in KiB for the new keyslot" }, \
+    { .name = "pbkdf-parallel", .type = STRATA_OPT_NUMBER, \
+      .help = "LUKS2: argon2 lanes for the new keyslot" }, \
+    { .name = "pbkdf-force-iterations", .type = STRATA_OPT_NUMBER, \
+      .help = "LUKS2: argon2 passes or pbkdf2 iterations instead of iter-time" }, \
+    { .name = "priority", .type = STRATA_OPT_ENUM, .choices = luks2_priority_choices, \
+      .help = "LUKS2: keyslot priority (with keyslot=, alone or with state=active)" },
+static const struct strata_opt_desc luks2_only_amend[] = { LUKS2_ONLY_AMEND_DESCS { NULL } };
+static const struct strata_opt_desc luks_driver_amend_options[] = {
+    LUKS_AMEND_OPTION_DESCS
+    LUKS2_ONLY_AMEND_DESCS
     { NULL },
 };
 
@@ -102,15 +148,41 @@ static void luks_setup_io(struct luks_state *s, struct strata_node *hdr, bool wr
     s->io.name = strata_node_filename(hdr);
 }
 
+/* Every LUKS version is claimed here, also those no loaded module reads:
+ * opening then fails naming the version, instead of the volume passing for
+ * raw data that a write would destroy. */
 static int luks_probe(const uint8_t *buf, size_t len, const char *filename)
 {
-    return luks_has_magic(buf, len) ? 100 : 0;
+    return luks_any_magic(buf, len) ? 100 : 0;
+}
+
+/* Encrypts or decrypts len bytes at payload offset off.  IVs may step by
+ * less than a sector (LUKS2 counts them in 512-byte units): then each
+ * sector is a call of its own. */
+static int luks_crypt(struct luks_state *s, bool enc, uint64_t off, void *out,
+                      const void *in, size_t len, struct strata_error **errp)
+{
+    uint32_t unit = s->pl.iv_unit ? s->pl.iv_unit : s->sector;
+    size_t step = unit == s->sector ? len : s->sector;
+    for (size_t done = 0; done < len; done += step) {
+        uint64_t iv = s->pl.iv_offset + (off + done) / unit;
+        uint8_t *o = (uint8_t *)out + done;
+        const uint8_t *i = (const uint8_t *)in + done;
+        int r = enc ? strata_cipher_encrypt_sectors(s->cipher, iv, s->sector, o, i, step,
+                                                    errp)
+                    : strata_cipher_decrypt_sectors(s->cipher, iv, s->sector, o, i, step,
+                                                    errp);
+        if (r < 0)
+            return r;
+    }
+    return 0;
 }
 
 static void luks_close(struct strata_node *node)
 {
     struct luks_state *s = strata_node_state(node);
-    luks_format.close(s->ctx);
+    if (s->fmt)
+        s->fmt->close(s->ctx);
     s->ctx = NULL;
     s->cipher = NULL;
     s->io_ready = false;
@@ -141,14 +213,25 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
     s->io.size = (uint64_t)hlen;
     s->io.init = NULL;
 
-    r = luks_format.open(&s->io, opts, flags, &s->ctx, errp);
+    s->fmt = strata_crypto_format_for_header(luks_format.name, &s->io, errp);
+    if (!s->fmt) {
+        r = -ENOTSUP;
+        goto fail;
+    }
+    r = s->fmt->open(&s->io, opts, flags, &s->ctx, errp);
     if (r < 0)
         goto fail;
-    uint32_t sector;
-    luks_format.get_cipher(s->ctx, &s->cipher, &s->payload_off, &sector);
+    s->fmt->get_cipher(s->ctx, &s->cipher, &s->payload_off, &s->sector);
+    if (s->fmt->get_payload)
+        s->fmt->get_payload(s->ctx, &s->pl);
+    if (s->sector < LUKS_SECTOR || s->sector > 4096 || (s->sector & (s->sector - 1))) {
+        r = strata_error_set(errp, EINVAL, "%s: unsupported LUKS sector size %" PRIu32,
+                             strata_node_filename(hdr), s->sector);
+        goto fail;
+    }
 
     const char *dname = strata_node_filename(s->file);
-    uint64_t hend = luks_format.header_length(s->ctx);
+    uint64_t hend = s->fmt->header_length(s->ctx);
     if (!s->header && s->payload_off < hend && (flags & STRATA_O_NO_IO)) {
         /* A detached header file on its own: metadata, no payload. */
         s->header_only = true;
@@ -164,14 +247,20 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
         r = strata_error_set(errp, (int)-flen, "%s: cannot get size", dname);
         goto fail;
     }
-    if ((uint64_t)flen < s->payload_off) {
+    if ((uint64_t)flen < s->payload_off && !s->header_only) {
         r = strata_error_set(errp, EINVAL, "%s: device is too small (%" PRId64 " bytes) "
                              "for its LUKS payload offset %" PRIu64, dname, flen,
                              s->payload_off);
         goto fail;
     }
+    if (s->pl.size && !s->header_only && (uint64_t)flen - s->payload_off < s->pl.size) {
+        r = strata_error_set(errp, EINVAL, "%s: device is too small (%" PRId64 " bytes) "
+                             "for its LUKS payload of %" PRIu64 " bytes at offset %" PRIu64,
+                             dname, flen, s->pl.size, s->payload_off);
+        goto fail;
+    }
     s->io_ready = s->cipher && !(flags & STRATA_O_NO_IO);
-    struct strata_limits lim = { .request_alignment = LUKS_SECTOR };
+    struct strata_limits lim = { .request_alignment = s->sector };
     strata_node_set_limits(node, &lim);
     return 0;
 fail:
@@ -189,7 +278,10 @@ static int64_t luks_length(struct strata_node *node, struct strata_error **errp)
         return len;
     if ((uint64_t)len <= s->payload_off)
         return 0;
-    return (int64_t)(((uint64_t)len - s->payload_off) / LUKS_SECTOR * LUKS_SECTOR);
+    uint64_t avail = (uint64_t)len - s->payload_off;
+    if (s->pl.size && s->pl.size < avail)
+        avail = s->pl.size;
+    return (int64_t)(avail / s->sector * s->sector);
 }
 
 static int luks_need_key(struct luks_state *s, struct strata_error **errp)
@@ -212,8 +304,7 @@ static int luks_pread(struct strata_node *node, uint64_t off, uint64_t len, void
      * one pass over the whole request. */
     r = strata_pread(s->file, s->payload_off + off, len, buf, flags, errp);
     if (r == 0)
-        r = strata_cipher_decrypt_sectors(s->cipher, off / LUKS_SECTOR, LUKS_SECTOR, buf,
-                                          buf, len, errp);
+        r = luks_crypt(s, false, off, buf, buf, len, errp);
     if (r < 0)
         memset(buf, 0, len);
     return r;
@@ -233,8 +324,7 @@ static int luks_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
      * buffer, a batch at a time. */
     while (r == 0 && len > 0) {
         size_t n = len > LUKS_BATCH ? LUKS_BATCH : (size_t)len;
-        r = strata_cipher_encrypt_sectors(s->cipher, off / LUKS_SECTOR, LUKS_SECTOR, bounce,
-                                          buf, n, errp);
+        r = luks_crypt(s, true, off, bounce, buf, n, errp);
         if (r == 0)
             r = strata_pwrite(s->file, s->payload_off + off, n, bounce, flags, errp);
         off += n;
@@ -266,9 +356,14 @@ static int luks_truncate(struct strata_node *node, uint64_t size, bool exact,
                          enum strata_prealloc prealloc, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
-    if (size % LUKS_SECTOR)
+    if (size % s->sector)
         return strata_error_set(errp, EINVAL, "%s: LUKS volume size %" PRIu64 " is not "
-                                "a multiple of 512", strata_node_filename(s->file), size);
+                                "a multiple of its sector size %" PRIu32,
+                                strata_node_filename(s->file), size, s->sector);
+    if (s->pl.size)
+        return strata_error_set(errp, ENOTSUP, "%s: the LUKS payload has a fixed size "
+                                "in its header; resizing it is not supported",
+                                strata_node_filename(s->file));
     int64_t old = luks_length(node, errp);
     if (old < 0)
         return (int)old;
@@ -294,7 +389,7 @@ static int luks_get_info(struct strata_node *node, struct strata_info *obj,
     struct luks_state *s = strata_node_state(node);
     strata_info_add_bool(obj, "encrypted", true);
     pthread_mutex_lock(&s->hdr_lock);
-    int r = luks_format.get_info(s->ctx, obj, errp);
+    int r = s->fmt->get_info ? s->fmt->get_info(s->ctx, obj, errp) : 0;
     pthread_mutex_unlock(&s->hdr_lock);
     return r;
 }
@@ -303,22 +398,68 @@ static int luks_amend(struct strata_node *node, const struct strata_opts *opts,
                       bool force, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
+    if (s->fmt->version == 1)
+        for (const struct strata_opt_desc *d = luks2_only_amend; d->name; d++)
+            if (strata_opts_get(opts, d->name))
+                return strata_error_set(errp, EINVAL, "%s: option '%s' does not apply to "
+                                        "LUKS version 1", strata_node_filename(s->file),
+                                        d->name);
     pthread_mutex_lock(&s->hdr_lock);
-    int r = luks_format.amend(s->ctx, opts, force, errp);
+    int r = s->fmt->amend ? s->fmt->amend(s->ctx, opts, force, errp)
+                          : strata_error_set(errp, ENOTSUP, "%s: this LUKS version "
+                                             "cannot be amended",
+                                             strata_node_filename(s->file));
     pthread_mutex_unlock(&s->hdr_lock);
     return r;
 }
 
-/* Options of the create call that belong to the format. */
-static struct strata_opts *luks_format_opts(const struct strata_opts *o)
+/* The format luks-version names. */
+static const struct strata_crypto_format *luks_create_format(const struct strata_opts *o,
+                                                             struct strata_error **errp)
+{
+    uint64_t v = 1;
+    if (strata_opts_get_u64(o, "luks-version", &v, errp) < 0)
+        return NULL;
+    if (v == 1)
+        return &luks_format;
+    struct strata_error *err = NULL;
+    const struct strata_crypto_format *f =
+        v <= UINT32_MAX ? strata_crypto_format_find_version("luks", (uint32_t)v, &err) : NULL;
+    if (!f)
+        strata_error_set(errp, ENOTSUP, "luks: luks-version %" PRIu64 " is not supported%s%s",
+                         v, err ? ": " : "", err ? err->msg : "");
+    strata_error_free(err);
+    return f;
+}
+
+static bool luks_opt_named(const struct strata_opt_desc *d, const char *k)
+{
+    for (; d->name; d++)
+        if (strcmp(d->name, k) == 0)
+            return true;
+    return false;
+}
+
+/* Options of the create call that belong to the format; an option of
+ * another LUKS version is refused, not dropped. */
+static int luks_format_opts(const struct strata_crypto_format *fmt,
+                            const struct strata_opts *o, struct strata_opts **out,
+                            struct strata_error **errp)
 {
     struct strata_opts *f = strata_opts_new();
     const char *k, *v;
-    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
-        for (const struct strata_opt_desc *d = luks_format.create_options; d->name; d++)
-            if (strcmp(d->name, k) == 0)
-                strata_opts_set(f, k, v);
-    return f;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++) {
+        if (luks_opt_named(fmt->create_options, k)) {
+            strata_opts_set(f, k, v);
+        } else if (luks_opt_named(luks_create_options, k) && strcmp(k, "luks-version") &&
+                   strcmp(k, "detached-header") && strcmp(k, "preallocation")) {
+            strata_opts_free(f);
+            return strata_error_set(errp, EINVAL, "luks: option '%s' does not apply to "
+                                    "LUKS version %" PRIu32, k, fmt->version);
+        }
+    }
+    *out = f;
+    return 0;
 }
 
 static int luks_create(struct strata_create *c, struct strata_error **errp)
@@ -348,6 +489,14 @@ static int luks_create(struct strata_create *c, struct strata_error **errp)
                                 "to create an encrypted image");
 
     struct strata_crypto_create_params cp = { .detached = detached };
+    const struct strata_crypto_format *fmt = luks_create_format(o, errp);
+    if (!fmt)
+        return -ENOTSUP;
+    if ((r = luks_format_opts(fmt, o, &fo, errp)) < 0)
+        return r;
+    /* A payload that is not whole 4 KiB sectors gets LUKS2's 512. */
+    if (fmt->version == 2 && size % 4096 && !strata_opts_get(fo, "sector-size"))
+        strata_opts_set(fo, "sector-size", "512");
     if ((r = strata_create_child(c, "file", 0, false, &file, errp)) < 0)
         goto out;
     if (header_child && (r = strata_create_child(c, "header", 0, false, &hdr, errp)) < 0)
@@ -356,18 +505,18 @@ static int luks_create(struct strata_create *c, struct strata_error **errp)
     struct luks_state tmp = { 0 };
     luks_setup_io(&tmp, hdr ? hdr : file, true);
     io = tmp.io;
-    fo = luks_format_opts(o);
-    if ((r = luks_format.create(&io, fo, &cp, &ctx, errp)) < 0)
+    if ((r = fmt->create(&io, fo, &cp, &ctx, errp)) < 0)
         goto out;
     if (detached && !header_child)
         goto out;       /* header-only file: no payload */
     uint64_t payload_off;
-    luks_format.get_cipher(ctx, NULL, &payload_off, NULL);
+    fmt->get_cipher(ctx, NULL, &payload_off, NULL);
     /* Not exact, as qemu: a block device or an NBD export that is larger
      * stays as it is, and the volume uses all of it. */
     r = strata_truncate(file, payload_off + size, false, prealloc, errp);
 out:
-    luks_format.close(ctx);
+    if (ctx)
+        fmt->close(ctx);
     strata_opts_free(fo);
     if (hdr)
         strata_close(hdr);
@@ -380,11 +529,17 @@ static int luks_measure(const struct strata_opts *create_opts, uint64_t size,
                         struct strata_node *src, struct strata_measure *out,
                         struct strata_error **errp)
 {
-    struct strata_opts *fo = luks_format_opts(create_opts);
+    const struct strata_crypto_format *fmt = luks_create_format(create_opts, errp);
+    struct strata_opts *fo = NULL;
+    if (!fmt)
+        return -ENOTSUP;
+    int r = luks_format_opts(fmt, create_opts, &fo, errp);
+    if (r < 0)
+        return r;
     bool detached = strata_opts_get(create_opts, "header.filename") != NULL;
     struct strata_crypto_create_params cp = { .detached = detached };
     uint64_t hdr;
-    int r = luks_format.header_size(fo, &cp, &hdr, errp);
+    r = fmt->header_size(fo, &cp, &hdr, errp);
     strata_opts_free(fo);
     if (r < 0)
         return r;
@@ -412,7 +567,7 @@ static const struct strata_driver luks_driver = {
     .child_roles = luks_children,
     .open_options = luks_open_options,
     .create_options = luks_create_options,
-    .amend_options = luks_amend_options,
+    .amend_options = luks_driver_amend_options,
     .probe = luks_probe,
     .open = luks_open,
     .close = luks_close,

@@ -3,6 +3,7 @@
  * key management and erase over a header region reached through the
  * caller's callbacks (see strata/encryption.h). */
 #include "luks-int.h"
+#include "luks.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -22,7 +23,7 @@ struct strata_crypto_ctx {
 
 const char *const luks_cipher_mode_choices[] = { "ecb", "cbc", "xts", "ctr", NULL };
 const char *const luks_ivgen_choices[] = { "plain", "plain64", "essiv", NULL };
-static const char *const state_choices[] = { "active", "inactive", NULL };
+const char *const luks_state_choices[] = { "active", "inactive", NULL };
 
 static const struct strata_opt_desc luks_create_opts[] = {
     LUKS_CREATE_OPTION_DESCS
@@ -36,27 +37,13 @@ static const struct strata_opt_desc luks_open_opts[] = {
 };
 
 const struct strata_opt_desc luks_amend_options[] = {
-    { .name = "state", .type = STRATA_OPT_ENUM, .choices = state_choices,
-      .help = "active: add new-secret to a key slot; inactive: erase key slots" },
-    { .name = "keyslot", .type = STRATA_OPT_NUMBER,
-      .help = "key slot to add to or erase (0-7; default: the first free one)" },
-    { .name = "old-secret", .type = STRATA_OPT_STRING,
-      .help = "secret that unlocks the volume (active), or whose slots to erase "
-              "(inactive)" },
-    { .name = "new-secret", .type = STRATA_OPT_STRING,
-      .help = "secret to add (state=active)" },
-    { .name = "iter-time", .type = STRATA_OPT_NUMBER, .def = "2000",
-      .help = "PBKDF2 time for the new key slot, in milliseconds" },
-    { .name = "replace", .type = STRATA_OPT_BOOL, .def = "off",
-      .help = "with state=active: after the new secret is stored and verified, "
-              "erase the slots old-secret opens (changes a passphrase)" },
+    LUKS_AMEND_OPTION_DESCS
     { NULL },
 };
 
 /* ------------------------------------------------------------ options */
 
 struct luks_params {
-    char alg[16];
     uint32_t key_bytes;
     struct strata_cipher_spec spec;
     char hash[LUKS_HASHSPEC_LEN + 1];
@@ -66,18 +53,11 @@ struct luks_params {
 static int luks_parse_create(const struct strata_opts *o, struct luks_params *p,
                              struct strata_error **errp)
 {
-    const char *alg = strata_opts_get(o, "cipher-alg");
-    const char *mode = strata_opts_get(o, "cipher-mode");
-    const char *iv = strata_opts_get(o, "ivgen-alg");
-    const char *ivhash = strata_opts_get(o, "ivgen-hash-alg");
     const char *hash = strata_opts_get(o, "hash-alg");
     uint64_t iter_time = STRATA_PBKDF2_DEFAULT_ITER_TIME_MS;
     int r;
 
     memset(p, 0, sizeof *p);
-    alg = alg ? alg : "aes-256";
-    mode = mode ? mode : "xts";
-    iv = iv ? iv : "plain64";
     hash = hash ? hash : "sha256";
     if ((r = strata_opts_get_u64(o, "iter-time", &iter_time, errp)) < 0)
         return r;
@@ -86,50 +66,16 @@ static int luks_parse_create(const struct strata_opts *o, struct luks_params *p,
                                 "range (1 to 3600000 ms)", iter_time);
     p->iter_time = (uint32_t)iter_time;
 
-    unsigned bits = 128;
-    const char *dash = strchr(alg, '-');
-    size_t n = dash ? (size_t)(dash - alg) : strlen(alg);
-    if (n == 0 || n >= sizeof p->alg)
-        return strata_error_set(errp, EINVAL, "luks: invalid cipher-alg '%s'", alg);
-    memcpy(p->alg, alg, n);
-    p->alg[n] = 0;
-    if (dash) {
-        char *end;
-        unsigned long b = strtoul(dash + 1, &end, 10);
-        if (*end || (b != 128 && b != 192 && b != 256))
-            return strata_error_set(errp, EINVAL, "luks: invalid cipher-alg '%s'", alg);
-        bits = (unsigned)b;
-    }
-    if (strcmp(mode, "ecb") && strcmp(mode, "cbc") && strcmp(mode, "xts") &&
-        strcmp(mode, "ctr"))
-        return strata_error_set(errp, EINVAL, "luks: invalid cipher-mode '%s'", mode);
-    p->key_bytes = bits / 8 * (strcmp(mode, "xts") == 0 ? 2 : 1);
-
-    snprintf(p->spec.alg, sizeof p->spec.alg, "%s", p->alg);
-    snprintf(p->spec.mode, sizeof p->spec.mode, "%s", mode);
-    if (strcmp(mode, "ecb") == 0) {
-        p->spec.ivgen[0] = 0;
-    } else if (strcmp(iv, "essiv") == 0) {
-        if (snprintf(p->spec.ivgen, sizeof p->spec.ivgen, "essiv:%s",
-                     ivhash ? ivhash : "sha256") >= (int)sizeof p->spec.ivgen)
-            return strata_error_set(errp, EINVAL, "luks: ivgen-hash-alg too long");
-    } else if (strcmp(iv, "plain") == 0 || strcmp(iv, "plain64") == 0) {
-        if (ivhash)
-            return strata_error_set(errp, EINVAL, "luks: ivgen-hash-alg is only valid "
-                                    "with ivgen-alg=essiv");
-        snprintf(p->spec.ivgen, sizeof p->spec.ivgen, "%s", iv);
-    } else {
-        return strata_error_set(errp, EINVAL, "luks: invalid ivgen-alg '%s'", iv);
-    }
+    struct luks_cipher_choice cc;
+    if ((r = luks_cipher_choose(o, "luks", &cc, errp)) < 0)
+        return r;
+    p->spec = cc.spec;
+    p->key_bytes = cc.key_bytes;
     if (strlen(hash) > LUKS_HASHSPEC_LEN - 1)
         return strata_error_set(errp, EINVAL, "luks: hash-alg '%s' is too long", hash);
     snprintf(p->hash, sizeof p->hash, "%s", hash);
-    if ((r = strata_hash_digest_size(hash, errp)) < 0)
-        return r;
-    r = strata_cipher_check(p->spec.alg, p->spec.mode, p->spec.ivgen, p->key_bytes, errp);
-    if (r < 0)
-        strata_error_prefix(errp, "luks");
-    return r;
+    r = strata_hash_digest_size(hash, errp);
+    return r < 0 ? r : 0;
 }
 
 /* Payload start in sectors for a new header: key material after the 4 KiB
@@ -285,17 +231,6 @@ static int luks_open(const struct strata_crypto_hdr_io *io, const struct strata_
     return 0;
 }
 
-static void luks_format_uuid(char *out, const uint8_t *b)
-{
-    uint8_t u[16];
-    memcpy(u, b, 16);
-    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);   /* version 4 (random) */
-    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);   /* RFC 4122 variant */
-    snprintf(out, LUKS_UUID_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5], u[6],
-             u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
-}
-
 static uint64_t clamp_iters(uint64_t it)
 {
     if (it < LUKS_MIN_ITERS)
@@ -363,7 +298,7 @@ static int luks_create(const struct strata_crypto_hdr_io *io, const struct strat
         r = strata_random_bytes(rnd, sizeof rnd, errp);
     if (r < 0)
         goto out;
-    luks_format_uuid(h->uuid, rnd);
+    luks_uuid_format(h->uuid, LUKS_UUID_LEN, rnd);
     /* As QEMU: the digest costs an eighth of a slot. */
     h->mk_digest_iter = (uint32_t)clamp_iters(iters / 8);
     if ((r = luks_mk_digest(h, mk, h->mk_digest, errp)) < 0)
@@ -456,14 +391,6 @@ static int luks_get_info(struct strata_crypto_ctx *ctx, struct strata_info *obj,
 
 /* ------------------------------------------------------------ amend */
 
-static unsigned luks_active_count(const struct luks_header *h)
-{
-    unsigned n = 0;
-    for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++)
-        n += h->slots[i].active == LUKS_SLOT_ACTIVE;
-    return n;
-}
-
 /* Marks the slots in mask inactive on disk, then destroys their material:
  * the header never points at half-wiped material. */
 static int luks_erase_slots(struct strata_crypto_ctx *ctx, unsigned mask,
@@ -487,29 +414,30 @@ static int luks_erase_slots(struct strata_crypto_ctx *ctx, unsigned mask,
     return r;
 }
 
+static int luks_try_cb(void *opaque, unsigned slot, const uint8_t *pass, size_t len,
+                       uint8_t *key, struct strata_error **errp)
+{
+    struct strata_crypto_ctx *ctx = opaque;
+    return luks_slot_try(&ctx->lio, &ctx->h, slot, &ctx->spec, pass, len, key, errp);
+}
+
 /* Slots that pass opens, as a bit mask. */
 static int luks_matching_slots(struct strata_crypto_ctx *ctx, const uint8_t *pass,
-                               size_t passlen, unsigned *mask, uint8_t *mk,
+                               size_t passlen, uint32_t *mask, uint8_t *mk,
                                struct strata_error **errp)
 {
-    uint8_t tmp[LUKS_MAX_KEY];
-    *mask = 0;
-    for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
-        if (ctx->h.slots[i].active != LUKS_SLOT_ACTIVE)
-            continue;
-        int r = luks_slot_try(&ctx->lio, &ctx->h, i, &ctx->spec, pass, passlen, tmp, errp);
-        if (r < 0) {
-            strata_wipe(tmp, sizeof tmp);
-            return r;
-        }
-        if (r == 1) {
-            *mask |= 1u << i;
-            if (mk)
-                memcpy(mk, tmp, ctx->h.key_bytes);
-        }
-    }
-    strata_wipe(tmp, sizeof tmp);
-    return 0;
+    uint32_t cand = 0;
+    for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++)
+        if (ctx->h.slots[i].active == LUKS_SLOT_ACTIVE)
+            cand |= 1u << i;
+    return luks_match_slots(cand, luks_try_cb, ctx, pass, passlen, mask, mk,
+                            ctx->h.key_bytes, errp);
+}
+
+static int luks_match_cb(void *opaque, const uint8_t *pass, size_t len, uint32_t *mask,
+                         uint8_t *key, struct strata_error **errp)
+{
+    return luks_matching_slots(opaque, pass, len, mask, key, errp);
 }
 
 static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opts *opts,
@@ -520,9 +448,9 @@ static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opt
     const char *new_id = strata_opts_get(opts, "new-secret");
     uint64_t iter_time = STRATA_PBKDF2_DEFAULT_ITER_TIME_MS, iters;
     bool replace = false;
-    uint8_t *oldp = NULL, *newp = NULL, mk[LUKS_MAX_KEY];
-    size_t oldlen = 0, newlen = 0;
-    unsigned old_mask = 0;
+    uint8_t *newp = NULL, mk[LUKS_MAX_KEY];
+    size_t newlen = 0;
+    uint32_t old_mask = 0;
     int r;
 
     if (!new_id)
@@ -549,23 +477,9 @@ static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opt
                                 "- please erase it first", ctx->name, slot);
     }
 
-    if (old_id) {
-        if ((r = luks_get_pass(old_id, "old-secret", &oldp, &oldlen, errp)) < 0)
-            goto out;
-        if ((r = luks_matching_slots(ctx, oldp, oldlen, &old_mask, mk, errp)) < 0)
-            goto out;
-        if (!old_mask) {
-            r = strata_error_set(errp, EACCES, "%s: Invalid password, cannot unlock any "
-                                 "keyslot", ctx->name);
-            goto out;
-        }
-    } else if (ctx->mk) {
-        memcpy(mk, ctx->mk, ctx->h.key_bytes);
-    } else {
-        r = strata_error_set(errp, EINVAL, "%s: adding a key needs the volume unlocked "
-                             "(key-secret) or 'old-secret'", ctx->name);
+    if ((r = luks_add_key_source(opts, ctx->name, "luks", ctx->mk, ctx->h.key_bytes,
+                                 luks_match_cb, ctx, mk, &old_mask, errp)) < 0)
         goto out;
-    }
     if ((r = luks_get_pass(new_id, "new-secret", &newp, &newlen, errp)) < 0)
         goto out;
     if ((r = strata_pbkdf2_calibrate(ctx->h.hash_spec, ctx->h.key_bytes,
@@ -604,8 +518,6 @@ static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opt
         r = luks_erase_slots(ctx, old_mask, errp);
 out:
     strata_wipe(mk, sizeof mk);
-    if (oldp)
-        strata_secret_free(oldp, oldlen);
     if (newp)
         strata_secret_free(newp, newlen);
     return r < 0 ? r : 0;
@@ -615,49 +527,21 @@ static int luks_amend_erase(struct strata_crypto_ctx *ctx, const struct strata_o
                             bool force, bool has_slot, unsigned slot,
                             struct strata_error **errp)
 {
-    const char *old_id = strata_opts_get(opts, "old-secret");
-    unsigned mask = 0;
-    int r;
-
-    if (strata_opts_get(opts, "new-secret"))
-        return strata_error_set(errp, EINVAL, "%s: 'new-secret' is not supported when "
-                                "erasing keyslots", ctx->name);
-    if (strata_opts_get(opts, "iter-time"))
-        return strata_error_set(errp, EINVAL, "%s: 'iter-time' is not supported when "
-                                "erasing keyslots", ctx->name);
-    if (has_slot && old_id)
-        return strata_error_set(errp, EINVAL, "%s: give either 'keyslot' or 'old-secret' "
-                                "to erase keyslots, not both", ctx->name);
-    if (has_slot) {
-        if (ctx->h.slots[slot].active != LUKS_SLOT_ACTIVE && !force)
-            return strata_error_set(errp, EINVAL, "%s: Given keyslot %u is already erased "
-                                    "(inactive)", ctx->name, slot);
-        mask = 1u << slot;
-    } else if (old_id) {
-        uint8_t *pass = NULL;
-        size_t len = 0;
-        if ((r = luks_get_pass(old_id, "old-secret", &pass, &len, errp)) < 0)
-            return r;
-        r = luks_matching_slots(ctx, pass, len, &mask, NULL, errp);
-        strata_secret_free(pass, len);
-        if (r < 0)
-            return r;
-        if (!mask)
-            return strata_error_set(errp, EACCES, "%s: No keyslots match given (old) "
-                                    "password for erase operation", ctx->name);
-    } else {
-        return strata_error_set(errp, EINVAL, "%s: To erase keyslot(s), either explicit "
-                                "keyslot index or the password currently contained in "
-                                "them must be given", ctx->name);
-    }
-    unsigned active = 0;
+    static const char *const add_only[] = { "new-secret", "iter-time", NULL };
+    struct luks_erase_sel sel = {
+        .name = ctx->name, .who = "luks", .has_slot = has_slot, .slot = slot,
+        .slot_in_use = has_slot && (force || ctx->h.slots[slot].active == LUKS_SLOT_ACTIVE),
+        .match = luks_match_cb, .opaque = ctx,
+    };
+    uint32_t mask, active = 0;
+    int r = luks_erase_select(opts, add_only, &sel, &mask, errp);
+    if (r < 0)
+        return r;
     for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++)
-        if ((mask & (1u << i)) && ctx->h.slots[i].active == LUKS_SLOT_ACTIVE)
-            active++;
-    if (!force && active && active == luks_active_count(&ctx->h))
-        return strata_error_set(errp, EBUSY, "%s: refusing to erase the last active "
-                                "keyslot(s): all data in the volume would be lost "
-                                "irreversibly (use --force)", ctx->name);
+        if (ctx->h.slots[i].active == LUKS_SLOT_ACTIVE)
+            active |= 1u << i;
+    if ((r = luks_erase_keeps_one(ctx->name, mask, active, force, errp)) < 0)
+        return r;
     return luks_erase_slots(ctx, mask, errp);
 }
 
@@ -694,17 +578,6 @@ static int luks_amend(struct strata_crypto_ctx *ctx, const struct strata_opts *o
 
 /* ------------------------------------------------------------ erase */
 
-static void report_wipe(struct strata_info *list, const char *what, uint64_t off,
-                        uint64_t len)
-{
-    if (!list)
-        return;
-    struct strata_info *o = strata_info_add_object(list, NULL);
-    strata_info_add_str(o, "what", what);
-    strata_info_add_uint(o, "offset", off);
-    strata_info_add_uint(o, "length", len);
-}
-
 static int luks_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
                       struct strata_error **errp)
 {
@@ -724,7 +597,7 @@ static int luks_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
         r = luks_slot_wipe(&ctx->lio, &ctx->h, i, errp);
         snprintf(what, sizeof what, "key slot %u%s", i, was ? " (active)" : "");
         if (r == 0)
-            report_wipe(list, what, off, len);
+            luks_report_wipe(list, what, off, len);
     }
     if (r < 0)
         return r;
@@ -744,10 +617,39 @@ static int luks_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
     if (r == 0 && ctx->io.flush)
         r = ctx->io.flush(ctx->io.opaque, errp);
     if (r == 0)
-        report_wipe(list, "header", 0, hdr_len);
+        luks_report_wipe(list, "header", 0, hdr_len);
     strata_cipher_free(ctx->cipher);
     ctx->cipher = NULL;
     return r;
+}
+
+/* Any LUKS version: the magic, then a big-endian version.  A LUKS2 volume
+ * whose primary header is damaged is known by the magic of its secondary
+ * copy, which sits at one of the offsets LUKS2 allows for it. */
+static int luks_read_version(const struct strata_crypto_hdr_io *io, uint32_t *version,
+                             struct strata_error **errp)
+{
+    uint8_t buf[8];
+    *version = 0;
+    if (io->size && io->size < sizeof buf)
+        return 0;
+    int r = io->read(io->opaque, 0, buf, sizeof buf, errp);
+    if (r < 0)
+        return r;
+    if (luks_any_magic(buf, sizeof buf)) {
+        *version = (uint32_t)buf[6] << 8 | buf[7];
+        return 0;
+    }
+    for (uint64_t off = 16384; off <= 4194304; off *= 2) {
+        if (io->size && off + sizeof buf > io->size)
+            break;
+        if (io->read(io->opaque, off, buf, sizeof buf, NULL) == 0 &&
+            luks_secondary_magic(buf, sizeof buf)) {
+            *version = 2;
+            break;
+        }
+    }
+    return 0;
 }
 
 static int luks_probe(const uint8_t *buf, size_t len)
@@ -772,4 +674,7 @@ const struct strata_crypto_format luks_format = {
     .get_info = luks_get_info,
     .amend = luks_amend,
     .erase = luks_erase,
+    .family = "luks",
+    .version = 1,
+    .read_version = luks_read_version,
 };

@@ -34,6 +34,18 @@ bool luks_has_magic(const uint8_t *buf, size_t len)
            buf[OFF_VERSION] == 0 && buf[OFF_VERSION + 1] == 1;
 }
 
+bool luks_any_magic(const uint8_t *buf, size_t len)
+{
+    return len >= 8 && memcmp(buf, luks_magic, LUKS_MAGIC_LEN) == 0;
+}
+
+bool luks_secondary_magic(const uint8_t *buf, size_t len)
+{
+    static const uint8_t skul[LUKS_MAGIC_LEN] = { 'S', 'K', 'U', 'L', 0xba, 0xbe };
+    return len >= 8 && memcmp(buf, skul, LUKS_MAGIC_LEN) == 0 && buf[6] == 0 &&
+           buf[7] == 2;
+}
+
 static int get_string(char *dst, const uint8_t *src, size_t len, const char *field,
                       const char *name, struct strata_error **errp)
 {

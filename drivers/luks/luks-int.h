@@ -52,7 +52,11 @@ struct luks_header {
 };
 
 /* header.c */
+/* LUKS1's magic and version. */
 bool luks_has_magic(const uint8_t *buf, size_t len);
+/* The magic of any LUKS version, and a LUKS2 secondary header's. */
+bool luks_any_magic(const uint8_t *buf, size_t len);
+bool luks_secondary_magic(const uint8_t *buf, size_t len);
 /* Decodes the 592 bytes; refuses bad magic/version and unterminated
  * strings.  `name` is for messages. */
 int luks_header_decode(const uint8_t *raw, struct luks_header *h, const char *name,
@@ -104,6 +108,23 @@ int luks_write_header(const struct luks_io *io, const struct luks_header *h,
 /* Option lists shared by the format and the block driver. */
 extern const char *const luks_cipher_mode_choices[], *const luks_ivgen_choices[];
 extern const struct strata_opt_desc luks_amend_options[];
+extern const char *const luks_state_choices[];
+#define LUKS_AMEND_OPTION_DESCS \
+    { .name = "state", .type = STRATA_OPT_ENUM, .choices = luks_state_choices, \
+      .help = "active: add new-secret to a key slot; inactive: erase key slots" }, \
+    { .name = "keyslot", .type = STRATA_OPT_NUMBER, \
+      .help = "key slot to add to or erase (0-7; default: the first free one)" }, \
+    { .name = "old-secret", .type = STRATA_OPT_STRING, \
+      .help = "secret that unlocks the volume (active), or whose slots to erase " \
+              "(inactive)" }, \
+    { .name = "new-secret", .type = STRATA_OPT_STRING, \
+      .help = "secret to add (state=active)" }, \
+    { .name = "iter-time", .type = STRATA_OPT_NUMBER, .def = "2000", \
+      .help = "PBKDF2 time for the new key slot, in milliseconds" }, \
+    { .name = "replace", .type = STRATA_OPT_BOOL, .def = "off", \
+      .help = "with state=active: after the new secret is stored and verified, " \
+              "erase the slots old-secret opens (changes a passphrase)" },
+
 #define LUKS_CREATE_OPTION_DESCS \
     { .name = "key-secret", .type = STRATA_OPT_STRING, \
       .help = "id of the secret holding the passphrase for key slot 0" }, \

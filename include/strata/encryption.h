@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* strata/encryption.h - the encryption format plugin ABI.
  *
- * An encryption format (LUKS1 now) owns a header with key slots, turns a
+ * An encryption format (LUKS1, LUKS2) owns a header with key slots, turns a
  * passphrase into the volume key, and hands out the opened strata_cipher that
  * encrypts the payload.  It does not know where its header lives: every
  * header access goes through caller-supplied callbacks on a byte range, so
@@ -51,7 +51,7 @@ extern "C" {
 #endif
 
 #define STRATA_CRYPTO_FORMAT_ABI_MAJOR 1
-#define STRATA_CRYPTO_FORMAT_ABI_MINOR 0
+#define STRATA_CRYPTO_FORMAT_ABI_MINOR 1
 #define STRATA_CRYPTO_FORMAT_ABI \
     ((STRATA_CRYPTO_FORMAT_ABI_MAJOR << 16) | STRATA_CRYPTO_FORMAT_ABI_MINOR)
 
@@ -92,6 +92,17 @@ struct strata_crypto_create_params {
      * and key material. */
     bool detached;
     uint64_t payload_offset;
+};
+
+/* Where the payload lies and how its IVs count (get_payload).  The sector
+ * at byte `off` of the payload (a multiple of the sector size) is encrypted
+ * with IV  iv_offset + off / iv_unit:  LUKS2 counts IVs in 512-byte units
+ * whatever its sector size, as dm-crypt does without iv_large_sectors, and
+ * starts them at the segment's iv_tweak. */
+struct strata_crypto_payload {
+    uint64_t size;          /* bytes; 0 = up to the end of the device */
+    uint64_t iv_offset;     /* IV of the payload's first sector */
+    uint32_t iv_unit;       /* bytes per IV step: 512, or the sector size */
 };
 
 /* Opaque state of one opened header, defined by each format. */
@@ -149,7 +160,8 @@ struct strata_crypto_format {
     /* Mandatory.  The payload cipher (NULL when opened without a key; owned
      * by ctx), where the payload starts in bytes (from the header for the
      * data device; meaningless for qcow2, which uses host offsets), and the
-     * sector size that IVs count in (512 for LUKS1).  Sector numbers count
+     * payload's sector size: the unit of encryption (512 for LUKS1, 512 to
+     * 4096 for LUKS2; see get_payload for how IVs count).  Sector numbers count
      * from the payload start for the luks driver and from the start of the
      * file for qcow2, as QEMU does. */
     void (*get_cipher)(struct strata_crypto_ctx *ctx, struct strata_cipher **cipher,
@@ -179,7 +191,44 @@ struct strata_crypto_format {
      * NULL): "wiped" list of {what, offset, length}.  May be NULL. */
     int (*erase)(struct strata_crypto_ctx *ctx, struct strata_info *report,
                  struct strata_error **errp);
+
+    /* ---- ABI 1.1 ---- */
+
+    /* The on-disk family and the version of it this format handles: LUKS1
+     * is family "luks" version 1, LUKS2 "luks" version 2.  A container
+     * that reads a version field looks the handler up with
+     * strata_crypto_format_find_version().  NULL/0: not versioned. */
+    const char *family;
+    uint32_t version;
+
+    /* Optional: payload geometry beyond get_cipher (see struct
+     * strata_crypto_payload).  NULL: the payload runs to the end of the
+     * device and sector N of it uses IV N (LUKS1). */
+    void (*get_payload)(struct strata_crypto_ctx *ctx, struct strata_crypto_payload *p);
+
+    /* Optional: reads which version of the family the header in io is
+     * (also versions this format does not handle itself); 0 when io holds
+     * no header of the family.  Lets callers that name only the family
+     * ("luks") reach the right format: strata_crypto_format_for_header(). */
+    int (*read_version)(const struct strata_crypto_hdr_io *io, uint32_t *version,
+                        struct strata_error **errp);
 };
+
+/* Looks up the encryption format that handles `version` of `family`
+ * ("luks", 2), loading the modules that provide encryption formats.  When
+ * none does: -ENOTSUP in *errp, naming the family and version. */
+STRATA_EXPORT const struct strata_crypto_format *
+strata_crypto_format_find_version(const char *family, uint32_t version,
+                                  struct strata_error **errp);
+
+/* The format that reads the header in io, for a caller that knows only the
+ * format name (`name`, e.g. "luks"): that format when it has no
+ * read_version or the header is its own version (or none of the family:
+ * its open then says what is wrong), else the family's format for the
+ * version read; -ENOTSUP naming the version when none is loaded. */
+STRATA_EXPORT const struct strata_crypto_format *
+strata_crypto_format_for_header(const char *name, const struct strata_crypto_hdr_io *io,
+                                struct strata_error **errp);
 
 /* Looks up an encryption format by name, loading its module on first use
  * (for "luks": driver-luks.so).  -ENOENT in *errp when unknown. */

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 struct fit_check {
@@ -58,10 +59,26 @@ static int run(struct img_args *a)
     const struct strata_crypto_format *fmt = NULL;
     int r, status = 1;
 
-    if (!(fmt = strata_crypto_format_find("luks", &err))) {
+    /* luks-version picks the format; the format itself does not take it. */
+    const char *ver = co->opts ? strata_opts_get(co->opts, "luks-version") : NULL;
+    if (ver && strcmp(ver, "1") != 0) {
+        char *end;
+        unsigned long v = strtoul(ver, &end, 10);
+        fmt = *end || v > UINT32_MAX ? NULL
+                                     : strata_crypto_format_find_version("luks", (uint32_t)v,
+                                                                         &err);
+        if (!fmt) {
+            if (!err)
+                tool_error("invalid luks-version '%s'", ver);
+            status = err ? tool_fail(err, -ENOTSUP, NULL) : 1;
+            goto out;
+        }
+    } else if (!(fmt = strata_crypto_format_find("luks", &err))) {
         status = tool_fail(err, -ENOENT, NULL);
         goto out;
     }
+    if (ver)
+        strata_opts_del(co->opts, "luks-version");
     if (co->want_help) {
         img_opts_print_help("luks", "Format", fmt->create_options);
         status = 0;
@@ -89,7 +106,7 @@ static int run(struct img_args *a)
     }
     uint8_t head[512];
     if (len >= 512 && strata_pread(node, 0, sizeof head, head, 0, NULL) == 0 &&
-        fmt->probe && fmt->probe(head, sizeof head) > 0 && !force) {
+        memcmp(head, "LUKS\xba\xbe", 6) == 0 && !force) {
         tool_error("%s: already a LUKS volume: use --force to replace it (its data "
                    "becomes unreadable)", tool_image_label(&img));
         goto out;
@@ -98,6 +115,15 @@ static int run(struct img_args *a)
     if ((r = fmt->header_size(opts, NULL, &hlen, &err)) < 0) {
         status = tool_fail(err, r, NULL);
         goto out;
+    }
+    /* LUKS2 encrypts in 4 KiB sectors only when the payload is whole ones. */
+    if (fmt->version == 2 && !strata_opts_get(opts, "sector-size") &&
+        (uint64_t)len > hlen && ((uint64_t)len - hlen) % 4096) {
+        strata_opts_set(opts, "sector-size", "512");
+        if ((r = fmt->header_size(opts, NULL, &hlen, &err)) < 0) {
+            status = tool_fail(err, r, NULL);
+            goto out;
+        }
     }
     struct fit_check fc = { node, (uint64_t)len };
     if ((r = fit_init(&fc, hlen, &err)) < 0) {
@@ -121,10 +147,11 @@ static int run(struct img_args *a)
         goto out;
     }
     uint64_t payload;
-    fmt->get_cipher(ctx, NULL, &payload, NULL);
+    uint32_t sector;
+    fmt->get_cipher(ctx, NULL, &payload, &sector);
     printf("Formatted '%s' as LUKS: payload at offset %" PRIu64 ", %" PRIu64
            " bytes of payload\n", tool_image_label(&img), payload,
-           ((uint64_t)len - payload) / 512 * 512);
+           ((uint64_t)len - payload) / sector * sector);
     status = 0;
 out:
     if (ctx)
@@ -145,7 +172,8 @@ const struct img_command img_cmd_format = {
         { 0 },
     },
     .notes = "-o holds the LUKS create options (key-secret=ID, naming an --object secret,\n"
-             "is required); the payload is the rest of the volume after the header.\n"
+             "is required; luks-version=2 writes LUKS2; '-o help' lists them); the\n"
+             "payload is the rest of the volume after the header.\n"
              "FILENAME is opened as raw unless -f names a format; with --image-opts it\n"
              "is dotted options naming a node.\n",
     .run = run,

@@ -168,14 +168,18 @@ static int restore(struct img_args *a)
     if (img.kind == TOOL_IMAGE_FILE && !img.format)
         img.format = "raw";
 
-    const struct strata_crypto_format *fmt = strata_crypto_format_find("luks", &err);
-    if (!fmt)
-        return tool_fail(err, -ENOENT, NULL);
     struct mem_region m = { 0 };
     if ((r = read_file(file, &m, &err)) < 0)
         return tool_fail(err, r, NULL);
     struct strata_crypto_hdr_io mio = { .opaque = &m, .read = mem_read, .size = m.len,
                                         .name = file };
+    const struct strata_crypto_format *fmt = strata_crypto_format_for_header("luks", &mio,
+                                                                             &err);
+    if (!fmt) {
+        strata_wipe(m.buf, m.len);
+        free(m.buf);
+        return tool_fail(err, -ENOENT, NULL);
+    }
     struct strata_crypto_ctx *ctx = NULL;
     struct strata_node *node = NULL, *target = NULL;
     int status = 1;

@@ -54,12 +54,17 @@ int img_crypt_open(const struct tool_image *img, unsigned flags, struct img_cryp
     c->hdr = strata_node_child(fmt, "header");
     if (!c->hdr)
         c->hdr = strata_node_child(fmt, "file");
-    c->fmt = strata_crypto_format_find("luks", errp);
-    if (!c->fmt || !c->hdr) {
-        r = -ENOENT;
+    if (!c->hdr) {
+        r = strata_error_set(errp, ENOENT, "%s: the LUKS node has no header child",
+                             strata_node_filename(fmt));
         goto fail;
     }
     img_crypt_node_io(c->hdr, writable, &c->io);
+    c->fmt = strata_crypto_format_for_header("luks", &c->io, errp);
+    if (!c->fmt) {
+        r = -ENOTSUP;
+        goto fail;
+    }
     r = c->fmt->open(&c->io, NULL, STRATA_O_NO_IO, &c->ctx, errp);
     if (r < 0)
         goto fail;

@@ -23,13 +23,23 @@ head -c 524288 /dev/urandom >"$DATA2"
 # cs_format IMG SIZE [cryptsetup options...]: a LUKS1 volume made by cryptsetup
 # with the key in $PASS unless --key-file is among the options.
 cs_format() {
-    local img=$1 size=$2
-    shift 2
+    cs_format_type luks1 "$@"
+}
+
+# cs2_format IMG SIZE [cryptsetup options...]: the same as LUKS2, with PBKDF2
+# unless the options choose another pbkdf (cryptsetup takes the last one).
+cs2_format() {
+    cs_format_type luks2 "$1" "$2" --pbkdf pbkdf2 "${@:3}"
+}
+
+cs_format_type() {
+    local type=$1 img=$2 size=$3
+    shift 3
     rm -f "$img"
     truncate -s "$size" "$img"
     local kf=(--key-file "$PASS")
     [[ " $* " == *" --key-file "* ]] && kf=()
-    cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 "${kf[@]}" \
+    cryptsetup luksFormat -q --type "$type" --pbkdf-force-iterations 1000 "${kf[@]}" \
         "$@" "$img"
 }
 
