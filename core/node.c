@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* A key belongs to a child when it is "role" or starts with "role.". */
 static bool key_under_role(const char *key, const char *role)
@@ -218,6 +219,54 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
     return 0;
 }
 
+/* The image file a node opened with these (normalised) options reads: the
+ * file under its primary protocol role, or the probed file. */
+static const char *image_file_name(const struct strata_opts *o, const struct strata_driver *d)
+{
+    if (d && d->kind == STRATA_DRIVER_PROTOCOL)
+        return strata_opts_get(o, "filename");
+    const char *frole = d ? strata_role_with(d, STRATA_CHILD_PRIMARY | STRATA_CHILD_PROTOCOL)
+                          : STRATA_ROLE_FILE;
+    if (!frole)
+        return NULL;
+    char key[256];
+    snprintf(key, sizeof key, "%s.filename", frole);
+    return strata_opts_get(o, key);
+}
+
+/* Two names of one image: the same file (device and inode, so links count)
+ * or, for what is not a local file, the same name. */
+static bool same_image(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
+        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    return strcmp(a, b) == 0;
+}
+
+/* A backing chain that comes back to an image already in it would open
+ * images forever; one too long to be real is refused too. */
+static int check_backing_chain(const struct strata_node *parent, const char *role,
+                               const char *name, struct strata_error **errp)
+{
+    if (!parent || !parent->drv || !name ||
+        !(strata_role_flags(parent->drv, role) & STRATA_CHILD_COW))
+        return 0;
+    unsigned depth = 1;
+    for (const struct strata_node *a = parent; a; a = a->parent) {
+        if (same_image(strata_node_filename(a), name))
+            return strata_error_set(errp, ELOOP, "Backing file '%s' creates an infinite loop.",
+                                    name);
+        if (a->parent && a->parent->drv &&
+            (strata_role_flags(a->parent->drv, a->role) & STRATA_CHILD_COW))
+            depth++;
+    }
+    if (depth > STRATA_MAX_BACKING_DEPTH)
+        return strata_error_set(errp, ELOOP, "%s: the backing chain is longer than %u images",
+                                strata_node_filename(parent), STRATA_MAX_BACKING_DEPTH);
+    return 0;
+}
+
 /* Opens one node; defs are the defaults of a child its parent's driver
  * opens.  Returns 1, and opens nothing, when nothing is given for such a
  * child. */
@@ -239,6 +288,8 @@ static int node_open(const struct strata_opts *opts, unsigned flags,
 
     const struct strata_driver *d;
     r = normalise_opts(n->opts, parent, role, defs, &d, errp);
+    if (r == 0)
+        r = check_backing_chain(parent, role, image_file_name(n->opts, d), errp);
     if (r == 0 && !d) {
         const char *drvname;
         r = probe_driver(n, &drvname, errp);

@@ -9,6 +9,10 @@
 #include <pthread.h>
 
 #define STRATA_MAX_CHILDREN 8
+/* Images in one backing chain at most: deeper is taken for a loop the
+ * file identity check could not see (a chain through several names of
+ * network exports) rather than recursed into without end. */
+#define STRATA_MAX_BACKING_DEPTH 1000
 
 struct strata_child {
     char *role;

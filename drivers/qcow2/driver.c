@@ -282,7 +282,10 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
                                            .flags_clear = STRATA_O_RDWR };
         r = strata_node_open_child(node, "backing", &d, true, &s->backing, errp);
         if (r < 0) {
-            strata_error_prefix(errp, "%s: could not open backing file", s->name);
+            /* A loop is reported as QEMU reports it, naming the image that
+             * comes back, without every open that led there. */
+            if (r != -ELOOP)
+                strata_error_prefix(errp, "%s: could not open backing file", s->name);
             goto fail;
         }
     }
