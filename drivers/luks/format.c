@@ -260,7 +260,7 @@ static int luks_open(const struct strata_crypto_hdr_io *io, const struct strata_
     const char *secret = opts ? strata_opts_get(opts, "key-secret") : NULL;
     if (r == 0 && !(flags & STRATA_O_NO_IO)) {
         if (!secret) {
-            r = strata_error_set(errp, EINVAL, "%s: the LUKS volume is encrypted: "
+            r = strata_error_set(errp, ENOKEY, "%s: the LUKS volume is encrypted: "
                                  "option 'key-secret' is required to open it for I/O",
                                  ctx->name);
         } else {

@@ -127,7 +127,8 @@ struct strata_crypto_format {
 
     /* Mandatory.  Reads and sanity-checks the header (never writes), then,
      * unless flags has STRATA_O_NO_IO, unlocks it with key-secret: a missing
-     * key-secret is an error naming the option; a wrong passphrase gives
+     * key-secret is an -ENOKEY error naming the option (tools then ask for
+     * a passphrase); a wrong passphrase gives
      * "Invalid password, cannot unlock any keyslot".  With STRATA_O_NO_IO
      * the context serves info only (and amend/erase that need no key). */
     int (*open)(const struct strata_crypto_hdr_io *io, const struct strata_opts *opts,

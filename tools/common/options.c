@@ -52,6 +52,9 @@ int tool_common_option(struct tool_common *tc, int c, const char *arg)
     case TOOL_OPT_IMAGE_OPTS:
         tc->image_opts = true;
         return 1;
+    case TOOL_OPT_KEY_FILE:
+        tool_set_key_file(arg);
+        return 1;
     case TOOL_OPT_CONFIG:
         if (tc->nconfigs == TOOL_MAX_CONFIGS) {
             tool_error("--config: at most %d config files", TOOL_MAX_CONFIGS);

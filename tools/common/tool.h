@@ -38,6 +38,7 @@ enum {
     TOOL_OPT_IMAGE_OPTS,
     TOOL_OPT_CONFIG,
     TOOL_OPT_OUTPUT,
+    TOOL_OPT_KEY_FILE,
     TOOL_OPT_FIRST_LOCAL = 0x180,   /* commands number their own from here */
 };
 
@@ -46,7 +47,8 @@ enum {
     { "object", required_argument, NULL, TOOL_OPT_OBJECT },         \
     { "image-opts", no_argument, NULL, TOOL_OPT_IMAGE_OPTS },       \
     { "config", required_argument, NULL, TOOL_OPT_CONFIG },         \
-    { "force-share", no_argument, NULL, 'U' }
+    { "force-share", no_argument, NULL, 'U' },                      \
+    { "key-file", required_argument, NULL, TOOL_OPT_KEY_FILE }
 
 #define TOOL_MAX_CONFIGS 8
 
@@ -73,6 +75,23 @@ int tool_refuse_force_share(const struct tool_common *tc, const char *cmd);
 
 /* --object secret,id=ID,data=...|file=...[,format=raw|base64] */
 int tool_add_object(const char *arg, struct strata_error **errp);
+
+/* ------------------------------------------------------------ keys */
+/* --key-file FILE ("-": stdin): the key for an encrypted image that no
+ * option names. */
+void tool_set_key_file(const char *path);
+bool tool_key_file_given(void);
+/* True when stdin is a terminal, so a passphrase may be asked for. */
+bool tool_can_prompt(void);
+/* Asks `prompt` without echo (and, with verify, "Verify passphrase: ",
+ * refusing a mismatch) and stores the answer as a secret whose id is
+ * written to id.  -ENOKEY without a terminal. */
+int tool_prompt_secret(const char *prompt, bool verify, char *id, size_t idlen,
+                       struct strata_error **errp);
+/* The key from --key-file if given, else typed after "Enter passphrase
+ * for WHAT: ". */
+int tool_supply_key(const char *what, bool verify, char *id, size_t idlen,
+                    struct strata_error **errp);
 
 /* ------------------------------------------------------------ images */
 enum tool_image_kind {

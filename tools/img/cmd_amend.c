@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_amend.c - strata-img amend: change format options of an image. */
-#include "img.h"
+#include "crypt.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -84,8 +84,10 @@ static int run(int argc, char **argv)
         status = tool_fail(err, -ENOTSUP, NULL);
     } else {
         struct tool_progress pr;
+        ret = img_crypt_new_key(co.opts, &err);
         tool_progress_start(&pr, progress);
-        ret = strata_image_amend(fmt, co.opts, force, &err);
+        if (ret >= 0)
+            ret = strata_image_amend(fmt, co.opts, force, &err);
         if (ret >= 0)
             ret = strata_flush(node, &err);
         tool_progress_end(&pr);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_create.c - strata-img create. */
-#include "img.h"
+#include "crypt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -59,7 +59,8 @@ static void print_formatting(const char *filename, const char *fmt, uint64_t siz
     printf("Formatting '%s', fmt=%s size=%" PRIu64, filename, fmt, size);
     const char *k, *v;
     for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
-        printf(" %s=%s", k, v);
+        if (v[0] != '%')    /* a typed or --key-file key: no id to show */
+            printf(" %s=%s", k, v);
     putchar('\n');
     fflush(stdout);
 }
@@ -178,6 +179,14 @@ static int run(int argc, char **argv)
     }
     if (!have_size) {
         tool_error("%s: Image creation needs a size parameter", filename);
+        goto out;
+    }
+    if (!co.opts && !(co.opts = strata_opts_new())) {
+        tool_error("out of memory");
+        goto out;
+    }
+    if (img_crypt_create_key(fmt, co.opts, filename, &err) < 0) {
+        ret = tool_fail(err, -EINVAL, filename);
         goto out;
     }
     /* Printed once the options passed the library's checks, so that a
