@@ -9,6 +9,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <strata/plugin.h>
 #include <strata/strata.h>
@@ -364,6 +365,20 @@ static int luks_parse_prealloc(const char *v, enum strata_prealloc *p)
     return 0;
 }
 
+/* Makes a regular file readable by its owner only (0600), as cryptsetup
+ * leaves a header backup; devices and non-file protocols stay as they are. */
+static int keep_private(struct strata_node *node, struct strata_error **errp)
+{
+    const char *path = strata_node_filename(node);
+    struct stat st;
+    if (!path || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    if (chmod(path, S_IRUSR | S_IWUSR) < 0)
+        return strata_error_set(errp, errno, "%s: cannot make the header file private: %s",
+                                path, strerror(errno));
+    return 0;
+}
+
 static int luks_create(struct strata_create *c, struct strata_error **errp)
 {
     const struct strata_opts *o = strata_create_opts(c);
@@ -394,6 +409,10 @@ static int luks_create(struct strata_create *c, struct strata_error **errp)
     if ((r = strata_create_child(c, "file", 0, false, &file, errp)) < 0)
         goto out;
     if (header_child && (r = strata_create_child(c, "header", 0, false, &hdr, errp)) < 0)
+        goto out;
+    /* Before any key material is written: a file that holds only the
+     * header is as secret as a key file. */
+    if (detached && (r = keep_private(hdr ? hdr : file, errp)) < 0)
         goto out;
     struct strata_crypto_hdr_io io;
     struct luks_state tmp = { 0 };
