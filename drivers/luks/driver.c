@@ -46,6 +46,8 @@ static const char *const luks_children[] = { "file", "header", NULL };
 static const struct strata_opt_desc luks_open_options[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
       .help = "id of the secret holding the passphrase" },
+    { .name = "keyslot", .type = STRATA_OPT_NUMBER,
+      .help = "try the passphrase on this key slot only (default: every active one)" },
     { NULL },
 };
 

@@ -32,6 +32,8 @@ static const struct strata_opt_desc luks_create_opts[] = {
 static const struct strata_opt_desc luks_open_opts[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
       .help = "id of the secret holding the passphrase" },
+    { .name = "keyslot", .type = STRATA_OPT_NUMBER,
+      .help = "try the passphrase on this key slot only (0-7; default: every active one)" },
     { NULL },
 };
 
@@ -266,10 +268,17 @@ static int luks_open(const struct strata_crypto_hdr_io *io, const struct strata_
         } else {
             uint8_t *pass = NULL, mk[LUKS_MAX_KEY];
             size_t passlen = 0;
-            r = luks_get_pass(secret, "key-secret", &pass, &passlen, errp);
+            int64_t slot = -1;
+            if (strata_opts_get(opts, "keyslot") &&
+                (r = strata_opts_get_i64(opts, "keyslot", &slot, errp)) == 0 &&
+                (slot < 0 || slot >= LUKS_NUM_SLOTS))
+                r = strata_error_set(errp, EINVAL, "%s: keyslot %" PRId64 " is out of "
+                                     "range (0-%d)", ctx->name, slot, LUKS_NUM_SLOTS - 1);
             if (r == 0)
-                r = luks_unlock(&ctx->lio, &ctx->h, &ctx->spec, pass, passlen, -1, mk,
-                                errp);
+                r = luks_get_pass(secret, "key-secret", &pass, &passlen, errp);
+            if (r == 0)
+                r = luks_unlock(&ctx->lio, &ctx->h, &ctx->spec, pass, passlen, (int)slot,
+                                mk, errp);
             if (r >= 0)
                 r = luks_set_key(ctx, mk, errp);
             strata_wipe(mk, sizeof mk);

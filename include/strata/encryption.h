@@ -27,7 +27,8 @@
  *
  * Options are passed without any prefix (qcow2 strips "encrypt."), with
  * QEMU's names: key-secret, cipher-alg, cipher-mode, ivgen-alg,
- * ivgen-hash-alg, hash-alg, iter-time for create; state, keyslot, old-secret,
+ * ivgen-hash-alg, hash-alg, iter-time for create; key-secret and keyslot
+ * (try the passphrase on that slot only) for open; state, keyslot, old-secret,
  * new-secret, iter-time for amend.  The descriptor lists them
  * (create_options, open_options, amend_options) so callers can validate and
  * show help.  Secrets are looked up with strata_secret_get() by id.

@@ -119,11 +119,12 @@ static int image_opts(const struct tool_image *img, struct strata_opts **optsp,
     return 0;
 }
 
-/* The image needs a key that no option names: opens it again with the key
- * from --key-file or typed at the terminal, given to the encrypted format
- * at the top (a luks volume, or qcow's and qcow2's encrypt.). */
-static int open_with_key(const struct tool_image *img, unsigned flags,
-                         struct strata_node **nodep, struct strata_error **errp)
+/* Opens the image with the key option of the encrypted format at its top
+ * (a luks volume, or qcow's and qcow2's encrypt.) set, when the image's own
+ * options name no key, to the key from --key-file or typed at the terminal;
+ * and, with a keyslot, that key slot option. */
+int tool_image_open_keyed(const struct tool_image *img, unsigned flags, int keyslot,
+                          struct strata_node **nodep, struct strata_error **errp)
 {
     struct strata_opts *o = NULL;
     int ret = image_opts(img, &o, errp);
@@ -138,13 +139,21 @@ static int open_with_key(const struct tool_image *img, unsigned flags,
         strata_opts_set(o, "driver", strata_node_driver_name(probe));
         strata_close(probe);
     }
-    const char *keyopt = strcmp(strata_opts_get(o, "driver"), "luks") == 0
-                         ? "key-secret" : "encrypt.key-secret";
-    char id[32];
-    ret = tool_supply_key(img->spec, false, id, sizeof id, errp);
-    if (ret < 0)
-        goto out;
-    strata_opts_set(o, keyopt, id);
+    const char *prefix = strcmp(strata_opts_get(o, "driver"), "luks") == 0 ? "" : "encrypt.";
+    char key[64], id[32];
+    snprintf(key, sizeof key, "%skey-secret", prefix);
+    if (!strata_opts_get(o, key)) {
+        ret = tool_supply_key(img->spec, false, id, sizeof id, errp);
+        if (ret < 0) {
+            strata_error_prefix(errp, "%s", img->spec);
+            goto out;
+        }
+        strata_opts_set(o, key, id);
+    }
+    if (keyslot >= 0) {
+        snprintf(key, sizeof key, "%skeyslot", prefix);
+        strata_opts_setf(o, key, "%d", keyslot);
+    }
     ret = strata_open_opts(o, flags, nodep, errp);
 out:
     strata_opts_free(o);
@@ -159,7 +168,7 @@ int tool_image_open(const struct tool_image *img, unsigned flags,
     if (ret == -ENOKEY && (tool_key_file_given() || tool_can_prompt())) {
         strata_error_free(err);
         err = NULL;
-        ret = open_with_key(img, flags, nodep, &err);
+        ret = tool_image_open_keyed(img, flags, -1, nodep, &err);
     }
     if (ret == -ENOKEY && err && err->msg) {
         /* The library names its option; the tools have a shorter one. */

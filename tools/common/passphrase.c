@@ -91,7 +91,8 @@ int tool_prompt_secret(const char *prompt, bool verify, char *id, size_t idlen,
 {
     if (!tool_can_prompt())
         return strata_error_set(errp, ENOKEY, "no key was given and stdin is not a "
-                                "terminal to ask for one");
+                                "terminal to ask for one (give --key-file FILE, or "
+                                "--object secret,... and key-secret=ID)");
     uint8_t *a = strata_secure_alloc(PASS_MAX), *b = strata_secure_alloc(PASS_MAX);
     int ret;
     if (!a || !b) {
@@ -129,7 +130,19 @@ int tool_supply_key(const char *what, bool verify, char *id, size_t idlen,
         snprintf(id, idlen, "%s", KEY_FILE_ID);
         return 0;
     }
-    char prompt[512];
+    /* Opening the same image again (another key slot, a second argument
+     * naming it) does not ask again. */
+    static char last_what[512], last_id[32];
+    if (!verify && last_id[0] && strcmp(what, last_what) == 0) {
+        snprintf(id, idlen, "%s", last_id);
+        return 0;
+    }
+    char prompt[600];
     snprintf(prompt, sizeof prompt, "Enter passphrase for %s: ", what);
-    return tool_prompt_secret(prompt, verify, id, idlen, errp);
+    int ret = tool_prompt_secret(prompt, verify, id, idlen, errp);
+    if (ret == 0 && !verify) {
+        snprintf(last_what, sizeof last_what, "%s", what);
+        snprintf(last_id, sizeof last_id, "%s", id);
+    }
+    return ret;
 }

@@ -121,6 +121,13 @@ void tool_image_from_word(const struct tool_common *tc, const char *word,
                           struct tool_image *img);
 int tool_image_open(const struct tool_image *img, unsigned flags,
                     struct strata_node **nodep, struct strata_error **errp);
+/* Opens img with the key of the encrypted format at its top (a luks
+ * volume, or qcow's and qcow2's encrypt.) taken, when the image's options
+ * name none, from --key-file or the terminal; keyslot >= 0 limits the
+ * passphrase to that key slot.  tool_image_open calls it when a key is
+ * missing and one can be had. */
+int tool_image_open_keyed(const struct tool_image *img, unsigned flags, int keyslot,
+                          struct strata_node **nodep, struct strata_error **errp);
 /* `name` as a backing file name of `image` means: relative to the image's
  * directory unless absolute.  Newly allocated; NULL on ENOMEM. */
 char *tool_path_beside(const char *image, const char *name);

@@ -19,7 +19,7 @@ extern const struct img_command img_cmd_amend, img_cmd_bench, img_cmd_check,
     img_cmd_rebase, img_cmd_commit;
 /* Encryption (LUKS) commands. */
 extern const struct img_command img_cmd_erase, img_cmd_format, img_cmd_header_backup,
-    img_cmd_header_restore;
+    img_cmd_header_restore, img_cmd_check_key;
 
 /* Prints the command's usage and option help to stdout; returns 0. */
 int img_print_help(const struct img_command *cmd);

@@ -11,6 +11,7 @@ static const struct img_command *const commands[] = {
     &img_cmd_map, &img_cmd_measure, &img_cmd_resize, &img_cmd_snapshot,
     &img_cmd_rebase, &img_cmd_commit,
     &img_cmd_erase, &img_cmd_format, &img_cmd_header_backup, &img_cmd_header_restore,
+    &img_cmd_check_key,
     NULL,
 };
 
