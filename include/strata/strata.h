@@ -34,7 +34,9 @@ STRATA_EXPORT int strata_init(struct strata_error **errp);
 
 /* ------------------------------------------------------------ opening */
 /* A stack config file (see strata.conf(5)): its `stack` group and its
- * `secrets` list. */
+ * `secrets` list.  The file's secrets belong to the returned handle: other
+ * handles do not see them (they see their own, then the process-wide
+ * ones), and strata_close() wipes them. */
 STRATA_EXPORT int strata_open_config(const char *path, unsigned flags,
                                      struct strata_node **nodep,
                                      struct strata_error **errp);

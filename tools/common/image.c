@@ -177,11 +177,13 @@ int tool_image_open(const struct tool_image *img, unsigned flags,
         strata_error_free(err);
         err = e2;
     }
+    char *shown = ret < 0 ? tool_hide_secrets(img->spec) : NULL;
+    const char *label = shown ? shown : "the image";
     if (ret < 0 && err && err->msg && !strstr(err->msg, img->spec))
-        strata_error_prefix(&err, "Could not open '%s'", img->spec);
+        strata_error_prefix(&err, "Could not open '%s'", label);
     else if (ret < 0 && !err)
-        strata_error_set(&err, -ret, "Could not open '%s': %s", img->spec,
-                         strerror(-ret));
+        strata_error_set(&err, -ret, "Could not open '%s': %s", label, strerror(-ret));
+    free(shown);
     if (errp)
         *errp = err;
     else

@@ -73,6 +73,11 @@ int tool_common_finish(const struct tool_common *tc);
  * 0 when -U was not given, else the exit status after the usage message. */
 int tool_refuse_force_share(const struct tool_common *tc, const char *cmd);
 
+/* A copy of an option string for messages, with the value of every
+ * data= (the secret of --object secret) shown as <hidden>.  NULL on
+ * ENOMEM. */
+char *tool_hide_secrets(const char *text);
+
 /* --object secret,id=ID,data=...|file=...[,format=raw|base64] */
 int tool_add_object(const char *arg, struct strata_error **errp);
 
