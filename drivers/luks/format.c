@@ -18,7 +18,21 @@ struct strata_crypto_ctx {
     struct strata_cipher_spec spec;
     uint8_t *mk;                 /* secure memory, key_bytes; NULL when locked */
     struct strata_cipher *cipher;
+    /* Opened for the header only although the cipher or hash it names
+     * cannot be used (a missing module): why, for whatever must decrypt
+     * key material. */
+    struct strata_error *alg_err;
 };
+
+/* Key material is about to be decrypted or written: the header's
+ * algorithms must be usable. */
+static int luks_need_algs(const struct strata_crypto_ctx *ctx, struct strata_error **errp)
+{
+    if (!ctx->alg_err)
+        return 0;
+    return strata_error_set(errp, ctx->alg_err->code > 0 ? ctx->alg_err->code : EINVAL,
+                            "%s", ctx->alg_err->msg);
+}
 
 const char *const luks_cipher_mode_choices[] = { "ecb", "cbc", "xts", "ctr", NULL };
 const char *const luks_ivgen_choices[] = { "plain", "plain64", "essiv", NULL };
@@ -189,6 +203,7 @@ static void luks_close(struct strata_crypto_ctx *ctx)
     strata_cipher_free(ctx->cipher);
     if (ctx->mk)
         strata_secure_free(ctx->mk, LUKS_MAX_KEY);
+    strata_error_free(ctx->alg_err);
     free(ctx->name);
     strata_wipe(ctx, sizeof *ctx);
     free(ctx);
@@ -234,7 +249,10 @@ static int luks_set_key(struct strata_crypto_ctx *ctx, const uint8_t *mk,
     return r;
 }
 
-static int luks_read_header(struct strata_crypto_ctx *ctx, struct strata_error **errp)
+/* header_only: an unusable cipher or hash is kept in ctx->alg_err rather
+ * than refused, since only the header is needed. */
+static int luks_read_header(struct strata_crypto_ctx *ctx, bool header_only,
+                            struct strata_error **errp)
 {
     uint8_t raw[LUKS_HDR_SIZE];
     if (ctx->io.size && ctx->io.size < LUKS_HDR_SIZE)
@@ -245,7 +263,8 @@ static int luks_read_header(struct strata_crypto_ctx *ctx, struct strata_error *
         return r;
     if ((r = luks_header_decode(raw, &ctx->h, ctx->name, errp)) < 0)
         return r;
-    if ((r = luks_header_check(&ctx->h, ctx->io.size, ctx->name, errp)) < 0)
+    if ((r = luks_header_check(&ctx->h, ctx->io.size, ctx->name,
+                               header_only ? &ctx->alg_err : NULL, errp)) < 0)
         return r;
     return luks_header_spec(&ctx->h, &ctx->spec, ctx->name, errp);
 }
@@ -258,7 +277,7 @@ static int luks_open(const struct strata_crypto_hdr_io *io, const struct strata_
     struct strata_crypto_ctx *ctx = luks_ctx_new(io, errp);
     if (!ctx)
         return -ENOMEM;
-    int r = luks_read_header(ctx, errp);
+    int r = luks_read_header(ctx, flags & STRATA_O_NO_IO, errp);
     const char *secret = opts ? strata_opts_get(opts, "key-secret") : NULL;
     if (r == 0 && !(flags & STRATA_O_NO_IO)) {
         if (!secret) {
@@ -503,6 +522,9 @@ static int luks_matching_slots(struct strata_crypto_ctx *ctx, const uint8_t *pas
 {
     uint8_t tmp[LUKS_MAX_KEY];
     *mask = 0;
+    int r0 = luks_need_algs(ctx, errp);
+    if (r0 < 0)
+        return r0;
     for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++) {
         if (ctx->h.slots[i].active != LUKS_SLOT_ACTIVE)
             continue;
@@ -537,7 +559,8 @@ static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opt
     if (!new_id)
         return strata_error_set(errp, EINVAL, "%s: 'new-secret' is required to activate "
                                 "a keyslot", ctx->name);
-    if ((r = strata_opts_get_u64(opts, "iter-time", &iter_time, errp)) < 0 ||
+    if ((r = luks_need_algs(ctx, errp)) < 0 ||
+        (r = strata_opts_get_u64(opts, "iter-time", &iter_time, errp)) < 0 ||
         (r = strata_opts_get_bool(opts, "replace", &replace, errp)) < 0)
         return r;
     if (iter_time == 0 || iter_time > 3600 * 1000)

@@ -59,9 +59,12 @@ int luks_header_decode(const uint8_t *raw, struct luks_header *h, const char *na
                        struct strata_error **errp);
 void luks_header_encode(const struct luks_header *h, uint8_t *raw);
 /* Structural checks (see luks_header_check in header.c); region_size 0 =
- * unknown. */
+ * unknown.  With alg_errp, a cipher or hash that cannot be used (e.g. its
+ * module is missing) is set there instead of failing the check, for
+ * callers that need only the header. */
 int luks_header_check(const struct luks_header *h, uint64_t region_size,
-                      const char *name, struct strata_error **errp);
+                      const char *name, struct strata_error **alg_errp,
+                      struct strata_error **errp);
 /* Bytes of key material of one slot, rounded up to whole sectors. */
 size_t luks_material_len(const struct luks_header *h, unsigned slot);
 /* Sectors between consecutive key slots for a key of key_bytes. */

@@ -4,6 +4,22 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
+
+/* Erasing key slots by number (state=inactive,keyslot=N and nothing
+ * else) needs only the header: no key, and no usable cipher either, which
+ * makes it a rescue operation for a volume whose cipher module is missing. */
+static bool header_only(const struct strata_opts *o)
+{
+    const char *state = o ? strata_opts_get(o, "state") : NULL;
+    if (!state || strcmp(state, "inactive") != 0 || !strata_opts_get(o, "keyslot"))
+        return false;
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
+        if (strcmp(k, "state") != 0 && strcmp(k, "keyslot") != 0)
+            return false;
+    return true;
+}
 
 static int run(int argc, char **argv)
 {
@@ -68,7 +84,8 @@ static int run(int argc, char **argv)
         goto out;
     status = 1;
     struct strata_node *node;
-    unsigned flags = co.want_help ? STRATA_O_NO_IO : STRATA_O_RDWR;
+    unsigned flags = co.want_help ? STRATA_O_NO_IO
+                   : header_only(co.opts) ? STRATA_O_RDWR | STRATA_O_NO_IO : STRATA_O_RDWR;
     ret = tool_image_open(&img, flags, &node, &err);
     if (ret < 0) {
         status = tool_fail(err, ret, img.spec);
