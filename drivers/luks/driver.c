@@ -177,7 +177,9 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
     luks_format.get_cipher(s->ctx, &s->cipher, &s->payload_off, &sector);
 
     const char *dname = strata_node_filename(s->file);
-    uint64_t hend = luks_format.header_length(s->ctx);
+    /* Where the key material really ends: the first cryptsetup releases
+     * packed it without 4 KiB alignment, with the payload right after. */
+    uint64_t hend = luks_material_end(s->ctx);
     if (!s->header && s->payload_off < hend && (flags & STRATA_O_NO_IO)) {
         /* A detached header file on its own: metadata, no payload. */
         s->header_only = true;

@@ -266,6 +266,7 @@ static int luks_read_header(struct strata_crypto_ctx *ctx, bool header_only,
     if ((r = luks_header_check(&ctx->h, ctx->io.size, ctx->name,
                                header_only ? &ctx->alg_err : NULL, errp)) < 0)
         return r;
+
     return luks_header_spec(&ctx->h, &ctx->spec, ctx->name, errp);
 }
 
@@ -300,6 +301,10 @@ static int luks_open(const struct strata_crypto_hdr_io *io, const struct strata_
                                 mk, errp);
             if (r >= 0)
                 r = luks_set_key(ctx, mk, errp);
+            if (r >= 0 && luks_ecb_ivgen(&ctx->h))
+                strata_warn("%s: the volume is encrypted in ECB mode, which is unsafe "
+                            "(equal blocks encrypt alike); its IV generator '%s' is "
+                            "ignored, as QEMU does", ctx->name, luks_ecb_ivgen(&ctx->h));
             strata_wipe(mk, sizeof mk);
             if (pass)
                 strata_secret_free(pass, passlen);
@@ -434,6 +439,11 @@ static void luks_get_cipher(struct strata_crypto_ctx *ctx, struct strata_cipher 
         *sector_size = LUKS_SECTOR;
 }
 
+uint64_t luks_material_end(struct strata_crypto_ctx *ctx)
+{
+    return luks_header_end(&ctx->h);
+}
+
 /* What cryptsetup's luksHeaderBackup saves: the header and key material up
  * to the 4 KiB boundary after the last slot, not the padding before the
  * payload. */
@@ -457,7 +467,7 @@ static int luks_get_info(struct strata_crypto_ctx *ctx, struct strata_info *obj,
         snprintf(buf, sizeof buf, "%s-%u", ctx->spec.alg, bits);
     strata_info_add_str(obj, "cipher-alg", buf);
     strata_info_add_str(obj, "cipher-mode", ctx->spec.mode);
-    const char *iv = ctx->spec.ivgen;
+    const char *iv = luks_ecb_ivgen(h) ? luks_ecb_ivgen(h) : ctx->spec.ivgen;
     if (strncmp(iv, "essiv:", 6) == 0) {
         strata_info_add_str(obj, "ivgen-alg", "essiv");
         strata_info_add_str(obj, "ivgen-hash-alg", iv + 6);

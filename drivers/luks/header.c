@@ -150,12 +150,24 @@ uint64_t luks_header_end(const struct luks_header *h)
     return end;
 }
 
+const char *luks_ecb_ivgen(const struct luks_header *h)
+{
+    const char *dash = strchr(h->cipher_mode, '-');
+    if (strncmp(h->cipher_mode, "ecb-", 4) != 0 || !dash[1])
+        return NULL;
+    return dash + 1;
+}
+
 int luks_header_spec(const struct luks_header *h, struct strata_cipher_spec *spec,
                      const char *name, struct strata_error **errp)
 {
     int r = strata_cipher_spec_parse(h->cipher_name, h->cipher_mode, spec, errp);
     if (r < 0)
         strata_error_prefix(errp, "%s", name);
+    /* QEMU writes "ecb-plain64" for cipher-mode=ecb and ignores the IV
+     * generator, so such volumes are read the same way. */
+    if (r == 0 && luks_ecb_ivgen(h))
+        spec->ivgen[0] = '\0';
     return r;
 }
 

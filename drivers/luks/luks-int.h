@@ -71,8 +71,14 @@ size_t luks_material_len(const struct luks_header *h, unsigned slot);
 uint32_t luks_slot_stride(uint32_t key_bytes);
 /* End of header and key material, in bytes. */
 uint64_t luks_header_end(const struct luks_header *h);
+struct strata_crypto_ctx;
+/* luks_header_end of an opened header (format.c). */
+uint64_t luks_material_end(struct strata_crypto_ctx *ctx);
 
 /* The payload cipher named by the header, taken apart. */
+/* The IV generator an ECB volume names ("plain64" for QEMU's
+ * "ecb-plain64"), which ECB does not use; NULL for other modes. */
+const char *luks_ecb_ivgen(const struct luks_header *h);
 int luks_header_spec(const struct luks_header *h, struct strata_cipher_spec *spec,
                      const char *name, struct strata_error **errp);
 
