@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_commit.c - strata-img commit: write what an image defines itself into
- * its backing file.  The image is left as it is (qemu-img commit -d). */
+ * its backing file, then empty the image as qemu-img does (-d keeps it). */
 #include "img.h"
 
 #include <errno.h>
@@ -56,6 +56,23 @@ static int check_base(const char *base, const char *image, struct strata_node *p
     return 1;
 }
 
+/* Once its data is in the backing file, the image gives up its clusters,
+ * as qemu-img commit does without -d.  Opened without its backing file, a
+ * discarded cluster becomes unallocated (reading through to the backing
+ * file) rather than a zero cluster. */
+static int make_empty(const struct tool_image *img, int64_t size, struct strata_error **errp)
+{
+    struct strata_node *top;
+    int ret = tool_image_open(img, STRATA_O_RDWR | STRATA_O_NO_BACKING, &top, errp);
+    if (ret < 0)
+        return ret;
+    ret = strata_pdiscard(top, 0, (uint64_t)size, errp);
+    if (ret == 0)
+        ret = strata_flush(top, errp);
+    strata_close(top);
+    return ret;
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -65,7 +82,7 @@ static int run(int argc, char **argv)
     struct tool_common tc = { 0 };
     struct strata_error *err = NULL;
     const char *base = NULL;
-    bool quiet = false;
+    bool quiet = false, keep = false, progress = false;
     int c, ret;
 
     while ((c = getopt_long(argc, argv, ":hf:b:qdpt:r:U", longopts, NULL)) != -1) {
@@ -78,7 +95,9 @@ static int run(int argc, char **argv)
         case 'h': return img_print_help(&img_cmd_commit);
         case 'b': base = optarg; break;
         case 'q': quiet = true; break;
-        case 'd': case 'p': case 't': case 'r': break;
+        case 'd': keep = true; break;
+        case 'p': progress = true; break;
+        case 't': case 'r': break;
         default: return tool_getopt_error(c, argv, "commit");
         }
     }
@@ -119,7 +138,10 @@ static int run(int argc, char **argv)
     int64_t bsize = ret == 0 ? strata_get_length(bk) : 0;
     if (ret == 0 && bsize < size)
         ret = strata_truncate(bk, (uint64_t)size, false, STRATA_PREALLOC_OFF, &err);
+    struct tool_progress pr;
+    tool_progress_start(&pr, progress && !quiet);
     for (uint64_t off = 0; ret == 0 && off < (uint64_t)size;) {
+        tool_progress_update(&pr, off, (uint64_t)size);
         struct strata_block_status bs;
         uint64_t len = (uint64_t)size - off < COMMIT_CHUNK ? (uint64_t)size - off : COMMIT_CHUNK;
         ret = strata_block_status(top, off, len, &bs, &err);
@@ -139,9 +161,14 @@ static int run(int argc, char **argv)
     }
     if (ret == 0)
         ret = strata_flush(bk, &err);
+    if (ret == 0)
+        tool_progress_update(&pr, (uint64_t)size, (uint64_t)size);
+    tool_progress_end(&pr);
     free(buf);
     strata_close(bk);
     strata_close(top);
+    if (ret == 0 && !keep)
+        ret = make_empty(&img, size, &err);
     free(bname);
     free(bfmt);
     if (ret < 0)
@@ -154,17 +181,20 @@ static int run(int argc, char **argv)
 const struct img_command img_cmd_commit = {
     .name = "commit",
     .run = run,
-    .synopsis = "commit [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-b BASE]\n"
-                "                 FILENAME",
+    .synopsis = "commit [--object OBJ] [--image-opts | --config FILE] [-q] [-p] [-d] [-f FMT]\n"
+                "                 [-b BASE] FILENAME",
     .summary = "Write an image's own data into its backing file.",
     .help =
         "  -b BASE               the backing file to commit to (only the immediate\n"
         "                        backing file is supported), by any name of it\n"
         "  -f FMT                image format (probed when omitted)\n"
         "  -q                    quiet\n"
-        "  -d, -p, -t CACHE, -r RATE  accepted for compatibility; change nothing\n"
+        "  -p                    show progress\n"
+        "  -d                    keep the image's data (by default it is emptied\n"
+        "                        once committed, as qemu-img does)\n"
+        "  -t CACHE, -r RATE     accepted for compatibility; change nothing\n"
         "  --image-opts          FILENAME is dotted options\n"
         "  --config FILE         the image is the stack described by FILE\n"
         "  --object secret,...   define a secret\n"
-        "The image itself is left unchanged (as qemu-img commit -d).\n",
+
 };

@@ -14,7 +14,8 @@
 #define REBASE_CHUNK (1u << 20)
 
 static int copy_differences(struct strata_node *img, struct strata_node *fmt,
-                            struct strata_node *nb, struct strata_error **errp)
+                            struct strata_node *nb, bool progress,
+                            struct strata_error **errp)
 {
     int64_t size = strata_get_length(img);
     if (size < 0)
@@ -28,7 +29,10 @@ static int copy_differences(struct strata_node *img, struct strata_node *fmt,
         r = strata_error_set(errp, ENOMEM, "out of memory");
         goto out;
     }
+    struct tool_progress pr;
+    tool_progress_start(&pr, progress);
     for (uint64_t off = 0; off < (uint64_t)size && r == 0;) {
+        tool_progress_update(&pr, off, (uint64_t)size);
         struct strata_block_status bs;
         uint64_t n = (uint64_t)size - off < REBASE_CHUNK ? (uint64_t)size - off : REBASE_CHUNK;
         r = strata_block_status(fmt, off, n, &bs, errp);
@@ -51,6 +55,9 @@ static int copy_differences(struct strata_node *img, struct strata_node *fmt,
         }
         off += n;
     }
+    if (r == 0)
+        tool_progress_update(&pr, (uint64_t)size, (uint64_t)size);
+    tool_progress_end(&pr);
 out:
     free(a);
     free(b);
@@ -66,7 +73,7 @@ static int run(int argc, char **argv)
     struct tool_common tc = { 0 };
     struct strata_error *err = NULL;
     const char *backing = NULL, *bfmt = NULL;
-    bool unsafe = false, quiet = false;
+    bool unsafe = false, quiet = false, progress = false;
     int c, ret;
 
     while ((c = getopt_long(argc, argv, ":hf:b:F:uqpt:T:U", longopts, NULL)) != -1) {
@@ -81,11 +88,11 @@ static int run(int argc, char **argv)
         case 'F': bfmt = optarg; break;
         case 'u': unsafe = true; break;
         case 'q': quiet = true; break;
-        case 'p': case 't': case 'T': break;    /* progress, cache modes: accepted */
+        case 'p': progress = true; break;
+        case 't': case 'T': break;    /* cache modes: accepted */
         default: return tool_getopt_error(c, argv, "rebase");
         }
     }
-    (void)quiet;
     if (!backing)
         return tool_usage_error("rebase", "Must specify backing file (-b)");
     /* The format is recorded in the image, so it is the user's to state, as
@@ -124,7 +131,7 @@ static int run(int argc, char **argv)
         }
     }
     if (!unsafe) {
-        ret = copy_differences(node, fmt, nb, &err);
+        ret = copy_differences(node, fmt, nb, progress && !quiet, &err);
         if (ret < 0)
             goto out;
         ret = strata_flush(node, &err);
@@ -158,7 +165,8 @@ const struct img_command img_cmd_rebase = {
         "  -U, --force-share     open the new backing file without taking image\n"
         "                        locks (the image itself is written and locked)\n"
         "  -q                    quiet\n"
-        "  -p, -t CACHE, -T SRC_CACHE  accepted for compatibility; change nothing\n"
+        "  -p                    show progress\n"
+        "  -t CACHE, -T SRC_CACHE  accepted for compatibility; change nothing\n"
         "  --image-opts          FILENAME is dotted options\n"
         "  --config FILE         the image is the stack described by FILE\n"
         "  --object secret,...   define a secret\n"
