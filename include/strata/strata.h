@@ -29,7 +29,14 @@ extern "C" {
 #define STRATA_VERSION_STRING "0.1.0"
 
 /* Optional: the first open initialises the library.  Explicit init lets an
- * application report plugin path problems early. */
+ * application report plugin path problems early.
+ *
+ * libgcrypt: strata initialises it on first use (version check, a secure
+ * memory pool that grows as needed, initialisation finished) unless it is
+ * already initialised.  An application that uses libgcrypt itself may set
+ * it up first, before its first strata call, and its settings are kept;
+ * it must then give libgcrypt secure memory (GCRYCTL_INIT_SECMEM) for key
+ * material to be kept out of swap. */
 STRATA_EXPORT int strata_init(struct strata_error **errp);
 
 /* ------------------------------------------------------------ opening */
@@ -63,7 +70,8 @@ STRATA_EXPORT void strata_close(struct strata_node *node);
 
 /* Canonical text of the resolved graph: driver, options (sorted) and
  * children, one node per line, indented by depth.  Two ways of writing the
- * same stack give the same text. */
+ * same stack give the same text.  The string is the caller's, allocated
+ * with malloc(): release it with free().  NULL on ENOMEM. */
 STRATA_EXPORT char *strata_node_describe(const struct strata_node *node);
 STRATA_EXPORT const char *strata_node_driver_name(const struct strata_node *node);
 /* Children in a fixed order: returns the i-th (role, node) pair or false. */

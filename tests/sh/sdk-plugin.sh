@@ -18,8 +18,12 @@ prefix=$(strata_test_prefix)
 [ -f "$prefix/include/strata/crypto.h" ] || fail "crypto.h not installed"
 
 cp -r "$src/examples/cipher-plugin" "$tmp/ex"
-export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-make -C "$tmp/ex" CFLAGS="-O2 -g $SAN_CFLAGS" >"$tmp/build.log" 2>&1 ||
+# As docs/plugin-guide.md has it: PKG_CONFIG_PATH on make's command line
+# (not in the environment).  The make flags of `make -s check` are dropped
+# so that the compiler lines can be checked.
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u PKG_CONFIG_PATH \
+    make -C "$tmp/ex" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CFLAGS="-O2 -g $SAN_CFLAGS" \
+    >"$tmp/build.log" 2>&1 ||
     { cat "$tmp/build.log"; fail "the example does not build against the installed SDK"; }
 # Built against the installed tree, not the source tree.
 grep -q -- "-I$prefix/include" "$tmp/build.log" || fail "example not built with pkg-config strata"
