@@ -19,7 +19,12 @@ extern const struct img_command img_cmd_amend, img_cmd_bench, img_cmd_check,
     img_cmd_rebase, img_cmd_commit;
 /* Encryption (LUKS) commands. */
 extern const struct img_command img_cmd_erase, img_cmd_format, img_cmd_header_backup,
-    img_cmd_header_restore, img_cmd_check_key;
+    img_cmd_header_restore, img_cmd_check_key, img_cmd_list_plugins;
+
+/* The end of --help (plugins.c), as qemu-img's "Supported formats:": the
+ * drivers, encryption formats, ciphers and hashes of the modules the
+ * library accepts. */
+void img_print_supported(void);
 
 /* Prints the command's usage and option help to stdout; returns 0. */
 int img_print_help(const struct img_command *cmd);

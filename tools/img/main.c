@@ -11,7 +11,7 @@ static const struct img_command *const commands[] = {
     &img_cmd_map, &img_cmd_measure, &img_cmd_resize, &img_cmd_snapshot,
     &img_cmd_rebase, &img_cmd_commit,
     &img_cmd_erase, &img_cmd_format, &img_cmd_header_backup, &img_cmd_header_restore,
-    &img_cmd_check_key,
+    &img_cmd_check_key, &img_cmd_list_plugins,
     NULL,
 };
 
@@ -37,6 +37,7 @@ static void print_usage(void)
            "Sizes take the binary suffixes K, M, G, T, P, E.\n\n"
            "Run '%s COMMAND --help' for the options of one command.\n",
            tool_progname());
+    img_print_supported();
 }
 
 static void print_version(void)
