@@ -4,6 +4,7 @@
 #include "tool.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
@@ -36,14 +37,30 @@ bool tool_can_prompt(void)
     return isatty(STDIN_FILENO);
 }
 
+/* The terminal settings to put back when Ctrl-C or a kill interrupts the
+ * prompt, so that the shell is not left without echo. */
+static struct termios saved_tty;
+
+static void restore_tty_and_die(int sig)
+{
+    tcsetattr(STDIN_FILENO, TCSANOW, &saved_tty);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
 /* Reads one line from the terminal on stdin with echo off; the newline is
  * not part of the passphrase (as cryptsetup reads a typed one). */
 static int read_line_noecho(const char *prompt, uint8_t *buf, size_t *lenp,
                             struct strata_error **errp)
 {
+    static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+    struct sigaction sa = { .sa_handler = restore_tty_and_die }, prev[4];
     struct termios old, quiet;
     bool restore = tcgetattr(STDIN_FILENO, &old) == 0;
     if (restore) {
+        saved_tty = old;
+        for (int i = 0; i < 4; i++)
+            sigaction(sigs[i], &sa, &prev[i]);
         quiet = old;
         quiet.c_lflag &= (tcflag_t)~(ECHO | ECHONL);
         quiet.c_lflag |= ICANON;
@@ -79,8 +96,11 @@ static int read_line_noecho(const char *prompt, uint8_t *buf, size_t *lenp,
         buf[len++] = (uint8_t)ch;
         ch = 0;
     }
-    if (restore)
+    if (restore) {
         tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+        for (int i = 0; i < 4; i++)
+            sigaction(sigs[i], &prev[i], NULL);
+    }
     fputc('\n', stderr);
     *lenp = len;
     return ret;
