@@ -154,6 +154,9 @@ STRATA_EXPORT void strata_driver_foreach(void (*fn)(const struct strata_driver *
  * missing mandatory callback, failed self-test) give an error naming the
  * file and the reason. */
 STRATA_EXPORT int strata_module_load(const char *path, struct strata_error **errp);
+/* The plugin directory searched after STRATA_PLUGIN_PATH: "strata" beside
+ * the libstrata the program runs with (empty when that cannot be found). */
+STRATA_EXPORT void strata_plugin_default_dir(char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -15,20 +15,6 @@
 #include <strata/hash.h>
 #include <strata/plugin.h>
 
-/* The module directory the library searches last: "strata" beside it. */
-static void default_dir(char *buf, size_t len)
-{
-    Dl_info info;
-    buf[0] = '\0';
-    if (dladdr((void *)strata_init, &info) && info.dli_fname) {
-        char real[PATH_MAX];
-        const char *p = realpath(info.dli_fname, real) ? real : info.dli_fname;
-        const char *slash = strrchr(p, '/');
-        if (slash)
-            snprintf(buf, len, "%.*s/strata", (int)(slash - p), p);
-    }
-}
-
 static int by_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
@@ -132,7 +118,7 @@ void img_plugins_foreach(void (*fn)(const struct img_plugin *p, void *opaque), v
         scan_dir(d, fn, opaque);
     free(copy);
     char def[PATH_MAX];
-    default_dir(def, sizeof def);
+    strata_plugin_default_dir(def, sizeof def);
     if (def[0])
         scan_dir(def, fn, opaque);
 }
