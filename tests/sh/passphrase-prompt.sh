@@ -77,6 +77,17 @@ strata-img dd --key-file "$T/typed" if="$img" of="$T/dd.raw" bs=64k count=1 ||
     fail "dd --key-file"
 cmp "$T/pat" "$T/dd.raw" || fail "dd read other data"
 
+echo "== legacy qcow AES asks too"
+strata-img create -q -f qcow --key-file "$T/typed" \
+    -o encrypt.format=aes,encrypt.allow-legacy-aes=on "$T/a.qcow" 1M 2>/dev/null ||
+    fail "qcow AES create with --key-file"
+strata-io --key-file "$T/typed" -c "write -P 0x42 0 4k" --image-opts \
+    "driver=qcow,encrypt.allow-legacy-aes=on,file.filename=$T/a.qcow" >/dev/null 2>&1 ||
+    fail "qcow AES write with --key-file"
+ptyrun "Enter passphrase for $T/a.qcow:" "$SECRET" -- strata-io -r -c "read -P 0x42 0 4k" \
+    "$T/a.qcow" >"$T/tty" || fail "qcow AES typed key: $(cat "$T/tty")"
+contains "verification failed" "$T/tty" && fail "qcow AES: other data"
+
 echo "== without a terminal nothing waits: the missing option is named"
 for cmd in "strata-io -c 'read 0 512' $img" "strata-img convert -O raw $img $T/x" \
            "strata-img compare $img $T/out" "strata-img dd if=$img of=$T/y count=1"; do
