@@ -23,6 +23,20 @@ STRATA_INTERNAL void strata_gcrypt_init(void);
 /* registry.c: one-time library set-up (libgcrypt, libltdl, snippets). */
 STRATA_INTERNAL int strata_core_init(struct strata_error **errp);
 
+/* secrets.c: the secrets of one handle.  While a scope is entered on a
+ * thread, secrets defined there go into it and lookups try it first;
+ * enter returns the scope that was current (to enter again after).  A
+ * bound scope lives until strata_secret_scope_release(owner), which
+ * strata_close calls with the top node: its secrets are wiped. */
+struct strata_secret_scope;
+STRATA_INTERNAL struct strata_secret_scope *strata_secret_scope_new(void);
+STRATA_INTERNAL struct strata_secret_scope *
+strata_secret_scope_enter(struct strata_secret_scope *scope);
+STRATA_INTERNAL void strata_secret_scope_free(struct strata_secret_scope *scope);
+STRATA_INTERNAL void strata_secret_scope_bind(struct strata_secret_scope *scope,
+                                              const struct strata_node *owner);
+STRATA_INTERNAL void strata_secret_scope_release(const struct strata_node *owner);
+
 /* Kinds of registered names, as plugins.d snippets list them. */
 enum strata_reg_kind {
     STRATA_REG_DRIVER,

@@ -199,7 +199,7 @@ static void for_each_file(const char *dir, const char *suffix,
     free(names);
 }
 
-static void default_module_dir(char *buf, size_t len)
+void strata_plugin_default_dir(char *buf, size_t len)
 {
     Dl_info info;
     buf[0] = 0;
@@ -230,7 +230,7 @@ int strata_module_system_init(const struct strata_module_sink *to,
     }
     for_each_file(STRATA_SYSCONFDIR "/strata/plugins.d", ".conf", read_snippet);
     char def[PATH_MAX], snip[PATH_MAX + 16];
-    default_module_dir(def, sizeof def);
+    strata_plugin_default_dir(def, sizeof def);
     if (def[0]) {
         snprintf(snip, sizeof snip, "%s/plugins.d", def);
         for_each_file(snip, ".conf", read_snippet);

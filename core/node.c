@@ -382,19 +382,31 @@ int strata_open_string(const char *dotted, unsigned flags, struct strata_node **
 int strata_open_config(const char *path, unsigned flags, struct strata_node **nodep,
                        struct strata_error **errp)
 {
+    /* The file's secrets belong to this handle alone. */
+    struct strata_secret_scope *scope = strata_secret_scope_new();
+    if (!scope)
+        return strata_error_set(errp, ENOMEM, "%s: out of memory", path);
+    struct strata_secret_scope *prev = strata_secret_scope_enter(scope);
     struct strata_opts *o = NULL;
     int r = strata_config_load(path, &o, errp);
+    if (r == 0)
+        r = strata_open_opts(o, flags, nodep, errp);
+    strata_secret_scope_enter(prev);
     if (r < 0)
-        return r;
-    r = strata_open_opts(o, flags, nodep, errp);
+        strata_secret_scope_free(scope);
+    else
+        strata_secret_scope_bind(scope, *nodep);
     strata_opts_free(o);
     return r;
 }
 
 void strata_close(struct strata_node *node)
 {
-    if (node)
+    if (node) {
+        /* Before the node's memory can be reused by another open. */
+        strata_secret_scope_release(node);
         node_free(node, true);
+    }
 }
 
 /* ------------------------------------------------------------ children */

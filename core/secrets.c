@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* secrets.c - the process-wide secret store (--object secret, a config
- * file's `secrets` list).  Secrets are bytes kept in secure memory. */
+/* secrets.c - the secret store: process-wide (--object secret,
+ * strata_secret_add, strata_config_load) and per handle (the `secrets` list
+ * of a config file opened with strata_open_config, which only that stack
+ * sees and which strata_close wipes).  Secrets are bytes kept in secure
+ * memory. */
 #include "internal.h"
 
 #include <errno.h>
@@ -20,14 +23,29 @@ struct secret {
     size_t len;
 };
 
-static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct secret *secrets;
-static size_t n_secrets, cap_secrets;
+struct secret_set {
+    struct secret *v;
+    size_t n, cap;
+};
 
-static ssize_t secret_find(const char *id)
+/* The secrets of one handle. */
+struct strata_secret_scope {
+    struct secret_set set;
+    const struct strata_node *owner;    /* the top node, once opened */
+    struct strata_secret_scope *next;   /* in the list of bound scopes */
+};
+
+static pthread_mutex_t secrets_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct secret_set global;
+static struct strata_secret_scope *bound;
+/* The scope a stack is being opened in on this thread: secrets defined
+ * now go there, and lookups try it before the process-wide store. */
+static _Thread_local struct strata_secret_scope *current;
+
+static ssize_t set_find(const struct secret_set *set, const char *id)
 {
-    for (size_t i = 0; i < n_secrets; i++)
-        if (strcmp(secrets[i].id, id) == 0)
+    for (size_t i = 0; i < set->n; i++)
+        if (strcmp(set->v[i].id, id) == 0)
             return (ssize_t)i;
     return -1;
 }
@@ -48,27 +66,28 @@ static int secret_store(const char *id, uint8_t *data, size_t len,
         return strata_error_set(errp, ENOMEM, "secret '%s': out of memory", id);
     }
     pthread_mutex_lock(&secrets_lock);
-    ssize_t i = secret_find(id);
+    struct secret_set *set = current ? &current->set : &global;
+    ssize_t i = set_find(set, id);
     if (i >= 0) {
-        secret_release(&secrets[i]);
+        secret_release(&set->v[i]);
     } else {
-        if (n_secrets == cap_secrets) {
-            size_t cap = cap_secrets ? cap_secrets * 2 : 8;
-            struct secret *v = realloc(secrets, cap * sizeof *v);
+        if (set->n == set->cap) {
+            size_t cap = set->cap ? set->cap * 2 : 8;
+            struct secret *v = realloc(set->v, cap * sizeof *v);
             if (!v) {
                 pthread_mutex_unlock(&secrets_lock);
                 free(nid);
                 strata_secure_free(data, len);
                 return strata_error_set(errp, ENOMEM, "secret '%s': out of memory", id);
             }
-            secrets = v;
-            cap_secrets = cap;
+            set->v = v;
+            set->cap = cap;
         }
-        i = (ssize_t)n_secrets++;
+        i = (ssize_t)set->n++;
     }
-    secrets[i].id = nid;
-    secrets[i].data = data;
-    secrets[i].len = len;
+    set->v[i].id = nid;
+    set->v[i].data = data;
+    set->v[i].len = len;
     pthread_mutex_unlock(&secrets_lock);
     return 0;
 }
@@ -302,20 +321,26 @@ int strata_secret_get(const char *id, uint8_t **data, size_t *len,
     if (!id || !data || !len)
         return strata_error_set(errp, EINVAL, "no secret id given");
     pthread_mutex_lock(&secrets_lock);
-    ssize_t i = secret_find(id);
+    const struct secret_set *set = current ? &current->set : NULL;
+    ssize_t i = set ? set_find(set, id) : -1;
+    if (i < 0) {
+        set = &global;
+        i = set_find(set, id);
+    }
     if (i < 0) {
         pthread_mutex_unlock(&secrets_lock);
         return strata_error_set(errp, ENOENT, "no secret with id '%s'", id);
     }
-    uint8_t *copy = strata_secure_alloc(secrets[i].len);
+    const struct secret *sec = &set->v[i];
+    uint8_t *copy = strata_secure_alloc(sec->len);
     if (!copy) {
         pthread_mutex_unlock(&secrets_lock);
         return strata_error_set(errp, ENOMEM, "secret '%s': out of secure memory", id);
     }
-    if (secrets[i].len)
-        memcpy(copy, secrets[i].data, secrets[i].len);
+    if (sec->len)
+        memcpy(copy, sec->data, sec->len);
     *data = copy;
-    *len = secrets[i].len;
+    *len = sec->len;
     pthread_mutex_unlock(&secrets_lock);
     return 0;
 }
@@ -330,23 +355,77 @@ void strata_secret_remove(const char *id)
     if (!id)
         return;
     pthread_mutex_lock(&secrets_lock);
-    ssize_t i = secret_find(id);
+    ssize_t i = set_find(&global, id);
     if (i >= 0) {
-        secret_release(&secrets[i]);
-        memmove(&secrets[i], &secrets[i + 1],
-                (n_secrets - (size_t)i - 1) * sizeof secrets[0]);
-        n_secrets--;
+        secret_release(&global.v[i]);
+        memmove(&global.v[i], &global.v[i + 1],
+                (global.n - (size_t)i - 1) * sizeof global.v[0]);
+        global.n--;
     }
     pthread_mutex_unlock(&secrets_lock);
+}
+
+static void set_clear(struct secret_set *set)
+{
+    for (size_t i = 0; i < set->n; i++)
+        secret_release(&set->v[i]);
+    free(set->v);
+    set->v = NULL;
+    set->n = set->cap = 0;
 }
 
 void strata_secret_clear_all(void)
 {
     pthread_mutex_lock(&secrets_lock);
-    for (size_t i = 0; i < n_secrets; i++)
-        secret_release(&secrets[i]);
-    free(secrets);
-    secrets = NULL;
-    n_secrets = cap_secrets = 0;
+    set_clear(&global);
     pthread_mutex_unlock(&secrets_lock);
+}
+
+/* ------------------------------------------------------------ scopes */
+
+struct strata_secret_scope *strata_secret_scope_new(void)
+{
+    return calloc(1, sizeof(struct strata_secret_scope));
+}
+
+struct strata_secret_scope *strata_secret_scope_enter(struct strata_secret_scope *scope)
+{
+    struct strata_secret_scope *prev = current;
+    current = scope;
+    return prev;
+}
+
+void strata_secret_scope_free(struct strata_secret_scope *scope)
+{
+    if (!scope)
+        return;
+    pthread_mutex_lock(&secrets_lock);
+    set_clear(&scope->set);
+    pthread_mutex_unlock(&secrets_lock);
+    free(scope);
+}
+
+void strata_secret_scope_bind(struct strata_secret_scope *scope,
+                              const struct strata_node *owner)
+{
+    pthread_mutex_lock(&secrets_lock);
+    scope->owner = owner;
+    scope->next = bound;
+    bound = scope;
+    pthread_mutex_unlock(&secrets_lock);
+}
+
+void strata_secret_scope_release(const struct strata_node *owner)
+{
+    pthread_mutex_lock(&secrets_lock);
+    struct strata_secret_scope *found = NULL;
+    for (struct strata_secret_scope **p = &bound; *p; p = &(*p)->next) {
+        if ((*p)->owner == owner) {
+            found = *p;
+            *p = found->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&secrets_lock);
+    strata_secret_scope_free(found);
 }

@@ -4,6 +4,18 @@
  *
  *     cc embed.c $(pkg-config --cflags --libs strata) -o embed
  *     ./embed disk.conf
+ *
+ * With strata installed under a prefix the system does not search (say
+ * ./configure --prefix=$HOME/strata), tell pkg-config where strata.pc is
+ * and the program where libstrata.so is, either at link time (rpath) or
+ * when it runs (LD_LIBRARY_PATH):
+ *
+ *     export PKG_CONFIG_PATH=$HOME/strata/lib/pkgconfig
+ *     cc embed.c $(pkg-config --cflags --libs strata) \
+ *        -Wl,-rpath,$(pkg-config --variable=libdir strata) -o embed
+ *
+ * The library finds its plugins relative to itself, so nothing else is
+ * needed.
  */
 #include <strata/strata.h>
 

@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <strata/plugin.h>
 #include <strata/strata.h>
@@ -52,6 +53,8 @@ static const char *const luks2_pbkdf_choices[] = { "argon2id", "argon2i", "pbkdf
 static const struct strata_opt_desc luks_open_options[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
       .help = "id of the secret holding the passphrase" },
+    { .name = "keyslot", .type = STRATA_OPT_NUMBER,
+      .help = "try the passphrase on this key slot only (default: every active one)" },
     { NULL },
 };
 
@@ -231,7 +234,11 @@ static int luks_open(struct strata_node *node, const struct strata_opts *opts,
     }
 
     const char *dname = strata_node_filename(s->file);
-    uint64_t hend = s->fmt->header_length(s->ctx);
+    /* Where the key material really ends: the first cryptsetup releases
+     * packed it without 4 KiB alignment, with the payload right after. */
+    uint64_t hend = strcmp(s->fmt->name, luks_format.name) == 0
+                        ? luks_material_end(s->ctx)
+                        : s->fmt->header_length(s->ctx);
     if (!s->header && s->payload_off < hend && (flags & STRATA_O_NO_IO)) {
         /* A detached header file on its own: metadata, no payload. */
         s->header_only = true;
@@ -462,6 +469,20 @@ static int luks_format_opts(const struct strata_crypto_format *fmt,
     return 0;
 }
 
+/* Makes a regular file readable by its owner only (0600), as cryptsetup
+ * leaves a header backup; devices and non-file protocols stay as they are. */
+static int keep_private(struct strata_node *node, struct strata_error **errp)
+{
+    const char *path = strata_node_filename(node);
+    struct stat st;
+    if (!path || stat(path, &st) < 0 || !S_ISREG(st.st_mode))
+        return 0;
+    if (chmod(path, S_IRUSR | S_IWUSR) < 0)
+        return strata_error_set(errp, errno, "%s: cannot make the header file private: %s",
+                                path, strerror(errno));
+    return 0;
+}
+
 static int luks_create(struct strata_create *c, struct strata_error **errp)
 {
     const struct strata_opts *o = strata_create_opts(c);
@@ -500,6 +521,10 @@ static int luks_create(struct strata_create *c, struct strata_error **errp)
     if ((r = strata_create_child(c, "file", 0, false, &file, errp)) < 0)
         goto out;
     if (header_child && (r = strata_create_child(c, "header", 0, false, &hdr, errp)) < 0)
+        goto out;
+    /* Before any key material is written: a file that holds only the
+     * header is as secret as a key file. */
+    if (detached && (r = keep_private(hdr ? hdr : file, errp)) < 0)
         goto out;
     struct strata_crypto_hdr_io io;
     struct luks_state tmp = { 0 };

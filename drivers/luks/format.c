@@ -19,7 +19,21 @@ struct strata_crypto_ctx {
     struct strata_cipher_spec spec;
     uint8_t *mk;                 /* secure memory, key_bytes; NULL when locked */
     struct strata_cipher *cipher;
+    /* Opened for the header only although the cipher or hash it names
+     * cannot be used (a missing module): why, for whatever must decrypt
+     * key material. */
+    struct strata_error *alg_err;
 };
+
+/* Key material is about to be decrypted or written: the header's
+ * algorithms must be usable. */
+static int luks_need_algs(const struct strata_crypto_ctx *ctx, struct strata_error **errp)
+{
+    if (!ctx->alg_err)
+        return 0;
+    return strata_error_set(errp, ctx->alg_err->code > 0 ? ctx->alg_err->code : EINVAL,
+                            "%s", ctx->alg_err->msg);
+}
 
 const char *const luks_cipher_mode_choices[] = { "ecb", "cbc", "xts", "ctr", NULL };
 const char *const luks_ivgen_choices[] = { "plain", "plain64", "essiv", NULL };
@@ -33,6 +47,8 @@ static const struct strata_opt_desc luks_create_opts[] = {
 static const struct strata_opt_desc luks_open_opts[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
       .help = "id of the secret holding the passphrase" },
+    { .name = "keyslot", .type = STRATA_OPT_NUMBER,
+      .help = "try the passphrase on this key slot only (0-7; default: every active one)" },
     { NULL },
 };
 
@@ -133,6 +149,7 @@ static void luks_close(struct strata_crypto_ctx *ctx)
     strata_cipher_free(ctx->cipher);
     if (ctx->mk)
         strata_secure_free(ctx->mk, LUKS_MAX_KEY);
+    strata_error_free(ctx->alg_err);
     free(ctx->name);
     strata_wipe(ctx, sizeof *ctx);
     free(ctx);
@@ -178,7 +195,10 @@ static int luks_set_key(struct strata_crypto_ctx *ctx, const uint8_t *mk,
     return r;
 }
 
-static int luks_read_header(struct strata_crypto_ctx *ctx, struct strata_error **errp)
+/* header_only: an unusable cipher or hash is kept in ctx->alg_err rather
+ * than refused, since only the header is needed. */
+static int luks_read_header(struct strata_crypto_ctx *ctx, bool header_only,
+                            struct strata_error **errp)
 {
     uint8_t raw[LUKS_HDR_SIZE];
     if (ctx->io.size && ctx->io.size < LUKS_HDR_SIZE)
@@ -189,8 +209,10 @@ static int luks_read_header(struct strata_crypto_ctx *ctx, struct strata_error *
         return r;
     if ((r = luks_header_decode(raw, &ctx->h, ctx->name, errp)) < 0)
         return r;
-    if ((r = luks_header_check(&ctx->h, ctx->io.size, ctx->name, errp)) < 0)
+    if ((r = luks_header_check(&ctx->h, ctx->io.size, ctx->name,
+                               header_only ? &ctx->alg_err : NULL, errp)) < 0)
         return r;
+
     return luks_header_spec(&ctx->h, &ctx->spec, ctx->name, errp);
 }
 
@@ -202,22 +224,33 @@ static int luks_open(const struct strata_crypto_hdr_io *io, const struct strata_
     struct strata_crypto_ctx *ctx = luks_ctx_new(io, errp);
     if (!ctx)
         return -ENOMEM;
-    int r = luks_read_header(ctx, errp);
+    int r = luks_read_header(ctx, flags & STRATA_O_NO_IO, errp);
     const char *secret = opts ? strata_opts_get(opts, "key-secret") : NULL;
     if (r == 0 && !(flags & STRATA_O_NO_IO)) {
         if (!secret) {
-            r = strata_error_set(errp, EINVAL, "%s: the LUKS volume is encrypted: "
+            r = strata_error_set(errp, ENOKEY, "%s: the LUKS volume is encrypted: "
                                  "option 'key-secret' is required to open it for I/O",
                                  ctx->name);
         } else {
             uint8_t *pass = NULL, mk[LUKS_MAX_KEY];
             size_t passlen = 0;
-            r = luks_get_pass(secret, "key-secret", &pass, &passlen, errp);
+            int64_t slot = -1;
+            if (strata_opts_get(opts, "keyslot") &&
+                (r = strata_opts_get_i64(opts, "keyslot", &slot, errp)) == 0 &&
+                (slot < 0 || slot >= LUKS_NUM_SLOTS))
+                r = strata_error_set(errp, EINVAL, "%s: keyslot %" PRId64 " is out of "
+                                     "range (0-%d)", ctx->name, slot, LUKS_NUM_SLOTS - 1);
             if (r == 0)
-                r = luks_unlock(&ctx->lio, &ctx->h, &ctx->spec, pass, passlen, -1, mk,
-                                errp);
+                r = luks_get_pass(secret, "key-secret", &pass, &passlen, errp);
+            if (r == 0)
+                r = luks_unlock(&ctx->lio, &ctx->h, &ctx->spec, pass, passlen, (int)slot,
+                                mk, errp);
             if (r >= 0)
                 r = luks_set_key(ctx, mk, errp);
+            if (r >= 0 && luks_ecb_ivgen(&ctx->h))
+                strata_warn("%s: the volume is encrypted in ECB mode, which is unsafe "
+                            "(equal blocks encrypt alike); its IV generator '%s' is "
+                            "ignored, as QEMU does", ctx->name, luks_ecb_ivgen(&ctx->h));
             strata_wipe(mk, sizeof mk);
             if (pass)
                 strata_secret_free(pass, passlen);
@@ -341,6 +374,11 @@ static void luks_get_cipher(struct strata_crypto_ctx *ctx, struct strata_cipher 
         *sector_size = LUKS_SECTOR;
 }
 
+uint64_t luks_material_end(struct strata_crypto_ctx *ctx)
+{
+    return luks_header_end(&ctx->h);
+}
+
 /* What cryptsetup's luksHeaderBackup saves: the header and key material up
  * to the 4 KiB boundary after the last slot, not the padding before the
  * payload. */
@@ -364,7 +402,7 @@ static int luks_get_info(struct strata_crypto_ctx *ctx, struct strata_info *obj,
         snprintf(buf, sizeof buf, "%s-%u", ctx->spec.alg, bits);
     strata_info_add_str(obj, "cipher-alg", buf);
     strata_info_add_str(obj, "cipher-mode", ctx->spec.mode);
-    const char *iv = ctx->spec.ivgen;
+    const char *iv = luks_ecb_ivgen(h) ? luks_ecb_ivgen(h) : ctx->spec.ivgen;
     if (strncmp(iv, "essiv:", 6) == 0) {
         strata_info_add_str(obj, "ivgen-alg", "essiv");
         strata_info_add_str(obj, "ivgen-hash-alg", iv + 6);
@@ -426,6 +464,9 @@ static int luks_matching_slots(struct strata_crypto_ctx *ctx, const uint8_t *pas
                                size_t passlen, uint32_t *mask, uint8_t *mk,
                                struct strata_error **errp)
 {
+    int r = luks_need_algs(ctx, errp);
+    if (r < 0)
+        return r;
     uint32_t cand = 0;
     for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++)
         if (ctx->h.slots[i].active == LUKS_SLOT_ACTIVE)
@@ -456,7 +497,8 @@ static int luks_amend_add(struct strata_crypto_ctx *ctx, const struct strata_opt
     if (!new_id)
         return strata_error_set(errp, EINVAL, "%s: 'new-secret' is required to activate "
                                 "a keyslot", ctx->name);
-    if ((r = strata_opts_get_u64(opts, "iter-time", &iter_time, errp)) < 0 ||
+    if ((r = luks_need_algs(ctx, errp)) < 0 ||
+        (r = strata_opts_get_u64(opts, "iter-time", &iter_time, errp)) < 0 ||
         (r = strata_opts_get_bool(opts, "replace", &replace, errp)) < 0)
         return r;
     if (iter_time == 0 || iter_time > 3600 * 1000)

@@ -151,12 +151,24 @@ uint64_t luks_header_end(const struct luks_header *h)
     return end;
 }
 
+const char *luks_ecb_ivgen(const struct luks_header *h)
+{
+    const char *dash = strchr(h->cipher_mode, '-');
+    if (strncmp(h->cipher_mode, "ecb-", 4) != 0 || !dash[1])
+        return NULL;
+    return dash + 1;
+}
+
 int luks_header_spec(const struct luks_header *h, struct strata_cipher_spec *spec,
                      const char *name, struct strata_error **errp)
 {
     int r = strata_cipher_spec_parse(h->cipher_name, h->cipher_mode, spec, errp);
     if (r < 0)
         strata_error_prefix(errp, "%s", name);
+    /* QEMU writes "ecb-plain64" for cipher-mode=ecb and ignores the IV
+     * generator, so such volumes are read the same way. */
+    if (r == 0 && luks_ecb_ivgen(h))
+        spec->ivgen[0] = '\0';
     return r;
 }
 
@@ -165,10 +177,20 @@ static bool slot_valid_state(uint32_t a)
     return a == LUKS_SLOT_ACTIVE || a == LUKS_SLOT_INACTIVE;
 }
 
+/* An algorithm the header names is known but its module cannot be used
+ * (missing, wrong ABI, failed self-test: the registry's message then names
+ * the module).  With alg_errp that is kept for when key material must be
+ * decrypted; an unknown name is a damaged header all the same. */
+static bool module_problem(const struct strata_error *err, struct strata_error **alg_errp)
+{
+    return alg_errp && err && err->msg && strstr(err->msg, "module ");
+}
+
 /* Everything the rest of the code relies on: a header that fails here is
  * never unlocked, resized or written. */
 int luks_header_check(const struct luks_header *h, uint64_t region_size,
-                      const char *name, struct strata_error **errp)
+                      const char *name, struct strata_error **alg_errp,
+                      struct strata_error **errp)
 {
     struct strata_cipher_spec spec;
     int r;
@@ -180,19 +202,24 @@ int luks_header_check(const struct luks_header *h, uint64_t region_size,
         return r;
     struct strata_error *err = NULL;
     if (strata_cipher_check(spec.alg, spec.mode, spec.ivgen, h->key_bytes, &err) < 0) {
-        r = strata_error_set(errp, err ? err->code : EINVAL,
+        bool later = module_problem(err, alg_errp);
+        r = strata_error_set(later ? alg_errp : errp, err ? err->code : EINVAL,
                              "%s: LUKS header names an unusable cipher '%s-%s' with a "
                              "%" PRIu32 "-byte key: %s", name, h->cipher_name,
                              h->cipher_mode, h->key_bytes, err ? err->msg : "refused");
         strata_error_free(err);
-        return r;
+        err = NULL;
+        if (!later)
+            return r;
     }
     if (strata_hash_digest_size(h->hash_spec, &err) < 0) {
-        r = strata_error_set(errp, err ? err->code : EINVAL,
+        bool later = module_problem(err, alg_errp);
+        r = strata_error_set(later ? alg_errp : errp, err ? err->code : EINVAL,
                              "%s: LUKS header names an unusable hash '%s': %s", name,
                              h->hash_spec, err ? err->msg : "refused");
         strata_error_free(err);
-        return r;
+        if (!later)
+            return r;
     }
     if (h->mk_digest_iter == 0)
         return strata_error_set(errp, EINVAL, "%s: LUKS header has zero master key "

@@ -63,17 +63,26 @@ int luks_header_decode(const uint8_t *raw, struct luks_header *h, const char *na
                        struct strata_error **errp);
 void luks_header_encode(const struct luks_header *h, uint8_t *raw);
 /* Structural checks (see luks_header_check in header.c); region_size 0 =
- * unknown. */
+ * unknown.  With alg_errp, a cipher or hash that cannot be used (e.g. its
+ * module is missing) is set there instead of failing the check, for
+ * callers that need only the header. */
 int luks_header_check(const struct luks_header *h, uint64_t region_size,
-                      const char *name, struct strata_error **errp);
+                      const char *name, struct strata_error **alg_errp,
+                      struct strata_error **errp);
 /* Bytes of key material of one slot, rounded up to whole sectors. */
 size_t luks_material_len(const struct luks_header *h, unsigned slot);
 /* Sectors between consecutive key slots for a key of key_bytes. */
 uint32_t luks_slot_stride(uint32_t key_bytes);
 /* End of header and key material, in bytes. */
 uint64_t luks_header_end(const struct luks_header *h);
+struct strata_crypto_ctx;
+/* luks_header_end of an opened header (format.c). */
+uint64_t luks_material_end(struct strata_crypto_ctx *ctx);
 
 /* The payload cipher named by the header, taken apart. */
+/* The IV generator an ECB volume names ("plain64" for QEMU's
+ * "ecb-plain64"), which ECB does not use; NULL for other modes. */
+const char *luks_ecb_ivgen(const struct luks_header *h);
 int luks_header_spec(const struct luks_header *h, struct strata_cipher_spec *spec,
                      const char *name, struct strata_error **errp);
 

@@ -130,7 +130,7 @@ static int qcow_open_crypt(struct strata_node *node, struct qcow_state *s,
     if (!secret) {
         if (flags & STRATA_O_NO_IO)
             return 0;
-        return strata_error_set(errp, EACCES, "%s: the image is encrypted (legacy qcow "
+        return strata_error_set(errp, ENOKEY, "%s: the image is encrypted (legacy qcow "
                                 "AES): give its passphrase with encrypt.key-secret=ID",
                                 s->name);
     }

@@ -561,6 +561,10 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
             continue;
         bool leak = stored > want;
         bool fixing = fix & (leak ? STRATA_CHECK_FIX_LEAKS : STRATA_CHECK_FIX_ERRORS);
+        /* A cluster the refcounts still hold ends the image as qemu-img
+         * reports it, leaked or not. */
+        if (!fixing && stored && c + 1 > last_used)
+            last_used = c + 1;
         strata_check_report(res, "%s cluster %" PRIu64 " refcount=%" PRIu64 " reference=%"
                             PRIu64, fixing ? "Repairing" : (leak ? "Leaked" : "ERROR"), c,
                             stored, want);

@@ -97,7 +97,7 @@ static int aes_key(struct qcow2_state *s, const struct strata_opts *opts,
 {
     const char *id = strata_opts_get(opts, "encrypt.key-secret");
     if (!id)
-        return strata_error_set(errp, EINVAL, "%s: the image is encrypted; give "
+        return strata_error_set(errp, ENOKEY, "%s: the image is encrypted; give "
                                 "encrypt.key-secret=ID", s->name);
     uint8_t *pw;
     size_t pwlen;
@@ -179,7 +179,7 @@ int qcow2_crypto_open(struct qcow2_state *s, const struct strata_opts *opts,
     if (keyless) {
         c->fmt->close(c->ctx);
         free(c);
-        return strata_error_set(errp, EINVAL, "%s: the image is LUKS-encrypted: option "
+        return strata_error_set(errp, ENOKEY, "%s: the image is LUKS-encrypted: option "
                                 "'encrypt.key-secret' is required to open it for I/O",
                                 s->name);
     }

@@ -26,6 +26,8 @@ static const char *const qcow2_encrypt_choices[] = { "luks", "aes", NULL };
       .help = "encryption format of the image (luks or aes)" },                    \
     { .name = "encrypt.key-secret", .type = STRATA_OPT_STRING,                     \
       .help = "id of the secret holding the passphrase" },                         \
+    { .name = "encrypt.keyslot", .type = STRATA_OPT_NUMBER,                         \
+      .help = "try the passphrase on this LUKS key slot only" },                    \
     { .name = "encrypt.allow-insecure", .type = STRATA_OPT_BOOL, .def = "off",      \
       .help = "allow writing with the broken legacy AES scheme" }
 

@@ -27,7 +27,8 @@
  *
  * Options are passed without any prefix (qcow2 strips "encrypt."), with
  * QEMU's names: key-secret, cipher-alg, cipher-mode, ivgen-alg,
- * ivgen-hash-alg, hash-alg, iter-time for create; state, keyslot, old-secret,
+ * ivgen-hash-alg, hash-alg, iter-time for create; key-secret and keyslot
+ * (try the passphrase on that slot only) for open; state, keyslot, old-secret,
  * new-secret, iter-time for amend.  The descriptor lists them
  * (create_options, open_options, amend_options) so callers can validate and
  * show help.  Secrets are looked up with strata_secret_get() by id.
@@ -145,7 +146,8 @@ struct strata_crypto_format {
 
     /* Mandatory.  Reads and sanity-checks the header (never writes), then,
      * unless flags has STRATA_O_NO_IO, unlocks it with key-secret: a missing
-     * key-secret is an error naming the option; a wrong passphrase gives
+     * key-secret is an -ENOKEY error naming the option (tools then ask for
+     * a passphrase); a wrong passphrase gives
      * "Invalid password, cannot unlock any keyslot".  With STRATA_O_NO_IO
      * the context serves info only (and amend/erase that need no key). */
     int (*open)(const struct strata_crypto_hdr_io *io, const struct strata_opts *opts,

@@ -34,12 +34,21 @@ extern "C" {
 STRATA_EXPORT const char *strata_version(void);
 
 /* Optional: the first open initialises the library.  Explicit init lets an
- * application report plugin path problems early. */
+ * application report plugin path problems early.
+ *
+ * libgcrypt: strata initialises it on first use (version check, a secure
+ * memory pool that grows as needed, initialisation finished) unless it is
+ * already initialised.  An application that uses libgcrypt itself may set
+ * it up first, before its first strata call, and its settings are kept;
+ * it must then give libgcrypt secure memory (GCRYCTL_INIT_SECMEM) for key
+ * material to be kept out of swap. */
 STRATA_EXPORT int strata_init(struct strata_error **errp);
 
 /* ------------------------------------------------------------ opening */
 /* A stack config file (see strata.conf(5)): its `stack` group and its
- * `secrets` list. */
+ * `secrets` list.  The file's secrets belong to the returned handle: other
+ * handles do not see them (they see their own, then the process-wide
+ * ones), and strata_close() wipes them. */
 STRATA_EXPORT int strata_open_config(const char *path, unsigned flags,
                                      struct strata_node **nodep,
                                      struct strata_error **errp);
@@ -66,7 +75,8 @@ STRATA_EXPORT void strata_close(struct strata_node *node);
 
 /* Canonical text of the resolved graph: driver, options (sorted) and
  * children, one node per line, indented by depth.  Two ways of writing the
- * same stack give the same text. */
+ * same stack give the same text.  The string is the caller's, allocated
+ * with malloc(): release it with free().  NULL on ENOMEM. */
 STRATA_EXPORT char *strata_node_describe(const struct strata_node *node);
 STRATA_EXPORT const char *strata_node_driver_name(const struct strata_node *node);
 /* Children in a fixed order: returns the i-th (role, node) pair or false. */
@@ -157,6 +167,9 @@ STRATA_EXPORT void strata_driver_foreach(void (*fn)(const struct strata_driver *
  * missing mandatory callback, failed self-test) give an error naming the
  * file and the reason. */
 STRATA_EXPORT int strata_module_load(const char *path, struct strata_error **errp);
+/* The plugin directory searched after STRATA_PLUGIN_PATH: "strata" beside
+ * the libstrata the program runs with (empty when that cannot be found). */
+STRATA_EXPORT void strata_plugin_default_dir(char *buf, size_t len);
 
 #ifdef __cplusplus
 }

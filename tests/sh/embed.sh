@@ -6,8 +6,10 @@
 
 prefix=$(strata_test_prefix)
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+# The build line examples/embed.c gives for a non-system prefix.
 cc $SAN_CFLAGS "$STRATA_SRCDIR/examples/embed.c" $(pkg-config --cflags --libs strata) \
-    -Wl,-rpath,"$prefix/lib" -o "$T/embed" || fail "embed.c does not build against strata.pc"
+    -Wl,-rpath,"$(pkg-config --variable=libdir strata)" -o "$T/embed" ||
+    fail "embed.c does not build against strata.pc"
 
 truncate -s 1M "$T/disk.img"
 cat > "$T/disk.conf" <<CONF

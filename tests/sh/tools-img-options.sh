@@ -62,7 +62,7 @@ for path in sorted(glob.glob(os.path.join(tmp, 'help-*.txt'))):
         if l.startswith('  -'):
             label = re.split(r'\s{2,}', l.strip())[0]
             groups.append(tokens(label))
-    if not groups:
+    if not groups and usage_tokens:
         problems.append('%s: --help lists no options' % cmd)
     known = set().union(*groups) if groups else set()
     for where, have in (('the --help usage line', usage_tokens),

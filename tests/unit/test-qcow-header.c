@@ -348,7 +348,7 @@ static void test_aes_rules(void)
     struct strata_node *n = NULL;
 
     /* Reading needs the passphrase... */
-    CU_ASSERT_EQUAL(strata_open_file(p, "qcow", 0, &n, &err), -EACCES);
+    CU_ASSERT_EQUAL(strata_open_file(p, "qcow", 0, &n, &err), -ENOKEY);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "encrypt.key-secret"));
     strata_error_free(err);

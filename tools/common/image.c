@@ -74,18 +74,14 @@ const char *tool_image_label(const struct tool_image *img)
     return img->spec;
 }
 
-int tool_image_open(const struct tool_image *img, unsigned flags,
-                    struct strata_node **nodep, struct strata_error **errp)
+static int open_once(const struct tool_image *img, unsigned flags,
+                     struct strata_node **nodep, struct strata_error **errp)
 {
-    int ret;
-
     switch (img->kind) {
     case TOOL_IMAGE_OPTS:
-        ret = strata_open_string(img->spec, flags, nodep, errp);
-        break;
+        return strata_open_string(img->spec, flags, nodep, errp);
     case TOOL_IMAGE_CONFIG:
-        ret = strata_open_config(img->spec, flags, nodep, errp);
-        break;
+        return strata_open_config(img->spec, flags, nodep, errp);
     default:
         if (img->format) {
             /* Name an unknown format before the file, as the more useful
@@ -93,15 +89,105 @@ int tool_image_open(const struct tool_image *img, unsigned flags,
             if (!strata_driver_find(img->format, errp))
                 return -ENOENT;
         }
-        ret = strata_open_file(img->spec, img->format, flags, nodep, errp);
+        return strata_open_file(img->spec, img->format, flags, nodep, errp);
+    }
+}
+
+static int image_opts(const struct tool_image *img, struct strata_opts **optsp,
+                      struct strata_error **errp)
+{
+    struct strata_opts *o = NULL;
+    int ret = 0;
+    switch (img->kind) {
+    case TOOL_IMAGE_OPTS:
+        o = strata_opts_new();
+        ret = o ? strata_opts_parse(o, img->spec, NULL, errp) : -ENOMEM;
+        break;
+    case TOOL_IMAGE_CONFIG:
+        ret = strata_config_load(img->spec, &o, errp);
+        break;
+    default:
+        o = strata_opts_for_file(img->spec, img->format);
+        ret = o ? 0 : -ENOMEM;
         break;
     }
-    if (ret < 0 && errp && *errp && (*errp)->msg &&
-        !strstr((*errp)->msg, img->spec))
-        strata_error_prefix(errp, "Could not open '%s'", img->spec);
-    else if (ret < 0 && errp && !*errp)
-        strata_error_set(errp, -ret, "Could not open '%s': %s", img->spec,
-                         strerror(-ret));
+    if (ret < 0) {
+        strata_opts_free(o);
+        return ret == -ENOMEM ? strata_error_set(errp, ENOMEM, "out of memory") : ret;
+    }
+    *optsp = o;
+    return 0;
+}
+
+/* Opens the image with the key option of the encrypted format at its top
+ * (a luks volume, or qcow's and qcow2's encrypt.) set, when the image's own
+ * options name no key, to the key from --key-file or typed at the terminal;
+ * and, with a keyslot, that key slot option. */
+int tool_image_open_keyed(const struct tool_image *img, unsigned flags, int keyslot,
+                          struct strata_node **nodep, struct strata_error **errp)
+{
+    struct strata_opts *o = NULL;
+    int ret = image_opts(img, &o, errp);
+    if (ret < 0)
+        return ret;
+    if (!strata_opts_get(o, "driver")) {
+        struct strata_node *probe;
+        ret = strata_open_opts(o, STRATA_O_NO_IO | STRATA_O_FORCE_SHARE |
+                               STRATA_O_NO_PROBE_WARN, &probe, errp);
+        if (ret < 0)
+            goto out;
+        strata_opts_set(o, "driver", strata_node_driver_name(probe));
+        strata_close(probe);
+    }
+    const char *prefix = strcmp(strata_opts_get(o, "driver"), "luks") == 0 ? "" : "encrypt.";
+    char key[64], id[32];
+    snprintf(key, sizeof key, "%skey-secret", prefix);
+    if (!strata_opts_get(o, key)) {
+        ret = tool_supply_key(img->spec, false, id, sizeof id, errp);
+        if (ret < 0) {
+            strata_error_prefix(errp, "%s", img->spec);
+            goto out;
+        }
+        strata_opts_set(o, key, id);
+    }
+    if (keyslot >= 0) {
+        snprintf(key, sizeof key, "%skeyslot", prefix);
+        strata_opts_setf(o, key, "%d", keyslot);
+    }
+    ret = strata_open_opts(o, flags, nodep, errp);
+out:
+    strata_opts_free(o);
+    return ret;
+}
+
+int tool_image_open(const struct tool_image *img, unsigned flags,
+                    struct strata_node **nodep, struct strata_error **errp)
+{
+    struct strata_error *err = NULL;
+    int ret = open_once(img, flags, nodep, &err);
+    if (ret == -ENOKEY && (tool_key_file_given() || tool_can_prompt())) {
+        strata_error_free(err);
+        err = NULL;
+        ret = tool_image_open_keyed(img, flags, -1, nodep, &err);
+    }
+    if (ret == -ENOKEY && err && err->msg) {
+        /* The library names its option; the tools have a shorter one. */
+        struct strata_error *e2 = NULL;
+        strata_error_set(&e2, ENOKEY, "%s (or give --key-file FILE)", err->msg);
+        strata_error_free(err);
+        err = e2;
+    }
+    char *shown = ret < 0 ? tool_hide_secrets(img->spec) : NULL;
+    const char *label = shown ? shown : "the image";
+    if (ret < 0 && err && err->msg && !strstr(err->msg, img->spec))
+        strata_error_prefix(&err, "Could not open '%s'", label);
+    else if (ret < 0 && !err)
+        strata_error_set(&err, -ret, "Could not open '%s': %s", label, strerror(-ret));
+    free(shown);
+    if (errp)
+        *errp = err;
+    else
+        strata_error_free(err);
     return ret;
 }
 

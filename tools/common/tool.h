@@ -39,6 +39,7 @@ enum {
     TOOL_OPT_IMAGE_OPTS,
     TOOL_OPT_CONFIG,
     TOOL_OPT_OUTPUT,
+    TOOL_OPT_KEY_FILE,
     TOOL_OPT_FIRST_LOCAL = 0x180,   /* commands number their own from here */
 };
 
@@ -47,7 +48,8 @@ enum {
     { "object", required_argument, NULL, TOOL_OPT_OBJECT },         \
     { "image-opts", no_argument, NULL, TOOL_OPT_IMAGE_OPTS },       \
     { "config", required_argument, NULL, TOOL_OPT_CONFIG },         \
-    { "force-share", no_argument, NULL, 'U' }
+    { "force-share", no_argument, NULL, 'U' },                      \
+    { "key-file", required_argument, NULL, TOOL_OPT_KEY_FILE }
 
 #define TOOL_MAX_CONFIGS 8
 
@@ -72,8 +74,30 @@ int tool_common_finish(const struct tool_common *tc);
  * 0 when -U was not given, else the exit status after the usage message. */
 int tool_refuse_force_share(const struct tool_common *tc, const char *cmd);
 
+/* A copy of an option string for messages, with the value of every
+ * data= (the secret of --object secret) shown as <hidden>.  NULL on
+ * ENOMEM. */
+char *tool_hide_secrets(const char *text);
+
 /* --object secret,id=ID,data=...|file=...[,format=raw|base64] */
 int tool_add_object(const char *arg, struct strata_error **errp);
+
+/* ------------------------------------------------------------ keys */
+/* --key-file FILE ("-": stdin): the key for an encrypted image that no
+ * option names. */
+void tool_set_key_file(const char *path);
+bool tool_key_file_given(void);
+/* True when stdin is a terminal, so a passphrase may be asked for. */
+bool tool_can_prompt(void);
+/* Asks `prompt` without echo (and, with verify, "Verify passphrase: ",
+ * refusing a mismatch) and stores the answer as a secret whose id is
+ * written to id.  -ENOKEY without a terminal. */
+int tool_prompt_secret(const char *prompt, bool verify, char *id, size_t idlen,
+                       struct strata_error **errp);
+/* The key from --key-file if given, else typed after "Enter passphrase
+ * for WHAT: ". */
+int tool_supply_key(const char *what, bool verify, char *id, size_t idlen,
+                    struct strata_error **errp);
 
 /* ------------------------------------------------------------ images */
 enum tool_image_kind {
@@ -103,6 +127,13 @@ void tool_image_from_word(const struct tool_common *tc, const char *word,
                           struct tool_image *img);
 int tool_image_open(const struct tool_image *img, unsigned flags,
                     struct strata_node **nodep, struct strata_error **errp);
+/* Opens img with the key of the encrypted format at its top (a luks
+ * volume, or qcow's and qcow2's encrypt.) taken, when the image's options
+ * name none, from --key-file or the terminal; keyslot >= 0 limits the
+ * passphrase to that key slot.  tool_image_open calls it when a key is
+ * missing and one can be had. */
+int tool_image_open_keyed(const struct tool_image *img, unsigned flags, int keyslot,
+                          struct strata_node **nodep, struct strata_error **errp);
 /* `name` as a backing file name of `image` means: relative to the image's
  * directory unless absolute.  Newly allocated; NULL on ENOMEM. */
 char *tool_path_beside(const char *image, const char *name);

@@ -1,13 +1,29 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_amend.c - strata-img amend: change format options of an image. */
-#include "img.h"
+#include "crypt.h"
 
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 enum { OPT_FORCE = TOOL_OPT_FIRST_LOCAL };
 
 static bool force;
+
+/* Erasing key slots by number (state=inactive,keyslot=N and nothing
+ * else) needs only the header: no key, and no usable cipher either, which
+ * makes it a rescue operation for a volume whose cipher module is missing. */
+static bool header_only(const struct strata_opts *o)
+{
+    const char *state = o ? strata_opts_get(o, "state") : NULL;
+    if (!state || strcmp(state, "inactive") != 0 || !strata_opts_get(o, "keyslot"))
+        return false;
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++)
+        if (strcmp(k, "state") != 0 && strcmp(k, "keyslot") != 0)
+            return false;
+    return true;
+}
 
 static int prepare(struct img_args *a)
 {
@@ -26,7 +42,9 @@ static int prepare(struct img_args *a)
 
 static unsigned open_flags(const struct img_args *a)
 {
-    return a->co.want_help ? STRATA_O_NO_IO : STRATA_O_RDWR;
+    return a->co.want_help            ? STRATA_O_NO_IO
+           : header_only(a->co.opts) ? STRATA_O_RDWR | STRATA_O_NO_IO
+                                     : STRATA_O_RDWR;
 }
 
 static int run(struct img_args *a)
@@ -42,9 +60,11 @@ static int run(struct img_args *a)
         tool_not_supported("amend", fmt, &err);
         return tool_fail(err, -ENOTSUP, NULL);
     }
+    int ret = img_crypt_new_key(a->co.opts, &err);
     struct tool_progress pr;
     tool_progress_start(&pr, a->progress);
-    int ret = strata_image_amend(fmt, a->co.opts, force, &err);
+    if (ret >= 0)
+        ret = strata_image_amend(fmt, a->co.opts, force, &err);
     if (ret >= 0)
         ret = strata_flush(a->node, &err);
     tool_progress_end(&pr);

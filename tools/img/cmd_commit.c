@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_commit.c - strata-img commit: write what an image defines itself into
- * its backing file.  The image is left as it is (qemu-img commit -d). */
+ * its backing file, then empty the image as qemu-img does (-d keeps it). */
 #include "img.h"
 
 #include <errno.h>
@@ -56,7 +56,25 @@ static int check_base(const char *base, const char *image, struct strata_node *p
     return 1;
 }
 
+/* Once its data is in the backing file, the image gives up its clusters,
+ * as qemu-img commit does without -d.  Opened without its backing file, a
+ * discarded cluster becomes unallocated (reading through to the backing
+ * file) rather than a zero cluster. */
+static int make_empty(const struct tool_image *img, int64_t size, struct strata_error **errp)
+{
+    struct strata_node *top;
+    int ret = tool_image_open(img, STRATA_O_RDWR | STRATA_O_NO_BACKING, &top, errp);
+    if (ret < 0)
+        return ret;
+    ret = strata_pdiscard(top, 0, (uint64_t)size, errp);
+    if (ret == 0)
+        ret = strata_flush(top, errp);
+    strata_close(top);
+    return ret;
+}
+
 static const char *base;
+static bool keep;
 
 static int run(struct img_args *a)
 {
@@ -94,7 +112,10 @@ static int run(struct img_args *a)
     int64_t bsize = ret == 0 ? strata_get_length(bk) : 0;
     if (ret == 0 && bsize < size)
         ret = strata_truncate(bk, (uint64_t)size, false, STRATA_PREALLOC_OFF, &err);
+    struct tool_progress pr;
+    tool_progress_start(&pr, a->progress);
     for (uint64_t off = 0; ret == 0 && off < (uint64_t)size;) {
+        tool_progress_update(&pr, off, (uint64_t)size);
         struct strata_block_status bs;
         uint64_t len = (uint64_t)size - off < COMMIT_CHUNK ? (uint64_t)size - off : COMMIT_CHUNK;
         ret = strata_block_status(top, off, len, &bs, &err);
@@ -114,9 +135,14 @@ static int run(struct img_args *a)
     }
     if (ret == 0)
         ret = strata_flush(bk, &err);
+    if (ret == 0)
+        tool_progress_update(&pr, (uint64_t)size, (uint64_t)size);
+    tool_progress_end(&pr);
     free(buf);
     strata_close(bk);
     strata_close(top);
+    if (ret == 0 && !keep)
+        ret = make_empty(&img, size, &err);
     free(bname);
     free(bfmt);
     if (ret < 0)
@@ -131,17 +157,17 @@ const struct img_command img_cmd_commit = {
     .synopsis = "commit [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-b BASE]\n"
                 "                 [-d] [-p] [-t CACHE] [-r RATE] FILENAME",
     .summary = "Write an image's own data into its backing file.",
-    .flags = IMG_TAKES_Q | IMG_WRITES | IMG_ONE_IMAGE,
+    .flags = IMG_TAKES_Q | IMG_TAKES_P | IMG_WRITES | IMG_ONE_IMAGE,
     .options = (const struct img_option[]){
         { 'b', NULL, "BASE", .value = &base,
           .help = "the backing file to commit to (only the immediate\n"
                   "backing file is supported), by any name of it" },
-        { 'd', NULL, NULL, .help = IMG_COMPAT_HELP },
-        { 'p', NULL, NULL, .help = IMG_COMPAT_HELP },
+        { 'd', NULL, NULL, .flag = &keep,
+          .help = "keep the image's data (by default it is emptied\n"
+                  "once committed, as qemu-img does)" },
         { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
         { 'r', NULL, "RATE", .help = IMG_COMPAT_HELP },
         { 0 },
     },
-    .notes = "The image itself is left unchanged (as qemu-img commit -d).\n",
     .run = run,
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_convert.c - strata-img convert: copies one or more images (joined end
  * to end) into a new or existing image, leaving out what reads as zeros. */
-#include "img.h"
+#include "crypt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -297,27 +297,43 @@ static int open_target(const struct tool_image *t, bool create, const char *fmt,
         if (!tool_driver_has(drv, offsetof(struct strata_driver, create)))
             return strata_error_set(errp, ENOTSUP, "%s: image creation is not "
                                     "supported by format '%s'", t->spec, fmt);
-        int ret = strata_image_create(fmt, t->spec, size, opts, errp);
-        if (ret < 0)
+        /* The new image's key from --key-file or the terminal, when no
+         * option names one. */
+        struct strata_opts *keyed = opts ? strata_opts_dup(opts) : strata_opts_new();
+        if (!keyed)
+            return strata_error_set(errp, ENOMEM, "out of memory");
+        int ret = img_crypt_create_key(fmt, keyed, t->spec, errp);
+        opts = keyed;
+        if (ret == 0)
+            ret = strata_image_create(fmt, t->spec, size, opts, errp);
+        if (ret < 0) {
+            strata_opts_free(keyed);
             return ret;
+        }
         /* Creation options that are open options too (the key of an
          * encrypted target: key-secret, encrypt.key-secret) open the new
          * image, as qemu-img does. */
         struct strata_opts *o = strata_opts_new();
         const char *k, *v;
-        for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
+        for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++) {
             for (const struct strata_opt_desc *d = drv->open_options; d && d->name; d++)
                 if (strcmp(d->name, k) == 0)
                     strata_opts_set(o, k, v);
+            /* A detached header made at create is where the key is. */
+            if (strncmp(k, "header.", 7) == 0)
+                strata_opts_set(o, k, v);
+        }
         if (strata_opts_entry(o, 0, &k, &v)) {
             strata_opts_set(o, "driver", fmt);
             strata_opts_set(o, "file.filename", t->spec);
             ret = strata_open_opts(o, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN | flags, dstp,
                                    errp);
             strata_opts_free(o);
+            strata_opts_free(keyed);
             return ret;
         }
         strata_opts_free(o);
+        strata_opts_free(keyed);
     }
     return tool_image_open(t, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN | flags, dstp, errp);
 }

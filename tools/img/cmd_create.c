@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_create.c - strata-img create. */
-#include "img.h"
+#include "crypt.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -53,13 +53,42 @@ out:
     return ret;
 }
 
+/* qemu-img 7.2 no longer probes a backing file's format when it creates
+ * an overlay: it names the format it detected and fails, so that the user
+ * writes it down (-F).  Without -u the backing file must open. */
+static void refuse_unnamed_backing_format(const char *image, const char *backing,
+                                          bool unsafe_create)
+{
+    if (unsafe_create) {
+        tool_error("%s: Backing file specified without backing format", image);
+        return;
+    }
+    char *path = backing_path(image, backing);
+    struct strata_node *n = NULL;
+    struct strata_error *err = NULL;
+    int r = path ? strata_open_file(path, NULL, STRATA_O_NO_IO | STRATA_O_FORCE_SHARE |
+                                    STRATA_O_NO_PROBE_WARN, &n, &err)
+                 : strata_error_set(&err, ENOMEM, "out of memory");
+    free(path);
+    if (r < 0) {
+        tool_error("%s: %s\nCould not open backing image.", image,
+                   err && err->msg ? err->msg : strerror(-r));
+        strata_error_free(err);
+        return;
+    }
+    tool_error("%s: Backing file specified without backing format\nDetected format of %s.",
+               image, strata_node_driver_name(n));
+    strata_close(n);
+}
+
 static void print_formatting(const char *filename, const char *fmt, uint64_t size,
                              const struct strata_opts *opts)
 {
     printf("Formatting '%s', fmt=%s size=%" PRIu64, filename, fmt, size);
     const char *k, *v;
     for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
-        printf(" %s=%s", k, v);
+        if (v[0] != '%')    /* a typed or --key-file key: no id to show */
+            printf(" %s=%s", k, v);
     putchar('\n');
     fflush(stdout);
 }
@@ -132,6 +161,10 @@ static int run(struct img_args *a)
             strata_opts_set(co->opts, "backing_fmt", backing_fmt);
     }
     const char *b = co->opts ? strata_opts_get(co->opts, "backing_file") : NULL;
+    if (b && !strata_opts_get(co->opts, "backing_fmt")) {
+        refuse_unnamed_backing_format(filename, b, unsafe);
+        goto out;
+    }
     if (!have_size && b && !unsafe) {
         const char *bf = strata_opts_get(co->opts, "backing_fmt");
         if (backing_size(filename, b, bf, &size, &err) < 0) {
@@ -142,6 +175,14 @@ static int run(struct img_args *a)
     }
     if (!have_size) {
         tool_error("%s: Image creation needs a size parameter", filename);
+        goto out;
+    }
+    if (!co->opts && !(co->opts = strata_opts_new())) {
+        tool_error("out of memory");
+        goto out;
+    }
+    if (img_crypt_create_key(fmt, co->opts, filename, &err) < 0) {
+        ret = tool_fail(err, -EINVAL, filename);
         goto out;
     }
     /* Printed once the options passed the library's checks, so that a

@@ -137,6 +137,10 @@ static int run(struct img_args *a)
         tool_error("%s: not formatted: confirm with --yes", tool_image_label(&img));
         goto out;
     }
+    if ((r = img_crypt_create_key("luks", opts, tool_image_label(&img), &err)) < 0) {
+        status = tool_fail(err, r, NULL);
+        goto out;
+    }
     struct strata_crypto_hdr_io io = { .opaque = &fc, .read = fit_read, .write = fit_write,
                                        .flush = fit_flush, .init = fit_init,
                                        .size = (uint64_t)len,

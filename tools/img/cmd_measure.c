@@ -3,6 +3,7 @@
 #include "img.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
@@ -70,8 +71,18 @@ static int run(struct img_args *a)
         status = tool_fail(err, ret, n > 0 ? img.spec : out_fmt);
         goto out;
     }
+    /* qemu-img 7.2 adds the size of the source's persistent bitmaps when
+     * both sides could hold them: a qcow2 source, a qcow2 v3 target.
+     * strata keeps no bitmaps, so that size is 0. */
+    const char *compat = a->co.opts ? strata_opts_get(a->co.opts, "compat") : NULL;
+    bool bitmaps = src && strcmp(out_fmt, "qcow2") == 0 &&
+                   !(compat && (strcmp(compat, "0.10") == 0 || strcmp(compat, "v2") == 0)) &&
+                   strcmp(strata_node_driver_name(tool_format_node(
+                              src, offsetof(struct strata_driver, get_info))), "qcow2") == 0;
     if (a->output == TOOL_OUTPUT_JSON) {
         struct strata_info *o = strata_info_new_object();
+        if (bitmaps)
+            strata_info_add_uint(o, "bitmaps", 0);
         strata_info_add_uint(o, "required", m.required);
         strata_info_add_uint(o, "fully-allocated", m.fully_allocated);
         tool_print_info_json(o);
@@ -79,6 +90,8 @@ static int run(struct img_args *a)
     } else {
         printf("required size: %" PRIu64 "\n", m.required);
         printf("fully allocated size: %" PRIu64 "\n", m.fully_allocated);
+        if (bitmaps)
+            printf("bitmaps size: 0\n");
     }
     status = 0;
 out:

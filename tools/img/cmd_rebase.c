@@ -14,7 +14,8 @@
 #define REBASE_CHUNK (1u << 20)
 
 static int copy_differences(struct strata_node *img, struct strata_node *fmt,
-                            struct strata_node *nb, struct strata_error **errp)
+                            struct strata_node *nb, bool progress,
+                            struct strata_error **errp)
 {
     int64_t size = strata_get_length(img);
     if (size < 0)
@@ -28,7 +29,10 @@ static int copy_differences(struct strata_node *img, struct strata_node *fmt,
         r = strata_error_set(errp, ENOMEM, "out of memory");
         goto out;
     }
+    struct tool_progress pr;
+    tool_progress_start(&pr, progress);
     for (uint64_t off = 0; off < (uint64_t)size && r == 0;) {
+        tool_progress_update(&pr, off, (uint64_t)size);
         struct strata_block_status bs;
         uint64_t n = (uint64_t)size - off < REBASE_CHUNK ? (uint64_t)size - off : REBASE_CHUNK;
         r = strata_block_status(fmt, off, n, &bs, errp);
@@ -51,6 +55,9 @@ static int copy_differences(struct strata_node *img, struct strata_node *fmt,
         }
         off += n;
     }
+    if (r == 0)
+        tool_progress_update(&pr, (uint64_t)size, (uint64_t)size);
+    tool_progress_end(&pr);
 out:
     free(a);
     free(b);
@@ -101,7 +108,7 @@ static int run(struct img_args *a)
         }
     }
     if (!unsafe) {
-        ret = copy_differences(node, fmt, nb, &err);
+        ret = copy_differences(node, fmt, nb, a->progress, &err);
         if (ret < 0)
             goto out;
         ret = strata_flush(node, &err);
@@ -125,7 +132,7 @@ const struct img_command img_cmd_rebase = {
                 "                 [-p] [-t CACHE] [-T SRC_CACHE]\n"
                 "                 -b BACKING_FILE [-F BACKING_FMT] FILENAME",
     .summary = "Change the backing file of an image.",
-    .flags = IMG_TAKES_Q | IMG_ONE_IMAGE | IMG_OPEN,
+    .flags = IMG_TAKES_Q | IMG_TAKES_P | IMG_ONE_IMAGE | IMG_OPEN,
     .options = (const struct img_option[]){
         { 'b', NULL, "BACKING_FILE", .value = &backing,
           .help = "the new backing file (\"\" for none); a relative\n"
@@ -134,7 +141,6 @@ const struct img_command img_cmd_rebase = {
           .help = "its format (required unless BACKING_FILE is \"\")" },
         { 'u', NULL, NULL, .flag = &unsafe,
           .help = "unsafe: only rewrite the name, copy nothing" },
-        { 'p', NULL, NULL, .help = IMG_COMPAT_HELP },
         { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
         { 'T', NULL, "SRC_CACHE", .help = IMG_COMPAT_HELP },
         { 0 },

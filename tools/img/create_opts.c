@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 int img_opts_add(struct img_create_opts *co, const char *arg,
@@ -17,7 +18,9 @@ int img_opts_add(struct img_create_opts *co, const char *arg,
         return strata_error_set(errp, ENOMEM, "-o: out of memory");
     int ret = strata_opts_parse(co->opts, arg, NULL, errp);
     if (ret < 0) {
-        strata_error_prefix(errp, "-o '%s'", arg);
+        char *shown = tool_hide_secrets(arg);
+        strata_error_prefix(errp, "-o '%s'", shown ? shown : "...");
+        free(shown);
         return ret;
     }
     const char *h = strata_opts_get(co->opts, "help");

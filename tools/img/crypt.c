@@ -98,3 +98,44 @@ bool img_confirm(const char *question, bool yes)
         return false;
     return line[0] == 'y' || line[0] == 'Y';
 }
+
+int img_crypt_create_key(const char *format, struct strata_opts *opts, const char *filename,
+                         struct strata_error **errp)
+{
+    const char *keyopt;
+    if (strcmp(format, "luks") == 0)
+        keyopt = "key-secret";
+    else if (opts && strata_opts_get(opts, "encrypt.format"))
+        keyopt = "encrypt.key-secret";
+    else
+        return 0;
+    if ((opts && strata_opts_get(opts, keyopt)) ||
+        (!tool_key_file_given() && !tool_can_prompt()))
+        return 0;   /* the format names what is missing */
+    char id[32];
+    int r = tool_supply_key(filename, true, id, sizeof id, errp);
+    if (r == 0)
+        r = strata_opts_set(opts, keyopt, id);
+    return r;
+}
+
+int img_crypt_new_key(struct strata_opts *opts, struct strata_error **errp)
+{
+    static const char *const prefixes[] = { "", "encrypt." };
+    for (size_t i = 0; opts && i < 2; i++) {
+        char state[32], secret[32];
+        snprintf(state, sizeof state, "%sstate", prefixes[i]);
+        snprintf(secret, sizeof secret, "%snew-secret", prefixes[i]);
+        const char *v = strata_opts_get(opts, state);
+        if (!v || strcmp(v, "active") != 0 || strata_opts_get(opts, secret) ||
+            !tool_can_prompt())
+            continue;
+        char id[32];
+        int r = tool_prompt_secret("Enter new passphrase for key slot: ", true, id,
+                                   sizeof id, errp);
+        if (r == 0)
+            r = strata_opts_set(opts, secret, id);
+        return r;
+    }
+    return 0;
+}

@@ -26,6 +26,15 @@ void img_crypt_close(struct img_crypt *c);
 /* Header I/O over a node, for the encryption format callbacks. */
 void img_crypt_node_io(struct strata_node *node, bool writable,
                        struct strata_crypto_hdr_io *io);
+/* create with encryption asked for (format luks, or encrypt.format=) and
+ * no key option: sets it to the --key-file key or a passphrase typed twice.
+ * Without either, leaves opts as they are for the format to name what is
+ * missing. */
+int img_crypt_create_key(const char *format, struct strata_opts *opts, const char *filename,
+                         struct strata_error **errp);
+/* amend adding a key (state=active or encrypt.state=active) without
+ * new-secret: asks for the new passphrase twice at the terminal. */
+int img_crypt_new_key(struct strata_opts *opts, struct strata_error **errp);
 /* Asks "QUESTION [y/N]" on the terminal; true when `yes` was given or the
  * answer starts with y.  Without a terminal and without --yes: false. */
 bool img_confirm(const char *question, bool yes);

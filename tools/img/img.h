@@ -30,6 +30,8 @@ enum {
     IMG_TRAILING_SIZE = 1 << 8, /* the last word is a size that may start
                                    with '-' (resize): img_args.last */
     IMG_TAKES_YES = 1 << 9,     /* -y, --yes: img_args.yes (img_confirm) */
+    IMG_NO_IMAGE = 1 << 10,     /* names no image: none of -f, -U, --object,
+                                   --image-opts, --config, --key-file */
 };
 
 /* "Accepted so that qemu-img command lines work; changes nothing." */
@@ -53,7 +55,7 @@ struct img_args {
     struct tool_common tc;      /* -f, -U, --image-opts, --config */
     struct img_create_opts co;  /* IMG_TAKES_O */
     bool quiet;                 /* IMG_TAKES_Q */
-    bool progress;              /* IMG_TAKES_P; a later -q turns it off */
+    bool progress;              /* IMG_TAKES_P; -q turns it off */
     enum tool_output output;    /* IMG_TAKES_OUTPUT */
     bool yes;                   /* IMG_TAKES_YES */
     char **words;               /* the words after the options */
@@ -91,7 +93,12 @@ extern const struct img_command img_cmd_amend, img_cmd_bench, img_cmd_check,
     img_cmd_rebase, img_cmd_commit;
 /* Encryption (LUKS) commands. */
 extern const struct img_command img_cmd_erase, img_cmd_format, img_cmd_header_backup,
-    img_cmd_header_restore;
+    img_cmd_header_restore, img_cmd_check_key, img_cmd_list_plugins;
+
+/* The end of --help (plugins.c), as qemu-img's "Supported formats:": the
+ * drivers, encryption formats, ciphers and hashes of the modules the
+ * library accepts. */
+void img_print_supported(void);
 
 int img_opts_add(struct img_create_opts *co, const char *arg,
                  struct strata_error **errp);

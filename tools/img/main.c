@@ -14,6 +14,7 @@ static const struct img_command *const commands[] = {
     &img_cmd_map, &img_cmd_measure, &img_cmd_resize, &img_cmd_snapshot,
     &img_cmd_rebase, &img_cmd_commit,
     &img_cmd_erase, &img_cmd_format, &img_cmd_header_backup, &img_cmd_header_restore,
+    &img_cmd_check_key, &img_cmd_list_plugins,
     NULL,
 };
 
@@ -22,33 +23,39 @@ static const struct img_command *const commands[] = {
 static const struct shared_option {
     struct img_option opt;
     unsigned needs, hidden_if;
+    unsigned never_if;          /* not an option of such commands at all */
 } shared[] = {
     { { 'o', NULL, "OPTIONS",
         .help = "format options, comma separated (may be repeated);\n"
-                "'-o help' lists them" }, IMG_TAKES_O, 0 },
+                "'-o help' lists them" }, IMG_TAKES_O, 0, 0 },
     { { TOOL_OPT_OUTPUT, "output", "human|json",
         .help = "output format (default: human); JSON uses\n"
-                "qemu-img's field names" }, IMG_TAKES_OUTPUT, 0 },
-    { { 'y', "yes", NULL, .help = "do not ask for confirmation" }, IMG_TAKES_YES, 0 },
-    { { 'p', NULL, NULL, .help = "show progress" }, IMG_TAKES_P, 0 },
-    { { 'q', NULL, NULL, .help = "quiet" }, IMG_TAKES_Q, 0 },
-    { { 'f', NULL, "FMT", .help = "image format (probed when omitted)" }, 0, 0 },
-    { { 'U', "force-share", NULL, .help = "open without taking image locks" }, 0, IMG_WRITES },
+                "qemu-img's field names" }, IMG_TAKES_OUTPUT, 0, 0 },
+    { { 'y', "yes", NULL, .help = "do not ask for confirmation" }, IMG_TAKES_YES, 0, 0 },
+    { { 'p', NULL, NULL, .help = "show progress" }, IMG_TAKES_P, 0, 0 },
+    { { 'q', NULL, NULL, .help = "quiet" }, IMG_TAKES_Q, 0, 0 },
+    { { 'f', NULL, "FMT", .help = "image format (probed when omitted)" }, 0, 0, IMG_NO_IMAGE },
+    { { 'U', "force-share", NULL, .help = "open without taking image locks" }, 0, IMG_WRITES,
+      IMG_NO_IMAGE },
     { { TOOL_OPT_IMAGE_OPTS, "image-opts", NULL,
         .help = "FILENAME is dotted options\n"
-                "(driver=raw,file.filename=disk.img)" }, 0, IMG_FILE_NAMES },
+                "(driver=raw,file.filename=disk.img)" }, 0, IMG_FILE_NAMES, IMG_NO_IMAGE },
     { { TOOL_OPT_CONFIG, "config", "FILE",
-        .help = "the image is the stack described by FILE" }, 0, IMG_FILE_NAMES },
-    { { TOOL_OPT_OBJECT, "object", "secret,...", .help = "define a secret" }, 0, 0 },
+        .help = "the image is the stack described by FILE" }, 0, IMG_FILE_NAMES, IMG_NO_IMAGE },
+    { { TOOL_OPT_OBJECT, "object", "secret,...", .help = "define a secret" }, 0, 0,
+      IMG_NO_IMAGE },
+    /* Listed by strata-img --help and strata-img(1) once, for every
+     * command that opens an encrypted image. */
+    { { TOOL_OPT_KEY_FILE, "key-file", "FILE", .help = NULL }, 0, 0, IMG_NO_IMAGE },
     /* Listed by strata-img --help, not by each command. */
-    { { 'h', "help", NULL, .help = NULL }, 0, 0 },
+    { { 'h', "help", NULL, .help = NULL }, 0, 0, 0 },
 };
 #define NSHARED (sizeof shared / sizeof shared[0])
 #define MAX_OPTIONS 64
 
 static bool shared_applies(const struct shared_option *s, const struct img_command *cmd)
 {
-    return (cmd->flags & s->needs) == s->needs;
+    return (cmd->flags & s->needs) == s->needs && !(cmd->flags & s->never_if);
 }
 
 static void print_option(const struct img_option *o)
@@ -181,6 +188,9 @@ static int prologue(const struct img_command *cmd, int argc, char **argv, struct
             return r;
         }
     }
+    /* -q wins over -p in either order, as in qemu-img. */
+    if (a->quiet)
+        a->progress = false;
     a->words = argv + optind;
     a->nwords = argc - optind;
 
@@ -235,9 +245,13 @@ static void print_usage(void)
     printf("\nImages are named by a file name (format probed unless -f is given), by\n"
            "dotted options with --image-opts (driver=raw,file.filename=disk.img),\n"
            "or by a stack config file with --config FILE.\n"
+           "An encrypted image's passphrase comes from --object secret,... with a\n"
+           "key-secret option, from --key-file FILE ('-': stdin), or, at a terminal,\n"
+           "it is asked for.\n"
            "Sizes take the binary suffixes K, M, G, T, P, E.\n\n"
            "Run '%s COMMAND --help' for the options of one command.\n",
            tool_progname());
+    img_print_supported();
 }
 
 static void print_version(void)

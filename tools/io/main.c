@@ -93,6 +93,8 @@ static void usage(void)
            "  --config FILE         the image is the stack described by FILE\n"
            "  --object secret,id=ID,data=DATA|file=PATH\n"
            "                        define a secret\n"
+           "  --key-file FILE       the passphrase of an encrypted image ('-': stdin);\n"
+           "                        without a key option it is asked for at a terminal\n"
            "  -h, --help            this help\n"
            "  -V, --version         print the version\n\n"
            "Run '%s -c help FILE' for the list of commands.\n",

@@ -8,8 +8,9 @@
  * nbdkit changes to / when it daemonizes, so file names are made absolute
  * here, while the user's working directory is still current.  Secrets are
  * read when their parameter is seen: from the config file's secrets list or
- * from a key file named by object=secret,...,file=; a secret reaches the
- * command line only if the user writes data= there.
+ * from a key file named by object=secret,...,file=, or by password= in
+ * nbdkit's conventions (-, +FILE, -FD); a secret reaches the command line
+ * only if the user writes data= or password=TEXT there.
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -20,7 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The secret id password= defines ('%' keeps it apart from object= ids). */
+#define SRV_PASSWORD_ID "%password"
+
 static char *srv_config;              /* absolute path of config= */
+static bool srv_password;             /* password= was given */
 static struct strata_opts *srv_cmdline; /* stack options from the command line */
 static bool srv_readonly;
 
@@ -32,6 +37,10 @@ const char srv_param_help[] =
     "stack=<DOTTED>           the same options as one comma-separated string\n"
     "object=secret,id=ID,file=PATH\n"
     "                         a secret read from a key file\n"
+    "password=<PASSWORD>      the encrypted image's passphrase, as nbdkit reads\n"
+    "                         passwords: '-' asks at the terminal, '+FILE' reads\n"
+    "                         a file, '-FD' a file descriptor; used as key-secret\n"
+    "                         (or encrypt.key-secret) unless a stack option names one\n"
     "readonly=true            open the stack read-only (-r alone serves it\n"
     "                         read-only but opens it read-write)";
 
@@ -109,6 +118,56 @@ static int srv_param_object(const char *text)
     return 0;
 }
 
+/* nbdkit's password conventions; the passphrase goes straight into the
+ * secret store and the copy nbdkit made is wiped. */
+static int srv_param_password(const char *value)
+{
+    char *pw = NULL;
+    if (nbdkit_read_password(value, &pw) == -1)
+        return -1;
+    struct strata_error *err = NULL;
+    size_t len = strlen(pw);
+    int r = strata_secret_add(SRV_PASSWORD_ID, pw, len, &err);
+    strata_wipe(pw, len);
+    free(pw);
+    if (r < 0) {
+        strata_error_prefix(&err, "password");
+        return srv_fail(err, r);
+    }
+    srv_password = true;
+    return 0;
+}
+
+/* password= is the key of the encrypted format at the top of the stack,
+ * unless an option already names one. */
+static int srv_use_password(struct strata_opts *o)
+{
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v); i++) {
+        size_t n = strlen(k);
+        if (n >= 10 && strcmp(k + n - 10, "key-secret") == 0)
+            return 0;
+    }
+    const char *driver = strata_opts_get(o, "driver");
+    struct strata_node *probe = NULL;
+    if (!driver) {
+        struct strata_error *err = NULL;
+        int r = strata_open_opts(o, STRATA_O_NO_IO | STRATA_O_NO_PROBE_WARN, &probe, &err);
+        if (r < 0)
+            return srv_fail(err, r);
+        driver = strata_node_driver_name(probe);
+    }
+    int r = strata_opts_set(o, strcmp(driver, "luks") == 0 ? "key-secret"
+                                                          : "encrypt.key-secret",
+                            SRV_PASSWORD_ID);
+    strata_close(probe);
+    if (r < 0) {
+        nbdkit_error("out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int srv_param(const char *key, const char *value)
 {
     if (!srv_cmdline && !(srv_cmdline = strata_opts_new())) {
@@ -127,6 +186,8 @@ int srv_param(const char *key, const char *value)
         return srv_param_stack(value);
     if (strcmp(key, "object") == 0)
         return srv_param_object(value);
+    if (strcmp(key, "password") == 0)
+        return srv_param_password(value);
     if (strcmp(key, "readonly") == 0) {
         int b = nbdkit_parse_bool(value);
         if (b < 0)
@@ -162,6 +223,10 @@ struct strata_opts *srv_params_done(void)
     }
     if (have_cmdline && strata_opts_merge(o, srv_cmdline, NULL) < 0) {
         nbdkit_error("out of memory");
+        strata_opts_free(o);
+        return NULL;
+    }
+    if (srv_password && srv_use_password(o) < 0) {
         strata_opts_free(o);
         return NULL;
     }

@@ -8,8 +8,9 @@
  *
  * The stack is opened in .after_fork: drivers may start threads (the nbd
  * driver does), and threads do not survive nbdkit's daemonizing fork.  To
- * still report a wrong file name or option before the fork, .get_ready
- * opens it once for metadata only and closes it again.
+ * still report a wrong file name, option or passphrase before the fork,
+ * .get_ready opens it once (for metadata only unless a key is given, to
+ * check the key) and closes it again.
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -45,11 +46,27 @@ static unsigned srv_open_flags(void)
     return srv_param_readonly() ? 0 : STRATA_O_RDWR;
 }
 
+/* True when some node of the stack is given a key. */
+static bool srv_has_key(void)
+{
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(srv_opts, i, &k, &v); i++) {
+        size_t n = strlen(k);
+        if (n >= 10 && strcmp(k + n - 10, "key-secret") == 0)
+            return true;
+    }
+    return false;
+}
+
 static int srv_get_ready(void)
 {
     struct strata_error *err = NULL;
     struct strata_node *n = NULL;
-    int r = strata_open_opts(srv_opts, STRATA_O_NO_IO | STRATA_O_NO_PROBE_WARN, &n, &err);
+    /* An encrypted stack is unlocked here too (and closed again), so that
+     * a wrong passphrase fails nbdkit's start-up instead of the server
+     * that clients already wait for. */
+    unsigned flags = srv_has_key() ? 0 : STRATA_O_NO_IO;
+    int r = strata_open_opts(srv_opts, flags | STRATA_O_NO_PROBE_WARN, &n, &err);
     if (r < 0)
         return srv_fail(err, r);
     strata_close(n);

@@ -84,9 +84,14 @@ sdk_build_example() {
     [ -f "$prefix/lib/pkgconfig/strata.pc" ] || fail "strata.pc not installed"
     [ -f "$prefix/include/strata/$2" ] || fail "$2 not installed"
     cp -r "$STRATA_SRCDIR/examples/$1" "$T/ex"
-    export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
-    make -C "$T/ex" CFLAGS="-O2 -g $SAN_CFLAGS" >"$T/build.log" 2>&1 ||
+    # As docs/plugin-guide.md has it: PKG_CONFIG_PATH on make's command line
+    # (not in the environment).  The make flags of `make -s check` are
+    # dropped so that the compiler lines can be checked.
+    env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u PKG_CONFIG_PATH \
+        make -C "$T/ex" PKG_CONFIG_PATH="$prefix/lib/pkgconfig" CFLAGS="-O2 -g $SAN_CFLAGS" \
+        >"$T/build.log" 2>&1 ||
         { cat "$T/build.log" >&2; fail "the example does not build against the installed SDK"; }
+    export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
     grep -q -- "-I$prefix/include" "$T/build.log" || fail "example not built with pkg-config strata"
     grep -qF -- "-I$STRATA_SRCDIR/include" "$T/build.log" &&
         fail "example reached into the source tree"

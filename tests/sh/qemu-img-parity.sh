@@ -1,0 +1,71 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# qemu-img-parity.sh - strata-img answers as qemu-img 7.2 does: create -b
+# without -F is refused naming the detected format; check reports the
+# image end of a leaky qcow2 at the leaked cluster; measure prints the
+# bitmaps line and key where qemu-img does.  qemu-img itself is the
+# reference each time.
+. "$STRATA_SRCDIR/tests/sh/lib/common.sh"
+need qemu-img qemu-io
+cd "$T"
+
+# same WHAT CMD-ARGS...: strata-img and qemu-img give the same output and
+# exit status (the program name in messages aside).
+same() {
+    local what=$1 rq=0 rs=0
+    shift
+    qemu-img "$@" >q.out 2>&1 || rq=$?
+    strata-img "$@" >s.out 2>&1 || rs=$?
+    sed -i 's/^qemu-img: //; s/qemu-img: /\n/g' q.out
+    sed -i 's/^strata-img: //' s.out
+    [ $rq = $rs ] || fail "$what: exit status $rs, qemu-img $rq"
+    diff <(sed -e '$a\' -e '/^$/d' q.out) <(sed -e '$a\' -e '/^$/d' s.out) || fail "$what: output differs"
+}
+
+echo "== create -b without -F"
+qemu-img create -q -f raw base.raw 1M
+qemu-img create -q -f qcow2 -b base.raw -F raw mid.qcow2
+same "-b raw" create -f qcow2 -b base.raw new.qcow2
+same "-b qcow2" create -f qcow2 -b mid.qcow2 new.qcow2
+same "-b -u" create -f qcow2 -u -b base.raw new.qcow2 1M
+same "-o backing_file" create -f qcow2 -o backing_file=base.raw new.qcow2
+same "-b missing" create -f qcow2 -b nosuch.raw new.qcow2
+[ -e new.qcow2 ] && fail "a refused create left new.qcow2"
+strata-img create -q -f qcow2 -b base.raw -F raw new.qcow2 || fail "create -b -F"
+
+echo "== check of a leaky image"
+qemu-img create -q -f qcow2 leak.qcow2 1M
+qemu-io -c 'write -P 1 0 64k' -c 'write -P 2 512k 64k' leak.qcow2 >/dev/null
+# Drop the L2 entry of guest cluster 8: its data cluster, the last one of
+# the file, keeps refcount 1 with no reference.
+python3 - <<'PY'
+import struct
+with open("leak.qcow2", "r+b") as f:
+    h = f.read(104)
+    l1 = struct.unpack(">Q", h[40:48])[0]
+    f.seek(l1)
+    l2 = struct.unpack(">Q", f.read(8))[0] & 0x00fffffffffffe00
+    f.seek(l2 + 8 * 8)
+    f.write(bytes(8))
+PY
+end_of() { sed -n 's/.*"image-end-offset": \([0-9]*\).*/\1/p'; }
+q=$(qemu-img check --output=json leak.qcow2 2>/dev/null | end_of) || true
+s=$(strata-img check --output=json leak.qcow2 2>/dev/null | end_of) || true
+[ -n "$q" ] && [ "$q" = "$s" ] || fail "image-end-offset: strata $s, qemu-img $q"
+[ "$q" = "$(stat -c %s leak.qcow2)" ] || fail "the leaked cluster is not the file's end"
+cp leak.qcow2 leak2.qcow2
+q=$(qemu-img check -r leaks --output=json leak.qcow2 2>/dev/null | end_of) || true
+s=$(strata-img check -r leaks --output=json leak2.qcow2 2>/dev/null | end_of) || true
+[ -n "$q" ] && [ "$q" = "$s" ] || fail "after repair: strata $s, qemu-img $q"
+
+echo "== measure: the bitmaps line"
+for o in human json; do
+    same "qcow2 to qcow2 $o" measure --output=$o -O qcow2 -f qcow2 mid.qcow2
+    same "raw to qcow2 $o" measure --output=$o -O qcow2 -f raw base.raw
+    same "qcow2 to raw $o" measure --output=$o -O raw -f qcow2 mid.qcow2
+    same "qcow2 to v2 $o" measure --output=$o -O qcow2 -o compat=0.10 -f qcow2 mid.qcow2
+    same "size $o" measure --output=$o -O qcow2 --size 1G
+done
+grep -q "bitmaps" s.out && fail "bitmaps shown for --size"
+strata-img measure -O qcow2 -f qcow2 mid.qcow2 | contains "^bitmaps size: 0$" || fail "no bitmaps line"
+echo "qemu-img-parity: ok"
