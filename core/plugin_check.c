@@ -41,9 +41,6 @@ static int refuse_test(struct strata_error **errp, const char *what, const char 
 static int check_driver(void *desc, struct strata_error **errp)
 {
     struct strata_driver *d = desc;
-    int r = strata_driver_setup_roles(d, errp);
-    if (r < 0)
-        return r;
     if (d->kind < STRATA_DRIVER_PROTOCOL || d->kind > STRATA_DRIVER_FILTER)
         return strata_error_set(errp, EINVAL, "driver '%s' refused: unknown kind %d",
                                 d->name, (int)d->kind);
@@ -56,12 +53,16 @@ static int check_driver(void *desc, struct strata_error **errp)
             return missing(errp, "driver", d->name, "pread");
         if (!d->length && !d->get_length)
             return missing(errp, "driver", d->name, "length");
-    } else if (!strata_role_with(d, STRATA_CHILD_PRIMARY)) {
+    } else if (d->child_roles ? !strata_role_with(d, STRATA_CHILD_PRIMARY)
+                              : !(d->children && d->children[0])) {
+        /* A 1.3 driver's first child name becomes its primary role. */
         return strata_error_set(errp, EINVAL,
                                 "driver '%s' refused: a filter must declare a primary "
                                 "child role", d->name);
     }
-    return 0;
+    /* Last, since it allocates what the accepted copy keeps (the missing
+     * half of the role table) and nothing may be refused after it. */
+    return strata_driver_setup_roles(d, errp);
 }
 
 static int check_cipher(void *desc, struct strata_error **errp)
