@@ -137,6 +137,19 @@ syncs_on_target() {
 }
 [ "$(syncs_on_target t1.raw)" = 0 ] || fail "convert (cache unsafe) synced the target: $(cat trace.txt)"
 [ "$(syncs_on_target t2.raw -t writeback)" -gt 0 ] || fail "convert -t writeback never synced the target"
+# -t none and directsync write the target with O_DIRECT, the others do not;
+# the source keeps the page cache.
+direct_target() {
+    rm -f "$1"
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" strace -f -e trace=openat -o trace.txt \
+        "$IMG" convert "${@:2}" -f raw -O raw a.raw "$1" || fail "convert ${*:2} failed"
+    qemu-img compare -f raw -F raw a.raw "$1" >/dev/null || fail "convert ${*:2}: content differs"
+    grep '"a.raw"' trace.txt | contains O_DIRECT && fail "convert ${*:2}: source opened with O_DIRECT"
+    grep "\"$1\"" trace.txt | contains O_DIRECT
+}
+direct_target t3.raw -t none || fail "convert -t none: target not opened with O_DIRECT"
+direct_target t4.raw -t directsync || fail "convert -t directsync: target not opened with O_DIRECT"
+direct_target t5.raw -t writeback && fail "convert -t writeback: target opened with O_DIRECT"
 
 # ------------------------------------------------------------ compare
 out=$("$IMG" compare -f raw -F raw a.raw b.raw) || fail "compare of identical images exits $?"

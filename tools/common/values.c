@@ -31,6 +31,25 @@ int tool_parse_number(const char *text, const char *what, int64_t min,
     return 0;
 }
 
+int tool_parse_cache_mode(const char *text, unsigned *flags, struct strata_error **errp)
+{
+    static const struct { const char *name; unsigned flags; } modes[] = {
+        { "none", STRATA_O_DIRECT },
+        { "writeback", 0 },
+        { "writethrough", STRATA_O_WRITETHROUGH },
+        { "directsync", STRATA_O_DIRECT | STRATA_O_WRITETHROUGH },
+        { "unsafe", STRATA_O_NO_FLUSH },
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (!strcmp(text, modes[i].name)) {
+            *flags = modes[i].flags;
+            return 0;
+        }
+    }
+    return strata_error_set(errp, EINVAL, "invalid cache mode '%s' (use none, writeback, "
+                            "writethrough, directsync or unsafe)", text);
+}
+
 int tool_parse_output(const char *text, enum tool_output *out,
                       struct strata_error **errp)
 {
