@@ -198,6 +198,11 @@ int tool_parse_number(const char *text, const char *what, int64_t min,
  * STRATA_O_NO_FLUSH. */
 int tool_parse_cache_mode(const char *text, unsigned *flags, struct strata_error **errp);
 
+/* A qemu AIO mode given as OPT ("--aio", "-i"): 0 for threads, what strata
+ * does; native and io_uring are refused, as is anything else: -1 after
+ * printing "OPT native is not supported (use threads)" or the like. */
+int tool_check_aio(const char *opt, const char *mode);
+
 enum tool_output { TOOL_OUTPUT_HUMAN, TOOL_OUTPUT_JSON };
 int tool_parse_output(const char *text, enum tool_output *out,
                       struct strata_error **errp);

@@ -108,20 +108,6 @@ static void usage(void)
            tool_progname(), tool_progname(), tool_progname(), tool_progname());
 }
 
-/* strata's file I/O is blocking calls made outside any event loop, which
- * is what QEMU's threads mode gives; the kernel's AIO interfaces are not
- * used, so asking for them is refused rather than quietly not done. */
-static int check_aio(const char *mode)
-{
-    if (!strcmp(mode, "threads"))
-        return 0;
-    if (!strcmp(mode, "native") || !strcmp(mode, "io_uring"))
-        tool_error("--aio %s is not supported (use threads)", mode);
-    else
-        tool_error("invalid aio mode '%s' (use threads, native or io_uring)", mode);
-    return -1;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -173,11 +159,11 @@ int main(int argc, char **argv)
             break;
         case 'n': cache_flags = STRATA_O_DIRECT; break;
         case 'i':
-            if (check_aio(optarg) < 0)
+            if (tool_check_aio("--aio", optarg) < 0)
                 return 1;
             break;
         case 'k':
-            check_aio("native");
+            tool_check_aio("--aio", "native");
             return 1;
         default:
             return tool_getopt_error(c, argv, NULL);
