@@ -265,9 +265,22 @@ int strata_pread(struct strata_node *node, uint64_t off, uint64_t len, void *buf
     return do_io(node, IO_READ, off, len, buf, flags, errp);
 }
 
+/* STRATA_O_WRITETHROUGH: requests made on the node the application holds
+ * go out as FUA, and each driver below keeps FUA's promise its own way
+ * (qcow2 flushes its metadata caches, file calls fdatasync, nbd sends FUA
+ * or a flush).  Only there: FUA on every child request would also sync
+ * each metadata write a format makes on the way. */
+static unsigned writethrough_flags(const struct strata_node *node, unsigned flags)
+{
+    if (node && !node->parent && (node->flags & STRATA_O_WRITETHROUGH))
+        flags |= STRATA_REQ_FUA;
+    return flags;
+}
+
 int strata_pwrite(struct strata_node *node, uint64_t off, uint64_t len, const void *buf,
                   unsigned flags, struct strata_error **errp)
 {
+    flags = writethrough_flags(node, flags);
     /* The buffer is only read on this path; the cast keeps one do_io. */
     return do_io(node, IO_WRITE, off, len, (void *)buf, flags, errp);
 }
@@ -289,7 +302,8 @@ int strata_pwrite_compressed(struct strata_node *node, uint64_t off, uint64_t le
     uint32_t a = node->limits.request_alignment;
     if (off % a || len % a)
         /* Unaligned edges need read-modify-write: store them plainly. */
-        return do_io(node, IO_WRITE, off, len, (void *)buf, 0, errp);
+        return do_io(node, IO_WRITE, off, len, (void *)buf, writethrough_flags(node, 0),
+                     errp);
     if (a > 1)
         pthread_rwlock_rdlock(&node->rmw_lock);
     drv_lock(node);
@@ -297,12 +311,16 @@ int strata_pwrite_compressed(struct strata_node *node, uint64_t off, uint64_t le
     drv_unlock(node);
     if (a > 1)
         pthread_rwlock_unlock(&node->rmw_lock);
+    /* Compressed writes take no request flags: write through by a flush. */
+    if (r == 0 && (writethrough_flags(node, 0) & STRATA_REQ_FUA))
+        r = strata_flush(node, errp);
     return r;
 }
 
 int strata_pwrite_zeroes(struct strata_node *node, uint64_t off, uint64_t len,
                          unsigned flags, struct strata_error **errp)
 {
+    flags = writethrough_flags(node, flags);
     return do_io(node, IO_ZERO, off, len, NULL, flags, errp);
 }
 

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* null.c - a protocol with no storage, as QEMU's null-co: reads return
  * zeros (unless read-zeroes=off), writes are accepted and dropped.  Useful
- * for benchmarks and for tests of the layers above. */
+ * for benchmarks and for tests of the layers above.  The open flags
+ * STRATA_O_DIRECT and STRATA_O_WRITETHROUGH need nothing here: with no
+ * storage there is neither a cache to bypass nor data to make stable. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>

@@ -3,6 +3,9 @@
  *
  * Options: filename (required), cache=none|writeback (none = O_DIRECT),
  * locking=on|off|auto (QEMU-compatible lock bytes, see lock.c).
+ * Open flags: STRATA_O_DIRECT is cache=none for a node without its own
+ * cache= option; STRATA_O_NO_FLUSH makes flushes and FUA stop at the page
+ * cache; STRATA_O_WRITETHROUGH reaches this driver as FUA on each write.
  */
 #include "file-int.h"
 
@@ -184,7 +187,8 @@ static int file_do_open(struct strata_node *node, const struct strata_opts *opts
     s->filename = strdup(filename);
     if (!s->filename)
         return strata_error_set(errp, ENOMEM, "%s: out of memory", filename);
-    s->direct = cache && strcmp(cache, "none") == 0;
+    /* The node's own option wins over the flag its stack was opened with. */
+    s->direct = cache ? strcmp(cache, "none") == 0 : (flags & STRATA_O_DIRECT) != 0;
     if (!locking)
         locking = "auto";
 
@@ -200,8 +204,9 @@ static int file_do_open(struct strata_node *node, const struct strata_opts *opts
     if (s->fd < 0) {
         r = -errno;
         if (r == -EINVAL && s->direct)
-            return strata_error_set(errp, EINVAL, "%s: cache=none needs O_DIRECT, which "
-                                    "this file system does not support", filename);
+            return strata_error_set(errp, EINVAL, "%s: cache mode none (direct I/O) needs "
+                                    "O_DIRECT, which this file system does not support",
+                                    filename);
         return strata_error_set(errp, -r, "Could not open '%s': %s", filename,
                                 strerror(-r));
     }
@@ -282,6 +287,14 @@ static int file_open(struct strata_node *node, const struct strata_opts *opts,
 
 /* ------------------------------------------------------------ I/O */
 
+/* FUA after a completed write: its data reaches stable storage now. */
+static int file_fua(struct strata_node *node, struct file_state *s, unsigned flags)
+{
+    if (!(flags & STRATA_REQ_FUA) || (strata_node_flags(node) & STRATA_O_NO_FLUSH))
+        return 0;
+    return fdatasync(s->fd) < 0 ? -errno : 0;
+}
+
 static int file_pread(struct strata_node *node, uint64_t off, uint64_t len, void *buf,
                       unsigned flags, struct strata_error **errp)
 {
@@ -330,9 +343,8 @@ static int file_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
         }
         bounce_put(&s->bounce, b);
     }
-    if (r == 0 && (flags & STRATA_REQ_FUA) && !(strata_node_flags(node) & STRATA_O_NO_FLUSH) &&
-        fdatasync(s->fd) < 0)
-        r = -errno;
+    if (r == 0)
+        r = file_fua(node, s, flags);
     if (r < 0)
         return strata_error_set(errp, -r, "%s: write of %llu bytes at offset %llu "
                                 "failed: %s", s->filename, (unsigned long long)len,
@@ -433,6 +445,8 @@ static int file_pwrite_zeroes(struct strata_node *node, uint64_t off, uint64_t l
     } else {
         r = file_zero_alloc(s, off, len);
     }
+    if (r == 0)
+        r = file_fua(node, s, flags);
 
     if (r == -ENOTSUP)
         return strata_error_set(errp, ENOTSUP, "%s: writing zeros by fallocate is not "

@@ -6,6 +6,11 @@
  * or server.host and server.port; export; reconnect-attempts,
  * reconnect-delay (ms) and timeout (s).  An export has a fixed size: writes
  * past its end fail and it cannot be resized.
+ *
+ * Open flags: STRATA_O_DIRECT holds as it is, since this client keeps no
+ * cache: every request goes to the server when it is made (what the server
+ * caches is its own affair, as with QEMU's nbd client).  STRATA_O_WRITETHROUGH
+ * arrives as FUA on each write, sent natively or as a flush after it.
  */
 #include "nbd-int.h"
 

@@ -31,6 +31,20 @@
 /* Flushes and FUA writes reach the OS but not stable storage (qemu's
  * cache=unsafe): for scratch copies that are discarded on a crash. */
 #define STRATA_O_NO_FLUSH      0x40u
+/* Bypass the host page cache (qemu's cache=none and directsync): protocols
+ * open their files with O_DIRECT, as the file driver's cache=none does, and
+ * meet its alignment with bounce buffers.  A protocol that cannot do direct
+ * I/O refuses the open with a message naming the image.  A file node's own
+ * cache= option, when given, overrides this for that node. */
+#define STRATA_O_DIRECT        0x80u
+/* Every write is stable before it completes (qemu's cache=writethrough and
+ * directsync): the core adds STRATA_REQ_FUA to each write and write-zeroes
+ * request made on the node the application opened, and flushes after its
+ * compressed writes.  Done there rather than by O_DSYNC in the file driver
+ * so that a format's cached metadata is written out too (a FUA write makes
+ * qcow2 flush its caches) and so that it works over any protocol, nbd
+ * included; STRATA_O_NO_FLUSH still turns the resulting flushes off. */
+#define STRATA_O_WRITETHROUGH  0x100u
 
 /* ------------------------------------------------------------- request */
 /* Write through to stable storage before the request completes. */

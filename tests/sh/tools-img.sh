@@ -137,6 +137,19 @@ syncs_on_target() {
 }
 [ "$(syncs_on_target t1.raw)" = 0 ] || fail "convert (cache unsafe) synced the target: $(cat trace.txt)"
 [ "$(syncs_on_target t2.raw -t writeback)" -gt 0 ] || fail "convert -t writeback never synced the target"
+# -t none and directsync write the target with O_DIRECT, the others do not;
+# the source keeps the page cache.
+direct_target() {
+    rm -f "$1"
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" strace -f -e trace=openat -o trace.txt \
+        "$IMG" convert "${@:2}" -f raw -O raw a.raw "$1" || fail "convert ${*:2} failed"
+    qemu-img compare -f raw -F raw a.raw "$1" >/dev/null || fail "convert ${*:2}: content differs"
+    grep '"a.raw"' trace.txt | contains O_DIRECT && fail "convert ${*:2}: source opened with O_DIRECT"
+    grep "\"$1\"" trace.txt | contains O_DIRECT
+}
+direct_target t3.raw -t none || fail "convert -t none: target not opened with O_DIRECT"
+direct_target t4.raw -t directsync || fail "convert -t directsync: target not opened with O_DIRECT"
+direct_target t5.raw -t writeback && fail "convert -t writeback: target opened with O_DIRECT"
 
 # ------------------------------------------------------------ compare
 out=$("$IMG" compare -f raw -F raw a.raw b.raw) || fail "compare of identical images exits $?"
@@ -218,6 +231,21 @@ cp a.raw w.raw
 "$IMG" bench -f raw -w -c 16 -d 2 -s 4k -S 8k --pattern=0x5a -o 1M -q w.raw || fail "bench (write)"
 qemu-io -f raw -c 'read -P 0x5a 1M 4k' -c 'read -P 0xcd 1052672 4k' -c 'read -P 0x5a 1056768 4k' w.raw |
     grep -q 'Pattern verification failed' && fail "bench -w wrote the wrong places"
+# bench's cache and AIO options: -t none and -n open with O_DIRECT, -t
+# directsync syncs every write, native AIO is refused.
+ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" strace -f -e trace=openat,fdatasync \
+    -o trace.txt "$IMG" bench -f raw -w -c 8 -d 1 -t directsync -i threads -q w.raw ||
+    fail "bench -t directsync"
+grep '"w.raw"' trace.txt | contains O_DIRECT || fail "bench -t directsync: no O_DIRECT"
+[ "$(grep -c fdatasync trace.txt)" -ge 8 ] || fail "bench -t directsync: writes not synced"
+ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" strace -f -e trace=openat \
+    -o trace.txt "$IMG" bench -f raw -c 8 -n -q w.raw || fail "bench -n"
+grep '"w.raw"' trace.txt | contains O_DIRECT || fail "bench -n: no O_DIRECT"
+rc=0; "$IMG" bench -f raw -c 8 -i native -q w.raw 2>err.txt || rc=$?
+[ $rc = 1 ] && grep -q -- "-i native is not supported (use threads)" err.txt ||
+    fail "bench -i native: rc $rc, $(cat err.txt)"
+"$IMG" bench -f raw -c 8 -t bogus -q w.raw 2>err.txt && fail "bench -t bogus accepted"
+grep -q "invalid cache mode 'bogus'" err.txt || fail "bench -t bogus: $(cat err.txt)"
 
 # ------------------------------------------------------------ measure
 out=$("$IMG" measure -O raw --size 1G) || fail "measure --size failed"

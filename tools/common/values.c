@@ -31,6 +31,39 @@ int tool_parse_number(const char *text, const char *what, int64_t min,
     return 0;
 }
 
+int tool_parse_cache_mode(const char *text, unsigned *flags, struct strata_error **errp)
+{
+    static const struct { const char *name; unsigned flags; } modes[] = {
+        { "none", STRATA_O_DIRECT },
+        { "writeback", 0 },
+        { "writethrough", STRATA_O_WRITETHROUGH },
+        { "directsync", STRATA_O_DIRECT | STRATA_O_WRITETHROUGH },
+        { "unsafe", STRATA_O_NO_FLUSH },
+    };
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        if (!strcmp(text, modes[i].name)) {
+            *flags = modes[i].flags;
+            return 0;
+        }
+    }
+    return strata_error_set(errp, EINVAL, "invalid cache mode '%s' (use none, writeback, "
+                            "writethrough, directsync or unsafe)", text);
+}
+
+/* strata's file I/O is blocking calls made outside any event loop, which
+ * is what QEMU's threads mode gives; the kernel's AIO interfaces are not
+ * used, so asking for them is refused rather than quietly not done. */
+int tool_check_aio(const char *opt, const char *mode)
+{
+    if (!strcmp(mode, "threads"))
+        return 0;
+    if (!strcmp(mode, "native") || !strcmp(mode, "io_uring"))
+        tool_error("%s %s is not supported (use threads)", opt, mode);
+    else
+        tool_error("invalid aio mode '%s' (use threads, native or io_uring)", mode);
+    return -1;
+}
+
 int tool_parse_output(const char *text, enum tool_output *out,
                       struct strata_error **errp)
 {

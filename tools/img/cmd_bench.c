@@ -82,6 +82,8 @@ enum { OPT_PATTERN = TOOL_OPT_FIRST_LOCAL, OPT_FLUSH_INTERVAL, OPT_NO_DRAIN };
 static struct bench b = { .count = 75000, .size = 4096, .pattern = 0 };
 static int64_t depth = 64;
 static bool have_step;
+/* -t and -n: qemu-img bench's default is writeback. */
+static unsigned cache_flags;
 
 static int option(struct img_args *a, int c, const char *arg)
 {
@@ -99,16 +101,18 @@ static int option(struct img_args *a, int c, const char *arg)
         depth = v;
         break;
     case 'n':
-        break;      /* the file driver picks its own I/O method */
+        cache_flags = STRATA_O_DIRECT;
+        break;
     case 'i':
-        if (strcmp(arg, "threads") && strcmp(arg, "native") && strcmp(arg, "io_uring"))
-            return tool_usage_error("bench", "-i: invalid aio mode '%s'", arg);
+        if (tool_check_aio("-i", arg) < 0)
+            return 1;
         break;
     case 't':
-        if (strcmp(arg, "none") && strcmp(arg, "writeback") &&
-            strcmp(arg, "writethrough") && strcmp(arg, "directsync") &&
-            strcmp(arg, "unsafe"))
-            return tool_usage_error("bench", "-t: invalid cache mode '%s'", arg);
+        if (tool_parse_cache_mode(arg, &cache_flags, &err) < 0) {
+            int status = tool_usage_error("bench", "-t: %s", err->msg);
+            strata_error_free(err);
+            return status;
+        }
         break;
     case 'o':
         if (tool_parse_size(arg, "-o", &b.offset, &err) < 0)
@@ -154,7 +158,7 @@ static int prepare(struct img_args *a)
 
 static unsigned open_flags(const struct img_args *a)
 {
-    return b.write ? STRATA_O_RDWR : 0;
+    return (b.write ? STRATA_O_RDWR : 0) | cache_flags;
 }
 
 static int run(struct img_args *a)
@@ -232,13 +236,16 @@ const struct img_command img_cmd_bench = {
         { OPT_FLUSH_INTERVAL, "flush-interval", "N",
           .help = "flush after every N write requests" },
         { OPT_NO_DRAIN, "no-drain", NULL, .help = IMG_COMPAT_HELP },
-        { 'n', NULL, NULL, .help = IMG_COMPAT_HELP },
-        { 'i', NULL, "AIO", .help = IMG_COMPAT_HELP },
-        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
+        { 'n', NULL, NULL, .help = "the same as -t none" },
+        { 'i', NULL, "AIO",
+          .help = "I/O mode: threads (native and io_uring are refused)" },
+        { 't', NULL, "CACHE",
+          .help = "cache mode: writeback (default), none, writethrough,\n"
+                  "directsync or unsafe, as in strata-io" },
         { 0 },
     },
-    .notes = "Requests are synchronous, and the file driver chooses its own I/O and\n"
-             "caching: -n, -i, -t and --no-drain change nothing.\n",
+    .notes = "Requests are synchronous, made by one thread each: --no-drain changes\n"
+             "nothing.\n",
     .option = option,
     .prepare = prepare,
     .open_flags = open_flags,

@@ -356,13 +356,11 @@ static int option(struct img_args *a, int c, const char *arg)
             return tool_fail(err, -EINVAL, NULL);
         break;
     case 't':
-        if (strcmp(arg, "unsafe") == 0)
-            dst_flags = STRATA_O_NO_FLUSH;
-        else if (strcmp(arg, "writeback") == 0 || strcmp(arg, "none") == 0 ||
-                 strcmp(arg, "writethrough") == 0 || strcmp(arg, "directsync") == 0)
-            dst_flags = 0;
-        else
-            return tool_usage_error("convert", "-t: invalid cache mode '%s'", arg);
+        if (tool_parse_cache_mode(arg, &dst_flags, &err) < 0) {
+            int status = tool_usage_error("convert", "-t: %s", err->msg);
+            strata_error_free(err);
+            return status;
+        }
         break;
     }
     return 0;

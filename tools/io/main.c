@@ -88,6 +88,13 @@ static void usage(void)
            "  -c, --cmd COMMAND     run COMMAND (may be repeated)\n"
            "  -f, --format FMT      image format (probed when omitted)\n"
            "  -r, --read-only       open the image read-only\n"
+           "  -t, --cache MODE      host cache use, as QEMU's: none (O_DIRECT), writeback\n"
+           "                        (the default), writethrough (each write flushed),\n"
+           "                        directsync (none and writethrough), unsafe (no\n"
+           "                        flush reaches the disk)\n"
+           "  -n, --nocache         the same as -t none\n"
+           "  -i, --aio MODE        I/O mode: threads (blocking calls, the only one)\n"
+           "  -k, --native-aio      -i native, which is refused\n"
            "  -U, --force-share     take no image locks (needs -r)\n"
            "  --image-opts          FILE is dotted options (driver=raw,file.filename=x)\n"
            "  --config FILE         the image is the stack described by FILE\n"
@@ -108,6 +115,10 @@ int main(int argc, char **argv)
         { "cmd", required_argument, NULL, 'c' },
         { "format", required_argument, NULL, 'f' },
         { "read-only", no_argument, NULL, 'r' },
+        { "cache", required_argument, NULL, 't' },
+        { "nocache", no_argument, NULL, 'n' },
+        { "aio", required_argument, NULL, 'i' },
+        { "native-aio", no_argument, NULL, 'k' },
         { "version", no_argument, NULL, 'V' },
         { NULL, 0, NULL, 0 },
     };
@@ -116,11 +127,12 @@ int main(int argc, char **argv)
     const char *cmds[IO_MAX_COMMANDS];
     int ncmds = 0, c;
     bool readonly = false;
+    unsigned cache_flags = 0;
 
     tool_set_progname(argv[0]);
     tool_install_warning_handler();
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hVc:f:rU", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hVc:f:rUt:ni:k", longopts, NULL)) != -1) {
         int r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             return 1;
@@ -141,6 +153,18 @@ int main(int argc, char **argv)
             cmds[ncmds++] = optarg;
             break;
         case 'r': readonly = true; break;
+        case 't':
+            if (tool_parse_cache_mode(optarg, &cache_flags, &err) < 0)
+                return tool_fail(err, -EINVAL, NULL);
+            break;
+        case 'n': cache_flags = STRATA_O_DIRECT; break;
+        case 'i':
+            if (tool_check_aio("--aio", optarg) < 0)
+                return 1;
+            break;
+        case 'k':
+            tool_check_aio("--aio", "native");
+            return 1;
         default:
             return tool_getopt_error(c, argv, NULL);
         }
@@ -162,7 +186,7 @@ int main(int argc, char **argv)
         return 1;
     }
     unsigned flags = (readonly ? 0 : STRATA_O_RDWR) |
-                     (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
+                     (tc.force_share ? STRATA_O_FORCE_SHARE : 0) | cache_flags;
     struct io_ctx ctx = { .name = img.spec };
     int ret = tool_image_open(&img, flags, &ctx.node, &err);
     if (ret < 0)
