@@ -81,6 +81,21 @@ void luks_report_wipe(struct strata_info *list, const char *what, uint64_t off,
     strata_info_add_uint(o, "length", len);
 }
 
+int luks_wipe_header(const struct strata_crypto_hdr_io *io, uint64_t len, const char *what,
+                     struct strata_info *list, struct strata_error **errp)
+{
+    uint8_t *zero = calloc(1, len);
+    if (!zero)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    int r = io->write(io->opaque, 0, zero, len, errp);
+    free(zero);
+    if (r == 0 && io->flush)
+        r = io->flush(io->opaque, errp);
+    if (r == 0)
+        luks_report_wipe(list, what, 0, len);
+    return r;
+}
+
 int luks_erase_select(const struct strata_opts *opts, const char *const *add_only,
                       const struct luks_erase_sel *sel, uint32_t *mask,
                       struct strata_error **errp)

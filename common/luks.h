@@ -6,6 +6,7 @@
 #define STRATA_COMMON_LUKS_H
 
 #include <strata/crypto.h>
+#include <strata/encryption.h>
 
 #include <stdbool.h>
 
@@ -27,6 +28,10 @@ void luks_uuid_format(char *out, size_t outlen, const uint8_t *rnd);
 /* Adds {what, offset, length} to an erase report's list (list may be NULL). */
 void luks_report_wipe(struct strata_info *list, const char *what, uint64_t off,
                       uint64_t len);
+/* Zeroes the first len bytes of a header region and makes them stable, the
+ * last step of erasing a volume; adds {what, 0, len} to list (may be NULL). */
+int luks_wipe_header(const struct strata_crypto_hdr_io *io, uint64_t len, const char *what,
+                     struct strata_info *list, struct strata_error **errp);
 
 /* Tries one keyslot: 1 and the volume key in key when pass opens it, 0 when
  * not, -errno on failure. */

@@ -651,15 +651,7 @@ static int luks_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
         if (off < hdr_len)
             hdr_len = off;
     }
-    uint8_t *zero = calloc(1, hdr_len);
-    if (!zero)
-        return strata_error_set(errp, ENOMEM, "out of memory");
-    r = ctx->io.write(ctx->io.opaque, 0, zero, hdr_len, errp);
-    free(zero);
-    if (r == 0 && ctx->io.flush)
-        r = ctx->io.flush(ctx->io.opaque, errp);
-    if (r == 0)
-        luks_report_wipe(list, "header", 0, hdr_len);
+    r = luks_wipe_header(&ctx->io, hdr_len, "header", list, errp);
     strata_cipher_free(ctx->cipher);
     ctx->cipher = NULL;
     return r;

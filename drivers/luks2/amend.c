@@ -440,16 +440,7 @@ int luks2_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
         luks_report_wipe(list, what, o, s);
     }
     /* Then both header copies: no signature, uuid or digest survives. */
-    uint64_t len = 2 * h->bin.hdr_size;
-    uint8_t *zero = calloc(1, len);
-    if (!zero)
-        return strata_error_set(errp, ENOMEM, "out of memory");
-    r = ctx->io.write(ctx->io.opaque, 0, zero, len, errp);
-    free(zero);
-    if (r == 0 && ctx->io.flush)
-        r = ctx->io.flush(ctx->io.opaque, errp);
-    if (r == 0)
-        luks_report_wipe(list, "header copies", 0, len);
+    r = luks_wipe_header(&ctx->io, 2 * h->bin.hdr_size, "header copies", list, errp);
     strata_cipher_free(ctx->cipher);
     ctx->cipher = NULL;
     return r;
