@@ -420,6 +420,20 @@ static int luks_amend(struct strata_node *node, const struct strata_opts *opts,
     return r;
 }
 
+/* What the header's format checks (LUKS2: its two header copies); LUKS1,
+ * one copy and nothing redundant, has no checks, as for qemu-img. */
+static int luks_check(struct strata_node *node, struct strata_check_result *res,
+                      unsigned fix, struct strata_error **errp)
+{
+    struct luks_state *s = strata_node_state(node);
+    if (!s->fmt->check)
+        return strata_error_set(errp, ENOTSUP, "This image format does not support checks");
+    pthread_mutex_lock(&s->hdr_lock);
+    int r = s->fmt->check(s->ctx, res, fix, errp);
+    pthread_mutex_unlock(&s->hdr_lock);
+    return r;
+}
+
 /* The format luks-version names. */
 static const struct strata_crypto_format *luks_create_format(const struct strata_opts *o,
                                                              struct strata_error **errp)
@@ -605,6 +619,7 @@ static const struct strata_driver luks_driver = {
     .create = luks_create,
     .get_info = luks_get_info,
     .amend = luks_amend,
+    .check = luks_check,
     .measure = luks_measure,
 };
 

@@ -54,7 +54,7 @@ static int commit(struct strata_crypto_ctx *ctx, json_object *root,
     nh->bin.seqid++;
     int r = luks2_json_validate(nh, ctx->name, errp);
     if (r == 0)
-        r = luks2_hdr_write(&ctx->io, ctx->name, nh, errp);
+        r = luks2_hdr_write(&ctx->io, ctx->name, nh, false, errp);
     if (r < 0) {
         json_object_put(root);
     } else {

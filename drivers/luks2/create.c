@@ -338,7 +338,7 @@ int luks2_create(const struct strata_crypto_hdr_io *io, const struct strata_opts
 
     /* What was built passes the same checks as what is read. */
     if ((r = luks2_json_validate(h, ctx->name, errp)) < 0 ||
-        (r = luks2_hdr_write(io, ctx->name, h, errp)) < 0)
+        (r = luks2_hdr_write(io, ctx->name, h, false, errp)) < 0)
         goto out;
     snprintf(ctx->state, sizeof ctx->state, "both copies valid");
     r = luks2_set_key(ctx, vk, errp);

@@ -25,7 +25,7 @@ static int luks2_open(const struct strata_crypto_hdr_io *io, const struct strata
     struct strata_crypto_ctx *ctx = luks2_ctx_new(io, errp);
     if (!ctx)
         return -ENOMEM;
-    int r = luks2_hdr_read(&ctx->io, ctx->name, &ctx->h, ctx->state, sizeof ctx->state,
+    int r = luks2_hdr_read(&ctx->io, ctx->name, &ctx->h, ctx->state, sizeof ctx->state, NULL,
                            errp);
     const char *secret = opts ? strata_opts_get(opts, "key-secret") : NULL;
     if (r == 0 && !(flags & STRATA_O_NO_IO)) {
@@ -127,6 +127,7 @@ const struct strata_crypto_format luks2_format = {
     .version = 2,
     .get_payload = luks2_get_payload,
     .read_version = luks2_read_version,
+    .check = luks2_check,
 };
 
 STRATA_PLUGIN("luks2", .crypto_formats = STRATA_CRYPTO_FORMATS(&luks2_format));

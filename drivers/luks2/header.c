@@ -202,14 +202,17 @@ void luks2_hdr_free(struct luks2_hdr *h)
 
 int luks2_hdr_read(const struct strata_crypto_hdr_io *io, const char *name,
                    struct luks2_hdr *h, char *state, size_t state_len,
-                   struct strata_error **errp)
+                   struct luks2_copies *copies, struct strata_error **errp)
 {
     struct copy p = { 0 }, s = { 0 };
+    uint64_t s_off = 0;
     p.ok = read_copy(io, name, 0, true, &p.h, &p.err) == 0;
     /* The secondary sits right after the primary; when the primary cannot
      * say where that is, every offset LUKS2 allows is tried. */
-    if (luks2_valid_hdr_size(p.h.bin.hdr_size))
-        s.ok = read_copy(io, name, p.h.bin.hdr_size, false, &s.h, &s.err) == 0;
+    if (luks2_valid_hdr_size(p.h.bin.hdr_size)) {
+        s_off = p.h.bin.hdr_size;
+        s.ok = read_copy(io, name, s_off, false, &s.h, &s.err) == 0;
+    }
     for (uint64_t off = LUKS2_MIN_HDR; !s.ok && !p.ok && off <= LUKS2_MAX_HDR; off *= 2) {
         if (io->size && off + LUKS2_BIN_SIZE > io->size)
             break;
@@ -217,12 +220,26 @@ int luks2_hdr_read(const struct strata_crypto_hdr_io *io, const char *name,
         luks2_hdr_free(&s.h);
         memset(&s.h, 0, sizeof s.h);
         s.ok = read_copy(io, name, off, false, &s.h, &e) == 0;
+        if (s.ok)
+            s_off = off;
         if (e && (!s.err || strstr(e->msg, "bad magic") == NULL)) {
             strata_error_free(s.err);
             s.err = e;
         } else {
             strata_error_free(e);
         }
+    }
+    if (copies) {
+        memset(copies, 0, sizeof *copies);
+        copies->ok[0] = p.ok;
+        copies->ok[1] = s.ok;
+        copies->seqid[0] = p.h.bin.seqid;
+        copies->seqid[1] = s.h.bin.seqid;
+        copies->offset[0] = 0;
+        /* A damaged secondary is where the valid primary says it is. */
+        copies->offset[1] = s.ok ? s_off : p.ok ? p.h.bin.hdr_size : 0;
+        snprintf(copies->why[0], sizeof copies->why[0], "%s", p.err ? p.err->msg : "");
+        snprintf(copies->why[1], sizeof copies->why[1], "%s", s.err ? s.err->msg : "");
     }
     int r = 0;
     const char *what = "";
@@ -278,6 +295,24 @@ static int write_copy(const struct strata_crypto_hdr_io *io, const char *name,
     return r;
 }
 
+/* The JSON text of h, checked to fit its area; owned by h->root. */
+static int json_text(const struct strata_crypto_hdr_io *io, const char *name,
+                     const struct luks2_hdr *h, const char **text,
+                     struct strata_error **errp)
+{
+    if (!io->write)
+        return strata_error_set(errp, EROFS, "%s: the LUKS2 header is read-only", name);
+    *text = json_object_to_json_string_ext(
+        h->root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+    if (!*text)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    if (strlen(*text) >= h->bin.hdr_size - LUKS2_BIN_SIZE)
+        return strata_error_set(errp, ENOSPC, "%s: the LUKS2 metadata (%zu bytes of "
+                                "JSON) does not fit its %" PRIu64 "-byte JSON area", name,
+                                strlen(*text), h->bin.hdr_size - LUKS2_BIN_SIZE);
+    return 0;
+}
+
 /* Both copies carry the new seqid.  The secondary is written and flushed
  * first, then the primary:
  *   - a crash while the secondary is written leaves the primary with the
@@ -285,22 +320,27 @@ static int write_copy(const struct strata_crypto_hdr_io *io, const char *name,
  *   - a crash while the primary is written leaves the secondary with the
  *     new state, valid, newer than whatever of the primary survived.
  * So after a crash at any write one valid copy holds the old or the new
- * state, and the newest valid copy is what opens. */
+ * state, and the newest valid copy is what opens.  Converting from LUKS1
+ * asks for the primary first: until it is written the LUKS1 header and its
+ * key material, which the secondary's place may still hold, are what
+ * opens. */
 int luks2_hdr_write(const struct strata_crypto_hdr_io *io, const char *name,
-                    struct luks2_hdr *h, struct strata_error **errp)
+                    struct luks2_hdr *h, bool primary_first, struct strata_error **errp)
 {
-    if (!io->write)
-        return strata_error_set(errp, EROFS, "%s: the LUKS2 header is read-only", name);
-    const char *text = json_object_to_json_string_ext(
-        h->root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-    if (!text)
-        return strata_error_set(errp, ENOMEM, "out of memory");
-    if (strlen(text) >= h->bin.hdr_size - LUKS2_BIN_SIZE)
-        return strata_error_set(errp, ENOSPC, "%s: the LUKS2 metadata (%zu bytes of "
-                                "JSON) does not fit its %" PRIu64 "-byte JSON area", name,
-                                strlen(text), h->bin.hdr_size - LUKS2_BIN_SIZE);
-    int r = write_copy(io, name, h, false, text, errp);
+    const char *text = NULL;
+    int r = json_text(io, name, h, &text, errp);
     if (r == 0)
-        r = write_copy(io, name, h, true, text, errp);
+        r = write_copy(io, name, h, primary_first, text, errp);
+    if (r == 0)
+        r = write_copy(io, name, h, !primary_first, text, errp);
     return r;
+}
+
+int luks2_hdr_write_copy(const struct strata_crypto_hdr_io *io, const char *name,
+                         const struct luks2_hdr *h, bool primary,
+                         struct strata_error **errp)
+{
+    const char *text = NULL;
+    int r = json_text(io, name, h, &text, errp);
+    return r < 0 ? r : write_copy(io, name, h, primary, text, errp);
 }

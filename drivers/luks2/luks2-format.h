@@ -66,4 +66,8 @@ int luks2_amend(struct strata_crypto_ctx *ctx, const struct strata_opts *opts, b
 int luks2_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
                 struct strata_error **errp);
 
+/* check.c */
+int luks2_check(struct strata_crypto_ctx *ctx, struct strata_check_result *res,
+                unsigned fix, struct strata_error **errp);
+
 #endif

@@ -92,17 +92,29 @@ struct luks2_hdr {
 
 /* header.c: the binary header and the two copies. */
 bool luks2_valid_hdr_size(uint64_t size);
+/* What reading found in each copy ([0] primary, [1] secondary), for check. */
+struct luks2_copies {
+    bool ok[2];
+    uint64_t seqid[2];
+    uint64_t offset[2];        /* where the copy is, or belongs */
+    char why[2][512];          /* the problem of a copy that is not ok */
+};
 /* Reads both copies, checks checksums and JSON (json.c), and keeps the
  * newest valid one in h (h->root owned by h).  Errors name the file and the
- * field.  `which` (may be NULL) gets "primary"/"secondary" and whether the
- * other copy was bad or stale, for info. */
+ * field.  `state` (may be NULL) gets which copy opened and whether the
+ * other was bad or stale, for info; `copies` (may be NULL) the details. */
 int luks2_hdr_read(const struct strata_crypto_hdr_io *io, const char *name,
                    struct luks2_hdr *h, char *state, size_t state_len,
-                   struct strata_error **errp);
+                   struct luks2_copies *copies, struct strata_error **errp);
 /* Writes h (seqid already bumped by the caller) to both copies in the
- * crash-safe order documented in header.c. */
+ * crash-safe order documented in header.c: the secondary first, unless
+ * primary_first (conversion from LUKS1). */
 int luks2_hdr_write(const struct strata_crypto_hdr_io *io, const char *name,
-                    struct luks2_hdr *h, struct strata_error **errp);
+                    struct luks2_hdr *h, bool primary_first, struct strata_error **errp);
+/* Rewrites one copy from h, seqid unchanged (repairing a damaged copy). */
+int luks2_hdr_write_copy(const struct strata_crypto_hdr_io *io, const char *name,
+                         const struct luks2_hdr *h, bool primary,
+                         struct strata_error **errp);
 void luks2_hdr_free(struct luks2_hdr *h);
 
 /* json.c: validation of the tree and typed access. */

@@ -52,7 +52,7 @@ extern "C" {
 #endif
 
 #define STRATA_CRYPTO_FORMAT_ABI_MAJOR 1
-#define STRATA_CRYPTO_FORMAT_ABI_MINOR 1
+#define STRATA_CRYPTO_FORMAT_ABI_MINOR 2
 #define STRATA_CRYPTO_FORMAT_ABI \
     ((STRATA_CRYPTO_FORMAT_ABI_MAJOR << 16) | STRATA_CRYPTO_FORMAT_ABI_MINOR)
 
@@ -214,6 +214,18 @@ struct strata_crypto_format {
      * ("luks") reach the right format: strata_crypto_format_for_header(). */
     int (*read_version)(const struct strata_crypto_hdr_io *io, uint32_t *version,
                         struct strata_error **errp);
+
+    /* ---- ABI 1.2 ---- */
+
+    /* Optional: finds what open tolerates but must not stay so (LUKS2: a
+     * damaged or stale copy of its redundant header), adds each finding to
+     * res with strata_check_report() and counts it in res->corruptions;
+     * with STRATA_CHECK_FIX_ERRORS in fix, repairs it through io->write
+     * and counts it in res->corruptions_fixed instead.  Needs no key (the
+     * context may come from an STRATA_O_NO_IO open).  NULL: the format has
+     * no checks, and `check` says so. */
+    int (*check)(struct strata_crypto_ctx *ctx, struct strata_check_result *res,
+                 unsigned fix, struct strata_error **errp);
 };
 
 /* Looks up the encryption format that handles `version` of `family`

@@ -106,9 +106,10 @@ static int prepare(struct img_args *a)
     return -1;
 }
 
+/* Checks read and repair metadata only: an encrypted image needs no key. */
 static unsigned open_flags(const struct img_args *a)
 {
-    return fix ? STRATA_O_RDWR : 0;
+    return (fix ? STRATA_O_RDWR : 0) | STRATA_O_NO_IO;
 }
 
 static int run(struct img_args *a)
