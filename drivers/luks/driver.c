@@ -107,6 +107,8 @@ static const struct strata_opt_desc luks2_only_amend[] = { LUKS2_ONLY_AMEND_DESC
 static const struct strata_opt_desc luks_driver_amend_options[] = {
     LUKS_AMEND_OPTION_DESCS
     LUKS2_ONLY_AMEND_DESCS
+    { .name = "luks-version", .type = STRATA_OPT_NUMBER,
+      .help = "convert the header in place to this LUKS version (alone; no key needed)" },
     { NULL },
 };
 
@@ -401,10 +403,15 @@ static int luks_get_info(struct strata_node *node, struct strata_info *obj,
     return r;
 }
 
+static int luks_convert(struct luks_state *s, const struct strata_opts *opts,
+                        struct strata_error **errp);
+
 static int luks_amend(struct strata_node *node, const struct strata_opts *opts,
                       bool force, struct strata_error **errp)
 {
     struct luks_state *s = strata_node_state(node);
+    if (strata_opts_get(opts, "luks-version"))
+        return luks_convert(s, opts, errp);
     if (s->fmt->version == 1)
         for (const struct strata_opt_desc *d = luks2_only_amend; d->name; d++)
             if (strata_opts_get(opts, d->name))
@@ -451,6 +458,61 @@ static const struct strata_crypto_format *luks_create_format(const struct strata
                          v, err ? ": " : "", err ? err->msg : "");
     strata_error_free(err);
     return f;
+}
+
+/* Rewrites the header as another version of the family (cryptsetup's
+ * convert): the formats share a layout (strata/encryption.h), and the one
+ * written makes sure a crash leaves the old header or the new one.  The
+ * node is then open on the new header without a key: its payload, where it
+ * was, is untouched, and reopening unlocks it. */
+static int luks_convert(struct luks_state *s, const struct strata_opts *opts,
+                        struct strata_error **errp)
+{
+    const char *name = strata_node_filename(s->header ? s->header : s->file);
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(opts, i, &k, &v); i++)
+        if (strcmp(k, "luks-version") != 0)
+            return strata_error_set(errp, EINVAL, "%s: luks-version converts the header "
+                                    "and takes no other option (got '%s')", name, k);
+    const struct strata_crypto_format *to = luks_create_format(opts, errp);
+    if (!to)
+        return -ENOTSUP;
+    if (to == s->fmt)
+        return 0;
+    if (!s->fmt->export_layout || !to->import_layout)
+        return strata_error_set(errp, ENOTSUP, "%s: LUKS version %" PRIu32 " cannot be "
+                                "converted to version %" PRIu32, name, s->fmt->version,
+                                to->version);
+    if (!s->io.write)
+        return strata_error_set(errp, EROFS, "%s: the LUKS header is read-only", name);
+    struct strata_crypto_layout *l = calloc(1, sizeof *l);
+    if (!l)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    pthread_mutex_lock(&s->hdr_lock);
+    int r = s->fmt->export_layout(s->ctx, l, errp);
+    if (r == 0)
+        r = to->import_layout(&s->io, l, errp);
+    if (r == 0) {
+        s->fmt->close(s->ctx);
+        s->ctx = NULL;
+        s->cipher = NULL;
+        s->io_ready = false;
+        s->fmt = to;
+        r = to->open(&s->io, NULL, STRATA_O_NO_IO, &s->ctx, errp);
+        if (r == 0) {
+            s->fmt->get_cipher(s->ctx, &s->cipher, &s->payload_off, &s->sector);
+            memset(&s->pl, 0, sizeof s->pl);
+            if (s->fmt->get_payload)
+                s->fmt->get_payload(s->ctx, &s->pl);
+        } else {
+            strata_error_prefix(errp, "%s: converted, but the new header does not open",
+                                name);
+        }
+    }
+    pthread_mutex_unlock(&s->hdr_lock);
+    strata_wipe(l, sizeof *l);
+    free(l);
+    return r;
 }
 
 static bool luks_opt_named(const struct strata_opt_desc *d, const char *k)

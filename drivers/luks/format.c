@@ -11,19 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct strata_crypto_ctx {
-    struct strata_crypto_hdr_io io;
-    struct luks_io lio;
-    char *name;
-    struct luks_header h;
-    struct strata_cipher_spec spec;
-    uint8_t *mk;                 /* secure memory, key_bytes; NULL when locked */
-    struct strata_cipher *cipher;
-    /* Opened for the header only although the cipher or hash it names
-     * cannot be used (a missing module): why, for whatever must decrypt
-     * key material. */
-    struct strata_error *alg_err;
-};
 
 /* Key material is about to be decrypted or written: the header's
  * algorithms must be usable. */
@@ -711,4 +698,6 @@ const struct strata_crypto_format luks_format = {
     .family = "luks",
     .version = 1,
     .read_version = luks_read_version,
+    .export_layout = luks_export_layout,
+    .import_layout = luks_import_layout,
 };

@@ -75,7 +75,26 @@ size_t luks_material_len(const struct luks_header *h, unsigned slot);
 uint32_t luks_slot_stride(uint32_t key_bytes);
 /* End of header and key material, in bytes. */
 uint64_t luks_header_end(const struct luks_header *h);
-struct strata_crypto_ctx;
+/* keyslot.c's view of where the header lives. */
+struct luks_io {
+    const struct strata_crypto_hdr_io *io;
+    const char *name;
+};
+
+/* An opened LUKS1 header (format.c). */
+struct strata_crypto_ctx {
+    struct strata_crypto_hdr_io io;
+    struct luks_io lio;
+    char *name;
+    struct luks_header h;
+    struct strata_cipher_spec spec;
+    uint8_t *mk;                 /* secure memory, key_bytes; NULL when locked */
+    struct strata_cipher *cipher;
+    /* Opened for the header only although the cipher or hash it names
+     * cannot be used (a missing module): why, for whatever must decrypt
+     * key material. */
+    struct strata_error *alg_err;
+};
 /* luks_header_end of an opened header (format.c). */
 uint64_t luks_material_end(struct strata_crypto_ctx *ctx);
 
@@ -87,10 +106,6 @@ int luks_header_spec(const struct luks_header *h, struct strata_cipher_spec *spe
                      const char *name, struct strata_error **errp);
 
 /* keyslot.c: everything that touches key material. */
-struct luks_io {
-    const struct strata_crypto_hdr_io *io;
-    const char *name;
-};
 /* Tries one slot: 1 and the volume key in mk when pass opens it, 0 when not. */
 int luks_slot_try(const struct luks_io *io, const struct luks_header *h, unsigned slot,
                   const struct strata_cipher_spec *spec, const uint8_t *pass,
@@ -113,6 +128,12 @@ int luks_mk_digest(const struct luks_header *h, const uint8_t *mk, uint8_t *dige
                    struct strata_error **errp);
 int luks_write_header(const struct luks_io *io, const struct luks_header *h,
                       struct strata_error **errp);
+
+/* convert.c: the layout LUKS1 shares with LUKS2. */
+int luks_export_layout(struct strata_crypto_ctx *ctx, struct strata_crypto_layout *l,
+                       struct strata_error **errp);
+int luks_import_layout(const struct strata_crypto_hdr_io *io,
+                       const struct strata_crypto_layout *l, struct strata_error **errp);
 
 /* Option lists shared by the format and the block driver. */
 extern const char *const luks_cipher_mode_choices[], *const luks_ivgen_choices[];

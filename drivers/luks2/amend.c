@@ -67,13 +67,6 @@ static int commit(struct strata_crypto_ctx *ctx, json_object *root,
     return r;
 }
 
-static json_object *section(json_object *root, const char *name)
-{
-    json_object *o = NULL;
-    json_object_object_get_ex(root, name, &o);
-    return o;
-}
-
 /* Removes id from an array of id strings. */
 static void array_drop(json_object *a, const char *id)
 {
@@ -122,7 +115,7 @@ static int remove_slots(struct strata_crypto_ctx *ctx, uint32_t mask,
     json_object *root = NULL;
     if (json_object_deep_copy(ctx->h.root, &root, NULL) < 0)
         return strata_error_set(errp, ENOMEM, "out of memory");
-    json_object *kss = section(root, "keyslots");
+    json_object *kss = luks2_json_section(root, "keyslots");
     for (unsigned i = 0; i < LUKS2_MAX_SLOTS; i++) {
         if (!(mask & (1u << i)))
             continue;
@@ -137,12 +130,12 @@ static int remove_slots(struct strata_crypto_ctx *ctx, uint32_t mask,
                 luks2_json_u64(j, &lens[i]);
         }
         json_object_object_del(kss, id);
-        json_object_object_foreach(section(root, "digests"), dk, d) {
+        json_object_object_foreach(luks2_json_section(root, "digests"), dk, d) {
             (void)dk;
             json_object_object_get_ex(d, "keyslots", &j);
             array_drop(j, id);
         }
-        json_object_object_foreach(section(root, "tokens"), tk, t) {
+        json_object_object_foreach(luks2_json_section(root, "tokens"), tk, t) {
             (void)tk;
             json_object_object_get_ex(t, "keyslots", &j);
             array_drop(j, id);
@@ -188,7 +181,7 @@ static int free_area(const struct luks2_hdr *h, uint64_t len, uint64_t *off,
                      const char *name, struct strata_error **errp)
 {
     uint64_t start = 2 * h->bin.hdr_size, end = start + h->keyslots_size;
-    json_object *kss = section(h->root, "keyslots");
+    json_object *kss = luks2_json_section(h->root, "keyslots");
     for (uint64_t cand = start; cand + len <= end;) {
         uint64_t next = 0;
         json_object_object_foreach(kss, k, ks) {
@@ -247,7 +240,7 @@ static int amend_add(struct strata_crypto_ctx *ctx, const struct strata_opts *op
     if (replace && !old_id)
         return strata_error_set(errp, EINVAL, "%s: 'replace' needs 'old-secret' (the "
                                 "passphrase to replace)", ctx->name);
-    json_object *kss = section(ctx->h.root, "keyslots"), *cur;
+    json_object *kss = luks2_json_section(ctx->h.root, "keyslots"), *cur;
     char id[4];
     if (!has_slot) {
         for (slot = 0; slot < LUKS2_MAX_SLOTS; slot++) {
@@ -293,12 +286,12 @@ static int amend_add(struct strata_crypto_ctx *ctx, const struct strata_opts *op
         r = strata_error_set(errp, ENOMEM, "out of memory");
         goto out;
     }
-    json_object_object_add(section(root, "keyslots"), id, slotobj);
+    json_object_object_add(luks2_json_section(root, "keyslots"), id, slotobj);
     slotobj = NULL;
     json_object *d, *a;
     char did[4];
     snprintf(did, sizeof did, "%d", dg->id);
-    json_object_object_get_ex(section(root, "digests"), did, &d);
+    json_object_object_get_ex(luks2_json_section(root, "digests"), did, &d);
     json_object_object_get_ex(d, "keyslots", &a);
     json_object_array_add(a, json_object_new_string(id));
     r = commit(ctx, root, errp);
@@ -341,7 +334,7 @@ static int amend_remove(struct strata_crypto_ctx *ctx, const struct strata_opts 
     snprintf(id, sizeof id, "%u", slot);
     struct luks_erase_sel sel = {
         .name = ctx->name, .who = "luks2", .has_slot = has_slot, .slot = slot,
-        .slot_in_use = json_object_object_get_ex(section(ctx->h.root, "keyslots"), id, &cur),
+        .slot_in_use = json_object_object_get_ex(luks2_json_section(ctx->h.root, "keyslots"), id, &cur),
         .match = match_cb, .opaque = ctx,
     };
     uint32_t mask;
@@ -366,7 +359,7 @@ static int amend_priority(struct strata_crypto_ctx *ctx, const char *prio, bool 
                                 "keyslot", ctx->name, slot);
     if (json_object_deep_copy(ctx->h.root, &root, NULL) < 0)
         return strata_error_set(errp, ENOMEM, "out of memory");
-    json_object_object_get_ex(section(root, "keyslots"), id, &ks);
+    json_object_object_get_ex(luks2_json_section(root, "keyslots"), id, &ks);
     int p = parse_priority(prio);
     if (p == 1)
         json_object_object_del(ks, "priority");
@@ -426,7 +419,7 @@ int luks2_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
                                 ctx->name);
     /* Key material first: once it is gone nothing recovers the volume key,
      * even from a copy of the metadata. */
-    json_object_object_foreach(section(h->root, "keyslots"), k, ks) {
+    json_object_object_foreach(luks2_json_section(h->root, "keyslots"), k, ks) {
         json_object *area, *jo, *js;
         uint64_t o, s;
         if (!json_object_object_get_ex(ks, "area", &area) ||

@@ -227,6 +227,30 @@ static json_object *u64_string(uint64_t v)
     return json_object_new_string(buf);
 }
 
+json_object *luks2_root_new(const char *enc, uint64_t data_offset, uint32_t sector_size,
+                           uint64_t hdr_size, uint64_t keyslots_size)
+{
+    json_object *root = json_object_new_object(), *o;
+    json_object_object_add(root, "keyslots", json_object_new_object());
+    json_object_object_add(root, "tokens", json_object_new_object());
+    json_object *seg = json_object_new_object();
+    json_object_object_add(seg, "type", json_object_new_string("crypt"));
+    json_object_object_add(seg, "offset", u64_string(data_offset));
+    json_object_object_add(seg, "size", json_object_new_string("dynamic"));
+    json_object_object_add(seg, "iv_tweak", json_object_new_string("0"));
+    json_object_object_add(seg, "encryption", json_object_new_string(enc));
+    json_object_object_add(seg, "sector_size", json_object_new_int((int32_t)sector_size));
+    o = json_object_new_object();
+    json_object_object_add(o, "0", seg);
+    json_object_object_add(root, "segments", o);
+    json_object_object_add(root, "digests", json_object_new_object());
+    o = json_object_new_object();
+    json_object_object_add(o, "json_size", u64_string(hdr_size - LUKS2_BIN_SIZE));
+    json_object_object_add(o, "keyslots_size", u64_string(keyslots_size));
+    json_object_object_add(root, "config", o);
+    return root;
+}
+
 /* Zeros over the metadata and keyslots area, as cryptsetup wipes it, so no
  * earlier contents of the file pass for key material. */
 static int wipe_region(const struct strata_crypto_hdr_io *io, uint64_t len,
@@ -307,34 +331,15 @@ int luks2_create(const struct strata_crypto_hdr_io *io, const struct strata_opts
         (r = luks2_digest_new(p.hash, dkp.iterations, vk, p.key_size, &digest, errp)) < 0)
         goto out;
 
-    json_object *root = json_object_new_object(), *o;
+    json_object *root = luks2_root_new(p.enc, p.data_offset, p.sector_size, p.hdr_size,
+                                       p.keyslots_size);
     h->root = root;
-    o = json_object_new_object();
-    json_object_object_add(o, "0", slot);
-    slot = NULL;
-    json_object_object_add(root, "keyslots", o);
-    json_object_object_add(root, "tokens", json_object_new_object());
-    json_object *seg = json_object_new_object();
-    json_object_object_add(seg, "type", json_object_new_string("crypt"));
-    json_object_object_add(seg, "offset", u64_string(p.data_offset));
-    json_object_object_add(seg, "size", json_object_new_string("dynamic"));
-    json_object_object_add(seg, "iv_tweak", json_object_new_string("0"));
-    json_object_object_add(seg, "encryption", json_object_new_string(p.enc));
-    json_object_object_add(seg, "sector_size", json_object_new_int(p.sector_size));
-    o = json_object_new_object();
-    json_object_object_add(o, "0", seg);
-    json_object_object_add(root, "segments", o);
     json_object *dks;
     json_object_object_get_ex(digest, "keyslots", &dks);
     json_object_array_add(dks, json_object_new_string("0"));
-    o = json_object_new_object();
-    json_object_object_add(o, "0", digest);
-    digest = NULL;
-    json_object_object_add(root, "digests", o);
-    o = json_object_new_object();
-    json_object_object_add(o, "json_size", u64_string(p.hdr_size - LUKS2_BIN_SIZE));
-    json_object_object_add(o, "keyslots_size", u64_string(p.keyslots_size));
-    json_object_object_add(root, "config", o);
+    json_object_object_add(luks2_json_section(root, "keyslots"), "0", slot);
+    json_object_object_add(luks2_json_section(root, "digests"), "0", digest);
+    slot = digest = NULL;
 
     /* What was built passes the same checks as what is read. */
     if ((r = luks2_json_validate(h, ctx->name, errp)) < 0 ||

@@ -128,6 +128,8 @@ const struct strata_crypto_format luks2_format = {
     .get_payload = luks2_get_payload,
     .read_version = luks2_read_version,
     .check = luks2_check,
+    .export_layout = luks2_export_layout,
+    .import_layout = luks2_import_layout,
 };
 
 STRATA_PLUGIN("luks2", .crypto_formats = STRATA_CRYPTO_FORMATS(&luks2_format));

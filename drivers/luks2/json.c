@@ -656,3 +656,10 @@ int luks2_json_validate(struct luks2_hdr *h, const char *name,
     }
     return 0;
 }
+
+json_object *luks2_json_section(json_object *root, const char *name)
+{
+    json_object *o = NULL;
+    json_object_object_get_ex(root, name, &o);
+    return o;
+}

@@ -175,6 +175,43 @@ static int add_b64(json_object *o, const char *k, const uint8_t *v, size_t len,
     return 0;
 }
 
+json_object *luks2_keyslot_json(const struct luks2_slot_params *sp, uint32_t stripes,
+                                const uint8_t *salt, size_t salt_len)
+{
+    json_object *o = json_object_new_object();
+    json_object *af = json_object_new_object(), *area = json_object_new_object(),
+                *kdf = json_object_new_object();
+    add_str(o, "type", "luks2");
+    add_int(o, "key_size", sp->key_size);
+    add_str(af, "type", "luks1");
+    add_int(af, "stripes", stripes);
+    add_str(af, "hash", sp->hash);
+    json_object_object_add(o, "af", af);
+    add_str(area, "type", "raw");
+    add_u64(area, "offset", sp->area_offset);
+    add_u64(area, "size", sp->area_size);
+    add_str(area, "encryption", sp->enc);
+    add_int(area, "key_size", sp->key_size);
+    json_object_object_add(o, "area", area);
+    add_str(kdf, "type", sp->kdf);
+    if (strcmp(sp->kdf, "pbkdf2") == 0) {
+        add_str(kdf, "hash", sp->kp.hash);
+        add_int(kdf, "iterations", sp->kp.iterations);
+    } else {
+        add_int(kdf, "time", sp->kp.iterations);
+        add_int(kdf, "memory", sp->kp.memory_kib);
+        add_int(kdf, "cpus", sp->kp.parallel);
+    }
+    json_object_object_add(o, "kdf", kdf);
+    if (sp->priority != 1)
+        add_int(o, "priority", sp->priority);
+    if (add_b64(kdf, "salt", salt, salt_len, NULL) < 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
+}
+
 int luks2_keyslot_store(const struct strata_crypto_hdr_io *io, const char *name,
                         const struct luks2_slot_params *sp, const uint8_t *vk,
                         const uint8_t *pass, size_t passlen, json_object **out,
@@ -217,38 +254,9 @@ int luks2_keyslot_store(const struct strata_crypto_hdr_io *io, const char *name,
         (io->flush && (r = io->flush(io->opaque, errp)) < 0))
         goto out;
 
-    o = json_object_new_object();
-    json_object *af = json_object_new_object(), *area = json_object_new_object(),
-                *kdf = json_object_new_object();
-    add_str(o, "type", "luks2");
-    add_int(o, "key_size", sp->key_size);
-    add_str(af, "type", "luks1");
-    add_int(af, "stripes", ks.stripes);
-    add_str(af, "hash", sp->hash);
-    json_object_object_add(o, "af", af);
-    add_str(area, "type", "raw");
-    add_u64(area, "offset", sp->area_offset);
-    add_u64(area, "size", sp->area_size);
-    add_str(area, "encryption", sp->enc);
-    add_int(area, "key_size", sp->key_size);
-    json_object_object_add(o, "area", area);
-    add_str(kdf, "type", sp->kdf);
-    if (strcmp(sp->kdf, "pbkdf2") == 0) {
-        add_str(kdf, "hash", sp->kp.hash);
-        add_int(kdf, "iterations", sp->kp.iterations);
-    } else {
-        add_int(kdf, "time", sp->kp.iterations);
-        add_int(kdf, "memory", sp->kp.memory_kib);
-        add_int(kdf, "cpus", sp->kp.parallel);
-    }
-    r = add_b64(kdf, "salt", salt, sizeof salt, errp);
-    json_object_object_add(o, "kdf", kdf);
-    if (sp->priority != 1)
-        add_int(o, "priority", sp->priority);
-    if (r == 0)
-        *out = o;
-    else
-        json_object_put(o);
+    if (!(o = luks2_keyslot_json(sp, ks.stripes, salt, sizeof salt)))
+        r = strata_error_set(errp, ENOMEM, "out of memory");
+    *out = o;
 out:
     strata_cipher_free(c);
     if (material)
@@ -256,6 +264,25 @@ out:
     if (key)
         strata_secure_free(key, LUKS2_MAX_KEY);
     return r;
+}
+
+json_object *luks2_digest_json(const char *hash, uint32_t iterations, const uint8_t *salt,
+                               size_t salt_len, const uint8_t *dig, size_t dig_len)
+{
+    json_object *o = json_object_new_object();
+    add_str(o, "type", "pbkdf2");
+    json_object_object_add(o, "keyslots", json_object_new_array());
+    json_object *segs = json_object_new_array();
+    json_object_array_add(segs, json_object_new_string("0"));
+    json_object_object_add(o, "segments", segs);
+    add_str(o, "hash", hash);
+    add_int(o, "iterations", iterations);
+    if (add_b64(o, "salt", salt, salt_len, NULL) < 0 ||
+        add_b64(o, "digest", dig, dig_len, NULL) < 0) {
+        json_object_put(o);
+        return NULL;
+    }
+    return o;
 }
 
 int luks2_digest_new(const char *hash, uint32_t iterations, const uint8_t *vk,
@@ -274,19 +301,10 @@ int luks2_digest_new(const char *hash, uint32_t iterations, const uint8_t *vk,
                           (size_t)dlen, errp);
     if (r < 0)
         return r;
-    json_object *o = json_object_new_object();
-    add_str(o, "type", "pbkdf2");
-    json_object_object_add(o, "keyslots", json_object_new_array());
-    json_object *segs = json_object_new_array();
-    json_object_array_add(segs, json_object_new_string("0"));
-    json_object_object_add(o, "segments", segs);
-    add_str(o, "hash", hash);
-    add_int(o, "iterations", iterations);
-    if ((r = add_b64(o, "salt", salt, sizeof salt, errp)) < 0 ||
-        (r = add_b64(o, "digest", dig, (size_t)dlen, errp)) < 0) {
-        json_object_put(o);
-        return r;
-    }
+    json_object *o = luks2_digest_json(hash, iterations, salt, sizeof salt, dig,
+                                       (size_t)dlen);
+    if (!o)
+        return strata_error_set(errp, ENOMEM, "out of memory");
     *out = o;
     return 0;
 }

@@ -52,6 +52,10 @@ struct luks2_kdf_opts {
 };
 int luks2_parse_kdf_opts(const struct strata_opts *o, const char *hash,
                          struct luks2_kdf_opts *k, struct strata_error **errp);
+/* A new tree: no keyslots, tokens or digests yet; one crypt segment 0 of
+ * dynamic size at data_offset; the config for these sizes. */
+json_object *luks2_root_new(const char *enc, uint64_t data_offset, uint32_t sector_size,
+                           uint64_t hdr_size, uint64_t keyslots_size);
 int luks2_header_size(const struct strata_opts *opts,
                       const struct strata_crypto_create_params *params, uint64_t *size,
                       struct strata_error **errp);
@@ -65,6 +69,12 @@ int luks2_amend(struct strata_crypto_ctx *ctx, const struct strata_opts *opts, b
                 struct strata_error **errp);
 int luks2_erase(struct strata_crypto_ctx *ctx, struct strata_info *report,
                 struct strata_error **errp);
+
+/* convert.c */
+int luks2_export_layout(struct strata_crypto_ctx *ctx, struct strata_crypto_layout *l,
+                        struct strata_error **errp);
+int luks2_import_layout(const struct strata_crypto_hdr_io *io,
+                        const struct strata_crypto_layout *l, struct strata_error **errp);
 
 /* check.c */
 int luks2_check(struct strata_crypto_ctx *ctx, struct strata_check_result *res,

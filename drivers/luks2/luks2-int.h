@@ -125,6 +125,9 @@ bool luks2_json_u64(json_object *o, uint64_t *v);
 int luks2_base64_decode(const char *in, uint8_t *out, size_t max, size_t *len);
 char *luks2_base64_encode(const uint8_t *in, size_t len);
 
+/* A member of the root object (keyslots, digests, ...), NULL when absent. */
+json_object *luks2_json_section(json_object *root, const char *name);
+
 /* keyslot.c: key material. */
 /* Tries keyslot `slot` with pass: 1 and the volume key in vk when it opens,
  * 0 when not. */
@@ -162,6 +165,12 @@ int luks2_keyslot_store(const struct strata_crypto_hdr_io *io, const char *name,
                         const struct luks2_slot_params *sp, const uint8_t *vk,
                         const uint8_t *pass, size_t passlen, json_object **out,
                         struct strata_error **errp);
+/* The JSON of a keyslot of type luks2 whose material is already stored. */
+json_object *luks2_keyslot_json(const struct luks2_slot_params *sp, uint32_t stripes,
+                                const uint8_t *salt, size_t salt_len);
+/* The JSON of a pbkdf2 digest for segment 0, with no keyslots yet. */
+json_object *luks2_digest_json(const char *hash, uint32_t iterations, const uint8_t *salt,
+                               size_t salt_len, const uint8_t *dig, size_t dig_len);
 /* A pbkdf2 digest of vk for segment 0, with no keyslots yet. */
 int luks2_digest_new(const char *hash, uint32_t iterations, const uint8_t *vk,
                      size_t key_size, json_object **out, struct strata_error **errp);

@@ -106,6 +106,50 @@ struct strata_crypto_payload {
     uint32_t iv_unit;       /* bytes per IV step: 512, or the sector size */
 };
 
+/* A header as versions of one family can share it (export_layout,
+ * import_layout): the payload, the volume key's digest and every active
+ * key slot of the AF-split kind.  Converting a volume between LUKS1 and
+ * LUKS2 reads one and writes it in the other format; the key material is
+ * copied as it is (no key needed), since both versions encrypt it the same
+ * way. */
+#define STRATA_CRYPTO_LAYOUT_SLOTS 32
+struct strata_crypto_slot_layout {
+    uint32_t id;                /* key slot number */
+    int32_t priority;           /* 0 ignore, 1 normal, 2 prefer */
+    char kdf[16];               /* "pbkdf2", "argon2i", "argon2id" */
+    char kdf_hash[40];          /* pbkdf2's hash */
+    uint32_t iterations;        /* pbkdf2 iterations, argon2 passes */
+    uint32_t memory_kib, parallel;
+    uint8_t salt[64];
+    uint32_t salt_len;
+    char af_hash[40];
+    uint32_t stripes;
+    uint64_t area_offset;       /* bytes from the start of the region */
+    uint64_t area_size;         /* the key material: whole 512-byte sectors */
+    char area_cipher[80];       /* "aes-xts-plain64" */
+    uint32_t area_key_size;
+};
+struct strata_crypto_layout {
+    char cipher[80];            /* the payload's: "aes-xts-plain64" */
+    uint32_t key_size;          /* volume key bytes */
+    uint32_t sector_size;
+    uint64_t iv_tweak;
+    uint64_t payload_offset;    /* bytes */
+    uint64_t payload_size;      /* bytes; 0 = to the end of the device */
+    char uuid[48];              /* NUL-terminated */
+    char digest_hash[40];       /* PBKDF2 digest of the volume key */
+    uint32_t digest_iterations;
+    uint8_t digest_salt[64];
+    uint32_t digest_salt_len;
+    uint8_t digest[64];
+    uint32_t digest_len;
+    uint32_t nslots;
+    struct strata_crypto_slot_layout slots[STRATA_CRYPTO_LAYOUT_SLOTS];
+    /* What the header holds beyond this description ("2 tokens, a
+     * label"), for an importer that would lose it; "" when nothing. */
+    char extra[160];
+};
+
 /* Opaque state of one opened header, defined by each format. */
 struct strata_crypto_ctx;
 
@@ -226,6 +270,21 @@ struct strata_crypto_format {
      * no checks, and `check` says so. */
     int (*check)(struct strata_crypto_ctx *ctx, struct strata_check_result *res,
                  unsigned fix, struct strata_error **errp);
+
+    /* Optional, both or neither: conversion between versions of a family.
+     * export_layout describes an opened header (no key needed), or fails
+     * with -ENOTSUP naming what cannot be described (a key slot of another
+     * kind).  import_layout rewrites the region in io, in place, as this
+     * format's header for that layout, keeping every key slot's material
+     * valid (moving it where the new header needs the room), in an order
+     * such that a crash at any write leaves the old header or the new one
+     * opening with every passphrase.  It refuses, before writing, a layout
+     * it cannot hold (-ENOTSUP) or has no room for (-ENOSPC), naming why. */
+    int (*export_layout)(struct strata_crypto_ctx *ctx, struct strata_crypto_layout *layout,
+                         struct strata_error **errp);
+    int (*import_layout)(const struct strata_crypto_hdr_io *io,
+                         const struct strata_crypto_layout *layout,
+                         struct strata_error **errp);
 };
 
 /* Looks up the encryption format that handles `version` of `family`

@@ -12,9 +12,15 @@ static bool force;
 
 /* Erasing key slots by number (state=inactive,keyslot=N and nothing
  * else) needs only the header: no key, and no usable cipher either, which
- * makes it a rescue operation for a volume whose cipher module is missing. */
+ * makes it a rescue operation for a volume whose cipher module is missing.
+ * Converting between LUKS versions (luks-version= alone) copies key
+ * material without reading it. */
 static bool header_only(const struct strata_opts *o)
 {
+    if (o && strata_opts_get(o, "luks-version")) {
+        const char *k, *v;
+        return strata_opts_entry(o, 0, &k, &v) && !strata_opts_entry(o, 1, &k, &v);
+    }
     const char *state = o ? strata_opts_get(o, "state") : NULL;
     if (!state || strcmp(state, "inactive") != 0 || !strata_opts_get(o, "keyslot"))
         return false;
