@@ -14,6 +14,9 @@
 static const struct strata_opt_desc luks2_open_opts[] = {
     { .name = "key-secret", .type = STRATA_OPT_STRING,
       .help = "id of the secret holding the passphrase" },
+    { .name = "keyslot", .type = STRATA_OPT_NUMBER,
+      .help = "try the passphrase on this keyslot only (0-31; default: every one, by "
+              "priority)" },
     { NULL },
 };
 
@@ -36,9 +39,17 @@ static int luks2_open(const struct strata_crypto_hdr_io *io, const struct strata
         } else {
             uint8_t *pass = NULL, vk[LUKS2_MAX_KEY];
             size_t passlen = 0;
-            r = luks2_get_pass(secret, "key-secret", &pass, &passlen, errp);
+            uint64_t slot = UINT64_MAX;
+            if (strata_opts_get(opts, "keyslot") &&
+                (r = strata_opts_get_u64(opts, "keyslot", &slot, errp)) == 0 &&
+                (slot >= LUKS2_MAX_SLOTS || ctx->h.slots[slot].id < 0))
+                r = strata_error_set(errp, EINVAL, "%s: keyslot %" PRIu64 " is not an "
+                                     "active keyslot", ctx->name, slot);
             if (r == 0)
-                r = luks2_unlock(&ctx->io, ctx->name, &ctx->h, -1, pass, passlen, vk,
+                r = luks2_get_pass(secret, "key-secret", &pass, &passlen, errp);
+            if (r == 0)
+                r = luks2_unlock(&ctx->io, ctx->name, &ctx->h,
+                                 slot == UINT64_MAX ? -1 : (int)slot, pass, passlen, vk,
                                  errp);
             if (r >= 0)
                 r = luks2_set_key(ctx, vk, errp);

@@ -31,6 +31,12 @@ if [ -d /dev/shm ] && [ -w /dev/shm ]; then
     STRATA_BENCH_DIR=/dev/shm bash "$src/tests/bench/luks.sh" "$build/bench/crypto.out"
 fi
 
+# LUKS2: 4096-byte sectors against raw libgcrypt, and argon2id unlock
+# against cryptsetup.
+echo
+echo "== luks2"
+bash "$src/tests/bench/luks2.sh" "$build/bench/crypto.out"
+
 # qcow2 next to qemu-img.
 . "$src/tests/bench/qcow2.sh"
 

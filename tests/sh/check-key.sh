@@ -54,6 +54,27 @@ qemu_img_retry create -f qcow2 --object secret,id=k,file="$PASS" \
 [ "$(cat "$T/out")" = "Key slot 0 unlocked." ] || fail "output: $(cat "$T/out")"
 [ "$(status --key-file "$WRONG" "$q")" = 2 ] || fail "qcow2 wrong key: $(cat "$T/out")"
 
+echo "== LUKS2 (cryptsetup's): keyslots beyond 7, priority ignore, keyslot= on open"
+l2=$T/cs2.luks
+cs2_format "$l2" 20M
+cryptsetup luksAddKey -q --pbkdf pbkdf2 --pbkdf-force-iterations 1000 --key-file "$PASS" \
+    --key-slot 12 "$l2" "$PASS2"
+[ "$(status --key-file "$PASS2" "$l2")" = 0 ] || fail "LUKS2 key 2: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "Key slot 12 unlocked." ] || fail "LUKS2 output: $(cat "$T/out")"
+[ "$(status -S 0 --key-file "$PASS2" "$l2")" = 2 ] || fail "LUKS2 -S 0 with slot 12's key"
+[ "$(status -S 5 --key-file "$PASS" "$l2")" = 1 ] || fail "LUKS2 -S 5: $(cat "$T/out")"
+contains "key slot 5 is not active" "$T/out" || fail "message: $(cat "$T/out")"
+cryptsetup config --priority ignore --key-slot 12 "$l2"
+cryptsetup open --test-passphrase --key-file "$PASS2" "$l2" 2>/dev/null &&
+    fail "cryptsetup tries an ignored keyslot unasked"
+[ "$(status --key-file "$PASS2" "$l2")" = 2 ] || fail "ignored keyslot tried: $(cat "$T/out")"
+[ "$(status -S 12 --key-file "$PASS2" "$l2")" = 0 ] || fail "named ignored keyslot"
+# The driver's keyslot= limits unlocking to that keyslot.
+strata_read "$l2" "$T/l2.raw" "$PASS" ",keyslot=12" 2>"$T/err" &&
+    fail "keyslot=12 opened with slot 0's passphrase"
+contains "Invalid password" "$T/err" || fail "keyslot=12 message: $(cat "$T/err")"
+strata_read "$l2" "$T/l2.raw" "$PASS" ",keyslot=0" || fail "keyslot=0 with its passphrase"
+
 echo "== asked at the terminal, once for all slots"
 python3 "$STRATA_SRCDIR/tests/sh/lib/pty-run.py" "Enter passphrase for $img:" \
     "$(cat "$PASS2")" -- strata-img check-key "$img" >"$T/tty" || fail "tty: $(cat "$T/tty")"

@@ -8,26 +8,45 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
-/* The key slot list the encryption format reports, for a LUKS volume or a
- * LUKS-encrypted qcow2 ("encrypt" data). */
-static const struct strata_info *slot_list(const struct strata_info *specific)
+/* Which key slots are active, from what the encryption format reports for
+ * a LUKS volume or a LUKS-encrypted qcow2 ("encrypt" data): LUKS1 lists
+ * every slot with an "active" flag ("slots"), LUKS2 the keyslots that exist
+ * with their "id" ("keyslots"; those of another type have no "priority",
+ * and those of priority "ignored" are only tried when named, as
+ * cryptsetup does).  Returns the number of slots the volume can have, or
+ * -1 when it reports none. */
+static int active_slots(const struct strata_info *specific, bool *active, bool *ignored,
+                        int max)
 {
     if (!specific)
-        return NULL;
+        return -1;
+    const struct strata_info *enc = strata_info_get(specific, "encrypt");
     const struct strata_info *slots = strata_info_get(specific, "slots");
-    if (!slots) {
-        const struct strata_info *enc = strata_info_get(specific, "encrypt");
-        slots = enc ? strata_info_get(enc, "slots") : NULL;
+    if (!slots && enc)
+        slots = strata_info_get(enc, "slots");
+    if (slots) {
+        int n = 0;
+        for (const struct strata_info *s; n < max && (s = strata_info_at(slots, (size_t)n)); n++) {
+            bool on = false;
+            active[n] = strata_info_get_bool(s, "active", &on) && on;
+        }
+        return n;
     }
-    return slots;
-}
-
-static bool slot_active(const struct strata_info *slots, int i)
-{
-    const struct strata_info *s = strata_info_at(slots, (size_t)i);
-    bool active = false;
-    return s && strata_info_get_bool(s, "active", &active) && active;
+    const struct strata_info *ks = strata_info_get(specific, "keyslots");
+    if (!ks)
+        return -1;
+    const struct strata_info *s;
+    for (size_t i = 0; (s = strata_info_at(ks, i)); i++) {
+        int64_t id;
+        const char *prio = strata_info_get_str(s, "priority");
+        if (strata_info_get_int(s, "id", &id) && id >= 0 && id < max && prio) {
+            active[id] = true;
+            ignored[id] = strcmp(prio, "ignored") == 0;
+        }
+    }
+    return 32;
 }
 
 static const char *slot_arg;
@@ -51,13 +70,10 @@ static int run(struct img_args *a)
         strata_close(top);
         return tool_fail(err, ret, img.spec);
     }
-    const struct strata_info *slots = slot_list(f.specific);
-    int nslots = 0;
-    while (slots && strata_info_at(slots, (size_t)nslots))
-        nslots++;
-    bool wanted[256] = { false };
+    bool active[256] = { false }, ignored[256] = { false }, wanted[256] = { false };
+    int nslots = active_slots(f.specific, active, ignored, 256);
     int status = 1;
-    if (!slots) {
+    if (nslots < 0) {
         tool_error("%s: not an image with LUKS key slots (format '%s')", img.spec,
                    f.format);
         goto out;
@@ -67,12 +83,12 @@ static int run(struct img_args *a)
                    (long long)only, nslots);
         goto out;
     }
-    if (only >= 0 && !slot_active(slots, (int)only)) {
+    if (only >= 0 && !active[only]) {
         tool_error("%s: key slot %lld is not active", img.spec, (long long)only);
         goto out;
     }
     for (int i = 0; i < nslots; i++)
-        wanted[i] = slot_active(slots, i) && (only < 0 || only == i);
+        wanted[i] = active[i] && (only < 0 ? !ignored[i] : only == i);
 
     /* One open per active slot, each limited to that slot, so the slot
      * that opens is known; the passphrase is asked for once. */

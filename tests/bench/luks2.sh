@@ -1,0 +1,76 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# luks2.sh - LUKS2 figures: 1 GiB sequential write and read through the
+# luks driver of a volume with 4096-byte sectors (aes-xts-plain64, 512-bit
+# key), as a share of raw libgcrypt aes-xts on 4 KiB units measured in the
+# same run (build/bench/crypto); and the time to unlock an argon2id keyslot,
+# strata-img check-key next to cryptsetup open --test-passphrase on the
+# same volume.  qemu-img does not open LUKS2, so there is no qemu figure.
+# Figures only.
+#
+# $1: the output of build/bench/crypto.
+set -u
+build=${STRATA_BUILD:?} crypto_out=${1:-}
+export PATH="$build/bin:$PATH"
+for t in strata-img cryptsetup; do
+    command -v $t >/dev/null || { echo "luks2 bench: $t not found"; exit 1; }
+done
+# On tmpfs when there is one: the disk is not what is measured.
+base=/dev/shm
+[ -d $base ] && [ -w $base ] || base=${TMPDIR:-/tmp}
+W=$(mktemp -d "$base/strata-bench-luks2-XXXXXX")
+trap 'rm -rf "$W"' EXIT
+size=1073741824
+printf 'bench passphrase' >"$W/pass"
+head -c 16777216 /dev/urandom >"$W/r16"
+for _ in $(seq 64); do cat "$W/r16"; done >"$W/src.raw"
+rm "$W/r16"
+img=$W/v.luks
+truncate -s $((size + 16777216)) "$img"
+cryptsetup luksFormat -q --type luks2 --sector-size 4096 --pbkdf pbkdf2 \
+    --pbkdf-force-iterations 1000 --key-file "$W/pass" "$img" || exit 1
+LUKS="driver=luks,key-secret=k,file.filename=$img"
+OBJ=(--object secret,id=k,file="$W/pass")
+
+# median CMD...: the median wall-clock seconds of five runs.
+median() {
+    local ts=() t0 t1
+    for _ in 1 2 3 4 5; do
+        t0=$(date +%s.%N)
+        "$@" >/dev/null 2>&1 || { echo FAILED; return 1; }
+        t1=$(date +%s.%N)
+        ts+=("$(echo "$t1 - $t0" | bc -l)")
+    done
+    printf '%s\n' "${ts[@]}" | sort -g | sed -n 3p
+}
+mbs() { echo "scale=1; $size / 1000000 / $1" | bc -l; }
+
+w=$(median strata-img convert -n -S 0 -f raw "$W/src.raw" "${OBJ[@]}" --target-image-opts "$LUKS")
+r=$(median strata-img convert -n "${OBJ[@]}" --image-opts "$LUKS" --target-image-opts "driver=null,size=$size")
+echo "luks2 aes-xts-plain64 (512-bit key), 4096-byte sectors, 1 GiB sequential via convert"
+echo "(median of 5; page cache on $(stat -f -c %T "$base"); strata's default threads):"
+for op in write read; do
+    t=$([ $op = write ] && echo "$w" || echo "$r")
+    gop=$([ $op = write ] && echo enc || echo dec)
+    raw=
+    [ -f "$crypto_out" ] && raw=$(awk -v op=$gop \
+        '/^aes-xts-plain64 \(512-bit key\)/ && $4 == 4096 && $5 == op { print $7 }' "$crypto_out")
+    if [ -n "$raw" ] && [ "$t" != FAILED ]; then
+        printf '  %-5s %8s MB/s = %3.0f%% of raw libgcrypt on 4 KiB units, one thread (%s MB/s)\n' \
+            $op "$(mbs "$t")" "$(echo "100 * $(mbs "$t") / $raw" | bc -l)" "$raw"
+    else
+        printf '  %-5s %8s MB/s\n' $op "$( [ "$t" = FAILED ] && echo FAILED || mbs "$t")"
+    fi
+done
+
+# Unlock: argon2id with 256 MiB, 2 lanes, 4 passes (fixed, so both tools do
+# the same work), against a volume of cryptsetup's.
+u=$W/argon.luks
+truncate -s 20M "$u"
+cryptsetup luksFormat -q --type luks2 --pbkdf argon2id --pbkdf-memory 262144 \
+    --pbkdf-parallel 2 --pbkdf-force-iterations 4 --key-file "$W/pass" "$u" || exit 1
+s=$(median strata-img check-key --key-file "$W/pass" "$u")
+c=$(median cryptsetup open --test-passphrase --key-file "$W/pass" "$u")
+echo "argon2id unlock (m=256 MiB, p=2, t=4; median of 5):"
+printf '  strata-img check-key %.3f s, cryptsetup open --test-passphrase %.3f s: ratio %.2f (< 1: strata faster)\n' \
+    "$s" "$c" "$(echo "$s / $c" | bc -l)"
