@@ -80,9 +80,10 @@ static int run(struct img_args *a)
 const struct img_command img_cmd_amend = {
     .name = "amend",
     .synopsis = "amend [--object OBJ] [--image-opts | --config FILE] [-p] [-q] [-f FMT]\n"
-                "                 -o OPTIONS [--force] FILENAME",
+                "                 [-t CACHE] -o OPTIONS [--force] FILENAME",
     .summary = "Change format-specific options of an existing image.",
-    .flags = IMG_TAKES_O | IMG_TAKES_P | IMG_TAKES_Q | IMG_WRITES | IMG_ONE_IMAGE | IMG_OPEN,
+    .flags = IMG_TAKES_O | IMG_TAKES_P | IMG_TAKES_Q | IMG_WRITES | IMG_ONE_IMAGE | IMG_OPEN |
+             IMG_TAKES_CACHE,
     .options = (const struct img_option[]){
         { OPT_FORCE, "force", NULL, .flag = &force,
           .help = "allow changes the format considers risky" },

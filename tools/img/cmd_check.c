@@ -182,9 +182,9 @@ out:
 const struct img_command img_cmd_check = {
     .name = "check",
     .synopsis = "check [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT]\n"
-                "                 [--output=human|json] [-r leaks|all] [-U] FILENAME",
+                "                 [--output=human|json] [-r leaks|all] [-T SRC_CACHE] [-U] FILENAME",
     .summary = "Check the image's metadata for consistency.",
-    .flags = IMG_TAKES_Q | IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN,
+    .flags = IMG_TAKES_Q | IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN | IMG_TAKES_SRC_CACHE,
     .options = (const struct img_option[]){
         { 'r', "repair", "leaks|all",
           .help = "repair leaked clusters only, or all problems\n"

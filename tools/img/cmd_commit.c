@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define COMMIT_CHUNK (1u << 20)
 
@@ -60,10 +61,11 @@ static int check_base(const char *base, const char *image, struct strata_node *p
  * as qemu-img commit does without -d.  Opened without its backing file, a
  * discarded cluster becomes unallocated (reading through to the backing
  * file) rather than a zero cluster. */
-static int make_empty(const struct tool_image *img, int64_t size, struct strata_error **errp)
+static int make_empty(const struct tool_image *img, int64_t size, unsigned cache,
+                      struct strata_error **errp)
 {
     struct strata_node *top;
-    int ret = tool_image_open(img, STRATA_O_RDWR | STRATA_O_NO_BACKING, &top, errp);
+    int ret = tool_image_open(img, STRATA_O_RDWR | STRATA_O_NO_BACKING | cache, &top, errp);
     if (ret < 0)
         return ret;
     ret = strata_pdiscard(top, 0, (uint64_t)size, errp);
@@ -75,6 +77,40 @@ static int make_empty(const struct tool_image *img, int64_t size, struct strata_
 
 static const char *base;
 static bool keep;
+static uint64_t rate;           /* -r: bytes per second, 0 = unlimited */
+
+static int option(struct img_args *a, int c, const char *arg)
+{
+    struct strata_error *err = NULL;
+    if (c != 'r')
+        return 0;
+    if (strata_parse_size(arg, &rate, &err) < 0 || rate > INT64_MAX) {
+        strata_error_free(err);
+        /* qemu-img's words */
+        tool_error("Invalid rate limit specified. You may use k, M, G, T, P or E suffixes for");
+        tool_error("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+        return 1;
+    }
+    return 0;
+}
+
+/* -r: sleeps until `done` bytes have taken at least done / rate seconds
+ * since `start`. */
+static void throttle(const struct timespec *start, uint64_t done)
+{
+    if (!rate)
+        return;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double due = (double)done / (double)rate;
+    double spent = (double)(now.tv_sec - start->tv_sec) + (now.tv_nsec - start->tv_nsec) / 1e9;
+    if (due > spent) {
+        double w = due - spent;
+        struct timespec ts = { (time_t)w, (long)((w - (double)(time_t)w) * 1e9) };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
+}
 
 static int run(struct img_args *a)
 {
@@ -102,9 +138,9 @@ static int run(struct img_args *a)
     char *bname = strdup(strata_node_filename(b));
     char *bfmt = strdup(strata_node_driver_name(b));
     strata_close(probe);
-    ret = tool_image_open(&img, STRATA_O_NO_BACKING, &top, &err);
+    ret = tool_image_open(&img, STRATA_O_NO_BACKING | a->cache, &top, &err);
     if (ret == 0)
-        ret = strata_open_file(bname, bfmt, STRATA_O_RDWR, &bk, &err);
+        ret = strata_open_file(bname, bfmt, STRATA_O_RDWR | a->cache, &bk, &err);
     uint8_t *buf = tool_alloc_buffer(COMMIT_CHUNK);
     if (ret == 0 && !buf)
         ret = strata_error_set(&err, ENOMEM, "out of memory");
@@ -114,6 +150,9 @@ static int run(struct img_args *a)
         ret = strata_truncate(bk, (uint64_t)size, false, STRATA_PREALLOC_OFF, &err);
     struct tool_progress pr;
     tool_progress_start(&pr, a->progress);
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    uint64_t copied = 0;
     for (uint64_t off = 0; ret == 0 && off < (uint64_t)size;) {
         tool_progress_update(&pr, off, (uint64_t)size);
         struct strata_block_status bs;
@@ -130,6 +169,8 @@ static int run(struct img_args *a)
                 if (ret == 0)
                     ret = strata_pwrite(bk, off, len, buf, 0, &err);
             }
+            copied += len;
+            throttle(&start, copied);
         }
         off += len;
     }
@@ -142,7 +183,7 @@ static int run(struct img_args *a)
     strata_close(bk);
     strata_close(top);
     if (ret == 0 && !keep)
-        ret = make_empty(&img, size, &err);
+        ret = make_empty(&img, size, a->cache, &err);
     free(bname);
     free(bfmt);
     if (ret < 0)
@@ -157,7 +198,7 @@ const struct img_command img_cmd_commit = {
     .synopsis = "commit [--object OBJ] [--image-opts | --config FILE] [-q] [-f FMT] [-b BASE]\n"
                 "                 [-d] [-p] [-t CACHE] [-r RATE] FILENAME",
     .summary = "Write an image's own data into its backing file.",
-    .flags = IMG_TAKES_Q | IMG_TAKES_P | IMG_WRITES | IMG_ONE_IMAGE,
+    .flags = IMG_TAKES_Q | IMG_TAKES_P | IMG_WRITES | IMG_ONE_IMAGE | IMG_TAKES_CACHE,
     .options = (const struct img_option[]){
         { 'b', NULL, "BASE", .value = &base,
           .help = "the backing file to commit to (only the immediate\n"
@@ -165,9 +206,11 @@ const struct img_command img_cmd_commit = {
         { 'd', NULL, NULL, .flag = &keep,
           .help = "keep the image's data (by default it is emptied\n"
                   "once committed, as qemu-img does)" },
-        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
-        { 'r', NULL, "RATE", .help = IMG_COMPAT_HELP },
+        { 'r', NULL, "RATE",
+          .help = "copy at most RATE bytes per second (suffixes k, M,\n"
+                  "G, ...)" },
         { 0 },
     },
+    .option = option,
     .run = run,
 };

@@ -110,7 +110,7 @@ static int run(struct img_args *args)
     if (imgs[1].kind == TOOL_IMAGE_FILE)
         imgs[1].format = fmt_b;
 
-    unsigned flags = tc.force_share ? STRATA_O_FORCE_SHARE : 0;
+    unsigned flags = (tc.force_share ? STRATA_O_FORCE_SHARE : 0) | args->src_cache;
     struct side a = { 0 }, b = { 0 };
     int status = CMP_ERROR;
     a.name = imgs[0].spec;
@@ -229,9 +229,9 @@ out:
 const struct img_command img_cmd_compare = {
     .name = "compare",
     .synopsis = "compare [--object OBJ] [--image-opts | --config FILE] [-f FMT] [-F FMT]\n"
-                "                   [-p] [-q] [-s] [-U] FILENAME1 FILENAME2",
+                "                   [-p] [-q] [-s] [-T SRC_CACHE] [-U] FILENAME1 FILENAME2",
     .summary = "Check whether two images have the same content.",
-    .flags = IMG_TAKES_P | IMG_TAKES_Q,
+    .flags = IMG_TAKES_P | IMG_TAKES_Q | IMG_TAKES_SRC_CACHE,
     .options = (const struct img_option[]){
         { 'F', NULL, "FMT", .value = &fmt_b,
           .help = "format of FILENAME2 (probed when omitted)" },

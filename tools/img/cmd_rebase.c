@@ -99,7 +99,7 @@ static int run(struct img_args *a)
         char *path = tool_path_beside(strata_node_filename(fmt), backing);
         /* -U is qemu-img's: it applies to the backing file, which is only
          * read; the image itself is written and always locked. */
-        unsigned bflags = a->tc.force_share ? STRATA_O_FORCE_SHARE : 0;
+        unsigned bflags = (a->tc.force_share ? STRATA_O_FORCE_SHARE : 0) | a->src_cache;
         ret = path ? strata_open_file(path, bfmt, bflags, &nb, &err) : -ENOMEM;
         free(path);
         if (ret < 0) {
@@ -132,7 +132,8 @@ const struct img_command img_cmd_rebase = {
                 "                 [-p] [-t CACHE] [-T SRC_CACHE]\n"
                 "                 -b BACKING_FILE [-F BACKING_FMT] FILENAME",
     .summary = "Change the backing file of an image.",
-    .flags = IMG_TAKES_Q | IMG_TAKES_P | IMG_ONE_IMAGE | IMG_OPEN,
+    .flags = IMG_TAKES_Q | IMG_TAKES_P | IMG_ONE_IMAGE | IMG_OPEN | IMG_TAKES_CACHE |
+             IMG_TAKES_SRC_CACHE,
     .options = (const struct img_option[]){
         { 'b', NULL, "BACKING_FILE", .value = &backing,
           .help = "the new backing file (\"\" for none); a relative\n"
@@ -141,11 +142,10 @@ const struct img_command img_cmd_rebase = {
           .help = "its format (required unless BACKING_FILE is \"\")" },
         { 'u', NULL, NULL, .flag = &unsafe,
           .help = "unsafe: only rewrite the name, copy nothing" },
-        { 't', NULL, "CACHE", .help = IMG_COMPAT_HELP },
-        { 'T', NULL, "SRC_CACHE", .help = IMG_COMPAT_HELP },
         { 0 },
     },
-    .notes = "-U opens the new backing file without taking image locks; the image\n"
+    .notes = "-t applies to the image and the backing chain it opens, -T to the new\n"
+             "backing file.  -U opens the new backing file without taking image locks; the image\n"
              "itself is written and locked.  Without -u, data the image inherits and the\n"
              "two backing files see differently is copied into the image first.\n",
     .prepare = prepare,

@@ -32,6 +32,11 @@ enum {
     IMG_TAKES_YES = 1 << 9,     /* -y, --yes: img_args.yes (img_confirm) */
     IMG_NO_IMAGE = 1 << 10,     /* names no image: none of -f, -U, --object,
                                    --image-opts, --config, --key-file */
+    IMG_TAKES_CACHE = 1 << 11,  /* -t CACHE: img_args.cache, the open flags
+                                   of the image written (IMG_OPEN: added) */
+    IMG_TAKES_SRC_CACHE = 1 << 12, /* -T SRC_CACHE: img_args.src_cache, of the
+                                   images only read (IMG_OPEN without -t:
+                                   added) */
 };
 
 /* "Accepted so that qemu-img command lines work; changes nothing." */
@@ -58,6 +63,8 @@ struct img_args {
     bool progress;              /* IMG_TAKES_P; -q turns it off */
     enum tool_output output;    /* IMG_TAKES_OUTPUT */
     bool yes;                   /* IMG_TAKES_YES */
+    unsigned cache, src_cache;  /* IMG_TAKES_CACHE, _SRC_CACHE: STRATA_O_*
+                                   (writeback, qemu-img's default: 0) */
     char **words;               /* the words after the options */
     int nwords;
     const char *last;           /* IMG_TRAILING_SIZE */

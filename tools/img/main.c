@@ -32,6 +32,12 @@ static const struct shared_option {
         .help = "output format (default: human); JSON uses\n"
                 "qemu-img's field names" }, IMG_TAKES_OUTPUT, 0, 0 },
     { { 'y', "yes", NULL, .help = "do not ask for confirmation" }, IMG_TAKES_YES, 0, 0 },
+    { { 't', NULL, "CACHE",
+        .help = "cache mode of the image written: writeback (default),\n"
+                "none, writethrough, directsync or unsafe" }, IMG_TAKES_CACHE, 0, 0 },
+    { { 'T', NULL, "SRC_CACHE",
+        .help = "cache mode of the images read (default writeback)" },
+      IMG_TAKES_SRC_CACHE, 0, 0 },
     { { 'p', NULL, NULL, .help = "show progress" }, IMG_TAKES_P, 0, 0 },
     { { 'q', NULL, NULL, .help = "quiet" }, IMG_TAKES_Q, 0, 0 },
     { { 'f', NULL, "FMT", .help = "image format (probed when omitted)" }, 0, 0, IMG_NO_IMAGE },
@@ -181,6 +187,14 @@ static int prologue(const struct img_command *cmd, int argc, char **argv, struct
             a->progress = true;
         } else if (c == 'y' && (cmd->flags & IMG_TAKES_YES)) {
             a->yes = true;
+        } else if ((c == 't' && (cmd->flags & IMG_TAKES_CACHE)) ||
+                   (c == 'T' && (cmd->flags & IMG_TAKES_SRC_CACHE))) {
+            if (tool_parse_cache_mode(optarg, c == 't' ? &a->cache : &a->src_cache, &err) < 0) {
+                /* qemu-img's words */
+                strata_error_free(err);
+                tool_error("Invalid %scache option: %s", c == 'T' ? "source " : "", optarg);
+                return usage_status;
+            }
         } else if (c == TOOL_OPT_OUTPUT && (cmd->flags & IMG_TAKES_OUTPUT)) {
             if (tool_parse_output(optarg, &a->output, &err) < 0)
                 return tool_fail(err, -EINVAL, NULL);
@@ -211,6 +225,7 @@ static int prologue(const struct img_command *cmd, int argc, char **argv, struct
     if (!(cmd->flags & IMG_OPEN))
         return -1;
     unsigned flags = cmd->open_flags ? cmd->open_flags(a) : cmd->open_mode;
+    flags |= (cmd->flags & IMG_TAKES_CACHE) ? a->cache : a->src_cache;
     /* Only a reader may leave the image unlocked; a writer refused -U above
      * or (rebase) applies it to other images only. */
     if (a->tc.force_share && !(flags & STRATA_O_RDWR))
