@@ -39,8 +39,6 @@ enum {
                                    added) */
 };
 
-/* "Accepted so that qemu-img command lines work; changes nothing." */
-#define IMG_COMPAT_HELP "accepted for compatibility; changes nothing"
 
 /* One option of a command.  val is the letter of a short option, or a
  * value from TOOL_OPT_FIRST_LOCAL up for one that only has a long name.
