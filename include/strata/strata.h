@@ -64,6 +64,11 @@ STRATA_EXPORT int strata_open_file(const char *filename, const char *format,
 STRATA_EXPORT int strata_open_opts(const struct strata_opts *opts, unsigned flags,
                                    struct strata_node **nodep,
                                    struct strata_error **errp);
+/* The open flags of one of QEMU's cache modes: none (STRATA_O_DIRECT),
+ * writeback (0), writethrough (STRATA_O_WRITETHROUGH), directsync (both)
+ * and unsafe (STRATA_O_NO_FLUSH).  -EINVAL naming the modes for any other. */
+STRATA_EXPORT int strata_cache_mode_flags(const char *mode, unsigned *flags,
+                                          struct strata_error **errp);
 /* Reads a config file into flat options (stack keys, no prefix) and adds its
  * secrets to the secret store. */
 STRATA_EXPORT int strata_config_load(const char *path, struct strata_opts **optsp,

@@ -33,21 +33,7 @@ int tool_parse_number(const char *text, const char *what, int64_t min,
 
 int tool_parse_cache_mode(const char *text, unsigned *flags, struct strata_error **errp)
 {
-    static const struct { const char *name; unsigned flags; } modes[] = {
-        { "none", STRATA_O_DIRECT },
-        { "writeback", 0 },
-        { "writethrough", STRATA_O_WRITETHROUGH },
-        { "directsync", STRATA_O_DIRECT | STRATA_O_WRITETHROUGH },
-        { "unsafe", STRATA_O_NO_FLUSH },
-    };
-    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
-        if (!strcmp(text, modes[i].name)) {
-            *flags = modes[i].flags;
-            return 0;
-        }
-    }
-    return strata_error_set(errp, EINVAL, "invalid cache mode '%s' (use none, writeback, "
-                            "writethrough, directsync or unsafe)", text);
+    return strata_cache_mode_flags(text, flags, errp);
 }
 
 /* strata's file I/O is blocking calls made outside any event loop, which

@@ -15,6 +15,8 @@ int srv_param(const char *key, const char *value);
  * command line's options over it), or NULL after nbdkit_error(). */
 struct strata_opts *srv_params_done(void);
 bool srv_param_readonly(void);
+/* cache=: the open flags of its mode (0: writeback). */
+unsigned srv_param_cache(void);
 void srv_params_free(void);
 
 extern const char srv_param_help[];

@@ -28,6 +28,7 @@ static char *srv_config;              /* absolute path of config= */
 static bool srv_password;             /* password= was given */
 static struct strata_opts *srv_cmdline; /* stack options from the command line */
 static bool srv_readonly;
+static unsigned srv_cache;            /* cache=: STRATA_O_* */
 
 const char srv_param_help[] =
     "config=<FILE>            stack config file (strata.conf(5)); 'config=' may\n"
@@ -42,7 +43,9 @@ const char srv_param_help[] =
     "                         a file, '-FD' a file descriptor; used as key-secret\n"
     "                         (or encrypt.key-secret) unless a stack option names one\n"
     "readonly=true            open the stack read-only (-r alone serves it\n"
-    "                         read-only but opens it read-write)";
+    "                         read-only but opens it read-write)\n"
+    "cache=MODE               none, writeback (default), writethrough,\n"
+    "                         directsync or unsafe, as QEMU's cache modes";
 
 int srv_fail(struct strata_error *err, int code)
 {
@@ -188,6 +191,15 @@ int srv_param(const char *key, const char *value)
         return srv_param_object(value);
     if (strcmp(key, "password") == 0)
         return srv_param_password(value);
+    if (strcmp(key, "cache") == 0) {
+        struct strata_error *err = NULL;
+        int r = strata_cache_mode_flags(value, &srv_cache, &err);
+        if (r < 0) {
+            strata_error_prefix(&err, "cache");
+            return srv_fail(err, r);
+        }
+        return 0;
+    }
     if (strcmp(key, "readonly") == 0) {
         int b = nbdkit_parse_bool(value);
         if (b < 0)
@@ -236,6 +248,11 @@ struct strata_opts *srv_params_done(void)
 bool srv_param_readonly(void)
 {
     return srv_readonly;
+}
+
+unsigned srv_param_cache(void)
+{
+    return srv_cache;
 }
 
 void srv_params_free(void)

@@ -43,7 +43,7 @@ static int srv_config_complete(void)
 
 static unsigned srv_open_flags(void)
 {
-    return srv_param_readonly() ? 0 : STRATA_O_RDWR;
+    return (srv_param_readonly() ? 0 : STRATA_O_RDWR) | srv_param_cache();
 }
 
 /* True when some node of the stack is given a key. */
