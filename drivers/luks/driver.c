@@ -161,26 +161,50 @@ static int luks_probe(const uint8_t *buf, size_t len, const char *filename)
     return luks_any_magic(buf, len) ? 100 : 0;
 }
 
-/* Encrypts or decrypts len bytes at payload offset off.  IVs may step by
- * less than a sector (LUKS2 counts them in 512-byte units): then each
- * sector is a call of its own. */
-static int luks_crypt(struct luks_state *s, bool enc, uint64_t off, void *out,
-                      const void *in, size_t len, struct strata_error **errp)
+/* A request this large or larger is shared out to the worker pool, in
+ * pieces of at least this size: below it the hand-over costs more than the
+ * cipher saves. */
+#define LUKS_PIECE_MIN (64u * 1024u)
+
+struct luks_crypt_job {
+    struct luks_state *s;
+    bool enc;
+    uint64_t off;
+    uint8_t *out;
+    const uint8_t *in;
+};
+
+/* Bytes [at, at+len) of a job.  IVs may step by less than a sector (LUKS2
+ * counts them in 512-byte units): then each sector is a call of its own. */
+static int luks_crypt_piece(void *opaque, uint64_t at, uint64_t len,
+                            struct strata_error **errp)
 {
+    const struct luks_crypt_job *j = opaque;
+    const struct luks_state *s = j->s;
     uint32_t unit = s->pl.iv_unit ? s->pl.iv_unit : s->sector;
-    size_t step = unit == s->sector ? len : s->sector;
-    for (size_t done = 0; done < len; done += step) {
-        uint64_t iv = s->pl.iv_offset + (off + done) / unit;
-        uint8_t *o = (uint8_t *)out + done;
-        const uint8_t *i = (const uint8_t *)in + done;
-        int r = enc ? strata_cipher_encrypt_sectors(s->cipher, iv, s->sector, o, i, step,
-                                                    errp)
-                    : strata_cipher_decrypt_sectors(s->cipher, iv, s->sector, o, i, step,
-                                                    errp);
+    size_t step = unit == s->sector ? (size_t)len : s->sector;
+    for (uint64_t done = at; done < at + len; done += step) {
+        uint64_t iv = s->pl.iv_offset + (j->off + done) / unit;
+        uint8_t *o = j->out + done;
+        const uint8_t *i = j->in + done;
+        int r = j->enc ? strata_cipher_encrypt_sectors(s->cipher, iv, s->sector, o, i, step,
+                                                       errp)
+                       : strata_cipher_decrypt_sectors(s->cipher, iv, s->sector, o, i, step,
+                                                       errp);
         if (r < 0)
             return r;
     }
     return 0;
+}
+
+/* Encrypts or decrypts len bytes at payload offset off, a large request
+ * on every core: pieces start on sector boundaries, so each sector keeps
+ * the IV it has in a serial pass. */
+static int luks_crypt(struct luks_state *s, bool enc, uint64_t off, void *out,
+                      const void *in, size_t len, struct strata_error **errp)
+{
+    struct luks_crypt_job j = { .s = s, .enc = enc, .off = off, .out = out, .in = in };
+    return strata_workers_split(len, s->sector, LUKS_PIECE_MIN, luks_crypt_piece, &j, errp);
 }
 
 static void luks_close(struct strata_node *node)

@@ -204,6 +204,27 @@ void qcow2_crypto_close(struct qcow2_state *s)
     s->cipher = NULL;
 }
 
+/* A run of several clusters is shared out to the worker pool in pieces of
+ * at least this size; a smaller one is done by the caller alone. */
+#define QCOW2_CRYPT_PIECE_MIN (64u * 1024u)
+
+struct qcow2_crypt_job {
+    struct strata_cipher *cipher;
+    bool enc;
+    uint64_t sector;        /* IV of buf's first sector */
+    uint32_t ss;
+    uint8_t *buf;
+};
+
+static int crypt_piece(void *opaque, uint64_t at, uint64_t len, struct strata_error **errp)
+{
+    const struct qcow2_crypt_job *j = opaque;
+    uint64_t iv = j->sector + at / j->ss;
+    uint8_t *p = j->buf + at;
+    return j->enc ? strata_cipher_encrypt_sectors(j->cipher, iv, j->ss, p, p, len, errp)
+                  : strata_cipher_decrypt_sectors(j->cipher, iv, j->ss, p, p, len, errp);
+}
+
 int qcow2_crypt(struct qcow2_state *s, bool enc, uint64_t host, uint64_t guest, uint8_t *buf,
                 size_t len, struct strata_error **errp)
 {
@@ -217,8 +238,10 @@ int qcow2_crypt(struct qcow2_state *s, bool enc, uint64_t host, uint64_t guest, 
         return strata_error_set(errp, EINVAL, "%s: encrypted I/O of %zu bytes at 0x%llx is "
                                 "not sector aligned", s->name, len,
                                 (unsigned long long)(c ? host : guest));
-    return enc ? strata_cipher_encrypt_sectors(s->cipher, sector, ss, buf, buf, len, errp)
-               : strata_cipher_decrypt_sectors(s->cipher, sector, ss, buf, buf, len, errp);
+    /* Pieces start on sector boundaries, so every sector keeps its IV. */
+    struct qcow2_crypt_job j = { .cipher = s->cipher, .enc = enc, .sector = sector, .ss = ss,
+                                 .buf = buf };
+    return strata_workers_split(len, ss, QCOW2_CRYPT_PIECE_MIN, crypt_piece, &j, errp);
 }
 
 int qcow2_crypto_create(struct qcow2_state *s, const struct strata_opts *opts,

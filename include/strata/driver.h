@@ -28,6 +28,7 @@
 
 #include <strata/common.h>
 #include <strata/flags.h>
+#include <strata/workers.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -13,6 +13,13 @@
  * ECB handle).  Each figure is the best of several rounds, strata and raw
  * alternating, so that both see the same machine state.
  *
+ * The all-cores rows are the ceiling a parallel path can reach: as many
+ * threads as strata's worker pool has (the CPUs, or STRATA_THREADS), each
+ * with its own libgcrypt handle, each encrypting or decrypting 4 KiB units
+ * in 512- or 4096-byte sectors, and their total throughput.  They are
+ * printed as "all-cores CIPHER SECTOR OP THREADS MB/s" for
+ * tests/bench/luks.sh.
+ *
  * STRATA_BENCH_CRYPTSETUP_SHA256, when set (tests/bench/run.sh sets it from
  * `cryptsetup benchmark --hash sha256`), is printed next to strata's
  * PBKDF2-sha256 figure with the ratio.  STRATA_BENCH_QUICK=1 shortens every
@@ -22,6 +29,7 @@
 #include <strata/strata.h>
 
 #include <gcrypt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,6 +203,100 @@ static void bench_ciphers(void)
     free(buf);
 }
 
+/* ------------------------------------------------------------ all cores */
+#define UNIT 4096u
+
+struct core_run {
+    const struct combo *cb;
+    const uint8_t *key;
+    bool enc;
+    size_t ss;
+    pthread_barrier_t *start;
+    uint64_t bytes;
+    double secs;
+    pthread_t tid;
+};
+
+static void *core_main(void *arg)
+{
+    struct core_run *c = arg;
+    struct raw r;
+    uint8_t buf[UNIT];
+    memset(buf, 0x5a, sizeof(buf));
+    if (raw_open(&r, c->cb, c->key) < 0) {
+        fprintf(stderr, "libgcrypt refused %s-%s\n", c->cb->alg, c->cb->mode);
+        exit(1);
+    }
+    pthread_barrier_wait(c->start);
+    double t0 = now(), t;
+    uint64_t sector = 0;
+    do {
+        raw_run(&r, c->enc, sector, c->ss, buf, UNIT);
+        c->bytes += UNIT;
+        sector += UNIT / c->ss;
+        t = now() - t0;
+    } while (t < measure_s * 2);
+    c->secs = t;
+    raw_close(&r);
+    return NULL;
+}
+
+static double rate_all_cores(const struct combo *cb, const uint8_t *key, bool enc, size_t ss,
+                             unsigned n)
+{
+    struct core_run runs[256];
+    pthread_barrier_t start;
+    pthread_barrier_init(&start, NULL, n);
+    for (unsigned i = 0; i < n; i++) {
+        runs[i] = (struct core_run){ .cb = cb, .key = key, .enc = enc, .ss = ss,
+                                     .start = &start };
+        if (pthread_create(&runs[i].tid, NULL, core_main, &runs[i])) {
+            fprintf(stderr, "cannot start a thread\n");
+            exit(1);
+        }
+    }
+    double total = 0, secs = 0;
+    for (unsigned i = 0; i < n; i++) {
+        pthread_join(runs[i].tid, NULL);
+        total += (double)runs[i].bytes;
+        secs = runs[i].secs > secs ? runs[i].secs : secs;
+    }
+    pthread_barrier_destroy(&start);
+    return total / secs / 1e6;
+}
+
+static void bench_all_cores(void)
+{
+    uint8_t key[64];
+    for (size_t i = 0; i < sizeof(key); i++)
+        key[i] = (uint8_t)(i * 13 + 1);
+    unsigned n = strata_workers_threads();
+    printf("\nraw libgcrypt on every core: %u threads, each with its own handle, 4 KiB units\n",
+           n);
+    printf("%-9s %-30s %6s %4s %7s %12s %12s\n", "", "cipher", "sector", "op", "threads",
+           "MB/s", "1 thread");
+    for (size_t i = 0; i < 2; i++) {     /* aes-xts-plain64, 512- and 256-bit keys */
+        const struct combo *cb = &combos[i];
+        char name[64];
+        snprintf(name, sizeof(name), "%s-%s-%s(%zu-bit)", cb->alg, cb->mode, cb->ivgen,
+                 cb->keylen * 8);
+        static const size_t sizes[] = { 512, 4096 };
+        for (int s = 0; s < 2; s++)
+            for (int e = 1; e >= 0; e--) {
+                double all = 0, one = 0;
+                for (int k = 0; k < rounds; k++) {
+                    double a = rate_all_cores(cb, key, e, sizes[s], n);
+                    double b = rate_all_cores(cb, key, e, sizes[s], 1);
+                    all = a > all ? a : all;
+                    one = b > one ? b : one;
+                }
+                printf("%-9s %-30s %6zu %4s %7u %12.1f %12.1f\n", "all-cores", name,
+                       sizes[s], e ? "enc" : "dec", n, all, one);
+                fflush(stdout);
+            }
+    }
+}
+
 static double raw_pbkdf2_ips(int galgo, size_t keylen)
 {
     uint8_t out[64], salt[32] = { 0 };
@@ -309,6 +411,7 @@ int main(void)
     }
     printf("libgcrypt %s\n\n", gcry_check_version(NULL));
     bench_ciphers();
+    bench_all_cores();
     bench_pbkdf2();
     bench_argon2();
     return 0;

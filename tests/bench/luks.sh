@@ -1,15 +1,19 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# luks.sh - sequential write and read of a 1 GiB LUKS volume
-# (aes-256-xts-plain64) by strata-img convert and by qemu-img convert, on
-# the same image in the same run.  Figures only.  Both tools run with their
-# defaults: the cipher on one thread, reading and writing overlapped by
-# I/O threads, and no flush to stable storage at the end (qemu-img convert's
-# cache=unsafe, which strata-img convert follows).  CPU time (all threads)
-# is shown next to wall-clock time.
+# luks.sh - 1 GiB through strata-img convert and qemu-img convert, on the
+# same images in the same run: a LUKS1 volume (aes-256-xts-plain64, 512-byte
+# sectors) and a LUKS-encrypted qcow2, each written (raw source -> encrypted
+# target: encryption) and read (encrypted source -> null target:
+# decryption).  strata runs twice: with its worker pool at its default size
+# (every CPU the process may use) and with STRATA_THREADS=1 (the cipher on
+# the requesting threads only).  Both tools run convert with their
+# defaults: 8 requests in flight, writes in order, the target's cache mode
+# unsafe (no flush to stable storage at the end), the source's writeback.
+# Figures only: nothing here passes or fails on speed.
 #
-# $1 (optional): the output of build/bench/crypto, for libgcrypt's raw
-# aes-xts figure at 512-byte sectors.
+# $1 (optional): the output of build/bench/crypto, whose all-cores rows
+# give raw libgcrypt's aes-xts throughput on every core at 512-byte sectors:
+# the ceiling for the encrypted rows.
 set -u
 build=${STRATA_BUILD:?} crypto_out=${1:-}
 export PATH="$build/bin:$PATH"
@@ -26,11 +30,14 @@ printf 'bench passphrase' >"$W/pass"
 head -c 16777216 /dev/urandom >"$W/r16"
 for _ in $(seq 64); do cat "$W/r16"; done >"$W/src.raw"
 rm "$W/r16"
-img=$W/bench.luks
-strata-img create -q -f luks --object secret,id=k,file="$W/pass" \
-    -o key-secret=k,iter-time=10 "$img" 1G >/dev/null || exit 1
-LUKS="driver=luks,key-secret=k,file.filename=$img"
 OBJ=(--object secret,id=k,file="$W/pass")
+img=$W/bench.luks
+strata-img create -q -f luks "${OBJ[@]}" -o key-secret=k,iter-time=10 "$img" 1G >/dev/null ||
+    exit 1
+LUKS="driver=luks,key-secret=k,file.filename=$img"
+QENC=(-O qcow2 -o encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=10)
+strata-img convert -f raw "$W/src.raw" "${OBJ[@]}" "${QENC[@]}" "$W/src.qcow2" || exit 1
+QSRC="driver=qcow2,encrypt.key-secret=k,file.filename=$W/src.qcow2"
 
 # best CMD...: "wall cpu" seconds of the fastest of three runs (cpu = user +
 # system time of the command).
@@ -48,30 +55,52 @@ best() {
 }
 mbs() { echo "scale=1; $size / 1000000 / $1" | bc -l; }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
+one() { STRATA_THREADS=1 "$@"; }
 
-read -r sw swc < <(best strata-img convert -n -S 0 -f raw "$W/src.raw" "${OBJ[@]}" --target-image-opts "$LUKS")
-read -r qw qwc < <(best qemu-img convert -n -S 0 -f raw "$W/src.raw" "${OBJ[@]}" --target-image-opts "$LUKS")
-read -r sr src < <(best strata-img convert -n "${OBJ[@]}" --image-opts "$LUKS" --target-image-opts "driver=null,size=$size")
-read -r qr qrc < <(best qemu-img convert -n "${OBJ[@]}" --image-opts "$LUKS" --target-image-opts "driver=null-co,size=$size")
+# The commands of each row, for strata-img and qemu-img: write WHAT and
+# read WHAT.
+luks_write() { "$1" convert -n -S 0 -f raw "$W/src.raw" "${OBJ[@]}" --target-image-opts "$LUKS"; }
+luks_read() {
+    local null=null
+    [ "$1" = qemu-img ] && null=null-co
+    "$1" convert -n "${OBJ[@]}" --image-opts "$LUKS" --target-image-opts "driver=$null,size=$size"
+}
+qcow2_write() { "$1" convert -f raw "$W/src.raw" "${OBJ[@]}" "${QENC[@]}" "$W/t.qcow2"; }
+qcow2_read() {
+    local null=null
+    [ "$1" = qemu-img ] && null=null-co
+    "$1" convert -n "${OBJ[@]}" --image-opts "$QSRC" --target-image-opts "driver=$null,size=$size"
+}
+
+# all_cores OP: raw libgcrypt's aes-xts (512-bit key, 512-byte sectors) MB/s
+# on every core, from the crypto benchmark's output.
+all_cores() {
+    [ -n "$crypto_out" ] && [ -f "$crypto_out" ] || return 0
+    awk -v op="$1" '$1 == "all-cores" && $2 == "aes-xts-plain64(512-bit)" && $3 == 512 &&
+                    $4 == op { print $6 }' "$crypto_out"
+}
+threads=$(nproc)
+
+echo "aes-256-xts-plain64 (512-byte sectors), 1 GiB, best of 3 ($base, $(stat -f -c %T "$base"))"
+echo "strata: worker pool of $threads threads (the CPUs it may use) or STRATA_THREADS=1;" \
+    "both tools: convert -m 8, in order, target cache unsafe, source cache writeback"
+printf '%-18s %10s %10s %10s %8s %8s %8s %10s %10s %10s\n' "MB/s" "strata" \
+    "strata-1" "qemu-img" "all/1" "/qemu" "/gcrypt" "strata s" "strata-1 s" "qemu s"
+for row in "luks1 write:luks_write:enc" "luks1 read:luks_read:dec" \
+    "qcow2-luks write:qcow2_write:enc" "qcow2-luks read:qcow2_read:dec"; do
+    IFS=: read -r label fn op <<<"$row"
+    read -r sa sac < <(best $fn strata-img) || { echo "$label: strata-img failed"; continue; }
+    read -r s1 s1c < <(best one $fn strata-img) || { echo "$label: strata-img failed"; continue; }
+    read -r q qc < <(best $fn qemu-img) || { echo "$label: qemu-img failed"; continue; }
+    g=$(all_cores $op)
+    printf '%-18s %10s %10s %10s %8s %8s %8s %10s %10s %10s\n' "$label" "$(mbs "$sa")" \
+        "$(mbs "$s1")" "$(mbs "$q")" "$(ratio "$s1" "$sa")" "$(ratio "$q" "$sa")" \
+        "$([ -n "$g" ] && ratio "$(mbs "$sa")" "$g" || echo -)" "$sac" "$s1c" "$qc"
+done
+echo "(all/1: strata with every thread over STRATA_THREADS=1; /qemu: strata over qemu-img;"
+echo " /gcrypt: strata over raw libgcrypt on $threads threads," \
+    "enc $(all_cores enc || true) MB/s, dec $(all_cores dec || true) MB/s; s: CPU seconds)"
 # The same copy without encryption: what the file system alone costs.
 cp "$W/src.raw" "$W/plain.raw"
-read -r pw pwc < <(best strata-img convert -n -S 0 -f raw "$W/src.raw" --target-image-opts "driver=file,filename=$W/plain.raw")
-
-echo "luks aes-256-xts-plain64, 1 GiB sequential (best of 3; $base, $(stat -f -c %T "$base")):"
-printf '%-6s %12s %12s %7s   %14s %14s %7s\n' "" "strata MB/s" "qemu MB/s" "ratio" \
-    "strata CPU s" "qemu CPU s" "ratio"
-printf '%-6s %12s %12s %7s   %14s %14s %7s\n' write "$(mbs "$sw")" "$(mbs "$qw")" \
-    "$(ratio "$qw" "$sw")" "$swc" "$qwc" "$(ratio "$qwc" "$swc")"
-printf '%-6s %12s %12s %7s   %14s %14s %7s\n' read "$(mbs "$sr")" "$(mbs "$qr")" \
-    "$(ratio "$qr" "$sr")" "$src" "$qrc" "$(ratio "$qrc" "$src")"
+read -r pw _ < <(best strata-img convert -n -S 0 -f raw "$W/src.raw" --target-image-opts "driver=file,filename=$W/plain.raw")
 echo "plain copy to a file without encryption (the file system's share): $(mbs "$pw") MB/s"
-if [ -n "$crypto_out" ] && [ -f "$crypto_out" ]; then
-    for op in enc dec; do
-        raw=$(awk -v op=$op '/^aes-xts-plain64 \(512-bit key\)/ && $4 == 512 && $5 == op { print $7 }' "$crypto_out")
-        [ -n "$raw" ] || continue
-        what=$([ $op = enc ] && echo write || echo read)
-        t=$([ $op = enc ] && echo "$sw" || echo "$sr")
-        printf 'strata %s: %.0f%% of raw libgcrypt aes-xts (%s MB/s, 512-byte sectors)\n' \
-            "$what" "$(echo "100 * $(mbs "$t") / $raw" | bc -l)" "$raw"
-    done
-fi

@@ -7,8 +7,9 @@ build=${STRATA_BUILD:?STRATA_BUILD not set (run through make bench)}
 src=${STRATA_SRCDIR:?STRATA_SRCDIR not set (run through make bench)}
 export STRATA_BUILD=$build STRATA_SRCDIR=$src
 
-# Crypto: strata's plugin path next to raw libgcrypt, and PBKDF2-sha256 next
-# to cryptsetup's own figure on this machine.
+# Crypto: strata's plugin path next to raw libgcrypt (one thread, and raw
+# libgcrypt on every core), and PBKDF2-sha256 next to cryptsetup's own
+# figure on this machine.
 echo "== crypto"
 cs_sha256=
 if command -v cryptsetup >/dev/null 2>&1; then
@@ -20,9 +21,10 @@ else
 fi
 STRATA_BENCH_CRYPTSETUP_SHA256=$cs_sha256 "$build/bench/crypto" | tee "$build/bench/crypto.out"
 
-# LUKS next to qemu-img, and as a share of the raw libgcrypt figure above:
-# once on the temporary directory's file system, once on tmpfs, where no
-# disk is involved for either tool.
+# LUKS1 and LUKS-encrypted qcow2 next to qemu-img, strata with every
+# thread and with STRATA_THREADS=1, and as a share of raw libgcrypt on
+# every core above: once on the temporary directory's file system, once on
+# tmpfs, where no disk is involved for either tool.
 echo
 echo "== luks"
 bash "$src/tests/bench/luks.sh" "$build/bench/crypto.out"

@@ -97,193 +97,198 @@ static int put_data(struct convert *cv, uint64_t off, const uint8_t *buf,
     return 0;
 }
 
-/* Reading and writing overlap: a reader thread fills a ring of buffers in
- * order (block status, then pread) while this thread writes them out in the
- * same order, so the target sees exactly the requests of a serial copy. */
-#define CONVERT_SLOTS 4
+/* -m requests are in flight, each on a thread of its own that reads a
+ * chunk (block status, then pread) and writes it.  Chunks are handed out in
+ * order; without -W a chunk is written only once the one before it has
+ * been, so the target sees exactly the requests of a serial copy while the
+ * reads (and a source's decryption) overlap.  With -W each chunk is written
+ * as soon as it has been read. */
+#define CONVERT_MAX_INFLIGHT 16
 
-struct convert_chunk {
-    uint8_t *buf;
-    uint64_t dst_off, src_off, len;
-    bool zero;                  /* block status said zeros: nothing was read */
-    int ret;                    /* < 0: the reader failed here; err says why */
-    struct strata_error *err;
-};
-
-struct convert_reader {
+struct convert_pipe {
     struct convert *cv;
     struct strata_node **srcs;
     const struct tool_image *imgs;
     int nsrc;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-    struct convert_chunk slot[CONVERT_SLOTS];
-    uint64_t head, tail;        /* chunks queued and written so far: [tail, head) wait */
-    bool done;                  /* the reader has queued its last chunk */
-    bool stop;                  /* the writer gave up: read no further */
-    /* The last extent block status gave, up to bs_end of source bs_src (the
-     * reader only moves forward, so where it began is not needed):
-     * asked for the rest of the source, one answer serves many chunks (a
-     * round trip each over NBD). */
+    bool in_order;
+    /* Handing out chunks: the source and offset of the next one, and the
+     * last extent block status gave, up to bs_end of source bs_src (asked
+     * for the rest of the source, one answer serves many chunks: a round
+     * trip each over NBD). */
+    pthread_mutex_t next_lock;
+    int src;
+    uint64_t off, base, src_len;
+    uint64_t next_seq;
     int bs_src;
     uint64_t bs_end;
     unsigned bs_flags;
+    /* Writing: whose turn it is, progress and the first failure. */
+    pthread_mutex_t lock;
+    pthread_cond_t turn;
+    uint64_t write_seq;
+    bool stop;
+    int ret;
+    struct strata_error *err;
 };
 
-static uint64_t reader_count(const struct convert_reader *r)
-{
-    return r->head - r->tail;
-}
+struct convert_chunk {
+    uint64_t seq, dst_off, src_off, len;
+    int src;
+    bool zero;                  /* block status said zeros: nothing is read */
+};
 
-/* Fills one chunk from source i at off; 0 or -errno with c->err set. */
-static int read_chunk(struct convert_reader *r, int i, uint64_t off, uint64_t len,
-                      struct convert_chunk *c)
+/* Takes the next chunk: 1, 0 when the sources are done, or -errno with
+ * *errp set. */
+static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
+                      struct strata_error **errp)
 {
-    struct convert *cv = r->cv;
-    struct strata_node *src = r->srcs[i];
-    const char *name = r->imgs[i].spec;
+    struct convert *cv = p->cv;
+    while (p->src < p->nsrc && p->off >= p->src_len) {
+        p->base += p->src_len;
+        p->off = 0;
+        if (++p->src < p->nsrc)
+            p->src_len = (uint64_t)strata_get_length(p->srcs[p->src]);
+    }
+    if (p->src >= p->nsrc)
+        return 0;
+    int i = p->src;
+    uint64_t off = p->off, len = p->src_len;
     uint64_t n = len - off < CONVERT_BUF_SIZE ? len - off : CONVERT_BUF_SIZE;
-    if (r->bs_src != i || off >= r->bs_end) {
+    if (p->bs_src != i || off >= p->bs_end) {
+        const char *name = p->imgs[i].spec;
         struct strata_block_status bs = { 0 };
         int depth = 0;
-        int ret = strata_block_status_above(src, off, len - off, &bs, &depth, &c->err);
+        int ret = strata_block_status_above(p->srcs[i], off, len - off, &bs, &depth, errp);
         if (ret < 0) {
-            strata_error_prefix(&c->err, "%s: block status at offset %" PRIu64, name, off);
+            strata_error_prefix(errp, "%s: block status at offset %" PRIu64, name, off);
             return ret;
         }
         if (bs.pnum == 0)
-            return strata_error_set(&c->err, EIO, "%s: block status at offset %" PRIu64
+            return strata_error_set(errp, EIO, "%s: block status at offset %" PRIu64
                                     " made no progress", name, off);
-        r->bs_src = i;
-        r->bs_end = off + bs.pnum;
-        r->bs_flags = bs.flags;
+        p->bs_src = i;
+        p->bs_end = off + bs.pnum;
+        p->bs_flags = bs.flags;
     }
-    if (r->bs_end - off < n && !cv->compress)
-        n = r->bs_end - off;
-    c->src_off = off;
-    c->len = n;
-    c->zero = (r->bs_flags & STRATA_BS_ZERO) && !cv->compress;
-    if (c->zero)
-        return 0;
-    int ret = strata_pread(src, off, n, c->buf, 0, &c->err);
-    if (ret < 0)
-        strata_error_prefix(&c->err, "error while reading at byte %" PRIu64, off);
-    return ret;
+    if (p->bs_end - off < n && !cv->compress)
+        n = p->bs_end - off;
+    *c = (struct convert_chunk){ .seq = p->next_seq++, .dst_off = p->base + off,
+                                 .src_off = off, .len = n, .src = i,
+                                 .zero = (p->bs_flags & STRATA_BS_ZERO) && !cv->compress };
+    p->off += n;
+    return 1;
 }
 
-static void *reader_main(void *arg)
-{
-    struct convert_reader *r = arg;
-    uint64_t base = 0;
-    for (int i = 0; i < r->nsrc; i++) {
-        uint64_t len = (uint64_t)strata_get_length(r->srcs[i]);
-        for (uint64_t off = 0; off < len;) {
-            pthread_mutex_lock(&r->lock);
-            while (!r->stop && reader_count(r) == CONVERT_SLOTS)
-                pthread_cond_wait(&r->cond, &r->lock);
-            bool stop = r->stop;
-            pthread_mutex_unlock(&r->lock);
-            if (stop)
-                return NULL;
-            struct convert_chunk *c = &r->slot[r->head % CONVERT_SLOTS];
-            c->err = NULL;
-            c->ret = read_chunk(r, i, off, len, c);
-            c->dst_off = base + off;
-            int cret = c->ret;
-            uint64_t n = c->len;
-            pthread_mutex_lock(&r->lock);
-            r->head++;
-            if (cret < 0)
-                r->done = true;
-            pthread_cond_broadcast(&r->cond);
-            pthread_mutex_unlock(&r->lock);
-            if (cret < 0)
-                return NULL;
-            off += n;
-        }
-        base += len;
-    }
-    pthread_mutex_lock(&r->lock);
-    r->done = true;
-    pthread_cond_broadcast(&r->cond);
-    pthread_mutex_unlock(&r->lock);
-    return NULL;
-}
-
-static int write_chunk(struct convert *cv, const struct convert_chunk *c,
+static int write_chunk(struct convert *cv, const struct convert_chunk *c, const uint8_t *buf,
                        struct strata_error **errp)
 {
     int ret = c->zero ? put_zero(cv, c->dst_off, c->len, errp)
-                      : put_data(cv, c->dst_off, c->buf, c->len, errp);
-    if (ret < 0) {
+                      : put_data(cv, c->dst_off, buf, c->len, errp);
+    if (ret < 0)
         strata_error_prefix(errp, "error while writing at byte %" PRIu64, c->dst_off);
-        return ret;
+    return ret;
+}
+
+/* The first failure stops every thread; later ones are dropped. */
+static void pipe_fail(struct convert_pipe *p, int ret, struct strata_error *err)
+{
+    pthread_mutex_lock(&p->lock);
+    if (!p->stop) {
+        p->ret = ret;
+        p->err = err;
+        err = NULL;
     }
-    cv->done += c->len;
-    tool_progress_update(&cv->progress, cv->done, cv->total);
-    return 0;
+    p->stop = true;
+    pthread_cond_broadcast(&p->turn);
+    pthread_mutex_unlock(&p->lock);
+    strata_error_free(err);
+}
+
+static void *pipe_main(void *arg)
+{
+    struct convert_pipe *p = arg;
+    struct convert *cv = p->cv;
+    uint8_t *buf = tool_alloc_buffer(CONVERT_BUF_SIZE);
+    if (!buf) {
+        struct strata_error *err = NULL;
+        pipe_fail(p, strata_error_set(&err, ENOMEM, "out of memory"), err);
+        return NULL;
+    }
+    for (;;) {
+        struct strata_error *err = NULL;
+        struct convert_chunk c = { 0 };
+        pthread_mutex_lock(&p->lock);
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_lock(&p->next_lock);
+        int got = stop ? 0 : next_chunk(p, &c, &err);
+        pthread_mutex_unlock(&p->next_lock);
+        if (got < 0)
+            pipe_fail(p, got, err);
+        if (got <= 0)
+            break;
+        int ret = 0;
+        if (!c.zero) {
+            ret = strata_pread(p->srcs[c.src], c.src_off, c.len, buf, 0, &err);
+            if (ret < 0)
+                strata_error_prefix(&err, "error while reading at byte %" PRIu64, c.src_off);
+        }
+        pthread_mutex_lock(&p->lock);
+        while (p->in_order && !p->stop && p->write_seq != c.seq)
+            pthread_cond_wait(&p->turn, &p->lock);
+        stop = p->stop;
+        pthread_mutex_unlock(&p->lock);
+        if (stop) {
+            strata_error_free(err);
+            break;
+        }
+        /* A read failure is reported in its turn, after the chunks before
+         * it have been written, as a serial copy would. */
+        if (ret == 0)
+            ret = write_chunk(cv, &c, buf, &err);
+        if (ret < 0) {
+            pipe_fail(p, ret, err);
+            break;
+        }
+        pthread_mutex_lock(&p->lock);
+        p->write_seq++;
+        cv->done += c.len;
+        tool_progress_update(&cv->progress, cv->done, cv->total);
+        pthread_cond_broadcast(&p->turn);
+        pthread_mutex_unlock(&p->lock);
+    }
+    free(buf);
+    return NULL;
 }
 
 static int copy_sources(struct convert *cv, struct strata_node **srcs,
-                        const struct tool_image *imgs, int nsrc, struct strata_error **errp)
+                        const struct tool_image *imgs, int nsrc, unsigned inflight,
+                        bool in_order, struct strata_error **errp)
 {
-    struct convert_reader r = { .cv = cv, .srcs = srcs, .imgs = imgs, .nsrc = nsrc,
-                                .bs_src = -1 };
-    int ret = 0;
-    for (unsigned i = 0; i < CONVERT_SLOTS; i++) {
-        r.slot[i].buf = tool_alloc_buffer(CONVERT_BUF_SIZE);
-        if (!r.slot[i].buf) {
-            ret = strata_error_set(errp, ENOMEM, "out of memory");
-            goto out;
-        }
-    }
-    pthread_mutex_init(&r.lock, NULL);
-    pthread_cond_init(&r.cond, NULL);
-    pthread_t tid;
-    int e = pthread_create(&tid, NULL, reader_main, &r);
-    if (e) {
-        ret = strata_error_set(errp, e, "cannot start the reader thread: %s", strerror(e));
-        goto destroy;
-    }
-    for (;;) {
-        pthread_mutex_lock(&r.lock);
-        while (!r.done && reader_count(&r) == 0)
-            pthread_cond_wait(&r.cond, &r.lock);
-        bool empty = reader_count(&r) == 0;
-        pthread_mutex_unlock(&r.lock);
-        if (empty)
-            break;      /* done, and everything queued is written */
-        struct convert_chunk *c = &r.slot[r.tail % CONVERT_SLOTS];
-        if (c->ret < 0) {
-            ret = c->ret;
-            *errp = c->err;
-            c->err = NULL;
-            break;
-        }
-        ret = write_chunk(cv, c, errp);
-        pthread_mutex_lock(&r.lock);
-        r.tail++;
-        if (ret < 0)
-            r.stop = true;
-        pthread_cond_broadcast(&r.cond);
-        pthread_mutex_unlock(&r.lock);
-        if (ret < 0)
-            break;
-    }
-    pthread_mutex_lock(&r.lock);
-    r.stop = true;
-    pthread_cond_broadcast(&r.cond);
-    pthread_mutex_unlock(&r.lock);
-    pthread_join(tid, NULL);
-destroy:
-    pthread_cond_destroy(&r.cond);
-    pthread_mutex_destroy(&r.lock);
-out:
-    for (unsigned i = 0; i < CONVERT_SLOTS; i++) {
-        strata_error_free(r.slot[i].err);
-        free(r.slot[i].buf);
-    }
-    return ret;
+    struct convert_pipe p = { .cv = cv, .srcs = srcs, .imgs = imgs, .nsrc = nsrc,
+                              .in_order = in_order, .bs_src = -1,
+                              .src_len = nsrc ? (uint64_t)strata_get_length(srcs[0]) : 0 };
+    pthread_mutex_init(&p.next_lock, NULL);
+    pthread_mutex_init(&p.lock, NULL);
+    pthread_cond_init(&p.turn, NULL);
+    /* This thread is one of them; a thread that cannot be started leaves
+     * fewer requests in flight, not a failure. */
+    pthread_t tids[CONVERT_MAX_INFLIGHT];
+    unsigned started = 0;
+    while (started + 1 < inflight &&
+           pthread_create(&tids[started], NULL, pipe_main, &p) == 0)
+        started++;
+    pipe_main(&p);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
+    pthread_cond_destroy(&p.turn);
+    pthread_mutex_destroy(&p.lock);
+    pthread_mutex_destroy(&p.next_lock);
+    if (p.ret < 0 && p.err)
+        strata_error_propagate(errp, &p.err);
+    else if (p.ret < 0)
+        strata_error_set(errp, -p.ret, "%s: %s", cv->dst_name, strerror(-p.ret));
+    return p.ret;
 }
 
 static int open_target(const struct tool_image *t, bool create, const char *fmt,
@@ -343,6 +348,9 @@ enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG };
 static const char *out_fmt, *target_config;
 static bool no_create, compress, target_opts;
 static uint64_t min_sparse = 4096;
+/* -m and -W, as qemu-img's: requests in flight, and writes out of order. */
+static unsigned inflight = 8;
+static bool out_of_order;
 /* As qemu-img convert: the target's cache mode defaults to unsafe, so the
  * copy ends in the page cache and no fdatasync waits for the disk. */
 static unsigned dst_flags = STRATA_O_NO_FLUSH;
@@ -355,6 +363,20 @@ static int option(struct img_args *a, int c, const char *arg)
         if (tool_parse_size(arg, "-S: invalid sparse size", &min_sparse, &err) < 0)
             return tool_fail(err, -EINVAL, NULL);
         break;
+    case 'm': {
+        /* qemu-img reads it as a C integer (0x10 is 16) and says the same
+         * for every value it refuses. */
+        char *end;
+        errno = 0;
+        long v = strtol(arg, &end, 0);
+        if (errno || end == arg || *end || v < 1 || v > CONVERT_MAX_INFLIGHT) {
+            tool_error("Invalid number of coroutines. Allowed number of coroutines is "
+                       "between 1 and %d", CONVERT_MAX_INFLIGHT);
+            return 1;
+        }
+        inflight = (unsigned)v;
+        break;
+    }
     case 't':
         if (tool_parse_cache_mode(arg, &dst_flags, &err) < 0) {
             int status = tool_usage_error("convert", "-t: %s", err->msg);
@@ -495,7 +517,9 @@ static int run(struct img_args *a)
         memset(cv.zero_buf, 0, CONVERT_BUF_SIZE);
 
     tool_progress_start(&cv.progress, a->progress);
-    ret = copy_sources(&cv, srcs, imgs, nsrc, &err);
+    /* Compressed clusters are appended to the image as they come: kept in
+     * order, so that the layout does not depend on thread timing. */
+    ret = copy_sources(&cv, srcs, imgs, nsrc, inflight, !out_of_order || compress, &err);
     if (ret < 0) {
         tool_progress_end(&cv.progress);
         status = tool_fail(err, ret, target.spec);
@@ -524,6 +548,7 @@ const struct img_command img_cmd_convert = {
     .name = "convert",
     .synopsis = "convert [--object OBJ] [--image-opts | --config FILE] [-U] [-p] [-q] [-n]\n"
                 "                   [-f FMT] [-t CACHE] [-O OUTPUT_FMT] [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
+                "                   [-m NUM] [-W]\n"
                 "                   [--target-image-opts | --target-config FILE]\n"
                 "                   FILENAME [FILENAME2 ...] OUTPUT_FILENAME",
     .summary = "Copy one or more images (joined end to end) into OUTPUT_FILENAME.",
@@ -545,6 +570,11 @@ const struct img_command img_cmd_convert = {
         { 'c', NULL, NULL, .flag = &compress,
           .help = "compress the target's clusters (formats with\n"
                   "compressed clusters: qcow, qcow2)" },
+        { 'm', NULL, "NUM",
+          .help = "requests in flight at once, 1 to 16 (default 8)" },
+        { 'W', NULL, NULL, .flag = &out_of_order,
+          .help = "write chunks as soon as they are read, out of order\n"
+                  "(default: the target is written in order)" },
         { OPT_TARGET_IMAGE_OPTS, "target-image-opts", NULL, .flag = &target_opts,
           .help = "OUTPUT_FILENAME is dotted options (requires -n)" },
         { OPT_TARGET_CONFIG, "target-config", "FILE", .value = &target_config,
