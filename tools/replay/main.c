@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <strata/strata.h>
+
 static const char usage_text[] =
     "Usage: strata-replay list LOG\n"
     "       strata-replay points [-s STREAM]... [-r COUNT] [-S SEED] LOG\n"
     "       strata-replay build [-s STREAM] -c CUT [-d DROP-SEED] LOG BASE OUT\n"
-    "       strata-replay verify [-s STREAM] -c CUT [-d DROP-SEED] LOG BASE ACTUAL\n"
+    "       strata-replay verify [-s STREAM] -c CUT LOG BASE ACTUAL\n"
     "\n"
     "  list     one line per record: index, stream, type, offset, length, flags\n"
     "  points   crash states, one a line, \"CUT DROP-SEED KIND\": the start, after\n"
@@ -93,6 +95,10 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
         fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "-V") || !strcmp(cmd, "--version")) {
+        printf("strata-replay version %s\n", strata_version());
         return 0;
     }
     bool streams[256] = { false }, any_stream = false;
