@@ -15,6 +15,7 @@
 # workload.  CRASH_SEED picks the random cuts (default 1); CRASH_CUTS their
 # number per workload.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
+export PATH="$STRATA_BUILD/bin:$PATH"
 . "$STRATA_SRCDIR/tests/crash/lib.sh"
 need qemu-img cryptsetup
 
