@@ -16,8 +16,8 @@
 # number per workload.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 export PATH="$STRATA_BUILD/bin:$PATH"
+. "$STRATA_SRCDIR/tests/sh/lib/luks.sh"
 . "$STRATA_SRCDIR/tests/crash/lib.sh"
-need qemu-img cryptsetup
 
 QUICK=
 if [ "${1:-}" = --quick ]; then
@@ -28,10 +28,7 @@ SEED=${CRASH_SEED:-1}
 RANDOM_CUTS=${CRASH_CUTS:-$([ -n "$QUICK" ] && echo 3 || echo 40)}
 QUICK_FLUSHES=3
 
-PASS=$T/pass1
-printf 'first passphrase' >"$PASS"
-PASS2=$T/pass2
-printf 'second passphrase' >"$PASS2"
+# $PASS and $PASS2 come from luks.sh.
 PASS3=$T/pass3
 printf 'third passphrase' >"$PASS3"
 SECRETS=(--object secret,id=p1,file="$PASS" --object secret,id=p2,file="$PASS2"
@@ -134,8 +131,9 @@ check_keys() {
     cmp -s "$W/g.raw" "$W/payload.raw" || fail "$STATE: the payload changed"
 }
 
-# wl_luks_keys VERSION OP: a keyslot add, replace or remove on a LUKS1 or
-# LUKS2 volume through a logwrites node, each state checked by check_keys.
+# wl_luks_keys VERSION OP: a keyslot add, replace, remove or forced
+# overwrite on a LUKS1 or LUKS2 volume through a logwrites node, each state
+# checked by check_keys.
 wl_luks_keys() {
     local version=$1 op=$2 opts cheap=iter-time=10 create=key-secret=p1,iter-time=10
     start_workload "luks$version-keys-$op"
@@ -161,8 +159,10 @@ wl_luks_keys() {
     replace) opts="state=active,old-secret=p2,new-secret=p3,replace=on,$cheap"
         MUST=$PASS; EITHER="$PASS2 $PASS3" ;;
     remove) opts="state=inactive,old-secret=p2"; MUST=$PASS; EITHER= ;;
+    # Slot 1 (p2) retired before p3 is stored there: only slot 0 is sure.
+    overwrite) opts="state=active,new-secret=p3,keyslot=1,$cheap"; MUST=$PASS; EITHER= ;;
     esac
-    strata-img amend "${SECRETS[@]}" -o "$opts" --image-opts \
+    strata-img amend "${SECRETS[@]}" -o "$opts" $([ "$op" = overwrite ] && echo --force) --image-opts \
         "driver=luks,key-secret=p1,file.driver=logwrites,file.log=$W/log,file.file.filename=$IMG" ||
         fail "$WORKLOAD: the amend failed"
     # The change happened: the last state is the new one.
@@ -170,6 +170,7 @@ wl_luks_keys() {
     add) unlocks "$PASS2" "$IMG" ;;
     replace) ! unlocks "$PASS2" "$IMG" && unlocks "$PASS3" "$IMG" ;;
     remove) ! unlocks "$PASS2" "$IMG" ;;
+    overwrite) ! unlocks "$PASS2" "$IMG" && unlocks "$PASS3" "$IMG" ;;
     esac || fail "$WORKLOAD: the amend did not do its change"
     # The check can fail: a volume whose header is gone must not pass.
     cp "$IMG" "$W/s.img"
@@ -400,18 +401,20 @@ wl_chain() {
 ALL_WORKLOADS=(qcow2-alloc luks1-keys luks2-keys compressed discard-zero encrypted snapshot
                resize qcow amend rebase)
 # make check's part: the main paths, in about half a minute.
-QUICK_WORKLOADS=(qcow2-alloc luks1-replace luks2-replace discard-zero snapshot-apply)
+QUICK_WORKLOADS=(qcow2-alloc luks1-replace luks2-replace discard-zero compressed snapshot-create
+                 snapshot-apply)
 run_workload() {
     case $1 in
     qcow2-alloc) wl_qcow2_alloc off; wl_qcow2_alloc on ;;
     luks1-keys | luks2-keys)
-        for op in add replace remove; do wl_luks_keys "${1:4:1}" "$op"; done ;;
+        for op in add replace remove overwrite; do wl_luks_keys "${1:4:1}" "$op"; done ;;
     luks1-replace) wl_luks_keys 1 replace ;;
     luks2-replace) wl_luks_keys 2 replace ;;
     compressed) wl_compressed ;;
     discard-zero) wl_discard_zero ;;
     encrypted) wl_encrypted ;;
     snapshot) for op in create apply delete; do wl_snapshot "$op"; done ;;
+    snapshot-create) wl_snapshot create ;;
     snapshot-apply) wl_snapshot apply ;;
     resize) wl_resize 8M; wl_resize 512K --shrink ;;
     qcow) wl_qcow ;;
