@@ -7,7 +7,7 @@
 want=$(sed -n 's/^AC_INIT(\[strata\], *\[\([^]]*\)\]).*/\1/p' "$STRATA_SRCDIR/configure.ac")
 [ -n "$want" ] || fail "no version in configure.ac's AC_INIT"
 
-for tool in strata-img strata-io; do
+for tool in strata-img strata-io strata-replay; do
     got=$("$STRATA_BUILD/bin/$tool" --version)
     [ "$got" = "$tool version $want" ] || fail "$tool --version: '$got', configure.ac: $want"
 done
