@@ -485,6 +485,13 @@ int strata_block_status_above(struct strata_node *node, uint64_t off, uint64_t l
             return 0;
         }
         struct strata_node *b = strata_node_cow_child(n);
+        /* A driver that cannot have a backing file says what it knows of
+         * unallocated ranges itself (null-co without read-zeroes: nothing),
+         * as in QEMU. */
+        if (!b && !strata_role_with(n->drv, STRATA_CHILD_COW)) {
+            *depth = d;
+            return 0;
+        }
         int64_t bsize = b ? strata_get_length(b) : -1;
         if (!b || bsize <= 0 || off >= (uint64_t)bsize) {
             /* Nothing below defines it: it reads as zeros. */

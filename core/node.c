@@ -172,7 +172,9 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
             if (key_under_role(k, STRATA_ROLE_FILE))
                 has_file_keys = true;
         if (defs && defs->filename && !strata_opts_get(o, "filename") && !has_file_keys) {
-            char *fn = relative_to_parent(parent, defs->filename);
+            char *fn = strata_is_json_filename(defs->filename)
+                           ? strdup(defs->filename)
+                           : relative_to_parent(parent, defs->filename);
             strata_opts_set(o, "filename", fn);
             free(fn);
         }
@@ -183,6 +185,16 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
     }
 
     const char *fn = strata_opts_get(o, "filename");
+    if (strata_is_json_filename(fn)) {
+        char *json = strdup(fn);
+        strata_opts_del(o, "filename");
+        int r = json ? strata_opts_merge_json(o, json, errp)
+                     : strata_error_set(errp, ENOMEM, "out of memory");
+        free(json);
+        if (r < 0)
+            return r;
+        fn = strata_opts_get(o, "filename");
+    }
     if (!strata_opts_get(o, "driver")) {
         bool parent_is_protocol = parent && parent->drv &&
                                   parent->drv->kind == STRATA_DRIVER_PROTOCOL;
@@ -346,6 +358,12 @@ struct strata_opts *strata_opts_for_file(const char *filename, const char *forma
     struct strata_opts *o = strata_opts_new();
     if (format)
         strata_opts_set(o, "driver", format);
+    /* The JSON names the whole node; a bad one fails at open, where the
+     * same file name is seen again. */
+    if (strata_is_json_filename(filename)) {
+        strata_opts_set(o, "filename", filename);
+        return o;
+    }
     if (format && strata_driver_find(format, NULL) &&
         strata_driver_find(format, NULL)->kind == STRATA_DRIVER_PROTOCOL) {
         strata_opts_set(o, "filename", filename);

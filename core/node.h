@@ -51,6 +51,11 @@ STRATA_INTERNAL struct strata_node *strata_node_cow_child(const struct strata_no
 /* The protocol driver for a file name given without a driver: the one that
  * declares the name's URI scheme ("nbd://..."), else "file". */
 STRATA_INTERNAL const char *strata_protocol_for(const char *filename);
+/* opts_json.c: "json:{...}" file names. */
+STRATA_INTERNAL bool strata_is_json_filename(const char *filename);
+/* Adds the options of a json: file name to o, keeping those o has. */
+STRATA_INTERNAL int strata_opts_merge_json(struct strata_opts *o, const char *filename,
+                                           struct strata_error **errp);
 STRATA_INTERNAL int strata_probe_format(struct strata_node *file, const char **fmt,
                                         struct strata_error **errp);
 
