@@ -397,6 +397,25 @@ static int check_type(const struct strata_opt_desc *d, const char *key,
     return ret;
 }
 
+/* A description name matches a key exactly, except that a segment "N"
+ * ("inject-error.N.event") stands for any list index ("inject-error.0.event"). */
+static bool desc_matches(const char *name, const char *key)
+{
+    const char *start = name;
+    while (*name && *key) {
+        if (name[0] == 'N' && (name[1] == '.' || !name[1]) &&
+            (name == start || name[-1] == '.') && isdigit((unsigned char)*key)) {
+            while (isdigit((unsigned char)*key))
+                key++;
+            name++;
+            continue;
+        }
+        if (*name++ != *key++)
+            return false;
+    }
+    return !*name && !*key;
+}
+
 int strata_opts_validate(const struct strata_opts *o, const struct strata_opt_desc *descs,
                          const char *const *children, const char *owner,
                          struct strata_error **errp)
@@ -409,7 +428,7 @@ int strata_opts_validate(const struct strata_opts *o, const struct strata_opt_de
             continue;
         const struct strata_opt_desc *d = NULL;
         for (size_t j = 0; descs && descs[j].name; j++)
-            if (strcmp(descs[j].name, key) == 0) {
+            if (desc_matches(descs[j].name, key)) {
                 d = &descs[j];
                 break;
             }

@@ -27,6 +27,35 @@ static const struct strata_child_role blkdebug_children[] = {
     { NULL },
 };
 
+#define BLKDEBUG_RULE_OPTION_DESCS(IDX) \
+    { .name = "inject-error." IDX "event", .type = STRATA_OPT_STRING, \
+      .help = "event that activates the inline inject-error rule" }, \
+    { .name = "inject-error." IDX "errno", .type = STRATA_OPT_STRING, .def = "EIO", \
+      .help = "error to return: a number or a name such as ENOSPC" }, \
+    { .name = "inject-error." IDX "once", .type = STRATA_OPT_BOOL, .def = "off", \
+      .help = "fail one request, then retire the rule" }, \
+    { .name = "inject-error." IDX "offset", .type = STRATA_OPT_SIZE, \
+      .help = "fail only requests covering this byte" }, \
+    { .name = "inject-error." IDX "sector", .type = STRATA_OPT_NUMBER, \
+      .help = "fail only requests covering this 512-byte sector" }, \
+    { .name = "inject-error." IDX "iotype", .type = STRATA_OPT_STRING, \
+      .def = "read,write,flush,discard,zero", \
+      .help = "request types to fail" }, \
+    { .name = "inject-error." IDX "state", .type = STRATA_OPT_NUMBER, .def = "0", \
+      .help = "state the event must happen in (0 = any)" }, \
+    { .name = "inject-error." IDX "immediately", .type = STRATA_OPT_BOOL, .def = "off", \
+      .help = "accepted for QEMU compatibility: requests always fail at once" }, \
+    { .name = "inject-error." IDX "skip", .type = STRATA_OPT_NUMBER, .def = "0", \
+      .help = "matching requests to let through before failing" }, \
+    { .name = "inject-error." IDX "count", .type = STRATA_OPT_NUMBER, .def = "0", \
+      .help = "failures before the rule retires (0 = no limit)" }, \
+    { .name = "set-state." IDX "event", .type = STRATA_OPT_STRING, \
+      .help = "event that triggers the inline set-state rule" }, \
+    { .name = "set-state." IDX "state", .type = STRATA_OPT_NUMBER, .def = "0", \
+      .help = "state the event must happen in (0 = any)" }, \
+    { .name = "set-state." IDX "new_state", .type = STRATA_OPT_NUMBER, \
+      .help = "state to move to" },
+
 static const struct strata_opt_desc blkdebug_open_options[] = {
     { .name = "config", .type = STRATA_OPT_STRING,
       .help = "libconfig file of inject-error and set-state rules" },
@@ -34,33 +63,9 @@ static const struct strata_opt_desc blkdebug_open_options[] = {
       .help = "request alignment to announce (a power of two)" },
     { .name = "max-transfer", .type = STRATA_OPT_SIZE,
       .help = "largest request to accept (a multiple of align)" },
-    { .name = "inject-error.event", .type = STRATA_OPT_STRING,
-      .help = "event that activates the inline inject-error rule" },
-    { .name = "inject-error.errno", .type = STRATA_OPT_STRING, .def = "EIO",
-      .help = "error to return: a number or a name such as ENOSPC" },
-    { .name = "inject-error.once", .type = STRATA_OPT_BOOL, .def = "off",
-      .help = "fail one request, then retire the rule" },
-    { .name = "inject-error.offset", .type = STRATA_OPT_SIZE,
-      .help = "fail only requests covering this byte" },
-    { .name = "inject-error.sector", .type = STRATA_OPT_NUMBER,
-      .help = "fail only requests covering this 512-byte sector" },
-    { .name = "inject-error.iotype", .type = STRATA_OPT_STRING,
-      .def = "read,write,flush,discard,zero",
-      .help = "request types to fail" },
-    { .name = "inject-error.state", .type = STRATA_OPT_NUMBER, .def = "0",
-      .help = "state the event must happen in (0 = any)" },
-    { .name = "inject-error.immediately", .type = STRATA_OPT_BOOL, .def = "off",
-      .help = "accepted for QEMU compatibility: requests always fail at once" },
-    { .name = "inject-error.skip", .type = STRATA_OPT_NUMBER, .def = "0",
-      .help = "matching requests to let through before failing" },
-    { .name = "inject-error.count", .type = STRATA_OPT_NUMBER, .def = "0",
-      .help = "failures before the rule retires (0 = no limit)" },
-    { .name = "set-state.event", .type = STRATA_OPT_STRING,
-      .help = "event that triggers the inline set-state rule" },
-    { .name = "set-state.state", .type = STRATA_OPT_NUMBER, .def = "0",
-      .help = "state the event must happen in (0 = any)" },
-    { .name = "set-state.new_state", .type = STRATA_OPT_NUMBER,
-      .help = "state to move to" },
+    BLKDEBUG_RULE_OPTION_DESCS("")
+    /* QEMU's lists of rules: inject-error.0.event=..., inject-error.1.event=... */
+    BLKDEBUG_RULE_OPTION_DESCS("N.")
     { NULL },
 };
 

@@ -6,6 +6,7 @@
  */
 #include "blkdebug-int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libconfig.h>
@@ -298,11 +299,105 @@ static int blkdebug_config_rules(struct blkdebug_state *s, const char *path,
     return 0;
 }
 
+/* QEMU's rule files are INI: "[inject-error]" or "[set-state]" sections of
+ * `key = "value"` lines.  Each section is one rule. */
+static bool is_ini(FILE *f)
+{
+    char line[512];
+    bool ini = false;
+    while (fgets(line, sizeof line, f)) {
+        const char *p = line + strspn(line, " \t\r\n");
+        if (!*p || *p == '#' || *p == ';')
+            continue;
+        ini = *p == '[';
+        break;
+    }
+    rewind(f);
+    return ini;
+}
+
+static char *trim(char *p)
+{
+    p += strspn(p, " \t");
+    size_t n = strlen(p);
+    while (n && strchr(" \t\r\n", p[n - 1]))
+        p[--n] = 0;
+    return p;
+}
+
+static int flush_section(struct blkdebug_state *s, enum blkdebug_action action,
+                         struct strata_opts **kv, const char *where,
+                         struct strata_error **errp)
+{
+    int r = *kv ? blkdebug_parse_rule(s, action, *kv, where, errp) : 0;
+    strata_opts_free(*kv);
+    *kv = NULL;
+    return r;
+}
+
+static int read_ini(struct blkdebug_state *s, const char *path, FILE *f,
+                    struct strata_error **errp)
+{
+    char line[512], where[300];
+    struct strata_opts *kv = NULL;
+    enum blkdebug_action action = BLKDEBUG_INJECT_ERROR;
+    int r = 0, no = 0;
+    while (r == 0 && fgets(line, sizeof line, f)) {
+        no++;
+        char *p = trim(line);
+        if (!*p || *p == '#' || *p == ';')
+            continue;
+        if (*p == '[') {
+            if ((r = flush_section(s, action, &kv, where, errp)) < 0)
+                break;
+            snprintf(where, sizeof where, "%s:%d", path, no);
+            if (strcmp(p, "[inject-error]") == 0)
+                action = BLKDEBUG_INJECT_ERROR;
+            else if (strcmp(p, "[set-state]") == 0)
+                action = BLKDEBUG_SET_STATE;
+            else
+                return strata_error_set(errp, EINVAL, "blkdebug: %s: unknown section %s "
+                                        "(expected [inject-error] or [set-state])", where, p);
+            if (!(kv = strata_opts_new()))
+                return strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
+            continue;
+        }
+        char *eq = strchr(p, '=');
+        if (!kv || !eq) {
+            r = strata_error_set(errp, EINVAL, "blkdebug: %s:%d: expected %s", path, no,
+                                 kv ? "key = \"value\"" : "a [section] first");
+            break;
+        }
+        *eq = 0;
+        char *k = trim(p), *v = trim(eq + 1);
+        size_t n = strlen(v);
+        if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
+            v[n - 1] = 0;
+            v++;
+        }
+        r = strata_opts_set(kv, k, v);
+    }
+    if (r == 0)
+        r = flush_section(s, action, &kv, where, errp);
+    strata_opts_free(kv);
+    return r;
+}
+
 int blkdebug_read_config(struct blkdebug_state *s, const char *path,
                          struct strata_error **errp)
 {
     config_t cfg;
     int r = 0;
+
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return strata_error_set(errp, ENOENT, "blkdebug: cannot read rule file '%s'", path);
+    if (is_ini(f)) {
+        r = read_ini(s, path, f, errp);
+        fclose(f);
+        return r;
+    }
+    fclose(f);
 
     config_init(&cfg);
     if (config_read_file(&cfg, path) != CONFIG_TRUE) {
@@ -333,6 +428,55 @@ int blkdebug_read_config(struct blkdebug_state *s, const char *path,
     return r;
 }
 
+/* The list indices N that keys "prefix.N.KEY" use, ascending, in idx. */
+static size_t list_indices(const struct strata_opts *opts, const char *prefix, long *idx,
+                           size_t max)
+{
+    size_t n = 0, plen = strlen(prefix);
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(opts, i, &k, &v); i++) {
+        if (strncmp(k, prefix, plen) != 0 || k[plen] != '.' || !isdigit((unsigned char)k[plen + 1]))
+            continue;
+        char *end;
+        long x = strtol(k + plen + 1, &end, 10);
+        if (*end != '.')
+            continue;
+        size_t j = 0;
+        while (j < n && idx[j] < x)
+            j++;
+        if ((j < n && idx[j] == x) || n == max)
+            continue;
+        memmove(idx + j + 1, idx + j, (n - j) * sizeof *idx);
+        idx[j] = x;
+        n++;
+    }
+    return n;
+}
+
+static int inline_rule(struct blkdebug_state *s, const struct strata_opts *opts,
+                       const char *prefix, enum blkdebug_action action,
+                       struct strata_error **errp)
+{
+    struct strata_opts *kv = strata_opts_subset(opts, prefix);
+    if (!kv)
+        return strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
+    /* The list entries ("0.event") are rules of their own. */
+    const char *k, *v;
+    for (size_t i = 0; strata_opts_entry(kv, i, &k, &v);)
+        if (isdigit((unsigned char)k[0]))
+            strata_opts_del(kv, k);
+        else
+            i++;
+    int r = 0;
+    if (strata_opts_count(kv) > 0) {
+        char where[64];
+        snprintf(where, sizeof where, "%s options", prefix);
+        r = blkdebug_parse_rule(s, action, kv, where, errp);
+    }
+    strata_opts_free(kv);
+    return r;
+}
+
 int blkdebug_inline_rules(struct blkdebug_state *s, const struct strata_opts *opts,
                           struct strata_error **errp)
 {
@@ -344,16 +488,14 @@ int blkdebug_inline_rules(struct blkdebug_state *s, const struct strata_opts *op
         { "set-state", BLKDEBUG_SET_STATE },
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        struct strata_opts *kv = strata_opts_subset(opts, kinds[i].prefix);
-        if (!kv)
-            return strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
-        int r = 0;
-        if (strata_opts_count(kv) > 0) {
-            char where[64];
-            snprintf(where, sizeof where, "%s options", kinds[i].prefix);
-            r = blkdebug_parse_rule(s, kinds[i].action, kv, where, errp);
+        int r = inline_rule(s, opts, kinds[i].prefix, kinds[i].action, errp);
+        long idx[64];
+        size_t n = list_indices(opts, kinds[i].prefix, idx, 64);
+        for (size_t j = 0; j < n && r == 0; j++) {
+            char p[64];
+            snprintf(p, sizeof p, "%s.%ld", kinds[i].prefix, idx[j]);
+            r = inline_rule(s, opts, p, kinds[i].action, errp);
         }
-        strata_opts_free(kv);
         if (r < 0)
             return r;
     }

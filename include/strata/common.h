@@ -145,7 +145,9 @@ enum strata_opt_type {
 };
 
 struct strata_opt_desc {
-    const char *name;     /* may be dotted: "encrypt.key-secret" */
+    const char *name;     /* may be dotted: "encrypt.key-secret"; a segment
+                             "N" takes any list index: "inject-error.N.event"
+                             matches "inject-error.0.event" */
     enum strata_opt_type type;
     const char *help;
     const char *def;      /* default shown in help, NULL if none */

@@ -234,6 +234,55 @@ static void test_set_state(void)
     strata_close(n);
 }
 
+static void expect_open_fails(const char *rules, const char *extra, const char *needle);
+
+/* QEMU's INI rule files and its numbered inline rules behave as the same
+ * rules in strata's own forms (test_set_state). */
+static void test_qemu_forms(void)
+{
+    new_image();
+    struct strata_node *n = must_open(
+        "# QEMU's syntax\n"
+        "[inject-error]\n"
+        "event = \"read_aio\"\n"
+        "state = \"1\"\n"
+        "iotype = \"read\"\n"
+        "\n"
+        "[inject-error]\n"
+        "event = \"read_aio\"\n"
+        "state = \"2\"\n"
+        "iotype = \"read\"\n"
+        "errno = \"28\"\n"
+        "[set-state]\n"
+        "event = \"write_aio\"\n"
+        "state = \"1\"\n"
+        "new_state = \"2\"\n", NULL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_EQUAL(do_read(n, 0, 512, NULL, 0), -EIO);
+    CU_ASSERT_EQUAL(do_write(n, 0, 512, NULL, 0), 0);
+    CU_ASSERT_EQUAL(do_read(n, 0, 512, NULL, 0), -ENOSPC);
+    strata_close(n);
+
+    n = must_open(NULL, "file.inject-error.0.event=read_aio,file.inject-error.0.state=1,"
+                  "file.inject-error.0.iotype=read,file.inject-error.7.event=read_aio,"
+                  "file.inject-error.7.state=2,file.inject-error.7.iotype=read,"
+                  "file.inject-error.7.errno=ENOSPC,file.set-state.0.event=write_aio,"
+                  "file.set-state.0.state=1,file.set-state.0.new_state=2");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    CU_ASSERT_EQUAL(do_read(n, 0, 512, NULL, 0), -EIO);
+    CU_ASSERT_EQUAL(do_write(n, 0, 512, NULL, 0), 0);
+    CU_ASSERT_EQUAL(do_read(n, 0, 512, NULL, 0), -ENOSPC);
+    strata_close(n);
+
+    expect_open_fails("[inject-error]\nevent = \"read_aio\"\ncolour = \"red\"\n", NULL,
+                      "rules.conf:1: unknown key 'colour'");
+    expect_open_fails("[suspend]\nevent = \"read_aio\"\n", NULL,
+                      "rules.conf:1: unknown section [suspend]");
+    expect_open_fails("[inject-error]\nevent\n", NULL, "rules.conf:2: expected key");
+    expect_open_fails(NULL, "file.inject-error.x.event=read_aio",
+                      "does not support option 'inject-error.x.event'");
+}
+
 static void test_named_events(void)
 {
     new_image();
@@ -395,6 +444,7 @@ int main(void)
         { "once, count and unlimited rules", test_once_vs_always },
         { "offset, sector and iotype matching", test_offset_and_iotype },
         { "set-state changes which rules fire", test_set_state },
+        { "QEMU's rule files and numbered rules", test_qemu_forms },
         { "events raised by a parent", test_named_events },
         { "align and max-transfer shape requests", test_align_max_transfer },
         { "injections are logged with strata_debug", test_debug_log },
