@@ -97,6 +97,9 @@ int strata_pbkdf2(const char *hash, const void *pass, size_t passlen, const uint
     if (outlen == 0 || outlen / alg->digest_size >= 0xffffffffu)
         return strata_error_set(errp, EINVAL, "pbkdf2(%s): bad output length %zu", hash,
                                 outlen);
+#ifdef STRATA_FUZZ_KDF
+    iterations = strata_fuzz_kdf_iterations(iterations);
+#endif
     int ret = alg->pbkdf2 ? alg->pbkdf2(pass, passlen, salt, saltlen, iterations, out, outlen)
                           : pbkdf2_generic(alg, pass, passlen, salt, saltlen, iterations,
                                            out, outlen);
