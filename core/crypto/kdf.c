@@ -115,8 +115,9 @@ int strata_kdf_check_cost(const char *name, const struct strata_kdf_params *para
         if (params->iterations == 0)
             return strata_error_set(errp, EINVAL,
                                     "pbkdf2 iterations 0 is below the minimum of 1");
-        /* No upper check: STRATA_KDF_MAX_ITERATIONS is the field's own
-         * limit, and PBKDF2 allocates nothing per iteration. */
+        if (params->iterations > STRATA_KDF_MAX_ITERATIONS)
+            return strata_error_set(errp, EINVAL, "pbkdf2 iterations %u exceeds the limit of %u",
+                                    params->iterations, STRATA_KDF_MAX_ITERATIONS);
         return 0;
     }
     /* A KDF the core has no rules for still gets the generic caps. */
