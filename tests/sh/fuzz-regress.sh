@@ -26,6 +26,33 @@ if "${replays[0]}" "$T/absent" >"$T/out" 2>&1; then
     fail "replaying a missing file succeeded"
 fi
 
+# A harness that crashes on one input fails its replay: the replay driver
+# of this build, linked to a harness made to abort on "boom".
+cat >"$T/boom.c" <<'C'
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerInitialize(int *argc, char ***argv) { (void)argc; (void)argv; return 0; }
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (size == 4 && memcmp(data, "boom", 4) == 0)
+        abort();
+    return 0;
+}
+C
+${CC:-cc} $SAN_CFLAGS -o "$T/boom" "$T/boom.c" "$STRATA_BUILD/obj/tests/fuzz/replay.o" ||
+    fail "the replay driver does not link to a harness"
+mkdir "$T/inputs"
+printf calm >"$T/inputs/a"
+"$T/boom" "$T/inputs" >"$T/out" 2>&1 || fail "replaying a harmless input failed"
+printf boom >"$T/inputs/b"
+if "$T/boom" "$T/inputs" >"$T/out" 2>&1; then
+    fail "replaying an input that crashes its harness succeeded"
+fi
+
 total=0
 for r in "${replays[@]}"; do
     h=$(basename "$r")
