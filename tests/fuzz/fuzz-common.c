@@ -92,6 +92,16 @@ const char *fuzz_file(unsigned slot, const void *data, size_t size)
     return paths[slot];
 }
 
+char *fuzz_text(const uint8_t *data, size_t size)
+{
+    char *text = malloc(size + 1);
+    if (text) {
+        memcpy(text, data, size);
+        text[size] = 0;
+    }
+    return text;
+}
+
 struct strata_node *fuzz_open(const char *opts, const char *path, unsigned flags)
 {
     char spec[1024];

@@ -7,7 +7,6 @@
 #include "fuzz.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 #include <strata/driver.h>
 
@@ -19,11 +18,9 @@ static void ignore(struct strata_error *err)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     fuzz_setup();
-    char *text = malloc(size + 1);
+    char *text = fuzz_text(data, size);
     if (!text)
         return 0;
-    memcpy(text, data, size);
-    text[size] = 0;
 
     struct strata_opts *o = strata_opts_new();
     struct strata_error *err = NULL;

@@ -29,6 +29,10 @@ void fuzz_setup(void);
  * left behind when a run stops on a crash. */
 const char *fuzz_file(unsigned slot, const void *data, size_t size);
 
+/* The input as a NUL-terminated string (malloc()ed; NULL when out of
+ * memory), for the harnesses whose input is text. */
+char *fuzz_text(const uint8_t *data, size_t size);
+
 /* Opens "<opts>,file.filename=PATH" (path NULL: opts alone), keeping the message of a refusal to
  * itself (STRATA_FUZZ_VERBOSE=1 prints it).  NULL when the open is refused. */
 struct strata_node *fuzz_open(const char *opts, const char *path, unsigned flags);

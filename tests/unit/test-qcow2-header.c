@@ -81,6 +81,17 @@ static void expect_refused_v(const char *path, const uint8_t *img, size_t len, i
 
 /* ------------------------------------------------------------ refusals */
 
+/* The qemu-made image with one n-byte header field set to v, saved to
+ * path; the bytes the refused open must leave as they are. */
+static uint8_t *image_with_field(const char *path, size_t field, int n, uint64_t v,
+                                 size_t *len)
+{
+    uint8_t *img = qemu_image(path, "compat=1.1", len);
+    tu_put_be(img + field, n, v);
+    tu_save(path, img, *len);
+    return img;
+}
+
 static void test_unknown_incompat_bit(void)
 {
     const char *p = tu_path("incompat.qcow2");
@@ -158,16 +169,12 @@ static void test_l1_past_eof(void)
 
     /* The table starts inside the file but its 200000 entries do not fit. */
     free(img);
-    img = qemu_image(p, "compat=1.1", &len);
-    tu_put_be(img + H_L1_SIZE, 4, 200000);
-    tu_save(p, img, len);
+    img = image_with_field(p, H_L1_SIZE, 4, 200000, &len);
     expect_refused(p, img, len, EINVAL, "L1 table", "past end of file");
 
     /* The refcount table likewise. */
     free(img);
-    img = qemu_image(p, "compat=1.1", &len);
-    tu_put_be(img + H_RT_CLUSTERS, 4, 64);
-    tu_save(p, img, len);
+    img = image_with_field(p, H_RT_CLUSTERS, 4, 64, &len);
     expect_refused(p, img, len, EINVAL, "refcount table", "past end of file");
     free(img);
 }
@@ -179,21 +186,13 @@ static void test_caps(void)
 {
     const char *p = tu_path("caps.qcow2");
     size_t len;
-    uint8_t *img = qemu_image(p, "compat=1.1", &len);
-    tu_put_be(img + H_L1_SIZE, 4, 0xffffffffu);
-    tu_save(p, img, len);
+    uint8_t *img = image_with_field(p, H_L1_SIZE, 4, 0xffffffffu, &len);
     expect_refused(p, img, len, EFBIG, "l1_size", "limit of 4194304 entries (32 MiB)");
-
     free(img);
-    img = qemu_image(p, "compat=1.1", &len);
-    tu_put_be(img + H_RT_CLUSTERS, 4, 0xffffffffu);
-    tu_save(p, img, len);
+    img = image_with_field(p, H_RT_CLUSTERS, 4, 0xffffffffu, &len);
     expect_refused(p, img, len, EINVAL, "refcount_table_clusters", "limit of 8 MiB");
-
     free(img);
-    img = qemu_image(p, "compat=1.1", &len);
-    tu_put_be(img + H_NB_SNAPSHOTS, 4, 1000000);
-    tu_save(p, img, len);
+    img = image_with_field(p, H_NB_SNAPSHOTS, 4, 1000000, &len);
     expect_refused(p, img, len, EINVAL, "1000000 snapshots (nb_snapshots)", "limit of 65536");
     free(img);
 }
