@@ -288,12 +288,19 @@ void strata_check_report(struct strata_check_result *r, const char *fmt, ...)
     }
     if (n < 0)
         return;
-    char **m = realloc(r->messages, (r->nmessages + 1) * sizeof *m);
-    if (!m) {
-        free(msg);
-        return;
+    /* The array holds the next power of two of nmessages entries (the
+     * struct has no room for a capacity): it is full, and doubles, when
+     * nmessages is 0 or a power of two, so that many findings cost linear
+     * time, not a copy of the array for each. */
+    size_t have = r->nmessages;
+    if ((have & (have - 1)) == 0) {
+        char **m = realloc(r->messages, (have ? 2 * have : 1) * sizeof *m);
+        if (!m) {
+            free(msg);
+            return;
+        }
+        r->messages = m;
     }
-    r->messages = m;
     r->messages[r->nmessages++] = msg;
 }
 
