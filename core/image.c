@@ -266,21 +266,41 @@ int strata_image_measure(const char *format, const struct strata_opts *create_op
     return r;
 }
 
+/* A damaged image can hold millions of bad entries, each a finding: the
+ * drivers' counts go on counting, but only this many findings are kept as
+ * text, and one more line says that the rest were left out. */
+#define CHECK_MAX_MESSAGES 100000u
+
 void strata_check_report(struct strata_check_result *r, const char *fmt, ...)
 {
+    if (r->nmessages > CHECK_MAX_MESSAGES)
+        return;
     va_list ap;
     char *msg = NULL;
-    va_start(ap, fmt);
-    int n = vasprintf(&msg, fmt, ap);
-    va_end(ap);
+    int n;
+    if (r->nmessages == CHECK_MAX_MESSAGES) {
+        n = asprintf(&msg, "more than %u findings: the rest are not listed",
+                     CHECK_MAX_MESSAGES);
+    } else {
+        va_start(ap, fmt);
+        n = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+    }
     if (n < 0)
         return;
-    char **m = realloc(r->messages, (r->nmessages + 1) * sizeof *m);
-    if (!m) {
-        free(msg);
-        return;
+    /* The array holds the next power of two of nmessages entries (the
+     * struct has no room for a capacity): it is full, and doubles, when
+     * nmessages is 0 or a power of two, so that many findings cost linear
+     * time, not a copy of the array for each. */
+    size_t have = r->nmessages;
+    if ((have & (have - 1)) == 0) {
+        char **m = realloc(r->messages, (have ? 2 * have : 1) * sizeof *m);
+        if (!m) {
+            free(msg);
+            return;
+        }
+        r->messages = m;
     }
-    r->messages = m;
     r->messages[r->nmessages++] = msg;
 }
 

@@ -121,4 +121,14 @@ STRATA_INTERNAL void strata_hmac_finish(const struct strata_hash_alg *alg, void 
                                         void *octx, uint8_t *mac);
 STRATA_INTERNAL void strata_hmac_drop(const struct strata_hash_alg *alg, void *ctx);
 
+#ifdef STRATA_FUZZ_KDF
+/* Fuzz builds only (kdf.c): a derivation's cost is lowered to the caps
+ * the harness set with strata_fuzz_kdf_cap(), after the real cost checks
+ * have passed, so that an input is judged as it would be but never spends
+ * seconds deriving.  A normal build has none of this. */
+STRATA_EXPORT void strata_fuzz_kdf_cap(uint32_t iterations, uint32_t memory_kib,
+                                       uint32_t passes);
+uint64_t strata_fuzz_kdf_iterations(uint64_t iterations);
+#endif
+
 #endif

@@ -36,6 +36,37 @@ static uint32_t memory_limit_kib(void)
                                                     : STRATA_KDF_MAX_MEMORY_KIB;
 }
 
+#ifdef STRATA_FUZZ_KDF
+static uint32_t fuzz_iterations, fuzz_memory_kib, fuzz_passes;
+
+void strata_fuzz_kdf_cap(uint32_t iterations, uint32_t memory_kib, uint32_t passes)
+{
+    fuzz_iterations = iterations;
+    fuzz_memory_kib = memory_kib;
+    fuzz_passes = passes;
+}
+
+uint64_t strata_fuzz_kdf_iterations(uint64_t iterations)
+{
+    return fuzz_iterations && iterations > fuzz_iterations ? fuzz_iterations : iterations;
+}
+
+static void fuzz_kdf_params(const char *name, struct strata_kdf_params *p)
+{
+    if (!is_argon2(name)) {
+        p->iterations = (uint32_t)strata_fuzz_kdf_iterations(p->iterations);
+        return;
+    }
+    if (fuzz_passes && p->iterations > fuzz_passes)
+        p->iterations = fuzz_passes;
+    /* argon2 needs 8 KiB a lane whatever the cap. */
+    uint32_t floor_kib = 8u * p->parallel;
+    uint32_t cap = fuzz_memory_kib > floor_kib ? fuzz_memory_kib : floor_kib;
+    if (fuzz_memory_kib && p->memory_kib > cap)
+        p->memory_kib = cap;
+}
+#endif
+
 const struct strata_kdf_alg *strata_kdf_alg_find(const char *name, struct strata_error **errp)
 {
     return strata_registry_find(STRATA_REG_KDF, name, errp);
@@ -84,8 +115,9 @@ int strata_kdf_check_cost(const char *name, const struct strata_kdf_params *para
         if (params->iterations == 0)
             return strata_error_set(errp, EINVAL,
                                     "pbkdf2 iterations 0 is below the minimum of 1");
-        /* No upper check: STRATA_KDF_MAX_ITERATIONS is the field's own
-         * limit, and PBKDF2 allocates nothing per iteration. */
+        if (params->iterations > STRATA_KDF_MAX_ITERATIONS)
+            return strata_error_set(errp, EINVAL, "pbkdf2 iterations %u exceeds the limit of %u",
+                                    params->iterations, STRATA_KDF_MAX_ITERATIONS);
         return 0;
     }
     /* A KDF the core has no rules for still gets the generic caps. */
@@ -112,6 +144,11 @@ int strata_kdf_derive(const char *name, const struct strata_kdf_params *params,
     const struct strata_kdf_alg *alg = strata_kdf_alg_find(name, errp);
     if (!alg)
         return -ENOENT;
+#ifdef STRATA_FUZZ_KDF
+    struct strata_kdf_params capped = *params;
+    fuzz_kdf_params(name, &capped);
+    params = &capped;
+#endif
     ret = alg->derive(params, pass, passlen, salt, saltlen, out, outlen, errp);
     if (ret < 0) {
         strata_wipe(out, outlen);

@@ -3,6 +3,8 @@
  * calibration of its iteration count against a target time. */
 #include "crypto-int.h"
 
+#include <strata/kdf.h>
+
 #include <errno.h>
 #include <string.h>
 #include <time.h>
@@ -94,9 +96,17 @@ int strata_pbkdf2(const char *hash, const void *pass, size_t passlen, const uint
         return -ENOENT;
     if (iterations == 0)
         return strata_error_set(errp, EINVAL, "pbkdf2(%s): zero iterations", hash);
+    /* Costs come from image headers: a guard for callers that did not
+     * check them (strata_kdf_check_cost()). */
+    if (iterations > STRATA_KDF_MAX_ITERATIONS)
+        return strata_error_set(errp, EINVAL, "pbkdf2(%s): %llu iterations exceeds the limit of %u",
+                                hash, (unsigned long long)iterations, STRATA_KDF_MAX_ITERATIONS);
     if (outlen == 0 || outlen / alg->digest_size >= 0xffffffffu)
         return strata_error_set(errp, EINVAL, "pbkdf2(%s): bad output length %zu", hash,
                                 outlen);
+#ifdef STRATA_FUZZ_KDF
+    iterations = strata_fuzz_kdf_iterations(iterations);
+#endif
     int ret = alg->pbkdf2 ? alg->pbkdf2(pass, passlen, salt, saltlen, iterations, out, outlen)
                           : pbkdf2_generic(alg, pass, passlen, salt, saltlen, iterations,
                                            out, outlen);
@@ -122,14 +132,15 @@ static int pbkdf2_measure(const char *hash, size_t keylen, uint32_t measure_ms,
         return strata_error_set(errp, EINVAL, "pbkdf2(%s): key length %zu out of range",
                                 hash, keylen);
     uint64_t target = (uint64_t)measure_ms * 1000000u;
-    for (uint64_t it = 1000;; it *= 2) {
+    for (uint64_t it = 1000;; it = it * 2 < STRATA_KDF_MAX_ITERATIONS ? it * 2
+                                                                     : STRATA_KDF_MAX_ITERATIONS) {
         uint64_t t0 = cpu_ns();
         int ret = strata_pbkdf2(hash, "strata-benchmark", 16, salt, sizeof(salt), it, out,
                                 keylen, errp);
         uint64_t dt = cpu_ns() - t0;
         if (ret < 0)
             return ret;
-        if (dt >= target || it >= (UINT64_C(1) << 40)) {
+        if (dt >= target || it >= STRATA_KDF_MAX_ITERATIONS) {
             *iter_per_sec = dt ? (uint64_t)((double)it * 1e9 / (double)dt) : it;
             break;
         }

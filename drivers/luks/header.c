@@ -9,6 +9,8 @@
 
 #include "bigendian.h"
 
+#include <strata/kdf.h>
+
 static const uint8_t luks_magic[LUKS_MAGIC_LEN] = { 'L', 'U', 'K', 'S', 0xba, 0xbe };
 
 /* Field offsets of the on-disk phdr (specification, section 2.4). */
@@ -224,6 +226,10 @@ int luks_header_check(const struct luks_header *h, uint64_t region_size,
     if (h->mk_digest_iter == 0)
         return strata_error_set(errp, EINVAL, "%s: LUKS header has zero master key "
                                 "digest iterations", name);
+    if (h->mk_digest_iter > STRATA_KDF_MAX_ITERATIONS)
+        return strata_error_set(errp, EINVAL, "%s: LUKS master key digest iterations %" PRIu32
+                                " exceed the limit of %u", name, h->mk_digest_iter,
+                                STRATA_KDF_MAX_ITERATIONS);
     if (h->payload_offset != 0 && (uint64_t)h->payload_offset * LUKS_SECTOR < LUKS_HDR_SIZE)
         return strata_error_set(errp, EINVAL, "%s: LUKS payload offset %" PRIu32
                                 " lies inside the header", name, h->payload_offset);
@@ -240,6 +246,10 @@ int luks_header_check(const struct luks_header *h, uint64_t region_size,
         if (s->active == LUKS_SLOT_ACTIVE && s->iterations == 0)
             return strata_error_set(errp, EINVAL, "%s: LUKS key slot %u has zero "
                                     "iterations", name, i);
+        if (s->active == LUKS_SLOT_ACTIVE && s->iterations > STRATA_KDF_MAX_ITERATIONS)
+            return strata_error_set(errp, EINVAL, "%s: LUKS key slot %u iterations %" PRIu32
+                                    " exceed the limit of %u", name, i, s->iterations,
+                                    STRATA_KDF_MAX_ITERATIONS);
         uint64_t start = (uint64_t)s->key_offset * LUKS_SECTOR;
         uint64_t end = start + luks_material_len(h, i);
         if (start < LUKS_HDR_SIZE)

@@ -390,7 +390,7 @@ static int check_kdf(struct luks2_keyslot *ks, json_object *kdf, const char *whe
         return r;
     if (strcmp(type, "pbkdf2") == 0) {
         if ((r = get_str(kdf, "hash", &hash, where, errp)) < 0 ||
-            (r = get_int(kdf, "iterations", 1, UINT32_MAX, &v, where, errp)) < 0)
+            (r = get_int(kdf, "iterations", 1, STRATA_KDF_MAX_ITERATIONS, &v, where, errp)) < 0)
             return r;
         if (strlen(hash) >= sizeof ks->kdf_hash)
             return bad(errp, EINVAL, where, "hash '%s' is too long", hash);
@@ -565,7 +565,7 @@ static int check_digests(struct luks2_hdr *h, json_object *ds, const char *name,
         if ((r = get_refs(o, "keyslots", slots, "keyslot", &d->keyslots, where, errp)) < 0 ||
             (r = get_refs(o, "segments", segs, "segment", &d->segments, where, errp)) < 0 ||
             (r = get_str(o, "hash", &hash, where, errp)) < 0 ||
-            (r = get_int(o, "iterations", 1, UINT32_MAX, &it, where, errp)) < 0 ||
+            (r = get_int(o, "iterations", 1, STRATA_KDF_MAX_ITERATIONS, &it, where, errp)) < 0 ||
             (r = get_b64(o, "salt", d->salt, sizeof d->salt, &d->salt_len, where,
                          errp)) < 0 ||
             (r = get_b64(o, "digest", d->digest, sizeof d->digest, &d->digest_len, where,

@@ -272,11 +272,17 @@ out:
                                 (unsigned long long)s->rt_offset,
                                 (unsigned long long)s->snapshots_offset);
     if ((uint64_t)s->l1_size * 8 > QCOW2_MAX_L1_BYTES)
-        return strata_error_set(errp, EFBIG, "%s: L1 table of %u entries is too large",
-                                s->name, s->l1_size);
+        return strata_error_set(errp, EFBIG, "%s: L1 table of %u entries (l1_size) exceeds "
+                                "the limit of %u entries (%u MiB)", s->name, s->l1_size,
+                                QCOW2_MAX_L1_BYTES / 8, QCOW2_MAX_L1_BYTES >> 20);
+    if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
+        return strata_error_set(errp, EINVAL, "%s: %u snapshots (nb_snapshots) exceeds the "
+                                "limit of %u", s->name, s->nb_snapshots, QCOW2_MAX_SNAPSHOTS);
     if (s->rt_clusters == 0 || (uint64_t)s->rt_clusters * csz > QCOW2_MAX_RT_BYTES)
-        return strata_error_set(errp, EINVAL, "%s: refcount table of %u clusters is invalid",
-                                s->name, s->rt_clusters);
+        return strata_error_set(errp, EINVAL, "%s: refcount table of %u clusters "
+                                "(refcount_table_clusters) is %s", s->name, s->rt_clusters,
+                                s->rt_clusters ? "larger than the limit of "
+                                QCOW2_MAX_RT_TEXT : "empty");
     uint64_t need_l1 = qcow2_l1_size_for(s, s->size);
     if (need_l1 > s->l1_size)
         return strata_error_set(errp, EINVAL, "%s: L1 table of %u entries is too small for "

@@ -44,6 +44,9 @@
 #define QCOW2_MAX_CLUSTER_BITS 21
 #define QCOW2_MAX_L1_BYTES (32u << 20)
 #define QCOW2_MAX_RT_BYTES (8u << 20)
+#define QCOW2_MAX_RT_TEXT "8 MiB"
+#define QCOW2_MAX_SNAPSHOTS 65536u
+#define QCOW2_MAX_SNAPSHOT_EXTRA 1024u
 #define QCOW2_MAX_BACKING_NAME 1023
 
 /* Header extension types */

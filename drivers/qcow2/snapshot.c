@@ -26,9 +26,7 @@ int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp)
 {
     if (s->nb_snapshots == 0)
         return 0;
-    if (s->nb_snapshots > 65536)
-        return strata_error_set(errp, EINVAL, "%s: %u snapshots is more than supported",
-                                s->name, s->nb_snapshots);
+    /* The header check has capped nb_snapshots (QCOW2_MAX_SNAPSHOTS). */
     s->snaps = calloc(s->nb_snapshots, sizeof *s->snaps);
     if (!s->snaps)
         return strata_error_set(errp, ENOMEM, "out of memory");
@@ -47,9 +45,10 @@ int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp)
         sn->vm_clock_nsec = load_be64(h + 24);
         sn->vm_state_size = load_be32(h + 32);
         sn->extra_size = load_be32(h + 36);
-        if (sn->extra_size > 1024)
+        if (sn->extra_size > QCOW2_MAX_SNAPSHOT_EXTRA)
             return strata_error_set(errp, EINVAL, "%s: snapshot %u has %u bytes of extra "
-                                    "data", s->name, i, sn->extra_size);
+                                    "data (extra_data_size), more than the limit of %u",
+                                    s->name, i, sn->extra_size, QCOW2_MAX_SNAPSHOT_EXTRA);
         if ((sn->l1_offset & (s->cluster_size - 1)) ||
             (uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES)
             return strata_error_set(errp, EINVAL, "%s: snapshot %u has an invalid L1 table "

@@ -90,7 +90,9 @@ struct strata_check_result {
     int64_t total_clusters, allocated_clusters;
     int64_t fragmented_clusters, compressed_clusters;
     /* Findings in the order found ("ERROR cluster 5 refcount=0 reference=1"),
-     * added with strata_check_report(), released by strata_check_result_clear(). */
+     * added with strata_check_report(), released by strata_check_result_clear().
+     * At most 100000 are kept, then one line saying that the rest were not
+     * listed: a damaged image must not fill memory with its findings. */
     char **messages;
     size_t nmessages;
 };

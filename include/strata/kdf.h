@@ -77,7 +77,10 @@ STRATA_EXPORT int strata_kdf_derive(const char *name,
 #define STRATA_KDF_MAX_MEMORY_KIB  (4u * 1024 * 1024)  /* 4 GiB, LUKS2's own cap */
 #define STRATA_KDF_MAX_PASSES      1000u
 #define STRATA_KDF_MAX_PARALLEL    16u
-#define STRATA_KDF_MAX_ITERATIONS  UINT32_MAX
+/* PBKDF2 iterations: a header may ask for up to 2^32 - 1, hours of work for
+ * one passphrase try; 100 million is minutes even on slow machines and far
+ * above what cryptsetup calibrates for its default 2 s. */
+#define STRATA_KDF_MAX_ITERATIONS  100000000u
 STRATA_EXPORT int strata_kdf_check_cost(const char *name,
                                         const struct strata_kdf_params *params,
                                         struct strata_error **errp);

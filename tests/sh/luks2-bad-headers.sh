@@ -101,6 +101,11 @@ case_json "two segments" "more than one data segment" \
     "import copy; j['segments']['1']=copy.deepcopy($S); j['segments']['1']['offset']='18874368'"
 case_json "integrity segment" "integrity protection" \
     "$S['integrity']={'type':'hmac(sha256)','journal_encryption':'none','journal_integrity':'none'}"
+# PBKDF2 iterations are capped at 100 million (docs/luks.md).
+case_json "digest iterations above the cap" "field 'iterations' (4294967295) is out of range (1 to 100000000)" \
+    "$D['iterations']=4294967295"
+case_json "pbkdf2 keyslot iterations above the cap" "field 'iterations' (100000001) is out of range (1 to 100000000)" \
+    "$K['kdf']={'type':'pbkdf2','hash':'sha256','iterations':100000001,'salt':$K['kdf']['salt']}"
 case_json "keyslot id too large" "keyslot id '40' is not a number below 32" \
     "j['keyslots']['40']=j['keyslots'].pop('0'); $D['keyslots']=[]"
 

@@ -9,6 +9,7 @@
 #include "testutil.h"
 #include "vectors.h"
 
+#include <strata/crypto.h>
 #include <strata/kdf.h>
 #include <strata/strata.h>
 
@@ -350,6 +351,20 @@ static void test_cost_refusals(void)
     p = pb;
     p.hash = NULL;
     expect_refusal("pbkdf2", p, "pbkdf2 needs a hash name");
+    /* 100 million iterations is the cap: minutes of work, not hours. */
+    p = pb;
+    p.iterations = STRATA_KDF_MAX_ITERATIONS;
+    CU_ASSERT_EQUAL(strata_kdf_check_cost("pbkdf2", &p, NULL), 0);
+    p.iterations = UINT32_MAX;
+    expect_refusal("pbkdf2", p, "pbkdf2 iterations 4294967295 exceeds the limit of 100000000");
+    uint8_t out[32];
+    struct strata_error *err = NULL;
+    CU_ASSERT_EQUAL(strata_pbkdf2("sha256", "pw", 2, (const uint8_t *)"salt", 4,
+                                  STRATA_KDF_MAX_ITERATIONS + 1ull, out, sizeof out, &err),
+                    -EINVAL);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(err);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "100000001 iterations exceeds the limit of 100000000"));
+    strata_error_free(err);
 
     /* A name the core knows no costs for still meets the generic caps. */
     p = ok;

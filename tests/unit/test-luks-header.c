@@ -204,6 +204,10 @@ static void test_corrupt_headers(void)
     static const struct corruption cases[] = {
         { "zero master key iterations", 164, 0, "zero master key digest iterations" },
         { "zero slot iterations", 208 + 4, 0, "zero iterations" },
+        { "huge master key iterations", 164, 0xffffffff,
+          "master key digest iterations 4294967295 exceed the limit of 100000000" },
+        { "huge slot iterations", 208 + 4, 100000001,
+          "key slot 0 iterations 100000001 exceed the limit of 100000000" },
         { "stripes 0", 208 + 44, 0, "stripes" },
         { "stripes 3999 in an inactive slot", 208 + 48 * 3 + 44, 3999, "stripes" },
         { "slot 1 on slot 0", 208 + 48 + 40, 8, "overlap" },

@@ -75,10 +75,22 @@ static void expect_refused_v(const char *path, const uint8_t *img, size_t len, i
 #define H_L1_OFF 40
 #define H_RT_OFF 48
 #define H_RT_CLUSTERS 56
+#define H_NB_SNAPSHOTS 60
 #define H_INCOMPAT 72
 #define H_HEADER_LEN 100
 
 /* ------------------------------------------------------------ refusals */
+
+/* The qemu-made image with one n-byte header field set to v, saved to
+ * path; the bytes the refused open must leave as they are. */
+static uint8_t *image_with_field(const char *path, size_t field, int n, uint64_t v,
+                                 size_t *len)
+{
+    uint8_t *img = qemu_image(path, "compat=1.1", len);
+    tu_put_be(img + field, n, v);
+    tu_save(path, img, *len);
+    return img;
+}
 
 static void test_unknown_incompat_bit(void)
 {
@@ -157,17 +169,31 @@ static void test_l1_past_eof(void)
 
     /* The table starts inside the file but its 200000 entries do not fit. */
     free(img);
-    img = qemu_image(p, "compat=1.1", &len);
-    tu_put_be(img + H_L1_SIZE, 4, 200000);
-    tu_save(p, img, len);
+    img = image_with_field(p, H_L1_SIZE, 4, 200000, &len);
     expect_refused(p, img, len, EINVAL, "L1 table", "past end of file");
 
     /* The refcount table likewise. */
     free(img);
-    img = qemu_image(p, "compat=1.1", &len);
-    tu_put_be(img + H_RT_CLUSTERS, 4, 64);
-    tu_save(p, img, len);
+    img = image_with_field(p, H_RT_CLUSTERS, 4, 64, &len);
     expect_refused(p, img, len, EINVAL, "refcount table", "past end of file");
+    free(img);
+}
+
+/* Sizes an image may ask for beyond the caps of docs/qcow2.md ("Limits on
+ * untrusted images"): refused before anything is allocated or read, with
+ * the field and the limit named. */
+static void test_caps(void)
+{
+    const char *p = tu_path("caps.qcow2");
+    size_t len;
+    uint8_t *img = image_with_field(p, H_L1_SIZE, 4, 0xffffffffu, &len);
+    expect_refused(p, img, len, EFBIG, "l1_size", "limit of 4194304 entries (32 MiB)");
+    free(img);
+    img = image_with_field(p, H_RT_CLUSTERS, 4, 0xffffffffu, &len);
+    expect_refused(p, img, len, EINVAL, "refcount_table_clusters", "limit of 8 MiB");
+    free(img);
+    img = image_with_field(p, H_NB_SNAPSHOTS, 4, 1000000, &len);
+    expect_refused(p, img, len, EINVAL, "1000000 snapshots (nb_snapshots)", "limit of 65536");
     free(img);
 }
 
@@ -489,6 +515,7 @@ int main(void)
         { "bad cluster_bits", test_bad_cluster_bits },
         { "L1 and refcount table past end of file", test_l1_past_eof },
         { "L2 table past end of file", test_l2_table_past_eof },
+        { "sizes beyond the caps", test_caps },
         { "L2 entry past end of file", test_l2_entry_past_eof },
         { "overlapping metadata", test_overlapping_metadata },
         { "truncated file", test_truncated },
