@@ -3,7 +3,8 @@
  * the guest cluster ranges requests hold while they run.
  *
  * A request owns the guest clusters it touches for its whole duration:
- * shared for reads, exclusive for anything that may change a mapping.  So a
+ * shared for reads and writes in place, exclusive for anything that may
+ * change a mapping.  So a
  * cluster being allocated, copied on write or freed is never seen half done:
  * a second writer waits for the first (and then finds the cluster
  * allocated), a reader sees the mapping before or after the change, and a
@@ -52,6 +53,22 @@ static bool conflicts(const struct qcow2_range *held, const struct qcow2_range *
     return held->excl || want->excl;
 }
 
+static const struct qcow2_range *first_conflict(const struct qcow2_range *list,
+                                                const struct qcow2_range *want)
+{
+    while (list && !conflicts(list, want))
+        list = list->next;
+    return list;
+}
+
+static void unlink_range(struct qcow2_range **p, struct qcow2_range *rg)
+{
+    while (*p && *p != rg)
+        p = &(*p)->next;
+    if (*p)
+        *p = rg->next;
+}
+
 void qcow2_range_lock(struct qcow2_state *s, struct qcow2_range *rg, uint64_t off,
                       uint64_t len, bool excl)
 {
@@ -59,13 +76,21 @@ void qcow2_range_lock(struct qcow2_state *s, struct qcow2_range *rg, uint64_t of
     rg->last = (off + (len ? len : 1) - 1) >> s->cluster_bits;
     rg->excl = excl;
     pthread_mutex_lock(&s->range_mu);
-    for (;;) {
-        const struct qcow2_range *h = s->ranges;
-        while (h && !conflicts(h, rg))
-            h = h->next;
-        if (!h)
-            break;
+    /* A reader also waits for a writer that waits, so that a stream of
+     * readers of one cluster cannot keep its writer out for ever.  Waiters
+     * hold nothing, so this adds no cycle. */
+    bool queued = false;
+    while (first_conflict(s->ranges, rg) || (!excl && first_conflict(s->waiting, rg))) {
+        if (excl && !queued) {
+            rg->next = s->waiting;
+            s->waiting = rg;
+            queued = true;
+        }
         pthread_cond_wait(&s->range_cv, &s->range_mu);
+    }
+    if (queued) {
+        unlink_range(&s->waiting, rg);
+        pthread_cond_broadcast(&s->range_cv);
     }
     rg->next = s->ranges;
     s->ranges = rg;
@@ -75,11 +100,7 @@ void qcow2_range_lock(struct qcow2_state *s, struct qcow2_range *rg, uint64_t of
 void qcow2_range_unlock(struct qcow2_state *s, struct qcow2_range *rg)
 {
     pthread_mutex_lock(&s->range_mu);
-    struct qcow2_range **p = &s->ranges;
-    while (*p && *p != rg)
-        p = &(*p)->next;
-    if (*p)
-        *p = rg->next;
+    unlink_range(&s->ranges, rg);
     pthread_cond_broadcast(&s->range_cv);
     pthread_mutex_unlock(&s->range_mu);
 }

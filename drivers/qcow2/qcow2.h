@@ -146,6 +146,7 @@ struct qcow2_state {
     pthread_mutex_t range_mu;
     pthread_cond_t range_cv;
     struct qcow2_range *ranges;     /* held now; under range_mu */
+    struct qcow2_range *waiting;    /* exclusive ones waiting; under range_mu */
     pthread_mutex_t dc_mu;          /* also guards the codec free list */
     bool locks_ready;
 

@@ -621,12 +621,87 @@ static int pwrite_locked(struct qcow2_state *s, uint64_t off, uint64_t len,
     return finish_write(s, flags & STRATA_REQ_FUA, errp);
 }
 
+/* Where [off, off+n) of one cluster is written in place (meta held): the
+ * host offset, or 0 when the write would change the mapping (allocation,
+ * copy-on-write, a zero flag or subcluster bits to clear). */
+static uint64_t in_place_host(struct qcow2_state *s, uint64_t off, uint64_t n,
+                              struct strata_error **errp)
+{
+    struct qcow2_l2ref e;
+    if (qcow2_get_l2_entry(s, off, &e, errp) < 0)
+        return 0;
+    if (!entry_has_host(s, e.entry) || !(e.entry & QCOW2_OFLAG_COPIED))
+        return 0;
+    uint64_t cstart = off & ~(s->cluster_size - 1), in = off - cstart;
+    for (uint64_t sc = in >> s->sc_bits; sc <= (in + n - 1) >> s->sc_bits; sc++)
+        if (qcow2_entry_type(s, &e, (unsigned)sc) != QCOW2_NORMAL)
+            return 0;
+    if (!s->extended && (e.entry & QCOW2_OFLAG_ZERO))
+        return 0;
+    uint64_t host = s->data != s->file ? cstart : e.entry & QCOW2_OFFSET_MASK;
+    return host + in;
+}
+
+/* A write that only overwrites allocated clusters changes no metadata, so
+ * it needs its clusters only shared: writers of different bytes of one
+ * cluster then run at once.  Returns 1 (nothing written) when some cluster
+ * needs more; a request of more than QCOW2_RUN_MAX clusters is not tried. */
+static int pwrite_in_place(struct qcow2_state *s, uint64_t off, uint64_t len,
+                           const uint8_t *buf, unsigned flags, struct strata_error **errp)
+{
+    uint64_t csz = s->cluster_size;
+    uint64_t hosts[QCOW2_RUN_MAX], lens[QCOW2_RUN_MAX];
+    size_t k = 0;
+    int r = 0;
+    /* A lookup that fails here fails again on the full path, which
+     * reports it with its context. */
+    struct strata_error *lookup_err = NULL;
+    pthread_mutex_lock(&s->meta);
+    if (s->header_dirty || (s->lazy && !s->dirty_set) ||
+        (s->autoclear & QCOW2_AUTOCLEAR_BITMAPS) || (s->incompat & QCOW2_INCOMPAT_CORRUPT))
+        r = 1;      /* qcow2_prepare_write has work: the full path does it */
+    for (uint64_t o = off; r == 0 && o < off + len; k++) {
+        uint64_t n = csz - (o & (csz - 1));
+        if (n > off + len - o)
+            n = off + len - o;
+        if (k == QCOW2_RUN_MAX || !(hosts[k] = in_place_host(s, o, n, &lookup_err)))
+            r = 1;
+        lens[k] = n;
+        o += n;
+    }
+    pthread_mutex_unlock(&s->meta);
+    strata_error_free(lookup_err);
+    if (r)
+        return r;
+    uint64_t guest = off;
+    for (size_t i = 0; i < k && r == 0;) {
+        /* Clusters that follow each other on the host: one write. */
+        size_t j = i + 1;
+        uint64_t n = lens[i];
+        while (j < k && hosts[j] == hosts[i] + n) {
+            n += lens[j];
+            j++;
+        }
+        r = write_data(s, hosts[i], guest, n, buf + (guest - off), STRATA_EV_WRITE_AIO, errp);
+        guest += n;
+        i = j;
+    }
+    if (r == 0 && (flags & STRATA_REQ_FUA))
+        r = finish_write(s, true, errp);
+    return r;
+}
+
 int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uint8_t *buf,
                     unsigned flags, struct strata_error **errp)
 {
     struct qcow2_range rg;
+    qcow2_range_lock(s, &rg, off, len, false);
+    int r = pwrite_in_place(s, off, len, buf, flags, errp);
+    qcow2_range_unlock(s, &rg);
+    if (r != 1)
+        return r;
     qcow2_range_lock(s, &rg, off, len, true);
-    int r = pwrite_locked(s, off, len, buf, flags, errp);
+    r = pwrite_locked(s, off, len, buf, flags, errp);
     qcow2_range_unlock(s, &rg);
     return r;
 }
