@@ -26,8 +26,8 @@
  * a refcount too low.
  *
  * Which file calls which (each only into files listed before it):
- *   header.c, cache.c, compress.c  the header, the table cache and the
- *                                  compression codecs: leaves;
+ *   lock.c, header.c, cache.c, compress.c  the cluster range locks, the
+ *                header, the table cache and the compression codecs: leaves;
  *   refcount.c   refcounts and allocation, and qcow2_flush_all (cache);
  *   cluster.c    L1/L2 mapping (cache, refcount);
  *   crypto.c     encryption (header, cache, refcount);

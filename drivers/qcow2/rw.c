@@ -4,8 +4,8 @@
  * zero clusters, discard, compressed writes.
  *
  * Each request holds its guest cluster range (lock.c) from start to end,
- * shared to read, exclusive to write; the *_locked functions expect it
- * held.  Within it, metadata is looked up and changed in short sections
+ * shared to read or to overwrite allocated clusters in place, exclusive for
+ * any other write; the *_locked functions expect it held.  Within it, metadata is looked up and changed in short sections
  * under s->meta, and the data I/O, encryption and compression between them
  * run unlocked: a new cluster is allocated under meta, filled outside it,
  * and linked into the L2 table under meta again. */
