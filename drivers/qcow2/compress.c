@@ -92,11 +92,35 @@ long qcow2_compress(struct qcow2_codec *c, uint8_t type, const uint8_t *in, size
     return n;
 }
 
-void qcow2_codec_free(struct qcow2_codec *c)
+struct qcow2_codec *qcow2_codec_get(struct qcow2_state *s)
 {
-    if (c->zstd_dctx)
-        ZSTD_freeDCtx(c->zstd_dctx);
-    if (c->zstd_cctx)
-        ZSTD_freeCCtx(c->zstd_cctx);
-    c->zstd_dctx = c->zstd_cctx = NULL;
+    pthread_mutex_lock(&s->dc_mu);
+    struct qcow2_codec *c = s->codecs;
+    if (c)
+        s->codecs = c->next;
+    pthread_mutex_unlock(&s->dc_mu);
+    return c ? c : calloc(1, sizeof *c);
+}
+
+void qcow2_codec_put(struct qcow2_state *s, struct qcow2_codec *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&s->dc_mu);
+    c->next = s->codecs;
+    s->codecs = c;
+    pthread_mutex_unlock(&s->dc_mu);
+}
+
+void qcow2_codecs_free(struct qcow2_state *s)
+{
+    while (s->codecs) {
+        struct qcow2_codec *c = s->codecs;
+        s->codecs = c->next;
+        if (c->zstd_dctx)
+            ZSTD_freeDCtx(c->zstd_dctx);
+        if (c->zstd_cctx)
+            ZSTD_freeCCtx(c->zstd_cctx);
+        free(c);
+    }
 }

@@ -202,17 +202,15 @@ static void qcow2_release(struct qcow2_state *s)
     s->l2_cache = s->rb_cache = NULL;
     free(s->l1);
     free(s->rt);
-    free(s->buf);
-    free(s->cbuf);
     free(s->dcbuf);
     free(s->zero_buf);
-    free(s->crypt_buf);
     free(s->pending_free);
     s->l1 = s->rt = s->pending_free = NULL;
-    s->buf = s->cbuf = s->dcbuf = s->zero_buf = s->crypt_buf = NULL;
-    qcow2_codec_free(&s->codec);
+    s->dcbuf = s->zero_buf = NULL;
+    qcow2_codecs_free(s);
     qcow2_free_snapshots(s);
     qcow2_free_header(s);
+    qcow2_locks_destroy(s);
 }
 
 static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
@@ -221,9 +219,14 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     struct qcow2_state *s = strata_node_state(node);
     int r;
     s->node = node;
-    r = strata_node_open_child(node, "file", NULL, false, &s->file, errp);
+    r = qcow2_locks_init(s);
     if (r < 0)
+        return strata_error_set(errp, -r, "%s: cannot set up locks", strata_node_filename(node));
+    r = strata_node_open_child(node, "file", NULL, false, &s->file, errp);
+    if (r < 0) {
+        qcow2_locks_destroy(s);
         return r;
+    }
     s->name = strata_node_filename(s->file);
     s->rw = flags & STRATA_O_RDWR;
     s->no_io = flags & STRATA_O_NO_IO;
@@ -233,11 +236,9 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     int64_t flen = strata_get_length(s->file);
     s->file_len = flen > 0 ? (uint64_t)flen : 0;
 
-    s->buf = aligned_alloc(4096, qcow2_align_up(s->cluster_size, 4096));
-    s->cbuf = aligned_alloc(4096, qcow2_align_up(2 * s->cluster_size, 4096));
     s->dcbuf = malloc(s->cluster_size);
     s->zero_buf = aligned_alloc(4096, qcow2_align_up(s->cluster_size, 4096));
-    if (!s->buf || !s->cbuf || !s->dcbuf || !s->zero_buf) {
+    if (!s->dcbuf || !s->zero_buf) {
         r = strata_error_set(errp, ENOMEM, "out of memory");
         goto fail;
     }
@@ -349,13 +350,37 @@ static void qcow2_close(struct strata_node *node)
     qcow2_release(s);
 }
 
+/* Requests hold the image-wide lock shared (they exclude each other only
+ * where their clusters meet, rw.c); operations on the whole image hold it
+ * exclusively and so run alone. */
+static struct qcow2_state *shared(struct strata_node *node)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    pthread_rwlock_rdlock(&s->wide);
+    return s;
+}
+
+static struct qcow2_state *exclusive(struct strata_node *node)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    pthread_rwlock_wrlock(&s->wide);
+    return s;
+}
+
+static int unlock(struct qcow2_state *s, int r)
+{
+    pthread_rwlock_unlock(&s->wide);
+    return r;
+}
+
 static int qcow2_pread_cb(struct strata_node *node, uint64_t off, uint64_t len, void *buf,
                           unsigned flags, struct strata_error **errp)
 {
     struct qcow2_state *s = strata_node_state(node);
     if (s->no_io)
         return strata_error_set(errp, EPERM, "%s: opened for metadata only", s->name);
-    return qcow2_do_pread(s, off, len, buf, errp);
+    s = shared(node);
+    return unlock(s, qcow2_do_pread(s, off, len, buf, errp));
 }
 
 static int qcow2_check_writable(struct qcow2_state *s, struct strata_error **errp)
@@ -372,29 +397,37 @@ static int qcow2_check_writable(struct qcow2_state *s, struct strata_error **err
 static int qcow2_pwrite_cb(struct strata_node *node, uint64_t off, uint64_t len,
                            const void *buf, unsigned flags, struct strata_error **errp)
 {
-    struct qcow2_state *s = strata_node_state(node);
+    struct qcow2_state *s = shared(node);
     int r = qcow2_check_writable(s, errp);
-    return r < 0 ? r : qcow2_do_pwrite(s, off, len, buf, flags, errp);
+    return unlock(s, r < 0 ? r : qcow2_do_pwrite(s, off, len, buf, flags, errp));
+}
+
+static int flush_meta(struct qcow2_state *s, struct strata_error **errp)
+{
+    pthread_mutex_lock(&s->meta);
+    int r = qcow2_flush_all(s, errp);
+    pthread_mutex_unlock(&s->meta);
+    return r;
 }
 
 static int qcow2_zeroes_cb(struct strata_node *node, uint64_t off, uint64_t len,
                            unsigned flags, struct strata_error **errp)
 {
-    struct qcow2_state *s = strata_node_state(node);
+    struct qcow2_state *s = shared(node);
     int r = qcow2_check_writable(s, errp);
     if (r == 0)
         r = qcow2_do_zero(s, off, len, flags, false, errp);
     if (r == 0 && (flags & STRATA_REQ_FUA))
-        r = qcow2_flush_all(s, errp);
-    return r;
+        r = flush_meta(s, errp);
+    return unlock(s, r);
 }
 
 static int qcow2_discard_cb(struct strata_node *node, uint64_t off, uint64_t len,
                             struct strata_error **errp)
 {
-    struct qcow2_state *s = strata_node_state(node);
+    struct qcow2_state *s = shared(node);
     int r = qcow2_check_writable(s, errp);
-    return r < 0 ? r : qcow2_do_zero(s, off, len, 0, true, errp);
+    return unlock(s, r < 0 ? r : qcow2_do_zero(s, off, len, 0, true, errp));
 }
 
 static int qcow2_flush_cb(struct strata_node *node, struct strata_error **errp)
@@ -402,13 +435,17 @@ static int qcow2_flush_cb(struct strata_node *node, struct strata_error **errp)
     struct qcow2_state *s = strata_node_state(node);
     if (!s->rw)
         return 0;
-    return qcow2_flush_all(s, errp);
+    s = shared(node);
+    return unlock(s, flush_meta(s, errp));
 }
 
 static int64_t qcow2_length_cb(struct strata_node *node, struct strata_error **errp)
 {
+    /* Every request asks (the core checks its bounds); resize changes the
+     * size under the exclusive lock, which this must not wait for when the
+     * resize itself asks. */
     struct qcow2_state *s = strata_node_state(node);
-    return (int64_t)s->size;
+    return (int64_t)__atomic_load_n(&s->size, __ATOMIC_RELAXED);
 }
 
 static int64_t qcow2_allocated_cb(struct strata_node *node, struct strata_error **errp)
@@ -426,48 +463,52 @@ static int64_t qcow2_allocated_cb(struct strata_node *node, struct strata_error 
 static int qcow2_truncate_cb(struct strata_node *node, uint64_t size, bool exact,
                              enum strata_prealloc prealloc, struct strata_error **errp)
 {
-    struct qcow2_state *s = strata_node_state(node);
-    return qcow2_truncate(s, size, exact, prealloc, errp);
+    struct qcow2_state *s = exclusive(node);
+    return unlock(s, qcow2_truncate(s, size, exact, prealloc, errp));
 }
 
 static int qcow2_block_status_cb(struct strata_node *node, uint64_t off, uint64_t len,
                                  struct strata_block_status *bs, struct strata_error **errp)
 {
-    struct qcow2_state *s = strata_node_state(node);
-    return qcow2_block_status(s, off, len, bs, errp);
+    struct qcow2_state *s = shared(node);
+    pthread_mutex_lock(&s->meta);
+    int r = qcow2_block_status(s, off, len, bs, errp);
+    pthread_mutex_unlock(&s->meta);
+    return unlock(s, r);
 }
 
 static int qcow2_get_info_cb(struct strata_node *node, struct strata_info *obj,
                              struct strata_error **errp)
 {
-    return qcow2_get_info(strata_node_state(node), obj, errp);
+    struct qcow2_state *s = exclusive(node);
+    return unlock(s, qcow2_get_info(s, obj, errp));
 }
 
 static int qcow2_check_cb(struct strata_node *node, struct strata_check_result *res,
                           unsigned fix, struct strata_error **errp)
 {
-    return qcow2_check(strata_node_state(node), res, fix, errp);
+    struct qcow2_state *s = exclusive(node);
+    return unlock(s, qcow2_check(s, res, fix, errp));
 }
 
 static int qcow2_amend_cb(struct strata_node *node, const struct strata_opts *opts,
                           bool force, struct strata_error **errp)
 {
-    return qcow2_amend(strata_node_state(node), opts, force, errp);
+    struct qcow2_state *s = exclusive(node);
+    return unlock(s, qcow2_amend(s, opts, force, errp));
 }
 
 static int qcow2_pwrite_compressed_cb(struct strata_node *node, uint64_t off, uint64_t len,
                                       const void *buf, struct strata_error **errp)
 {
-    struct qcow2_state *s = strata_node_state(node);
+    struct qcow2_state *s = shared(node);
     int r = qcow2_check_writable(s, errp);
-    return r < 0 ? r : qcow2_pwrite_compressed(s, off, len, buf, errp);
+    return unlock(s, r < 0 ? r : qcow2_pwrite_compressed(s, off, len, buf, errp));
 }
 
-static int qcow2_snapshot_cb(struct strata_node *node, enum strata_snapshot_op op,
-                             const char *name, struct strata_info *list,
-                             struct strata_error **errp)
+static int snapshot_op(struct qcow2_state *s, enum strata_snapshot_op op, const char *name,
+                       struct strata_info *list, struct strata_error **errp)
 {
-    struct qcow2_state *s = strata_node_state(node);
     switch (op) {
     case STRATA_SNAPSHOT_LIST:
         return qcow2_snapshot_list(s, list, errp);
@@ -481,11 +522,20 @@ static int qcow2_snapshot_cb(struct strata_node *node, enum strata_snapshot_op o
     return strata_error_set(errp, EINVAL, "%s: unknown snapshot operation", s->name);
 }
 
+static int qcow2_snapshot_cb(struct strata_node *node, enum strata_snapshot_op op,
+                             const char *name, struct strata_info *list,
+                             struct strata_error **errp)
+{
+    struct qcow2_state *s = exclusive(node);
+    return unlock(s, snapshot_op(s, op, name, list, errp));
+}
+
 static const struct strata_driver qcow2_driver = {
     STRATA_DRIVER_HEAD,
     .name = "qcow2",
     .description = "QEMU copy-on-write image, version 2 and 3",
     .kind = STRATA_DRIVER_FORMAT,
+    .flags = STRATA_DRIVER_THREAD_SAFE,
     .state_size = sizeof(struct qcow2_state),
     .child_roles = qcow2_children,
     .open_options = qcow2_open_options,

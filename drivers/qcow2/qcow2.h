@@ -1,8 +1,19 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* qcow2.h - state and internal interfaces of the qcow2 driver.
  *
- * The driver is serialised by the core (no STRATA_DRIVER_THREAD_SAFE), so
- * nothing here takes locks.  Host offsets are in the image file unless a
+ * Requests run concurrently (STRATA_DRIVER_THREAD_SAFE).  Locks, taken in
+ * this order (lock.c says more):
+ *   wide      rwlock: shared by every request, exclusive for whole-image
+ *             operations (snapshots, resize, check, amend, info); a holder
+ *             of it exclusively takes none of the others but ranges;
+ *   ranges    guest clusters a request owns while it runs (lock.c);
+ *   meta      mutex over all metadata: the L1 table, both caches,
+ *             refcounts and allocation, pending frees, the header, the file
+ *             sizes known; held for metadata work only, never across guest
+ *             data I/O, compression or encryption;
+ *   dc_mu     the one-cluster cache of decompressed data.
+ * Functions in refcount.c, cluster.c, cache.c and header.c expect meta held
+ * (or the wide lock exclusive).  Host offsets are in the image file unless a
  * function says "data": with an external data file guest data lives there.
  *
  * Ordering rules that keep a crash (or a failed write) repairable by check:
@@ -15,8 +26,8 @@
  * a refcount too low.
  *
  * Which file calls which (each only into files listed before it):
- *   header.c, cache.c, compress.c  the header, the table cache and the
- *                                  compression codecs: leaves;
+ *   lock.c, header.c, cache.c, compress.c  the cluster range locks, the
+ *                header, the table cache and the compression codecs: leaves;
  *   refcount.c   refcounts and allocation, and qcow2_flush_all (cache);
  *   cluster.c    L1/L2 mapping (cache, refcount);
  *   crypto.c     encryption (header, cache, refcount);
@@ -30,6 +41,7 @@
 #ifndef STRATA_QCOW2_H
 #define STRATA_QCOW2_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -116,12 +128,31 @@ struct qcow2_snapshot {
 
 struct qcow2_cache;
 
-/* Compression contexts, made on first use and kept while the image is open. */
+/* Guest clusters first..last owned by one request (lock.c). */
+struct qcow2_range {
+    uint64_t first, last;
+    bool excl;
+    struct qcow2_range *next;
+};
+
+/* Compression contexts, made on first use and kept while the image is open;
+ * one per request using it, from a free list (compress.c). */
 struct qcow2_codec {
     void *zstd_dctx, *zstd_cctx;
+    struct qcow2_codec *next;
 };
 
 struct qcow2_state {
+    /* locks (see the top of this file) */
+    pthread_rwlock_t wide;
+    pthread_mutex_t meta;
+    pthread_mutex_t range_mu;
+    pthread_cond_t range_cv;
+    struct qcow2_range *ranges;     /* held now; under range_mu */
+    struct qcow2_range *waiting;    /* exclusive ones waiting; under range_mu */
+    pthread_mutex_t dc_mu;          /* also guards the codec free list */
+    bool locks_ready;
+
     struct strata_node *node;
     struct strata_node *file;       /* metadata (and data unless data_file) */
     struct strata_node *data;       /* where guest clusters live */
@@ -193,18 +224,14 @@ struct qcow2_state {
     bool dirty_set;                 /* dirty bit written to disk by us */
     bool header_dirty;              /* autoclear etc. to be written */
 
-    uint8_t *buf;                   /* one cluster, for COW and such */
-    uint8_t *cbuf;                  /* compressed data, 2 clusters */
-    uint8_t *dcbuf;                 /* the last decompressed cluster */
+    uint8_t *dcbuf;                 /* the last decompressed cluster (dc_mu) */
     uint64_t dc_entry;              /* ... and the L2 entry it came from */
     bool dc_valid;
     uint8_t *zero_buf;              /* one cluster of zeros */
-    struct qcow2_codec codec;
+    struct qcow2_codec *codecs;     /* idle codecs (dc_mu) */
 
     /* encryption */
     struct strata_cipher *cipher;
-    uint8_t *crypt_buf;
-    size_t crypt_buf_len;
     void *crypto_hdr;               /* struct qcow2_crypto (LUKS) */
     bool aes_write_ok;              /* encrypt.allow-insecure=on */
 
@@ -261,6 +288,15 @@ static inline void qcow2_event(struct qcow2_state *s, enum strata_event ev)
 {
     strata_node_event(s->file, ev);
 }
+
+/* ------------------------------------------------------------ lock.c */
+int qcow2_locks_init(struct qcow2_state *s);
+void qcow2_locks_destroy(struct qcow2_state *s);
+/* Waits until no other request holds a conflicting range over the guest
+ * clusters of [off, off+len), then holds them (exclusive: alone). */
+void qcow2_range_lock(struct qcow2_state *s, struct qcow2_range *rg, uint64_t off,
+                      uint64_t len, bool excl);
+void qcow2_range_unlock(struct qcow2_state *s, struct qcow2_range *rg);
 
 /* ------------------------------------------------------------ header.c */
 int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_error **errp);
@@ -351,6 +387,8 @@ int qcow2_check_host_range(struct qcow2_state *s, struct strata_node *f, uint64_
                            struct strata_error **errp);
 
 /* ------------------------------------------------------------ rw.c */
+/* Guest requests: each takes its cluster range and meta as it needs; the
+ * caller holds the wide lock (shared or exclusive). */
 int qcow2_do_pread(struct qcow2_state *s, uint64_t off, uint64_t len, uint8_t *buf,
                    struct strata_error **errp);
 int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uint8_t *buf,
@@ -371,7 +409,11 @@ int qcow2_decompress(struct qcow2_codec *c, uint8_t type, const uint8_t *in, siz
 /* Returns the compressed length, or -ENOSPC when it does not get smaller. */
 long qcow2_compress(struct qcow2_codec *c, uint8_t type, const uint8_t *in, size_t inlen,
                     uint8_t *out, size_t outcap, struct strata_error **errp);
-void qcow2_codec_free(struct qcow2_codec *c);
+/* A codec for this request alone (NULL: out of memory); give it back. */
+struct qcow2_codec *qcow2_codec_get(struct qcow2_state *s);
+void qcow2_codec_put(struct qcow2_state *s, struct qcow2_codec *c);
+/* Frees the idle codecs (at close). */
+void qcow2_codecs_free(struct qcow2_state *s);
 
 /* ------------------------------------------------------------ crypto.c */
 int qcow2_crypto_open(struct qcow2_state *s, const struct strata_opts *opts,

@@ -379,6 +379,12 @@ int qcow2_update_refcount(struct qcow2_state *s, uint64_t offset, uint64_t len,
                 qcow2_cache_discard(s->l2_cache, c << s->cluster_bits);
                 if (c < s->free_hint)
                     s->free_hint = c;
+                /* The cluster compressed data was being packed into is
+                 * free now and may be allocated whole next: pack no more
+                 * into it. */
+                if ((s->free_byte & (s->cluster_size - 1)) &&
+                    s->free_byte >> s->cluster_bits == c)
+                    s->free_byte = 0;
             }
         }
         qcow2_cache_dirty(s->rb_cache, b);

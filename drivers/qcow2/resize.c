@@ -14,7 +14,7 @@ static int write_size(struct qcow2_state *s, uint64_t size, struct strata_error 
     if (r == 0)
         r = strata_flush(s->file, errp);
     if (r == 0)
-        s->size = size;
+        __atomic_store_n(&s->size, size, __ATOMIC_RELAXED);
     return r;
 }
 

@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* rw.c - guest reads and writes: mapping lookups, allocation with
  * copy-on-write of the parts of a (sub)cluster the request does not cover,
- * zero clusters, discard, compressed writes. */
+ * zero clusters, discard, compressed writes.
+ *
+ * Each request holds its guest cluster range (lock.c) from start to end,
+ * shared to read or to overwrite allocated clusters in place, exclusive for
+ * any other write; the *_locked functions expect it held.  Within it, metadata is looked up and changed in short sections
+ * under s->meta, and the data I/O, encryption and compression between them
+ * run unlocked: a new cluster is allocated under meta, filled outside it,
+ * and linked into the L2 table under meta again. */
 #include "qcow2.h"
 
 #include <errno.h>
@@ -75,10 +82,27 @@ static int read_backing(struct qcow2_state *s, uint64_t off, uint64_t len, uint8
     return 0;
 }
 
-static int read_compressed(struct qcow2_state *s, uint64_t guest_cluster, uint64_t entry,
-                           struct strata_error **errp)
+/* Forgets the decompressed cluster: a compressed cluster was replaced, and
+ * its bytes may come back under the same L2 entry with other data. */
+static void dc_forget(struct qcow2_state *s)
 {
-    if (s->dc_valid && s->dc_entry == entry)
+    pthread_mutex_lock(&s->dc_mu);
+    s->dc_valid = false;
+    pthread_mutex_unlock(&s->dc_mu);
+}
+
+/* Copies [in, in+n) of the compressed cluster `entry` into buf.  The last
+ * cluster decompressed is kept (sequential small reads hit it); the
+ * decompression itself runs in buffers of this request, unlocked. */
+static int read_compressed(struct qcow2_state *s, uint64_t guest_cluster, uint64_t entry,
+                           uint64_t in, uint64_t n, uint8_t *buf, struct strata_error **errp)
+{
+    pthread_mutex_lock(&s->dc_mu);
+    bool hit = s->dc_valid && s->dc_entry == entry;
+    if (hit)
+        memcpy(buf, s->dcbuf + in, n);
+    pthread_mutex_unlock(&s->dc_mu);
+    if (hit)
         return 0;
     uint64_t host, nbytes;
     qcow2_compressed_loc(s, entry, &host, &nbytes);
@@ -90,26 +114,41 @@ static int read_compressed(struct qcow2_state *s, uint64_t guest_cluster, uint64
         return strata_error_set(errp, EIO, "%s: compressed cluster at 0x%llx (for guest "
                                 "offset 0x%llx) points past end of file", s->name,
                                 (unsigned long long)host, (unsigned long long)guest_cluster);
+    uint8_t *cbuf = aligned_alloc(4096, qcow2_align_up(nbytes, 4096));
+    uint8_t *out = malloc(s->cluster_size);
+    struct qcow2_codec *codec = qcow2_codec_get(s);
+    int r;
+    if (!cbuf || !out || !codec) {
+        r = strata_error_set(errp, ENOMEM, "out of memory");
+        goto out;
+    }
     qcow2_event(s, STRATA_EV_READ_COMPRESSED);
-    int r = strata_pread(s->file, host, nbytes, s->cbuf, 0, errp);
+    r = strata_pread(s->file, host, nbytes, cbuf, 0, errp);
     if (r < 0)
-        return r;
-    s->dc_valid = false;
-    r = qcow2_decompress(&s->codec, s->compression_type, s->cbuf, nbytes, s->dcbuf,
-                         s->cluster_size, errp);
+        goto out;
+    r = qcow2_decompress(codec, s->compression_type, cbuf, nbytes, out, s->cluster_size,
+                         errp);
     if (r < 0) {
         strata_error_prefix(errp, "%s: compressed cluster for guest offset 0x%llx", s->name,
                             (unsigned long long)guest_cluster);
-        return r;
+        goto out;
     }
-    s->dc_valid = true;
+    memcpy(buf, out + in, n);
+    pthread_mutex_lock(&s->dc_mu);
+    memcpy(s->dcbuf, out, s->cluster_size);
     s->dc_entry = entry;
-    return 0;
+    s->dc_valid = true;
+    pthread_mutex_unlock(&s->dc_mu);
+out:
+    qcow2_codec_put(s, codec);
+    free(out);
+    free(cbuf);
+    return r;
 }
 
-/* Reads data clusters, decrypting; `guest` is the guest offset of host. */
-static int read_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
-                     uint8_t *buf, struct strata_error **errp)
+/* Refuses a run of data clusters past the end of the data file (meta held). */
+static int check_data_end(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
+                          struct strata_error **errp)
 {
     uint64_t csz = s->cluster_size;
     uint64_t cl = host & ~(csz - 1);
@@ -129,6 +168,13 @@ static int read_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint6
                                     (unsigned long long)bad);
         }
     }
+    return 0;
+}
+
+/* Reads data clusters, decrypting; `guest` is the guest offset of host. */
+static int read_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
+                     uint8_t *buf, struct strata_error **errp)
+{
     qcow2_event(s, STRATA_EV_READ_AIO);
     int r = strata_pread(s->data, host, len, buf, 0, errp);
     if (r == 0 && s->crypt_method)
@@ -136,44 +182,75 @@ static int read_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint6
     return r;
 }
 
-int qcow2_do_pread(struct qcow2_state *s, uint64_t off, uint64_t len, uint8_t *buf,
+/* The mapping of a run starting at `off` (meta held): its type, length,
+ * host offset and L2 entry. */
+static int map_run(struct qcow2_state *s, uint64_t off, uint64_t len, enum qcow2_type *type,
+                   uint64_t *runlen, uint64_t *hostp, struct qcow2_l2ref *ep,
                    struct strata_error **errp)
 {
     uint64_t csz = s->cluster_size, scsz = 1ull << s->sc_bits;
-    while (len > 0) {
-        struct qcow2_l2ref e;
-        int r = qcow2_get_l2_entry(s, off, &e, errp);
+    struct qcow2_l2ref e;
+    int r = qcow2_get_l2_entry(s, off, &e, errp);
+    if (r < 0)
+        return r;
+    uint64_t cstart = off & ~(csz - 1), in = off - cstart;
+    unsigned sc = (unsigned)(in >> s->sc_bits);
+    enum qcow2_type t = qcow2_entry_type(s, &e, sc);
+    /* Extend over following subclusters of the same type. */
+    uint64_t end = (sc + 1) * scsz;
+    while (end < csz && qcow2_entry_type(s, &e, (unsigned)(end >> s->sc_bits)) == t)
+        end += scsz;
+    uint64_t n = end - in < len ? end - in : len;
+    uint64_t host = (e.entry & QCOW2_OFFSET_MASK) + in;
+
+    /* Merge whole following clusters that continue the same run. */
+    if (n == end - in && end == csz && n < len && t != QCOW2_COMPRESSED) {
+        uint64_t next = cstart + csz;
+        while (n < len && n < QCOW2_MAX_RUN) {
+            struct qcow2_l2ref e2;
+            r = qcow2_get_l2_entry(s, next, &e2, errp);
+            if (r < 0)
+                return r;
+            bool same = true;
+            for (unsigned i = 0; i < s->sc_per_cluster && same; i++)
+                same = qcow2_entry_type(s, &e2, i) == t;
+            if (!same || (t == QCOW2_NORMAL &&
+                          (e2.entry & QCOW2_OFFSET_MASK) != host - in + (next - cstart)))
+                break;
+            n += len - n < csz ? len - n : csz;
+            next += csz;
+        }
+    }
+    if (t == QCOW2_NORMAL) {
+        if ((e.entry & QCOW2_OFFSET_MASK) & (csz - 1))
+            return strata_error_set(errp, EIO, "%s: L2 entry for guest offset 0x%llx has "
+                                    "an unaligned host offset 0x%llx", s->name,
+                                    (unsigned long long)cstart,
+                                    (unsigned long long)(e.entry & QCOW2_OFFSET_MASK));
+        r = check_data_end(s, host, off, n, errp);
         if (r < 0)
             return r;
-        uint64_t cstart = off & ~(csz - 1), in = off - cstart;
-        unsigned sc = (unsigned)(in >> s->sc_bits);
-        enum qcow2_type t = qcow2_entry_type(s, &e, sc);
-        /* Extend over following subclusters of the same type. */
-        uint64_t end = (sc + 1) * scsz;
-        while (end < csz && qcow2_entry_type(s, &e, (unsigned)(end >> s->sc_bits)) == t)
-            end += scsz;
-        uint64_t n = end - in < len ? end - in : len;
-        uint64_t host = (e.entry & QCOW2_OFFSET_MASK) + in;
+    }
+    *type = t;
+    *runlen = n;
+    *hostp = host;
+    *ep = e;
+    return 0;
+}
 
-        /* Merge whole following clusters that continue the same run. */
-        if (n == end - in && end == csz && n < len && t != QCOW2_COMPRESSED) {
-            uint64_t next = cstart + csz;
-            while (n < len && n < QCOW2_MAX_RUN) {
-                struct qcow2_l2ref e2;
-                r = qcow2_get_l2_entry(s, next, &e2, errp);
-                if (r < 0)
-                    return r;
-                bool same = true;
-                for (unsigned i = 0; i < s->sc_per_cluster && same; i++)
-                    same = qcow2_entry_type(s, &e2, i) == t;
-                if (!same || (t == QCOW2_NORMAL &&
-                              (e2.entry & QCOW2_OFFSET_MASK) != host - in + (next - cstart)))
-                    break;
-                n += len - n < csz ? len - n : csz;
-                next += csz;
-            }
-        }
-
+static int pread_locked(struct qcow2_state *s, uint64_t off, uint64_t len, uint8_t *buf,
+                        struct strata_error **errp)
+{
+    uint64_t csz = s->cluster_size;
+    while (len > 0) {
+        enum qcow2_type t = QCOW2_UNALLOC;
+        uint64_t n = 0, host = 0;
+        struct qcow2_l2ref e;
+        pthread_mutex_lock(&s->meta);
+        int r = map_run(s, off, len, &t, &n, &host, &e, errp);
+        pthread_mutex_unlock(&s->meta);
+        if (r < 0)
+            return r;
         switch (t) {
         case QCOW2_UNALLOC:
             r = read_backing(s, off, n, buf, errp);
@@ -183,19 +260,10 @@ int qcow2_do_pread(struct qcow2_state *s, uint64_t off, uint64_t len, uint8_t *b
             r = 0;
             break;
         case QCOW2_NORMAL:
-            if ((e.entry & QCOW2_OFFSET_MASK) & (csz - 1)) {
-                r = strata_error_set(errp, EIO, "%s: L2 entry for guest offset 0x%llx has "
-                                     "an unaligned host offset 0x%llx", s->name,
-                                     (unsigned long long)cstart,
-                                     (unsigned long long)(e.entry & QCOW2_OFFSET_MASK));
-                break;
-            }
             r = read_data(s, host, off, n, buf, errp);
             break;
         case QCOW2_COMPRESSED:
-            r = read_compressed(s, cstart, e.entry, errp);
-            if (r == 0)
-                memcpy(buf, s->dcbuf + in, n);
+            r = read_compressed(s, off & ~(csz - 1), e.entry, off & (csz - 1), n, buf, errp);
             break;
         }
         if (r < 0)
@@ -205,6 +273,16 @@ int qcow2_do_pread(struct qcow2_state *s, uint64_t off, uint64_t len, uint8_t *b
         len -= n;
     }
     return 0;
+}
+
+int qcow2_do_pread(struct qcow2_state *s, uint64_t off, uint64_t len, uint8_t *buf,
+                   struct strata_error **errp)
+{
+    struct qcow2_range rg;
+    qcow2_range_lock(s, &rg, off, len, false);
+    int r = pread_locked(s, off, len, buf, errp);
+    qcow2_range_unlock(s, &rg);
+    return r;
 }
 
 int qcow2_prepare_write(struct qcow2_state *s, struct strata_error **errp)
@@ -238,7 +316,8 @@ int qcow2_prepare_write(struct qcow2_state *s, struct strata_error **errp)
     return 0;
 }
 
-/* Is the host cluster past what the data file holds (reads as zeros)? */
+/* Is the host cluster past what the data file holds (reads as zeros)?
+ * (meta held) */
 static bool host_fresh(struct qcow2_state *s, uint64_t host)
 {
     if (host < s->data_len)
@@ -250,28 +329,30 @@ static bool host_fresh(struct qcow2_state *s, uint64_t host)
     return host >= s->data_len;
 }
 
+/* Writes guest data at `host`, encrypted in a buffer of this request. */
 static int write_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
                       const uint8_t *buf, enum strata_event ev, struct strata_error **errp)
 {
+    uint8_t *enc = NULL;
     if (s->crypt_method) {
-        if (len > s->crypt_buf_len) {
-            free(s->crypt_buf);
-            s->crypt_buf = aligned_alloc(4096, qcow2_align_up(len, 4096));
-            s->crypt_buf_len = s->crypt_buf ? qcow2_align_up(len, 4096) : 0;
-            if (!s->crypt_buf)
-                return strata_error_set(errp, ENOMEM, "out of memory");
-        }
-        memcpy(s->crypt_buf, buf, len);
-        int r = qcow2_crypt(s, true, host, guest, s->crypt_buf, len, errp);
-        if (r < 0)
+        enc = aligned_alloc(4096, qcow2_align_up(len, 4096));
+        if (!enc)
+            return strata_error_set(errp, ENOMEM, "out of memory");
+        memcpy(enc, buf, len);
+        int r = qcow2_crypt(s, true, host, guest, enc, len, errp);
+        if (r < 0) {
+            free(enc);
             return r;
-        buf = s->crypt_buf;
+        }
+        buf = enc;
     }
     qcow2_event(s, ev);
-    return strata_pwrite(s->data, host, len, buf, 0, errp);
+    int r = strata_pwrite(s->data, host, len, buf, 0, errp);
+    free(enc);
+    return r;
 }
 
-/* New host clusters for n guest clusters (contiguous). */
+/* New host clusters for n guest clusters (contiguous; meta held). */
 static int alloc_data(struct qcow2_state *s, uint64_t guest, uint64_t n, uint64_t *host,
                       struct strata_error **errp)
 {
@@ -287,28 +368,43 @@ static uint64_t new_entry_for(const struct qcow2_state *s, uint64_t host)
     return (host & QCOW2_OFFSET_MASK) | QCOW2_OFLAG_COPIED;
 }
 
+/* Points the guest cluster at `cstart` to `ne` instead of `old` and queues
+ * what `old` held for freeing unless `keep` (meta held). */
+static int relink(struct qcow2_state *s, uint64_t cstart, const struct qcow2_l2ref *old,
+                  const struct qcow2_l2ref *ne, bool keep, enum strata_event ev,
+                  struct strata_error **errp)
+{
+    qcow2_event(s, ev);
+    int r = qcow2_set_l2_entry(s, cstart, ne, errp);
+    if (r == 0 && !keep && ((old->entry & QCOW2_OFLAG_COMPRESSED) ||
+                            entry_has_host(s, old->entry)))
+        r = qcow2_free_entry_later(s, old->entry, errp);
+    return r;
+}
+
 /* Write within one cluster, with COW of what the request does not cover. */
 static int write_one(struct qcow2_state *s, uint64_t off, uint64_t n, const uint8_t *data,
                      struct strata_error **errp)
 {
     uint64_t csz = s->cluster_size, scsz = 1ull << s->sc_bits;
     uint64_t cstart = off & ~(csz - 1), in = off - cstart;
-    struct qcow2_l2ref e;
-    int r = qcow2_get_l2_entry(s, off, &e, errp);
-    if (r < 0)
-        return r;
     unsigned first = (unsigned)(in >> s->sc_bits), last = (unsigned)((in + n - 1) >> s->sc_bits);
     uint32_t touched = sc_mask(first, last);
     uint32_t old_alloc, old_zero;
-    entry_masks(s, &e, &old_alloc, &old_zero);
-    bool compressed = e.entry & QCOW2_OFLAG_COMPRESSED;
-    bool usable = entry_has_host(s, e.entry) && (e.entry & QCOW2_OFLAG_COPIED);
-    if (!s->extended && usable && (e.entry & QCOW2_OFLAG_ZERO))
-        old_alloc = 0;  /* preallocated zero cluster: edges become zeros */
-
+    struct qcow2_l2ref e;
     uint64_t host, wlo, whi;
     uint32_t carry = 0;
-    bool fresh = false;
+    bool fresh = false, compressed, usable;
+
+    pthread_mutex_lock(&s->meta);
+    int r = qcow2_get_l2_entry(s, off, &e, errp);
+    if (r < 0)
+        goto unlock;
+    entry_masks(s, &e, &old_alloc, &old_zero);
+    compressed = e.entry & QCOW2_OFLAG_COMPRESSED;
+    usable = entry_has_host(s, e.entry) && (e.entry & QCOW2_OFLAG_COPIED);
+    if (!s->extended && usable && (e.entry & QCOW2_OFLAG_ZERO))
+        old_alloc = 0;  /* preallocated zero cluster: edges become zeros */
     if (usable) {
         host = s->data != s->file ? cstart : e.entry & QCOW2_OFFSET_MASK;
         uint32_t fill = touched & ~old_alloc;
@@ -317,7 +413,7 @@ static int write_one(struct qcow2_state *s, uint64_t off, uint64_t n, const uint
     } else {
         r = alloc_data(s, cstart, 1, &host, errp);
         if (r < 0)
-            return r;
+            goto unlock;
         fresh = host_fresh(s, host);
         carry = compressed ? ~0u >> (32 - s->sc_per_cluster) : old_alloc;
         uint32_t set = touched | carry;
@@ -329,17 +425,27 @@ static int write_one(struct qcow2_state *s, uint64_t off, uint64_t n, const uint
             whi = csz;
         }
     }
+unlock:
+    pthread_mutex_unlock(&s->meta);
+    if (r < 0)
+        return r;
 
+    /* The new cluster is ours alone (refcount 1, nothing points at it yet)
+     * and the guest cluster is held exclusively: fill it unlocked. */
     const uint8_t *src = data;
+    uint8_t *b = NULL;
     uint64_t wstart = in, wlen = n;
     if (wlo < in || whi > in + n) {
-        uint8_t *b = s->buf;
+        b = aligned_alloc(4096, qcow2_align_up(csz, 4096));
+        if (!b)
+            return strata_error_set(errp, ENOMEM, "out of memory");
         qcow2_event(s, STRATA_EV_COW_READ);
-        if (wlo < in && (r = qcow2_do_pread(s, cstart + wlo, in - wlo, b, errp)) < 0)
+        if ((wlo < in && (r = pread_locked(s, cstart + wlo, in - wlo, b, errp)) < 0) ||
+            (whi > in + n &&
+             (r = pread_locked(s, off + n, whi - (in + n), b + (in + n - wlo), errp)) < 0)) {
+            free(b);
             return r;
-        if (whi > in + n &&
-            (r = qcow2_do_pread(s, off + n, whi - (in + n), b + (in + n - wlo), errp)) < 0)
-            return r;
+        }
         memcpy(b + (in - wlo), data, n);
         src = b;
         wstart = wlo;
@@ -357,6 +463,7 @@ static int write_one(struct qcow2_state *s, uint64_t off, uint64_t n, const uint
     }
     r = write_data(s, host + wstart, cstart + wstart, wlen, src,
                    src == data ? STRATA_EV_WRITE_AIO : STRATA_EV_COW_WRITE, errp);
+    free(b);
     if (r < 0)
         return r;
 
@@ -367,14 +474,11 @@ static int write_one(struct qcow2_state *s, uint64_t off, uint64_t n, const uint
         ne.bitmap = ((uint64_t)zero << 32) | alloc;
     }
     if (ne.entry != e.entry || ne.bitmap != e.bitmap) {
-        qcow2_event(s, STRATA_EV_L2_UPDATE);
-        r = qcow2_set_l2_entry(s, cstart, &ne, errp);
-        if (r < 0)
-            return r;
-        if (!usable && (compressed || entry_has_host(s, e.entry)))
-            r = qcow2_free_entry_later(s, e.entry, errp);
+        pthread_mutex_lock(&s->meta);
+        r = relink(s, cstart, &e, &ne, usable, STRATA_EV_L2_UPDATE, errp);
+        pthread_mutex_unlock(&s->meta);
         if (compressed)
-            s->dc_valid = false;
+            dc_forget(s);
     }
     return r;
 }
@@ -386,40 +490,100 @@ static int write_fresh_run(struct qcow2_state *s, uint64_t off, uint64_t k,
                            struct strata_error **errp)
 {
     uint64_t host;
+    pthread_mutex_lock(&s->meta);
     int r = alloc_data(s, off, k, &host, errp);
+    pthread_mutex_unlock(&s->meta);
     if (r < 0)
         return r;
     r = write_data(s, host, off, k * s->cluster_size, data, STRATA_EV_WRITE_AIO, errp);
     if (r < 0)
         return r;
-    for (uint64_t i = 0; i < k; i++) {
+    bool compressed = false;
+    pthread_mutex_lock(&s->meta);
+    for (uint64_t i = 0; i < k && r == 0; i++) {
         struct qcow2_l2ref ne = { new_entry_for(s, host + i * s->cluster_size), 0 };
         if (s->data != s->file)
             ne.entry = new_entry_for(s, off + i * s->cluster_size);
         if (s->extended)
             ne.bitmap = 0xffffffffull;
-        qcow2_event(s, STRATA_EV_L2_UPDATE);
-        r = qcow2_set_l2_entry(s, off + i * s->cluster_size, &ne, errp);
-        if (r < 0)
-            return r;
-        if (old[i].entry & QCOW2_OFLAG_COMPRESSED)
-            s->dc_valid = false;
-        if ((old[i].entry & QCOW2_OFLAG_COMPRESSED) || entry_has_host(s, old[i].entry)) {
-            r = qcow2_free_entry_later(s, old[i].entry, errp);
-            if (r < 0)
-                return r;
-        }
+        compressed |= old[i].entry & QCOW2_OFLAG_COMPRESSED;
+        r = relink(s, off + i * s->cluster_size, &old[i], &ne, false, STRATA_EV_L2_UPDATE,
+                   errp);
     }
-    return 0;
+    pthread_mutex_unlock(&s->meta);
+    if (compressed)
+        dc_forget(s);
+    return r;
+}
+
+/* qcow2_prepare_write under meta; *can_zero (when not NULL): whether zero
+ * clusters can be used. */
+static int prepare_and_lock(struct qcow2_state *s, bool *can_zero, struct strata_error **errp)
+{
+    pthread_mutex_lock(&s->meta);
+    int r = qcow2_prepare_write(s, errp);
+    if (can_zero)
+        *can_zero = s->version >= 3 && !(s->autoclear & QCOW2_AUTOCLEAR_DATA_RAW);
+    pthread_mutex_unlock(&s->meta);
+    return r;
+}
+
+/* The end of a writing request: frees it queued, and with FUA everything
+ * stable. */
+static int finish_write(struct qcow2_state *s, bool fua, struct strata_error **errp)
+{
+    pthread_mutex_lock(&s->meta);
+    int r = qcow2_apply_pending_frees(s, errp);
+    if (r == 0 && fua)
+        r = qcow2_flush_all(s, errp);
+    pthread_mutex_unlock(&s->meta);
+    return r;
+}
+
+/* Can the whole cluster of entry e be overwritten in place? */
+static bool in_place(const struct qcow2_state *s, const struct qcow2_l2ref *e)
+{
+    uint32_t a, z;
+    entry_masks(s, e, &a, &z);
+    return entry_has_host(s, e->entry) && (e->entry & QCOW2_OFLAG_COPIED) &&
+           a == (~0u >> (32 - s->sc_per_cluster)) &&
+           !(e->entry & QCOW2_OFLAG_ZERO && !s->extended);
 }
 
 #define QCOW2_RUN_MAX 64
 
-int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uint8_t *buf,
-                    unsigned flags, struct strata_error **errp)
+/* Whole clusters from `off`: how many (k, at most len / csz) are either all
+ * in place and contiguous on the host, or all to be allocated (meta held). */
+static int plan_run(struct qcow2_state *s, uint64_t off, uint64_t len,
+                    struct qcow2_l2ref *ents, uint64_t *kp, bool *inplace, uint64_t *host0,
+                    struct strata_error **errp)
 {
     uint64_t csz = s->cluster_size;
-    int r = qcow2_prepare_write(s, errp);
+    int r = qcow2_get_l2_entry(s, off, &ents[0], errp);
+    if (r < 0)
+        return r;
+    *inplace = in_place(s, &ents[0]);
+    *host0 = s->data != s->file ? off : ents[0].entry & QCOW2_OFFSET_MASK;
+    uint64_t k = 1;
+    while (k < QCOW2_RUN_MAX && (k + 1) * csz <= len) {
+        r = qcow2_get_l2_entry(s, off + k * csz, &ents[k], errp);
+        if (r < 0)
+            return r;
+        bool ip = in_place(s, &ents[k]);
+        uint64_t h = s->data != s->file ? off + k * csz : ents[k].entry & QCOW2_OFFSET_MASK;
+        if (ip != *inplace || (ip && h != *host0 + k * csz))
+            break;
+        k++;
+    }
+    *kp = k;
+    return 0;
+}
+
+static int pwrite_locked(struct qcow2_state *s, uint64_t off, uint64_t len,
+                         const uint8_t *buf, unsigned flags, struct strata_error **errp)
+{
+    uint64_t csz = s->cluster_size;
+    int r = prepare_and_lock(s, NULL, errp);
     if (r < 0)
         return r;
     while (len > 0) {
@@ -428,35 +592,13 @@ int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uin
             /* Whole clusters: in place when contiguous and ours, else a batch
              * of new clusters. */
             struct qcow2_l2ref ents[QCOW2_RUN_MAX];
-            r = qcow2_get_l2_entry(s, off, &ents[0], errp);
+            uint64_t k, host0;
+            bool inplace;
+            pthread_mutex_lock(&s->meta);
+            r = plan_run(s, off, len, ents, &k, &inplace, &host0, errp);
+            pthread_mutex_unlock(&s->meta);
             if (r < 0)
                 return r;
-            uint32_t a0, z0;
-            entry_masks(s, &ents[0], &a0, &z0);
-            bool full = a0 == (~0u >> (32 - s->sc_per_cluster));
-            bool inplace = entry_has_host(s, ents[0].entry) &&
-                           (ents[0].entry & QCOW2_OFLAG_COPIED) && full &&
-                           !(ents[0].entry & QCOW2_OFLAG_ZERO && !s->extended);
-            uint64_t host0 = ents[0].entry & QCOW2_OFFSET_MASK;
-            if (s->data != s->file)
-                host0 = off;
-            uint64_t k = 1;
-            while (k < QCOW2_RUN_MAX && (k + 1) * csz <= len) {
-                r = qcow2_get_l2_entry(s, off + k * csz, &ents[k], errp);
-                if (r < 0)
-                    return r;
-                uint32_t a, z;
-                entry_masks(s, &ents[k], &a, &z);
-                bool f = a == (~0u >> (32 - s->sc_per_cluster));
-                bool ip = entry_has_host(s, ents[k].entry) &&
-                          (ents[k].entry & QCOW2_OFLAG_COPIED) && f &&
-                          !(ents[k].entry & QCOW2_OFLAG_ZERO && !s->extended);
-                uint64_t h = s->data != s->file ? off + k * csz
-                                                : ents[k].entry & QCOW2_OFFSET_MASK;
-                if (ip != inplace || (ip && h != host0 + k * csz))
-                    break;
-                k++;
-            }
             if (inplace)
                 r = write_data(s, host0, off, k * csz, buf, STRATA_EV_WRITE_AIO, errp);
             else
@@ -476,18 +618,102 @@ int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uin
         buf += n;
         len -= n;
     }
-    r = qcow2_apply_pending_frees(s, errp);
+    return finish_write(s, flags & STRATA_REQ_FUA, errp);
+}
+
+/* Where [off, off+n) of one cluster is written in place (meta held): the
+ * host offset, or 0 when the write would change the mapping (allocation,
+ * copy-on-write, a zero flag or subcluster bits to clear). */
+static uint64_t in_place_host(struct qcow2_state *s, uint64_t off, uint64_t n,
+                              struct strata_error **errp)
+{
+    struct qcow2_l2ref e;
+    if (qcow2_get_l2_entry(s, off, &e, errp) < 0)
+        return 0;
+    if (!entry_has_host(s, e.entry) || !(e.entry & QCOW2_OFLAG_COPIED))
+        return 0;
+    uint64_t cstart = off & ~(s->cluster_size - 1), in = off - cstart;
+    for (uint64_t sc = in >> s->sc_bits; sc <= (in + n - 1) >> s->sc_bits; sc++)
+        if (qcow2_entry_type(s, &e, (unsigned)sc) != QCOW2_NORMAL)
+            return 0;
+    if (!s->extended && (e.entry & QCOW2_OFLAG_ZERO))
+        return 0;
+    uint64_t host = s->data != s->file ? cstart : e.entry & QCOW2_OFFSET_MASK;
+    return host + in;
+}
+
+/* A write that only overwrites allocated clusters changes no metadata, so
+ * it needs its clusters only shared: writers of different bytes of one
+ * cluster then run at once.  Returns 1 (nothing written) when some cluster
+ * needs more; a request of more than QCOW2_RUN_MAX clusters is not tried. */
+static int pwrite_in_place(struct qcow2_state *s, uint64_t off, uint64_t len,
+                           const uint8_t *buf, unsigned flags, struct strata_error **errp)
+{
+    uint64_t csz = s->cluster_size;
+    uint64_t hosts[QCOW2_RUN_MAX], lens[QCOW2_RUN_MAX];
+    size_t k = 0;
+    int r = 0;
+    /* A lookup that fails here fails again on the full path, which
+     * reports it with its context. */
+    struct strata_error *lookup_err = NULL;
+    pthread_mutex_lock(&s->meta);
+    if (s->header_dirty || (s->lazy && !s->dirty_set) ||
+        (s->autoclear & QCOW2_AUTOCLEAR_BITMAPS) || (s->incompat & QCOW2_INCOMPAT_CORRUPT))
+        r = 1;      /* qcow2_prepare_write has work: the full path does it */
+    for (uint64_t o = off; r == 0 && o < off + len; k++) {
+        uint64_t n = csz - (o & (csz - 1));
+        if (n > off + len - o)
+            n = off + len - o;
+        if (k == QCOW2_RUN_MAX || !(hosts[k] = in_place_host(s, o, n, &lookup_err)))
+            r = 1;
+        lens[k] = n;
+        o += n;
+    }
+    pthread_mutex_unlock(&s->meta);
+    strata_error_free(lookup_err);
+    if (r)
+        return r;
+    uint64_t guest = off;
+    for (size_t i = 0; i < k && r == 0;) {
+        /* Clusters that follow each other on the host: one write. */
+        size_t j = i + 1;
+        uint64_t n = lens[i];
+        while (j < k && hosts[j] == hosts[i] + n) {
+            n += lens[j];
+            j++;
+        }
+        r = write_data(s, hosts[i], guest, n, buf + (guest - off), STRATA_EV_WRITE_AIO, errp);
+        guest += n;
+        i = j;
+    }
     if (r == 0 && (flags & STRATA_REQ_FUA))
-        r = qcow2_flush_all(s, errp);
+        r = finish_write(s, true, errp);
     return r;
 }
 
-/* Does the whole cluster at `off` read as zeros now? */
+int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uint8_t *buf,
+                    unsigned flags, struct strata_error **errp)
+{
+    struct qcow2_range rg;
+    qcow2_range_lock(s, &rg, off, len, false);
+    int r = pwrite_in_place(s, off, len, buf, flags, errp);
+    qcow2_range_unlock(s, &rg);
+    if (r != 1)
+        return r;
+    qcow2_range_lock(s, &rg, off, len, true);
+    r = pwrite_locked(s, off, len, buf, flags, errp);
+    qcow2_range_unlock(s, &rg);
+    return r;
+}
+
+/* Does the part [off, off+n) of one cluster read as zeros now? */
 static int reads_as_zero(struct qcow2_state *s, uint64_t off, uint64_t n, bool *zero,
                          struct strata_error **errp)
 {
     struct qcow2_l2ref e;
+    pthread_mutex_lock(&s->meta);
     int r = qcow2_get_l2_entry(s, off, &e, errp);
+    pthread_mutex_unlock(&s->meta);
     if (r < 0)
         return r;
     uint64_t in = off & (s->cluster_size - 1);
@@ -510,111 +736,171 @@ static int reads_as_zero(struct qcow2_state *s, uint64_t off, uint64_t n, bool *
     return 0;
 }
 
-int qcow2_do_zero(struct qcow2_state *s, uint64_t off, uint64_t len, unsigned flags,
-                  bool discard, struct strata_error **errp)
+/* Zeroes or discards the part [off, off+n) of the cluster at cstart whose
+ * entry is e by changing its L2 entry (whole clusters, or whole subclusters
+ * with extended L2).  *done is false when it must be written instead. */
+static int zero_entry(struct qcow2_state *s, uint64_t cstart, uint64_t in, uint64_t n,
+                      const struct qcow2_l2ref *e, unsigned flags, bool discard, bool can_zero,
+                      bool *done, struct strata_error **errp)
+{
+    bool whole = in == 0 && n == s->cluster_size;
+    bool keep = !discard && !(flags & STRATA_REQ_MAY_UNMAP) &&
+                entry_has_host(s, e->entry) && (e->entry & QCOW2_OFLAG_COPIED);
+    struct qcow2_l2ref ne = { 0, 0 };
+    bool zero_flag = !discard || s->backing;
+    if (!can_zero)
+        zero_flag = false;
+    *done = true;
+    if (s->extended) {
+        unsigned first = (unsigned)(in >> s->sc_bits);
+        unsigned last = (unsigned)((in + n - 1) >> s->sc_bits);
+        uint32_t m = sc_mask(first, last);
+        uint32_t alloc, zero;
+        entry_masks(s, e, &alloc, &zero);
+        if (e->entry & QCOW2_OFLAG_COMPRESSED) {
+            if (!whole) {
+                /* Compressed clusters have no subclusters: go through the
+                 * write path. */
+                *done = false;
+                return 0;
+            }
+            alloc = 0;
+        }
+        alloc &= ~m;
+        if (zero_flag)
+            zero |= m;
+        else
+            zero &= ~m;
+        bool host_kept = alloc || keep;
+        ne.entry = host_kept ? (e->entry & ~QCOW2_OFLAG_COMPRESSED) : 0;
+        if (!host_kept && s->data != s->file)
+            ne.entry = 0;
+        ne.bitmap = ((uint64_t)zero << 32) | alloc;
+        keep = host_kept;
+    } else {
+        ne.entry = keep ? (e->entry | QCOW2_OFLAG_ZERO) : (zero_flag ? QCOW2_OFLAG_ZERO : 0);
+    }
+    int r = 0;
+    if (ne.entry != e->entry || ne.bitmap != e->bitmap) {
+        pthread_mutex_lock(&s->meta);
+        r = relink(s, cstart, e, &ne, keep, STRATA_EV_L2_UPDATE, errp);
+        pthread_mutex_unlock(&s->meta);
+        if (!keep && (e->entry & QCOW2_OFLAG_COMPRESSED))
+            dc_forget(s);
+        if (r < 0)
+            return r;
+    }
+    if (discard && !keep && s->data != s->file && entry_has_host(s, e->entry))
+        strata_pdiscard(s->data, cstart + in, n, NULL);
+    return 0;
+}
+
+static int zero_locked(struct qcow2_state *s, uint64_t off, uint64_t len, unsigned flags,
+                       bool discard, struct strata_error **errp)
 {
     uint64_t csz = s->cluster_size, scsz = 1ull << s->sc_bits;
-    int r = qcow2_prepare_write(s, errp);
+    bool can_zero;
+    int r = prepare_and_lock(s, &can_zero, errp);
     if (r < 0)
         return r;
-    bool can_zero = s->version >= 3 && !(s->autoclear & QCOW2_AUTOCLEAR_DATA_RAW);
     while (len > 0) {
         uint64_t cstart = off & ~(csz - 1), in = off - cstart;
         uint64_t n = csz - in < len ? csz - in : len;
-        struct qcow2_l2ref e;
-        r = qcow2_get_l2_entry(s, off, &e, errp);
-        if (r < 0)
-            return r;
         bool whole = in == 0 && n == csz;
         /* Extended L2: whole subclusters can be zeroed in the bitmap. */
         bool whole_sc = s->extended && (in % scsz) == 0 && (n % scsz) == 0;
+        bool z, done;
+        struct qcow2_l2ref e;
         if (discard && !whole && !whole_sc)
             goto next;   /* advisory: partial clusters are left alone */
-        if (!discard && !whole && !whole_sc) {
-            bool z;
+        if (!discard && (!(whole || whole_sc) || !can_zero)) {
             r = reads_as_zero(s, off, n, &z, errp);
             if (r < 0)
                 return r;
-            if (!z) {
-                r = write_one(s, off, n, s->zero_buf, errp);
-                if (r < 0)
-                    return r;
-            }
-            goto next;
-        }
-        if (!can_zero && !discard) {
-            bool z;
-            r = reads_as_zero(s, off, n, &z, errp);
-            if (r < 0)
-                return r;
-            if (!z && !whole) {
-                r = write_one(s, off, n, s->zero_buf, errp);
-            } else if (!z) {
-                r = write_fresh_run(s, off, 1, s->zero_buf, &e, errp);
-            }
-            if (r < 0)
-                return r;
-            goto next;
-        }
-        {
-            bool keep = !discard && !(flags & STRATA_REQ_MAY_UNMAP) &&
-                        entry_has_host(s, e.entry) && (e.entry & QCOW2_OFLAG_COPIED);
-            struct qcow2_l2ref ne = { 0, 0 };
-            bool zero_flag = !discard || s->backing;
-            if (!can_zero)
-                zero_flag = false;
-            if (s->extended) {
-                unsigned first = (unsigned)(in >> s->sc_bits);
-                unsigned last = (unsigned)((in + n - 1) >> s->sc_bits);
-                uint32_t m = sc_mask(first, last);
-                uint32_t alloc, zero;
-                entry_masks(s, &e, &alloc, &zero);
-                if (e.entry & QCOW2_OFLAG_COMPRESSED) {
-                    if (!whole) {
-                        /* Compressed clusters have no subclusters: go through
-                         * the write path. */
-                        r = write_one(s, off, n, s->zero_buf, errp);
-                        if (r < 0)
-                            return r;
-                        goto next;
-                    }
-                    alloc = 0;
-                }
-                alloc &= ~m;
-                if (zero_flag)
-                    zero |= m;
-                else
-                    zero &= ~m;
-                bool host_kept = alloc || keep;
-                ne.entry = host_kept ? (e.entry & ~QCOW2_OFLAG_COMPRESSED) : 0;
-                if (!host_kept && s->data != s->file)
-                    ne.entry = 0;
-                ne.bitmap = ((uint64_t)zero << 32) | alloc;
-                keep = host_kept;
+            if (z)
+                goto next;
+            if (whole && !can_zero) {
+                pthread_mutex_lock(&s->meta);
+                r = qcow2_get_l2_entry(s, off, &e, errp);
+                pthread_mutex_unlock(&s->meta);
+                if (r == 0)
+                    r = write_fresh_run(s, off, 1, s->zero_buf, &e, errp);
             } else {
-                ne.entry = keep ? (e.entry | QCOW2_OFLAG_ZERO) : (zero_flag ? QCOW2_OFLAG_ZERO : 0);
+                r = write_one(s, off, n, s->zero_buf, errp);
             }
-            if (ne.entry != e.entry || ne.bitmap != e.bitmap) {
-                qcow2_event(s, STRATA_EV_L2_UPDATE);
-                r = qcow2_set_l2_entry(s, cstart, &ne, errp);
-                if (r < 0)
-                    return r;
-                if (!keep && ((e.entry & QCOW2_OFLAG_COMPRESSED) || entry_has_host(s, e.entry))) {
-                    if (e.entry & QCOW2_OFLAG_COMPRESSED)
-                        s->dc_valid = false;
-                    r = qcow2_free_entry_later(s, e.entry, errp);
-                    if (r < 0)
-                        return r;
-                }
-            }
-            if (discard && !keep && s->data != s->file && entry_has_host(s, e.entry))
-                strata_pdiscard(s->data, cstart + in, n, NULL);
+            if (r < 0)
+                return r;
+            goto next;
         }
+        pthread_mutex_lock(&s->meta);
+        r = qcow2_get_l2_entry(s, off, &e, errp);
+        pthread_mutex_unlock(&s->meta);
+        if (r < 0)
+            return r;
+        r = zero_entry(s, cstart, in, n, &e, flags, discard, can_zero, &done, errp);
+        if (r == 0 && !done)
+            r = write_one(s, off, n, s->zero_buf, errp);
+        if (r < 0)
+            return r;
 next:
         off += n;
         len -= n;
     }
-    return qcow2_apply_pending_frees(s, errp);
+    return finish_write(s, false, errp);
+}
+
+int qcow2_do_zero(struct qcow2_state *s, uint64_t off, uint64_t len, unsigned flags,
+                  bool discard, struct strata_error **errp)
+{
+    struct qcow2_range rg;
+    qcow2_range_lock(s, &rg, off, len, true);
+    int r = zero_locked(s, off, len, flags, discard, errp);
+    qcow2_range_unlock(s, &rg);
+    return r;
+}
+
+/* One whole cluster compressed into a buffer of this request: *clen is its
+ * length, or 0 when it does not get smaller. */
+static int compress_cluster(struct qcow2_state *s, const uint8_t *src, uint8_t *out,
+                            uint64_t *clen, struct strata_error **errp)
+{
+    struct qcow2_codec *codec = qcow2_codec_get(s);
+    if (!codec)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    long n = qcow2_compress(codec, s->compression_type, src, s->cluster_size, out,
+                           s->cluster_size, errp);
+    qcow2_codec_put(s, codec);
+    *clen = n > 0 ? (uint64_t)n : 0;
+    if (n == -ENOSPC)
+        return 0;
+    if (n < 0)
+        strata_error_prefix(errp, "%s", s->name);
+    return n < 0 ? (int)n : 0;
+}
+
+/* Stores one whole cluster's compressed data (clen bytes in cbuf). */
+static int store_compressed(struct qcow2_state *s, uint64_t off, const uint8_t *cbuf,
+                            uint64_t clen, struct strata_error **errp)
+{
+    uint64_t host;
+    pthread_mutex_lock(&s->meta);
+    int r = qcow2_alloc_bytes(s, clen, &host, errp);
+    pthread_mutex_unlock(&s->meta);
+    if (r < 0)
+        return r;
+    qcow2_event(s, STRATA_EV_WRITE_COMPRESSED);
+    r = strata_pwrite(s->file, host, clen, cbuf, 0, errp);
+    if (r < 0)
+        return r;
+    struct qcow2_l2ref old;
+    struct qcow2_l2ref ne = { qcow2_compressed_entry(s, host, clen), 0 };
+    pthread_mutex_lock(&s->meta);
+    r = qcow2_get_l2_entry(s, off, &old, errp);
+    if (r == 0)
+        r = relink(s, off, &old, &ne, false, STRATA_EV_L2_UPDATE_COMPRESSED, errp);
+    pthread_mutex_unlock(&s->meta);
+    dc_forget(s);
+    return r;
 }
 
 /* Compresses whole clusters one by one; a cluster that does not get smaller,
@@ -626,66 +912,40 @@ int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
     uint64_t csz = s->cluster_size;
     if (s->data != s->file || s->crypt_method)
         return qcow2_do_pwrite(s, off, len, buf, 0, errp);
-    int r = qcow2_prepare_write(s, errp);
-    if (r < 0)
-        return r;
-    while (len > 0) {
+    struct qcow2_range rg;
+    qcow2_range_lock(s, &rg, off, len, true);
+    uint8_t *pad = NULL, *cbuf = aligned_alloc(4096, qcow2_align_up(csz, 4096));
+    int r = cbuf ? prepare_and_lock(s, NULL, errp)
+                 : strata_error_set(errp, ENOMEM, "out of memory");
+    while (r == 0 && len > 0) {
         uint64_t in = off & (csz - 1);
         uint64_t n = csz - in < len ? csz - in : len;
         const uint8_t *src = buf;
-        if (in || (n < csz && off + n != s->size)) {
-            /* Clusters covered in part are stored plainly. */
-            r = qcow2_do_pwrite(s, off, n, buf, 0, errp);
-            if (r < 0)
-                return r;
-            goto next;
-        }
-        if (n < csz) {
+        uint64_t clen = 0;
+        if (!in && n < csz && off + n == s->size) {
             /* The last cluster of the image: pad with zeros. */
-            memset(s->buf, 0, csz);
-            memcpy(s->buf, buf, n);
-            src = s->buf;
+            if (!pad && !(pad = calloc(1, csz))) {
+                r = strata_error_set(errp, ENOMEM, "out of memory");
+                break;
+            }
+            memcpy(pad, buf, n);
+            src = pad;
         }
-        long clen = qcow2_compress(&s->codec, s->compression_type, src, csz, s->cbuf, csz,
-                                   errp);
-        if (clen == -ENOSPC) {
-            r = qcow2_do_pwrite(s, off, n, buf, 0, errp);
-            if (r < 0)
-                return r;
-            goto next;
-        }
-        if (clen < 0) {
-            strata_error_prefix(errp, "%s", s->name);
-            return (int)clen;
-        }
-        uint64_t host;
-        r = qcow2_alloc_bytes(s, (uint64_t)clen, &host, errp);
-        if (r < 0)
-            return r;
-        qcow2_event(s, STRATA_EV_WRITE_COMPRESSED);
-        r = strata_pwrite(s->file, host, (uint64_t)clen, s->cbuf, 0, errp);
-        if (r < 0)
-            return r;
-        struct qcow2_l2ref old;
-        r = qcow2_get_l2_entry(s, off, &old, errp);
-        if (r < 0)
-            return r;
-        struct qcow2_l2ref ne = { qcow2_compressed_entry(s, host, (uint64_t)clen), 0 };
-        qcow2_event(s, STRATA_EV_L2_UPDATE_COMPRESSED);
-        r = qcow2_set_l2_entry(s, off, &ne, errp);
-        if (r < 0)
-            return r;
-        s->dc_valid = false;
-        if ((old.entry & QCOW2_OFLAG_COMPRESSED) ||
-            (old.entry & QCOW2_OFFSET_MASK)) {
-            r = qcow2_free_entry_later(s, old.entry, errp);
-            if (r < 0)
-                return r;
-        }
-next:
+        /* Clusters covered in part are stored plainly, and so are those
+         * that do not get smaller. */
+        if (!in && (n == csz || src == pad))
+            r = compress_cluster(s, src, cbuf, &clen, errp);
+        if (r == 0)
+            r = clen ? store_compressed(s, off, cbuf, clen, errp)
+                     : pwrite_locked(s, off, n, buf, 0, errp);
         off += n;
         buf += n;
         len -= n;
     }
-    return qcow2_apply_pending_frees(s, errp);
+    if (r == 0)
+        r = finish_write(s, false, errp);
+    free(pad);
+    free(cbuf);
+    qcow2_range_unlock(s, &rg);
+    return r;
 }

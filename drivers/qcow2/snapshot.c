@@ -427,7 +427,7 @@ int qcow2_snapshot_goto(struct qcow2_state *s, const char *name, struct strata_e
             store_be64(v, sn->disk_size);
             r = strata_pwrite(s->file, 24, 8, v, 0, errp);
             if (r == 0)
-                s->size = sn->disk_size;
+                __atomic_store_n(&s->size, sn->disk_size, __ATOMIC_RELAXED);
         }
     }
     if (r == 0)

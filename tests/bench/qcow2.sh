@@ -1,8 +1,13 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # qcow2 next to qemu-img on the same machine in the same run: allocation
 # path (4 KiB writes, each to a cluster of its own), 4 KiB reads of those
-# clusters, 1 MiB sequential reads, convert of a 1 GiB qcow2 (plain and
-# LUKS) to raw.  Figures only.
+# clusters, both also with O_DIRECT at queue depths 1 and 32, 1 MiB
+# sequential reads, convert of a 1 GiB qcow2 (plain and LUKS) to raw.
+# Figures only.  Sourced by run.sh (make bench), or run on its own:
+# STRATA_BUILD=build bash tests/bench/qcow2.sh; STRATA_BENCH_RUNS sets the
+# runs a median is taken of (5), STRATA_BENCH_QCOW2_QUICK=1 leaves out the
+# page-cache 4 KiB rows (whose 8 GiB images are slow to make and delete on
+# some disks) and the LUKS rows.
 #
 # The 4 KiB rows run both tools' `bench` with the same arguments, so both
 # issue the same requests: the stride (1 MiB + 4 KiB) and the virtual size
@@ -14,6 +19,8 @@
 # with a one-request run and printed as a share) stays under 5%.  Before a
 # read row each tool reads once untimed, so both find the page cache warm.
 set -u
+build=${build:-${STRATA_BUILD:?STRATA_BUILD not set}}
+runs=${STRATA_BENCH_RUNS:-5}
 dir=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench-qcow2-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 img=$build/bin/strata-img
@@ -69,6 +76,7 @@ bench4k_long() {
 
 echo "== qcow2 (strata vs qemu-img 'bench'/'convert'; ratio > 1: strata faster)"
 stride=1052672
+if [ -z "${STRATA_BENCH_QCOW2_QUICK:-}" ]; then
 short=16384 long=131072
 # Virtual sizes holding every request of a run without wrapping.
 for t in s q; do
@@ -86,6 +94,45 @@ done
 bench4k "4k reads of allocated clusters" $short "$dir/ws.qcow2" "$dir/wq.qcow2" -s 4k -S $stride
 bench4k_long "4k reads of allocated clusters" $long "$dir/ls.qcow2" "$dir/lq.qcow2" -s 4k -S $stride
 rm -f "$dir"/[wl][sq].qcow2
+fi
+
+# O_DIRECT (-t none: no page cache, so each request reaches the disk and
+# requests in flight overlap only as far as the driver lets them), at depth
+# 1 and 32.  Each figure is the median of $runs runs by each tool's in-run
+# timer, the tools taking turns; every write run starts from a new image.
+# median: the middle of the numbers on stdin.
+median() { sort -g | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : "FAILED" }'; }
+# inrun CMD...: the in-run seconds of one run, or FAILED.
+inrun() { local r; r=$(run "$@"); [ "$r" = FAILED ] && echo FAILED || echo "${r#* }"; }
+direct_rows() { # depth count
+    local d=$1 n=$2 i ws= wq= rs= rq=
+    for i in $(seq "$runs"); do
+        for t in s q; do
+            rm -f "$dir/d$t.qcow2"
+            qemu-img create -q -f qcow2 "$dir/d$t.qcow2" 17G
+        done
+        ws+="$(inrun "$img" bench -f qcow2 -t none -d "$d" -c "$n" -w -s 4k -S $stride \
+            "$dir/ds.qcow2") "
+        wq+="$(inrun qemu-img bench -f qcow2 -t none -d "$d" -c "$n" -w -s 4k -S $stride \
+            "$dir/dq.qcow2") "
+    done
+    for i in $(seq "$runs"); do
+        rs+="$(inrun "$img" bench -f qcow2 -t none -d "$d" -c "$n" -s 4k -S $stride \
+            "$dir/ds.qcow2") "
+        rq+="$(inrun qemu-img bench -f qcow2 -t none -d "$d" -c "$n" -s 4k -S $stride \
+            "$dir/dq.qcow2") "
+    done
+    local m
+    for m in ws wq rs rq; do
+        case " ${!m} " in *" FAILED "*) printf -v "$m" FAILED ;;
+        *) printf -v "$m" '%s' "$(tr ' ' '\n' <<<"${!m}" | grep . | median)" ;; esac
+    done
+    row "4k writes, new cluster each, -t none -d $d" "$n" "$ws" "$wq" "  (median of $runs)"
+    row "4k reads of those, -t none -d $d" "$n" "$rs" "$rq" "  (median of $runs)"
+    rm -f "$dir"/d[sq].qcow2
+}
+direct_rows 1 4096
+direct_rows 32 16384
 
 qemu-img create -q -f raw "$dir/src.raw" 1G
 qemu-io -f raw -c 'write -P 0x5a 0 1G' "$dir/src.raw" >/dev/null
@@ -115,7 +162,21 @@ row "convert 1 GiB qcow2 -> raw (MiB)" 1024 "${s% *}" "${q% *}"
 s=$(best3 "$img" convert -t writeback -O raw "$dir/full.qcow2" "$dir/out1.raw")
 q=$(best3 qemu-img convert -t writeback -O raw "$dir/full.qcow2" "$dir/out2.raw")
 row "  same, -t writeback (flushed)" 1024 "${s% *}" "${q% *}"
+# -t none: the target written with O_DIRECT; median of the runs by wall
+# clock (convert prints no in-run time).
+wall() { local r; r=$(run "$@"); [ "$r" = FAILED ] && echo FAILED || echo "${r% *}"; }
+cs= cq=
+for i in $(seq "$runs"); do
+    cs+="$(wall "$img" convert -t none -O raw "$dir/full.qcow2" "$dir/out1.raw")"$'\n'
+    cq+="$(wall qemu-img convert -t none -O raw "$dir/full.qcow2" "$dir/out2.raw")"$'\n'
+done
+s=FAILED q=FAILED
+contains_failed() { grep -q FAILED <<<"$1"; }
+contains_failed "$cs" || s=$(grep . <<<"$cs" | median)
+contains_failed "$cq" || q=$(grep . <<<"$cq" | median)
+row "  same, -t none (O_DIRECT target)" 1024 "$s" "$q" "  (median of $runs)"
 
+if [ -z "${STRATA_BENCH_QCOW2_QUICK:-}" ]; then
 # LUKS: the source is made by qemu-img (iter-time 1000 ms).  Its PBKDF2
 # calibration now and then fails on a busy machine ("Unable to get accurate
 # CPU usage"): try again.  Opening costs one key-slot unlock (about the
@@ -147,5 +208,6 @@ else
             "$(echo "${q% *} - ${q1% *}" | bc -l)" \
             "$(printf '  (unlock: strata %.2f s, qemu %.2f s)' "${s1% *}" "${q1% *}")"
     fi
+fi
 fi
 [ -z "$failed" ] || echo "qcow2 benchmark: some rows FAILED (see above)"
