@@ -93,8 +93,8 @@ static int open_once(const struct tool_image *img, unsigned flags,
     }
 }
 
-static int image_opts(const struct tool_image *img, struct strata_opts **optsp,
-                      struct strata_error **errp)
+int tool_image_opts(const struct tool_image *img, struct strata_opts **optsp,
+                    struct strata_error **errp)
 {
     struct strata_opts *o = NULL;
     int ret = 0;
@@ -127,7 +127,7 @@ int tool_image_open_keyed(const struct tool_image *img, unsigned flags, int keys
                           struct strata_node **nodep, struct strata_error **errp)
 {
     struct strata_opts *o = NULL;
-    int ret = image_opts(img, &o, errp);
+    int ret = tool_image_opts(img, &o, errp);
     if (ret < 0)
         return ret;
     if (!strata_opts_get(o, "driver")) {

@@ -1,0 +1,102 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# strata-io against qemu-io, command by command: the same commands on the
+# same image give the same output, byte for byte once the timings are
+# masked (as QEMU's test suite masks them), and the same exit status.
+. "$(dirname "$0")/lib/common.sh"
+
+need qemu-io
+cd "$T"
+# Named qemu-io, strata-io speaks as qemu-io (prompt, message prefix).
+mkdir ours && ln -s "$STRATA_BUILD/bin/strata-io" ours/qemu-io
+
+mask() {
+    sed -E 's#[0-9]+ ops; [0-9/:. sec]+ \([0-9/.inf]+ [EPTGMKiBbytes]+/sec and [0-9/.inf]+ ops/sec\)#X ops; TIME#;
+            s#^[0-9]+,[0-9]+,[0-9:.]+,[0-9.]+,[0-9.]+$#C-LINE#'
+}
+
+# same IMAGE-SETUP ARGS...: runs qemu-io and strata-io with ARGS on fresh
+# copies of the image made by IMAGE-SETUP, stdout and stderr in one pipe.
+same() {
+    local setup=$1; shift
+    local who
+    for who in theirs ours; do
+        rm -f img.raw; $setup
+        local rc=0
+        if [ $who = ours ]; then ./ours/qemu-io "$@" > $who.out 2>&1 || rc=$?
+        else qemu-io "$@" > $who.out 2>&1 || rc=$?; fi
+        echo "exit $rc" >> $who.out
+        mask < $who.out > $who.txt
+    done
+    diff -u theirs.txt ours.txt > diff.txt || fail "qemu-io $* differs:
+$(cat diff.txt)"
+}
+# piped ... : the same with the commands on standard input
+piped() {
+    local setup=$1 input=$2; shift 2
+    local who
+    for who in theirs ours; do
+        rm -f img.raw; $setup
+        local rc=0
+        if [ $who = ours ]; then printf '%b' "$input" | ./ours/qemu-io "$@" > $who.out 2>&1 || rc=$?
+        else printf '%b' "$input" | qemu-io "$@" > $who.out 2>&1 || rc=$?; fi
+        echo "exit $rc" >> $who.out
+        mask < $who.out > $who.txt
+    done
+    diff -u theirs.txt ours.txt > diff.txt || fail "piped qemu-io $* differs:
+$(cat diff.txt)"
+}
+raw1m() { truncate -s 1M img.raw; }
+raw1m_data() { truncate -s 1M img.raw; qemu-io -f raw -c 'write -P 0x11 64k 64k' img.raw > /dev/null; }
+
+# ------------------------------------------------------------ no image; open, close
+same raw1m -c 'read 0 512'
+same raw1m -c 'open -o driver=raw img.raw' -c 'read -P 0 0 512' -c close -c 'read 0 1'
+same raw1m -c 'open -r -o driver=raw img.raw' -c 'write 0 512' -c 'close' \
+    -c 'open -o driver=raw img.raw' -c 'open -o driver=raw img.raw'
+same raw1m -c 'open -t none -o driver=raw img.raw' -c 'write -P 5 0 4k' -c 'read -P 5 0 4k'
+same raw1m -c 'open -x img.raw' -c 'open -t bogus img.raw'
+same raw1m -c 'open -o driver=raw,file.filename=img.raw' -c 'length' -c 'c' -c 'o -r -o driver=raw img.raw' -c 'l'
+piped raw1m 'open -o driver=raw img.raw\nwrite -P 7 0 512\nread -P 7 0 512\nclose\nread 0 1\n'
+piped raw1m 'read 0 1\n'
+piped raw1m '' -f raw img.raw
+
+# ------------------------------------------------------------ aio
+same raw1m -f raw -c 'aio_write -P 0x22 0 4k' -c 'aio_write -P 0x33 4k 4k 4k' -c aio_flush \
+    -c 'aio_read -P 0x22 0 4k' -c 'aio_read -P 0x33 4k 2k 6k' -c 'aio_read -P 9 0 512' \
+    -c 'aio_read -v 0 32' -c aio_flush
+same raw1m -f raw -c 'aio_write -z 0 4k' -c 'aio_write -z -u 4k 4k' -c 'aio_write -u 0 1' \
+    -c 'aio_write -z 0 1 1' -c 'aio_write -i 0 1' -c 'aio_read -i 0 1' -c 'aio_read -q 0 1' \
+    -c 'aio_read 2M 512' -c 'aio_write 1M 512' -c 'aio_read -C 0 512'
+
+# ------------------------------------------------------------ read and write options
+same raw1m_data -f raw -c 'read -P 0x11 64k 64k' -c 'read -P 0x11 60k 8k' \
+    -c 'read -P 0x11 -s 4k -l 4k 60k 8k' -c 'read -p -P 0 0 4k' -c 'read -s 1 0 4k' \
+    -c 'read -P 0x11 -s 8k 64k 4k' -c 'read -q -v 0 16' -c 'read -v 64k 40' -c 'read -C 0 512'
+same raw1m -f raw -c 'write -f 0 4k' -c 'write -z -n 0 4k' -c 'write -n 0 4k' -c 'write -z -u 0 4k' \
+    -c 'write -q 0 1' -c 'write -C 0 512' -c 'write -c 1 512' -c 'write -c 0 513' \
+    -c 'write -f -c 0 512' -c 'write -b -z 0 512' -c 'write -z -P 1 0 1'
+same raw1m -f raw -c 'write 1M 1' -c 'write 0 2M' -c 'read 1023k 2k' -c 'writev 1M 1' \
+    -c 'readv 1M 1' -c 'discard 1M 1' -c 'write -z 1M 1'
+same raw1m -f raw -c 'read 0 x' -c 'read 0 9E' -c 'read 0 3G' -c 'write 0 3G' -c 'write -P 256 0 1' \
+    -c 'read -P x 0 1' -c 'read' -c 'read -y 0 1' -c 'readv 0' -c 'writev -P 3 0 1k 1k 512' \
+    -c 'readv -P 3 0 2k 512' -c 'readv -P 3 0 3k'
+printf 'abc' > pattern.bin
+same raw1m -f raw -c 'write -s pattern.bin 0 10' -c 'read -v 0 10' -c 'write -s nosuch.bin 0 1' \
+    -c 'write -s pattern.bin -P 1 0 1'
+
+# ------------------------------------------------------------ alloc, map, misc
+same raw1m_data -f raw -c 'alloc 0' -c 'alloc 64k 64k' -c 'alloc 960k 128k' -c 'alloc 0 1M' \
+    -c 'alloc' -c 'alloc 0 1 2' -c map -c 'map 1'
+same raw1m -f raw -c 'flush' -c 'f' -c 'flush 1' -c 'length 1' -c 'sleep 10' -c 'sleep x' \
+    -c 'nosuch' -c 'help nosuch' -c 'help alloc' -c 'truncate 2M' -c 'length' -c 'truncate -m bogus 1M'
+same raw1m -c 'sleep 1' -c 'help sleep' -c 'quit' -c 'read 0 1'
+same raw1m -f raw -c 'write -P 0x44 0 512' -c 'sigraise 15' -c 'read 0 1'
+same raw1m -r -f raw -c 'write 0 1' -c 'writev 0 1' -c 'aio_write 0 1' -c 'discard 0 1' \
+    -c 'truncate 1' -c 'read 0 1'
+
+# ------------------------------------------------------------ reopen
+same raw1m -f raw -c 'reopen -r' -c 'write 0 1' -c 'reopen -w' -c 'write -P 9 0 1' \
+    -c 'read -P 9 0 1' -c 'reopen -r -w' -c 'reopen x' -c 'reopen -c none' -c 'read -P 9 0 1' \
+    -c 'reopen -o read-only=on' -c 'write 0 1' -c 'reopen -r -o read-only=off' -c 'reopen -c bogus'
+
+echo "io-qemu-parity: all comparisons equal"

@@ -1,0 +1,369 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* cmd_open.c - open, close and reopen: the session's one image. */
+#include "io.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define IO_CACHE_FLAGS (STRATA_O_DIRECT | STRATA_O_WRITETHROUGH | STRATA_O_NO_FLUSH)
+
+void io_set_image(struct io_ctx *ctx, struct strata_node *node,
+                  struct strata_opts *opts, unsigned flags)
+{
+    ctx->node = node;
+    strata_opts_free(ctx->opts);
+    ctx->opts = opts;
+    ctx->flags = flags;
+    /* A reopen must not probe again (nor warn again about a raw guess). */
+    if (opts && !strata_opts_get(opts, "driver"))
+        strata_opts_set(opts, "driver", strata_node_driver_name(node));
+}
+
+int io_open_failed(const char *label, struct strata_error *err, int ret)
+{
+    const char *msg = err && err->msg ? err->msg : strerror(ret < 0 ? -ret : EIO);
+    if (label)
+        tool_error("can't open device %s: %s", label, msg);
+    else
+        tool_error("can't open: %s", msg);
+    strata_error_free(err);
+    return 1;
+}
+
+int io_close_image(struct io_ctx *ctx)
+{
+    struct strata_error *err = NULL;
+    int status = 0;
+    if (!ctx->node)
+        return 0;
+    /* Data must reach the image before the session reports success. */
+    if ((ctx->flags & STRATA_O_RDWR) && strata_flush(ctx->node, &err) < 0)
+        status = tool_fail(err, -EIO, NULL);
+    strata_close(ctx->node);
+    ctx->node = NULL;
+    strata_opts_free(ctx->opts);
+    ctx->opts = NULL;
+    return status;
+}
+
+struct strata_opts *io_file_opts(const char *path, const char *format)
+{
+    const char *rest = strncmp(path, "blkdebug:", 9) == 0 ? path + 9 : NULL;
+    const char *colon = rest ? strchr(rest, ':') : NULL;
+    if (!colon)
+        return strata_opts_for_file(path, format);
+    /* QEMU's "blkdebug:RULES:IMAGE": the image's file under a blkdebug
+     * filter with the rules file RULES (none when empty). */
+    struct strata_opts *o = strata_opts_new();
+    if (!o)
+        return NULL;
+    if ((format && strata_opts_set(o, "driver", format) < 0) ||
+        strata_opts_set(o, "file.driver", "blkdebug") < 0 ||
+        strata_opts_set(o, "file.image.driver", "file") < 0 ||
+        strata_opts_set(o, "file.image.filename", colon + 1) < 0) {
+        strata_opts_free(o);
+        return NULL;
+    }
+    if (colon > rest && strata_opts_setf(o, "file.config", "%.*s", (int)(colon - rest),
+                                         rest) < 0) {
+        strata_opts_free(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Opens opts (taken) as the session's image, or says why not. */
+static int open_opts(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
+                     unsigned flags)
+{
+    struct strata_node *node;
+    struct strata_error *err = NULL;
+    int ret = strata_open_opts(opts, flags, &node, &err);
+    if (ret < 0) {
+        strata_opts_free(opts);
+        return io_open_failed(label, err, ret);
+    }
+    io_set_image(ctx, node, opts, flags);
+    return 0;
+}
+
+static int parse_into(struct strata_opts *o, const char *text)
+{
+    struct strata_error *err = NULL;
+    if (strata_opts_parse(o, text, NULL, &err) < 0) {
+        tool_error("%s", err && err->msg ? err->msg : "invalid options");
+        strata_error_free(err);
+        return -1;
+    }
+    return 0;
+}
+
+static int open_run(struct io_ctx *ctx, int argc, char **argv)
+{
+    struct strata_error *err = NULL;
+    struct strata_opts *extra = strata_opts_new();
+    unsigned flags = 0;
+    bool readonly = false, force_share = false;
+    int c;
+
+    if (!extra)
+        return 1;
+    while ((c = getopt(argc, argv, "snCro:ki:t:d:U")) != -1) {
+        switch (c) {
+        case 's':
+            tool_error("open -s: temporary snapshot overlays are not supported");
+            goto fail;
+        case 'C':
+            tool_error("open -C: copy-on-read is not supported");
+            goto fail;
+        case 'n': flags = (flags & ~IO_CACHE_FLAGS) | STRATA_O_DIRECT; break;
+        case 'r': readonly = true; break;
+        case 'k':
+            tool_check_aio("-i", "native");
+            goto fail;
+        case 'i':
+            if (tool_check_aio("-i", optarg) < 0)
+                goto fail;
+            break;
+        case 't': {
+            unsigned cache;
+            if (tool_parse_cache_mode(optarg, &cache, &err) < 0) {
+                strata_error_free(err);
+                tool_error("Invalid cache option: %s", optarg);
+                goto fail;
+            }
+            flags = (flags & ~IO_CACHE_FLAGS) | cache;
+            break;
+        }
+        case 'd':
+            /* Discards always reach the image: only that mode is had. */
+            if (strcmp(optarg, "unmap") && strcmp(optarg, "on")) {
+                if (strcmp(optarg, "ignore") && strcmp(optarg, "off"))
+                    tool_error("Invalid discard option: %s", optarg);
+                else
+                    tool_error("open -d %s: discards cannot be ignored "
+                               "(only -d unmap is supported)", optarg);
+                goto fail;
+            }
+            break;
+        case 'o':
+            if (ctx->image_opts) {
+                printf("--image-opts and 'open -o' are mutually exclusive\n");
+                goto fail;
+            }
+            if (parse_into(extra, optarg) < 0)
+                goto fail;
+            break;
+        case 'U': force_share = true; break;
+        default:
+            io_usage(&io_cmd_open);
+            goto fail;
+        }
+    }
+    if (ctx->image_opts && optind == argc - 1) {
+        if (parse_into(extra, argv[optind]) < 0)
+            goto fail;
+        optind++;
+    }
+    if (optind < argc - 1) {
+        io_usage(&io_cmd_open);
+        goto fail;
+    }
+    if (ctx->node) {
+        tool_error("file open already, try 'help close'");
+        goto fail;
+    }
+    const char *path = optind == argc - 1 ? argv[optind] : NULL;
+    struct strata_opts *o;
+    if (path) {
+        o = io_file_opts(path, strata_opts_get(extra, "driver"));
+        if (!o || strata_opts_merge(o, extra, NULL) < 0) {
+            strata_opts_free(o);
+            tool_error("out of memory");
+            goto fail;
+        }
+        strata_opts_free(extra);
+    } else {
+        o = extra;
+    }
+    flags |= (readonly ? 0 : STRATA_O_RDWR) | (force_share ? STRATA_O_FORCE_SHARE : 0);
+    return open_opts(ctx, path, o, flags);
+fail:
+    strata_opts_free(extra);
+    return 1;
+}
+
+static int close_run(struct io_ctx *ctx, int argc, char **argv)
+{
+    (void)argc, (void)argv;
+    return io_close_image(ctx);
+}
+
+/* Takes a bool key out of o into *flags (set: `bit`, or clear with
+ * `invert`); 1 when it was there, 0 when not, -1 after a message. */
+static int take_bool(struct strata_opts *o, const char *key, unsigned bit, bool invert,
+                     unsigned *flags)
+{
+    struct strata_error *err = NULL;
+    bool v = false;
+    if (!strata_opts_get(o, key))
+        return 0;
+    if (strata_opts_get_bool(o, key, &v, &err) < 0) {
+        tool_error("%s", err && err->msg ? err->msg : "invalid option value");
+        strata_error_free(err);
+        return -1;
+    }
+    strata_opts_del(o, key);
+    if (v != invert)
+        *flags |= bit;
+    else
+        *flags &= ~bit;
+    return 1;
+}
+
+/* strata has no in-place reopen: the stack is closed and opened again
+ * with the new flags and options, and the old one is restored when that
+ * fails.  Nothing is in flight between commands, so nothing is lost. */
+static int reopen_run(struct io_ctx *ctx, int argc, char **argv)
+{
+    struct strata_error *err = NULL;
+    struct strata_opts *extra = strata_opts_new();
+    unsigned flags = ctx->flags;
+    bool have_rw = false, have_cache = false;
+    int c;
+
+    if (!extra)
+        return 1;
+    while ((c = getopt(argc, argv, "c:o:rw")) != -1) {
+        switch (c) {
+        case 'c': {
+            unsigned cache;
+            if (tool_parse_cache_mode(optarg, &cache, &err) < 0) {
+                strata_error_free(err);
+                tool_error("Invalid cache option: %s", optarg);
+                goto fail;
+            }
+            flags = (flags & ~IO_CACHE_FLAGS) | cache;
+            have_cache = true;
+            break;
+        }
+        case 'o':
+            if (parse_into(extra, optarg) < 0)
+                goto fail;
+            break;
+        case 'r':
+        case 'w':
+            if (have_rw) {
+                tool_error("Only one -r/-w option may be given");
+                goto fail;
+            }
+            flags = c == 'w' ? flags | STRATA_O_RDWR : flags & ~STRATA_O_RDWR;
+            have_rw = true;
+            break;
+        default:
+            io_usage(&io_cmd_reopen);
+            goto fail;
+        }
+    }
+    if (optind != argc) {
+        io_usage(&io_cmd_reopen);
+        goto fail;
+    }
+    if (strata_opts_get(extra, "read-only") && have_rw) {
+        tool_error("Cannot set both -r/-w and 'read-only'");
+        goto fail;
+    }
+    if ((strata_opts_get(extra, "cache.direct") || strata_opts_get(extra, "cache.no-flush")) &&
+        have_cache) {
+        tool_error("Cannot set both -c and the cache options");
+        goto fail;
+    }
+    if (take_bool(extra, "read-only", STRATA_O_RDWR, true, &flags) < 0 ||
+        take_bool(extra, "cache.direct", STRATA_O_DIRECT, false, &flags) < 0 ||
+        take_bool(extra, "cache.no-flush", STRATA_O_NO_FLUSH, false, &flags) < 0)
+        goto fail;
+    if ((flags & STRATA_O_RDWR) && (flags & STRATA_O_FORCE_SHARE)) {
+        tool_error("Cannot make a shared (-U) image writable");
+        goto fail;
+    }
+
+    struct strata_opts *o = strata_opts_dup(ctx->opts);
+    if (!o || strata_opts_merge(o, extra, NULL) < 0) {
+        strata_opts_free(o);
+        tool_error("out of memory");
+        goto fail;
+    }
+    strata_opts_free(extra);
+    struct strata_opts *old = strata_opts_dup(ctx->opts);
+    unsigned old_flags = ctx->flags;
+    if (!old || io_close_image(ctx) != 0) {
+        strata_opts_free(old);
+        strata_opts_free(o);
+        return 1;
+    }
+    struct strata_node *node;
+    int ret = strata_open_opts(o, flags, &node, &err);
+    if (ret == 0) {
+        strata_opts_free(old);
+        io_set_image(ctx, node, o, flags);
+        return 0;
+    }
+    strata_opts_free(o);
+    tool_error("%s", err && err->msg ? err->msg : strerror(-ret));
+    strata_error_free(err);
+    err = NULL;
+    if (strata_open_opts(old, old_flags, &node, &err) < 0) {
+        tool_error("the image could not be opened again as it was: %s; no file is open",
+                   err && err->msg ? err->msg : "error");
+        strata_error_free(err);
+        strata_opts_free(old);
+        return 1;
+    }
+    io_set_image(ctx, node, old, old_flags);
+    return 1;
+fail:
+    strata_opts_free(extra);
+    return 1;
+}
+
+const struct io_command io_cmd_open = {
+    .name = "open", .alias = "o", .run = open_run, .argmin = 1, .argmax = -1,
+    .flags = IO_NOFILE_OK,
+    .args = "[-rsCnkU] [-t cache] [-d discard] [-o options] [path]",
+    .oneline = "open the file specified by path",
+    .help =
+        "\n"
+        " Opens an image for the commands that follow (one at a time: 'close'\n"
+        " the open one first).  PATH is a file name, or with --image-opts the\n"
+        " options of the stack; -o gives options (driver=qcow2,...) too.\n"
+        " -r  read-only\n"
+        " -U  take no image locks (with -r)\n"
+        " -n  no host cache, the same as -t none\n"
+        " -t  cache mode: none, writeback, writethrough, directsync or unsafe\n"
+        " -i  I/O mode: threads (the only one)\n"
+        " -d  discard mode: unmap (the only one)\n"
+        " -s, -C, -k  (snapshot overlay, copy-on-read, native AIO) are refused\n"
+        "\n",
+};
+
+const struct io_command io_cmd_close = {
+    .name = "close", .alias = "c", .run = close_run,
+    .oneline = "close the current open file",
+};
+
+const struct io_command io_cmd_reopen = {
+    .name = "reopen", .run = reopen_run, .argmin = 0, .argmax = -1,
+    .args = "[(-r|-w)] [-c cache] [-o options]",
+    .oneline = "reopens an image with new options",
+    .help =
+        "\n"
+        " Opens the image again with other flags or options.\n"
+        " -r  read-only\n"
+        " -w  read-write\n"
+        " -c  cache mode (as open -t)\n"
+        " -o  options to add or change (read-only, cache.direct, cache.no-flush,\n"
+        "     or the driver's own)\n"
+        "\n",
+};
