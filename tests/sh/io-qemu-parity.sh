@@ -94,6 +94,24 @@ same raw1m -f raw -c 'write -P 0x44 0 512' -c 'sigraise 15' -c 'read 0 1'
 same raw1m -r -f raw -c 'write 0 1' -c 'writev 0 1' -c 'aio_write 0 1' -c 'discard 0 1' \
     -c 'truncate 1' -c 'read 0 1'
 
+# A file that ends inside a sector: qemu-io sees whole sectors, the tail
+# reading as zeroes.
+short320() { head -c 320 /dev/zero > img.raw; }
+same short320 -f raw -c 'read -P 0 0 512' -c length -c map -c 'alloc 0 1k' -c 'read 0 513'
+
+# ------------------------------------------------------------ -s: a temporary overlay
+raw1m_pattern() { truncate -s 1M img.raw; qemu-io -f raw -c 'write -P 3 0 64k' img.raw > /dev/null; }
+same raw1m_pattern -s -f raw -c 'read -P 3 0 64k' -c 'write -P 4 0 4k' -c 'read -P 4 0 4k' -c length
+rm -f img.raw; raw1m_pattern
+mkdir tmp
+TMPDIR=$T/tmp ./ours/qemu-io -s -f raw -c 'write -P 9 0 64k' img.raw > out.txt ||
+    fail "-s write failed: $(cat out.txt)"
+qemu-io -f raw -c 'read -P 3 0 64k' img.raw | contains 'Pattern verification failed' &&
+    fail "-s wrote to the image"
+[ -z "$(ls tmp)" ] || fail "-s left its overlay behind: $(ls tmp)"
+same raw1m_pattern -c 'open -s -o driver=raw img.raw' -c 'write -P 5 0 1' -c 'close' \
+    -c 'open -r -o driver=raw img.raw' -c 'read -P 3 0 64k'
+
 # ------------------------------------------------------------ reopen
 same raw1m -f raw -c 'reopen -r' -c 'write 0 1' -c 'reopen -w' -c 'write -P 9 0 1' \
     -c 'read -P 9 0 1' -c 'reopen -r -w' -c 'reopen x' -c 'reopen -c none' -c 'read -P 9 0 1' \

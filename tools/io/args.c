@@ -102,10 +102,32 @@ bool io_all_bytes(const uint8_t *buf, uint64_t len, int pattern)
     return true;
 }
 
-int io_check_range(const struct io_ctx *ctx, int64_t off, int64_t len)
+int64_t io_length(const struct io_ctx *ctx)
 {
     int64_t size = strata_get_length(ctx->node);
+    return size < 0 ? size : (size + 511) / 512 * 512;
+}
+
+int io_check_range(const struct io_ctx *ctx, int64_t off, int64_t len)
+{
+    int64_t size = io_length(ctx);
     if (size >= 0 && (off > size || len > size - off))
         return -EIO;
     return 0;
+}
+
+int io_pread(const struct io_ctx *ctx, int64_t off, int64_t len, uint8_t *buf,
+             struct strata_error **errp)
+{
+    int ret = io_check_range(ctx, off, len);
+    if (ret < 0)
+        return ret;
+    /* The tail of the last sector past a shorter image reads as zeroes. */
+    int64_t size = strata_get_length(ctx->node);
+    if (size >= 0 && off + len > size) {
+        int64_t have = off < size ? size - off : 0;
+        memset(buf + have, 0, (size_t)(len - have));
+        len = have;
+    }
+    return len ? strata_pread(ctx->node, (uint64_t)off, (uint64_t)len, buf, 0, errp) : 0;
 }

@@ -50,9 +50,7 @@ static int aio_read_run(struct io_ctx *ctx, int argc, char **argv)
         return 1;
     struct strata_error *err = NULL;
     double t0 = tool_now();
-    int ret = io_check_range(ctx, off, count);
-    if (ret == 0)
-        ret = strata_pread(ctx->node, (uint64_t)off, (uint64_t)count, buf, 0, &err);
+    int ret = io_pread(ctx, off, count, buf, &err);
     double t1 = tool_now();
     if (ret < 0) {
         io_fail("readv", err, ret);

@@ -67,7 +67,7 @@ static int flush_run(struct io_ctx *ctx, int argc, char **argv)
 static int length_run(struct io_ctx *ctx, int argc, char **argv)
 {
     (void)argc, (void)argv;
-    int64_t len = strata_get_length(ctx->node);
+    int64_t len = io_length(ctx);
     if (len < 0) {
         printf("getlength: %s\n", strerror((int)-len));
         return 1;
@@ -84,10 +84,15 @@ static int allocated(struct io_ctx *ctx, uint64_t off, uint64_t len, uint64_t *n
                      struct strata_error **errp)
 {
     struct strata_block_status bs = { 0 };
-    int64_t size = strata_get_length(ctx->node);
+    int64_t size = strata_get_length(ctx->node), sectors = io_length(ctx);
     *n = 0;
-    if (size >= 0 && off >= (uint64_t)size)
+    if (sectors >= 0 && off >= (uint64_t)sectors)
         return 0;
+    /* The tail of a last sector the image does not fill belongs to it. */
+    if (size >= 0 && off >= (uint64_t)size) {
+        *n = (uint64_t)sectors - off < len ? (uint64_t)sectors - off : len;
+        return 1;
+    }
     if (size >= 0 && len > (uint64_t)size - off)
         len = (uint64_t)size - off;
     int ret = strata_block_status(ctx->node, off, len, &bs, errp);
@@ -134,7 +139,7 @@ static int map_run(struct io_ctx *ctx, int argc, char **argv)
 {
     struct strata_error *err = NULL;
     (void)argc, (void)argv;
-    int64_t len = strata_get_length(ctx->node);
+    int64_t len = io_length(ctx);
     if (len < 0) {
         tool_error("Failed to query image length: %s", strerror((int)-len));
         return 1;

@@ -3,9 +3,11 @@
 #include "io.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define IO_CACHE_FLAGS (STRATA_O_DIRECT | STRATA_O_WRITETHROUGH | STRATA_O_NO_FLUSH)
 
@@ -45,6 +47,7 @@ int io_close_image(struct io_ctx *ctx)
     ctx->node = NULL;
     strata_opts_free(ctx->opts);
     ctx->opts = NULL;
+    ctx->snapshot = false;
     return status;
 }
 
@@ -74,18 +77,90 @@ struct strata_opts *io_file_opts(const char *path, const char *format)
     return o;
 }
 
-/* Opens opts (taken) as the session's image, or says why not. */
-static int open_opts(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
-                     unsigned flags)
+/* -s: a temporary qcow2 overlay above the image takes the writes, which
+ * are gone when the session ends, and the image is only read.  The
+ * overlay's file is removed as soon as it is open. */
+static int open_snapshot(struct strata_opts **optsp, unsigned *flags,
+                         struct strata_error **errp)
+{
+    struct strata_opts *base = *optsp;
+    struct strata_node *node;
+    int ret = strata_open_opts(base, (*flags & ~STRATA_O_RDWR) | STRATA_O_FORCE_SHARE,
+                               &node, errp);
+    if (ret < 0)
+        return ret;
+    const char *driver = strata_node_driver_name(node);
+    int64_t size = strata_node_length(node, errp);
+    const char *name = strata_opts_get(base, "file.filename");
+    if (!name)
+        name = strata_opts_get(base, "filename");
+    char *abs = name ? realpath(name, NULL) : NULL;
+    struct strata_opts *create = strata_opts_new(), *o = strata_opts_new();
+    char tmp[PATH_MAX];
+    const char *dir = getenv("TMPDIR");
+    snprintf(tmp, sizeof tmp, "%s/vl.XXXXXX", dir && *dir ? dir : "/var/tmp");
+    int fd = -1;
+    if (size < 0) {
+        ret = (int)size;
+        goto out;
+    }
+    if (!create || !o) {
+        ret = strata_error_set(errp, ENOMEM, "out of memory");
+        goto out;
+    }
+    if ((fd = mkstemp(tmp)) < 0) {
+        ret = strata_error_set(errp, errno, "Could not create a temporary overlay in %s: %s",
+                               tmp, strerror(errno));
+        goto out;
+    }
+    close(fd);
+    /* The header names the image; the options below say how to open it. */
+    strata_opts_set(create, "backing_file", abs ? abs : name ? name : "image");
+    strata_opts_set(create, "backing_fmt", driver);
+    ret = strata_image_create("qcow2", tmp, (uint64_t)size, create, errp);
+    if (ret == 0) {
+        strata_opts_set(o, "driver", "qcow2");
+        strata_opts_set(o, "file.driver", "file");
+        strata_opts_set(o, "file.filename", tmp);
+        if (!strata_opts_get(base, "driver"))
+            strata_opts_set(o, "backing.driver", driver);
+        ret = strata_opts_merge(o, base, "backing");
+        if (ret < 0)
+            strata_error_set(errp, -ret, "out of memory");
+    }
+    if (ret == 0) {
+        strata_opts_free(base);
+        *optsp = o;
+        o = NULL;
+        *flags = (*flags | STRATA_O_RDWR) & ~STRATA_O_FORCE_SHARE;
+    }
+out:
+    strata_close(node);
+    strata_opts_free(create);
+    strata_opts_free(o);
+    free(abs);
+    if (fd >= 0 && ret < 0)
+        unlink(tmp);
+    return ret;
+}
+
+int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
+            unsigned flags, bool snapshot)
 {
     struct strata_node *node;
     struct strata_error *err = NULL;
-    int ret = strata_open_opts(opts, flags, &node, &err);
+    int ret = snapshot ? open_snapshot(&opts, &flags, &err) : 0;
+    bool overlay = snapshot && ret == 0;
+    if (ret == 0)
+        ret = strata_open_opts(opts, flags, &node, &err);
+    if (overlay)
+        unlink(strata_opts_get(opts, "file.filename"));
     if (ret < 0) {
         strata_opts_free(opts);
         return io_open_failed(label, err, ret);
     }
     io_set_image(ctx, node, opts, flags);
+    ctx->snapshot = snapshot;
     return 0;
 }
 
@@ -105,16 +180,14 @@ static int open_run(struct io_ctx *ctx, int argc, char **argv)
     struct strata_error *err = NULL;
     struct strata_opts *extra = strata_opts_new();
     unsigned flags = 0;
-    bool readonly = false, force_share = false;
+    bool readonly = false, force_share = false, snapshot = false;
     int c;
 
     if (!extra)
         return 1;
     while ((c = getopt(argc, argv, "snCro:ki:t:d:U")) != -1) {
         switch (c) {
-        case 's':
-            tool_error("open -s: temporary snapshot overlays are not supported");
-            goto fail;
+        case 's': snapshot = true; break;
         case 'C':
             tool_error("open -C: copy-on-read is not supported");
             goto fail;
@@ -189,7 +262,7 @@ static int open_run(struct io_ctx *ctx, int argc, char **argv)
         o = extra;
     }
     flags |= (readonly ? 0 : STRATA_O_RDWR) | (force_share ? STRATA_O_FORCE_SHARE : 0);
-    return open_opts(ctx, path, o, flags);
+    return io_open(ctx, path, o, flags, snapshot);
 fail:
     strata_opts_free(extra);
     return 1;
@@ -236,6 +309,11 @@ static int reopen_run(struct io_ctx *ctx, int argc, char **argv)
 
     if (!extra)
         return 1;
+    if (ctx->snapshot) {
+        tool_error("reopen: the image is under a temporary overlay (-s), which "
+                   "cannot be opened again");
+        goto fail;
+    }
     while ((c = getopt(argc, argv, "c:o:rw")) != -1) {
         switch (c) {
         case 'c': {

@@ -10,6 +10,7 @@ struct io_ctx {
     struct strata_node *node;   /* NULL: no image open */
     struct strata_opts *opts;   /* what node was opened from (reopen) */
     unsigned flags;             /* its open flags */
+    bool snapshot;              /* under a temporary overlay (-s) */
     bool image_opts;            /* --image-opts: open's FILE is options */
     bool misalign;              /* -m: buffers start 16 bytes off alignment */
     bool quit;
@@ -49,6 +50,11 @@ int io_run_line(struct io_ctx *ctx, const char *line);
 /* Makes node, opened from opts (taken) with flags, the session's image. */
 void io_set_image(struct io_ctx *ctx, struct strata_node *node,
                   struct strata_opts *opts, unsigned flags);
+/* Opens opts (taken) with flags as the session's image, under a temporary
+ * overlay that takes the writes with `snapshot` (-s); on failure prints
+ * qemu-io's message naming `label` (NULL: options only) and returns 1. */
+int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
+            unsigned flags, bool snapshot);
 /* qemu-io's message for a failed open of `label` (NULL: options only);
  * frees err; returns 1. */
 int io_open_failed(const char *label, struct strata_error *err, int ret);
@@ -88,9 +94,15 @@ void io_free(const struct io_ctx *ctx, uint8_t *buf);
 /* The lengths of readv/writev/aio (argv words): their sum, or -1 after
  * qemu-io's message. */
 int64_t io_vector_length(char **argv, int n);
+/* The image's length as qemu-io sees it: in whole 512-byte sectors. */
+int64_t io_length(const struct io_ctx *ctx);
 /* A request past the end of the image fails with EIO before it is made,
  * as it does in qemu-io; 0 or -EIO. */
 int io_check_range(const struct io_ctx *ctx, int64_t off, int64_t len);
+/* Reads [off, off+len) after that check; the part of the last sector that
+ * lies past the image's true end reads as zeroes. */
+int io_pread(const struct io_ctx *ctx, int64_t off, int64_t len, uint8_t *buf,
+             struct strata_error **errp);
 /* True when every byte of buf[0..len) is `pattern`. */
 bool io_all_bytes(const uint8_t *buf, uint64_t len, int pattern);
 

@@ -139,7 +139,8 @@ static void usage(void)
            "                        without a key option it is asked for at a terminal\n"
            "  -h, --help            this help\n"
            "  -V, --version         print the version\n\n"
-           "-s (--snapshot), -C (--copy-on-read) and -T (--trace) are refused.\n"
+           "  -s, --snapshot        writes go to a temporary overlay, the image is only read\n"
+           "-C (--copy-on-read) and -T (--trace) are refused.\n"
            "Run '%s -c help' for the list of commands.\n",
            tool_progname(), tool_progname(), tool_progname(), tool_progname());
 }
@@ -179,7 +180,7 @@ int main(int argc, char **argv)
     struct strata_error *err = NULL;
     const char *cmds[IO_MAX_COMMANDS];
     int ncmds = 0, c;
-    bool readonly = false;
+    bool readonly = false, snapshot = false;
     unsigned cache_flags = 0;
     struct io_ctx ctx = { 0 };
 
@@ -210,9 +211,7 @@ int main(int argc, char **argv)
             cmds[ncmds++] = optarg;
             break;
         case 'r': readonly = true; break;
-        case 's':
-            tool_error("-s: temporary snapshot overlays are not supported");
-            return 1;
+        case 's': snapshot = true; break;
         case 'C':
             tool_error("-C: copy-on-read is not supported");
             return 1;
@@ -258,6 +257,18 @@ int main(int argc, char **argv)
         struct strata_opts *opts = NULL;
         struct strata_node *node;
         int ret;
+        const char *label = img.kind == TOOL_IMAGE_OPTS ? NULL : img.spec;
+        if (snapshot) {
+            if (img.kind == TOOL_IMAGE_FILE)
+                opts = io_file_opts(img.spec, img.format);
+            else if (tool_image_opts(&img, &opts, &err) < 0)
+                return io_open_failed(label, err, -EINVAL);
+            if (!opts)
+                return io_open_failed(label, NULL, -ENOMEM);
+            if (io_open(&ctx, label, opts, flags, true))
+                return 1;
+            goto run;
+        }
         if (img.kind == TOOL_IMAGE_FILE && !strncmp(img.spec, "blkdebug:", 9)) {
             opts = io_file_opts(img.spec, img.format);
             ret = opts ? strata_open_opts(opts, flags, &node, &err) : -ENOMEM;
@@ -268,10 +279,11 @@ int main(int argc, char **argv)
         }
         if (ret < 0) {
             strata_opts_free(opts);
-            return io_open_failed(img.kind == TOOL_IMAGE_OPTS ? NULL : img.spec, err, ret);
+            return io_open_failed(label, err, ret);
         }
         io_set_image(&ctx, node, opts, flags);
     }
+run:;
 
     int status = 0;
     if (ncmds > 0) {
