@@ -80,6 +80,7 @@ same raw1m -f raw -c 'write 1M 1' -c 'write 0 2M' -c 'read 1023k 2k' -c 'writev 
 same raw1m -f raw -c 'read 0 x' -c 'read 0 9E' -c 'read 0 3G' -c 'write 0 3G' -c 'write -P 256 0 1' \
     -c 'read -P x 0 1' -c 'read' -c 'read -y 0 1' -c 'readv 0' -c 'writev -P 3 0 1k 1k 512' \
     -c 'readv -P 3 0 2k 512' -c 'readv -P 3 0 3k'
+same raw1m -f raw -c "$(printf 'read 0 \t8k')" -c "$(printf 'read 0 8k\t')"
 printf 'abc' > pattern.bin
 same raw1m -f raw -c 'write -s pattern.bin 0 10' -c 'read -v 0 10' -c 'write -s nosuch.bin 0 1' \
     -c 'write -s pattern.bin -P 1 0 1'

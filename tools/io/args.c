@@ -2,6 +2,7 @@
 /* args.c - reading the arguments of strata-io commands, and their buffers. */
 #include "io.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,7 +14,11 @@
 int64_t io_cvtnum(const char *text)
 {
     uint64_t v;
-    int ret = strata_parse_size(text, &v, NULL);
+    const char *p = text;
+    /* qemu-io splits at spaces only and takes a number after a tab. */
+    while (isspace((unsigned char)*p))
+        p++;
+    int ret = strata_parse_size(p, &v, NULL);
     if (ret == 0 && v > INT64_MAX)
         ret = -ERANGE;
     if (ret == 0)
