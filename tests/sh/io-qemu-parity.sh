@@ -3,8 +3,9 @@
 # same image give the same output, byte for byte once the timings are
 # masked (as QEMU's test suite masks them), and the same exit status.
 . "$(dirname "$0")/lib/common.sh"
+. "$(dirname "$0")/lib/nbd.sh"
 
-need qemu-io
+need qemu-io qemu-nbd
 cd "$T"
 # Named qemu-io, strata-io speaks as qemu-io (prompt, message prefix).
 mkdir ours && ln -s "$STRATA_BUILD/bin/strata-io" ours/qemu-io
@@ -112,6 +113,14 @@ qemu-io -f raw -c 'read -P 3 0 64k' img.raw | contains 'Pattern verification fai
 [ -z "$(ls tmp)" ] || fail "-s left its overlay behind: $(ls tmp)"
 same raw1m_pattern -c 'open -s -o driver=raw img.raw' -c 'write -P 5 0 1' -c 'close' \
     -c 'open -r -o driver=raw img.raw' -c 'read -P 3 0 64k'
+
+# ------------------------------------------------------------ QEMU's old NBD names
+truncate -s 1M served.raw
+qemu-io -f raw -c 'write -P 0x66 0 64k' served.raw > /dev/null
+nbd_start_qemu served -t -f raw served.raw
+same true -r -c 'read -P 0x66 0 64k' -c 'read -P 0 64k 4k' "nbd:unix:$T/served.sock"
+same true -c "open -r nbd:unix:$T/served.sock" -c 'read -P 0x66 0 64k' -c length
+nbd_stop served
 
 # ------------------------------------------------------------ reopen
 same raw1m -f raw -c 'reopen -r' -c 'write 0 1' -c 'reopen -w' -c 'write -P 9 0 1' \

@@ -51,8 +51,43 @@ int io_close_image(struct io_ctx *ctx)
     return status;
 }
 
+/* QEMU's old NBD names, "nbd:unix:SOCKET[:exportname=NAME]" and
+ * "nbd:HOST:PORT[:exportname=NAME]", as the NBD URI strata reads; NULL
+ * when path is not one. */
+static char *nbd_uri(const char *path)
+{
+    if (strncmp(path, "nbd:", 4) != 0)
+        return NULL;
+    char *copy = strdup(path + 4), *uri = NULL;
+    if (!copy)
+        return NULL;
+    const char *export = "";
+    char *ex = strstr(copy, ":exportname=");
+    if (ex) {
+        *ex = 0;
+        export = ex + strlen(":exportname=");
+    }
+    int n;
+    if (strncmp(copy, "unix:", 5) == 0) {
+        n = asprintf(&uri, "nbd+unix:///%s?socket=%s", export, copy + 5);
+    } else {
+        char *colon = strrchr(copy, ':');
+        n = colon ? asprintf(&uri, "nbd://%.*s:%s/%s", (int)(colon - copy), copy,
+                             colon + 1, export)
+                  : asprintf(&uri, "nbd://%s/%s", copy, export);
+    }
+    free(copy);
+    return n < 0 ? NULL : uri;
+}
+
 struct strata_opts *io_file_opts(const char *path, const char *format)
 {
+    char *uri = nbd_uri(path);
+    if (uri) {
+        struct strata_opts *o = strata_opts_for_file(uri, format);
+        free(uri);
+        return o;
+    }
     const char *rest = strncmp(path, "blkdebug:", 9) == 0 ? path + 9 : NULL;
     const char *colon = rest ? strchr(rest, ':') : NULL;
     if (!colon)

@@ -59,7 +59,7 @@ int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
  * frees err; returns 1. */
 int io_open_failed(const char *label, struct strata_error *err, int ret);
 /* The options for an image named by a file name, QEMU's
- * "blkdebug:RULES:FILE" included; format may be NULL (probe).  NULL on
+ * "blkdebug:RULES:FILE" and "nbd:unix:SOCKET" (or "nbd:HOST:PORT") included; format may be NULL (probe).  NULL on
  * ENOMEM. */
 struct strata_opts *io_file_opts(const char *path, const char *format);
 /* Flushes (when writable) and closes the session's image; 0 or 1. */

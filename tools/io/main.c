@@ -269,7 +269,8 @@ int main(int argc, char **argv)
                 return 1;
             goto run;
         }
-        if (img.kind == TOOL_IMAGE_FILE && !strncmp(img.spec, "blkdebug:", 9)) {
+        if (img.kind == TOOL_IMAGE_FILE && (!strncmp(img.spec, "blkdebug:", 9) ||
+                                            !strncmp(img.spec, "nbd:", 4))) {
             opts = io_file_opts(img.spec, img.format);
             ret = opts ? strata_open_opts(opts, flags, &node, &err) : -ENOMEM;
         } else {
