@@ -56,12 +56,11 @@ static int flush_run(struct io_ctx *ctx, int argc, char **argv)
     struct strata_error *err = NULL;
     (void)argc, (void)argv;
     int ret = strata_flush(ctx->node, &err);
-    if (ret < 0) {
-        tool_error("flush: %s", err && err->msg ? err->msg : strerror(-ret));
-        strata_error_free(err);
+    if (ret < 0 && io_as_qemu()) {
+        strata_error_free(err);     /* qemu-io's flush fails silently */
         return 1;
     }
-    return 0;
+    return ret < 0 ? io_fail("flush", err, ret) : 0;
 }
 
 static int length_run(struct io_ctx *ctx, int argc, char **argv)

@@ -26,6 +26,10 @@ void io_set_image(struct io_ctx *ctx, struct strata_node *node,
 int io_open_failed(const char *label, struct strata_error *err, int ret)
 {
     const char *msg = err && err->msg ? err->msg : strerror(ret < 0 ? -ret : EIO);
+    /* The line names the image already: not twice. */
+    size_t n = label ? strlen(label) : 0;
+    if (n && !strncmp(msg, label, n) && !strncmp(msg + n, ": ", 2))
+        msg += n + 2;
     if (label)
         tool_error("can't open device %s: %s", label, msg);
     else

@@ -76,6 +76,11 @@ void io_print_report(const char *op, double secs, uint64_t off, uint64_t count,
 void io_dump_buffer(const uint8_t *buf, uint64_t off, uint64_t len);
 
 /* args.c */
+/* Run under the name qemu-io, strata-io gives qemu-io's view where the two
+ * differ: the image in whole 512-byte sectors, a request past its end
+ * refused with EIO, failed I/O reported with the bare errno text.  Under
+ * its own name it reports the library's messages. */
+bool io_as_qemu(void);
 /* Offset or length with an optional size suffix: the value, or -errno
  * after qemu-io's "Parsing error" line on stdout. */
 int64_t io_cvtnum(const char *text);
@@ -94,13 +99,13 @@ void io_free(const struct io_ctx *ctx, uint8_t *buf);
 /* The lengths of readv/writev/aio (argv words): their sum, or -1 after
  * qemu-io's message. */
 int64_t io_vector_length(char **argv, int n);
-/* The image's length as qemu-io sees it: in whole 512-byte sectors. */
+/* The image's length; as qemu-io sees it, in whole 512-byte sectors. */
 int64_t io_length(const struct io_ctx *ctx);
-/* A request past the end of the image fails with EIO before it is made,
- * as it does in qemu-io; 0 or -EIO. */
+/* As qemu-io, a request past the end of the image fails with EIO before
+ * it is made; 0 or -EIO. */
 int io_check_range(const struct io_ctx *ctx, int64_t off, int64_t len);
-/* Reads [off, off+len) after that check; the part of the last sector that
- * lies past the image's true end reads as zeroes. */
+/* Reads [off, off+len) after that check; as qemu-io, the part of the last
+ * sector that lies past the image's true end reads as zeroes. */
 int io_pread(const struct io_ctx *ctx, int64_t off, int64_t len, uint8_t *buf,
              struct strata_error **errp);
 /* True when every byte of buf[0..len) is `pattern`. */

@@ -157,6 +157,52 @@ static int check_discard(const char *mode)
     return -1;
 }
 
+/* The image named on the command line.  The library's own message names
+ * the problem, as QEMU's does; a key that no option gives is asked for
+ * (or read from --key-file) as the other tools ask for it. */
+static int open_initial(struct io_ctx *ctx, const struct tool_image *img, unsigned flags,
+                        bool snapshot)
+{
+    struct strata_error *err = NULL;
+    struct strata_opts *opts = NULL;
+    struct strata_node *node;
+    const char *label = img->kind == TOOL_IMAGE_OPTS ? NULL : img->spec;
+    int ret = 0;
+
+    if (img->kind == TOOL_IMAGE_FILE) {
+        if (img->format && !strata_driver_find(img->format, &err))
+            return io_open_failed(label, err, -ENOENT);
+        if (!(opts = io_file_opts(img->spec, img->format)))
+            return io_open_failed(label, NULL, -ENOMEM);
+    } else if (tool_image_opts(img, &opts, &err) < 0) {
+        return io_open_failed(label, err, -EINVAL);
+    }
+    if (snapshot)
+        return io_open(ctx, label, opts, flags, true);
+    if (img->kind == TOOL_IMAGE_CONFIG)
+        ret = tool_image_open(img, flags, &node, &err);
+    else
+        ret = strata_open_opts(opts, flags, &node, &err);
+    if (ret == -ENOKEY && img->kind != TOOL_IMAGE_CONFIG &&
+        (tool_key_file_given() || tool_can_prompt())) {
+        strata_error_free(err);
+        err = NULL;
+        ret = tool_image_open_keyed(img, flags, -1, &node, &err);
+    }
+    if (ret == -ENOKEY && err && err->msg) {
+        struct strata_error *e2 = NULL;
+        strata_error_set(&e2, ENOKEY, "%s (or give --key-file FILE)", err->msg);
+        strata_error_free(err);
+        err = e2;
+    }
+    if (ret < 0) {
+        strata_opts_free(opts);
+        return io_open_failed(label, err, ret);
+    }
+    io_set_image(ctx, node, opts, flags);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -254,37 +300,9 @@ int main(int argc, char **argv)
     if (n == 1) {
         unsigned flags = (readonly ? 0 : STRATA_O_RDWR) |
                          (tc.force_share ? STRATA_O_FORCE_SHARE : 0) | cache_flags;
-        struct strata_opts *opts = NULL;
-        struct strata_node *node;
-        int ret;
-        const char *label = img.kind == TOOL_IMAGE_OPTS ? NULL : img.spec;
-        if (snapshot) {
-            if (img.kind == TOOL_IMAGE_FILE)
-                opts = io_file_opts(img.spec, img.format);
-            else if (tool_image_opts(&img, &opts, &err) < 0)
-                return io_open_failed(label, err, -EINVAL);
-            if (!opts)
-                return io_open_failed(label, NULL, -ENOMEM);
-            if (io_open(&ctx, label, opts, flags, true))
-                return 1;
-            goto run;
-        }
-        if (img.kind == TOOL_IMAGE_FILE && (!strncmp(img.spec, "blkdebug:", 9) ||
-                                            !strncmp(img.spec, "nbd:", 4))) {
-            opts = io_file_opts(img.spec, img.format);
-            ret = opts ? strata_open_opts(opts, flags, &node, &err) : -ENOMEM;
-        } else {
-            ret = tool_image_opts(&img, &opts, &err);
-            if (ret == 0)
-                ret = tool_image_open(&img, flags, &node, &err);
-        }
-        if (ret < 0) {
-            strata_opts_free(opts);
-            return io_open_failed(label, err, ret);
-        }
-        io_set_image(&ctx, node, opts, flags);
+        if (open_initial(&ctx, &img, flags, snapshot))
+            return 1;
     }
-run:;
 
     int status = 0;
     if (ncmds > 0) {
