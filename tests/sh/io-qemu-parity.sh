@@ -122,6 +122,23 @@ same true -r -c 'read -P 0x66 0 64k' -c 'read -P 0 64k 4k' "nbd:unix:$T/served.s
 same true -c "open -r nbd:unix:$T/served.sock" -c 'read -P 0x66 0 64k' -c length
 nbd_stop served
 
+# ------------------------------------------------------------ json: names
+qcow2_over_raw() {
+    truncate -s 1M img.raw
+    qemu-io -f raw -c 'write -P 0x71 0 64k' img.raw > /dev/null
+    rm -f top.qcow2
+    qemu-img create -q -f qcow2 -b "$T/img.raw" -F raw top.qcow2 1M
+}
+same qcow2_over_raw -c 'read -P 0x71 0 64k' "json:{\"driver\": \"qcow2\", \"file\": {\"driver\": \"file\", \"filename\": \"top.qcow2\"}}"
+same qcow2_over_raw -c 'read -P 0 0 64k' "json:{ 'driver': 'qcow2', 'file': { 'driver': 'file', 'filename': 'top.qcow2' }, 'backing': null }"
+same qcow2_over_raw -c 'open -o driver=qcow2 json:{"file.filename":"top.qcow2"}' -c 'read -P 0x71 0 1k'
+# -o wins over the name's own options.
+same qcow2_over_raw -c 'open -o driver=qcow2 json:{"driver":"raw","file.filename":"top.qcow2"}' \
+    -c 'read -P 0x71 0 1k'
+rc=0; ./ours/qemu-io -c 'read 0 1' 'json:{"driver": }' > out.txt 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q "^qemu-io: can't open device json:.*: Could not parse the JSON options: " out.txt ||
+    fail "bad json: rc $rc, $(cat out.txt)"
+
 # ------------------------------------------------------------ reopen
 same raw1m -f raw -c 'reopen -r' -c 'write 0 1' -c 'reopen -w' -c 'write -P 9 0 1' \
     -c 'read -P 9 0 1' -c 'reopen -r -w' -c 'reopen x' -c 'reopen -c none' -c 'read -P 9 0 1' \

@@ -128,6 +128,12 @@ int tool_image_collect_one(const struct tool_common *tc, const char *cmd, char *
 /* One image from a word, read the way tc says (without --config). */
 void tool_image_from_word(const struct tool_common *tc, const char *word,
                           struct tool_image *img);
+/* QEMU's "json:{...}" image name as flat options: nested objects become
+ * dotted keys ("file.filename"), array members their index
+ * ("inject-error.0.event"), numbers, true, false and null their text;
+ * strings may be in single quotes, as QEMU takes them. */
+int tool_json_opts(const char *name, struct strata_opts **optsp,
+                   struct strata_error **errp);
 /* The options img stands for (a config file's secrets are added to the
  * store); the format is left to probing when img names none. */
 int tool_image_opts(const struct tool_image *img, struct strata_opts **optsp,

@@ -23,13 +23,23 @@ void io_set_image(struct io_ctx *ctx, struct strata_node *node,
         strata_opts_set(opts, "driver", strata_node_driver_name(node));
 }
 
-int io_open_failed(const char *label, struct strata_error *err, int ret)
+/* msg without a leading "NAME: ", when it has one. */
+static const char *unprefixed(const char *msg, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n && !strncmp(msg, name, n) && !strncmp(msg + n, ": ", 2))
+        return msg + n + 2;
+    return msg;
+}
+
+int io_open_failed(const char *label, const struct strata_opts *opts,
+                   struct strata_error *err, int ret)
 {
     const char *msg = err && err->msg ? err->msg : strerror(ret < 0 ? -ret : EIO);
     /* The line names the image already: not twice. */
-    size_t n = label ? strlen(label) : 0;
-    if (n && !strncmp(msg, label, n) && !strncmp(msg + n, ": ", 2))
-        msg += n + 2;
+    msg = unprefixed(msg, label);
+    if (opts && msg == (err ? err->msg : NULL))
+        msg = unprefixed(msg, strata_opts_get(opts, "file.filename"));
     if (label)
         tool_error("can't open device %s: %s", label, msg);
     else
@@ -84,36 +94,54 @@ static char *nbd_uri(const char *path)
     return n < 0 ? NULL : uri;
 }
 
-struct strata_opts *io_file_opts(const char *path, const char *format)
+int io_file_opts(const char *path, const char *format, struct strata_opts **optsp,
+                 struct strata_error **errp)
 {
+    struct strata_opts *o = NULL;
+    int ret = 0;
     char *uri = nbd_uri(path);
-    if (uri) {
-        struct strata_opts *o = strata_opts_for_file(uri, format);
-        free(uri);
-        return o;
-    }
     const char *rest = strncmp(path, "blkdebug:", 9) == 0 ? path + 9 : NULL;
     const char *colon = rest ? strchr(rest, ':') : NULL;
-    if (!colon)
-        return strata_opts_for_file(path, format);
-    /* QEMU's "blkdebug:RULES:IMAGE": the image's file under a blkdebug
-     * filter with the rules file RULES (none when empty). */
-    struct strata_opts *o = strata_opts_new();
-    if (!o)
-        return NULL;
-    if ((format && strata_opts_set(o, "driver", format) < 0) ||
-        strata_opts_set(o, "file.driver", "blkdebug") < 0 ||
-        strata_opts_set(o, "file.image.driver", "file") < 0 ||
-        strata_opts_set(o, "file.image.filename", colon + 1) < 0) {
-        strata_opts_free(o);
-        return NULL;
+
+    if (!strncmp(path, "json:", 5)) {
+        ret = tool_json_opts(path, &o, errp);
+        if (ret == 0 && format && !strata_opts_get(o, "driver") &&
+            strata_opts_set(o, "driver", format) < 0)
+            ret = -ENOMEM;
+    } else if (uri) {
+        o = strata_opts_for_file(uri, format);
+    } else if (colon) {
+        /* QEMU's "blkdebug:RULES:IMAGE": the image's file under a blkdebug
+         * filter with the rules file RULES (none when empty). */
+        o = strata_opts_new();
+        if (o && ((format && strata_opts_set(o, "driver", format) < 0) ||
+                  strata_opts_set(o, "file.driver", "blkdebug") < 0 ||
+                  strata_opts_set(o, "file.image.driver", "file") < 0 ||
+                  strata_opts_set(o, "file.image.filename", colon + 1) < 0 ||
+                  (colon > rest && strata_opts_setf(o, "file.config", "%.*s",
+                                                    (int)(colon - rest), rest) < 0)))
+            ret = -ENOMEM;
+    } else {
+        o = strata_opts_for_file(path, format);
     }
-    if (colon > rest && strata_opts_setf(o, "file.config", "%.*s", (int)(colon - rest),
-                                         rest) < 0) {
+    free(uri);
+    if (ret == 0 && !o)
+        ret = -ENOMEM;
+    if (ret < 0) {
         strata_opts_free(o);
-        return NULL;
+        return ret == -ENOMEM ? strata_error_set(errp, ENOMEM, "out of memory") : ret;
     }
-    return o;
+    *optsp = o;
+    return 0;
+}
+
+unsigned io_take_null_backing(struct strata_opts *o)
+{
+    const char *b = strata_opts_get(o, "backing");
+    if (!b || strcmp(b, "null"))
+        return 0;
+    strata_opts_del(o, "backing");
+    return STRATA_O_NO_BACKING;
 }
 
 /* -s: a temporary qcow2 overlay above the image takes the writes, which
@@ -190,13 +218,15 @@ int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
     struct strata_error *err = NULL;
     int ret = snapshot ? open_snapshot(&opts, &flags, &err) : 0;
     bool overlay = snapshot && ret == 0;
+    flags |= io_take_null_backing(opts);
     if (ret == 0)
         ret = strata_open_opts(opts, flags, &node, &err);
     if (overlay)
         unlink(strata_opts_get(opts, "file.filename"));
     if (ret < 0) {
+        io_open_failed(label, opts, err, ret);
         strata_opts_free(opts);
-        return io_open_failed(label, err, ret);
+        return 1;
     }
     io_set_image(ctx, node, opts, flags);
     ctx->snapshot = snapshot;
@@ -290,8 +320,12 @@ static int open_run(struct io_ctx *ctx, int argc, char **argv)
     const char *path = optind == argc - 1 ? argv[optind] : NULL;
     struct strata_opts *o;
     if (path) {
-        o = io_file_opts(path, strata_opts_get(extra, "driver"));
-        if (!o || strata_opts_merge(o, extra, NULL) < 0) {
+        if (io_file_opts(path, strata_opts_get(extra, "driver"), &o, &err) < 0) {
+            io_open_failed(path, NULL, err, -EINVAL);
+            goto fail;
+        }
+        /* Options given with -o win over those the name holds. */
+        if (strata_opts_merge(o, extra, NULL) < 0) {
             strata_opts_free(o);
             tool_error("out of memory");
             goto fail;

@@ -55,13 +55,19 @@ void io_set_image(struct io_ctx *ctx, struct strata_node *node,
  * qemu-io's message naming `label` (NULL: options only) and returns 1. */
 int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
             unsigned flags, bool snapshot);
-/* qemu-io's message for a failed open of `label` (NULL: options only);
- * frees err; returns 1. */
-int io_open_failed(const char *label, struct strata_error *err, int ret);
+/* qemu-io's message for a failed open of `label` (NULL: options only),
+ * without the image's name (label, or opts' file.filename) leading the
+ * library's message a second time; frees err; returns 1. */
+int io_open_failed(const char *label, const struct strata_opts *opts,
+                   struct strata_error *err, int ret);
 /* The options for an image named by a file name, QEMU's
- * "blkdebug:RULES:FILE" and "nbd:unix:SOCKET" (or "nbd:HOST:PORT") included; format may be NULL (probe).  NULL on
- * ENOMEM. */
-struct strata_opts *io_file_opts(const char *path, const char *format);
+ * "blkdebug:RULES:FILE", "nbd:unix:SOCKET" (or "nbd:HOST:PORT") and
+ * "json:{...}" included; format may be NULL (probe). */
+int io_file_opts(const char *path, const char *format, struct strata_opts **optsp,
+                 struct strata_error **errp);
+/* QEMU's "backing": null (no backing file) as the open flag that means it:
+ * takes the key out of o and returns the flag, or 0. */
+unsigned io_take_null_backing(struct strata_opts *o);
 /* Flushes (when writable) and closes the session's image; 0 or 1. */
 int io_close_image(struct io_ctx *ctx);
 

@@ -171,14 +171,15 @@ static int open_initial(struct io_ctx *ctx, const struct tool_image *img, unsign
 
     if (img->kind == TOOL_IMAGE_FILE) {
         if (img->format && !strata_driver_find(img->format, &err))
-            return io_open_failed(label, err, -ENOENT);
-        if (!(opts = io_file_opts(img->spec, img->format)))
-            return io_open_failed(label, NULL, -ENOMEM);
+            return io_open_failed(label, NULL, err, -ENOENT);
+        if (io_file_opts(img->spec, img->format, &opts, &err) < 0)
+            return io_open_failed(label, NULL, err, -EINVAL);
     } else if (tool_image_opts(img, &opts, &err) < 0) {
-        return io_open_failed(label, err, -EINVAL);
+        return io_open_failed(label, NULL, err, -EINVAL);
     }
     if (snapshot)
         return io_open(ctx, label, opts, flags, true);
+    flags |= io_take_null_backing(opts);
     if (img->kind == TOOL_IMAGE_CONFIG)
         ret = tool_image_open(img, flags, &node, &err);
     else
@@ -196,8 +197,9 @@ static int open_initial(struct io_ctx *ctx, const struct tool_image *img, unsign
         err = e2;
     }
     if (ret < 0) {
+        io_open_failed(label, opts, err, ret);
         strata_opts_free(opts);
-        return io_open_failed(label, err, ret);
+        return 1;
     }
     io_set_image(ctx, node, opts, flags);
     return 0;
