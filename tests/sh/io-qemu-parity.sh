@@ -92,6 +92,11 @@ same raw1m_data -f raw -c 'alloc 0' -c 'alloc 64k 64k' -c 'alloc 960k 128k' -c '
 same raw1m -f raw -c 'flush' -c 'f' -c 'flush 1' -c 'length 1' -c 'sleep 10' -c 'sleep x' \
     -c 'nosuch' -c 'help nosuch' -c 'help alloc' -c 'truncate 2M' -c 'length' -c 'truncate -m bogus 1M'
 same raw1m -c 'sleep 1' -c 'help sleep' -c 'quit' -c 'read 0 1'
+# Breakpoints need blkdebug in qemu-io; strata has none that suspend.
+same raw1m -f raw -c 'break write_aio A' -c 'resume A' -c 'remove_break A' -c 'break' \
+    -c 'help' -c 'help break'
+rc=0; ./ours/qemu-io -f raw -c 'wait_break A' img.raw > out.txt 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q 'breakpoints are not supported' out.txt || fail "wait_break: rc $rc, $(cat out.txt)"
 same raw1m -f raw -c 'write -P 0x44 0 512' -c 'sigraise 15' -c 'read 0 1'
 same raw1m -r -f raw -c 'write 0 1' -c 'writev 0 1' -c 'aio_write 0 1' -c 'discard 0 1' \
     -c 'truncate 1' -c 'read 0 1'

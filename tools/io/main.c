@@ -14,10 +14,11 @@
 
 const struct io_command *const io_commands[] = {
     &io_cmd_abort, &io_cmd_aio_flush, &io_cmd_aio_read, &io_cmd_aio_write,
-    &io_cmd_alloc, &io_cmd_close, &io_cmd_discard, &io_cmd_flush, &io_cmd_help,
-    &io_cmd_info, &io_cmd_length, &io_cmd_map, &io_cmd_open, &io_cmd_quit,
-    &io_cmd_read, &io_cmd_readv, &io_cmd_reopen, &io_cmd_sigraise, &io_cmd_sleep,
-    &io_cmd_truncate, &io_cmd_write, &io_cmd_writev, NULL,
+    &io_cmd_alloc, &io_cmd_break, &io_cmd_close, &io_cmd_discard, &io_cmd_flush,
+    &io_cmd_help, &io_cmd_info, &io_cmd_length, &io_cmd_map, &io_cmd_open,
+    &io_cmd_quit, &io_cmd_read, &io_cmd_readv, &io_cmd_remove_break, &io_cmd_reopen,
+    &io_cmd_resume, &io_cmd_sigraise, &io_cmd_sleep, &io_cmd_truncate,
+    &io_cmd_wait_break, &io_cmd_write, &io_cmd_writev, NULL,
 };
 
 /* The argument count check and its messages are qemu-io's, which the
