@@ -140,6 +140,11 @@ same qcow2_over_raw -c 'open -o driver=qcow2 json:{"file.filename":"top.qcow2"}'
 # -o wins over the name's own options.
 same qcow2_over_raw -c 'open -o driver=qcow2 json:{"driver":"raw","file.filename":"top.qcow2"}' \
     -c 'read -P 0x71 0 1k'
+# strata-img reads the same names (tools/common/names.c).
+qcow2_over_raw
+"$STRATA_BUILD/bin/strata-img" info 'json:{"driver":"qcow2","file.filename":"top.qcow2"}' > ours.txt
+qemu-img info 'json:{"driver":"qcow2","file.filename":"top.qcow2"}' > theirs.txt
+diff -u theirs.txt ours.txt || fail "strata-img info of a json: name differs from qemu-img's"
 rc=0; ./ours/qemu-io -c 'read 0 1' 'json:{"driver": }' > out.txt 2>&1 || rc=$?
 [ $rc = 1 ] && grep -q "^qemu-io: can't open device json:.*: Could not parse the JSON options: " out.txt ||
     fail "bad json: rc $rc, $(cat out.txt)"

@@ -128,6 +128,12 @@ int tool_image_collect_one(const struct tool_common *tc, const char *cmd, char *
 /* One image from a word, read the way tc says (without --config). */
 void tool_image_from_word(const struct tool_common *tc, const char *word,
                           struct tool_image *img);
+/* The options for an image named by a file name, QEMU's
+ * "blkdebug:RULES:FILE", "nbd:unix:SOCKET" (or "nbd:HOST:PORT", with an
+ * optional ":exportname=NAME") and "json:{...}" included; format may be
+ * NULL (probe). */
+int tool_file_opts(const char *path, const char *format, struct strata_opts **optsp,
+                   struct strata_error **errp);
 /* QEMU's "json:{...}" image name as flat options: nested objects become
  * dotted keys ("file.filename"), array members their index
  * ("inject-error.0.event"), numbers, true, false and null their text;

@@ -65,76 +65,6 @@ int io_close_image(struct io_ctx *ctx)
     return status;
 }
 
-/* QEMU's old NBD names, "nbd:unix:SOCKET[:exportname=NAME]" and
- * "nbd:HOST:PORT[:exportname=NAME]", as the NBD URI strata reads; NULL
- * when path is not one. */
-static char *nbd_uri(const char *path)
-{
-    if (strncmp(path, "nbd:", 4) != 0)
-        return NULL;
-    char *copy = strdup(path + 4), *uri = NULL;
-    if (!copy)
-        return NULL;
-    const char *export = "";
-    char *ex = strstr(copy, ":exportname=");
-    if (ex) {
-        *ex = 0;
-        export = ex + strlen(":exportname=");
-    }
-    int n;
-    if (strncmp(copy, "unix:", 5) == 0) {
-        n = asprintf(&uri, "nbd+unix:///%s?socket=%s", export, copy + 5);
-    } else {
-        char *colon = strrchr(copy, ':');
-        n = colon ? asprintf(&uri, "nbd://%.*s:%s/%s", (int)(colon - copy), copy,
-                             colon + 1, export)
-                  : asprintf(&uri, "nbd://%s/%s", copy, export);
-    }
-    free(copy);
-    return n < 0 ? NULL : uri;
-}
-
-int io_file_opts(const char *path, const char *format, struct strata_opts **optsp,
-                 struct strata_error **errp)
-{
-    struct strata_opts *o = NULL;
-    int ret = 0;
-    char *uri = nbd_uri(path);
-    const char *rest = strncmp(path, "blkdebug:", 9) == 0 ? path + 9 : NULL;
-    const char *colon = rest ? strchr(rest, ':') : NULL;
-
-    if (!strncmp(path, "json:", 5)) {
-        ret = tool_json_opts(path, &o, errp);
-        if (ret == 0 && format && !strata_opts_get(o, "driver") &&
-            strata_opts_set(o, "driver", format) < 0)
-            ret = -ENOMEM;
-    } else if (uri) {
-        o = strata_opts_for_file(uri, format);
-    } else if (colon) {
-        /* QEMU's "blkdebug:RULES:IMAGE": the image's file under a blkdebug
-         * filter with the rules file RULES (none when empty). */
-        o = strata_opts_new();
-        if (o && ((format && strata_opts_set(o, "driver", format) < 0) ||
-                  strata_opts_set(o, "file.driver", "blkdebug") < 0 ||
-                  strata_opts_set(o, "file.image.driver", "file") < 0 ||
-                  strata_opts_set(o, "file.image.filename", colon + 1) < 0 ||
-                  (colon > rest && strata_opts_setf(o, "file.config", "%.*s",
-                                                    (int)(colon - rest), rest) < 0)))
-            ret = -ENOMEM;
-    } else {
-        o = strata_opts_for_file(path, format);
-    }
-    free(uri);
-    if (ret == 0 && !o)
-        ret = -ENOMEM;
-    if (ret < 0) {
-        strata_opts_free(o);
-        return ret == -ENOMEM ? strata_error_set(errp, ENOMEM, "out of memory") : ret;
-    }
-    *optsp = o;
-    return 0;
-}
-
 unsigned io_take_null_backing(struct strata_opts *o)
 {
     const char *b = strata_opts_get(o, "backing");
@@ -320,7 +250,7 @@ static int open_run(struct io_ctx *ctx, int argc, char **argv)
     const char *path = optind == argc - 1 ? argv[optind] : NULL;
     struct strata_opts *o;
     if (path) {
-        if (io_file_opts(path, strata_opts_get(extra, "driver"), &o, &err) < 0) {
+        if (tool_file_opts(path, strata_opts_get(extra, "driver"), &o, &err) < 0) {
             io_open_failed(path, NULL, err, -EINVAL);
             goto fail;
         }

@@ -61,11 +61,6 @@ int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
  * library's message a second time; frees err; returns 1. */
 int io_open_failed(const char *label, const struct strata_opts *opts,
                    struct strata_error *err, int ret);
-/* The options for an image named by a file name, QEMU's
- * "blkdebug:RULES:FILE", "nbd:unix:SOCKET" (or "nbd:HOST:PORT") and
- * "json:{...}" included; format may be NULL (probe). */
-int io_file_opts(const char *path, const char *format, struct strata_opts **optsp,
-                 struct strata_error **errp);
 /* QEMU's "backing": null (no backing file) as the open flag that means it:
  * takes the key out of o and returns the flag, or 0. */
 unsigned io_take_null_backing(struct strata_opts *o);

@@ -170,14 +170,10 @@ static int open_initial(struct io_ctx *ctx, const struct tool_image *img, unsign
     const char *label = img->kind == TOOL_IMAGE_OPTS ? NULL : img->spec;
     int ret = 0;
 
-    if (img->kind == TOOL_IMAGE_FILE) {
-        if (img->format && !strata_driver_find(img->format, &err))
-            return io_open_failed(label, NULL, err, -ENOENT);
-        if (io_file_opts(img->spec, img->format, &opts, &err) < 0)
-            return io_open_failed(label, NULL, err, -EINVAL);
-    } else if (tool_image_opts(img, &opts, &err) < 0) {
+    if (img->kind == TOOL_IMAGE_FILE && img->format && !strata_driver_find(img->format, &err))
+        return io_open_failed(label, NULL, err, -ENOENT);
+    if (tool_image_opts(img, &opts, &err) < 0)
         return io_open_failed(label, NULL, err, -EINVAL);
-    }
     if (snapshot)
         return io_open(ctx, label, opts, flags, true);
     flags |= io_take_null_backing(opts);
