@@ -1,14 +1,17 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* rules.c - reading blkdebug rules from a libconfig file or from options.
+/* rules.c - reading blkdebug rules from a libconfig file, from QEMU's
+ * INI-style rule file, or from options.
  *
- * Both sources are first turned into flat key/value lists, so one parser
+ * Every source is first turned into flat key/value lists, so one parser
  * checks every rule the same way and names where it came from.
  */
 #include "blkdebug-int.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,12 +301,116 @@ static int blkdebug_config_rules(struct blkdebug_state *s, const char *path,
     return 0;
 }
 
+/* The text of line with the blanks at both ends cut off (in place). */
+static char *blkdebug_trim(char *line)
+{
+    while (isspace((unsigned char)*line))
+        line++;
+    size_t n = strlen(line);
+    while (n > 0 && isspace((unsigned char)line[n - 1]))
+        line[--n] = 0;
+    return line;
+}
+
+/* Ends the INI section in kv (if any) as a rule. */
+static int blkdebug_ini_flush(struct blkdebug_state *s, struct strata_opts **kv,
+                              enum blkdebug_action action, const char *where,
+                              struct strata_error **errp)
+{
+    int r = *kv ? blkdebug_parse_rule(s, action, *kv, where, errp) : 0;
+    strata_opts_free(*kv);
+    *kv = NULL;
+    return r;
+}
+
+/* QEMU's rule file: [inject-error] and [set-state] sections of
+ * key = "value" lines (the quotes may be left out), '#' starting comments. */
+static int blkdebug_read_ini(struct blkdebug_state *s, const char *path, FILE *f,
+                             struct strata_error **errp)
+{
+    char buf[1024], where[PATH_MAX + 32];
+    struct strata_opts *kv = NULL;
+    enum blkdebug_action action = BLKDEBUG_INJECT_ERROR;
+    int r = 0, lineno = 0;
+
+    snprintf(where, sizeof where, "%s", path);
+    while (r == 0 && fgets(buf, sizeof buf, f)) {
+        char *line = blkdebug_trim(buf), *eq;
+        lineno++;
+        if (!*line || *line == '#')
+            continue;
+        if (*line == '[') {
+            r = blkdebug_ini_flush(s, &kv, action, where, errp);
+            snprintf(where, sizeof where, "%s:%d", path, lineno);
+            if (r < 0)
+                break;
+            if (strcmp(line, "[inject-error]") == 0)
+                action = BLKDEBUG_INJECT_ERROR;
+            else if (strcmp(line, "[set-state]") == 0)
+                action = BLKDEBUG_SET_STATE;
+            else
+                r = strata_error_set(errp, EINVAL, "blkdebug: %s: unknown section %s "
+                                     "(expected [inject-error] or [set-state])", where,
+                                     line);
+            if (r == 0 && !(kv = strata_opts_new()))
+                r = strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
+            continue;
+        }
+        if (!kv || !(eq = strchr(line, '='))) {
+            r = strata_error_set(errp, EINVAL, "blkdebug: %s:%d: expected a [section] "
+                                 "or key = \"value\"", path, lineno);
+            break;
+        }
+        *eq = 0;
+        char *key = blkdebug_trim(line), *value = blkdebug_trim(eq + 1);
+        size_t n = strlen(value);
+        if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+            value[n - 1] = 0;
+            value++;
+        }
+        if (strata_opts_set(kv, key, value) < 0)
+            r = strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
+    }
+    if (r == 0 && ferror(f))
+        r = strata_error_set(errp, EIO, "blkdebug: cannot read rule file '%s'", path);
+    if (r == 0)
+        return blkdebug_ini_flush(s, &kv, action, where, errp);
+    strata_opts_free(kv);
+    return r;
+}
+
+/* True when the file's first significant character opens an INI section. */
+static bool blkdebug_is_ini(FILE *f)
+{
+    int c;
+    bool comment = false;
+    while ((c = getc(f)) != EOF) {
+        if (comment) {
+            comment = c != '\n';
+        } else if (c == '#') {
+            comment = true;
+        } else if (!isspace(c)) {
+            break;
+        }
+    }
+    rewind(f);
+    return c == '[';
+}
+
 int blkdebug_read_config(struct blkdebug_state *s, const char *path,
                          struct strata_error **errp)
 {
     config_t cfg;
     int r = 0;
 
+    FILE *f = fopen(path, "r");
+    if (f && blkdebug_is_ini(f)) {
+        r = blkdebug_read_ini(s, path, f, errp);
+        fclose(f);
+        return r;
+    }
+    if (f)
+        fclose(f);
     config_init(&cfg);
     if (config_read_file(&cfg, path) != CONFIG_TRUE) {
         if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)

@@ -149,6 +149,31 @@ rc=0; ./ours/qemu-io -c 'read 0 1' 'json:{"driver": }' > out.txt 2>&1 || rc=$?
 [ $rc = 1 ] && grep -q "^qemu-io: can't open device json:.*: Could not parse the JSON options: " out.txt ||
     fail "bad json: rc $rc, $(cat out.txt)"
 
+# ------------------------------------------------------------ blkdebug: names, QEMU's rule files
+qcow2_1m() { rm -f t.qcow2; qemu-img create -q -f qcow2 t.qcow2 1M; }
+cat > rules.ini <<'INI'
+# QEMU's INI rule file: comments, sections, quoted values
+[set-state]
+state = "1"
+event = "write_aio"
+new_state = "2"
+
+# the read fails only after a write
+[inject-error]
+state = "2"
+event = "read_aio"
+errno = "28"
+once = "on"
+INI
+same qcow2_1m -c 'read 0 4k' -c 'write 0 4k' -c 'read 0 4k' -c 'read 0 4k' blkdebug:rules.ini:t.qcow2
+printf '[inject-error]\nevent = "write_aio"\nerrno = "5"\n' > eio.ini
+same raw1m -f raw -c 'write 0 4k' -c 'read 0 4k' -c 'open -o driver=raw blkdebug::img.raw' \
+    -c close -c 'open -o driver=raw blkdebug::img.raw' -c 'write 0 4k' blkdebug:eio.ini:img.raw
+printf '[inject-error]\nevent = "write_aio"\n[bogus]\n' > bad.ini
+rc=0; ./ours/qemu-io -c 'read 0 1' blkdebug:bad.ini:t.qcow2 > out.txt 2>&1 || rc=$?
+[ $rc = 1 ] && grep -q 'bad.ini:3: unknown section \[bogus\]' out.txt ||
+    fail "an unknown section: rc $rc, $(cat out.txt)"
+
 # ------------------------------------------------------------ reopen
 same raw1m -f raw -c 'reopen -r' -c 'write 0 1' -c 'reopen -w' -c 'write -P 9 0 1' \
     -c 'read -P 9 0 1' -c 'reopen -r -w' -c 'reopen x' -c 'reopen -c none' -c 'read -P 9 0 1' \
