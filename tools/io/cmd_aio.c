@@ -16,58 +16,7 @@
 
 static int aio_read_run(struct io_ctx *ctx, int argc, char **argv)
 {
-    bool machine = false, quiet = false, verbose = false, have_p = false;
-    int pattern = 0, c;
-
-    while ((c = getopt(argc, argv, "CP:iqv")) != -1) {
-        switch (c) {
-        case 'C': machine = true; break;
-        case 'P':
-            have_p = true;
-            if ((pattern = io_parse_pattern(optarg)) < 0)
-                return 1;
-            break;
-        case 'i':
-            /* qemu-io counts it in its statistics; strata-io keeps none. */
-            printf("injecting invalid read request\n");
-            return 0;
-        case 'q': quiet = true; break;
-        case 'v': verbose = true; break;
-        default:
-            return io_usage(&io_cmd_aio_read);
-        }
-    }
-    if (optind > argc - 2)
-        return io_usage(&io_cmd_aio_read);
-    int64_t off = io_cvtnum(argv[optind]);
-    if (off < 0)
-        return 1;
-    int64_t count = io_vector_length(argv + optind + 1, argc - optind - 1);
-    if (count < 0)
-        return 1;
-    uint8_t *buf = io_alloc(ctx, (uint64_t)count, 0xab);
-    if (!buf)
-        return 1;
-    struct strata_error *err = NULL;
-    double t0 = tool_now();
-    int ret = io_pread(ctx, off, count, buf, &err);
-    double t1 = tool_now();
-    if (ret < 0) {
-        io_fail("readv", err, ret);
-        goto out;
-    }
-    if (have_p && !io_all_bytes(buf, (uint64_t)count, pattern))
-        printf("Pattern verification failed at offset %" PRId64 ", %" PRId64 " bytes\n",
-               off, count);
-    if (quiet)
-        goto out;
-    if (verbose)
-        io_dump_buffer(buf, (uint64_t)off, (uint64_t)count);
-    io_print_report("read", t1 - t0, (uint64_t)off, (uint64_t)count, (uint64_t)count,
-                    1, machine);
-out:
-    io_free(ctx, buf);
-    return 0;
+    return io_vector_read(ctx, argc, argv, &io_cmd_aio_read, true);
 }
 
 static int aio_write_run(struct io_ctx *ctx, int argc, char **argv)
@@ -104,34 +53,18 @@ static int aio_write_run(struct io_ctx *ctx, int argc, char **argv)
         printf("-u requires -z to be specified\n");
         return 1;
     }
-    int64_t off = io_cvtnum(argv[optind]);
-    if (off < 0)
+    struct io_request rq = { .name = "aio_write", .quiet = quiet, .machine = machine,
+                             .zero = zero, .flags = flags };
+    if ((rq.off = io_cvtnum(argv[optind])) < 0)
         return 1;
-    int64_t count;
-    if (zero)
-        count = io_cvtnum(argv[optind + 1]);
-    else
-        count = io_vector_length(argv + optind + 1, argc - optind - 1);
-    if (count < 0)
+    rq.count = zero ? io_cvtnum(argv[optind + 1])
+                    : io_vector_length(argv + optind + 1, argc - optind - 1);
+    if (rq.count < 0)
         return 1;
     uint8_t *buf = NULL;
-    if (!zero && !(buf = io_alloc(ctx, (uint64_t)count, pattern)))
+    if (!zero && !(buf = io_alloc(ctx, (uint64_t)rq.count, pattern)))
         return 1;
-    struct strata_error *err = NULL;
-    int ret;
-    double t0 = tool_now();
-    ret = io_check_range(ctx, off, count);
-    if (ret == 0 && zero)
-        ret = strata_pwrite_zeroes(ctx->node, (uint64_t)off, (uint64_t)count, flags, &err);
-    else if (ret == 0)
-        ret = strata_pwrite(ctx->node, (uint64_t)off, (uint64_t)count, buf, flags, &err);
-    double t1 = tool_now();
-    io_free(ctx, buf);
-    if (ret < 0)
-        io_fail("aio_write", err, ret);
-    else if (!quiet)
-        io_print_report("wrote", t1 - t0, (uint64_t)off, (uint64_t)count,
-                        (uint64_t)count, 1, machine);
+    io_do_write(ctx, &rq, buf);
     return 0;
 }
 

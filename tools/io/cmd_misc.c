@@ -27,17 +27,9 @@ static int discard_run(struct io_ctx *ctx, int argc, char **argv)
     }
     if (optind != argc - 2)
         return io_usage(&io_cmd_discard);
-    int64_t off = io_cvtnum(argv[optind]);
-    if (off < 0)
+    int64_t off = io_cvtnum(argv[optind]), len;
+    if (off < 0 || (len = io_cvtlen(argv[optind + 1], false, "")) < 0)
         return 1;
-    int64_t len = io_cvtnum(argv[optind + 1]);
-    if (len < 0)
-        return 1;
-    if ((uint64_t)len > IO_REQUEST_MAX) {
-        printf("length cannot exceed %" PRIu64 ", given %s\n", IO_REQUEST_MAX,
-               argv[optind + 1]);
-        return 1;
-    }
     double t0 = tool_now();
     int ret = io_check_range(ctx, off, len);
     if (ret == 0)

@@ -168,6 +168,20 @@ int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
     return 0;
 }
 
+/* A cache mode (-t, -c) in place of the one in *flags. */
+static int set_cache_mode(const char *text, unsigned *flags)
+{
+    struct strata_error *err = NULL;
+    unsigned cache;
+    if (tool_parse_cache_mode(text, &cache, &err) < 0) {
+        strata_error_free(err);
+        tool_error("Invalid cache option: %s", text);
+        return -1;
+    }
+    *flags = (*flags & ~IO_CACHE_FLAGS) | cache;
+    return 0;
+}
+
 static int parse_into(struct strata_opts *o, const char *text)
 {
     struct strata_error *err = NULL;
@@ -204,16 +218,10 @@ static int open_run(struct io_ctx *ctx, int argc, char **argv)
             if (tool_check_aio("-i", optarg) < 0)
                 goto fail;
             break;
-        case 't': {
-            unsigned cache;
-            if (tool_parse_cache_mode(optarg, &cache, &err) < 0) {
-                strata_error_free(err);
-                tool_error("Invalid cache option: %s", optarg);
+        case 't':
+            if (set_cache_mode(optarg, &flags) < 0)
                 goto fail;
-            }
-            flags = (flags & ~IO_CACHE_FLAGS) | cache;
             break;
-        }
         case 'd':
             /* Discards always reach the image: only that mode is had. */
             if (strcmp(optarg, "unmap") && strcmp(optarg, "on")) {
@@ -324,17 +332,11 @@ static int reopen_run(struct io_ctx *ctx, int argc, char **argv)
     }
     while ((c = getopt(argc, argv, "c:o:rw")) != -1) {
         switch (c) {
-        case 'c': {
-            unsigned cache;
-            if (tool_parse_cache_mode(optarg, &cache, &err) < 0) {
-                strata_error_free(err);
-                tool_error("Invalid cache option: %s", optarg);
+        case 'c':
+            if (set_cache_mode(optarg, &flags) < 0)
                 goto fail;
-            }
-            flags = (flags & ~IO_CACHE_FLAGS) | cache;
             have_cache = true;
             break;
-        }
         case 'o':
             if (parse_into(extra, optarg) < 0)
                 goto fail;
@@ -430,7 +432,8 @@ const struct io_command io_cmd_open = {
         " -t  cache mode: none, writeback, writethrough, directsync or unsafe\n"
         " -i  I/O mode: threads (the only one)\n"
         " -d  discard mode: unmap (the only one)\n"
-        " -s, -C, -k  (snapshot overlay, copy-on-read, native AIO) are refused\n"
+        " -s  writes go to a temporary overlay, the image is only read\n"
+        " -C, -k  (copy-on-read, native AIO) are refused\n"
         "\n",
 };
 

@@ -47,6 +47,29 @@ const struct io_command *io_find_command(const char *name);
 /* Runs one command line; returns 0 or 1 (the command failed). */
 int io_run_line(struct io_ctx *ctx, const char *line);
 
+/* cmd_rw.c: one request of read, write and their variants. */
+struct io_request {
+    const char *name;       /* "CMD failed: ..." */
+    int64_t off, count;
+    int pattern;            /* reads: check it, or -1 */
+    int64_t pat_off, pat_len;   /* the part of the buffer checked */
+    unsigned flags;         /* writes: STRATA_REQ_* */
+    bool zero, compressed;  /* writes: write zeroes, or compressed */
+    bool quiet, verbose, machine;   /* -q, -v, -C */
+};
+/* Reads, checks the pattern, dumps and reports: 0, or 1 when the read
+ * failed or the data differ. */
+int io_do_read(struct io_ctx *ctx, const struct io_request *rq);
+/* readv, and with `async` aio_read (-i too, and a failure or mismatch
+ * leaves the status 0): the command's arguments, then io_do_read. */
+int io_vector_read(struct io_ctx *ctx, int argc, char **argv,
+                   const struct io_command *cmd, bool async);
+/* Writes buf (taken; NULL with zero) and reports: 0, or 1 on failure. */
+int io_do_write(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf);
+/* A length, at most IO_REQUEST_MAX unless no_limit ("length cannot exceed
+ * N<limit_note>, given X" otherwise); the value or -errno after the message. */
+int64_t io_cvtlen(const char *text, bool no_limit, const char *limit_note);
+
 /* cmd_open.c */
 /* Makes node, opened from opts (taken) with flags, the session's image. */
 void io_set_image(struct io_ctx *ctx, struct strata_node *node,
