@@ -169,6 +169,9 @@ same qcow2_1m -c 'read 0 4k' -c 'write 0 4k' -c 'read 0 4k' -c 'read 0 4k' blkde
 printf '[inject-error]\nevent = "write_aio"\nerrno = "5"\n' > eio.ini
 same raw1m -f raw -c 'write 0 4k' -c 'read 0 4k' -c 'open -o driver=raw blkdebug::img.raw' \
     -c close -c 'open -o driver=raw blkdebug::img.raw' -c 'write 0 4k' blkdebug:eio.ini:img.raw
+# With driver=blkdebug the name's filter is that node, over the image.
+same qcow2_1m -c 'open -o driver=blkdebug,image.driver=qcow2,align=4k,max-transfer=64k blkdebug::t.qcow2' \
+    -c 'write -P 7 1000 128k' -c 'read -P 7 1000 128k' -c 'read -P 0 0 1000'
 printf '[inject-error]\nevent = "write_aio"\n[bogus]\n' > bad.ini
 rc=0; ./ours/qemu-io -c 'read 0 1' blkdebug:bad.ini:t.qcow2 > out.txt 2>&1 || rc=$?
 [ $rc = 1 ] && grep -q 'bad.ini:3: unknown section \[bogus\]' out.txt ||

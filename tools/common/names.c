@@ -55,14 +55,18 @@ int tool_file_opts(const char *path, const char *format, struct strata_opts **op
         o = strata_opts_for_file(uri, format);
     } else if (colon) {
         /* QEMU's "blkdebug:RULES:IMAGE": the image's file under a blkdebug
-         * filter with the rules file RULES (none when empty). */
+         * filter with the rules file RULES (none when empty); or, when the
+         * format asked for is blkdebug itself, that node over the image. */
+        bool top = format && strcmp(format, "blkdebug") == 0;
+        const char *image = top ? "image.filename" : "file.image.filename";
+        const char *config = top ? "config" : "file.config";
         o = strata_opts_new();
         if (o && ((format && strata_opts_set(o, "driver", format) < 0) ||
-                  strata_opts_set(o, "file.driver", "blkdebug") < 0 ||
-                  strata_opts_set(o, "file.image.driver", "file") < 0 ||
-                  strata_opts_set(o, "file.image.filename", colon + 1) < 0 ||
-                  (colon > rest && strata_opts_setf(o, "file.config", "%.*s",
-                                                    (int)(colon - rest), rest) < 0)))
+                  (!top && strata_opts_set(o, "file.driver", "blkdebug") < 0) ||
+                  (!top && strata_opts_set(o, "file.image.driver", "file") < 0) ||
+                  strata_opts_set(o, image, colon + 1) < 0 ||
+                  (colon > rest && strata_opts_setf(o, config, "%.*s", (int)(colon - rest),
+                                                    rest) < 0)))
             ret = -ENOMEM;
     } else {
         o = strata_opts_for_file(path, format);
