@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* blkdebug.c - a filter that injects I/O errors by rule, as QEMU's blkdebug.
  *
- * Rules come from a libconfig file (config=) and from inline options
- * (inject-error.*, set-state.*); docs/blkdebug.md describes both.  Each rule
+ * Rules come from a rule file (config=: libconfig, or QEMU's INI form) and
+ * from inline options (inject-error.*, set-state.*); docs/blkdebug.md
+ * describes both.  Each rule
  * waits for a named event: the filter raises read_aio, write_aio,
  * flush_to_disk, discard and write_zeroes itself before each request, and a
  * format above raises its own (l2_update, refblock_alloc, ...) with
@@ -58,7 +59,7 @@ static const struct strata_child_role blkdebug_children[] = {
 
 static const struct strata_opt_desc blkdebug_open_options[] = {
     { .name = "config", .type = STRATA_OPT_STRING,
-      .help = "libconfig file of inject-error and set-state rules" },
+      .help = "file of inject-error and set-state rules (libconfig, or QEMU's INI form)" },
     { .name = "align", .type = STRATA_OPT_SIZE,
       .help = "request alignment to announce (a power of two)" },
     { .name = "max-transfer", .type = STRATA_OPT_SIZE,

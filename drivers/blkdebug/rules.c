@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* rules.c - reading blkdebug rules from a libconfig file or from options.
+/* rules.c - reading blkdebug rules from a libconfig file, from QEMU's
+ * INI-style rule file, or from options.
  *
- * Both sources are first turned into flat key/value lists, so one parser
+ * Every source is first turned into flat key/value lists, so one parser
  * checks every rule the same way and names where it came from.
  */
 #include "blkdebug-int.h"
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <libconfig.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -299,35 +301,21 @@ static int blkdebug_config_rules(struct blkdebug_state *s, const char *path,
     return 0;
 }
 
-/* QEMU's rule files are INI: "[inject-error]" or "[set-state]" sections of
- * `key = "value"` lines.  Each section is one rule. */
-static bool is_ini(FILE *f)
+/* The text of line with the blanks at both ends cut off (in place). */
+static char *blkdebug_trim(char *line)
 {
-    char line[512];
-    bool ini = false;
-    while (fgets(line, sizeof line, f)) {
-        const char *p = line + strspn(line, " \t\r\n");
-        if (!*p || *p == '#' || *p == ';')
-            continue;
-        ini = *p == '[';
-        break;
-    }
-    rewind(f);
-    return ini;
+    while (isspace((unsigned char)*line))
+        line++;
+    size_t n = strlen(line);
+    while (n > 0 && isspace((unsigned char)line[n - 1]))
+        line[--n] = 0;
+    return line;
 }
 
-static char *trim(char *p)
-{
-    p += strspn(p, " \t");
-    size_t n = strlen(p);
-    while (n && strchr(" \t\r\n", p[n - 1]))
-        p[--n] = 0;
-    return p;
-}
-
-static int flush_section(struct blkdebug_state *s, enum blkdebug_action action,
-                         struct strata_opts **kv, const char *where,
-                         struct strata_error **errp)
+/* Ends the INI section in kv (if any) as a rule. */
+static int blkdebug_ini_flush(struct blkdebug_state *s, struct strata_opts **kv,
+                              enum blkdebug_action action, const char *where,
+                              struct strata_error **errp)
 {
     int r = *kv ? blkdebug_parse_rule(s, action, *kv, where, errp) : 0;
     strata_opts_free(*kv);
@@ -335,52 +323,78 @@ static int flush_section(struct blkdebug_state *s, enum blkdebug_action action,
     return r;
 }
 
-static int read_ini(struct blkdebug_state *s, const char *path, FILE *f,
-                    struct strata_error **errp)
+/* QEMU's rule file: [inject-error] and [set-state] sections of
+ * key = "value" lines (the quotes may be left out), '#' starting comments. */
+static int blkdebug_read_ini(struct blkdebug_state *s, const char *path, FILE *f,
+                             struct strata_error **errp)
 {
-    char line[512], where[300];
+    char buf[1024], where[PATH_MAX + 32];
     struct strata_opts *kv = NULL;
     enum blkdebug_action action = BLKDEBUG_INJECT_ERROR;
-    int r = 0, no = 0;
-    while (r == 0 && fgets(line, sizeof line, f)) {
-        no++;
-        char *p = trim(line);
-        if (!*p || *p == '#' || *p == ';')
+    int r = 0, lineno = 0;
+
+    snprintf(where, sizeof where, "%s", path);
+    while (r == 0 && fgets(buf, sizeof buf, f)) {
+        char *line = blkdebug_trim(buf), *eq;
+        lineno++;
+        if (!*line || *line == '#')
             continue;
-        if (*p == '[') {
-            if ((r = flush_section(s, action, &kv, where, errp)) < 0)
+        if (*line == '[') {
+            r = blkdebug_ini_flush(s, &kv, action, where, errp);
+            snprintf(where, sizeof where, "%s:%d", path, lineno);
+            if (r < 0)
                 break;
-            snprintf(where, sizeof where, "%s:%d", path, no);
-            if (strcmp(p, "[inject-error]") == 0)
+            if (strcmp(line, "[inject-error]") == 0)
                 action = BLKDEBUG_INJECT_ERROR;
-            else if (strcmp(p, "[set-state]") == 0)
+            else if (strcmp(line, "[set-state]") == 0)
                 action = BLKDEBUG_SET_STATE;
             else
-                return strata_error_set(errp, EINVAL, "blkdebug: %s: unknown section %s "
-                                        "(expected [inject-error] or [set-state])", where, p);
-            if (!(kv = strata_opts_new()))
-                return strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
+                r = strata_error_set(errp, EINVAL, "blkdebug: %s: unknown section %s "
+                                     "(expected [inject-error] or [set-state])", where,
+                                     line);
+            if (r == 0 && !(kv = strata_opts_new()))
+                r = strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
             continue;
         }
-        char *eq = strchr(p, '=');
-        if (!kv || !eq) {
-            r = strata_error_set(errp, EINVAL, "blkdebug: %s:%d: expected %s", path, no,
-                                 kv ? "key = \"value\"" : "a [section] first");
+        if (!kv || !(eq = strchr(line, '='))) {
+            r = strata_error_set(errp, EINVAL, "blkdebug: %s:%d: expected a [section] "
+                                 "or key = \"value\"", path, lineno);
             break;
         }
         *eq = 0;
-        char *k = trim(p), *v = trim(eq + 1);
-        size_t n = strlen(v);
-        if (n >= 2 && v[0] == '"' && v[n - 1] == '"') {
-            v[n - 1] = 0;
-            v++;
+        char *key = blkdebug_trim(line), *value = blkdebug_trim(eq + 1);
+        size_t n = strlen(value);
+        if (n >= 2 && value[0] == '"' && value[n - 1] == '"') {
+            value[n - 1] = 0;
+            value++;
         }
-        r = strata_opts_set(kv, k, v);
+        if (strata_opts_set(kv, key, value) < 0)
+            r = strata_error_set(errp, ENOMEM, "blkdebug: out of memory");
     }
+    if (r == 0 && ferror(f))
+        r = strata_error_set(errp, EIO, "blkdebug: cannot read rule file '%s'", path);
     if (r == 0)
-        r = flush_section(s, action, &kv, where, errp);
+        return blkdebug_ini_flush(s, &kv, action, where, errp);
     strata_opts_free(kv);
     return r;
+}
+
+/* True when the file's first significant character opens an INI section. */
+static bool blkdebug_is_ini(FILE *f)
+{
+    int c;
+    bool comment = false;
+    while ((c = getc(f)) != EOF) {
+        if (comment) {
+            comment = c != '\n';
+        } else if (c == '#') {
+            comment = true;
+        } else if (!isspace(c)) {
+            break;
+        }
+    }
+    rewind(f);
+    return c == '[';
 }
 
 int blkdebug_read_config(struct blkdebug_state *s, const char *path,
@@ -390,15 +404,13 @@ int blkdebug_read_config(struct blkdebug_state *s, const char *path,
     int r = 0;
 
     FILE *f = fopen(path, "r");
-    if (!f)
-        return strata_error_set(errp, ENOENT, "blkdebug: cannot read rule file '%s'", path);
-    if (is_ini(f)) {
-        r = read_ini(s, path, f, errp);
+    if (f && blkdebug_is_ini(f)) {
+        r = blkdebug_read_ini(s, path, f, errp);
         fclose(f);
         return r;
     }
-    fclose(f);
-
+    if (f)
+        fclose(f);
     config_init(&cfg);
     if (config_read_file(&cfg, path) != CONFIG_TRUE) {
         if (config_error_type(&cfg) == CONFIG_ERR_FILE_IO)

@@ -191,10 +191,8 @@ static int qcow_do_open(struct strata_node *node, const struct strata_opts *opts
         r = strata_node_open_child(node, "backing", &defs, s->backing_name == NULL,
                                    &s->backing, errp);
         if (r < 0) {
-            strata_error_prefix(errp, "%s: cannot open the backing file%s%s%s", s->name,
-                                s->backing_name ? " '" : "",
-                                s->backing_name ? s->backing_name : "",
-                                s->backing_name ? "'" : "");
+            /* QEMU's words; the reason below names the backing file. */
+            strata_error_prefix(errp, "%s: Could not open backing file", s->name);
             return r;
         }
     }

@@ -27,12 +27,19 @@ expect_fail() {
     after=$(snapshot)
     [ $rc != 0 ] || fail "'$*' succeeded"
     [ $rc -lt 126 ] || fail "'$*' died with status $rc"
-    grep -qF -- "$needle" err.txt || fail "'$*': message does not name '$needle': $(cat err.txt)"
+    # shellcheck disable=SC2086  # the list of files is meant to split
+    grep -qF -- "$needle" ${expect_in:-err.txt} ||
+        fail "'$*': message does not name '$needle': $(cat ${expect_in:-err.txt})"
     [ "$(wc -l < err.txt)" -le 4 ] || fail "'$*': too much on stderr: $(cat err.txt)"
     [ "$before" = "$after" ] || fail "'$*' changed files:
 $before
 --- after:
 $after"
+}
+
+# expect_fail_io NEEDLE COMMAND...: the same, NEEDLE on stdout or stderr
+expect_fail_io() {
+    expect_in="out.txt err.txt" expect_fail "$@"
 }
 
 # ------------------------------------------------------------ options and commands
@@ -82,11 +89,12 @@ expect_fail "abc"   "$IMG" convert -S abc -f raw good.raw new.raw
 expect_fail "bs"    "$IMG" dd -f raw bs=0 if=good.raw of=new.raw
 expect_fail "huge"  "$IMG" measure -O raw --size huge
 expect_fail "1Z"    "$IMG" map -f raw --start-offset=1Z good.raw
-expect_fail "0x1ff" "$IO" -f raw -c 'write -P 0x1ff 0 1' good.raw
-expect_fail "7Q"    "$IO" -f raw -c 'write 0 7Q' good.raw
-expect_fail "-z"    "$IO" -f raw -c 'write -z -P 1 0 1' good.raw
-expect_fail "-u"    "$IO" -f raw -c 'write -u 0 1' good.raw
-expect_fail "usage" "$IO" -f raw -c 'read 0' good.raw
+# strata-io's commands complain on stdout, in qemu-io's words.
+expect_fail_io "0x1ff is not a valid pattern byte" "$IO" -f raw -c 'write -P 0x1ff 0 1' good.raw
+expect_fail_io "suffix -- 7Q" "$IO" -f raw -c 'write 0 7Q' good.raw
+expect_fail_io "Only one of -z, -P" "$IO" -f raw -c 'write -z -P 1 0 1' good.raw
+expect_fail_io "-u requires -z" "$IO" -f raw -c 'write -u 0 1' good.raw
+expect_fail "bad argument count 1 to read" "$IO" -f raw -c 'read 0' good.raw
 
 # ------------------------------------------------------------ bad --object
 expect_fail "s0"         "$IMG" info --object secret,id=s0 -f raw good.raw
@@ -102,7 +110,7 @@ expect_fail "cluster_size" "$IMG" convert -f raw -O raw -o cluster_size=64k good
 
 # ------------------------------------------------------------ writes that must not happen
 expect_fail "-U"   "$IO" -U -f raw -c 'write 0 1' good.raw
-expect_fail "write" "$IO" -r -f raw -c 'write 0 1' good.raw
+expect_fail "read-only" "$IO" -r -f raw -c 'write 0 1' good.raw
 expect_fail "not supported" "$IMG" amend -f raw -o size=1M good.raw
 
 echo "errors: ok"

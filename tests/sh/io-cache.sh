@@ -12,13 +12,13 @@ cd "$T"
 truncate -s 1M c.raw
 
 # trace TOOL MODE: runs TOOL -t MODE on c.raw under strace, the trace and
-# the tool's output in one pipe (in order: the tool flushes its output
-# after each command; qemu-io is made to by stdbuf), reduced to one letter a line: D for an O_DIRECT open
+# the tool's output in one pipe (in order: both tools keep their output in
+# a buffer when it is a pipe, so stdbuf makes them flush each line), reduced
+# to one letter a line: D for an O_DIRECT open
 # of the image, S for a sync, W when the write has completed, R when the
 # read after the flush has.
 trace() {
-    local run=("$1")
-    [ "$1" = qemu-io ] && run=(stdbuf -oL qemu-io)
+    local run=(stdbuf -oL "$1")
     # LeakSanitizer cannot run under ptrace: a sanitizer build skips it here.
     ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" \
         strace -f -e trace=openat,fdatasync,fsync \

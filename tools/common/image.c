@@ -89,12 +89,17 @@ static int open_once(const struct tool_image *img, unsigned flags,
             if (!strata_driver_find(img->format, errp))
                 return -ENOENT;
         }
-        return strata_open_file(img->spec, img->format, flags, nodep, errp);
+        struct strata_opts *o = NULL;
+        int ret = tool_file_opts(img->spec, img->format, &o, errp);
+        if (ret == 0)
+            ret = strata_open_opts(o, flags, nodep, errp);
+        strata_opts_free(o);
+        return ret;
     }
 }
 
-static int image_opts(const struct tool_image *img, struct strata_opts **optsp,
-                      struct strata_error **errp)
+int tool_image_opts(const struct tool_image *img, struct strata_opts **optsp,
+                    struct strata_error **errp)
 {
     struct strata_opts *o = NULL;
     int ret = 0;
@@ -107,9 +112,7 @@ static int image_opts(const struct tool_image *img, struct strata_opts **optsp,
         ret = strata_config_load(img->spec, &o, errp);
         break;
     default:
-        o = strata_opts_for_file(img->spec, img->format);
-        ret = o ? 0 : -ENOMEM;
-        break;
+        return tool_file_opts(img->spec, img->format, optsp, errp);
     }
     if (ret < 0) {
         strata_opts_free(o);
@@ -127,7 +130,7 @@ int tool_image_open_keyed(const struct tool_image *img, unsigned flags, int keys
                           struct strata_node **nodep, struct strata_error **errp)
 {
     struct strata_opts *o = NULL;
-    int ret = image_opts(img, &o, errp);
+    int ret = tool_image_opts(img, &o, errp);
     if (ret < 0)
         return ret;
     if (!strata_opts_get(o, "driver")) {

@@ -10,6 +10,7 @@
 #include <string.h>
 
 static const char *progname = "strata";
+static bool flush_stdout = true;
 
 void tool_set_progname(const char *argv0)
 {
@@ -22,10 +23,16 @@ const char *tool_progname(void)
     return progname;
 }
 
+void tool_keep_stdout_buffered(void)
+{
+    flush_stdout = false;
+}
+
 static void vreport(const char *kind, const char *fmt, va_list ap)
 {
     /* stdout may hold a half-drawn progress line; keep the order readable. */
-    fflush(stdout);
+    if (flush_stdout)
+        fflush(stdout);
     fprintf(stderr, "%s: %s", progname, kind);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

@@ -23,6 +23,9 @@ void tool_warning(const char *fmt, ...) STRATA_PRINTF(1, 2);
 /* Prints err's message (or `fallback` with strerror(-ret) when the library
  * gave no message), frees err and returns 1, the usual failure status. */
 int tool_fail(struct strata_error *err, int ret, const char *fallback);
+/* Messages leave stdout's buffer alone, as QEMU's tools do: output to a
+ * pipe then comes after the messages, where QEMU's test suites expect it. */
+void tool_keep_stdout_buffered(void);
 /* Sends library warnings through tool_warning. */
 void tool_install_warning_handler(void);
 
@@ -125,6 +128,16 @@ int tool_image_collect_one(const struct tool_common *tc, const char *cmd, char *
 /* One image from a word, read the way tc says (without --config). */
 void tool_image_from_word(const struct tool_common *tc, const char *word,
                           struct tool_image *img);
+/* The options for an image named by a file name, QEMU's
+ * "blkdebug:RULES:FILE", "nbd:unix:SOCKET" (or "nbd:HOST:PORT", with an
+ * optional ":exportname=NAME") and "json:{...}" included; format may be
+ * NULL (probe). */
+int tool_file_opts(const char *path, const char *format, struct strata_opts **optsp,
+                   struct strata_error **errp);
+/* The options img stands for (a config file's secrets are added to the
+ * store); the format is left to probing when img names none. */
+int tool_image_opts(const struct tool_image *img, struct strata_opts **optsp,
+                    struct strata_error **errp);
 int tool_image_open(const struct tool_image *img, unsigned flags,
                     struct strata_node **nodep, struct strata_error **errp);
 /* Opens img with the key of the encrypted format at its top (a luks

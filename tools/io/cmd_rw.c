@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cmd_rw.c - read, readv, write and writev. */
+/* cmd_rw.c - read, readv, write and writev, with qemu-io's options and
+ * messages. */
 #include "io.h"
 
 #include <errno.h>
@@ -8,283 +9,386 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A single request larger than this is refused rather than risking a huge
- * allocation on a typo. */
-#define IO_MAX_REQUEST (1ull << 30)
-
-static int check_len(const char *cmd, uint64_t len)
+/* -b: strata formats keep no VM state, so these fail as qemu-io's do on
+ * a format without it. */
+static int vmstate_refused(const char *op)
 {
-    if (len > IO_MAX_REQUEST) {
-        io_err("%s: length %" PRIu64 " is too large (at most %llu bytes per request)\n",
-               cmd, len, IO_MAX_REQUEST);
-        return -EINVAL;
+    printf("%s failed: %s\n", op, strerror(ENOTSUP));
+    return 1;
+}
+
+static bool sector_aligned(int64_t off, int64_t count)
+{
+    if (off % 512) {
+        printf("%" PRId64 " is not a sector-aligned value for 'offset'\n", off);
+        return false;
     }
+    if (count % 512) {
+        printf("%" PRId64 " is not a sector-aligned value for 'count'\n", count);
+        return false;
+    }
+    return true;
+}
+
+int io_do_read(struct io_ctx *ctx, const struct io_request *rq)
+{
+    uint8_t *buf = io_alloc(ctx, (uint64_t)rq->count, 0xab);
+    if (!buf)
+        return 1;
+    struct strata_error *err = NULL;
+    double t0 = tool_now();
+    int ret = io_pread(ctx, rq->off, rq->count, buf, &err);
+    double t1 = tool_now();
+    int status = 0;
+    if (ret < 0) {
+        status = io_fail(rq->name, err, ret);
+        goto out;
+    }
+    if (rq->pattern >= 0 && !io_all_bytes(buf + rq->pat_off, (uint64_t)rq->pat_len,
+                                          rq->pattern)) {
+        printf("Pattern verification failed at offset %" PRId64 ", %" PRId64 " bytes\n",
+               rq->off + rq->pat_off, rq->pat_len);
+        status = 1;
+    }
+    if (rq->quiet)
+        goto out;
+    if (rq->verbose)
+        io_dump_buffer(buf, (uint64_t)rq->off, (uint64_t)rq->count);
+    io_print_report("read", t1 - t0, (uint64_t)rq->off, (uint64_t)rq->count,
+                    (uint64_t)rq->count, 1, rq->machine);
+out:
+    io_free(ctx, buf);
+    return status;
+}
+
+int io_do_write(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf)
+{
+    struct strata_error *err = NULL;
+    double t0 = tool_now();
+    int ret = io_check_range(ctx, rq->off, rq->count);
+    if (ret == 0 && rq->zero)
+        ret = strata_pwrite_zeroes(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count,
+                                   rq->flags, &err);
+    else if (ret == 0 && rq->compressed)
+        ret = strata_pwrite_compressed(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count,
+                                       buf, &err);
+    else if (ret == 0)
+        ret = strata_pwrite(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count, buf,
+                            rq->flags, &err);
+    double t1 = tool_now();
+    io_free(ctx, buf);
+    if (ret < 0)
+        return io_fail(rq->name, err, ret);
+    if (!rq->quiet)
+        io_print_report("wrote", t1 - t0, (uint64_t)rq->off, (uint64_t)rq->count,
+                        (uint64_t)rq->count, 1, rq->machine);
     return 0;
 }
 
-/* Returns the index of the first byte that is not `pattern`, or len. */
-static uint64_t first_mismatch(const uint8_t *buf, uint64_t len, int pattern)
+int64_t io_cvtlen(const char *text, bool no_limit, const char *limit_note)
 {
-    for (uint64_t i = 0; i < len; i++)
-        if (buf[i] != (uint8_t)pattern)
-            return i;
+    int64_t len = io_cvtnum(text);
+    if (len >= 0 && (uint64_t)len > IO_REQUEST_MAX && !no_limit) {
+        printf("length cannot exceed %" PRIu64 "%s, given %s\n", IO_REQUEST_MAX,
+               limit_note, text);
+        return -EINVAL;
+    }
     return len;
-}
-
-/* Shared by read and readv: reads [off, off+len), verifies and reports. */
-static int do_read(struct io_ctx *ctx, const char *cmd, uint64_t off, uint64_t len,
-                   int pattern, uint64_t pat_off, uint64_t pat_len, bool verbose,
-                   bool quiet)
-{
-    struct strata_error *err = NULL;
-    uint8_t *buf = tool_alloc_buffer(len);
-    if (!buf) {
-        io_err("%s: cannot allocate %" PRIu64 " bytes\n", cmd, len);
-        return 1;
-    }
-    double t0 = tool_now();
-    int ret = strata_pread(ctx->node, off, len, buf, 0, &err);
-    double t1 = tool_now();
-    if (ret < 0) {
-        free(buf);
-        return io_fail(cmd, err, ret);
-    }
-    int status = 0;
-    if (pattern >= 0) {
-        uint64_t i = first_mismatch(buf + pat_off, pat_len, pattern);
-        if (i < pat_len) {
-            printf("Pattern verification failed at offset %" PRIu64 ", %" PRIu64
-                   " bytes\n", off + pat_off + i, pat_len - i);
-            status = 1;
-        }
-    }
-    if (verbose)
-        io_dump_buffer(buf, off, len);
-    io_print_report("read", len, off, t1 - t0, 1, quiet);
-    free(buf);
-    return status;
 }
 
 static int read_run(struct io_ctx *ctx, int argc, char **argv)
 {
-    bool quiet = false, verbose = false, have_s = false, have_l = false;
-    int pattern = -1, c;
-    uint64_t off, len, s = 0, l = 0;
+    bool machine = false, quiet = false, verbose = false, have_p = false,
+         have_s = false, have_l = false, vmstate = false;
+    int pattern = 0, c;
+    int64_t pat_off = 0, pat_len = 0;
 
-    optind = 0;
-    while ((c = getopt(argc, argv, "+qvP:s:l:")) != -1) {
+    while ((c = getopt(argc, argv, "bCl:pP:qs:v")) != -1) {
         switch (c) {
-        case 'q': quiet = true; break;
-        case 'v': verbose = true; break;
-        case 'P':
-            if (io_parse_pattern(argv[0], optarg, &pattern) < 0)
-                return 1;
-            break;
-        case 's':
-            if (io_parse_num(argv[0], optarg, &s) < 0)
-                return 1;
-            have_s = true;
-            break;
+        case 'b': vmstate = true; break;
+        case 'C': machine = true; break;
         case 'l':
-            if (io_parse_num(argv[0], optarg, &l) < 0)
-                return 1;
             have_l = true;
+            if ((pat_len = io_cvtnum(optarg)) < 0)
+                return 1;
             break;
+        case 'p': break;    /* qemu-io ignores it too (an old option) */
+        case 'P':
+            have_p = true;
+            if ((pattern = io_parse_pattern(optarg)) < 0)
+                return 1;
+            break;
+        case 'q': quiet = true; break;
+        case 's':
+            have_s = true;
+            if ((pat_off = io_cvtnum(optarg)) < 0)
+                return 1;
+            break;
+        case 'v': verbose = true; break;
         default:
             return io_usage(&io_cmd_read);
         }
     }
-    if (argc - optind != 2 || ((have_s || have_l) && pattern < 0))
+    if (optind != argc - 2)
         return io_usage(&io_cmd_read);
-    if (io_parse_num(argv[0], argv[optind], &off) < 0 ||
-        io_parse_num(argv[0], argv[optind + 1], &len) < 0 || check_len(argv[0], len) < 0)
+    struct io_request rq = { .name = "read", .quiet = quiet, .verbose = verbose,
+                             .machine = machine, .pattern = have_p ? pattern : -1 };
+    if ((rq.off = io_cvtnum(argv[optind])) < 0 ||
+        (rq.count = io_cvtlen(argv[optind + 1], false, "")) < 0)
         return 1;
+    if (!have_p && (have_l || have_s))
+        return io_usage(&io_cmd_read);
     if (!have_l)
-        l = len > s ? len - s : 0;
-    if (s > len || l > len - s) {
-        io_err("read: pattern range (-s %" PRIu64 " -l %" PRIu64 ") lies outside the "
-               "request\n", s, l);
+        pat_len = rq.count - pat_off;
+    if (pat_len < 0 || pat_len + pat_off > rq.count) {
+        printf("pattern verification range exceeds end of read data\n");
         return 1;
     }
-    return do_read(ctx, "read", off, len, pattern, s, l, verbose, quiet);
+    if (vmstate)
+        return sector_aligned(rq.off, rq.count) ? vmstate_refused("read") : 1;
+    rq.pat_off = pat_off;
+    rq.pat_len = pat_len;
+    return io_do_read(ctx, &rq);
 }
 
-/* off len [len...] for readv and writev; sums the lengths. */
-static int vector_args(const char *cmd, int argc, char **argv, uint64_t *off,
-                       uint64_t *total)
+int io_vector_read(struct io_ctx *ctx, int argc, char **argv,
+                   const struct io_command *cmd, bool async)
 {
-    if (io_parse_num(cmd, argv[0], off) < 0)
-        return -EINVAL;
-    *total = 0;
-    for (int i = 1; i < argc; i++) {
-        uint64_t l;
-        if (io_parse_num(cmd, argv[i], &l) < 0)
-            return -EINVAL;
-        *total += l;
-        if (check_len(cmd, *total) < 0)
-            return -EINVAL;
+    bool machine = false, quiet = false, verbose = false, have_p = false;
+    int pattern = 0, c;
+
+    while ((c = getopt(argc, argv, async ? "CP:iqv" : "CP:qv")) != -1) {
+        switch (c) {
+        case 'C': machine = true; break;
+        case 'P':
+            have_p = true;
+            if ((pattern = io_parse_pattern(optarg)) < 0)
+                return 1;
+            break;
+        case 'i':
+            /* qemu-io counts it in its statistics; strata-io keeps none. */
+            printf("injecting invalid read request\n");
+            return 0;
+        case 'q': quiet = true; break;
+        case 'v': verbose = true; break;
+        default:
+            return io_usage(cmd);
+        }
     }
-    return 0;
+    if (optind > argc - 2)
+        return io_usage(cmd);
+    /* qemu-io's aio_read reports a failure as readv's too. */
+    struct io_request rq = { .name = "readv", .quiet = quiet, .verbose = verbose,
+                             .machine = machine, .pattern = have_p ? pattern : -1 };
+    if ((rq.off = io_cvtnum(argv[optind])) < 0 ||
+        (rq.count = io_vector_length(argv + optind + 1, argc - optind - 1)) < 0)
+        return 1;
+    rq.pat_len = rq.count;
+    int status = io_do_read(ctx, &rq);
+    return async ? 0 : status;
 }
 
 static int readv_run(struct io_ctx *ctx, int argc, char **argv)
 {
-    bool quiet = false, verbose = false;
-    int pattern = -1, c;
-    uint64_t off, total;
-
-    optind = 0;
-    while ((c = getopt(argc, argv, "+qvP:")) != -1) {
-        switch (c) {
-        case 'q': quiet = true; break;
-        case 'v': verbose = true; break;
-        case 'P':
-            if (io_parse_pattern(argv[0], optarg, &pattern) < 0)
-                return 1;
-            break;
-        default:
-            return io_usage(&io_cmd_readv);
-        }
-    }
-    if (argc - optind < 2)
-        return io_usage(&io_cmd_readv);
-    if (vector_args(argv[0], argc - optind, argv + optind, &off, &total) < 0)
-        return 1;
-    return do_read(ctx, "read", off, total, pattern, 0, total, verbose, quiet);
+    return io_vector_read(ctx, argc, argv, &io_cmd_readv, false);
 }
 
-static int do_write(struct io_ctx *ctx, const char *cmd, uint64_t off, uint64_t len,
-                    int pattern, bool zero, bool unmap, bool quiet)
+/* -s FILE: the buffer holds the file's bytes, repeated to fill it. */
+static uint8_t *alloc_from_file(struct io_ctx *ctx, uint64_t len, const char *path)
 {
-    struct strata_error *err = NULL;
-    uint8_t *buf = NULL;
-    int ret;
-    double t0, t1;
-
-    if (zero) {
-        t0 = tool_now();
-        ret = strata_pwrite_zeroes(ctx->node, off, len,
-                                   unmap ? STRATA_REQ_MAY_UNMAP : 0, &err);
-        t1 = tool_now();
-    } else {
-        buf = tool_alloc_buffer(len);
-        if (!buf) {
-            io_err("%s: cannot allocate %" PRIu64 " bytes\n", cmd, len);
-            return 1;
-        }
-        memset(buf, pattern, len);
-        t0 = tool_now();
-        ret = strata_pwrite(ctx->node, off, len, buf, 0, &err);
-        t1 = tool_now();
-        free(buf);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        perror(path);
+        return NULL;
     }
-    if (ret < 0)
-        return io_fail(cmd, err, ret);
-    io_print_report("wrote", len, off, t1 - t0, 1, quiet);
-    return 0;
+    uint8_t *buf = io_alloc(ctx, len, 0);
+    if (!buf) {
+        fclose(f);
+        return NULL;
+    }
+    size_t got = fread(buf, 1, len, f);
+    bool bad = ferror(f);
+    fclose(f);
+    if (bad || got == 0) {
+        if (bad)
+            perror(path);
+        else
+            fprintf(stderr, "%s: file is empty\n", path);
+        io_free(ctx, buf);
+        return NULL;
+    }
+    for (uint64_t done = got; done < len; done += got) {
+        size_t n = len - done < got ? (size_t)(len - done) : got;
+        memcpy(buf + done, buf, n);
+    }
+    return buf;
 }
 
 static int write_run(struct io_ctx *ctx, int argc, char **argv)
 {
-    bool quiet = false, zero = false, unmap = false, have_p = false;
+    bool machine = false, quiet = false, vmstate = false, have_p = false,
+         zero = false, compressed = false, have_s = false;
+    unsigned flags = 0;
     int pattern = 0xcd, c;
-    uint64_t off, len;
+    const char *source = NULL;
 
-    optind = 0;
-    while ((c = getopt(argc, argv, "+qzuP:")) != -1) {
+    while ((c = getopt(argc, argv, "bcCfnpP:qs:uz")) != -1) {
         switch (c) {
-        case 'q': quiet = true; break;
-        case 'z': zero = true; break;
-        case 'u': unmap = true; break;
+        case 'b': vmstate = true; break;
+        case 'c': compressed = true; break;
+        case 'C': machine = true; break;
+        case 'f': flags |= STRATA_REQ_FUA; break;
+        case 'n': flags |= STRATA_REQ_NO_FALLBACK; break;
+        case 'p': break;    /* qemu-io ignores it too (an old option) */
         case 'P':
-            if (io_parse_pattern(argv[0], optarg, &pattern) < 0)
-                return 1;
             have_p = true;
+            if ((pattern = io_parse_pattern(optarg)) < 0)
+                return 1;
             break;
+        case 'q': quiet = true; break;
+        case 's': have_s = true; source = optarg; break;
+        case 'u': flags |= STRATA_REQ_MAY_UNMAP; break;
+        case 'z': zero = true; break;
         default:
             return io_usage(&io_cmd_write);
         }
     }
-    if (argc - optind != 2)
+    if (optind != argc - 2)
         return io_usage(&io_cmd_write);
-    if (zero && have_p) {
-        io_err("write: -P and -z cannot be specified at the same time\n");
+    if (vmstate && zero) {
+        printf("-b and -z cannot be specified at the same time\n");
         return 1;
     }
-    if (unmap && !zero) {
-        io_err("write: -u requires -z to be specified\n");
+    if ((flags & STRATA_REQ_FUA) && (vmstate || compressed)) {
+        printf("-f and -b or -c cannot be specified at the same time\n");
         return 1;
     }
-    if (io_parse_num(argv[0], argv[optind], &off) < 0 ||
-        io_parse_num(argv[0], argv[optind + 1], &len) < 0 ||
-        (!zero && check_len(argv[0], len) < 0))
+    if ((flags & STRATA_REQ_NO_FALLBACK) && !zero) {
+        printf("-n requires -z to be specified\n");
         return 1;
-    return do_write(ctx, "write", off, len, pattern, zero, unmap, quiet);
+    }
+    if ((flags & STRATA_REQ_MAY_UNMAP) && !zero) {
+        printf("-u requires -z to be specified\n");
+        return 1;
+    }
+    if (zero + have_p + have_s > 1) {
+        printf("Only one of -z, -P, and -s can be specified at the same time\n");
+        return 1;
+    }
+    struct io_request rq = { .name = "write", .quiet = quiet, .machine = machine,
+                             .zero = zero, .compressed = compressed, .flags = flags };
+    if ((rq.off = io_cvtnum(argv[optind])) < 0 ||
+        (rq.count = io_cvtlen(argv[optind + 1], flags & STRATA_REQ_NO_FALLBACK,
+                              " without -n")) < 0)
+        return 1;
+    if ((vmstate || compressed) && !sector_aligned(rq.off, rq.count))
+        return 1;
+    if (vmstate)
+        return vmstate_refused("write");
+    uint8_t *buf = NULL;
+    if (!zero) {
+        buf = have_s ? alloc_from_file(ctx, (uint64_t)rq.count, source)
+                     : io_alloc(ctx, (uint64_t)rq.count, pattern);
+        if (!buf)
+            return 1;
+    }
+    return io_do_write(ctx, &rq, buf);
 }
 
 static int writev_run(struct io_ctx *ctx, int argc, char **argv)
 {
-    bool quiet = false;
+    bool machine = false, quiet = false;
+    unsigned flags = 0;
     int pattern = 0xcd, c;
-    uint64_t off, total;
 
-    optind = 0;
-    while ((c = getopt(argc, argv, "+qP:")) != -1) {
+    while ((c = getopt(argc, argv, "CfqP:")) != -1) {
         switch (c) {
+        case 'C': machine = true; break;
+        case 'f': flags |= STRATA_REQ_FUA; break;
         case 'q': quiet = true; break;
         case 'P':
-            if (io_parse_pattern(argv[0], optarg, &pattern) < 0)
+            if ((pattern = io_parse_pattern(optarg)) < 0)
                 return 1;
             break;
         default:
             return io_usage(&io_cmd_writev);
         }
     }
-    if (argc - optind < 2)
+    if (optind > argc - 2)
         return io_usage(&io_cmd_writev);
-    if (vector_args(argv[0], argc - optind, argv + optind, &off, &total) < 0)
+    struct io_request rq = { .name = "writev", .quiet = quiet, .machine = machine,
+                             .flags = flags };
+    if ((rq.off = io_cvtnum(argv[optind])) < 0 ||
+        (rq.count = io_vector_length(argv + optind + 1, argc - optind - 1)) < 0)
         return 1;
-    return do_write(ctx, "writev", off, total, pattern, false, false, quiet);
+    uint8_t *buf = io_alloc(ctx, (uint64_t)rq.count, pattern);
+    return buf ? io_do_write(ctx, &rq, buf) : 1;
 }
 
 const struct io_command io_cmd_read = {
-    .name = "read", .alias = "r", .run = read_run,
-    .args = "[-qv] [-P pattern [-s off] [-l len]] off len",
+    .name = "read", .alias = "r", .run = read_run, .argmin = 2, .argmax = -1,
+    .args = "[-abCqv] [-P pattern [-s off] [-l len]] off len",
     .oneline = "reads a number of bytes at a specified offset",
     .help =
-        " -P PATTERN  check that every byte read is PATTERN; the first byte that\n"
-        "             differs is reported and the command fails\n"
-        " -s OFF, -l LEN  check the pattern only in [OFF, OFF+LEN) of the buffer\n"
-        " -v          dump the data read in hex and ASCII\n"
-        " -q          do not print the result lines\n",
+        "\n"
+        " Reads LEN bytes at OFF of the image.\n"
+        " -P PATTERN  fail unless every byte read is PATTERN (a byte value)\n"
+        " -s OFF, -l LEN  with -P: check only [OFF, OFF+LEN) of what was read\n"
+        " -v          dump what was read in hex and ASCII\n"
+        " -C          one line of statistics: bytes,ops,time,bytes/sec,ops/sec\n"
+        " -q          print no statistics (and no dump)\n"
+        " -b          read the VM state area (no strata format has one)\n"
+        " -p          accepted and ignored\n"
+        "\n",
 };
 
 const struct io_command io_cmd_readv = {
-    .name = "readv", .run = readv_run,
-    .args = "[-qv] [-P pattern] off len [len..]",
-    .oneline = "reads several lengths, one after the other, from a specified offset",
+    .name = "readv", .run = readv_run, .argmin = 2, .argmax = -1,
+    .args = "[-Cqv] [-P pattern] off len [len..]",
+    .oneline = "reads a number of bytes at a specified offset",
     .help =
-        " -P PATTERN  check that every byte read is PATTERN\n"
-        " -v          dump the data read\n"
-        " -q          do not print the result lines\n",
+        "\n"
+        " Reads the lengths one after the other from OFF, as one request.\n"
+        " -P PATTERN  fail unless every byte read is PATTERN\n"
+        " -v          dump what was read\n"
+        " -C          one line of statistics\n"
+        " -q          print no statistics\n"
+        "\n",
 };
 
 const struct io_command io_cmd_write = {
-    .name = "write", .alias = "w", .run = write_run,
-    .args = "[-quz] [-P pattern] off len",
+    .name = "write", .alias = "w", .run = write_run, .argmin = 2, .argmax = -1,
+    .flags = IO_WRITES,
+    .args = "[-bcCfnquz] [-P pattern | -s source_file] off len",
     .oneline = "writes a number of bytes at a specified offset",
     .help =
-        " -P PATTERN  the byte to write (default 0xcd)\n"
-        " -z          write zeroes without a data buffer\n"
-        " -u          with -z: allow the range to be deallocated\n"
-        " -q          do not print the result lines\n",
+        "\n"
+        " Writes LEN bytes at OFF of the image, each 0xcd unless told otherwise.\n"
+        " -P PATTERN  write this byte value instead\n"
+        " -s FILE     write the bytes of FILE, repeated to fill LEN\n"
+        " -z          write zeroes (no data buffer)\n"
+        " -u          with -z: the range may be deallocated\n"
+        " -n          with -z: fail rather than write a buffer of zeroes\n"
+        " -c          store the clusters covered compressed (qcow, qcow2)\n"
+        " -f          the write is stable before it completes (FUA)\n"
+        " -C          one line of statistics\n"
+        " -q          print no statistics\n"
+        " -b          write the VM state area (no strata format has one)\n"
+        " -p          accepted and ignored\n"
+        "\n",
 };
 
 const struct io_command io_cmd_writev = {
-    .name = "writev", .run = writev_run,
-    .args = "[-q] [-P pattern] off len [len..]",
-    .oneline = "writes several lengths, one after the other, at a specified offset",
+    .name = "writev", .run = writev_run, .argmin = 2, .argmax = -1,
+    .flags = IO_WRITES,
+    .args = "[-Cfq] [-P pattern] off len [len..]",
+    .oneline = "writes a number of bytes at a specified offset",
     .help =
-        " -P PATTERN  the byte to write (default 0xcd)\n"
-        " -q          do not print the result lines\n",
+        "\n"
+        " Writes the lengths one after the other from OFF, as one request.\n"
+        " -P PATTERN  the byte value to write (default 0xcd)\n"
+        " -f          the write is stable before it completes (FUA)\n"
+        " -C          one line of statistics\n"
+        " -q          print no statistics\n"
+        "\n",
 };

@@ -13,20 +13,42 @@
 #define IO_MAX_ARGS 64
 
 const struct io_command *const io_commands[] = {
-    &io_cmd_discard, &io_cmd_flush, &io_cmd_help, &io_cmd_info, &io_cmd_length,
-    &io_cmd_map, &io_cmd_quit, &io_cmd_read, &io_cmd_readv, &io_cmd_truncate,
-    &io_cmd_write, &io_cmd_writev, NULL,
+    &io_cmd_abort, &io_cmd_aio_flush, &io_cmd_aio_read, &io_cmd_aio_write,
+    &io_cmd_alloc, &io_cmd_break, &io_cmd_close, &io_cmd_discard, &io_cmd_flush,
+    &io_cmd_help, &io_cmd_info, &io_cmd_length, &io_cmd_map, &io_cmd_open,
+    &io_cmd_quit, &io_cmd_read, &io_cmd_readv, &io_cmd_remove_break, &io_cmd_reopen,
+    &io_cmd_resume, &io_cmd_sigraise, &io_cmd_sleep, &io_cmd_truncate,
+    &io_cmd_wait_break, &io_cmd_write, &io_cmd_writev, NULL,
 };
+
+/* The argument count check and its messages are qemu-io's, which the
+ * test suites written for it expect. */
+static bool arg_count_ok(const struct io_command *cmd, int n)
+{
+    if (n >= cmd->argmin && (cmd->argmax == -1 || n <= cmd->argmax))
+        return true;
+    if (cmd->argmax == -1)
+        fprintf(stderr, "bad argument count %d to %s, expected at least %d arguments\n",
+                n, cmd->name, cmd->argmin);
+    else if (cmd->argmin == cmd->argmax)
+        fprintf(stderr, "bad argument count %d to %s, expected %d arguments\n",
+                n, cmd->name, cmd->argmin);
+    else
+        fprintf(stderr, "bad argument count %d to %s, expected between %d and %d "
+                "arguments\n", n, cmd->name, cmd->argmin, cmd->argmax);
+    return false;
+}
 
 int io_run_line(struct io_ctx *ctx, const char *line)
 {
     char *copy = strdup(line);
     char *argv[IO_MAX_ARGS + 1];
-    int argc = 0;
+    int argc = 0, status = 0;
     if (!copy)
         return 1;
-    for (char *save = NULL, *w = strtok_r(copy, " \t\r\n", &save); w;
-         w = strtok_r(NULL, " \t\r\n", &save)) {
+    /* Words are separated by spaces alone, as qemu-io separates them. */
+    for (char *save = NULL, *w = strtok_r(copy, " ", &save); w;
+         w = strtok_r(NULL, " ", &save)) {
         if (argc == IO_MAX_ARGS) {
             fprintf(stderr, "too many arguments (at most %d)\n", IO_MAX_ARGS);
             free(copy);
@@ -35,24 +57,32 @@ int io_run_line(struct io_ctx *ctx, const char *line)
         argv[argc++] = w;
     }
     argv[argc] = NULL;
-    int status = 0;
-    if (argc == 0 || argv[0][0] == '#')
+    if (argc == 0)
         goto out;
-    const struct io_command *cmd = NULL;
-    for (size_t i = 0; io_commands[i] && !cmd; i++) {
-        const struct io_command *c = io_commands[i];
-        if (!strcmp(c->name, argv[0]) || (c->alias && !strcmp(c->alias, argv[0])))
-            cmd = c;
-    }
+    const struct io_command *cmd = io_find_command(argv[0]);
     if (!cmd) {
-        fflush(stdout);
         fprintf(stderr, "command \"%s\" not found\n", argv[0]);
         status = 1;
         goto out;
     }
+    if (!(cmd->flags & IO_NOFILE_OK) && !ctx->node) {
+        fprintf(stderr, "no file open, try 'help open'\n");
+        status = 1;
+        goto out;
+    }
+    if (!arg_count_ok(cmd, argc - 1)) {
+        status = 1;
+        goto out;
+    }
+    if ((cmd->flags & IO_WRITES) && !(ctx->flags & STRATA_O_RDWR)) {
+        tool_error("Block node is read-only");
+        status = 1;
+        goto out;
+    }
+    optind = 0;     /* a fresh getopt scan for each command */
+    opterr = 1;
     status = cmd->run(ctx, argc, argv) ? 1 : 0;
 out:
-    fflush(stdout);
     free(copy);
     return status;
 }
@@ -73,6 +103,9 @@ static int interactive(struct io_ctx *ctx)
                 putchar('\n');
             break;
         }
+        size_t n = strlen(line);
+        if (n > 0 && line[n - 1] == '\n')
+            line[n - 1] = 0;
         status |= io_run_line(ctx, line);
     }
     free(line);
@@ -81,10 +114,11 @@ static int interactive(struct io_ctx *ctx)
 
 static void usage(void)
 {
-    printf("Usage: %s [OPTIONS]... [-c COMMAND]... FILE\n"
+    printf("Usage: %s [OPTIONS]... [-c COMMAND]... [FILE]\n"
            "       %s [OPTIONS]... --config STACK.conf [-c COMMAND]...\n\n"
            "Runs I/O commands against an image: each -c COMMAND in order, or, without\n"
-           "-c, the commands read from standard input after a \"%s> \" prompt.\n\n"
+           "-c, the commands read from standard input after a \"%s> \" prompt.\n"
+           "Without FILE no image is open until the 'open' command opens one.\n\n"
            "  -c, --cmd COMMAND     run COMMAND (may be repeated)\n"
            "  -f, --format FMT      image format (probed when omitted)\n"
            "  -r, --read-only       open the image read-only\n"
@@ -95,6 +129,8 @@ static void usage(void)
            "  -n, --nocache         the same as -t none\n"
            "  -i, --aio MODE        I/O mode: threads (blocking calls, the only one)\n"
            "  -k, --native-aio      -i native, which is refused\n"
+           "  -d, --discard MODE    discard mode: unmap (the only one)\n"
+           "  -m, --misalign        data buffers start 16 bytes past an aligned address\n"
            "  -U, --force-share     take no image locks (needs -r)\n"
            "  --image-opts          FILE is dotted options (driver=raw,file.filename=x)\n"
            "  --config FILE         the image is the stack described by FILE\n"
@@ -104,8 +140,66 @@ static void usage(void)
            "                        without a key option it is asked for at a terminal\n"
            "  -h, --help            this help\n"
            "  -V, --version         print the version\n\n"
-           "Run '%s -c help FILE' for the list of commands.\n",
+           "  -s, --snapshot        writes go to a temporary overlay, the image is only read\n"
+           "-C (--copy-on-read) and -T (--trace) are refused.\n"
+           "Run '%s -c help' for the list of commands.\n",
            tool_progname(), tool_progname(), tool_progname(), tool_progname());
+}
+
+/* -d: discards always reach the image, so only that mode is accepted. */
+static int check_discard(const char *mode)
+{
+    if (!strcmp(mode, "unmap") || !strcmp(mode, "on"))
+        return 0;
+    if (strcmp(mode, "ignore") && strcmp(mode, "off"))
+        tool_error("Invalid discard option: %s", mode);
+    else
+        tool_error("-d %s: discards cannot be ignored (only -d unmap is supported)", mode);
+    return -1;
+}
+
+/* The image named on the command line.  The library's own message names
+ * the problem, as QEMU's does; a key that no option gives is asked for
+ * (or read from --key-file) as the other tools ask for it. */
+static int open_initial(struct io_ctx *ctx, const struct tool_image *img, unsigned flags,
+                        bool snapshot)
+{
+    struct strata_error *err = NULL;
+    struct strata_opts *opts = NULL;
+    struct strata_node *node;
+    const char *label = img->kind == TOOL_IMAGE_OPTS ? NULL : img->spec;
+    int ret = 0;
+
+    if (img->kind == TOOL_IMAGE_FILE && img->format && !strata_driver_find(img->format, &err))
+        return io_open_failed(label, NULL, err, -ENOENT);
+    if (tool_image_opts(img, &opts, &err) < 0)
+        return io_open_failed(label, NULL, err, -EINVAL);
+    if (snapshot)
+        return io_open(ctx, label, opts, flags, true);
+    flags |= io_take_null_backing(opts);
+    if (img->kind == TOOL_IMAGE_CONFIG)
+        ret = tool_image_open(img, flags, &node, &err);
+    else
+        ret = strata_open_opts(opts, flags, &node, &err);
+    if (ret == -ENOKEY && img->kind != TOOL_IMAGE_CONFIG &&
+        (tool_key_file_given() || tool_can_prompt())) {
+        strata_error_free(err);
+        err = NULL;
+        ret = tool_image_open_keyed(img, flags, -1, &node, &err);
+    }
+    if (ret == -ENOKEY && err && err->msg) {
+        struct strata_error *e2 = NULL;
+        strata_error_set(&e2, ENOKEY, "%s (or give --key-file FILE)", err->msg);
+        strata_error_free(err);
+        err = e2;
+    }
+    if (ret < 0) {
+        io_open_failed(label, opts, err, ret);
+        strata_opts_free(opts);
+        return 1;
+    }
+    io_set_image(ctx, node, opts, flags);
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -115,6 +209,11 @@ int main(int argc, char **argv)
         { "cmd", required_argument, NULL, 'c' },
         { "format", required_argument, NULL, 'f' },
         { "read-only", no_argument, NULL, 'r' },
+        { "snapshot", no_argument, NULL, 's' },
+        { "copy-on-read", no_argument, NULL, 'C' },
+        { "misalign", no_argument, NULL, 'm' },
+        { "discard", required_argument, NULL, 'd' },
+        { "trace", required_argument, NULL, 'T' },
         { "cache", required_argument, NULL, 't' },
         { "nocache", no_argument, NULL, 'n' },
         { "aio", required_argument, NULL, 'i' },
@@ -126,13 +225,17 @@ int main(int argc, char **argv)
     struct strata_error *err = NULL;
     const char *cmds[IO_MAX_COMMANDS];
     int ncmds = 0, c;
-    bool readonly = false;
+    bool readonly = false, snapshot = false;
     unsigned cache_flags = 0;
+    struct io_ctx ctx = { 0 };
 
     tool_set_progname(argv[0]);
     tool_install_warning_handler();
+    /* stdout is flushed before each prompt and at exit, as qemu-io's is;
+     * messages on stderr do not flush it. */
+    tool_keep_stdout_buffered();
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":hVc:f:rUt:ni:k", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":hVc:d:f:rsnCmki:t:T:U", longopts, NULL)) != -1) {
         int r = tool_common_option(&tc, c, optarg);
         if (r < 0)
             return 1;
@@ -153,6 +256,18 @@ int main(int argc, char **argv)
             cmds[ncmds++] = optarg;
             break;
         case 'r': readonly = true; break;
+        case 's': snapshot = true; break;
+        case 'C':
+            tool_error("-C: copy-on-read is not supported");
+            return 1;
+        case 'T':
+            tool_error("-T: tracing is not supported");
+            return 1;
+        case 'm': ctx.misalign = true; break;
+        case 'd':
+            if (check_discard(optarg) < 0)
+                return 1;
+            break;
         case 't':
             if (tool_parse_cache_mode(optarg, &cache_flags, &err) < 0)
                 return tool_fail(err, -EINVAL, NULL);
@@ -176,21 +291,17 @@ int main(int argc, char **argv)
                    "programs at once gets corrupted");
         return 1;
     }
+    ctx.image_opts = tc.image_opts;
     struct tool_image img;
     int n = tool_images_collect(&tc, NULL, argv + optind, argc - optind, &img, 1);
     if (n < 0)
         return 1;
-    if (n == 0) {
-        tool_error("no image given (FILE or --config STACK.conf)");
-        fprintf(stderr, "Try '%s --help' for more information.\n", tool_progname());
-        return 1;
+    if (n == 1) {
+        unsigned flags = (readonly ? 0 : STRATA_O_RDWR) |
+                         (tc.force_share ? STRATA_O_FORCE_SHARE : 0) | cache_flags;
+        if (open_initial(&ctx, &img, flags, snapshot))
+            return 1;
     }
-    unsigned flags = (readonly ? 0 : STRATA_O_RDWR) |
-                     (tc.force_share ? STRATA_O_FORCE_SHARE : 0) | cache_flags;
-    struct io_ctx ctx = { .name = img.spec };
-    int ret = tool_image_open(&img, flags, &ctx.node, &err);
-    if (ret < 0)
-        return tool_fail(err, ret, img.spec);
 
     int status = 0;
     if (ncmds > 0) {
@@ -199,9 +310,6 @@ int main(int argc, char **argv)
     } else {
         status = interactive(&ctx);
     }
-    /* Data must reach the image before we report success. */
-    if (!readonly && strata_flush(ctx.node, &err) < 0)
-        status = tool_fail(err, -EIO, img.spec);
-    strata_close(ctx.node);
+    status |= io_close_image(&ctx);
     return status ? 1 : 0;
 }

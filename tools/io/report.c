@@ -14,48 +14,53 @@ void io_cvtstr(double value, char *buf, size_t len)
         { 1099511627776.0, "TiB" }, { 1073741824.0, "GiB" },
         { 1048576.0, "MiB" }, { 1024.0, "KiB" },
     };
-    const char *suffix = "bytes";
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (value >= units[i].div) {
-            value /= units[i].div;
-            suffix = units[i].suffix;
-            break;
-        }
-    }
     char num[64];
-    snprintf(num, sizeof num, "%.3f", value);
-    size_t n = strlen(num);
-    /* Whole numbers drop their decimals: "64 KiB", not "64.000 KiB". */
-    if (n > 4 && strcmp(num + n - 4, ".000") == 0)
-        num[n - 4] = 0;
+    const char *suffix = "bytes";
+    size_t i;
+    for (i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (value >= units[i].div)
+            break;
+    if (i < sizeof units / sizeof units[0]) {
+        suffix = units[i].suffix;
+        snprintf(num, sizeof num, "%.3f", value / units[i].div);
+    } else {
+        snprintf(num, sizeof num, "%f", value);
+    }
+    /* qemu-io cuts at the first ".000": "64 KiB", "512 bytes". */
+    char *cut = strstr(num, ".000");
+    if (cut)
+        *cut = 0;
     snprintf(buf, len, "%s %s", num, suffix);
 }
 
-static void timestr(double secs, char *buf, size_t len)
+/* "00.00 sec" under a second (unless `fixed`), else "H:MM:SS.ss". */
+static void timestr(double secs, char *buf, size_t len, bool fixed)
 {
-    unsigned long cs = (unsigned long)(secs * 100.0 + 0.5);
-    unsigned long h = cs / 360000, m = cs / 6000 % 60, s = cs / 100 % 60, f = cs % 100;
-    if (h)
-        snprintf(buf, len, "%lu:%02lu:%02lu.%02lu", h, m, s, f);
-    else if (m)
-        snprintf(buf, len, "%02lu:%02lu.%02lu", m, s, f);
+    unsigned long whole = (unsigned long)secs;
+    double frac = secs - (double)whole;
+    if (!fixed && whole == 0)
+        snprintf(buf, len, "%05.2f sec", frac);
     else
-        snprintf(buf, len, "%02lu.%02lu sec", s, f);
+        snprintf(buf, len, "%lu:%02lu:%05.2f", whole / 3600, whole / 60 % 60,
+                 (double)(whole % 60) + frac);
 }
 
-void io_print_report(const char *op, uint64_t bytes, uint64_t off, double secs,
-                     int ops, bool quiet)
+void io_print_report(const char *op, double secs, uint64_t off, uint64_t count,
+                     uint64_t total, int ops, bool machine)
 {
-    if (quiet)
-        return;
     char size[64], rate[64], t[64];
-    printf("%s %" PRIu64 "/%" PRIu64 " bytes at offset %" PRIu64 "\n", op, bytes,
-           bytes, off);
     if (secs <= 0)
         secs = 1e-9;
-    io_cvtstr((double)bytes, size, sizeof size);
-    io_cvtstr((double)bytes / secs, rate, sizeof rate);
-    timestr(secs, t, sizeof t);
+    timestr(secs, t, sizeof t, machine);
+    if (machine) {
+        printf("%" PRIu64 ",%d,%s,%.3f,%.3f\n", total, ops, t, (double)total / secs,
+               (double)ops / secs);
+        return;
+    }
+    io_cvtstr((double)total, size, sizeof size);
+    io_cvtstr((double)total / secs, rate, sizeof rate);
+    printf("%s %" PRIu64 "/%" PRIu64 " bytes at offset %" PRIu64 "\n", op, total,
+           count, off);
     printf("%s, %d ops; %s (%s/sec and %.4f ops/sec)\n", size, ops, t, rate,
            (double)ops / secs);
 }

@@ -60,13 +60,16 @@ qemu_img_retry() {
 }
 
 # Installs the build into $STRATA_BUILD/test-prefix (once per build: later
-# callers reuse it while it is newer than libstrata and the Makefile, which
-# holds what install writes) and prints the prefix.
+# callers reuse it while it is newer than libstrata, the tools and the
+# Makefile, which holds what install writes) and prints the prefix.
 strata_test_prefix() {
     local prefix=$STRATA_BUILD/test-prefix
-    local lib=$STRATA_BUILD/lib/libstrata.so mk=$STRATA_BUILD/../Makefile
-    if [ ! -e "$prefix/.stamp" ] || [ "$lib" -nt "$prefix/.stamp" ] ||
-        [ "$mk" -nt "$prefix/.stamp" ]; then
+    local lib=$STRATA_BUILD/lib/libstrata.so mk=$STRATA_BUILD/../Makefile f stale=false
+    [ -e "$prefix/.stamp" ] || stale=true
+    for f in "$lib" "$mk" "$STRATA_BUILD"/bin/strata-*; do
+        [ "$f" -nt "$prefix/.stamp" ] && stale=true
+    done
+    if $stale; then
         rm -rf "$prefix"
         make -s -C "$STRATA_BUILD/.." install prefix="$prefix" >&2
         touch "$prefix/.stamp"
