@@ -164,6 +164,11 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
     *drvp = NULL;
     if (parent && role) {
         const char *shorthand = strata_opts_get(parent->opts, role);
+        /* QEMU's "backing": null (backing=null): no backing file, whatever
+         * the image names; unallocated ranges read as zeros. */
+        if (shorthand && strcmp(shorthand, "null") == 0 && strata_opts_count(o) == 0 &&
+            (strata_role_flags(parent->drv, role) & STRATA_CHILD_COW))
+            return 1;
         if (shorthand && strata_opts_count(o) == 0)
             strata_opts_set(o, "filename", shorthand);
         bool has_file_keys = false;

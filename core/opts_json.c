@@ -60,7 +60,10 @@ static int flatten(struct strata_opts *o, const char *prefix, json_object *j,
         v = json_object_get_string(j);
         break;
     case json_type_null:
-        return strata_error_set(errp, EINVAL, "%s: option '%s' is null", name, prefix);
+        /* as QEMU's dotted form writes it: "backing": null is backing=null,
+         * no backing file */
+        v = "null";
+        break;
     }
     if (!*prefix)
         return strata_error_set(errp, EINVAL, "%s: the JSON is not an object", name);

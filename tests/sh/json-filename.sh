@@ -44,6 +44,12 @@ strata-io -c 'read -P 0x61 0 64k' -c 'read -P 0x62 64k 64k' top.qcow2 | contains
     fail "data through a json: backing file"
 same compare top.qcow2 base.qcow2
 strata-img check top.qcow2 >/dev/null || fail "check with a json: backing file"
+# "backing": null: no backing file, whatever the image names.
+NB="json:{'driver':'qcow2','file':{'driver':'file','filename':'top.qcow2'},'backing':null}"
+for t in qemu-io strata-io; do
+    $t -c 'read -P 0 0 64k' -c 'read -P 0x62 64k 64k' "$NB" | grep -c "read 65536" >n.out || true
+    [ "$(cat n.out)" = 2 ] || fail "$t with \"backing\": null"
+done
 echo "ok json: backing file"
 
 # null-co: QEMU's defaults.

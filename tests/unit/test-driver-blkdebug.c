@@ -278,7 +278,7 @@ static void test_qemu_forms(void)
                       "rules.conf:1: unknown key 'colour'");
     expect_open_fails("[suspend]\nevent = \"read_aio\"\n", NULL,
                       "rules.conf:1: unknown section [suspend]");
-    expect_open_fails("[inject-error]\nevent\n", NULL, "rules.conf:2: expected key");
+    expect_open_fails("[inject-error]\nevent\n", NULL, "rules.conf:2: expected a [section] or key");
     expect_open_fails(NULL, "file.inject-error.x.event=read_aio",
                       "does not support option 'inject-error.x.event'");
 }

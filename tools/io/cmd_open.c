@@ -70,15 +70,6 @@ int io_close_image(struct io_ctx *ctx)
     return status;
 }
 
-unsigned io_take_null_backing(struct strata_opts *o)
-{
-    const char *b = strata_opts_get(o, "backing");
-    if (!b || strcmp(b, "null"))
-        return 0;
-    strata_opts_del(o, "backing");
-    return STRATA_O_NO_BACKING;
-}
-
 /* -s: a temporary qcow2 overlay above the image takes the writes, which
  * are gone when the session ends, and the image is only read.  The
  * overlay's file is removed as soon as it is open. */
@@ -153,7 +144,6 @@ int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
     struct strata_error *err = NULL;
     int ret = snapshot ? open_snapshot(&opts, &flags, &err) : 0;
     bool overlay = snapshot && ret == 0;
-    flags |= io_take_null_backing(opts);
     if (ret == 0)
         ret = strata_open_opts(opts, flags, &node, &err);
     if (overlay)

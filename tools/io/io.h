@@ -84,9 +84,6 @@ int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
  * library's message a second time; frees err; returns 1. */
 int io_open_failed(const char *label, const struct strata_opts *opts,
                    struct strata_error *err, int ret);
-/* QEMU's "backing": null (no backing file) as the open flag that means it:
- * takes the key out of o and returns the flag, or 0. */
-unsigned io_take_null_backing(struct strata_opts *o);
 /* Flushes (when writable) and closes the session's image; 0 or 1. */
 int io_close_image(struct io_ctx *ctx);
 

@@ -176,7 +176,6 @@ static int open_initial(struct io_ctx *ctx, const struct tool_image *img, unsign
         return io_open_failed(label, NULL, err, -EINVAL);
     if (snapshot)
         return io_open(ctx, label, opts, flags, true);
-    flags |= io_take_null_backing(opts);
     if (img->kind == TOOL_IMAGE_CONFIG)
         ret = tool_image_open(img, flags, &node, &err);
     else
