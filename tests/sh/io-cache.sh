@@ -19,8 +19,9 @@ truncate -s 1M c.raw
 # read after the flush has.
 trace() {
     local run=(stdbuf -oL "$1")
-    # LeakSanitizer cannot run under ptrace: a sanitizer build skips it here.
-    ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0" \
+    # LeakSanitizer cannot run under ptrace: a sanitizer build skips it here;
+    # and stdbuf's preloaded library comes before the ASan runtime.
+    ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}detect_leaks=0:verify_asan_link_order=0" \
         strace -f -e trace=openat,fdatasync,fsync \
         "${run[@]}" -t "$2" -f raw -c 'write -P 0x5a 0 4k' -c flush -c 'read 0 4k' c.raw \
         2>&1 | cat >trace.txt || fail "$1 -t $2 failed: $(cat trace.txt)"
