@@ -34,9 +34,11 @@ serve() {
     before=$(grep -cE 'fdatasync\(|fsync\(' "$T/st" || true)
     wait $q || fail "$1: qemu-io"
     contains "read 4096/4096" "$T/q.out" || fail "$1: read back: $(cat "$T/q.out")"
-    # nbdkit itself, the first process strace followed: signalled, strace
-    # could detach and leave it serving.
-    kill -TERM "$(awk 'NR == 1 { print $1 }' "$T/st")"
+    # nbdkit itself, the first process strace followed (signalled, strace
+    # could detach and leave it serving), stopped as nbd_stop stops a
+    # server: killed if a sanitizer build's runtime hangs it on its way out.
+    NBD_PIDS[c]=$(awk 'NR == 1 { print $1 }' "$T/st")
+    nbd_stop c
     wait $pid || true
     all=$(grep -cE 'fdatasync\(|fsync\(' "$T/st" || true)
     direct=$(grep -cE 'openat\(.*disk\.img.*O_DIRECT' "$T/st" || true)
