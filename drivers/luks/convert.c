@@ -118,8 +118,8 @@ int luks_import_layout(const struct strata_crypto_hdr_io *io,
                                 "'%s' or hash '%s' is too long for its fields", name,
                                 l->cipher, l->digest_hash);
     memcpy(h.cipher_name, l->cipher, cn);
-    snprintf(h.cipher_mode, sizeof h.cipher_mode, "%s", l->cipher + cn + 1);
-    snprintf(h.hash_spec, sizeof h.hash_spec, "%s", l->digest_hash);
+    snprintf(h.cipher_mode, sizeof h.cipher_mode, "%.*s", LUKS_CIPHERMODE_LEN, l->cipher + cn + 1);
+    snprintf(h.hash_spec, sizeof h.hash_spec, "%.*s", LUKS_HASHSPEC_LEN, l->digest_hash);
     snprintf(h.uuid, sizeof h.uuid, "%.*s", LUKS_UUID_LEN, l->uuid);
     memcpy(h.mk_digest, l->digest, LUKS_DIGEST_SIZE);
     memcpy(h.mk_digest_salt, l->digest_salt, LUKS_SALT_SIZE);
