@@ -206,10 +206,6 @@ int tool_parse_size(const char *text, const char *what, uint64_t *out,
 int tool_parse_number(const char *text, const char *what, int64_t min,
                       int64_t max, int64_t *out, struct strata_error **errp);
 
-/* A qemu cache mode (-t) as open flags: none = STRATA_O_DIRECT, writeback
- * = 0, writethrough = STRATA_O_WRITETHROUGH, directsync = both, unsafe =
- * STRATA_O_NO_FLUSH. */
-int tool_parse_cache_mode(const char *text, unsigned *flags, struct strata_error **errp);
 
 /* A qemu AIO mode given as OPT ("--aio", "-i"): 0 for threads, what strata
  * does; native and io_uring are refused, as is anything else: -1 after

@@ -31,11 +31,6 @@ int tool_parse_number(const char *text, const char *what, int64_t min,
     return 0;
 }
 
-int tool_parse_cache_mode(const char *text, unsigned *flags, struct strata_error **errp)
-{
-    return strata_cache_mode_flags(text, flags, errp);
-}
-
 /* strata's file I/O is blocking calls made outside any event loop, which
  * is what QEMU's threads mode gives; the kernel's AIO interfaces are not
  * used, so asking for them is refused rather than quietly not done. */

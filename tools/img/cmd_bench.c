@@ -120,7 +120,7 @@ static int option(struct img_args *a, int c, const char *arg)
             return 1;
         break;
     case 't':
-        if (tool_parse_cache_mode(arg, &cache_flags, &err) < 0) {
+        if (strata_cache_mode_flags(arg, &cache_flags, &err) < 0) {
             int status = tool_usage_error("bench", "-t: %s", err->msg);
             strata_error_free(err);
             return status;

@@ -378,7 +378,7 @@ static int option(struct img_args *a, int c, const char *arg)
         break;
     }
     case 't':
-        if (tool_parse_cache_mode(arg, &dst_flags, &err) < 0) {
+        if (strata_cache_mode_flags(arg, &dst_flags, &err) < 0) {
             int status = tool_usage_error("convert", "-t: %s", err->msg);
             strata_error_free(err);
             return status;

@@ -189,7 +189,7 @@ static int prologue(const struct img_command *cmd, int argc, char **argv, struct
             a->yes = true;
         } else if ((c == 't' && (cmd->flags & IMG_TAKES_CACHE)) ||
                    (c == 'T' && (cmd->flags & IMG_TAKES_SRC_CACHE))) {
-            if (tool_parse_cache_mode(optarg, c == 't' ? &a->cache : &a->src_cache, &err) < 0) {
+            if (strata_cache_mode_flags(optarg, c == 't' ? &a->cache : &a->src_cache, &err) < 0) {
                 /* qemu-img's words */
                 strata_error_free(err);
                 tool_error("Invalid %scache option: %s", c == 'T' ? "source " : "", optarg);

@@ -163,7 +163,7 @@ static int set_cache_mode(const char *text, unsigned *flags)
 {
     struct strata_error *err = NULL;
     unsigned cache;
-    if (tool_parse_cache_mode(text, &cache, &err) < 0) {
+    if (strata_cache_mode_flags(text, &cache, &err) < 0) {
         strata_error_free(err);
         tool_error("Invalid cache option: %s", text);
         return -1;

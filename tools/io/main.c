@@ -268,7 +268,7 @@ int main(int argc, char **argv)
                 return 1;
             break;
         case 't':
-            if (tool_parse_cache_mode(optarg, &cache_flags, &err) < 0)
+            if (strata_cache_mode_flags(optarg, &cache_flags, &err) < 0)
                 return tool_fail(err, -EINVAL, NULL);
             break;
         case 'n': cache_flags = STRATA_O_DIRECT; break;
