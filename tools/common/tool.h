@@ -206,7 +206,6 @@ int tool_parse_size(const char *text, const char *what, uint64_t *out,
 int tool_parse_number(const char *text, const char *what, int64_t min,
                       int64_t max, int64_t *out, struct strata_error **errp);
 
-
 /* A qemu AIO mode given as OPT ("--aio", "-i"): 0 for threads, what strata
  * does; native and io_uring are refused, as is anything else: -1 after
  * printing "OPT native is not supported (use threads)" or the like. */
