@@ -210,6 +210,7 @@ static void qcow2_release(struct qcow2_state *s)
     qcow2_codecs_free(s);
     qcow2_free_snapshots(s);
     qcow2_free_header(s);
+    bounce_pool_destroy(&s->crypt_pool);
     qcow2_locks_destroy(s);
 }
 
@@ -222,8 +223,10 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     r = qcow2_locks_init(s);
     if (r < 0)
         return strata_error_set(errp, -r, "%s: cannot set up locks", strata_node_filename(node));
+    bounce_pool_init(&s->crypt_pool, QCOW2_CRYPT_BATCH, 4096, 0);
     r = strata_node_open_child(node, "file", NULL, false, &s->file, errp);
     if (r < 0) {
+        bounce_pool_destroy(&s->crypt_pool);
         qcow2_locks_destroy(s);
         return r;
     }

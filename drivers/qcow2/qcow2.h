@@ -50,6 +50,7 @@
 #include <strata/strata.h>
 
 #include "bigendian.h"
+#include "bounce.h"
 
 #define QCOW2_MAGIC 0x514649fbu
 #define QCOW2_MIN_CLUSTER_BITS 9
@@ -60,6 +61,7 @@
 #define QCOW2_MAX_SNAPSHOTS 65536u
 #define QCOW2_MAX_SNAPSHOT_EXTRA 1024u
 #define QCOW2_MAX_BACKING_NAME 1023
+#define QCOW2_CRYPT_BATCH (1u << 20)   /* bytes encrypted per buffer on writes */
 
 /* Header extension types */
 #define QCOW2_EXT_END         0x00000000u
@@ -228,6 +230,10 @@ struct qcow2_state {
     uint64_t dc_entry;              /* ... and the L2 entry it came from */
     bool dc_valid;
     uint8_t *zero_buf;              /* one cluster of zeros */
+    /* Ciphertext of encrypted writes, QCOW2_CRYPT_BATCH bytes each: reused,
+     * as a fresh buffer per request costs more in page faults than the
+     * cipher does. */
+    struct bounce_pool crypt_pool;
     struct qcow2_codec *codecs;     /* idle codecs (dc_mu) */
 
     /* encryption */

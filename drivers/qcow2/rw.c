@@ -329,26 +329,30 @@ static bool host_fresh(struct qcow2_state *s, uint64_t host)
     return host >= s->data_len;
 }
 
-/* Writes guest data at `host`, encrypted in a buffer of this request. */
+/* Writes guest data at `host`; encrypted data goes out a batch at a time
+ * through a pooled buffer, leaving the caller's buffer as it was. */
 static int write_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
                       const uint8_t *buf, enum strata_event ev, struct strata_error **errp)
 {
-    uint8_t *enc = NULL;
-    if (s->crypt_method) {
-        enc = aligned_alloc(4096, qcow2_align_up(len, 4096));
-        if (!enc)
-            return strata_error_set(errp, ENOMEM, "out of memory");
-        memcpy(enc, buf, len);
-        int r = qcow2_crypt(s, true, host, guest, enc, len, errp);
-        if (r < 0) {
-            free(enc);
-            return r;
-        }
-        buf = enc;
-    }
     qcow2_event(s, ev);
-    int r = strata_pwrite(s->data, host, len, buf, 0, errp);
-    free(enc);
+    if (!s->crypt_method)
+        return strata_pwrite(s->data, host, len, buf, 0, errp);
+    uint8_t *enc = bounce_get(&s->crypt_pool);
+    if (!enc)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    int r = 0;
+    while (r == 0 && len > 0) {
+        uint64_t n = len > QCOW2_CRYPT_BATCH ? QCOW2_CRYPT_BATCH : len;
+        memcpy(enc, buf, n);
+        r = qcow2_crypt(s, true, host, guest, enc, n, errp);
+        if (r == 0)
+            r = strata_pwrite(s->data, host, n, enc, 0, errp);
+        host += n;
+        guest += n;
+        buf += n;
+        len -= n;
+    }
+    bounce_put(&s->crypt_pool, enc);
     return r;
 }
 
