@@ -33,6 +33,7 @@
 # tests/iotests/deliberate.list (kept different on purpose, with the
 # reason) are run and reported apart.  The output ends with one
 # "FMT: N of M pass" line per format; each failure's diff is printed.
+# IOTESTS_TESTS="019 058" runs only those of the baseline.
 # Exit status: 0 when every non-deliberate baseline test passed.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -126,6 +127,14 @@ for fmt in "${formats[@]}"; do
 
     [ -f "$list" ] || { echo "$0: no baseline for $fmt ($list): run with --baseline" >&2; exit 2; }
     mapfile -t tests < "$list"
+    if [ -n "${IOTESTS_TESTS:-}" ]; then
+        keep=()
+        for t in "${tests[@]}"; do
+            [[ " $IOTESTS_TESTS " == *" $t "* ]] && keep+=("$t")
+        done
+        tests=("${keep[@]}")
+        [ ${#tests[@]} -gt 0 ] || continue
+    fi
     log=$work/$fmt-strata.log
     run_check "$fmt" "$bindir/qemu-img" "$bindir/qemu-io" "$log" "${tests[@]}" > "$work/$fmt-strata.res"
 
