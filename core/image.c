@@ -104,8 +104,12 @@ int strata_image_create(const char *format, const char *filename, uint64_t size,
         if (!filename)
             r = strata_error_set(errp, EINVAL, "no file name given for the new image");
     }
+    /* The path "file:NAME" stands for, for every driver below. */
+    char *path = r == 0 && !strata_opts_get(o, "driver") &&
+                 strcmp(strata_protocol_for(filename), "file") == 0
+                     ? strata_file_name(filename) : NULL;
     if (r == 0) {
-        struct strata_create c = { d, o, size, filename, { NULL }, 0 };
+        struct strata_create c = { d, o, size, path ? path : filename, { NULL }, 0 };
         r = d->create(&c, errp);
         /* A refused create (bad cipher, missing key, no space) leaves no
          * half-made image behind; files that were there before stay. */
@@ -117,6 +121,7 @@ int strata_image_create(const char *format, const char *filename, uint64_t size,
         if (r < 0 && errp && *errp && (*errp)->msg && !strstr((*errp)->msg, filename))
             strata_error_prefix(errp, "%s", filename);
     }
+    free(path);
     strata_opts_free(o);
     return r;
 }
@@ -154,10 +159,11 @@ int strata_create_child(struct strata_create *c, const char *role, uint64_t size
         return strata_error_set(errp, EINVAL, "format '%s' needs %s.filename to create",
                                 c->drv->name, role);
     }
-    char *filename = strdup(fn);
     const char *pname = strata_opts_get(sub, "driver");
-    const struct strata_driver *p = strata_driver_find(pname ? pname : strata_protocol_for(filename),
-                                                       errp);
+    if (!pname)
+        pname = strata_protocol_for(fn);
+    char *filename = strcmp(pname, "file") == 0 ? strata_file_name(fn) : strdup(fn);
+    const struct strata_driver *p = strata_driver_find(pname, errp);
     int r = -ENOENT;
     if (!p)
         goto out;

@@ -369,13 +369,18 @@ struct strata_opts *strata_opts_for_file(const char *filename, const char *forma
         strata_opts_set(o, "filename", filename);
         return o;
     }
+    const char *proto = strata_protocol_for(filename);
+    char *path = strcmp(proto, "file") == 0 ? strata_file_name(filename) : NULL;
+    if (path)
+        filename = path;
     if (format && strata_driver_find(format, NULL) &&
         strata_driver_find(format, NULL)->kind == STRATA_DRIVER_PROTOCOL) {
         strata_opts_set(o, "filename", filename);
     } else {
-        strata_opts_set(o, STRATA_ROLE_FILE ".driver", strata_protocol_for(filename));
+        strata_opts_set(o, STRATA_ROLE_FILE ".driver", proto);
         strata_opts_set(o, STRATA_ROLE_FILE ".filename", filename);
     }
+    free(path);
     return o;
 }
 

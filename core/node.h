@@ -51,6 +51,9 @@ STRATA_INTERNAL struct strata_node *strata_node_cow_child(const struct strata_no
 /* The protocol driver for a file name given without a driver: the one that
  * declares the name's URI scheme ("nbd://..."), else "file". */
 STRATA_INTERNAL const char *strata_protocol_for(const char *filename);
+/* The path a file-protocol name stands for: QEMU's explicit "file:" prefix
+ * taken off (a new string; NULL when out of memory). */
+STRATA_INTERNAL char *strata_file_name(const char *filename);
 /* opts_json.c: "json:{...}" file names. */
 STRATA_INTERNAL bool strata_is_json_filename(const char *filename);
 /* Adds the options of a json: file name to o, keeping those o has. */

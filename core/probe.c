@@ -6,6 +6,8 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -23,6 +25,21 @@ static void scheme_one(const struct strata_driver *d, void *opaque)
     for (const char *const *s = d->uri_schemes; !c->driver && s && *s; s++)
         if (strlen(*s) == c->len && strncasecmp(*s, c->scheme, c->len) == 0)
             c->driver = d->name;
+}
+
+char *strata_file_name(const char *filename)
+{
+    if (strncmp(filename, "file:", 5) != 0)
+        return strdup(filename);
+    const char *rest = filename + 5;
+    /* Without its prefix, "file:a:b/c" would read as protocol "a"; "./"
+     * keeps it a path (a colon before the first slash means it is not
+     * absolute). */
+    const char *colon = strchr(rest, ':'), *slash = strchr(rest, '/');
+    char *out;
+    if (colon && (!slash || colon < slash))
+        return asprintf(&out, "./%s", rest) < 0 ? NULL : out;
+    return strdup(rest);
 }
 
 const char *strata_protocol_for(const char *filename)

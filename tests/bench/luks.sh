@@ -18,19 +18,13 @@
 set -u
 build=${STRATA_BUILD:?} crypto_out=${1:-}
 export PATH="$build/bin:$PATH"
-for t in qemu-img strata-img; do
-    command -v $t >/dev/null || { echo "luks bench: $t not found"; exit 1; }
-done
+. "$(dirname "$0")/lib.sh"
+bench_needs luks qemu-img strata-img bc taskset
 # STRATA_BENCH_DIR picks the file system (default: $TMPDIR or /tmp).
 base=${STRATA_BENCH_DIR:-${TMPDIR:-/tmp}}
-W=$(mktemp -d "$base/strata-bench-XXXXXX")
-trap 'rm -rf "$W"' EXIT
+bench_workdir "$base"
 size=1073741824
-printf 'bench passphrase' >"$W/pass"
-# Non-zero data throughout, so no convert can skip a block.
-head -c 16777216 /dev/urandom >"$W/r16"
-for _ in $(seq 64); do cat "$W/r16"; done >"$W/src.raw"
-rm "$W/r16"
+bench_source "$W/src.raw"
 OBJ=(--object secret,id=k,file="$W/pass")
 img=$W/bench.luks
 strata-img create -q -f luks "${OBJ[@]}" -o key-secret=k,iter-time=10 "$img" 1G >/dev/null ||
@@ -54,8 +48,6 @@ best() {
     done
     echo "$b $bc"
 }
-mbs() { echo "scale=1; $size / 1000000 / $1" | bc -l; }
-ratio() { echo "scale=2; $1 / $2" | bc -l; }
 # The first CPU this process may run on, for the single-core runs.
 cpu1=$(taskset -pc $$ | sed 's/.*: //; s/[-,].*//')
 one() { (taskset -pc "$cpu1" $BASHPID >/dev/null && "$@"); }

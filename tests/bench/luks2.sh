@@ -15,19 +15,14 @@
 set -u
 build=${STRATA_BUILD:?} crypto_out=${1:-}
 export PATH="$build/bin:$PATH"
-for t in strata-img cryptsetup; do
-    command -v $t >/dev/null || { echo "luks2 bench: $t not found"; exit 1; }
-done
+. "$(dirname "$0")/lib.sh"
+bench_needs luks2 strata-img cryptsetup
 # On tmpfs when there is one: the disk is not what is measured.
 base=/dev/shm
 [ -d $base ] && [ -w $base ] || base=${TMPDIR:-/tmp}
-W=$(mktemp -d "$base/strata-bench-luks2-XXXXXX")
-trap 'rm -rf "$W"' EXIT
+bench_workdir "$base"
 size=1073741824
-printf 'bench passphrase' >"$W/pass"
-head -c 16777216 /dev/urandom >"$W/r16"
-for _ in $(seq 64); do cat "$W/r16"; done >"$W/src.raw"
-rm "$W/r16"
+bench_source "$W/src.raw"
 img=$W/v.luks
 truncate -s $((size + 16777216)) "$img"
 cryptsetup luksFormat -q --type luks2 --sector-size 4096 --pbkdf pbkdf2 \

@@ -10,11 +10,9 @@ set -u
 build=${STRATA_BUILD:?}
 export PATH="$build/bin:$PATH"
 plugin=$build/lib/strata/nbdkit/nbdkit-strata-plugin.so
-for t in nbdkit qemu-nbd nbdcopy qemu-img strata-img bc; do
-    command -v $t >/dev/null || { echo "nbd bench: $t not found"; exit 1; }
-done
-base=${STRATA_BENCH_DIR:-${TMPDIR:-/tmp}}
-W=$(mktemp -d "$base/strata-bench-XXXXXX")
+. "$(dirname "$0")/lib.sh"
+bench_needs nbd nbdkit qemu-nbd nbdcopy qemu-img strata-img bc
+bench_workdir "${STRATA_BENCH_DIR:-${TMPDIR:-/tmp}}"
 server=
 cleanup() {
     [ -n "$server" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null
@@ -22,14 +20,10 @@ cleanup() {
 }
 trap cleanup EXIT
 size=1073741824
-printf 'bench passphrase' >"$W/pass"
+bench_source "$W/src.raw"
 img=$W/bench.luks
 strata-img create -q -f luks --object secret,id=k,file="$W/pass" \
     -o key-secret=k,iter-time=10 "$img" 1G >/dev/null || exit 1
-# Non-zero data throughout, so that nothing can be skipped as a hole.
-head -c 16777216 /dev/urandom >"$W/r16"
-for _ in $(seq 64); do cat "$W/r16"; done >"$W/src.raw"
-rm "$W/r16"
 LUKS="driver=luks,key-secret=k,file.filename=$img"
 strata-img convert -n -f raw "$W/src.raw" --object secret,id=k,file="$W/pass" \
     --target-image-opts "$LUKS" || exit 1
@@ -50,7 +44,6 @@ best_copy() {
     done
     echo "$b"
 }
-mbs() { echo "scale=1; $size / 1000000 / $1" | bc -l; }
 
 # Warm the page cache the same way for both servers.
 cat "$img" >/dev/null

@@ -3,8 +3,9 @@
 # QEMU's json:{...} file names: wherever a file name goes (strata-img,
 # strata-io, a backing file name stored in an image), with QEMU's single
 # quotes too, -f filling in the driver, options beside the name winning;
-# the same results and refusals as qemu-img and qemu-io.  And QEMU's
-# null-co driver name, with its default read-zeroes=off.
+# the same results and refusals as qemu-img and qemu-io.  QEMU's
+# null-co driver name, with its default read-zeroes=off.  And the explicit
+# "file:" prefix, which makes a name with colons a plain path.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 need qemu-img qemu-io
 cd "$T"
@@ -57,3 +58,19 @@ for o in driver=null-co,size=1M driver=null-co,size=1M,read-zeroes=on driver=nul
     same map --output=json --image-opts "$o"
 done
 echo "ok null-co"
+
+# "file:NAME": NAME is a path even with colons in it; one before the first
+# slash makes it "./NAME", the directory backing names are relative to.
+mkdir colons && cd colons
+strata-img create -q -f qcow2 "file:$PWD/a:b.qcow2" 1M || fail "create file:PATH"
+[ -f a:b.qcow2 ] || fail "create file:PATH made $(ls)"
+qemu-img create -q -f qcow2 base.qcow2 1M
+strata-img create -q -f qcow2 -b base.qcow2 -F qcow2 file:image:top.qcow2 ||
+    fail "create file:NAME with a backing file"
+[ -f image:top.qcow2 ] || fail "create file:NAME made $(ls)"
+same info file:image:top.qcow2
+same info "file:$PWD/a:b.qcow2"
+same check file:image:top.qcow2
+same info file:missing:x.qcow2
+cd ..
+echo "ok file: prefix"
