@@ -182,15 +182,15 @@ static void test_bad_fields(void)
 
     h = plain_hdr();
     h.cluster_bits = 8;
-    refuse_header(p, &h, 4096, EINVAL, "cluster_bits 8");
+    refuse_header(p, &h, 4096, EINVAL, "Cluster size must be between 512 and 64k");
 
     h = plain_hdr();
     h.cluster_bits = 17;
-    refuse_header(p, &h, 4096, EINVAL, "cluster_bits 17");
+    refuse_header(p, &h, 4096, EINVAL, "Cluster size must be between 512 and 64k");
 
     h = plain_hdr();
     h.l2_bits = 14;
-    refuse_header(p, &h, 4096, EINVAL, "l2_bits 14");
+    refuse_header(p, &h, 4096, EINVAL, "L2 table size must be between 512 and 64k");
 
     h = plain_hdr();
     h.crypt = 2;
@@ -206,6 +206,10 @@ static void test_bad_fields(void)
     h.l1_offset = 8;
     refuse_header(p, &h, 4096, EINVAL, "overlaps the header");
 
+    h = plain_hdr();
+    h.size = UINT64_MAX - 1;
+    refuse_header(p, &h, 4096, EINVAL, "Image too large");
+
     /* A size whose L1 table would not fit in memory. */
     h = plain_hdr();
     h.size = 1ull << 61;
@@ -215,7 +219,7 @@ static void test_bad_fields(void)
     h = plain_hdr();
     h.backing_offset = 56;
     h.backing_size = 2000;
-    refuse_header(p, &h, 4096, EINVAL, "too long");
+    refuse_header(p, &h, 4096, EINVAL, "Backing file name too long");
     h.backing_offset = 4000;
     h.backing_size = 200;
     refuse_header(p, &h, 4096, EINVAL, "backing file name at 0xfa0");
