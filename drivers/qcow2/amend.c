@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* amend.c - changing an existing image: compat level, lazy refcounts,
- * backing file, data file name, LUKS key slots. */
+ * refcount width, size, backing file, data file name, LUKS key slots. */
 #include "qcow2.h"
 
 #include <errno.h>
@@ -47,20 +47,44 @@ int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool forc
             return strata_error_set(errp, ENOTSUP, "%s: changing the cluster size is not "
                                     "supported", s->name);
     }
+    const char *compat = strata_opts_get(opts, "compat");
+    uint32_t want = !compat ? s->version
+                    : (!strcmp(compat, "0.10") || !strcmp(compat, "v2")) ? 2 : 3;
+    uint32_t order = s->refcount_order;
     if (strata_opts_get(opts, "refcount_bits")) {
         if ((r = strata_opts_get_u64(opts, "refcount_bits", &u, errp)) < 0)
             return r;
-        if (u != s->refcount_bits)
-            return strata_error_set(errp, ENOTSUP, "%s: changing refcount_bits is not "
-                                    "supported", s->name);
+        if (u == 0 || u > 64 || (u & (u - 1)))
+            return strata_error_set(errp, EINVAL, "Refcount width must be a power of two "
+                                    "and may not exceed 64 bits");
+        for (order = 0; (1ull << order) < u; order++)
+            ;
+        if (want < 3 && u != 16)
+            return strata_error_set(errp, EINVAL, "Refcount widths other than 16 bits "
+                                    "require compatibility level 1.1 or above (use "
+                                    "compat=1.1 or greater)");
     }
+    if (want < 3 && order != 4)
+        return strata_error_set(errp, EINVAL, "compat=0.10 requires refcount_bits=16");
     r = qcow2_flush_all(s, errp);
     if (r < 0)
         return r;
+    if (order != s->refcount_order) {
+        if (s->incompat & QCOW2_INCOMPAT_DIRTY)
+            return strata_error_set(errp, EINVAL, "%s: the refcounts are not up to date "
+                                    "(lazy refcounts): repair them with check -r all first",
+                                    s->name);
+        r = qcow2_change_refcount_order(s, order, errp);
+        if (r < 0)
+            return r;
+    }
+    if (strata_opts_get(opts, "size")) {
+        if ((r = strata_opts_get_size(opts, "size", &u, errp)) < 0 ||
+            (r = qcow2_truncate(s, u, false, STRATA_PREALLOC_OFF, errp)) < 0)
+            return r;
+    }
 
-    const char *compat = strata_opts_get(opts, "compat");
     if (compat) {
-        uint32_t want = (!strcmp(compat, "0.10") || !strcmp(compat, "v2")) ? 2 : 3;
         if (want == 2 && s->version == 3) {
             bool zeros;
             if (s->incompat & ~(QCOW2_INCOMPAT_DIRTY))
@@ -69,9 +93,6 @@ int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool forc
             if (s->compat & QCOW2_COMPAT_LAZY)
                 return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade with lazy "
                                         "refcounts on (turn them off first)", s->name);
-            if (s->refcount_order != 4)
-                return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade with %u-bit "
-                                        "refcounts", s->name, s->refcount_bits);
             if (s->nb_snapshots)
                 return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade an image with "
                                         "internal snapshots", s->name);

@@ -234,9 +234,7 @@ out:
     s->l2_bits = s->cluster_bits - (s->extended ? 4 : 3);
     s->sc_per_cluster = s->extended ? 32 : 1;
     s->sc_bits = s->cluster_bits - (s->extended ? 5 : 0);
-    s->refcount_bits = 1u << s->refcount_order;
-    s->rb_bits = s->cluster_bits + 3 - s->refcount_order;
-    s->refcount_max = s->refcount_bits == 64 ? UINT64_MAX : (1ull << s->refcount_bits) - 1;
+    qcow2_set_refcount_fields(s);
 
     if (s->extended && s->cluster_bits < 14)
         return strata_error_set(errp, EINVAL, "%s: extended L2 entries need clusters of "
@@ -413,6 +411,13 @@ int qcow2_build_header(struct qcow2_state *s, uint8_t *buf, size_t cap,
                                 "name do not fit in one cluster (%llu bytes)", s->name,
                                 (unsigned long long)s->cluster_size);
     return (int)o;
+}
+
+void qcow2_set_refcount_fields(struct qcow2_state *s)
+{
+    s->refcount_bits = 1u << s->refcount_order;
+    s->rb_bits = s->cluster_bits + 3 - s->refcount_order;
+    s->refcount_max = qcow2_refcount_max(s->refcount_order);
 }
 
 int qcow2_write_header(struct qcow2_state *s, struct strata_error **errp)

@@ -308,6 +308,8 @@ void qcow2_range_unlock(struct qcow2_state *s, struct qcow2_range *rg);
 int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_error **errp);
 /* Rewrites the header cluster from the state (extensions included). */
 int qcow2_write_header(struct qcow2_state *s, struct strata_error **errp);
+/* refcount_bits, rb_bits and refcount_max from refcount_order. */
+void qcow2_set_refcount_fields(struct qcow2_state *s);
 /* Serialises the header into buf (cluster_size bytes); returns bytes used or
  * -ENOSPC when it does not fit. */
 int qcow2_build_header(struct qcow2_state *s, uint8_t *buf, size_t len,
@@ -368,6 +370,19 @@ const char *qcow2_refblock_problem(const struct qcow2_state *s, uint64_t off,
                                    uint64_t file_len);
 uint64_t qcow2_rb_get(const struct qcow2_state *s, const void *block, uint64_t idx);
 void qcow2_rb_set(const struct qcow2_state *s, void *block, uint64_t idx, uint64_t v);
+/* The same for a refcount width of 2^order bits. */
+void qcow2_rb_store(uint32_t order, void *block, uint64_t idx, uint64_t v);
+/* The largest refcount 2^order bits hold. */
+static inline uint64_t qcow2_refcount_max(uint32_t order)
+{
+    return order >= 6 ? UINT64_MAX : (1ull << (1u << order)) - 1;
+}
+
+/* ------------------------------------------------------------ refwidth.c */
+/* Rewrites the refcount structures with entries of 2^order bits (amend
+ * refcount_bits; meta held, caches flushed). */
+int qcow2_change_refcount_order(struct qcow2_state *s, uint32_t order,
+                                struct strata_error **errp);
 
 /* ------------------------------------------------------------ cluster.c */
 struct qcow2_l2ref {

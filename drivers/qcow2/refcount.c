@@ -32,12 +32,12 @@ uint64_t qcow2_rb_get(const struct qcow2_state *s, const void *block, uint64_t i
     }
 }
 
-void qcow2_rb_set(const struct qcow2_state *s, void *block, uint64_t idx, uint64_t v)
+void qcow2_rb_store(uint32_t order, void *block, uint64_t idx, uint64_t v)
 {
     uint8_t *b = block;
-    switch (s->refcount_order) {
+    switch (order) {
     case 0: case 1: case 2: {
-        unsigned bits = s->refcount_bits;
+        unsigned bits = 1u << order;
         uint64_t bit = idx * bits;
         uint8_t mask = (uint8_t)(((1u << bits) - 1) << (bit % 8));
         b[bit / 8] = (uint8_t)((b[bit / 8] & ~mask) | ((v << (bit % 8)) & mask));
@@ -48,6 +48,11 @@ void qcow2_rb_set(const struct qcow2_state *s, void *block, uint64_t idx, uint64
     case 5: store_be32(b + idx * 4, (uint32_t)v); break;
     default: store_be64(b + idx * 8, v); break;
     }
+}
+
+void qcow2_rb_set(const struct qcow2_state *s, void *block, uint64_t idx, uint64_t v)
+{
+    qcow2_rb_store(s->refcount_order, block, idx, v);
 }
 
 int qcow2_load_refcount_table(struct qcow2_state *s, struct strata_error **errp)
