@@ -168,8 +168,8 @@ fail:
     return r;
 }
 
-int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l2ref *e,
-                       struct strata_error **errp)
+int qcow2_own_l2(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
+                 struct strata_error **errp)
 {
     uint64_t l1_idx = off >> (s->cluster_bits + s->l2_bits);
     if (l1_idx >= s->l1_size) {
@@ -177,15 +177,19 @@ int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l
         if (r < 0)
             return r;
     }
+    int r = l2_table_of(s, off, l2_off, errp);
+    if (r == 0 && (!*l2_off || !(s->l1[l1_idx] & QCOW2_OFLAG_COPIED)))
+        r = l2_allocate(s, off, l2_off, errp);
+    return r;
+}
+
+int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l2ref *e,
+                       struct strata_error **errp)
+{
     uint64_t l2_off;
-    int r = l2_table_of(s, off, &l2_off, errp);
+    int r = qcow2_own_l2(s, off, &l2_off, errp);
     if (r < 0)
         return r;
-    if (!l2_off || !(s->l1[l1_idx] & QCOW2_OFLAG_COPIED)) {
-        r = l2_allocate(s, off, &l2_off, errp);
-        if (r < 0)
-            return r;
-    }
     void *t;
     r = load_l2(s, l2_off, off, &t, errp);
     if (r < 0)

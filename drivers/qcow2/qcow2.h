@@ -397,6 +397,10 @@ enum qcow2_type qcow2_entry_type(const struct qcow2_state *s, const struct qcow2
                                  unsigned sc);
 /* Sets the L2 entry of the guest cluster at `off`, allocating the L2 table
  * when needed. */
+/* The L2 table of guest offset `off`, made the image's own first when there
+ * is none or it is shared with a snapshot (the L1 table grown as needed). */
+int qcow2_own_l2(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
+                 struct strata_error **errp);
 int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l2ref *e,
                        struct strata_error **errp);
 int qcow2_write_l1_entry(struct qcow2_state *s, uint64_t idx, struct strata_error **errp);

@@ -356,7 +356,9 @@ static int write_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint
     return r;
 }
 
-/* New host clusters for n guest clusters (contiguous; meta held). */
+/* New host clusters for n guest clusters (contiguous; meta held).  The L2
+ * table that will point at them is made first, as QEMU does, so that both
+ * lay out a new image's clusters in the same order (map offsets, disk use). */
 static int alloc_data(struct qcow2_state *s, uint64_t guest, uint64_t n, uint64_t *host,
                       struct strata_error **errp)
 {
@@ -364,7 +366,9 @@ static int alloc_data(struct qcow2_state *s, uint64_t guest, uint64_t n, uint64_
         *host = guest;
         return 0;
     }
-    return qcow2_alloc_clusters(s, n, host, errp);
+    uint64_t l2_off;
+    int r = qcow2_own_l2(s, guest, &l2_off, errp);
+    return r < 0 ? r : qcow2_alloc_clusters(s, n, host, errp);
 }
 
 static uint64_t new_entry_for(const struct qcow2_state *s, uint64_t host)
