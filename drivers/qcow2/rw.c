@@ -803,10 +803,40 @@ static int zero_entry(struct qcow2_state *s, uint64_t cstart, uint64_t in, uint6
     return 0;
 }
 
+/* Zeroing part [off, off+n) of one unit (a cluster, or a subcluster with
+ * extended L2), QEMU's way: when the rest of the unit reads as zeros and it
+ * holds no data of its own, the whole unit gets the zero flag (*done);
+ * otherwise the caller writes the zeros. */
+static int zero_whole_unit(struct qcow2_state *s, uint64_t off, uint64_t n, uint64_t unit,
+                           unsigned flags, bool *done, struct strata_error **errp)
+{
+    uint64_t ustart = off & ~(unit - 1), cstart = off & ~(s->cluster_size - 1);
+    bool head = true, tail = true;
+    int r = 0;
+    *done = false;
+    if (off > ustart)
+        r = reads_as_zero(s, ustart, off - ustart, &head, errp);
+    if (r == 0 && head && off + n < ustart + unit)
+        r = reads_as_zero(s, off + n, ustart + unit - off - n, &tail, errp);
+    if (r < 0 || !head || !tail)
+        return r;
+    struct qcow2_l2ref e;
+    pthread_mutex_lock(&s->meta);
+    r = qcow2_get_l2_entry(s, off, &e, errp);
+    pthread_mutex_unlock(&s->meta);
+    if (r < 0)
+        return r;
+    enum qcow2_type t = qcow2_entry_type(s, &e, (unsigned)((off - cstart) >> s->sc_bits));
+    if (t != QCOW2_UNALLOC && t != QCOW2_ZERO)
+        return 0;
+    return zero_entry(s, cstart, ustart - cstart, unit, &e, flags, false, true, done, errp);
+}
+
 static int zero_locked(struct qcow2_state *s, uint64_t off, uint64_t len, unsigned flags,
                        bool discard, struct strata_error **errp)
 {
     uint64_t csz = s->cluster_size, scsz = 1ull << s->sc_bits;
+    uint64_t unit = s->extended ? scsz : csz;
     bool can_zero;
     int r = prepare_and_lock(s, &can_zero, errp);
     if (r < 0)
@@ -814,6 +844,12 @@ static int zero_locked(struct qcow2_state *s, uint64_t off, uint64_t len, unsign
     while (len > 0) {
         uint64_t cstart = off & ~(csz - 1), in = off - cstart;
         uint64_t n = csz - in < len ? csz - in : len;
+        /* A partial unit on its own, as QEMU splits requests: the head up to
+         * its unit's end, whole units, then the tail. */
+        if (off % unit)
+            n = unit - off % unit < n ? unit - off % unit : n;
+        else if (n > unit && n % unit)
+            n -= n % unit;
         bool whole = in == 0 && n == csz;
         /* Extended L2: whole subclusters can be zeroed in the bitmap. */
         bool whole_sc = s->extended && (in % scsz) == 0 && (n % scsz) == 0;
@@ -821,6 +857,16 @@ static int zero_locked(struct qcow2_state *s, uint64_t off, uint64_t len, unsign
         struct qcow2_l2ref e;
         if (discard && !whole && !whole_sc)
             goto next;   /* advisory: partial clusters are left alone */
+        if (!discard && !(whole || whole_sc) && can_zero) {
+            r = zero_whole_unit(s, off, n, unit, flags, &done, errp);
+            if (r < 0)
+                return r;
+            if (!done)
+                r = write_one(s, off, n, s->zero_buf, errp);
+            if (r < 0)
+                return r;
+            goto next;
+        }
         if (!discard && (!(whole || whole_sc) || !can_zero)) {
             r = reads_as_zero(s, off, n, &z, errp);
             if (r < 0)
@@ -860,8 +906,11 @@ next:
 int qcow2_do_zero(struct qcow2_state *s, uint64_t off, uint64_t len, unsigned flags,
                   bool discard, struct strata_error **errp)
 {
+    /* Whole clusters: a partial one may be zeroed whole (zero_whole_unit),
+     * which must not cross a write to the rest of it. */
+    uint64_t first = off & ~(s->cluster_size - 1);
     struct qcow2_range rg;
-    qcow2_range_lock(s, &rg, off, len, true);
+    qcow2_range_lock(s, &rg, first, qcow2_align_up(off + len, s->cluster_size) - first, true);
     int r = zero_locked(s, off, len, flags, discard, errp);
     qcow2_range_unlock(s, &rg);
     return r;

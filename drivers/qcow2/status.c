@@ -6,6 +6,14 @@
 #include <errno.h>
 #include <stdlib.h>
 
+/* Does an entry of type t give its data a host offset? */
+static bool entry_host(const struct qcow2_state *s, const struct qcow2_l2ref *e,
+                       enum qcow2_type t)
+{
+    return t == QCOW2_NORMAL ||
+           (t == QCOW2_ZERO && !s->extended && (e->entry & QCOW2_OFFSET_MASK));
+}
+
 int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
                        struct strata_block_status *bs, struct strata_error **errp)
 {
@@ -17,8 +25,7 @@ int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
     uint64_t cstart = off & ~(csz - 1), in = off - cstart;
     enum qcow2_type t = qcow2_entry_type(s, &e, (unsigned)(in >> s->sc_bits));
     uint64_t host = (s->data != s->file ? cstart : e.entry & QCOW2_OFFSET_MASK);
-    bool has_host = t == QCOW2_NORMAL ||
-                    (t == QCOW2_ZERO && !s->extended && (e.entry & QCOW2_OFFSET_MASK));
+    bool has_host = entry_host(s, &e, t);
     uint64_t base = host - cstart;      /* host = guest + base within the run */
     uint64_t n = 0;
     uint64_t cur = off;
@@ -33,7 +40,9 @@ int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
             cstart = cs;
         }
         unsigned sc = (unsigned)((cur - cstart) >> s->sc_bits);
-        if (qcow2_entry_type(s, &e, sc) != t)
+        /* A zero cluster that keeps its host cluster is another run than
+         * one that does not (map shows the offset of the first). */
+        if (qcow2_entry_type(s, &e, sc) != t || entry_host(s, &e, t) != has_host)
             break;
         if (has_host) {
             uint64_t h = s->data != s->file ? cstart : e.entry & QCOW2_OFFSET_MASK;
