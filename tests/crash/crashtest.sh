@@ -368,41 +368,84 @@ wl_amend() { # OPTIONS
     for_each_state check_allowed
 }
 
-# wl_chain OP: rebase the overlay onto another backing file (safe mode);
-# the overlay's content must not change in any state.  (commit is not
-# covered: strata-img commit reopens the backing file by its name, so no
-# logwrites node sees its writes.)
-wl_chain() {
-    local op=$1
-    start_workload "qcow2-$op"
+# wl_rebase: rebase the overlay onto another backing file (safe mode); the
+# overlay's content must not change in any state.
+wl_rebase() {
+    start_workload qcow2-rebase
     strata-img create -q -f qcow2 -o cluster_size=4096 "$IMG2" 2M
     fill_image "$IMG2" 0x41 0x42 0x43 0x44
     (cd "$W/run" && strata-img create -q -f qcow2 -o cluster_size=4096 -b s2.img -F qcow2 s.img)
     fill_image "$IMG" 0x51 0x00 0x53
     cp "$IMG" "$W/base.img"
-    cp "$IMG2" "$W/base2.img"
     dump "$IMG" "$W/allowed.before.raw"
-    if [ "$op" = commit ]; then
-        strata-img commit --image-opts "$(logged_image 2)" || fail "$WORKLOAD: commit failed"
-    else
-        strata-img create -q -f qcow2 -o cluster_size=4096 "$W/run/new.img" 2M
-        fill_image "$W/run/new.img" 0x61 0x62
-        cp "$W/run/new.img" "$W/new.img"
-        rm "$W/base2.img"
-        strata-img rebase -b new.img -F qcow2 --image-opts "$(logged_image)" ||
-            fail "$WORKLOAD: rebase failed"
-        cp "$IMG2" "$W/s2.img"
-    fi
+    strata-img create -q -f qcow2 -o cluster_size=4096 "$W/run/new.img" 2M
+    fill_image "$W/run/new.img" 0x61 0x62
+    cp "$W/run/new.img" "$W/new.img"
+    strata-img rebase -b new.img -F qcow2 --image-opts "$(logged_image)" ||
+        fail "$WORKLOAD: rebase failed"
+    cp "$IMG2" "$W/s2.img"
     dump "$IMG" "$W/g.raw"
     cmp -s "$W/g.raw" "$W/allowed.before.raw" || fail "$WORKLOAD: the overlay's content changed"
     for_each_state check_allowed -s 0 -s 2
 }
 
+# wl_commit: commit an overlay into its qcow2 backing file, both files
+# logged (the backing file through the overlay's backing.* options).  The
+# overlay's view through the chain never changes; the backing file alone
+# holds, cluster by cluster, its old or its new content.
+wl_commit() {
+    start_workload qcow2-commit
+    strata-img create -q -f qcow2 -o cluster_size=4096 "$IMG2" 2M
+    fill_image "$IMG2" 0x41 0x42 0x43 0x44
+    (cd "$W/run" && strata-img create -q -f qcow2 -o cluster_size=4096 -b s2.img -F qcow2 s.img)
+    # Over allocated and unallocated clusters of the backing file: data,
+    # zeros written as data, a zero cluster, and new allocations there.
+    strata-io -c 'write -q -P 0x51 32k 64k' -c 'write -q -P 0 256k 64k' -c 'write -q -z 768k 64k' \
+        -c 'write -q -P 0x53 1M 256k' -c 'write -q -P 0x54 1900k 100k' -f qcow2 "$IMG" >/dev/null ||
+        fail "$WORKLOAD: writing the overlay"
+    cp "$IMG" "$W/base.img"
+    cp "$IMG2" "$W/base2.img"
+    dump "$IMG" "$W/allowed.before.raw"
+    dump "$IMG2" "$W/backing.old.raw"
+    strata-img commit -q --image-opts "$(logged_image 2)" || fail "$WORKLOAD: commit failed"
+    dump "$IMG2" "$W/backing.new.raw"
+    dump "$IMG" "$W/g.raw"
+    cmp -s "$W/g.raw" "$W/allowed.before.raw" || fail "$WORKLOAD: the overlay's content changed"
+    ! cmp -s "$W/backing.old.raw" "$W/backing.new.raw" ||
+        fail "$WORKLOAD: the commit left the backing file as it was"
+    # The check can fail: half a cluster new, half old, is refused.
+    cp "$W/backing.old.raw" "$W/g.raw"
+    dd if="$W/backing.new.raw" of="$W/g.raw" bs=2048 skip=16 seek=16 count=1 conv=notrunc \
+        status=none
+    if clusters_old_or_new "$W/g.raw" 4096 2>/dev/null; then
+        fail "$WORKLOAD: a cluster half old and half new passes the check"
+    fi
+    for_each_state check_commit -s 0 -s 2
+}
+# clusters_old_or_new RAW CLUSTER-SIZE: each cluster of RAW is the same
+# cluster of $W/backing.old.raw or of $W/backing.new.raw.
+clusters_old_or_new() {
+    local bad
+    bad=$({ cmp -l "$1" "$W/backing.old.raw" | awk -v cs="$2" '{ print "old", int(($1 - 1) / cs) }'
+            cmp -l "$1" "$W/backing.new.raw" | awk -v cs="$2" '{ print "new", int(($1 - 1) / cs) }'
+          } | awk '{ d[$2] = d[$2] " " $1 }
+                   END { for (c in d) if (d[c] ~ /old/ && d[c] ~ /new/) print c }')
+    [ -z "$bad" ] || { echo "clusters neither old nor new: $bad" >&2; return 1; }
+}
+check_commit() {
+    check_allowed
+    dump "$W/s2.img" "$W/b.raw"
+    [ "$(stat -c %s "$W/b.raw")" = "$(stat -c %s "$W/backing.old.raw")" ] ||
+        fail "$STATE: the backing file changed its size"
+    clusters_old_or_new "$W/b.raw" 4096 ||
+        fail "$STATE: a cluster of the backing file is neither its old nor its new content"
+}
+
 ALL_WORKLOADS=(qcow2-alloc luks1-keys luks2-keys compressed discard-zero encrypted snapshot
-               resize qcow amend rebase)
+               resize qcow amend rebase commit)
 # make check's part: the main paths, in about half a minute.
 QUICK_WORKLOADS=(qcow2-alloc luks1-replace luks2-replace discard-zero compressed snapshot-create
-                 snapshot-apply)
+                 snapshot-apply commit)
 run_workload() {
     case $1 in
     qcow2-alloc) wl_qcow2_alloc off; wl_qcow2_alloc on ;;
@@ -420,7 +463,8 @@ run_workload() {
     qcow) wl_qcow ;;
     amend)
         for o in lazy_refcounts=on compat=0.10; do wl_amend "$o"; done ;;
-    rebase) wl_chain rebase ;;
+    rebase) wl_rebase ;;
+    commit) wl_commit ;;
     *) fail "unknown workload '$1' (known: ${ALL_WORKLOADS[*]})" ;;
     esac
 }
