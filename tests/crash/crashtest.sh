@@ -181,6 +181,130 @@ wl_luks_keys() {
     for_each_state check_keys
 }
 
+# ------------------------------------------------------------ LUKS headers
+# The header operations below write the header as plain bytes, through a
+# node that splits every request into 4 KiB pieces, each logged on its
+# own: a cut can keep any of the pieces a multi-megabyte header write is
+# made of, as a disk may.
+logged_bytes() {
+    echo "driver=blkdebug,max-transfer=4096,image.driver=logwrites,image.log=$W/log,image.file.filename=$IMG"
+}
+
+# volume_key KEYFILE IMG: the volume key cryptsetup unlocks with KEYFILE,
+# in hex; fails when it does not unlock.
+volume_key() {
+    cryptsetup luksDump --dump-volume-key --batch-mode --key-file "$1" "$2" 2>/dev/null |
+        awk '/^(MK|Volume key) dump:/ { on = 1; $1 = $2 = "" } on && /^[ \t]*$/ { on = 0 }
+             on { gsub(/[^0-9a-f]/, ""); printf "%s", $0 } END { print "" }' | grep .
+}
+
+# opens_as KEYFILE KEY PAYLOAD: in state $W/s.img, strata and cryptsetup
+# agree on whether KEYFILE unlocks; when it does, the volume key is KEY and
+# (strata) the payload reads as PAYLOAD.  Returns 1 when it does not unlock.
+opens_as() {
+    local s=0 c=0 name
+    name=$(basename "$1")
+    unlocks "$1" "$W/s.img" || s=1
+    cryptsetup open --test-passphrase --key-file "$1" "$W/s.img" 2>/dev/null || c=1
+    [ "$s" = "$c" ] || fail "$STATE: $name: strata $([ $s = 0 ] && echo unlocks || echo refuses), cryptsetup does not agree"
+    [ "$s" = 0 ] || return 1
+    [ "$(volume_key "$1" "$W/s.img")" = "$2" ] ||
+        fail "$STATE: $name unlocks a volume key that is neither the old nor the new one"
+    strata-img convert --object secret,id=s,file="$1" -O raw \
+        --image-opts "driver=luks,key-secret=s,file.filename=$W/s.img" "$W/g.raw" ||
+        fail "$STATE: $name unlocks but the payload does not read"
+    cmp -s "$W/g.raw" "$3" || fail "$STATE: $name unlocks but the payload reads other data"
+}
+
+# luks_volume VERSION [SIZE]: $IMG, a LUKS volume opened by $PASS (slot 0)
+# with a random payload, read back into $W/payload.raw.
+luks_volume() {
+    local create=key-secret=p1,iter-time=10
+    [ "$1" = 2 ] && create="$create,luks-version=2,pbkdf=pbkdf2"
+    strata-img create -q -f luks "${SECRETS[@]}" -o "$create" "$IMG" "${2:-2M}"
+    head -c 1048576 /dev/urandom >"$W/rand"
+    strata-img convert -n -f raw "$W/rand" "${SECRETS[@]}" \
+        --target-image-opts "driver=luks,key-secret=p1,file.filename=$IMG" ||
+        fail "$WORKLOAD: writing the payload"
+    strata-img convert --object secret,id=s,file="$PASS" -O raw \
+        --image-opts "driver=luks,key-secret=s,file.filename=$IMG" "$W/payload.raw"
+}
+
+amend_keys() { # VERSION OPTIONS: a keyslot change on $IMG, unlocked by $2's old-secret or p1
+    local cheap=iter-time=10 key=${3:-p1}
+    [ "$1" = 2 ] && cheap="$cheap,pbkdf=pbkdf2"
+    strata-img amend "${SECRETS[@]}" -o "$2$([ "${2#state=active}" != "$2" ] && echo ",$cheap")" \
+        --image-opts "driver=luks,key-secret=$key,file.filename=$IMG" ||
+        fail "$WORKLOAD: amend $2"
+}
+
+# wl_luks_restore VERSION: header-restore of a backup whose passphrases
+# ($PASS, $PASS3) are not the volume's ($PASS2): every state opens with
+# all of one set, never with neither.
+wl_luks_restore() {
+    start_workload "luks$1-header-restore"
+    luks_volume "$1"
+    amend_keys "$1" state=active,new-secret=p3
+    strata-img header-backup -f luks "$IMG" "$W/backup" >/dev/null || fail "$WORKLOAD: backup"
+    amend_keys "$1" state=active,new-secret=p2
+    amend_keys "$1" state=inactive,old-secret=p1 p2
+    amend_keys "$1" state=inactive,old-secret=p3 p2
+    MK=$(volume_key "$PASS2" "$IMG") || fail "$WORKLOAD: no volume key"
+    cp "$IMG" "$W/base.img"
+    strata-img header-restore --yes --image-opts "$(logged_bytes)" "$W/backup" >/dev/null ||
+        fail "$WORKLOAD: header-restore failed"
+    cp "$IMG" "$W/s.img"
+    STATE="$WORKLOAD end"
+    opens_as "$PASS" "$MK" "$W/payload.raw" && opens_as "$PASS3" "$MK" "$W/payload.raw" &&
+        ! opens_as "$PASS2" "$MK" "$W/payload.raw" || fail "$WORKLOAD: the restore did not restore"
+    # The check can fail: a volume without its header passes neither set.
+    dd if=/dev/zero of="$W/s.img" bs=65536 count=1 conv=notrunc status=none
+    if (STATE="$WORKLOAD control"; check_restore) >/dev/null 2>&1; then
+        fail "$WORKLOAD: a volume without its header passes the check"
+    fi
+    for_each_state check_restore
+}
+check_restore() {
+    local old=0 restored=0
+    opens_as "$PASS2" "$MK" "$W/payload.raw" && old=1
+    opens_as "$PASS" "$MK" "$W/payload.raw" && restored=$((restored + 1))
+    opens_as "$PASS3" "$MK" "$W/payload.raw" && restored=$((restored + 1))
+    [ "$old" = 1 ] || [ "$restored" = 2 ] ||
+        fail "$STATE: neither the volume's passphrase nor every one of the restored header unlocks"
+}
+
+# wl_luks_format OLD NEW: format --force of a LUKS-OLD volume (passphrase
+# $PASS) as LUKS-NEW with $PASS2.  A passphrase that unlocks a state must
+# give its own volume key, with the old payload for the old volume.
+wl_luks_format() {
+    local opts=key-secret=p2,iter-time=10
+    start_workload "luks$1-format-luks$2"
+    [ "$2" = 2 ] && opts="$opts,luks-version=2,pbkdf=pbkdf2"
+    # Room for a LUKS2 header (16 MiB) and a payload.
+    luks_volume "$1" $([ "$1$2" = 12 ] && echo 17M)
+    OLD_MK=$(volume_key "$PASS" "$IMG") || fail "$WORKLOAD: no volume key"
+    cp "$IMG" "$W/base.img"
+    strata-img format "${SECRETS[@]}" -o "$opts" --force --yes --image-opts "$(logged_bytes)" \
+        >/dev/null || fail "$WORKLOAD: format failed"
+    NEW_MK=$(volume_key "$PASS2" "$IMG") || fail "$WORKLOAD: the new volume does not unlock"
+    [ "$NEW_MK" != "$OLD_MK" ] || fail "$WORKLOAD: the new volume has the old volume key"
+    # The check can fail: a passphrase opening another volume key than its
+    # own is refused.
+    cp "$IMG" "$W/s.img"
+    if (STATE="$WORKLOAD control"; opens_as "$PASS2" "$OLD_MK" "$W/payload.raw") >/dev/null 2>&1
+    then
+        fail "$WORKLOAD: a passphrase giving another volume key passes the check"
+    fi
+    strata-img convert --object secret,id=s,file="$PASS2" -O raw \
+        --image-opts "driver=luks,key-secret=s,file.filename=$IMG" "$W/new.raw" ||
+        fail "$WORKLOAD: the new volume does not read"
+    for_each_state check_format
+}
+check_format() {
+    opens_as "$PASS" "$OLD_MK" "$W/payload.raw" || true
+    opens_as "$PASS2" "$NEW_MK" "$W/new.raw" || true
+}
+
 # ------------------------------------------------------------ more writes
 wl_compressed() {
     start_workload qcow2-compressed
@@ -442,10 +566,10 @@ check_commit() {
 }
 
 ALL_WORKLOADS=(qcow2-alloc luks1-keys luks2-keys compressed discard-zero encrypted snapshot
-               resize qcow amend rebase commit)
+               resize qcow amend rebase commit luks-restore luks-format)
 # make check's part: the main paths, in about half a minute.
 QUICK_WORKLOADS=(qcow2-alloc luks1-replace luks2-replace discard-zero compressed snapshot-create
-                 snapshot-apply commit)
+                 snapshot-apply commit luks1-restore)
 run_workload() {
     case $1 in
     qcow2-alloc) wl_qcow2_alloc off; wl_qcow2_alloc on ;;
@@ -453,6 +577,9 @@ run_workload() {
         for op in add replace remove overwrite; do wl_luks_keys "${1:4:1}" "$op"; done ;;
     luks1-replace) wl_luks_keys 1 replace ;;
     luks2-replace) wl_luks_keys 2 replace ;;
+    luks-restore) wl_luks_restore 1; wl_luks_restore 2 ;;
+    luks1-restore) wl_luks_restore 1 ;;
+    luks-format) wl_luks_format 1 1; wl_luks_format 1 2; wl_luks_format 2 2; wl_luks_format 2 1 ;;
     compressed) wl_compressed ;;
     discard-zero) wl_discard_zero ;;
     encrypted) wl_encrypted ;;
