@@ -7,8 +7,8 @@
 # random subset of the unflushed writes lost) and each one is checked:
 # the image opens, strata-img check is clean or repaired clean by -r all,
 # qemu-img check agrees, all data written and flushed before the cut reads
-# back, and LUKS key changes are all-or-nothing.  docs/reliability.md
-# describes the model.
+# back, and LUKS key changes and header restores are all-or-nothing.
+# docs/reliability.md describes the model.
 #
 #   crashtest.sh [--quick] [WORKLOAD...]
 # --quick (make check) keeps a few flush points and random cuts per
