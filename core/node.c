@@ -676,6 +676,11 @@ static void describe_into(const struct strata_node *n, int depth, const char *ro
                       len, cap);
 }
 
+struct strata_opts *strata_node_opts_dup(const struct strata_node *node)
+{
+    return strata_opts_dup(node->opts);
+}
+
 char *strata_node_describe(const struct strata_node *node)
 {
     size_t len = 0, cap = 256;

@@ -83,6 +83,12 @@ STRATA_EXPORT void strata_close(struct strata_node *node);
  * same stack give the same text.  The string is the caller's, allocated
  * with malloc(): release it with free().  NULL on ENOMEM. */
 STRATA_EXPORT char *strata_node_describe(const struct strata_node *node);
+/* The options the node was opened with, in the form its driver saw them
+ * (what its parent's image header gave filled in: file name, format):
+ * strata_open_opts() opens the same stack again, with other flags (commit
+ * opens a backing file read-write this way).  The caller's, to release with
+ * strata_opts_free().  NULL on ENOMEM. */
+STRATA_EXPORT struct strata_opts *strata_node_opts_dup(const struct strata_node *node);
 STRATA_EXPORT const char *strata_node_driver_name(const struct strata_node *node);
 /* Children in a fixed order: returns the i-th (role, node) pair or false. */
 STRATA_EXPORT bool strata_node_child_at(const struct strata_node *node, size_t i,

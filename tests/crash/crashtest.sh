@@ -7,8 +7,8 @@
 # random subset of the unflushed writes lost) and each one is checked:
 # the image opens, strata-img check is clean or repaired clean by -r all,
 # qemu-img check agrees, all data written and flushed before the cut reads
-# back, and LUKS key changes are all-or-nothing.  docs/reliability.md
-# describes the model.
+# back, and LUKS key changes and header restores are all-or-nothing.
+# docs/reliability.md describes the model.
 #
 #   crashtest.sh [--quick] [WORKLOAD...]
 # --quick (make check) keeps a few flush points and random cuts per
@@ -179,6 +179,130 @@ wl_luks_keys() {
         fail "$WORKLOAD: a volume without its header passes the key check"
     fi
     for_each_state check_keys
+}
+
+# ------------------------------------------------------------ LUKS headers
+# The header operations below write the header as plain bytes, through a
+# node that splits every request into 4 KiB pieces, each logged on its
+# own: a cut can keep any of the pieces a multi-megabyte header write is
+# made of, as a disk may.
+logged_bytes() {
+    echo "driver=blkdebug,max-transfer=4096,image.driver=logwrites,image.log=$W/log,image.file.filename=$IMG"
+}
+
+# volume_key KEYFILE IMG: the volume key cryptsetup unlocks with KEYFILE,
+# in hex; fails when it does not unlock.
+volume_key() {
+    cryptsetup luksDump --dump-volume-key --batch-mode --key-file "$1" "$2" 2>/dev/null |
+        awk '/^(MK|Volume key) dump:/ { on = 1; $1 = $2 = "" } on && /^[ \t]*$/ { on = 0 }
+             on { gsub(/[^0-9a-f]/, ""); printf "%s", $0 } END { print "" }' | grep .
+}
+
+# opens_as KEYFILE KEY PAYLOAD: in state $W/s.img, strata and cryptsetup
+# agree on whether KEYFILE unlocks; when it does, the volume key is KEY and
+# (strata) the payload reads as PAYLOAD.  Returns 1 when it does not unlock.
+opens_as() {
+    local s=0 c=0 name
+    name=$(basename "$1")
+    unlocks "$1" "$W/s.img" || s=1
+    cryptsetup open --test-passphrase --key-file "$1" "$W/s.img" 2>/dev/null || c=1
+    [ "$s" = "$c" ] || fail "$STATE: $name: strata $([ $s = 0 ] && echo unlocks || echo refuses), cryptsetup does not agree"
+    [ "$s" = 0 ] || return 1
+    [ "$(volume_key "$1" "$W/s.img")" = "$2" ] ||
+        fail "$STATE: $name unlocks a volume key that is neither the old nor the new one"
+    strata-img convert --object secret,id=s,file="$1" -O raw \
+        --image-opts "driver=luks,key-secret=s,file.filename=$W/s.img" "$W/g.raw" ||
+        fail "$STATE: $name unlocks but the payload does not read"
+    cmp -s "$W/g.raw" "$3" || fail "$STATE: $name unlocks but the payload reads other data"
+}
+
+# luks_volume VERSION [SIZE]: $IMG, a LUKS volume opened by $PASS (slot 0)
+# with a random payload, read back into $W/payload.raw.
+luks_volume() {
+    local create=key-secret=p1,iter-time=10
+    [ "$1" = 2 ] && create="$create,luks-version=2,pbkdf=pbkdf2"
+    strata-img create -q -f luks "${SECRETS[@]}" -o "$create" "$IMG" "${2:-2M}"
+    head -c 1048576 /dev/urandom >"$W/rand"
+    strata-img convert -n -f raw "$W/rand" "${SECRETS[@]}" \
+        --target-image-opts "driver=luks,key-secret=p1,file.filename=$IMG" ||
+        fail "$WORKLOAD: writing the payload"
+    strata-img convert --object secret,id=s,file="$PASS" -O raw \
+        --image-opts "driver=luks,key-secret=s,file.filename=$IMG" "$W/payload.raw"
+}
+
+amend_keys() { # VERSION OPTIONS: a keyslot change on $IMG, unlocked by $2's old-secret or p1
+    local cheap=iter-time=10 key=${3:-p1}
+    [ "$1" = 2 ] && cheap="$cheap,pbkdf=pbkdf2"
+    strata-img amend "${SECRETS[@]}" -o "$2$([ "${2#state=active}" != "$2" ] && echo ",$cheap")" \
+        --image-opts "driver=luks,key-secret=$key,file.filename=$IMG" ||
+        fail "$WORKLOAD: amend $2"
+}
+
+# wl_luks_restore VERSION: header-restore of a backup whose passphrases
+# ($PASS, $PASS3) are not the volume's ($PASS2): every state opens with
+# all of one set, never with neither.
+wl_luks_restore() {
+    start_workload "luks$1-header-restore"
+    luks_volume "$1"
+    amend_keys "$1" state=active,new-secret=p3
+    strata-img header-backup -f luks "$IMG" "$W/backup" >/dev/null || fail "$WORKLOAD: backup"
+    amend_keys "$1" state=active,new-secret=p2
+    amend_keys "$1" state=inactive,old-secret=p1 p2
+    amend_keys "$1" state=inactive,old-secret=p3 p2
+    MK=$(volume_key "$PASS2" "$IMG") || fail "$WORKLOAD: no volume key"
+    cp "$IMG" "$W/base.img"
+    strata-img header-restore --yes --image-opts "$(logged_bytes)" "$W/backup" >/dev/null ||
+        fail "$WORKLOAD: header-restore failed"
+    cp "$IMG" "$W/s.img"
+    STATE="$WORKLOAD end"
+    opens_as "$PASS" "$MK" "$W/payload.raw" && opens_as "$PASS3" "$MK" "$W/payload.raw" &&
+        ! opens_as "$PASS2" "$MK" "$W/payload.raw" || fail "$WORKLOAD: the restore did not restore"
+    # The check can fail: a volume without its header passes neither set.
+    dd if=/dev/zero of="$W/s.img" bs=65536 count=1 conv=notrunc status=none
+    if (STATE="$WORKLOAD control"; check_restore) >/dev/null 2>&1; then
+        fail "$WORKLOAD: a volume without its header passes the check"
+    fi
+    for_each_state check_restore
+}
+check_restore() {
+    local old=0 restored=0
+    opens_as "$PASS2" "$MK" "$W/payload.raw" && old=1
+    opens_as "$PASS" "$MK" "$W/payload.raw" && restored=$((restored + 1))
+    opens_as "$PASS3" "$MK" "$W/payload.raw" && restored=$((restored + 1))
+    [ "$old" = 1 ] || [ "$restored" = 2 ] ||
+        fail "$STATE: neither the volume's passphrase nor every one of the restored header unlocks"
+}
+
+# wl_luks_format OLD NEW: format --force of a LUKS-OLD volume (passphrase
+# $PASS) as LUKS-NEW with $PASS2.  A passphrase that unlocks a state must
+# give its own volume key, with the old payload for the old volume.
+wl_luks_format() {
+    local opts=key-secret=p2,iter-time=10
+    start_workload "luks$1-format-luks$2"
+    [ "$2" = 2 ] && opts="$opts,luks-version=2,pbkdf=pbkdf2"
+    # Room for a LUKS2 header (16 MiB) and a payload.
+    luks_volume "$1" $([ "$1$2" = 12 ] && echo 17M)
+    OLD_MK=$(volume_key "$PASS" "$IMG") || fail "$WORKLOAD: no volume key"
+    cp "$IMG" "$W/base.img"
+    strata-img format "${SECRETS[@]}" -o "$opts" --force --yes --image-opts "$(logged_bytes)" \
+        >/dev/null || fail "$WORKLOAD: format failed"
+    NEW_MK=$(volume_key "$PASS2" "$IMG") || fail "$WORKLOAD: the new volume does not unlock"
+    [ "$NEW_MK" != "$OLD_MK" ] || fail "$WORKLOAD: the new volume has the old volume key"
+    # The check can fail: a passphrase opening another volume key than its
+    # own is refused.
+    cp "$IMG" "$W/s.img"
+    if (STATE="$WORKLOAD control"; opens_as "$PASS2" "$OLD_MK" "$W/payload.raw") >/dev/null 2>&1
+    then
+        fail "$WORKLOAD: a passphrase giving another volume key passes the check"
+    fi
+    strata-img convert --object secret,id=s,file="$PASS2" -O raw \
+        --image-opts "driver=luks,key-secret=s,file.filename=$IMG" "$W/new.raw" ||
+        fail "$WORKLOAD: the new volume does not read"
+    for_each_state check_format
+}
+check_format() {
+    opens_as "$PASS" "$OLD_MK" "$W/payload.raw" || true
+    opens_as "$PASS2" "$NEW_MK" "$W/new.raw" || true
 }
 
 # ------------------------------------------------------------ more writes
@@ -368,41 +492,84 @@ wl_amend() { # OPTIONS
     for_each_state check_allowed
 }
 
-# wl_chain OP: rebase the overlay onto another backing file (safe mode);
-# the overlay's content must not change in any state.  (commit is not
-# covered: strata-img commit reopens the backing file by its name, so no
-# logwrites node sees its writes.)
-wl_chain() {
-    local op=$1
-    start_workload "qcow2-$op"
+# wl_rebase: rebase the overlay onto another backing file (safe mode); the
+# overlay's content must not change in any state.
+wl_rebase() {
+    start_workload qcow2-rebase
     strata-img create -q -f qcow2 -o cluster_size=4096 "$IMG2" 2M
     fill_image "$IMG2" 0x41 0x42 0x43 0x44
     (cd "$W/run" && strata-img create -q -f qcow2 -o cluster_size=4096 -b s2.img -F qcow2 s.img)
     fill_image "$IMG" 0x51 0x00 0x53
     cp "$IMG" "$W/base.img"
-    cp "$IMG2" "$W/base2.img"
     dump "$IMG" "$W/allowed.before.raw"
-    if [ "$op" = commit ]; then
-        strata-img commit --image-opts "$(logged_image 2)" || fail "$WORKLOAD: commit failed"
-    else
-        strata-img create -q -f qcow2 -o cluster_size=4096 "$W/run/new.img" 2M
-        fill_image "$W/run/new.img" 0x61 0x62
-        cp "$W/run/new.img" "$W/new.img"
-        rm "$W/base2.img"
-        strata-img rebase -b new.img -F qcow2 --image-opts "$(logged_image)" ||
-            fail "$WORKLOAD: rebase failed"
-        cp "$IMG2" "$W/s2.img"
-    fi
+    strata-img create -q -f qcow2 -o cluster_size=4096 "$W/run/new.img" 2M
+    fill_image "$W/run/new.img" 0x61 0x62
+    cp "$W/run/new.img" "$W/new.img"
+    strata-img rebase -b new.img -F qcow2 --image-opts "$(logged_image)" ||
+        fail "$WORKLOAD: rebase failed"
+    cp "$IMG2" "$W/s2.img"
     dump "$IMG" "$W/g.raw"
     cmp -s "$W/g.raw" "$W/allowed.before.raw" || fail "$WORKLOAD: the overlay's content changed"
     for_each_state check_allowed -s 0 -s 2
 }
 
+# wl_commit: commit an overlay into its qcow2 backing file, both files
+# logged (the backing file through the overlay's backing.* options).  The
+# overlay's view through the chain never changes; the backing file alone
+# holds, cluster by cluster, its old or its new content.
+wl_commit() {
+    start_workload qcow2-commit
+    strata-img create -q -f qcow2 -o cluster_size=4096 "$IMG2" 2M
+    fill_image "$IMG2" 0x41 0x42 0x43 0x44
+    (cd "$W/run" && strata-img create -q -f qcow2 -o cluster_size=4096 -b s2.img -F qcow2 s.img)
+    # Over allocated and unallocated clusters of the backing file: data,
+    # zeros written as data, a zero cluster, and new allocations there.
+    strata-io -c 'write -q -P 0x51 32k 64k' -c 'write -q -P 0 256k 64k' -c 'write -q -z 768k 64k' \
+        -c 'write -q -P 0x53 1M 256k' -c 'write -q -P 0x54 1900k 100k' -f qcow2 "$IMG" >/dev/null ||
+        fail "$WORKLOAD: writing the overlay"
+    cp "$IMG" "$W/base.img"
+    cp "$IMG2" "$W/base2.img"
+    dump "$IMG" "$W/allowed.before.raw"
+    dump "$IMG2" "$W/backing.old.raw"
+    strata-img commit -q --image-opts "$(logged_image 2)" || fail "$WORKLOAD: commit failed"
+    dump "$IMG2" "$W/backing.new.raw"
+    dump "$IMG" "$W/g.raw"
+    cmp -s "$W/g.raw" "$W/allowed.before.raw" || fail "$WORKLOAD: the overlay's content changed"
+    ! cmp -s "$W/backing.old.raw" "$W/backing.new.raw" ||
+        fail "$WORKLOAD: the commit left the backing file as it was"
+    # The check can fail: half a cluster new, half old, is refused.
+    cp "$W/backing.old.raw" "$W/g.raw"
+    dd if="$W/backing.new.raw" of="$W/g.raw" bs=2048 skip=16 seek=16 count=1 conv=notrunc \
+        status=none
+    if clusters_old_or_new "$W/g.raw" 4096 2>/dev/null; then
+        fail "$WORKLOAD: a cluster half old and half new passes the check"
+    fi
+    for_each_state check_commit -s 0 -s 2
+}
+# clusters_old_or_new RAW CLUSTER-SIZE: each cluster of RAW is the same
+# cluster of $W/backing.old.raw or of $W/backing.new.raw.
+clusters_old_or_new() {
+    local bad
+    bad=$({ cmp -l "$1" "$W/backing.old.raw" | awk -v cs="$2" '{ print "old", int(($1 - 1) / cs) }'
+            cmp -l "$1" "$W/backing.new.raw" | awk -v cs="$2" '{ print "new", int(($1 - 1) / cs) }'
+          } | awk '{ d[$2] = d[$2] " " $1 }
+                   END { for (c in d) if (d[c] ~ /old/ && d[c] ~ /new/) print c }')
+    [ -z "$bad" ] || { echo "clusters neither old nor new: $bad" >&2; return 1; }
+}
+check_commit() {
+    check_allowed
+    dump "$W/s2.img" "$W/b.raw"
+    [ "$(stat -c %s "$W/b.raw")" = "$(stat -c %s "$W/backing.old.raw")" ] ||
+        fail "$STATE: the backing file changed its size"
+    clusters_old_or_new "$W/b.raw" 4096 ||
+        fail "$STATE: a cluster of the backing file is neither its old nor its new content"
+}
+
 ALL_WORKLOADS=(qcow2-alloc luks1-keys luks2-keys compressed discard-zero encrypted snapshot
-               resize qcow amend rebase)
+               resize qcow amend rebase commit luks-restore luks-format)
 # make check's part: the main paths, in about half a minute.
 QUICK_WORKLOADS=(qcow2-alloc luks1-replace luks2-replace discard-zero compressed snapshot-create
-                 snapshot-apply)
+                 snapshot-apply commit luks1-restore)
 run_workload() {
     case $1 in
     qcow2-alloc) wl_qcow2_alloc off; wl_qcow2_alloc on ;;
@@ -410,6 +577,9 @@ run_workload() {
         for op in add replace remove overwrite; do wl_luks_keys "${1:4:1}" "$op"; done ;;
     luks1-replace) wl_luks_keys 1 replace ;;
     luks2-replace) wl_luks_keys 2 replace ;;
+    luks-restore) wl_luks_restore 1; wl_luks_restore 2 ;;
+    luks1-restore) wl_luks_restore 1 ;;
+    luks-format) wl_luks_format 1 1; wl_luks_format 1 2; wl_luks_format 2 2; wl_luks_format 2 1 ;;
     compressed) wl_compressed ;;
     discard-zero) wl_discard_zero ;;
     encrypted) wl_encrypted ;;
@@ -420,7 +590,8 @@ run_workload() {
     qcow) wl_qcow ;;
     amend)
         for o in lazy_refcounts=on compat=0.10; do wl_amend "$o"; done ;;
-    rebase) wl_chain rebase ;;
+    rebase) wl_rebase ;;
+    commit) wl_commit ;;
     *) fail "unknown workload '$1' (known: ${ALL_WORKLOADS[*]})" ;;
     esac
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* test-node.c - the core's node graph and request path: stack resolution
- * from three forms, option errors, alignment and splitting guarantees to
- * drivers, serialisation of non-thread-safe drivers, read-only and bounds. */
+ * from three forms, reopening from a node's options, option errors,
+ * alignment and splitting guarantees to drivers, serialisation of
+ * non-thread-safe drivers, read-only and bounds. */
 #include "hostfile.h"
 #include "testutil.h"
 
@@ -67,6 +68,33 @@ static void test_three_forms(void)
     strata_close(a);
     strata_close(b);
     strata_close(c);
+}
+
+/* A node's options, copied, open the same stack again: the probed format
+ * and the protocol filled in, and other flags honoured (read-write here). */
+static void test_opts_dup_reopens(void)
+{
+    const char *img = tu_path("dup.img");
+    tu_new_file(img, 1 << 20);
+    struct strata_node *a = NULL, *b = NULL;
+    struct strata_error *err = NULL;
+    CU_ASSERT_EQUAL_FATAL(strata_open_file(img, NULL, STRATA_O_NO_PROBE_WARN, &a, &err), 0);
+    struct strata_opts *o = strata_node_opts_dup(a);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_STRING_EQUAL(strata_opts_get(o, "driver"), "raw");
+    CU_ASSERT_STRING_EQUAL(strata_opts_get(o, "file.filename"), img);
+    char *da = strata_node_describe(a);
+    strata_close(a);
+    CU_ASSERT_EQUAL_FATAL(strata_open_opts(o, STRATA_O_RDWR, &b, &err), 0);
+    strata_opts_free(o);
+    char *db = strata_node_describe(b);
+    CU_ASSERT_STRING_EQUAL(da, db);
+    uint8_t buf[512];
+    memset(buf, 0x5a, sizeof buf);
+    CU_ASSERT_EQUAL(strata_pwrite(b, 0, sizeof buf, buf, 0, &err), 0);
+    free(da);
+    free(db);
+    strata_close(b);
 }
 
 struct warn_capture {
@@ -286,6 +314,7 @@ int main(void)
     setenv("STRATA_PLUGIN_PATH", tu_build_path("tests/plugins"), 1);
     static const struct tu_test tests[] = {
         { "config, dotted and plain name give one graph", test_three_forms },
+        { "a node's options copied open it again", test_opts_dup_reopens },
         { "probing guesses raw, warning on read-write use", test_probe_raw_warns },
         { "unknown options, bad values, missing children", test_option_errors },
         { "alignment and max-transfer kept for drivers", test_alignment_and_splitting },

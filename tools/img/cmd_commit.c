@@ -118,8 +118,10 @@ static int run(struct img_args *a)
     struct strata_error *err = NULL;
     int ret;
 
-    /* The backing file's name, then the image alone (its backing file is
-     * opened read-write below and must not be open twice). */
+    /* The backing file as the image's options describe it (backing.* keys,
+     * a logging or fault-injecting filter among them, as qemu-img commit
+     * honours them), then the image alone, and the backing file again from
+     * those options read-write: it must not be open twice at once. */
     struct strata_node *probe, *top = NULL, *bk = NULL;
     ret = tool_image_open(&img, STRATA_O_NO_IO, &probe, &err);
     if (ret < 0)
@@ -135,12 +137,13 @@ static int run(struct img_args *a)
         strata_close(probe);
         return 1;
     }
-    char *bname = strdup(strata_node_filename(b));
-    char *bfmt = strdup(strata_node_driver_name(b));
+    struct strata_opts *bopts = strata_node_opts_dup(b);
     strata_close(probe);
-    ret = tool_image_open(&img, STRATA_O_NO_BACKING | a->cache, &top, &err);
+    ret = bopts ? tool_image_open(&img, STRATA_O_NO_BACKING | a->cache, &top, &err)
+                : strata_error_set(&err, ENOMEM, "out of memory");
     if (ret == 0)
-        ret = strata_open_file(bname, bfmt, STRATA_O_RDWR | a->cache, &bk, &err);
+        ret = strata_open_opts(bopts, STRATA_O_RDWR | a->cache, &bk, &err);
+    strata_opts_free(bopts);
     uint8_t *buf = tool_alloc_buffer(COMMIT_CHUNK);
     if (ret == 0 && !buf)
         ret = strata_error_set(&err, ENOMEM, "out of memory");
@@ -184,8 +187,6 @@ static int run(struct img_args *a)
     strata_close(top);
     if (ret == 0 && !keep)
         ret = make_empty(&img, size, a->cache, &err);
-    free(bname);
-    free(bfmt);
     if (ret < 0)
         return tool_fail(err, ret, img.spec);
     if (!a->quiet)

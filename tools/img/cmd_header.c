@@ -2,6 +2,7 @@
 /* cmd_header.c - strata-img header-backup / header-restore: a LUKS header
  * and its key material saved to, and put back from, a file. */
 #include "crypt.h"
+#include "restore_order.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -214,9 +215,7 @@ static int restore(struct img_args *a)
         tool_error("%s: not restored: confirm with --yes", tool_image_label(&img));
         goto out;
     }
-    r = strata_pwrite(target, 0, len, m.buf, 0, &err);
-    if (r >= 0)
-        r = strata_flush(target, &err);
+    r = img_restore_header(target, m.buf, len, fmt, ctx, &err);
     if (r < 0) {
         status = tool_fail(err, r, tool_image_label(&img));
         goto out;
