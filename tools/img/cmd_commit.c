@@ -30,31 +30,22 @@ static bool names_node(const char *base, const struct strata_node *parent,
     return same;
 }
 
-/* 0 when BASE names the immediate backing file b of pf, else prints why not
- * and returns 1. */
-static int check_base(const char *base, const char *image, struct strata_node *pf,
-                      struct strata_node *b)
+/* The node of the backing chain below pf (whose backing file is b) that
+ * BASE names, and its depth (1: b itself); NULL after printing why there is
+ * none. */
+static struct strata_node *find_base(const char *base, const char *image,
+                                     struct strata_node *pf, struct strata_node *b, int *depth)
 {
-    if (names_node(base, pf, b))
-        return 0;
-    struct strata_node *parent = b;
-    for (int depth = 0; depth < 64; depth++) {
-        struct strata_node *fmt = tool_format_node(parent,
-                                                   offsetof(struct strata_driver, amend));
-        struct strata_node *below = strata_node_child(fmt, "backing");
-        if (!below)
-            break;
-        if (names_node(base, fmt, below)) {
-            tool_error("'%s' is further down the backing chain of '%s': only its "
-                       "immediate backing file (%s) can be committed to", base, image,
-                       strata_node_filename(b));
-            return 1;
-        }
-        parent = below;
+    struct strata_node *parent = pf, *node = b;
+    for (*depth = 1; node && *depth <= 64; ++*depth) {
+        if (names_node(base, parent, node))
+            return node;
+        parent = tool_format_node(node, offsetof(struct strata_driver, amend));
+        node = strata_node_child(parent, "backing");
     }
     tool_error("Did not find '%s' in the backing chain of '%s' (its backing file is %s)",
                base, image, strata_node_filename(b));
-    return 1;
+    return NULL;
 }
 
 /* Once its data is in the backing file, the image gives up its clusters,
@@ -133,13 +124,20 @@ static int run(struct img_args *a)
         tool_error("Image '%s' does not have a backing file", img.spec);
         return 1;
     }
-    if (base && check_base(base, img.spec, pf, b)) {
+    /* Everything the chain defines above the target (depth 1: the image
+     * itself) goes into it. */
+    int depth = 1;
+    struct strata_node *target = base ? find_base(base, img.spec, pf, b, &depth) : b;
+    if (!target) {
         strata_close(probe);
         return 1;
     }
-    struct strata_opts *bopts = strata_node_opts_dup(b);
+    struct strata_opts *bopts = strata_node_opts_dup(target);
     strata_close(probe);
-    ret = bopts ? tool_image_open(&img, STRATA_O_NO_BACKING | a->cache, &top, &err)
+    /* The chain is read without locks, as the target in it is opened
+     * again read-write below, and only what lies above the target is read. */
+    ret = bopts ? tool_image_open(&img, (depth > 1 ? STRATA_O_FORCE_SHARE : STRATA_O_NO_BACKING) |
+                                            a->cache, &top, &err)
                 : strata_error_set(&err, ENOMEM, "out of memory");
     if (ret == 0)
         ret = strata_open_opts(bopts, STRATA_O_RDWR | a->cache, &bk, &err);
@@ -160,11 +158,13 @@ static int run(struct img_args *a)
         tool_progress_update(&pr, off, (uint64_t)size);
         struct strata_block_status bs;
         uint64_t len = (uint64_t)size - off < COMMIT_CHUNK ? (uint64_t)size - off : COMMIT_CHUNK;
-        ret = strata_block_status(top, off, len, &bs, &err);
+        int found = 0;
+        ret = depth > 1 ? strata_block_status_above(top, off, len, &bs, &found, &err)
+                        : strata_block_status(top, off, len, &bs, &err);
         if (ret < 0)
             break;
         len = bs.pnum;
-        if (bs.flags & STRATA_BS_ALLOCATED) {
+        if ((bs.flags & STRATA_BS_ALLOCATED) && found < depth) {
             if (bs.flags & STRATA_BS_ZERO) {
                 ret = strata_pwrite_zeroes(bk, off, len, 0, &err);
             } else {
@@ -185,7 +185,9 @@ static int run(struct img_args *a)
     free(buf);
     strata_close(bk);
     strata_close(top);
-    if (ret == 0 && !keep)
+    /* With -b the images between stay as they were, and so must the
+     * image (qemu-img: -b implies -d). */
+    if (ret == 0 && !keep && !base)
         ret = make_empty(&img, size, a->cache, &err);
     if (ret < 0)
         return tool_fail(err, ret, img.spec);
@@ -202,8 +204,8 @@ const struct img_command img_cmd_commit = {
     .flags = IMG_TAKES_Q | IMG_TAKES_P | IMG_WRITES | IMG_ONE_IMAGE | IMG_TAKES_CACHE,
     .options = (const struct img_option[]){
         { 'b', NULL, "BASE", .value = &base,
-          .help = "the backing file to commit to (only the immediate\n"
-                  "backing file is supported), by any name of it" },
+          .help = "the backing file to commit to, anywhere in the\n"
+                  "backing chain, by any name of it (implies -d)" },
         { 'd', NULL, NULL, .flag = &keep,
           .help = "keep the image's data (by default it is emptied\n"
                   "once committed, as qemu-img does)" },
