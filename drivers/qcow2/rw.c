@@ -714,6 +714,31 @@ int qcow2_do_pwrite(struct qcow2_state *s, uint64_t off, uint64_t len, const uin
     return r;
 }
 
+/* Does the backing chain read [off, off+n) as zeros, by its block status
+ * (no data is read)?  What lies past its end does. */
+static bool backing_reads_zero(struct qcow2_state *s, uint64_t off, uint64_t n)
+{
+    int64_t bl = strata_get_length(s->backing);
+    if (bl < 0)
+        return false;
+    if (off >= (uint64_t)bl)
+        return true;
+    if (n > (uint64_t)bl - off)
+        n = (uint64_t)bl - off;
+    while (n > 0) {
+        struct strata_block_status bs;
+        int depth;
+        if (strata_block_status_above(s->backing, off, n, &bs, &depth, NULL) < 0 ||
+            bs.pnum == 0 ||
+            ((bs.flags & STRATA_BS_ALLOCATED) && !(bs.flags & STRATA_BS_ZERO)))
+            return false;
+        uint64_t step = bs.pnum < n ? bs.pnum : n;
+        off += step;
+        n -= step;
+    }
+    return true;
+}
+
 /* Does the part [off, off+n) of one cluster read as zeros now? */
 static int reads_as_zero(struct qcow2_state *s, uint64_t off, uint64_t n, bool *zero,
                          struct strata_error **errp)
@@ -735,8 +760,11 @@ static int reads_as_zero(struct qcow2_state *s, uint64_t off, uint64_t n, bool *
         if (t == QCOW2_UNALLOC && !s->backing)
             continue;
         if (t == QCOW2_UNALLOC) {
-            int64_t bl = strata_get_length(s->backing);
-            if (bl >= 0 && off >= (uint64_t)bl)
+            uint64_t sc_start = (off & ~(s->cluster_size - 1)) + ((uint64_t)i << s->sc_bits);
+            uint64_t a = off > sc_start ? off : sc_start;
+            uint64_t b = sc_start + (1ull << s->sc_bits) < off + n ? sc_start + (1ull << s->sc_bits)
+                                                                    : off + n;
+            if (backing_reads_zero(s, a, b - a))
                 continue;
         }
         *zero = false;

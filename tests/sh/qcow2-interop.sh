@@ -235,5 +235,21 @@ cmp -s zs.map zq.map || { diff zq.map zs.map; fail "zero writes: layout differs 
 qemu-img map --output=json zq.qcow2 > zq.map
 strata-img map --output=json zq.qcow2 > zs.map
 cmp -s zs.map zq.map || { diff zq.map zs.map; fail "strata-img map differs from qemu-img map"; }
+# Over a backing file: what the backing file reads as zeros (by its block
+# status) counts as zeros too, so the partial cluster becomes a zero
+# cluster; where it has data, the zeros are written.
+qemu-img create -q -f qcow2 -o cluster_size=512 zb.qcow2 1M
+qemu-io -c 'write -P 0x11 32k 1k' zb.qcow2 >/dev/null
+for t in zs zq; do
+    qemu-img create -q -f qcow2 -o cluster_size=4k -b zb.qcow2 -F qcow2 $t.qcow2 1M
+done
+for w in "write -z 0 2k" "write -z 10k 2k" "write -z 34k 1k"; do
+    strata-io -c "$w" zs.qcow2 >/dev/null || fail "$w on zs.qcow2"
+    qemu-io -c "$w" zq.qcow2 >/dev/null
+done
+qemu-img map --output=json zs.qcow2 | sed 's/"offset": [0-9]*/OFF/' > zs.map
+qemu-img map --output=json zq.qcow2 | sed 's/"offset": [0-9]*/OFF/' > zq.map
+cmp -s zs.map zq.map || { diff zq.map zs.map; fail "zero writes over a backing file: layout differs"; }
+qemu-img compare -q zs.qcow2 zq.qcow2 || fail "zero writes over a backing file: content differs"
 
 echo "qcow2 interop: ok"
