@@ -435,6 +435,35 @@ int strata_truncate(struct strata_node *node, uint64_t size, bool exact,
                             strata_node_filename(node), node->drv->name);
 }
 
+/* STRATA_BS_RECURSE: the file below says whether the mapped data reads as
+ * zeros (a hole, or past its end), and the extent ends where its answer
+ * does.  Only information: a failure leaves the driver's answer. */
+static void recurse_status(struct strata_block_status *bs)
+{
+    unsigned want = STRATA_BS_DATA | STRATA_BS_OFFSET_VALID;
+    bs->flags &= ~STRATA_BS_RECURSE;
+    if ((bs->flags & (want | STRATA_BS_ZERO)) != want || !bs->file)
+        return;
+    int64_t flen = strata_node_length(bs->file, NULL);
+    if (flen < 0)
+        return;
+    if (bs->offset >= (uint64_t)flen) {
+        bs->flags |= STRATA_BS_ZERO;
+        return;
+    }
+    struct strata_block_status fs;
+    if (strata_block_status(bs->file, bs->offset, bs->pnum, &fs, NULL) < 0)
+        return;
+    bool to_eof = bs->offset + fs.pnum >= (uint64_t)flen;
+    if (to_eof && (fs.flags & STRATA_BS_ZERO)) {
+        bs->flags |= STRATA_BS_ZERO;
+        return;
+    }
+    if (fs.pnum < bs->pnum)
+        bs->pnum = fs.pnum;
+    bs->flags |= fs.flags & STRATA_BS_ZERO;
+}
+
 int strata_block_status(struct strata_node *node, uint64_t off, uint64_t len,
                         struct strata_block_status *bs, struct strata_error **errp)
 {
@@ -467,6 +496,8 @@ int strata_block_status(struct strata_node *node, uint64_t off, uint64_t len,
                                 "%llu bytes for a request of %llu",
                                 strata_node_filename(node), node->drv->name,
                                 (unsigned long long)bs->pnum, (unsigned long long)len);
+    if (bs->flags & STRATA_BS_RECURSE)
+        recurse_status(bs);
     return 0;
 }
 

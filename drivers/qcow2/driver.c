@@ -46,12 +46,13 @@ static const struct strata_opt_desc qcow2_open_options[] = {
       .help = "accepted for QEMU compatibility" },
     { .name = "overlap-check", .type = STRATA_OPT_STRING,
       .help = "accepted for QEMU compatibility" },
-    { .name = "pass-discard-request", .type = STRATA_OPT_BOOL,
-      .help = "accepted for QEMU compatibility" },
-    { .name = "pass-discard-snapshot", .type = STRATA_OPT_BOOL,
-      .help = "accepted for QEMU compatibility" },
-    { .name = "pass-discard-other", .type = STRATA_OPT_BOOL,
-      .help = "accepted for QEMU compatibility" },
+    { .name = "pass-discard-request", .type = STRATA_OPT_BOOL, .def = "on",
+      .help = "clusters freed by a discard or an unmapping zero write are discarded\n"
+              "in the image file too" },
+    { .name = "pass-discard-snapshot", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "only off: clusters freed by deleting a snapshot stay in the file" },
+    { .name = "pass-discard-other", .type = STRATA_OPT_BOOL, .def = "off",
+      .help = "every freed cluster is discarded in the image file" },
     QCOW2_ENCRYPT_OPEN_OPTIONS,
     { NULL },
 };
@@ -141,6 +142,25 @@ static size_t qcow2_cache_entries_for(struct qcow2_state *s, uint64_t bytes)
 {
     uint64_t n = bytes / s->cluster_size;
     return n < 4 ? 4 : (size_t)n;
+}
+
+/* Which freed clusters go back to the file system (QEMU's pass-discard-*). */
+static int discard_opts(struct qcow2_state *s, const struct strata_opts *opts,
+                        struct strata_error **errp)
+{
+    bool snap = false;
+    int r;
+    s->discard_request = true;
+    if ((r = strata_opts_get_bool(opts, "pass-discard-request", &s->discard_request,
+                                  errp)) < 0 ||
+        (r = strata_opts_get_bool(opts, "pass-discard-other", &s->discard_other, errp)) < 0 ||
+        (r = strata_opts_get_bool(opts, "pass-discard-snapshot", &snap, errp)) < 0)
+        return r;
+    if (snap)
+        return strata_error_set(errp, ENOTSUP, "%s: pass-discard-snapshot=on is not "
+                                "supported: deleting a snapshot leaves its clusters in the "
+                                "file, to be reused", s->name);
+    return 0;
 }
 
 static int qcow2_setup_caches(struct qcow2_state *s, const struct strata_opts *opts,
@@ -239,6 +259,7 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
         goto fail;
     int64_t flen = strata_get_length(s->file);
     s->file_len = flen > 0 ? (uint64_t)flen : 0;
+    s->meta_prealloc = -1;
 
     s->dcbuf = malloc(s->cluster_size);
     s->zero_buf = aligned_alloc(4096, qcow2_align_up(s->cluster_size, 4096));
@@ -249,7 +270,7 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     memset(s->zero_buf, 0, s->cluster_size);
 
     if ((r = qcow2_load_l1(s, errp)) < 0 || (r = qcow2_load_refcount_table(s, errp)) < 0 ||
-        (r = qcow2_setup_caches(s, opts, errp)) < 0)
+        (r = qcow2_setup_caches(s, opts, errp)) < 0 || (r = discard_opts(s, opts, errp)) < 0)
         goto fail;
 
     bool lazy = s->compat & QCOW2_COMPAT_LAZY;

@@ -62,6 +62,7 @@
 #define QCOW2_MAX_SNAPSHOT_EXTRA 1024u
 #define QCOW2_MAX_BACKING_NAME 1023
 #define QCOW2_CRYPT_BATCH (1u << 20)   /* bytes encrypted per buffer on writes */
+#define QCOW2_FREE_DISCARD (1ull << 63) /* a pending free whose space the file gets back */
 
 /* Header extension types */
 #define QCOW2_EXT_END         0x00000000u
@@ -215,9 +216,12 @@ struct qcow2_state {
     /* allocation */
     uint64_t free_hint;             /* first cluster index that may be free */
     uint64_t file_len;              /* last known size of `file` */
+    int meta_prealloc;              /* metadata preallocation seen: -1 not yet judged */
     uint64_t data_len;              /* last known size of `data` */
     uint64_t free_byte;             /* where packed compressed data continues */
     uint64_t *pending_free;         /* host offsets|count queued to lower refcounts */
+    bool pass_discard;              /* frees queued now give the file the space back */
+    bool discard_request, discard_other;    /* pass-discard-request / -other */
     size_t npending, cap_pending;
 
     struct qcow2_snapshot *snaps;

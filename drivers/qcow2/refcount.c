@@ -490,8 +490,30 @@ int qcow2_free_later(struct qcow2_state *s, uint64_t offset, uint64_t len,
         s->cap_pending = cap;
     }
     s->pending_free[s->npending++] = offset;
-    s->pending_free[s->npending++] = len;
+    s->pending_free[s->npending++] =
+        len | (s->pass_discard || s->discard_other ? QCOW2_FREE_DISCARD : 0);
     return 0;
+}
+
+/* Gives the file back the space of the clusters in [off, off+len) that
+ * are free now (meta held, so none can be allocated again before). */
+static void discard_freed(struct qcow2_state *s, uint64_t off, uint64_t len)
+{
+    uint64_t csz = s->cluster_size;
+    uint64_t c = qcow2_align_up(off, csz) >> s->cluster_bits;
+    uint64_t end = (off + len) >> s->cluster_bits, run = 0;
+    for (; c <= end; c++) {
+        uint64_t rc = 1;
+        if (c < end && qcow2_get_refcount(s, c, &rc, NULL) < 0)
+            rc = 1;
+        if (rc == 0) {
+            run++;
+            continue;
+        }
+        if (run)
+            strata_pdiscard(s->file, (c - run) << s->cluster_bits, run << s->cluster_bits, NULL);
+        run = 0;
+    }
 }
 
 int qcow2_free_entry_later(struct qcow2_state *s, uint64_t entry,
@@ -518,13 +540,16 @@ int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp)
     if (r < 0)
         return r;
     for (size_t i = 0; i < s->npending; i += 2) {
+        uint64_t off = s->pending_free[i], len = s->pending_free[i + 1] & ~QCOW2_FREE_DISCARD;
         qcow2_event(s, STRATA_EV_CLUSTER_FREE);
-        r = qcow2_update_refcount(s, s->pending_free[i], s->pending_free[i + 1], -1, errp);
+        r = qcow2_update_refcount(s, off, len, -1, errp);
         if (r < 0) {
             /* What is left stays leaked; check reclaims it. */
             s->npending = 0;
             return r;
         }
+        if (s->pending_free[i + 1] & QCOW2_FREE_DISCARD)
+            discard_freed(s, off, len);
     }
     s->npending = 0;
     return 0;

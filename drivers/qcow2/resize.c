@@ -61,8 +61,12 @@ static int qcow2_preallocate_runs(struct qcow2_state *s, uint64_t from, uint64_t
             off += csz;
             continue;
         }
+        /* One L2 table's clusters at a time, the table made first, as QEMU
+         * lays them out. */
+        uint64_t l2_span_bits = s->cluster_bits + s->l2_bits, l2_off;
         uint64_t n = 1;
-        while (off + n * csz < to && n < 4096) {
+        while (off + n * csz < to && n < 4096 &&
+               ((off + n * csz) >> l2_span_bits) == (off >> l2_span_bits)) {
             struct qcow2_l2ref e2;
             r = qcow2_get_l2_entry(s, off + n * csz, &e2, errp);
             if (r < 0)
@@ -73,7 +77,9 @@ static int qcow2_preallocate_runs(struct qcow2_state *s, uint64_t from, uint64_t
         }
         uint64_t host = off;
         if (s->data == s->file) {
-            r = qcow2_alloc_clusters(s, n, &host, errp);
+            r = qcow2_own_l2(s, off, &l2_off, errp);
+            if (r == 0)
+                r = qcow2_alloc_clusters(s, n, &host, errp);
             if (r < 0)
                 return r;
             r = qcow2_prealloc_note(pr, host, n, errp);
@@ -185,6 +191,34 @@ static int qcow2_zero_grown(struct qcow2_state *s, uint64_t old, uint64_t size,
     return qcow2_do_zero(s, old, zend - old, 0, false, errp);
 }
 
+/* After a shrink, the file ends after its last cluster in use, as QEMU
+ * leaves it; a failure only costs disk space and is a warning. */
+static void trim_file(struct qcow2_state *s)
+{
+    int64_t flen = strata_get_length(s->file);
+    if (flen <= 0)
+        return;
+    uint64_t c = qcow2_align_up((uint64_t)flen, s->cluster_size) >> s->cluster_bits;
+    struct strata_error *err = NULL;
+    while (c > 0) {
+        uint64_t rc;
+        if (qcow2_get_refcount(s, c - 1, &rc, &err) < 0)
+            goto warn;
+        if (rc)
+            break;
+        c--;
+    }
+    if ((c << s->cluster_bits) < (uint64_t)flen &&
+        strata_truncate(s->file, c << s->cluster_bits, false, STRATA_PREALLOC_OFF, &err) == 0) {
+        s->file_len = c << s->cluster_bits;
+        s->free_hint = 0;
+    }
+warn:
+    if (err)
+        strata_warn("%s: Failed to truncate the tail of the image: %s", s->name, err->msg);
+    strata_error_free(err);
+}
+
 int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
                    enum strata_prealloc prealloc, struct strata_error **errp)
 {
@@ -217,6 +251,8 @@ int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
             r = qcow2_flush_all(s, errp);
         if (r == 0)
             r = write_size(s, size, errp);
+        if (r == 0)
+            trim_file(s);
         return r;
     }
     r = qcow2_prepare_write(s, errp);

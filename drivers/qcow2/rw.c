@@ -819,7 +819,11 @@ static int zero_entry(struct qcow2_state *s, uint64_t cstart, uint64_t in, uint6
     int r = 0;
     if (ne.entry != e->entry || ne.bitmap != e->bitmap) {
         pthread_mutex_lock(&s->meta);
+        /* A discard or a zero write allowed to unmap gives the space back
+         * to the file (pass-discard-request, on by default as in QEMU). */
+        s->pass_discard = s->discard_request && (discard || (flags & STRATA_REQ_MAY_UNMAP));
         r = relink(s, cstart, e, &ne, keep, STRATA_EV_L2_UPDATE, errp);
+        s->pass_discard = false;
         pthread_mutex_unlock(&s->meta);
         if (!keep && (e->entry & QCOW2_OFLAG_COMPRESSED))
             dc_forget(s);

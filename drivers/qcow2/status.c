@@ -14,6 +14,33 @@ static bool entry_host(const struct qcow2_state *s, const struct qcow2_l2ref *e,
            (t == QCOW2_ZERO && !s->extended && (e->entry & QCOW2_OFFSET_MASK));
 }
 
+/* Was the image made with metadata preallocation (clusters mapped but never
+ * written)?  Then far more clusters are in use than the file has space
+ * for, and whether a data cluster reads as zeros is the file's to say, as
+ * QEMU judges it.  Decided once, on the first block status (meta held). */
+static bool meta_preallocated(struct qcow2_state *s)
+{
+    if (s->meta_prealloc >= 0)
+        return s->meta_prealloc;
+    s->meta_prealloc = 0;
+    int64_t flen = strata_get_length(s->file);
+    int64_t used = strata_get_allocated_size(s->file);
+    if (flen < 0 || used < 0)
+        return false;
+    uint64_t real = (uint64_t)used >> s->cluster_bits;
+    uint64_t threshold = real * 10 / 9 > real + 2 ? real * 10 / 9 : real + 2;
+    uint64_t end = qcow2_align_up((uint64_t)flen, s->cluster_size) >> s->cluster_bits;
+    uint64_t count = 0;
+    for (uint64_t c = 0; c < end && count <= threshold; c++) {
+        uint64_t rc;
+        if (qcow2_get_refcount(s, c, &rc, NULL) < 0)
+            return false;
+        count += rc != 0;
+    }
+    s->meta_prealloc = count > threshold;
+    return s->meta_prealloc;
+}
+
 int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
                        struct strata_block_status *bs, struct strata_error **errp)
 {
@@ -76,6 +103,8 @@ int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
         bs->flags |= STRATA_BS_OFFSET_VALID;
         bs->offset = off + base;
         bs->file = s->data;
+        if (t == QCOW2_NORMAL && meta_preallocated(s))
+            bs->flags |= STRATA_BS_RECURSE;
     }
     return 0;
 }

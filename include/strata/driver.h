@@ -58,6 +58,10 @@ enum strata_driver_kind {
                                         inherited from the backing file) */
 #define STRATA_BS_OFFSET_VALID 0x08u /* `offset` is where the data lives in `file` */
 #define STRATA_BS_COMPRESSED   0x10u /* stored compressed */
+#define STRATA_BS_RECURSE      0x20u /* from a driver, with DATA and OFFSET_VALID: whether
+                                        the range reads as zeros is for `file` to say
+                                        (space mapped but never written); the core asks
+                                        it and clears this flag */
 
 struct strata_block_status {
     uint64_t pnum;              /* bytes from the start with the same status (>0) */

@@ -252,4 +252,30 @@ qemu-img map --output=json zq.qcow2 | sed 's/"offset": [0-9]*/OFF/' > zq.map
 cmp -s zs.map zq.map || { diff zq.map zs.map; fail "zero writes over a backing file: layout differs"; }
 qemu-img compare -q zs.qcow2 zq.qcow2 || fail "zero writes over a backing file: content differs"
 
+# A discard gives the space back to the file system as qemu-io's does (on a
+# file system without hole punching, neither can).
+usage() { du --block-size=1 "$1" | awk '{ print $1 }'; }
+for t in ds dq; do
+    qemu-img create -q -f qcow2 $t.qcow2 16M
+    qemu-io -c 'write -P 7 0 8M' $t.qcow2 >/dev/null
+done
+strata-io -c 'discard 1M 6M' ds.qcow2 >/dev/null || fail "discard"
+qemu-io -c 'discard 1M 6M' dq.qcow2 >/dev/null
+[ "$(usage ds.qcow2)" -le $(($(usage dq.qcow2) + 65536)) ] ||
+    fail "after a discard the file uses $(usage ds.qcow2) bytes, qemu's $(usage dq.qcow2)"
+qemu-img check -q ds.qcow2 || fail "discard: qemu-img check"
+qemu-img compare -q ds.qcow2 dq.qcow2 || fail "discard: content differs from qemu's"
+# pass-discard-request=off keeps the space; pass-discard-snapshot=on is
+# refused, as strata never discards a deleted snapshot's clusters.
+qemu-img create -q -f qcow2 do.qcow2 16M
+qemu-io -c 'write -P 7 0 8M' do.qcow2 >/dev/null
+before=$(usage do.qcow2)
+strata-io -c 'discard 1M 6M' --image-opts \
+    driver=qcow2,pass-discard-request=off,file.filename=do.qcow2 >/dev/null || fail "discard, off"
+[ "$(usage do.qcow2)" -ge "$before" ] || fail "pass-discard-request=off gave space back"
+rc=0; strata-io -c 'read 0 1M' --image-opts \
+    driver=qcow2,pass-discard-snapshot=on,file.filename=do.qcow2 > err.txt 2>&1 || rc=$?
+[ $rc != 0 ] && grep -q 'pass-discard-snapshot=on is not supported' err.txt ||
+    fail "pass-discard-snapshot=on: rc $rc, $(cat err.txt)"
+
 echo "qcow2 interop: ok"
