@@ -10,6 +10,7 @@
  */
 #include "node.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -73,6 +74,7 @@ static void node_free(struct strata_node *n, bool opened)
     strata_opts_free(n->opts);
     strata_opts_free(n->own);
     free(n->filename);
+    free(n->node_name);
     pthread_mutex_destroy(&n->drv_lock);
     pthread_rwlock_destroy(&n->rmw_lock);
     free(n);
@@ -284,6 +286,79 @@ static int check_backing_chain(const struct strata_node *parent, const char *rol
     return 0;
 }
 
+static bool tree_has_name(const struct strata_node *n, const char *name)
+{
+    if (n->node_name && strcmp(n->node_name, name) == 0)
+        return true;
+    for (size_t i = 0; i < n->nchildren; i++)
+        if (tree_has_name(n->children[i].node, name))
+            return true;
+    return false;
+}
+
+/* As QEMU: a letter, then letters, digits, '-', '.' and '_'; unique in the
+ * graph (the nodes opened so far: the ancestors and their children). */
+static int node_name_check(const struct strata_node *n, const char *name,
+                           struct strata_error **errp)
+{
+    bool ok = isalpha((unsigned char)name[0]);
+    for (size_t i = 1; ok && name[i]; i++)
+        ok = isalnum((unsigned char)name[i]) || strchr("-._", name[i]);
+    if (!ok)
+        return strata_error_set(errp, EINVAL, "Invalid node-name: '%s'", name);
+    if (strlen(name) > 31)
+        return strata_error_set(errp, EINVAL, "Node name too long");
+    const struct strata_node *root = n;
+    while (root->parent)
+        root = root->parent;
+    if (tree_has_name(root, name))
+        return strata_error_set(errp, EINVAL, "Duplicate nodes with node-name='%s'", name);
+    return 0;
+}
+
+/* Options of every node, whatever its driver, as QEMU's block layer has
+ * them: the cache flags (which the children inherit through the node's
+ * flags unless they set their own) and the node's name.  They leave the
+ * option list before the driver's options are checked. */
+static int take_node_options(struct strata_node *n, struct strata_error **errp)
+{
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } cache[] = { { "cache.direct", STRATA_O_DIRECT }, { "cache.no-flush", STRATA_O_NO_FLUSH } };
+    for (size_t i = 0; i < sizeof cache / sizeof cache[0]; i++) {
+        bool on;
+        if (!strata_opts_get(n->opts, cache[i].key))
+            continue;
+        int r = strata_opts_get_bool(n->opts, cache[i].key, &on, errp);
+        if (r < 0)
+            return r;
+        n->flags = on ? n->flags | cache[i].bit : n->flags & ~cache[i].bit;
+        strata_opts_del(n->opts, cache[i].key);
+    }
+    /* Only the default (off) is implemented: falling back to read-only
+     * when a writable open is refused is not. */
+    bool auto_ro = false;
+    int r = strata_opts_get_bool(n->opts, "auto-read-only", &auto_ro, errp);
+    if (r < 0)
+        return r;
+    if (auto_ro)
+        return strata_error_set(errp, ENOTSUP, "%s: auto-read-only=on is not supported",
+                                strata_node_filename(n));
+    strata_opts_del(n->opts, "auto-read-only");
+    const char *name = strata_opts_get(n->opts, "node-name");
+    if (name) {
+        r = node_name_check(n, name, errp);
+        if (r < 0)
+            return r;
+        n->node_name = strdup(name);
+        strata_opts_del(n->opts, "node-name");
+        if (!n->node_name)
+            return strata_error_set(errp, ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
 /* Opens one node; defs are the defaults of a child its parent's driver
  * opens.  Returns 1, and opens nothing, when nothing is given for such a
  * child. */
@@ -305,6 +380,8 @@ static int node_open(const struct strata_opts *opts, unsigned flags,
 
     const struct strata_driver *d;
     r = normalise_opts(n->opts, parent, role, defs, &d, errp);
+    if (r == 0)
+        r = take_node_options(n, errp);
     if (r == 0)
         r = check_backing_chain(parent, role, image_file_name(n->opts, d), errp);
     if (r == 0 && !d) {
@@ -335,7 +412,7 @@ static int node_open(const struct strata_opts *opts, unsigned flags,
             return strata_error_set(errp, ENOMEM, "out of memory");
         }
     }
-    r = d->open(n, n->own, flags, errp);
+    r = d->open(n, n->own, n->flags, errp);
     if (r < 0) {
         node_free(n, false);
         return r;
@@ -549,6 +626,11 @@ const struct strata_driver *strata_node_driver(const struct strata_node *node)
 const char *strata_node_driver_name(const struct strata_node *node)
 {
     return node->drv ? node->drv->name : "?";
+}
+
+const char *strata_node_name(const struct strata_node *node)
+{
+    return node->node_name;
 }
 
 const char *strata_node_filename(const struct strata_node *node)

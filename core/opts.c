@@ -273,7 +273,7 @@ int strata_opts_get_bool(const struct strata_opts *o, const char *key, bool *out
     if (!v)
         return 0;
     if (!parse_bool(v, out))
-        return bad_value(errp, -EINVAL, key, v, "on/off, true/false, yes/no or 1/0");
+        return strata_error_set(errp, EINVAL, "Parameter '%s' expects 'on' or 'off'", key);
     return 0;
 }
 

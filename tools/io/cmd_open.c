@@ -302,6 +302,48 @@ static int take_bool(struct strata_opts *o, const char *key, unsigned bit, bool 
     return 1;
 }
 
+/* The node an option path ("backing.file.driver") names, with *leaf set
+ * to the last segment; NULL when no open node is there. */
+static struct strata_node *node_at(struct strata_node *n, const char *key, const char **leaf)
+{
+    const char *p = key, *dot;
+    while (n && (dot = strchr(p, '.'))) {
+        char role[128];
+        size_t len = (size_t)(dot - p);
+        if (len >= sizeof role)
+            return NULL;
+        memcpy(role, p, len);
+        role[len] = 0;
+        n = strata_node_child(n, role);
+        p = dot + 1;
+    }
+    *leaf = p;
+    return n;
+}
+
+/* As QEMU: reopening keeps every node's driver and node name. */
+static int check_unchanged(struct strata_node *top, const struct strata_opts *extra)
+{
+    const char *k, *v, *leaf;
+    for (size_t i = 0; strata_opts_entry(extra, i, &k, &v); i++) {
+        struct strata_node *n = node_at(top, k, &leaf);
+        if (!n)
+            continue;
+        const char *now = NULL;
+        if (strcmp(leaf, "driver") == 0)
+            now = strata_node_driver_name(n);
+        else if (strcmp(leaf, "node-name") == 0)
+            now = strata_node_name(n) ? strata_node_name(n) : "";
+        else
+            continue;
+        if (strcmp(now, v) != 0) {
+            tool_error("Cannot change the option '%s'", leaf);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* strata has no in-place reopen: the stack is closed and opened again
  * with the new flags and options, and the old one is restored when that
  * fails.  Nothing is in flight between commands, so nothing is lost. */
@@ -358,6 +400,8 @@ static int reopen_run(struct io_ctx *ctx, int argc, char **argv)
         tool_error("Cannot set both -c and the cache options");
         goto fail;
     }
+    if (check_unchanged(ctx->node, extra) < 0)
+        goto fail;
     if (take_bool(extra, "read-only", STRATA_O_RDWR, true, &flags) < 0 ||
         take_bool(extra, "cache.direct", STRATA_O_DIRECT, false, &flags) < 0 ||
         take_bool(extra, "cache.no-flush", STRATA_O_NO_FLUSH, false, &flags) < 0)
