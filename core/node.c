@@ -148,6 +148,14 @@ static void move_filename_to(struct strata_opts *o, const char *role)
     free(f);
 }
 
+static bool driver_takes_filename(const struct strata_driver *d)
+{
+    for (const struct strata_opt_desc *o = d->open_options; o && o->name; o++)
+        if (strcmp(o->name, "filename") == 0)
+            return true;
+    return false;
+}
+
 /* Brings the options a node is opened with into the one form its driver
  * sees, in one pass and before anything is opened:
  * - for a child: the shorthand "role=NAME" (its file name) and the defaults
@@ -228,6 +236,10 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
      * image header) means the format over the file X: X goes to its primary
      * protocol child. */
     const char *frole = strata_role_with(d, STRATA_CHILD_PRIMARY | STRATA_CHILD_PROTOCOL);
+    /* A filter's file name is its primary child's (QEMU's blkdebug over
+     * the image it is given), unless the driver takes one itself. */
+    if (!frole && !driver_takes_filename(d))
+        frole = strata_role_with(d, STRATA_CHILD_PRIMARY);
     if (fn && d->kind != STRATA_DRIVER_PROTOCOL && frole) {
         char fkey[256];
         snprintf(fkey, sizeof fkey, "%s.filename", frole);
@@ -446,13 +458,23 @@ struct strata_opts *strata_opts_for_file(const char *filename, const char *forma
         strata_opts_set(o, "filename", filename);
         return o;
     }
-    if (format && strata_driver_find(format, NULL) &&
-        strata_driver_find(format, NULL)->kind == STRATA_DRIVER_PROTOCOL) {
+    const struct strata_driver *d = format ? strata_driver_find(format, NULL) : NULL;
+    if (d && d->kind == STRATA_DRIVER_PROTOCOL) {
         strata_opts_set(o, "filename", filename);
-    } else {
-        strata_opts_set(o, STRATA_ROLE_FILE ".driver", strata_protocol_for(filename));
-        strata_opts_set(o, STRATA_ROLE_FILE ".filename", filename);
+        return o;
     }
+    /* The file is the driver's primary child ("image" for blkdebug); one
+     * that is not a protocol position (a filter's) has its format probed. */
+    const char *role = d ? strata_role_with(d, STRATA_CHILD_PRIMARY) : NULL;
+    if (!role)
+        role = STRATA_ROLE_FILE;
+    char key[256];
+    if (!d || (strata_role_flags(d, role) & STRATA_CHILD_PROTOCOL)) {
+        snprintf(key, sizeof key, "%s.driver", role);
+        strata_opts_set(o, key, strata_protocol_for(filename));
+    }
+    snprintf(key, sizeof key, "%s.filename", role);
+    strata_opts_set(o, key, filename);
     return o;
 }
 
