@@ -148,6 +148,20 @@ static void move_filename_to(struct strata_opts *o, const char *role)
     free(f);
 }
 
+/* Whether a child in `role` of `parent` stands where a protocol goes: a
+ * protocol role, or the filtered child of a filter that itself stands
+ * there (QEMU's blkdebug as a format's file: its image is the file). */
+static bool protocol_position(const struct strata_node *parent, const char *role)
+{
+    if (!parent || !parent->drv || !role)
+        return false;
+    unsigned f = strata_role_flags(parent->drv, role);
+    if (f & STRATA_CHILD_PROTOCOL)
+        return true;
+    return parent->drv->kind == STRATA_DRIVER_FILTER && (f & STRATA_CHILD_PRIMARY) &&
+           protocol_position(parent->parent, parent->role);
+}
+
 static bool driver_takes_filename(const struct strata_driver *d)
 {
     for (const struct strata_opt_desc *o = d->open_options; o && o->name; o++)
@@ -213,8 +227,7 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
     if (!strata_opts_get(o, "driver")) {
         bool parent_is_protocol = parent && parent->drv &&
                                   parent->drv->kind == STRATA_DRIVER_PROTOCOL;
-        bool protocol_role = parent && parent->drv &&
-                             (strata_role_flags(parent->drv, role) & STRATA_CHILD_PROTOCOL);
+        bool protocol_role = protocol_position(parent, role);
         if (fn && protocol_role && !parent_is_protocol) {
             strata_opts_set(o, "driver", strata_protocol_for(fn));
         } else if (fn) {

@@ -15,6 +15,7 @@
 #include "blkdebug-int.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -24,7 +25,9 @@
 #include <strata/plugin.h>
 #include <strata/strata.h>
 
-/* Not PROTOCOL: image.filename=X without a driver probes X's format. */
+/* Not PROTOCOL: image.filename=X without a driver probes X's format, except
+ * where blkdebug itself stands in a protocol position (a format's file),
+ * where X is the file (the core's rule for filters). */
 static const struct strata_child_role blkdebug_children[] = {
     { "image", STRATA_CHILD_PRIMARY },
     { NULL },
@@ -47,7 +50,7 @@ static const struct strata_child_role blkdebug_children[] = {
     { .name = "inject-error." IDX "state", .type = STRATA_OPT_NUMBER, .def = "0", \
       .help = "state the event must happen in (0 = any)" }, \
     { .name = "inject-error." IDX "immediately", .type = STRATA_OPT_BOOL, .def = "off", \
-      .help = "accepted for QEMU compatibility: requests always fail at once" }, \
+      .help = "fail at once (off: let the other requests in flight run first)" }, \
     { .name = "inject-error." IDX "skip", .type = STRATA_OPT_NUMBER, .def = "0", \
       .help = "matching requests to let through before failing" }, \
     { .name = "inject-error." IDX "count", .type = STRATA_OPT_NUMBER, .def = "0", \
@@ -127,6 +130,7 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
                           uint64_t len, struct strata_error **errp)
 {
     int err = 0;
+    bool immediately = false;
     char where[64] = "";
     enum strata_event event = STRATA_EV_NONE;
 
@@ -149,6 +153,7 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
             r->active = false;
         }
         err = r->error;
+        immediately = r->immediately;
         snprintf(where, sizeof where, "%s", r->where);
         event = r->event;
         break;
@@ -156,6 +161,10 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
     pthread_mutex_unlock(&s->lock);
     if (!err)
         return 0;
+    /* As QEMU: unless immediately=on, the failing request first lets the
+     * others in flight run (QEMU reschedules it once), then fails. */
+    if (!immediately)
+        sched_yield();
 
     const char *ename = strerrorname_np(err);
     char num[16];
