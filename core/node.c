@@ -10,6 +10,7 @@
  */
 #include "node.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -73,6 +74,7 @@ static void node_free(struct strata_node *n, bool opened)
     strata_opts_free(n->opts);
     strata_opts_free(n->own);
     free(n->filename);
+    free(n->node_name);
     pthread_mutex_destroy(&n->drv_lock);
     pthread_rwlock_destroy(&n->rmw_lock);
     free(n);
@@ -146,6 +148,28 @@ static void move_filename_to(struct strata_opts *o, const char *role)
     free(f);
 }
 
+/* Whether a child in `role` of `parent` stands where a protocol goes: a
+ * protocol role, or the filtered child of a filter that itself stands
+ * there (QEMU's blkdebug as a format's file: its image is the file). */
+static bool protocol_position(const struct strata_node *parent, const char *role)
+{
+    if (!parent || !parent->drv || !role)
+        return false;
+    unsigned f = strata_role_flags(parent->drv, role);
+    if (f & STRATA_CHILD_PROTOCOL)
+        return true;
+    return parent->drv->kind == STRATA_DRIVER_FILTER && (f & STRATA_CHILD_PRIMARY) &&
+           protocol_position(parent->parent, parent->role);
+}
+
+static bool driver_takes_filename(const struct strata_driver *d)
+{
+    for (const struct strata_opt_desc *o = d->open_options; o && o->name; o++)
+        if (strcmp(o->name, "filename") == 0)
+            return true;
+    return false;
+}
+
 /* Brings the options a node is opened with into the one form its driver
  * sees, in one pass and before anything is opened:
  * - for a child: the shorthand "role=NAME" (its file name) and the defaults
@@ -203,8 +227,7 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
     if (!strata_opts_get(o, "driver")) {
         bool parent_is_protocol = parent && parent->drv &&
                                   parent->drv->kind == STRATA_DRIVER_PROTOCOL;
-        bool protocol_role = parent && parent->drv &&
-                             (strata_role_flags(parent->drv, role) & STRATA_CHILD_PROTOCOL);
+        bool protocol_role = protocol_position(parent, role);
         if (fn && protocol_role && !parent_is_protocol) {
             strata_opts_set(o, "driver", strata_protocol_for(fn));
         } else if (fn) {
@@ -226,6 +249,10 @@ static int normalise_opts(struct strata_opts *o, const struct strata_node *paren
      * image header) means the format over the file X: X goes to its primary
      * protocol child. */
     const char *frole = strata_role_with(d, STRATA_CHILD_PRIMARY | STRATA_CHILD_PROTOCOL);
+    /* A filter's file name is its primary child's (QEMU's blkdebug over
+     * the image it is given), unless the driver takes one itself. */
+    if (!frole && !driver_takes_filename(d))
+        frole = strata_role_with(d, STRATA_CHILD_PRIMARY);
     if (fn && d->kind != STRATA_DRIVER_PROTOCOL && frole) {
         char fkey[256];
         snprintf(fkey, sizeof fkey, "%s.filename", frole);
@@ -284,6 +311,79 @@ static int check_backing_chain(const struct strata_node *parent, const char *rol
     return 0;
 }
 
+static bool tree_has_name(const struct strata_node *n, const char *name)
+{
+    if (n->node_name && strcmp(n->node_name, name) == 0)
+        return true;
+    for (size_t i = 0; i < n->nchildren; i++)
+        if (tree_has_name(n->children[i].node, name))
+            return true;
+    return false;
+}
+
+/* As QEMU: a letter, then letters, digits, '-', '.' and '_'; unique in the
+ * graph (the nodes opened so far: the ancestors and their children). */
+static int node_name_check(const struct strata_node *n, const char *name,
+                           struct strata_error **errp)
+{
+    bool ok = isalpha((unsigned char)name[0]);
+    for (size_t i = 1; ok && name[i]; i++)
+        ok = isalnum((unsigned char)name[i]) || strchr("-._", name[i]);
+    if (!ok)
+        return strata_error_set(errp, EINVAL, "Invalid node-name: '%s'", name);
+    if (strlen(name) > 31)
+        return strata_error_set(errp, EINVAL, "Node name too long");
+    const struct strata_node *root = n;
+    while (root->parent)
+        root = root->parent;
+    if (tree_has_name(root, name))
+        return strata_error_set(errp, EINVAL, "Duplicate nodes with node-name='%s'", name);
+    return 0;
+}
+
+/* Options of every node, whatever its driver, as QEMU's block layer has
+ * them: the cache flags (which the children inherit through the node's
+ * flags unless they set their own) and the node's name.  They leave the
+ * option list before the driver's options are checked. */
+static int take_node_options(struct strata_node *n, struct strata_error **errp)
+{
+    static const struct {
+        const char *key;
+        unsigned bit;
+    } cache[] = { { "cache.direct", STRATA_O_DIRECT }, { "cache.no-flush", STRATA_O_NO_FLUSH } };
+    for (size_t i = 0; i < sizeof cache / sizeof cache[0]; i++) {
+        bool on;
+        if (!strata_opts_get(n->opts, cache[i].key))
+            continue;
+        int r = strata_opts_get_bool(n->opts, cache[i].key, &on, errp);
+        if (r < 0)
+            return r;
+        n->flags = on ? n->flags | cache[i].bit : n->flags & ~cache[i].bit;
+        strata_opts_del(n->opts, cache[i].key);
+    }
+    /* Only the default (off) is implemented: falling back to read-only
+     * when a writable open is refused is not. */
+    bool auto_ro = false;
+    int r = strata_opts_get_bool(n->opts, "auto-read-only", &auto_ro, errp);
+    if (r < 0)
+        return r;
+    if (auto_ro)
+        return strata_error_set(errp, ENOTSUP, "%s: auto-read-only=on is not supported",
+                                strata_node_filename(n));
+    strata_opts_del(n->opts, "auto-read-only");
+    const char *name = strata_opts_get(n->opts, "node-name");
+    if (name) {
+        r = node_name_check(n, name, errp);
+        if (r < 0)
+            return r;
+        n->node_name = strdup(name);
+        strata_opts_del(n->opts, "node-name");
+        if (!n->node_name)
+            return strata_error_set(errp, ENOMEM, "out of memory");
+    }
+    return 0;
+}
+
 /* Opens one node; defs are the defaults of a child its parent's driver
  * opens.  Returns 1, and opens nothing, when nothing is given for such a
  * child. */
@@ -305,6 +405,8 @@ static int node_open(const struct strata_opts *opts, unsigned flags,
 
     const struct strata_driver *d;
     r = normalise_opts(n->opts, parent, role, defs, &d, errp);
+    if (r == 0)
+        r = take_node_options(n, errp);
     if (r == 0)
         r = check_backing_chain(parent, role, image_file_name(n->opts, d), errp);
     if (r == 0 && !d) {
@@ -335,7 +437,7 @@ static int node_open(const struct strata_opts *opts, unsigned flags,
             return strata_error_set(errp, ENOMEM, "out of memory");
         }
     }
-    r = d->open(n, n->own, flags, errp);
+    r = d->open(n, n->own, n->flags, errp);
     if (r < 0) {
         node_free(n, false);
         return r;
@@ -369,17 +471,28 @@ struct strata_opts *strata_opts_for_file(const char *filename, const char *forma
         strata_opts_set(o, "filename", filename);
         return o;
     }
+    const struct strata_driver *d = format ? strata_driver_find(format, NULL) : NULL;
     const char *proto = strata_protocol_for(filename);
     char *path = strcmp(proto, "file") == 0 ? strata_file_name(filename) : NULL;
     if (path)
         filename = path;
-    if (format && strata_driver_find(format, NULL) &&
-        strata_driver_find(format, NULL)->kind == STRATA_DRIVER_PROTOCOL) {
+    if (d && d->kind == STRATA_DRIVER_PROTOCOL) {
         strata_opts_set(o, "filename", filename);
-    } else {
-        strata_opts_set(o, STRATA_ROLE_FILE ".driver", proto);
-        strata_opts_set(o, STRATA_ROLE_FILE ".filename", filename);
+        free(path);
+        return o;
     }
+    /* The file is the driver's primary child ("image" for blkdebug); one
+     * that is not a protocol position (a filter's) has its format probed. */
+    const char *role = d ? strata_role_with(d, STRATA_CHILD_PRIMARY) : NULL;
+    if (!role)
+        role = STRATA_ROLE_FILE;
+    char key[256];
+    if (!d || (strata_role_flags(d, role) & STRATA_CHILD_PROTOCOL)) {
+        snprintf(key, sizeof key, "%s.driver", role);
+        strata_opts_set(o, key, proto);
+    }
+    snprintf(key, sizeof key, "%s.filename", role);
+    strata_opts_set(o, key, filename);
     free(path);
     return o;
 }
@@ -554,6 +667,11 @@ const struct strata_driver *strata_node_driver(const struct strata_node *node)
 const char *strata_node_driver_name(const struct strata_node *node)
 {
     return node->drv ? node->drv->name : "?";
+}
+
+const char *strata_node_name(const struct strata_node *node)
+{
+    return node->node_name;
 }
 
 const char *strata_node_filename(const struct strata_node *node)

@@ -26,6 +26,7 @@ struct strata_node {
     struct strata_opts *opts;    /* everything given for this node, children too */
     struct strata_opts *own;     /* the node's own options (validated) */
     char *filename;              /* set once open: for messages */
+    char *node_name;             /* node-name=, or NULL */
     unsigned flags;              /* STRATA_O_* */
     struct strata_limits limits;
     struct strata_node *parent;

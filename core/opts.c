@@ -266,6 +266,12 @@ static int bad_value(struct strata_error **errp, int err, const char *key,
                             value, key, expected);
 }
 
+/* QEMU's words, though yes/no, true/false and 1/0 are taken too. */
+static int bool_expected(struct strata_error **errp, const char *key)
+{
+    return strata_error_set(errp, EINVAL, "Parameter '%s' expects 'on' or 'off'", key);
+}
+
 int strata_opts_get_bool(const struct strata_opts *o, const char *key, bool *out,
                          struct strata_error **errp)
 {
@@ -273,7 +279,7 @@ int strata_opts_get_bool(const struct strata_opts *o, const char *key, bool *out
     if (!v)
         return 0;
     if (!parse_bool(v, out))
-        return bad_value(errp, -EINVAL, key, v, "on/off, true/false, yes/no or 1/0");
+        return bool_expected(errp, key);
     return 0;
 }
 
@@ -343,7 +349,7 @@ static int check_type(const struct strata_opt_desc *d, const char *key,
     case STRATA_OPT_BOOL: {
         bool b;
         if (!parse_bool(value, &b))
-            ret = bad_value(errp, -EINVAL, key, value, "on/off, true/false, yes/no or 1/0");
+            ret = bool_expected(errp, key);
         break;
     }
     case STRATA_OPT_NUMBER: {

@@ -46,6 +46,11 @@ struct blkdebug_state {
     struct blkdebug_rule *rules;
     size_t nrules;
     int state;
+    /* max-transfer: reads and writes only, so the filter splits them
+     * itself (the core would split write-zeroes too) */
+    uint64_t max_transfer;
+    /* opt-write-zero, max-write-zero, opt-discard, max-discard (0: none) */
+    uint64_t opt_write_zero, max_write_zero, opt_discard, max_discard;
 };
 
 /* rules.c */

@@ -15,6 +15,9 @@
 #include "blkdebug-int.h"
 
 #include <errno.h>
+#include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +25,9 @@
 #include <strata/plugin.h>
 #include <strata/strata.h>
 
-/* Not PROTOCOL: image.filename=X without a driver probes X's format. */
+/* Not PROTOCOL: image.filename=X without a driver probes X's format, except
+ * where blkdebug itself stands in a protocol position (a format's file),
+ * where X is the file (the core's rule for filters). */
 static const struct strata_child_role blkdebug_children[] = {
     { "image", STRATA_CHILD_PRIMARY },
     { NULL },
@@ -45,7 +50,7 @@ static const struct strata_child_role blkdebug_children[] = {
     { .name = "inject-error." IDX "state", .type = STRATA_OPT_NUMBER, .def = "0", \
       .help = "state the event must happen in (0 = any)" }, \
     { .name = "inject-error." IDX "immediately", .type = STRATA_OPT_BOOL, .def = "off", \
-      .help = "accepted for QEMU compatibility: requests always fail at once" }, \
+      .help = "fail at once (off: let the other requests in flight run first)" }, \
     { .name = "inject-error." IDX "skip", .type = STRATA_OPT_NUMBER, .def = "0", \
       .help = "matching requests to let through before failing" }, \
     { .name = "inject-error." IDX "count", .type = STRATA_OPT_NUMBER, .def = "0", \
@@ -64,6 +69,14 @@ static const struct strata_opt_desc blkdebug_open_options[] = {
       .help = "request alignment to announce (a power of two)" },
     { .name = "max-transfer", .type = STRATA_OPT_SIZE,
       .help = "largest request to accept (a multiple of align)" },
+    { .name = "opt-write-zero", .type = STRATA_OPT_SIZE,
+      .help = "write-zeroes alignment: unaligned parts are written as zeros (a multiple of align)" },
+    { .name = "max-write-zero", .type = STRATA_OPT_SIZE,
+      .help = "largest write-zeroes request (a multiple of opt-write-zero and align)" },
+    { .name = "opt-discard", .type = STRATA_OPT_SIZE,
+      .help = "discard alignment: discards are split at its multiples (a multiple of align)" },
+    { .name = "max-discard", .type = STRATA_OPT_SIZE,
+      .help = "largest discard request (a multiple of opt-discard and align)" },
     BLKDEBUG_RULE_OPTION_DESCS("")
     /* QEMU's lists of rules: inject-error.0.event=..., inject-error.1.event=... */
     BLKDEBUG_RULE_OPTION_DESCS("N.")
@@ -117,6 +130,7 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
                           uint64_t len, struct strata_error **errp)
 {
     int err = 0;
+    bool immediately = false;
     char where[64] = "";
     enum strata_event event = STRATA_EV_NONE;
 
@@ -139,6 +153,7 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
             r->active = false;
         }
         err = r->error;
+        immediately = r->immediately;
         snprintf(where, sizeof where, "%s", r->where);
         event = r->event;
         break;
@@ -146,6 +161,10 @@ static int blkdebug_check(struct blkdebug_state *s, unsigned io, uint64_t off,
     pthread_mutex_unlock(&s->lock);
     if (!err)
         return 0;
+    /* As QEMU: unless immediately=on, the failing request first lets the
+     * others in flight run (QEMU reschedules it once), then fails. */
+    if (!immediately)
+        sched_yield();
 
     const char *ename = strerrorname_np(err);
     char num[16];
@@ -206,6 +225,31 @@ static int blkdebug_do_open(struct strata_node *node, const struct strata_opts *
                                 (unsigned long long)max_transfer,
                                 (unsigned long long)eff_align);
 
+    /* As QEMU's blkdebug: each a multiple of the alignment, and the
+     * maxima of the optimum as well. */
+    static const struct {
+        const char *name;
+        size_t field, opt;
+    } zl[] = {
+        { "opt-write-zero", offsetof(struct blkdebug_state, opt_write_zero), 0 },
+        { "max-write-zero", offsetof(struct blkdebug_state, max_write_zero),
+          offsetof(struct blkdebug_state, opt_write_zero) },
+        { "opt-discard", offsetof(struct blkdebug_state, opt_discard), 0 },
+        { "max-discard", offsetof(struct blkdebug_state, max_discard),
+          offsetof(struct blkdebug_state, opt_discard) },
+    };
+    for (size_t i = 0; i < sizeof zl / sizeof zl[0]; i++) {
+        uint64_t *v = (uint64_t *)((char *)s + zl[i].field);
+        if ((r = strata_opts_get_size(opts, zl[i].name, v, errp)) < 0)
+            return r;
+        uint64_t need = eff_align;
+        if (zl[i].opt && *(uint64_t *)((char *)s + zl[i].opt) > need)
+            need = *(uint64_t *)((char *)s + zl[i].opt);
+        if (*v && (*v >= INT32_MAX || *v % need))
+            return strata_error_set(errp, EINVAL, "Cannot meet constraints with %s %llu",
+                                    zl[i].name, (unsigned long long)*v);
+    }
+
     r = strata_node_open_child(node, "image", NULL, false, &s->image, errp);
     if (r < 0)
         return r;
@@ -215,9 +259,8 @@ static int blkdebug_do_open(struct strata_node *node, const struct strata_opts *
     strata_node_get_limits(s->image, &lim);
     if (align)
         lim.request_alignment = (uint32_t)align;
-    if (max_transfer)
-        lim.max_transfer = max_transfer;
-    else if (lim.max_transfer % lim.request_alignment)
+    s->max_transfer = max_transfer;
+    if (lim.max_transfer % lim.request_alignment)
         lim.max_transfer -= lim.max_transfer % lim.request_alignment;
     strata_node_set_limits(node, &lim);
     return 0;
@@ -236,22 +279,37 @@ static int blkdebug_open(struct strata_node *node, const struct strata_opts *opt
     return r;
 }
 
+/* Reads and writes in pieces of at most max-transfer, each checked
+ * against the rules as QEMU's block layer hands them to its blkdebug. */
+static int blkdebug_rw(struct blkdebug_state *s, unsigned io, uint64_t off, uint64_t len,
+                       uint8_t *buf, unsigned flags, struct strata_error **errp)
+{
+    blkdebug_raise(s, io == BLKDEBUG_IO_READ ? STRATA_EV_READ_AIO : STRATA_EV_WRITE_AIO);
+    int r = 0;
+    while (len > 0 && r == 0) {
+        uint64_t n = s->max_transfer && len > s->max_transfer ? s->max_transfer : len;
+        r = blkdebug_check(s, io, off, n, errp);
+        if (r == 0)
+            r = io == BLKDEBUG_IO_READ ? strata_pread(s->image, off, n, buf, flags, errp)
+                                       : strata_pwrite(s->image, off, n, buf, flags, errp);
+        off += n;
+        len -= n;
+        buf += n;
+    }
+    return r;
+}
+
 static int blkdebug_pread(struct strata_node *node, uint64_t off, uint64_t len,
                           void *buf, unsigned flags, struct strata_error **errp)
 {
-    struct blkdebug_state *s = strata_node_state(node);
-    blkdebug_raise(s, STRATA_EV_READ_AIO);
-    int r = blkdebug_check(s, BLKDEBUG_IO_READ, off, len, errp);
-    return r < 0 ? r : strata_pread(s->image, off, len, buf, flags, errp);
+    return blkdebug_rw(strata_node_state(node), BLKDEBUG_IO_READ, off, len, buf, flags, errp);
 }
 
 static int blkdebug_pwrite(struct strata_node *node, uint64_t off, uint64_t len,
                            const void *buf, unsigned flags, struct strata_error **errp)
 {
-    struct blkdebug_state *s = strata_node_state(node);
-    blkdebug_raise(s, STRATA_EV_WRITE_AIO);
-    int r = blkdebug_check(s, BLKDEBUG_IO_WRITE, off, len, errp);
-    return r < 0 ? r : strata_pwrite(s->image, off, len, buf, flags, errp);
+    return blkdebug_rw(strata_node_state(node), BLKDEBUG_IO_WRITE, off, len, (uint8_t *)buf,
+                       flags, errp);
 }
 
 /* The core flushes the image after this returns. */
@@ -262,22 +320,76 @@ static int blkdebug_flush(struct strata_node *node, struct strata_error **errp)
     return blkdebug_check(s, BLKDEBUG_IO_FLUSH, 0, 0, errp);
 }
 
+/* The next piece of [off, off+len) for limits opt (alignment) and max:
+ * up to the next multiple of opt, else whole multiples of it (at most max).
+ * *aligned tells which. */
+static uint64_t blkdebug_piece(uint64_t off, uint64_t len, uint64_t opt, uint64_t max,
+                               bool *aligned)
+{
+    uint64_t n = len;
+    *aligned = true;
+    if (opt > 1 && off % opt) {
+        n = opt - off % opt;
+        *aligned = false;
+    } else if (opt > 1 && len < opt) {
+        *aligned = false;
+    } else if (opt > 1) {
+        n = len / opt * opt;
+    }
+    if (n > len)
+        n = len;
+    if (*aligned && max && n > max)
+        n = opt > 1 ? max / opt * opt : max;
+    return n;
+}
+
+/* As QEMU's block layer above its blkdebug: the parts of a request that
+ * are not aligned to opt-write-zero are written as zeros, the rest goes
+ * down as write-zeroes of at most max-write-zero. */
 static int blkdebug_pwrite_zeroes(struct strata_node *node, uint64_t off, uint64_t len,
                                   unsigned flags, struct strata_error **errp)
 {
     struct blkdebug_state *s = strata_node_state(node);
     blkdebug_raise(s, STRATA_EV_WRITE_ZEROES);
-    int r = blkdebug_check(s, BLKDEBUG_IO_ZERO, off, len, errp);
-    return r < 0 ? r : strata_pwrite_zeroes(s->image, off, len, flags, errp);
+    int r = 0;
+    while (len > 0 && r == 0) {
+        bool aligned;
+        uint64_t n = blkdebug_piece(off, len, s->opt_write_zero, s->max_write_zero, &aligned);
+        if (aligned) {
+            r = blkdebug_check(s, BLKDEBUG_IO_ZERO, off, n, errp);
+            if (r == 0)
+                r = strata_pwrite_zeroes(s->image, off, n, flags, errp);
+        } else {
+            uint8_t *zeros = calloc(1, n);
+            if (!zeros)
+                return strata_error_set(errp, ENOMEM, "out of memory");
+            r = blkdebug_rw(s, BLKDEBUG_IO_WRITE, off, n, zeros, flags & STRATA_REQ_FUA, errp);
+            free(zeros);
+        }
+        off += n;
+        len -= n;
+    }
+    return r;
 }
 
+/* Discards are split at multiples of opt-discard, in pieces of at most
+ * max-discard. */
 static int blkdebug_pdiscard(struct strata_node *node, uint64_t off, uint64_t len,
                              struct strata_error **errp)
 {
     struct blkdebug_state *s = strata_node_state(node);
     blkdebug_raise(s, STRATA_EV_DISCARD);
-    int r = blkdebug_check(s, BLKDEBUG_IO_DISCARD, off, len, errp);
-    return r < 0 ? r : strata_pdiscard(s->image, off, len, errp);
+    int r = 0;
+    while (len > 0 && r == 0) {
+        bool aligned;
+        uint64_t n = blkdebug_piece(off, len, s->opt_discard, s->max_discard, &aligned);
+        r = blkdebug_check(s, BLKDEBUG_IO_DISCARD, off, n, errp);
+        if (r == 0)
+            r = strata_pdiscard(s->image, off, n, errp);
+        off += n;
+        len -= n;
+    }
+    return r;
 }
 
 static void blkdebug_event(struct strata_node *node, enum strata_event event)

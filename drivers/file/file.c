@@ -11,6 +11,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <linux/cdrom.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
 #include <stdlib.h>
@@ -216,11 +218,18 @@ static int file_do_open(struct strata_node *node, const struct strata_opts *opts
         r = -errno;
         return strata_error_set(errp, -r, "%s: cannot stat: %s", filename, strerror(-r));
     }
-    if (S_ISBLK(st.st_mode))
-        s->is_bdev = true;
-    else if (!S_ISREG(st.st_mode))
-        return strata_error_set(errp, EINVAL, "%s: not a regular file or block device",
-                                filename);
+    /* QEMU's messages; its host_device and host_cdrom take devices only,
+     * and file here takes block devices too. */
+    const char *drv = strata_node_driver(node)->name;
+    if (strcmp(drv, "file") != 0) {
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+            return strata_error_set(errp, EINVAL, "'%s' driver requires '%s' to be either "
+                                    "a character or block device", drv, filename);
+    } else if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
+        return strata_error_set(errp, EINVAL, "'%s' driver requires '%s' to be a regular "
+                                "file", drv, filename);
+    }
+    s->is_bdev = S_ISBLK(st.st_mode);
 
     if (!(flags & STRATA_O_FORCE_SHARE) && strcmp(locking, "off") != 0) {
         if (file_lock_supported(s->fd)) {
@@ -483,6 +492,15 @@ static int64_t file_length(struct strata_node *node, struct strata_error **errp)
     return size;
 }
 
+/* As QEMU's host_cdrom: a drive without a disc has no length. */
+static int64_t cdrom_length(struct strata_node *node, struct strata_error **errp)
+{
+    struct file_state *s = strata_node_state(node);
+    if (ioctl(s->fd, CDROM_DRIVE_STATUS, CDSL_CURRENT) != CDS_DISC_OK)
+        return strata_error_set(errp, ENOMEDIUM, "%s: no medium found", s->filename);
+    return file_length(node, errp);
+}
+
 static int64_t file_allocated_size(struct strata_node *node, struct strata_error **errp)
 {
     struct file_state *s = strata_node_state(node);
@@ -652,8 +670,8 @@ static int file_create(struct strata_create *c, struct strata_error **errp)
         goto out;
     }
     if (!S_ISREG(st.st_mode)) {
-        r = strata_error_set(errp, EINVAL, "%s: not a regular file or block device",
-                             filename);
+        r = strata_error_set(errp, EINVAL, "'file' driver requires '%s' to be a regular "
+                             "file", filename);
         goto out;
     }
 
@@ -669,27 +687,48 @@ out:
     return r;
 }
 
+#define FILE_DRIVER_OPS \
+    STRATA_DRIVER_HEAD, \
+    .kind = STRATA_DRIVER_PROTOCOL, \
+    .flags = STRATA_DRIVER_THREAD_SAFE, \
+    .state_size = sizeof(struct file_state), \
+    .open_options = file_open_options, \
+    .open = file_open, \
+    .close = file_close, \
+    .pread = file_pread, \
+    .pwrite = file_pwrite, \
+    .flush = file_flush, \
+    .pwrite_zeroes = file_pwrite_zeroes, \
+    .pdiscard = file_pdiscard, \
+    .allocated_size = file_allocated_size, \
+    .truncate = file_truncate, \
+    .block_status = file_block_status
+
 static const struct strata_driver file_driver = {
-    STRATA_DRIVER_HEAD,
+    FILE_DRIVER_OPS,
+    .length = file_length,
     .name = "file",
     .description = "host file or block device",
-    .kind = STRATA_DRIVER_PROTOCOL,
-    .flags = STRATA_DRIVER_THREAD_SAFE,
-    .state_size = sizeof(struct file_state),
-    .open_options = file_open_options,
     .create_options = file_create_options,
-    .open = file_open,
-    .close = file_close,
-    .pread = file_pread,
-    .pwrite = file_pwrite,
-    .flush = file_flush,
-    .pwrite_zeroes = file_pwrite_zeroes,
-    .pdiscard = file_pdiscard,
-    .length = file_length,
-    .allocated_size = file_allocated_size,
-    .truncate = file_truncate,
-    .block_status = file_block_status,
     .create = file_create,
 };
 
-STRATA_PLUGIN("file", .drivers = STRATA_DRIVERS(&file_driver));
+/* QEMU's names for a host device; the same I/O, but only a character or
+ * block device opens.  Of a CD-ROM's media handling only the check for a
+ * disc is had (no eject, no locking of the tray). */
+static const struct strata_driver host_device_driver = {
+    FILE_DRIVER_OPS,
+    .length = file_length,
+    .name = "host_device",
+    .description = "host character or block device",
+};
+
+static const struct strata_driver host_cdrom_driver = {
+    FILE_DRIVER_OPS,
+    .length = cdrom_length,
+    .name = "host_cdrom",
+    .description = "host CD-ROM drive",
+};
+
+STRATA_PLUGIN("file", .drivers = STRATA_DRIVERS(&file_driver, &host_device_driver,
+                                                &host_cdrom_driver));

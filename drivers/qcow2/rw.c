@@ -882,7 +882,9 @@ static int zero_locked(struct qcow2_state *s, uint64_t off, uint64_t len, unsign
             n = unit - off % unit < n ? unit - off % unit : n;
         else if (n > unit && n % unit)
             n -= n % unit;
-        bool whole = in == 0 && n == csz;
+        /* As QEMU: a cluster that the image's end cuts short is whole. */
+        bool whole = in == 0 && (n == csz || off + n == __atomic_load_n(&s->size,
+                                                                        __ATOMIC_RELAXED));
         /* Extended L2: whole subclusters can be zeroed in the bitmap. */
         bool whole_sc = s->extended && (in % scsz) == 0 && (n % scsz) == 0;
         bool z, done;

@@ -90,6 +90,8 @@ STRATA_EXPORT char *strata_node_describe(const struct strata_node *node);
  * strata_opts_free().  NULL on ENOMEM. */
 STRATA_EXPORT struct strata_opts *strata_node_opts_dup(const struct strata_node *node);
 STRATA_EXPORT const char *strata_node_driver_name(const struct strata_node *node);
+/* The node-name= the node was opened with, or NULL. */
+STRATA_EXPORT const char *strata_node_name(const struct strata_node *node);
 /* Children in a fixed order: returns the i-th (role, node) pair or false. */
 STRATA_EXPORT bool strata_node_child_at(const struct strata_node *node, size_t i,
                                         const char **role, struct strata_node **child);

@@ -339,8 +339,10 @@ static void test_align_max_transfer(void)
     n = must_open("inject-error = ( { event = \"write_aio\"; iotype = \"write\";"
                   " skip = 3; once = true; } );\n", "file.align=4096,file.max-transfer=64K");
     CU_ASSERT_PTR_NOT_NULL_FATAL(n);
+    /* The filter splits reads and writes itself: announced, the limit would
+     * split write-zeroes too, which QEMU's max-transfer does not. */
     strata_node_get_limits(strata_node_child(n, "file"), &lim);
-    CU_ASSERT_EQUAL(lim.max_transfer, 64 * KiB);
+    CU_ASSERT_EQUAL(lim.max_transfer, 0);
     CU_ASSERT_EQUAL(do_write(n, 0, 256 * KiB, msg, sizeof msg), -EIO);
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "injected EIO on write at offset 196608"));
     strata_close(n);

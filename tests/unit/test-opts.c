@@ -151,8 +151,8 @@ static void test_getters(void)
     CU_ASSERT_TRUE(b);
     CU_ASSERT_EQUAL(strata_opts_get_bool(o, "bad", &b, &err), -EINVAL);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "'bad'"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "'maybe'"));
+    /* QEMU's message, which names the key and not the value. */
+    CU_ASSERT_STRING_EQUAL(err->msg, "Parameter 'bad' expects 'on' or 'off'");
     strata_error_free(err);
     err = NULL;
 
@@ -256,7 +256,7 @@ static void test_validate(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(msgbuf, "'count'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(msgbuf, "'1k'"));
     CU_ASSERT_EQUAL(validate("locking=perhaps"), -EINVAL);
-    CU_ASSERT_PTR_NOT_NULL(strstr(msgbuf, "'perhaps'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(msgbuf, "Parameter 'locking' expects 'on' or 'off'"));
     CU_ASSERT_EQUAL(validate("cache=directsync"), -EINVAL);
     CU_ASSERT_PTR_NOT_NULL(strstr(msgbuf, "'cache'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(msgbuf, "'directsync'"));

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A relative backing file name is relative to the new image's directory. */
+/* A relative backing file name is relative to the new image's directory;
+ * a json: name describes the backing node itself. */
 static char *backing_path(const char *image, const char *backing)
 {
-    if (backing[0] == '/' || !strchr(image, '/'))
+    if (backing[0] == '/' || !strchr(image, '/') || strncmp(backing, "json:", 5) == 0)
         return strdup(backing);
     char *dup = strdup(image);
     if (!dup)
@@ -87,8 +88,12 @@ static void print_formatting(const char *filename, const char *fmt, uint64_t siz
     printf("Formatting '%s', fmt=%s size=%" PRIu64, filename, fmt, size);
     const char *k, *v;
     for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
-        if (v[0] != '%')    /* a typed or --key-file key: no id to show */
-            printf(" %s=%s", k, v);
+        if (v[0] != '%') {  /* a typed or --key-file key: no id to show */
+            /* As qemu-img: commas in a value doubled, as -o would take it. */
+            printf(" %s=", k);
+            for (const char *c = v; *c; c++)
+                fputs(*c == ',' ? ",," : (char[]){ *c, 0 }, stdout);
+        }
     putchar('\n');
     fflush(stdout);
 }

@@ -180,6 +180,10 @@ static int info_run(struct io_ctx *ctx, int argc, char **argv)
     if (ret < 0)
         return io_fail("info", err, ret);
     printf("format name: %s\n", f.format);
+    /* qemu-io prints a protocol driver's protocol name too, which is the
+     * same as its format name. */
+    if (strata_node_driver(ctx->node)->kind == STRATA_DRIVER_PROTOCOL)
+        printf("format name: %s\n", f.format);
     if (f.cluster_size > 0) {
         char s[64];
         io_cvtstr((double)f.cluster_size, s, sizeof s);

@@ -137,17 +137,39 @@ out:
     return ret;
 }
 
+/* -C: the stack under a copy-on-read filter, which needs it writable. */
+static int wrap_copy_on_read(struct strata_opts **optsp, unsigned flags,
+                             struct strata_error **errp)
+{
+    if (!(flags & STRATA_O_RDWR))
+        return strata_error_set(errp, EROFS, "Can't use copy-on-read on read-only device");
+    struct strata_opts *o = strata_opts_new();
+    if (!o || strata_opts_set(o, "driver", "copy-on-read") < 0 ||
+        strata_opts_merge(o, *optsp, STRATA_ROLE_FILE) < 0) {
+        strata_opts_free(o);
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    }
+    strata_opts_free(*optsp);
+    *optsp = o;
+    return 0;
+}
+
 int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
-            unsigned flags, bool snapshot)
+            unsigned flags, unsigned mode)
 {
     struct strata_node *node;
     struct strata_error *err = NULL;
+    bool snapshot = mode & IO_OPEN_SNAPSHOT;
     int ret = snapshot ? open_snapshot(&opts, &flags, &err) : 0;
     bool overlay = snapshot && ret == 0;
+    char *overlay_file = overlay ? strdup(strata_opts_get(opts, "file.filename")) : NULL;
+    if (ret == 0 && (mode & IO_OPEN_COR))
+        ret = wrap_copy_on_read(&opts, flags, &err);
     if (ret == 0)
         ret = strata_open_opts(opts, flags, &node, &err);
-    if (overlay)
-        unlink(strata_opts_get(opts, "file.filename"));
+    if (overlay_file)
+        unlink(overlay_file);
+    free(overlay_file);
     if (ret < 0) {
         io_open_failed(label, opts, err, ret);
         strata_opts_free(opts);
@@ -188,17 +210,16 @@ static int open_run(struct io_ctx *ctx, int argc, char **argv)
     struct strata_error *err = NULL;
     struct strata_opts *extra = strata_opts_new();
     unsigned flags = 0;
-    bool readonly = false, force_share = false, snapshot = false;
+    bool readonly = false, force_share = false;
+    unsigned mode = 0;
     int c;
 
     if (!extra)
         return 1;
     while ((c = getopt(argc, argv, "snCro:ki:t:d:U")) != -1) {
         switch (c) {
-        case 's': snapshot = true; break;
-        case 'C':
-            tool_error("open -C: copy-on-read is not supported");
-            goto fail;
+        case 's': mode |= IO_OPEN_SNAPSHOT; break;
+        case 'C': mode |= IO_OPEN_COR; break;
         case 'n': flags = (flags & ~IO_CACHE_FLAGS) | STRATA_O_DIRECT; break;
         case 'r': readonly = true; break;
         case 'k':
@@ -268,7 +289,7 @@ static int open_run(struct io_ctx *ctx, int argc, char **argv)
         o = extra;
     }
     flags |= (readonly ? 0 : STRATA_O_RDWR) | (force_share ? STRATA_O_FORCE_SHARE : 0);
-    return io_open(ctx, path, o, flags, snapshot);
+    return io_open(ctx, path, o, flags, mode);
 fail:
     strata_opts_free(extra);
     return 1;
@@ -300,6 +321,48 @@ static int take_bool(struct strata_opts *o, const char *key, unsigned bit, bool 
     else
         *flags &= ~bit;
     return 1;
+}
+
+/* The node an option path ("backing.file.driver") names, with *leaf set
+ * to the last segment; NULL when no open node is there. */
+static struct strata_node *node_at(struct strata_node *n, const char *key, const char **leaf)
+{
+    const char *p = key, *dot;
+    while (n && (dot = strchr(p, '.'))) {
+        char role[128];
+        size_t len = (size_t)(dot - p);
+        if (len >= sizeof role)
+            return NULL;
+        memcpy(role, p, len);
+        role[len] = 0;
+        n = strata_node_child(n, role);
+        p = dot + 1;
+    }
+    *leaf = p;
+    return n;
+}
+
+/* As QEMU: reopening keeps every node's driver and node name. */
+static int check_unchanged(struct strata_node *top, const struct strata_opts *extra)
+{
+    const char *k, *v, *leaf;
+    for (size_t i = 0; strata_opts_entry(extra, i, &k, &v); i++) {
+        struct strata_node *n = node_at(top, k, &leaf);
+        if (!n)
+            continue;
+        const char *now = NULL;
+        if (strcmp(leaf, "driver") == 0)
+            now = strata_node_driver_name(n);
+        else if (strcmp(leaf, "node-name") == 0)
+            now = strata_node_name(n) ? strata_node_name(n) : "";
+        else
+            continue;
+        if (strcmp(now, v) != 0) {
+            tool_error("Cannot change the option '%s'", leaf);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* strata has no in-place reopen: the stack is closed and opened again
@@ -358,6 +421,8 @@ static int reopen_run(struct io_ctx *ctx, int argc, char **argv)
         tool_error("Cannot set both -c and the cache options");
         goto fail;
     }
+    if (check_unchanged(ctx->node, extra) < 0)
+        goto fail;
     if (take_bool(extra, "read-only", STRATA_O_RDWR, true, &flags) < 0 ||
         take_bool(extra, "cache.direct", STRATA_O_DIRECT, false, &flags) < 0 ||
         take_bool(extra, "cache.no-flush", STRATA_O_NO_FLUSH, false, &flags) < 0)
@@ -423,7 +488,9 @@ const struct io_command io_cmd_open = {
         " -i  I/O mode: threads (the only one)\n"
         " -d  discard mode: unmap (the only one)\n"
         " -s  writes go to a temporary overlay, the image is only read\n"
-        " -C, -k  (copy-on-read, native AIO) are refused\n"
+        " -C  copy-on-read: reads copy what they find in the backing chain\n"
+        "     into the image\n"
+        " -k  (native AIO) is refused\n"
         "\n",
 };
 

@@ -74,11 +74,15 @@ int64_t io_cvtlen(const char *text, bool no_limit, const char *limit_note);
 /* Makes node, opened from opts (taken) with flags, the session's image. */
 void io_set_image(struct io_ctx *ctx, struct strata_node *node,
                   struct strata_opts *opts, unsigned flags);
-/* Opens opts (taken) with flags as the session's image, under a temporary
- * overlay that takes the writes with `snapshot` (-s); on failure prints
- * qemu-io's message naming `label` (NULL: options only) and returns 1. */
+/* io_open's modes: under a temporary overlay that takes the writes (-s);
+ * under a copy-on-read filter (-C). */
+#define IO_OPEN_SNAPSHOT 0x01u
+#define IO_OPEN_COR      0x02u
+/* Opens opts (taken) with flags as the session's image, in the IO_OPEN_*
+ * `mode`; on failure prints qemu-io's message naming `label` (NULL: options
+ * only) and returns 1. */
 int io_open(struct io_ctx *ctx, const char *label, struct strata_opts *opts,
-            unsigned flags, bool snapshot);
+            unsigned flags, unsigned mode);
 /* qemu-io's message for a failed open of `label` (NULL: options only),
  * without the image's name (label, or opts' file.filename) leading the
  * library's message a second time; frees err; returns 1. */

@@ -141,7 +141,9 @@ static void usage(void)
            "  -h, --help            this help\n"
            "  -V, --version         print the version\n\n"
            "  -s, --snapshot        writes go to a temporary overlay, the image is only read\n"
-           "-C (--copy-on-read) and -T (--trace) are refused.\n"
+           "  -C, --copy-on-read    reads copy what they find in the backing chain into\n"
+           "                        the image\n"
+           "-T (--trace) is refused.\n"
            "Run '%s -c help' for the list of commands.\n",
            tool_progname(), tool_progname(), tool_progname(), tool_progname());
 }
@@ -162,7 +164,7 @@ static int check_discard(const char *mode)
  * the problem, as QEMU's does; a key that no option gives is asked for
  * (or read from --key-file) as the other tools ask for it. */
 static int open_initial(struct io_ctx *ctx, const struct tool_image *img, unsigned flags,
-                        bool snapshot)
+                        unsigned mode)
 {
     struct strata_error *err = NULL;
     struct strata_opts *opts = NULL;
@@ -174,8 +176,8 @@ static int open_initial(struct io_ctx *ctx, const struct tool_image *img, unsign
         return io_open_failed(label, NULL, err, -ENOENT);
     if (tool_image_opts(img, &opts, &err) < 0)
         return io_open_failed(label, NULL, err, -EINVAL);
-    if (snapshot)
-        return io_open(ctx, label, opts, flags, true);
+    if (mode)
+        return io_open(ctx, label, opts, flags, mode);
     if (img->kind == TOOL_IMAGE_CONFIG)
         ret = tool_image_open(img, flags, &node, &err);
     else
@@ -224,7 +226,8 @@ int main(int argc, char **argv)
     struct strata_error *err = NULL;
     const char *cmds[IO_MAX_COMMANDS];
     int ncmds = 0, c;
-    bool readonly = false, snapshot = false;
+    bool readonly = false;
+    unsigned mode = 0;
     unsigned cache_flags = 0;
     struct io_ctx ctx = { 0 };
 
@@ -255,10 +258,8 @@ int main(int argc, char **argv)
             cmds[ncmds++] = optarg;
             break;
         case 'r': readonly = true; break;
-        case 's': snapshot = true; break;
-        case 'C':
-            tool_error("-C: copy-on-read is not supported");
-            return 1;
+        case 's': mode |= IO_OPEN_SNAPSHOT; break;
+        case 'C': mode |= IO_OPEN_COR; break;
         case 'T':
             tool_error("-T: tracing is not supported");
             return 1;
@@ -298,7 +299,7 @@ int main(int argc, char **argv)
     if (n == 1) {
         unsigned flags = (readonly ? 0 : STRATA_O_RDWR) |
                          (tc.force_share ? STRATA_O_FORCE_SHARE : 0) | cache_flags;
-        if (open_initial(&ctx, &img, flags, snapshot))
+        if (open_initial(&ctx, &img, flags, mode))
             return 1;
     }
 
