@@ -55,21 +55,6 @@ save_base() {
     fi
 }
 
-# io_script COUNT SIZE SPAN MAXLEN: strata-io -c arguments for COUNT writes
-# of a pattern each at pseudo-random offsets below SPAN, lengths up to
-# MAXLEN (multiples of 512), a flush after every third, from $SEED.
-io_script() {
-    awk -v n="$1" -v span="$2" -v maxlen="$3" -v seed="$SEED" 'BEGIN {
-        srand(seed)
-        for (i = 1; i <= n; i++) {
-            len = 512 * (1 + int(rand() * maxlen / 512))
-            off = 512 * int(rand() * (span - len) / 512)
-            printf "-c\nwrite -q -P %d %d %d\n", 1 + (i % 250), off, len
-            if (i % 3 == 0) printf "-c\nflush\n"
-        }
-    }'
-}
-
 run_io() { # STACK SCRIPT-FILE: strata-io with the script's commands
     local stack=$1 script=$2 args=()
     mapfile -t args <"$script"
@@ -370,7 +355,7 @@ check_qcow() {
 # ------------------------------------------------------------ image operations
 # The operations below change metadata only, or data the guest must see
 # whole or not at all: each state's guest content must be one of the
-# allowed dumps ($W/allowed.*.raw).
+# allowed dumps ($W/allowed.*.raw; check_allowed in lib.sh).
 
 # logged_image: --image-opts for a qcow2 image whose file is logged
 # (stream 0), and its backing file too (stream 2) when $IMG2 is given.
@@ -379,23 +364,6 @@ logged_image() {
     [ -n "${1:-}" ] &&
         o="$o,backing.driver=qcow2,backing.file.driver=logwrites,backing.file.log=$W/log,backing.file.stream=2,backing.file.file.filename=$IMG2"
     echo "$o"
-}
-
-dump() { # IMG OUT: the guest's content through strata
-    strata-img convert -f qcow2 -O raw "$1" "$2" 2>"$W/convert.err" ||
-        { cat "$W/convert.err" >&2; fail "${STATE:-$WORKLOAD}: $1 does not open"; }
-}
-
-# check_allowed: metadata, and the guest content is one of the allowed.
-check_allowed() {
-    local a
-    check_metadata qcow2 "$W/s.img"
-    [ ! -f "$W/s2.img" ] || check_metadata qcow2 "$W/s2.img"
-    dump "$W/s.img" "$W/g.raw"
-    for a in "$W"/allowed.*.raw; do
-        cmp -s "$W/g.raw" "$a" && return 0
-    done
-    fail "$STATE: the guest sees neither the content before the operation nor after it"
 }
 
 # fill_image IMG PATTERN...: writes 64 KiB of each pattern, 256 KiB apart.
@@ -546,25 +514,6 @@ wl_commit() {
     fi
     for_each_state check_commit -s 0 -s 2
 }
-# clusters_old_or_new RAW CLUSTER-SIZE: each cluster of RAW is the same
-# cluster of $W/backing.old.raw or of $W/backing.new.raw.
-clusters_old_or_new() {
-    local bad
-    bad=$({ cmp -l "$1" "$W/backing.old.raw" | awk -v cs="$2" '{ print "old", int(($1 - 1) / cs) }'
-            cmp -l "$1" "$W/backing.new.raw" | awk -v cs="$2" '{ print "new", int(($1 - 1) / cs) }'
-          } | awk '{ d[$2] = d[$2] " " $1 }
-                   END { for (c in d) if (d[c] ~ /old/ && d[c] ~ /new/) print c }')
-    [ -z "$bad" ] || { echo "clusters neither old nor new: $bad" >&2; return 1; }
-}
-check_commit() {
-    check_allowed
-    dump "$W/s2.img" "$W/b.raw"
-    [ "$(stat -c %s "$W/b.raw")" = "$(stat -c %s "$W/backing.old.raw")" ] ||
-        fail "$STATE: the backing file changed its size"
-    clusters_old_or_new "$W/b.raw" 4096 ||
-        fail "$STATE: a cluster of the backing file is neither its old nor its new content"
-}
-
 ALL_WORKLOADS=(qcow2-alloc luks1-keys luks2-keys compressed discard-zero encrypted snapshot
                resize qcow amend rebase commit luks-restore luks-format)
 # make check's part: the main paths, in about half a minute.
