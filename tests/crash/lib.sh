@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# lib.sh - sourced by tests/crash/crashtest.sh (after tests/sh/lib/common.sh):
-# runs a workload through logwrites nodes and checks every crash state
-# strata-replay names for its log.
+# lib.sh - sourced by tests/crash/crashtest.sh and against-qemu.sh (after
+# tests/sh/lib/common.sh): runs a workload through logwrites nodes and
+# checks every crash state strata-replay names for its log.
 #
 # Streams: 0 is the image file (below the format), 1 the guest's requests
 # (above the format), 2 a second file (a backing file).  A workload runs on
@@ -140,4 +140,57 @@ start_workload() {
     IMG2=$W/run/s2.img
     rm -rf "$W"
     mkdir -p "$W/run"
+}
+
+# io_script COUNT SIZE SPAN MAXLEN: strata-io -c arguments for COUNT writes
+# of a pattern each at pseudo-random offsets below SPAN, lengths up to
+# MAXLEN (multiples of 512), a flush after every third, from $SEED.
+io_script() {
+    awk -v n="$1" -v span="$2" -v maxlen="$3" -v seed="$SEED" 'BEGIN {
+        srand(seed)
+        for (i = 1; i <= n; i++) {
+            len = 512 * (1 + int(rand() * maxlen / 512))
+            off = 512 * int(rand() * (span - len) / 512)
+            printf "-c\nwrite -q -P %d %d %d\n", 1 + (i % 250), off, len
+            if (i % 3 == 0) printf "-c\nflush\n"
+        }
+    }'
+}
+
+dump() { # IMG OUT: the guest's content through strata
+    strata-img convert -f qcow2 -O raw "$1" "$2" 2>"$W/convert.err" ||
+        { cat "$W/convert.err" >&2; fail "${STATE:-$WORKLOAD}: $1 does not open"; }
+}
+
+# check_allowed: metadata, and the guest content is one of the allowed.
+check_allowed() {
+    local a
+    check_metadata qcow2 "$W/s.img"
+    [ ! -f "$W/s2.img" ] || check_metadata qcow2 "$W/s2.img"
+    dump "$W/s.img" "$W/g.raw"
+    for a in "$W"/allowed.*.raw; do
+        cmp -s "$W/g.raw" "$a" && return 0
+    done
+    fail "$STATE: the guest sees neither the content before the operation nor after it"
+}
+
+# clusters_old_or_new RAW CLUSTER-SIZE: each cluster of RAW is the same
+# cluster of $W/backing.old.raw or of $W/backing.new.raw.
+clusters_old_or_new() {
+    local bad
+    bad=$({ cmp -l "$1" "$W/backing.old.raw" | awk -v cs="$2" '{ print "old", int(($1 - 1) / cs) }'
+            cmp -l "$1" "$W/backing.new.raw" | awk -v cs="$2" '{ print "new", int(($1 - 1) / cs) }'
+          } | awk '{ d[$2] = d[$2] " " $1 }
+                   END { for (c in d) if (d[c] ~ /old/ && d[c] ~ /new/) print c }')
+    [ -z "$bad" ] || { echo "clusters neither old nor new: $bad" >&2; return 1; }
+}
+# check_commit: after a commit's cut, the overlay's view is as before
+# ($W/allowed.before.raw) and its backing file holds each cluster old or new.
+check_commit() {
+    check_allowed
+    dump "$W/s2.img" "$W/b.raw"
+    [ "$(stat -c %s "$W/b.raw")" = "$(stat -c %s "$W/backing.old.raw")" ] ||
+        fail "$STATE: the backing file changed its size"
+    clusters_old_or_new "$W/b.raw" 4096 ||
+        fail "$STATE: a cluster of the backing file is neither its old nor its new content"
 }
