@@ -18,6 +18,11 @@ struct convert {
     const char *dst_name;
     uint64_t min_sparse;        /* -S; 0 writes every byte */
     bool compress;              /* -c: data goes through strata_pwrite_compressed */
+    uint64_t cluster;           /* -c: the target's cluster size */
+    /* -B or -o backing_file: ranges the sources leave to their backing files
+     * stay unallocated in the target, so that its backing file shows. */
+    bool target_backing;
+    bool target_new;
     uint8_t *zero_buf;          /* for -S 0 */
     uint64_t done, total;
     struct tool_progress progress;
@@ -25,9 +30,13 @@ struct convert {
 
 /* True when the target already reads as zeros over [off, off+len): through
  * its backing chain, so that a format's unallocated clusters with nothing
- * below count, as they do for qemu-img, and stay unallocated. */
+ * below count, as they do for qemu-img, and stay unallocated.  A new target
+ * with a backing file gets zeros written wherever its backing file reaches,
+ * as qemu-img writes them: only past the backing file's end are they left
+ * out. */
 static bool target_reads_zero(struct convert *cv, uint64_t off, uint64_t len)
 {
+    bool past_backing_only = cv->target_backing && cv->target_new;
     while (len > 0) {
         struct strata_block_status bs = { 0 };
         int depth;
@@ -35,6 +44,8 @@ static bool target_reads_zero(struct convert *cv, uint64_t off, uint64_t len)
             bs.pnum == 0)
             return false;
         if (!(bs.flags & STRATA_BS_ZERO))
+            return false;
+        if (past_backing_only && (depth > 0 || (bs.flags & STRATA_BS_ALLOCATED)))
             return false;
         uint64_t n = bs.pnum < len ? bs.pnum : len;
         off += n;
@@ -122,6 +133,7 @@ struct convert_pipe {
     int bs_src;
     uint64_t bs_end;
     unsigned bs_flags;
+    bool bs_below;              /* found in a backing file of the source */
     /* Writing: whose turn it is, progress and the first failure. */
     pthread_mutex_t lock;
     pthread_cond_t turn;
@@ -135,6 +147,7 @@ struct convert_chunk {
     uint64_t seq, dst_off, src_off, len;
     int src;
     bool zero;                  /* block status said zeros: nothing is read */
+    bool skip;                  /* left to the target's backing file */
 };
 
 /* Takes the next chunk: 1, 0 when the sources are done, or -errno with
@@ -169,12 +182,26 @@ static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
         p->bs_src = i;
         p->bs_end = off + bs.pnum;
         p->bs_flags = bs.flags;
+        p->bs_below = depth > 0;
     }
-    if (p->bs_end - off < n && !cv->compress)
-        n = p->bs_end - off;
+    bool skip = cv->target_backing && p->bs_below;
+    bool zero = (p->bs_flags & STRATA_BS_ZERO) && !cv->compress;
+    uint64_t avail = p->bs_end - off;
+    if (cv->compress && cv->target_backing && cv->cluster) {
+        /* Whole clusters are compressed: a range shorter than one is
+         * copied with the rest of its cluster, as qemu-img does. */
+        if (avail < cv->cluster) {
+            n = len - off < cv->cluster ? len - off : cv->cluster;
+            skip = false;
+        } else if (avail / cv->cluster * cv->cluster < n) {
+            n = avail / cv->cluster * cv->cluster;
+        }
+    } else if (avail < n && (!cv->compress || cv->target_backing)) {
+        n = avail;
+    }
     *c = (struct convert_chunk){ .seq = p->next_seq++, .dst_off = p->base + off,
                                  .src_off = off, .len = n, .src = i,
-                                 .zero = (p->bs_flags & STRATA_BS_ZERO) && !cv->compress };
+                                 .zero = zero && !skip, .skip = skip };
     p->off += n;
     return 1;
 }
@@ -182,6 +209,8 @@ static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
 static int write_chunk(struct convert *cv, const struct convert_chunk *c, const uint8_t *buf,
                        struct strata_error **errp)
 {
+    if (c->skip)
+        return 0;
     int ret = c->zero ? put_zero(cv, c->dst_off, c->len, errp)
                       : put_data(cv, c->dst_off, buf, c->len, errp);
     if (ret < 0)
@@ -228,7 +257,7 @@ static void *pipe_main(void *arg)
         if (got <= 0)
             break;
         int ret = 0;
-        if (!c.zero) {
+        if (!c.zero && !c.skip) {
             ret = strata_pread(p->srcs[c.src], c.src_off, c.len, buf, 0, &err);
             if (ret < 0)
                 strata_error_prefix(&err, "error while reading at byte %" PRIu64, c.src_off);
@@ -345,7 +374,7 @@ static int open_target(const struct tool_image *t, bool create, const char *fmt,
 
 enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG };
 
-static const char *out_fmt, *target_config;
+static const char *out_fmt, *target_config, *backing, *backing_fmt;
 static bool no_create, compress, target_opts;
 static uint64_t min_sparse = 4096;
 /* -m and -W, as qemu-img's: requests in flight, and writes out of order. */
@@ -434,6 +463,10 @@ static int run(struct img_args *a)
     }
     if (!out_fmt)
         out_fmt = "raw";
+    if (no_create && (co->opts || co->want_help)) {
+        tool_error("-o has no effect when skipping image creation");
+        goto out;
+    }
     if (co->want_help) {
         const struct strata_driver *drv = img_find_format(out_fmt, &err);
         if (!drv) {
@@ -444,8 +477,6 @@ static int run(struct img_args *a)
         status = 0;
         goto out;
     }
-    if (no_create && co->opts)
-        tool_warning("-o has no effect when the target is not created (-n)");
     if (compress && !no_create &&
         !tool_driver_has(img_find_format(out_fmt, NULL),
                          offsetof(struct strata_driver, pwrite_compressed))) {
@@ -474,6 +505,32 @@ static int run(struct img_args *a)
         }
         total += (uint64_t)len;
     }
+
+    /* -B and -F are -o backing_file and backing_fmt; with -n, -B alone
+     * says that the existing target has a backing file. */
+    if (!no_create && (backing || backing_fmt)) {
+        if (!co->opts && !(co->opts = strata_opts_new())) {
+            tool_error("out of memory");
+            goto out;
+        }
+        if (backing)
+            strata_opts_set(co->opts, "backing_file", backing);
+        if (backing_fmt)
+            strata_opts_set(co->opts, "backing_fmt", backing_fmt);
+    }
+    const char *target_backing = no_create ? backing
+                                 : co->opts ? strata_opts_get(co->opts, "backing_file") : NULL;
+    if (target_backing && nsrc > 1) {
+        tool_error("Having a backing file for the target makes no sense when "
+                   "concatenating multiple input images");
+        goto out;
+    }
+    if (target_backing && !no_create && !strata_opts_get(co->opts, "backing_fmt")) {
+        tool_error("Use of backing file requires explicit backing format");
+        goto out;
+    }
+    cv.target_backing = target_backing != NULL;
+    cv.target_new = !no_create;
 
     ret = open_target(&target, !no_create, out_fmt, total, co->opts, dst_flags,
                       &cv.dst, &err);
@@ -504,6 +561,7 @@ static int run(struct img_args *a)
         if (info && strata_image_info(fmt, info, NULL) == 0 &&
             strata_info_get_int(info, "cluster-size", &cs) && cs > 0 && min_sparse)
             cv.min_sparse = (uint64_t)cs;
+        cv.cluster = cs > 0 ? (uint64_t)cs : 0;
         strata_info_free(info);
         cv.compress = true;
     }
@@ -547,7 +605,8 @@ out:
 const struct img_command img_cmd_convert = {
     .name = "convert",
     .synopsis = "convert [--object OBJ] [--image-opts | --config FILE] [-U] [-p] [-q] [-n]\n"
-                "                   [-f FMT] [-t CACHE] [-O OUTPUT_FMT] [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
+                "                   [-f FMT] [-t CACHE] [-O OUTPUT_FMT] [-B BACKING [-F BACKING_FMT]]\n"
+                "                   [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
                 "                   [-m NUM] [-W]\n"
                 "                   [--target-image-opts | --target-config FILE]\n"
                 "                   FILENAME [FILENAME2 ...] OUTPUT_FILENAME",
@@ -556,6 +615,13 @@ const struct img_command img_cmd_convert = {
     .options = (const struct img_option[]){
         { 'O', NULL, "OUTPUT_FMT", .value = &out_fmt,
           .help = "format of the target (default: raw)" },
+        { 'B', NULL, "BACKING", .value = &backing,
+          .help = "the new target's backing file; ranges the source\n"
+                  "leaves to its own backing file stay unallocated (with\n"
+                  "-n: the target already has this backing file)" },
+        { 'F', NULL, "BACKING_FMT", .value = &backing_fmt,
+          .help = "format of the backing file (required with -B\n"
+                  "unless -o backing_fmt= names it)" },
         { 't', NULL, "CACHE",
           .help = "the target's cache mode: unsafe (default, as qemu-img:\n"
                   "the data is left in the host page cache) or writeback,\n"
