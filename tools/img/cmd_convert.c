@@ -23,6 +23,10 @@ struct convert {
      * stay unallocated in the target, so that its backing file shows. */
     bool target_backing;
     bool target_new;
+    /* --salvage: a range whose block status or data cannot be read is
+     * narrowed down to 512-byte sectors; those are copied as data or, when
+     * unreadable, as zeros, with a warning each unless -q. */
+    bool salvage, quiet;
     uint8_t *zero_buf;          /* for -S 0 */
     uint64_t done, total;
     struct tool_progress progress;
@@ -150,6 +154,81 @@ struct convert_chunk {
     bool skip;                  /* left to the target's backing file */
 };
 
+#define SALVAGE_SECTOR 512u
+
+/* Block status of [off, len) of a source, through its backing chain.  With
+ * --salvage a failing query is retried on a quarter of the range, down to
+ * one sector, which is then taken as data, as qemu-img does. */
+static int source_status(struct convert *cv, struct strata_node *src, const char *name,
+                         uint64_t off, uint64_t len, struct strata_block_status *bs,
+                         int *depth, struct strata_error **errp)
+{
+    uint64_t sectors = (len - off + SALVAGE_SECTOR - 1) / SALVAGE_SECTOR;
+    for (;;) {
+        struct strata_error *err = NULL;
+        uint64_t n = sectors * SALVAGE_SECTOR < len - off ? sectors * SALVAGE_SECTOR : len - off;
+        *bs = (struct strata_block_status){ 0 };
+        *depth = 0;
+        int ret = strata_block_status_above(src, off, n, bs, depth, &err);
+        if (ret >= 0 && bs->pnum == 0)
+            ret = strata_error_set(&err, EIO, "%s: block status at offset %" PRIu64
+                                   " made no progress", name, off);
+        if (ret >= 0)
+            return 0;
+        if (!cv->salvage) {
+            strata_error_propagate(errp, &err);
+            strata_error_prefix(errp, "%s: block status at offset %" PRIu64, name, off);
+            return ret;
+        }
+        strata_error_free(err);
+        if (sectors > 1) {
+            sectors = (sectors + 3) / 4;
+            continue;
+        }
+        if (!cv->quiet)
+            tool_warning("error while reading block status at offset %" PRIu64 ": %s",
+                         off, strerror(-ret));
+        *bs = (struct strata_block_status){ .pnum = n,
+                                            .flags = STRATA_BS_DATA | STRATA_BS_ALLOCATED };
+        return 0;
+    }
+}
+
+/* --salvage: qemu-img first walks the sources' block status to size its
+ * progress bar, so every range whose status cannot be read is warned about
+ * once before the copy and once during it. */
+static void salvage_status_walk(struct convert *cv, struct strata_node **srcs,
+                                const struct tool_image *imgs, int nsrc)
+{
+    for (int i = 0; i < nsrc; i++) {
+        uint64_t len = (uint64_t)strata_get_length(srcs[i]);
+        for (uint64_t off = 0; off < len; ) {
+            struct strata_block_status bs;
+            int depth;
+            if (source_status(cv, srcs[i], imgs[i].spec, off, len, &bs, &depth, NULL) < 0)
+                break;
+            off += bs.pnum;
+        }
+    }
+}
+
+/* Reads a chunk the source failed to read in one request, sector by
+ * sector; unreadable sectors read as zeros. */
+static void salvage_read(struct convert *cv, struct strata_node *src, uint64_t off,
+                         uint64_t len, uint8_t *buf)
+{
+    for (uint64_t pos = 0; pos < len; pos += SALVAGE_SECTOR) {
+        uint64_t n = len - pos < SALVAGE_SECTOR ? len - pos : SALVAGE_SECTOR;
+        int ret = strata_pread(src, off + pos, n, buf + pos, 0, NULL);
+        if (ret < 0) {
+            if (!cv->quiet)
+                tool_warning("error while reading offset %" PRIu64 ": %s", off + pos,
+                             strerror(-ret));
+            memset(buf + pos, 0, n);
+        }
+    }
+}
+
 /* Takes the next chunk: 1, 0 when the sources are done, or -errno with
  * *errp set. */
 static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
@@ -168,17 +247,11 @@ static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
     uint64_t off = p->off, len = p->src_len;
     uint64_t n = len - off < CONVERT_BUF_SIZE ? len - off : CONVERT_BUF_SIZE;
     if (p->bs_src != i || off >= p->bs_end) {
-        const char *name = p->imgs[i].spec;
-        struct strata_block_status bs = { 0 };
-        int depth = 0;
-        int ret = strata_block_status_above(p->srcs[i], off, len - off, &bs, &depth, errp);
-        if (ret < 0) {
-            strata_error_prefix(errp, "%s: block status at offset %" PRIu64, name, off);
+        struct strata_block_status bs;
+        int depth;
+        int ret = source_status(cv, p->srcs[i], p->imgs[i].spec, off, len, &bs, &depth, errp);
+        if (ret < 0)
             return ret;
-        }
-        if (bs.pnum == 0)
-            return strata_error_set(errp, EIO, "%s: block status at offset %" PRIu64
-                                    " made no progress", name, off);
         p->bs_src = i;
         p->bs_end = off + bs.pnum;
         p->bs_flags = bs.flags;
@@ -259,6 +332,12 @@ static void *pipe_main(void *arg)
         int ret = 0;
         if (!c.zero && !c.skip) {
             ret = strata_pread(p->srcs[c.src], c.src_off, c.len, buf, 0, &err);
+            if (ret < 0 && cv->salvage) {
+                strata_error_free(err);
+                err = NULL;
+                salvage_read(cv, p->srcs[c.src], c.src_off, c.len, buf);
+                ret = 0;
+            }
             if (ret < 0)
                 strata_error_prefix(&err, "error while reading at byte %" PRIu64, c.src_off);
         }
@@ -372,10 +451,10 @@ static int open_target(const struct tool_image *t, bool create, const char *fmt,
     return tool_image_open(t, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN | flags, dstp, errp);
 }
 
-enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG };
+enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG, OPT_SALVAGE };
 
 static const char *out_fmt, *target_config, *backing, *backing_fmt;
-static bool no_create, compress, target_opts;
+static bool no_create, compress, target_opts, salvage;
 static uint64_t min_sparse = 4096;
 /* -m and -W, as qemu-img's: requests in flight, and writes out of order. */
 static unsigned inflight = 8;
@@ -574,10 +653,17 @@ static int run(struct img_args *a)
     if (cv.zero_buf)
         memset(cv.zero_buf, 0, CONVERT_BUF_SIZE);
 
+    cv.salvage = salvage;
+    cv.quiet = a->quiet;
+    if (salvage)
+        salvage_status_walk(&cv, srcs, imgs, nsrc);
     tool_progress_start(&cv.progress, a->progress);
     /* Compressed clusters are appended to the image as they come: kept in
      * order, so that the layout does not depend on thread timing. */
-    ret = copy_sources(&cv, srcs, imgs, nsrc, inflight, !out_of_order || compress, &err);
+    /* --salvage copies one request at a time, so that its warnings come in
+     * the order of the offsets they name. */
+    ret = copy_sources(&cv, srcs, imgs, nsrc, salvage ? 1 : inflight,
+                       !out_of_order || compress, &err);
     if (ret < 0) {
         tool_progress_end(&cv.progress);
         status = tool_fail(err, ret, target.spec);
@@ -607,7 +693,7 @@ const struct img_command img_cmd_convert = {
     .synopsis = "convert [--object OBJ] [--image-opts | --config FILE] [-U] [-p] [-q] [-n]\n"
                 "                   [-f FMT] [-t CACHE] [-O OUTPUT_FMT] [-B BACKING [-F BACKING_FMT]]\n"
                 "                   [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
-                "                   [-m NUM] [-W]\n"
+                "                   [-m NUM] [-W] [--salvage]\n"
                 "                   [--target-image-opts | --target-config FILE]\n"
                 "                   FILENAME [FILENAME2 ...] OUTPUT_FILENAME",
     .summary = "Copy one or more images (joined end to end) into OUTPUT_FILENAME.",
@@ -641,6 +727,11 @@ const struct img_command img_cmd_convert = {
         { 'W', NULL, NULL, .flag = &out_of_order,
           .help = "write chunks as soon as they are read, out of order\n"
                   "(default: the target is written in order)" },
+        { OPT_SALVAGE, "salvage", NULL, .flag = &salvage,
+          .help = "go on past read errors: a sector whose block status\n"
+                  "cannot be read is copied as data, one that cannot be\n"
+                  "read is written as zeros, each with a warning (not\n"
+                  "with -q); requests are then made one at a time" },
         { OPT_TARGET_IMAGE_OPTS, "target-image-opts", NULL, .flag = &target_opts,
           .help = "OUTPUT_FILENAME is dotted options (requires -n)" },
         { OPT_TARGET_CONFIG, "target-config", "FILE", .value = &target_config,
