@@ -187,7 +187,9 @@ static int run(struct img_args *a)
     }
     /* Printed once the options passed the library's checks, so that a
      * refused command prints only its error. */
-    int r = strata_image_create(fmt, filename, size, co->opts, &err);
+    /* qemu-img makes whole 512-byte sectors and names the size asked for. */
+    uint64_t made = size > UINT64_MAX - 511 ? size : (size + 511) / 512 * 512;
+    int r = strata_image_create(fmt, filename, made, co->opts, &err);
     if (r < 0) {
         ret = tool_fail(err, r, filename);
         goto out;

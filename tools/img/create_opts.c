@@ -7,9 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* qemu-img refuses a list that is empty, starts with a comma or ends with
+ * one that is not doubled (an escaped comma), before it looks at the keys. */
+static bool valid_option_list(const char *arg)
+{
+    if (!arg[0] || arg[0] == ',')
+        return false;
+    size_t len = strlen(arg), i = len;
+    while (i > 0 && arg[i - 1] == ',')
+        i--;
+    return (len - i) % 2 == 0;
+}
+
 int img_opts_add(struct img_create_opts *co, const char *arg,
                  struct strata_error **errp)
 {
+    if (!valid_option_list(arg)) {
+        char *shown = tool_hide_secrets(arg);
+        strata_error_set(errp, EINVAL, "Invalid option list: %s", shown ? shown : "...");
+        free(shown);
+        return -EINVAL;
+    }
     if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
         co->want_help = true;
         return 0;

@@ -122,6 +122,17 @@ int img_opts_take_size(struct img_create_opts *co, const char *key,
  * "Snapshot list:" table; used by snapshot -l and info. */
 void img_print_snapshot_list(const struct strata_info *list);
 
+/* -l SNAPSHOT of convert and measure: an id or name, or the id and name of
+ * "snapshot.id=ID,snapshot.name=NAME". */
+struct img_snapshot_ref {
+    bool given;
+    const char *id_or_name;     /* the plain form */
+    char *id, *name;            /* the snapshot.* form */
+};
+/* 0, or 1 after qemu-img's messages for a list it cannot parse. */
+int img_snapshot_arg(const char *arg, struct img_snapshot_ref *ref);
+void img_snapshot_ref_free(struct img_snapshot_ref *ref);
+
 /* Looks up the driver for -f/-O, with a message naming the format. */
 const struct strata_driver *img_find_format(const char *name,
                                             struct strata_error **errp);
