@@ -152,6 +152,7 @@ struct convert_chunk {
     int src;
     bool zero;                  /* block status said zeros: nothing is read */
     bool skip;                  /* left to the target's backing file */
+    bool counted;               /* counts for -p, as qemu-img counts it */
 };
 
 #define SALVAGE_SECTOR 512u
@@ -191,24 +192,6 @@ static int source_status(struct convert *cv, struct strata_node *src, const char
         *bs = (struct strata_block_status){ .pnum = n,
                                             .flags = STRATA_BS_DATA | STRATA_BS_ALLOCATED };
         return 0;
-    }
-}
-
-/* --salvage: qemu-img first walks the sources' block status to size its
- * progress bar, so every range whose status cannot be read is warned about
- * once before the copy and once during it. */
-static void salvage_status_walk(struct convert *cv, struct strata_node **srcs,
-                                const struct tool_image *imgs, int nsrc)
-{
-    for (int i = 0; i < nsrc; i++) {
-        uint64_t len = (uint64_t)strata_get_length(srcs[i]);
-        for (uint64_t off = 0; off < len; ) {
-            struct strata_block_status bs;
-            int depth;
-            if (source_status(cv, srcs[i], imgs[i].spec, off, len, &bs, &depth, NULL) < 0)
-                break;
-            off += bs.pnum;
-        }
     }
 }
 
@@ -259,6 +242,7 @@ static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
     }
     bool skip = cv->target_backing && p->bs_below;
     bool zero = (p->bs_flags & STRATA_BS_ZERO) && !cv->compress;
+    bool forced = false;
     uint64_t avail = p->bs_end - off;
     if (cv->compress && cv->target_backing && cv->cluster) {
         /* Whole clusters are compressed: a range shorter than one is
@@ -266,6 +250,7 @@ static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
         if (avail < cv->cluster) {
             n = len - off < cv->cluster ? len - off : cv->cluster;
             skip = false;
+            forced = true;
         } else if (avail / cv->cluster * cv->cluster < n) {
             n = avail / cv->cluster * cv->cluster;
         }
@@ -274,7 +259,9 @@ static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
     }
     *c = (struct convert_chunk){ .seq = p->next_seq++, .dst_off = p->base + off,
                                  .src_off = off, .len = n, .src = i,
-                                 .zero = zero && !skip, .skip = skip };
+                                 .zero = zero && !skip, .skip = skip,
+                                 .counted = !skip && (forced || cv->min_sparse == 0 ||
+                                                      !(p->bs_flags & STRATA_BS_ZERO)) };
     p->off += n;
     return 1;
 }
@@ -360,13 +347,34 @@ static void *pipe_main(void *arg)
         }
         pthread_mutex_lock(&p->lock);
         p->write_seq++;
-        cv->done += c.len;
-        tool_progress_update(&cv->progress, cv->done, cv->total);
+        if (c.counted) {
+            cv->done += c.len;
+            tool_progress_update(&cv->progress, cv->done, cv->total);
+        }
         pthread_cond_broadcast(&p->turn);
         pthread_mutex_unlock(&p->lock);
     }
     free(buf);
     return NULL;
+}
+
+/* As qemu-img, -p counts only what is copied as data (and with -S 0 the
+ * zeros written too), so the sources' chunks are walked once before the
+ * copy.  That walk is also where --salvage first warns of block status
+ * that cannot be read. */
+static int count_copied(struct convert *cv, struct strata_node **srcs,
+                        const struct tool_image *imgs, int nsrc, struct strata_error **errp)
+{
+    struct convert_pipe p = { .cv = cv, .srcs = srcs, .imgs = imgs, .nsrc = nsrc,
+                              .bs_src = -1,
+                              .src_len = nsrc ? (uint64_t)strata_get_length(srcs[0]) : 0 };
+    struct convert_chunk c;
+    int got;
+    cv->total = 0;
+    while ((got = next_chunk(&p, &c, errp)) > 0)
+        if (c.counted)
+            cv->total += c.len;
+    return got;
 }
 
 static int copy_sources(struct convert *cv, struct strata_node **srcs,
@@ -655,9 +663,12 @@ static int run(struct img_args *a)
 
     cv.salvage = salvage;
     cv.quiet = a->quiet;
-    if (salvage)
-        salvage_status_walk(&cv, srcs, imgs, nsrc);
     tool_progress_start(&cv.progress, a->progress);
+    if ((a->progress || salvage) && (ret = count_copied(&cv, srcs, imgs, nsrc, &err)) < 0) {
+        tool_progress_end(&cv.progress);
+        status = tool_fail(err, ret, target.spec);
+        goto out;
+    }
     /* Compressed clusters are appended to the image as they come: kept in
      * order, so that the layout does not depend on thread timing. */
     /* --salvage copies one request at a time, so that its warnings come in
