@@ -81,18 +81,6 @@ static void refuse_unnamed_backing_format(const char *image, const char *backing
     strata_close(n);
 }
 
-static void print_formatting(const char *filename, const char *fmt, uint64_t size,
-                             const struct strata_opts *opts)
-{
-    printf("Formatting '%s', fmt=%s size=%" PRIu64, filename, fmt, size);
-    const char *k, *v;
-    for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
-        if (v[0] != '%')    /* a typed or --key-file key: no id to show */
-            printf(" %s=%s", k, v);
-    putchar('\n');
-    fflush(stdout);
-}
-
 static const char *backing, *backing_fmt;
 static bool unsafe;
 
@@ -195,7 +183,7 @@ static int run(struct img_args *a)
         goto out;
     }
     if (!a->quiet)
-        print_formatting(filename, fmt, size, co->opts);
+        img_print_formatting(filename, fmt, size, co->opts);
     ret = 0;
 out:
     return ret;

@@ -133,6 +133,12 @@ struct img_snapshot_ref {
 int img_snapshot_arg(const char *arg, struct img_snapshot_ref *ref);
 void img_snapshot_ref_free(struct img_snapshot_ref *ref);
 
+/* create's "Formatting 'FILE', fmt=FMT ..." line, as qemu-img prints it:
+ * the options of FMT and of the file protocol in qemu-img's order, with
+ * their defaults; SIZE as asked for. */
+void img_print_formatting(const char *filename, const char *fmt, uint64_t size,
+                          const struct strata_opts *opts);
+
 /* Looks up the driver for -f/-O, with a message naming the format. */
 const struct strata_driver *img_find_format(const char *name,
                                             struct strata_error **errp);
