@@ -75,16 +75,16 @@ static int run(struct img_args *a)
     if (n < 0)
         goto out;
     if (n > 0) {
-        unsigned flags = STRATA_O_NO_IO | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
+        /* A snapshot is read through the image's tables, so it needs I/O. */
+        unsigned flags = (snap.given ? 0 : STRATA_O_NO_IO) |
+                         (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
         ret = tool_image_open(&img, flags, &src, &err);
         if (ret < 0) {
             status = tool_fail(err, ret, img.spec);
             goto out;
         }
-        if (snap.given) {
-            tool_error("%s: measuring an internal snapshot (-l) is not supported", img.spec);
+        if (snap.given && img_snapshot_load(src, &snap) != 0)
             goto out;
-        }
         int64_t len = strata_get_length(src);
         if (len < 0) {
             tool_error("%s: cannot read the image size: %s", img.spec, strerror((int)-len));
@@ -100,20 +100,6 @@ static int run(struct img_args *a)
     if (!tool_driver_has(drv, offsetof(struct strata_driver, measure))) {
         tool_error("measure is not supported by format '%s'", out_fmt);
         goto out;
-    }
-    if (n > 0) {
-        unsigned flags = STRATA_O_NO_IO | (tc.force_share ? STRATA_O_FORCE_SHARE : 0);
-        ret = tool_image_open(&img, flags, &src, &err);
-        if (ret < 0) {
-            status = tool_fail(err, ret, img.spec);
-            goto out;
-        }
-        int64_t len = strata_get_length(src);
-        if (len < 0) {
-            tool_error("%s: cannot read the image size: %s", img.spec, strerror((int)-len));
-            goto out;
-        }
-        size = (uint64_t)len;
     }
     struct strata_measure m = { 0 };
     ret = strata_image_measure(out_fmt, a->co.opts, size, src, &m, &err);
@@ -163,9 +149,8 @@ const struct img_command img_cmd_measure = {
         { OPT_SIZE, "size", "SIZE",
           .help = "measure a new, empty image of SIZE bytes" },
         { 'l', NULL, "SNAPSHOT",
-          .help = "an internal snapshot of FILENAME (ID or NAME, or\n"
-                  "snapshot.id=ID,snapshot.name=NAME): the list is\n"
-                  "checked, measuring a snapshot is refused" },
+          .help = "measure this internal snapshot of FILENAME (ID or\n"
+                  "NAME, or snapshot.id=ID,snapshot.name=NAME)" },
         { 0 },
     },
     .notes = "-o holds the creation options of FMT; -f, -U, --image-opts and --config\n"

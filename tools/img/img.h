@@ -131,6 +131,9 @@ struct img_snapshot_ref {
 };
 /* 0, or 1 after qemu-img's messages for a list it cannot parse. */
 int img_snapshot_arg(const char *arg, struct img_snapshot_ref *ref);
+/* Makes the read-only node read as the snapshot: 0, or 1 after qemu-img's
+ * "Failed to load snapshot: ..." message. */
+int img_snapshot_load(struct strata_node *node, const struct img_snapshot_ref *ref);
 void img_snapshot_ref_free(struct img_snapshot_ref *ref);
 
 /* create's "Formatting 'FILE', fmt=FMT ..." line, as qemu-img prints it:
