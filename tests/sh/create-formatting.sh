@@ -21,6 +21,8 @@ done <<'LIST'
 -f qcow2 -o cluster_size=4k,lazy_refcounts=on,refcount_bits=8 a.img 1M
 -f qcow2 -o compat=0.10,preallocation=metadata a.img 1M
 -f qcow2 -o extended_l2=on,compression_type=zlib a.img 1234
+-f qcow2 -o encryption=off a.img 1M
+-f qcow -o encryption=off a.img 1M
 -f qcow2 -o data_file=d,,x.raw a.img 1M
 -f qcow2 -u -b x.raw -F raw a.img 1M
 -f raw a.img 1234

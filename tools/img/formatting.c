@@ -32,7 +32,7 @@ struct line_opt {
     { "extent_size_hint", AS_NUMBER, NULL }
 
 static const struct line_opt qcow2_line[] = {
-    { "encrypt", AS_GIVEN, NULL }, { "encrypt.format", AS_STRING, NULL },
+    { "encryption", AS_GIVEN, NULL }, { "encrypt.format", AS_STRING, NULL },
     LUKS_OPTS("encrypt."),
     { "cluster_size", AS_NUMBER, "65536" }, { "extended_l2", AS_GIVEN, "off" },
     { "preallocation", AS_STRING, NULL }, { "compression_type", AS_STRING, "zlib" },
@@ -45,7 +45,7 @@ static const struct line_opt qcow2_line[] = {
 
 static const struct line_opt qcow_line[] = {
     { "size", AS_NUMBER, NULL }, { "backing_file", AS_STRING, NULL },
-    { "backing_fmt", AS_STRING, NULL }, { "encrypt", AS_GIVEN, NULL },
+    { "backing_fmt", AS_STRING, NULL }, { "encryption", AS_GIVEN, NULL },
     { "encrypt.format", AS_STRING, NULL }, { "encrypt.key-secret", AS_STRING, NULL },
     FILE_OPTS, { NULL, 0, NULL },
 };
