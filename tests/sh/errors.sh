@@ -79,7 +79,7 @@ rc=0; "$IMG" compare -f raw -F raw good.raw missing.raw > /dev/null 2> err.txt |
 [ $rc = 2 ] && grep -q missing.raw err.txt || fail "compare with a missing file: rc $rc, $(cat err.txt)"
 
 # ------------------------------------------------------------ bad sizes and numbers
-expect_fail "12Q"   "$IMG" create -f raw new.raw 12Q
+expect_fail "Invalid image size" "$IMG" create -f raw new.raw 12Q
 expect_fail "size"  "$IMG" create -f raw new.raw
 expect_fail "1X"    "$IMG" resize -f raw good.raw 1X
 expect_fail "+1Z"   "$IMG" resize -f raw good.raw +1Z

@@ -83,4 +83,21 @@ same "bad snapshot list" measure -l snapshot.foo=bar
 same "bad --output" measure --output foo
 same "bad --size" measure --size -1
 same "unknown -O" measure -O foo base.raw
+echo "== create: sizes and the Formatting line"
+while IFS= read -r args; do
+    rm -f sz.qcow2
+    # shellcheck disable=SC2086
+    same "create $args" create -f qcow2 $args
+done <<'LIST'
+sz.qcow2 1024.0
+sz.qcow2 1024.0b
+sz.qcow2 1.5k
+sz.qcow2 -- -1024
+sz.qcow2 1kilobyte
+-o size=1024.0 sz.qcow2
+-o size=foobar sz.qcow2
+-o size=-1k sz.qcow2
+-o size=1M sz.qcow2 1M
+-o backing_file= sz.qcow2 1M
+LIST
 echo "qemu-img-parity: ok"

@@ -16,7 +16,8 @@ for fmt in raw qcow2 qcow; do
         rm -f q.img s.img
         qemu-img create -q -f $fmt q.img $size
         "$IMG" create -f $fmt s.img $size >out.txt || fail "create -f $fmt $size failed"
-        contains "fmt=$fmt size=$size" out.txt || fail "create $fmt $size says: $(cat out.txt)"
+        contains "fmt=$fmt .*size=$size " out.txt || contains "fmt=$fmt .*size=$size$" out.txt ||
+            fail "create $fmt $size says: $(cat out.txt)"
         qemu-img info --output=json q.img >q.json
         qemu-img info --output=json s.img >s.json || fail "qemu-img cannot open the $fmt image"
         [ "$(json_field s.json virtual-size)" = "$(json_field q.json virtual-size)" ] ||

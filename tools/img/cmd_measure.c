@@ -23,9 +23,7 @@ static int option(struct img_args *a, int c, const char *arg)
     case OPT_SIZE:
         if (tool_parse_size(arg, "--size", &size, &err) < 0 || size > INT64_MAX) {
             strata_error_free(err);
-            tool_error("Invalid image size specified. You may use k, M, G, T, P or E "
-                       "suffixes for");
-            tool_error("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+            img_report_bad_size();
             return 1;
         }
         have_size = true;

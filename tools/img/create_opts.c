@@ -130,6 +130,12 @@ void img_opts_print_create_help(const struct strata_driver *drv)
     }
 }
 
+void img_report_bad_size(void)
+{
+    tool_error("Invalid image size specified. You may use k, M, G, T, P or E suffixes for");
+    tool_error("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
+}
+
 int img_opts_take_size(struct img_create_opts *co, const char *key,
                        uint64_t *out, bool *found, struct strata_error **errp)
 {
