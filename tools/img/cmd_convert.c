@@ -609,16 +609,8 @@ static int run(struct img_args *a)
 
     /* -B and -F are -o backing_file and backing_fmt; with -n, -B alone
      * says that the existing target has a backing file. */
-    if (!no_create && (backing || backing_fmt)) {
-        if (!co->opts && !(co->opts = strata_opts_new())) {
-            tool_error("out of memory");
-            goto out;
-        }
-        if (backing)
-            strata_opts_set(co->opts, "backing_file", backing);
-        if (backing_fmt)
-            strata_opts_set(co->opts, "backing_fmt", backing_fmt);
-    }
+    if (!no_create && img_opts_add_backing(co, backing, backing_fmt) < 0)
+        goto out;
     const char *target_backing = no_create ? backing
                                  : co->opts ? strata_opts_get(co->opts, "backing_file") : NULL;
     if (target_backing && nsrc > 1) {

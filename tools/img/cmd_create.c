@@ -181,16 +181,8 @@ static int run(struct img_args *a)
         size = osize;
         have_size = true;
     }
-    if (backing || backing_fmt) {
-        if (!co->opts && !(co->opts = strata_opts_new())) {
-            tool_error("out of memory");
-            goto out;
-        }
-        if (backing)
-            strata_opts_set(co->opts, "backing_file", backing);
-        if (backing_fmt)
-            strata_opts_set(co->opts, "backing_fmt", backing_fmt);
-    }
+    if (img_opts_add_backing(co, backing, backing_fmt) < 0)
+        goto out;
     const char *b = co->opts ? strata_opts_get(co->opts, "backing_file") : NULL;
     if (b && !*b) {
         tool_error("%s: Expected backing file name, got empty string", filename);

@@ -130,6 +130,22 @@ void img_opts_print_create_help(const struct strata_driver *drv)
     }
 }
 
+int img_opts_add_backing(struct img_create_opts *co, const char *backing,
+                         const char *backing_fmt)
+{
+    if (!backing && !backing_fmt)
+        return 0;
+    if (!co->opts && !(co->opts = strata_opts_new())) {
+        tool_error("out of memory");
+        return -ENOMEM;
+    }
+    if (backing)
+        strata_opts_set(co->opts, "backing_file", backing);
+    if (backing_fmt)
+        strata_opts_set(co->opts, "backing_fmt", backing_fmt);
+    return 0;
+}
+
 void img_report_bad_size(void)
 {
     tool_error("Invalid image size specified. You may use k, M, G, T, P or E suffixes for");

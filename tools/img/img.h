@@ -114,6 +114,10 @@ void img_opts_print_help(const char *format, const char *what,
 /* Lists what a format takes at creation: its own options and, for a
  * format on a file, the file protocol's (preallocation). */
 void img_opts_print_create_help(const struct strata_driver *drv);
+/* -b/-B and -F: the backing_file and backing_fmt options (either may be
+ * NULL); -ENOMEM after a message. */
+int img_opts_add_backing(struct img_create_opts *co, const char *backing,
+                         const char *backing_fmt);
 /* qemu-img's two lines for a SIZE argument it cannot read. */
 void img_report_bad_size(void);
 /* Reads a size-typed option out of the list (e.g. size=), removing it. */
