@@ -328,7 +328,11 @@ int strata_image_snapshot(struct strata_node *node, enum strata_snapshot_op op,
     if (!node->drv->snapshot)
         return strata_error_set(errp, ENOTSUP, "%s: format '%s' does not support internal "
                                 "snapshots", strata_node_filename(node), node->drv->name);
-    if (op != STRATA_SNAPSHOT_LIST && !(node->flags & STRATA_O_RDWR))
+    if (op == STRATA_SNAPSHOT_LOAD_TMP && (node->flags & STRATA_O_RDWR))
+        return strata_error_set(errp, EINVAL, "%s: a snapshot is loaded for reading only "
+                                "on an image opened read-only", strata_node_filename(node));
+    if (op != STRATA_SNAPSHOT_LIST && op != STRATA_SNAPSHOT_LOAD_TMP &&
+        !(node->flags & STRATA_O_RDWR))
         return strata_error_set(errp, EROFS, "%s: snapshot changes need the image opened "
                                 "read-write", strata_node_filename(node));
     pthread_rwlock_wrlock(&node->rmw_lock);

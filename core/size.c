@@ -91,9 +91,10 @@ int strata_parse_size(const char *text, uint64_t *out, struct strata_error **err
         if (*p)
             return size_invalid(text, errp);
     }
-    /* A fraction only makes sense with a unit larger than a byte; "0x1.5"
-     * is not a number anyone means. */
-    if (have_frac && (hex || !have_suffix || shift == 0))
+    /* A fraction only makes sense with a unit larger than a byte ("1024.0"
+     * is a whole number of bytes, as QEMU takes it); "0x1.5" is not a
+     * number anyone means. */
+    if (have_frac && (hex || ((!have_suffix || shift == 0) && frac != 0)))
         return size_invalid(text, errp);
     if (overflow)
         return strata_error_set(errp, ERANGE, "size '%s' is too large", text);

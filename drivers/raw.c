@@ -83,7 +83,12 @@ static int64_t raw_length(struct strata_node *node, struct strata_error **errp)
     int64_t len = strata_node_length(s->file, errp);
     if (len < 0)
         return len;
-    return (uint64_t)len > s->offset ? len - (int64_t)s->offset : 0;
+    /* Whole 512-byte sectors, as QEMU counts a node's length: a file whose
+     * size is not a multiple reads as zeros up to the end of its last
+     * sector (the file driver fills reads past its end), and a write there
+     * makes the file longer. */
+    int64_t n = (uint64_t)len > s->offset ? len - (int64_t)s->offset : 0;
+    return n > INT64_MAX - 511 ? n : (n + 511) / 512 * 512;
 }
 
 static int raw_pread(struct strata_node *node, uint64_t off, uint64_t len, void *buf,
@@ -134,6 +139,17 @@ static int raw_block_status(struct strata_node *node, uint64_t off, uint64_t len
                             struct strata_block_status *bs, struct strata_error **errp)
 {
     struct raw_state *s = strata_node_state(node);
+    int64_t flen = strata_node_length(s->file, errp);
+    if (flen < 0)
+        return (int)flen;
+    if (s->offset + off >= (uint64_t)flen) {
+        /* The rest of the last sector, past the end of the file. */
+        *bs = (struct strata_block_status){ .pnum = len, .offset = s->offset + off,
+                                            .file = s->file,
+                                            .flags = STRATA_BS_ZERO | STRATA_BS_ALLOCATED |
+                                                     STRATA_BS_OFFSET_VALID };
+        return 0;
+    }
     int r = strata_block_status(s->file, s->offset + off, len, bs, errp);
     if (r < 0)
         return r;

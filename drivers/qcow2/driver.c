@@ -543,6 +543,8 @@ static int snapshot_op(struct qcow2_state *s, enum strata_snapshot_op op, const 
         return qcow2_snapshot_goto(s, name, errp);
     case STRATA_SNAPSHOT_DELETE:
         return qcow2_snapshot_delete(s, name, errp);
+    case STRATA_SNAPSHOT_LOAD_TMP:
+        return qcow2_snapshot_load_tmp(s, name, errp);
     }
     return strata_error_set(errp, EINVAL, "%s: unknown snapshot operation", s->name);
 }

@@ -469,6 +469,10 @@ void qcow2_free_snapshots(struct qcow2_state *s);
 int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
                           struct strata_error **errp);
 int qcow2_snapshot_goto(struct qcow2_state *s, const char *name, struct strata_error **errp);
+/* The snapshot's L1 table becomes the node's in memory only (the node is
+ * read-only), as QEMU's bdrv_snapshot_load_tmp. */
+int qcow2_snapshot_load_tmp(struct qcow2_state *s, const char *name,
+                            struct strata_error **errp);
 int qcow2_snapshot_delete(struct qcow2_state *s, const char *name,
                           struct strata_error **errp);
 int qcow2_snapshot_list(struct qcow2_state *s, struct strata_info *list,

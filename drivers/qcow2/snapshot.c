@@ -441,6 +441,28 @@ out:
     return r;
 }
 
+int qcow2_snapshot_load_tmp(struct qcow2_state *s, const char *name,
+                            struct strata_error **errp)
+{
+    int i = find(s, name);
+    if (i < 0)
+        return strata_error_set(errp, ENOENT, "Can't find snapshot");
+    struct qcow2_snapshot *sn = &s->snaps[i];
+    uint64_t *sl1;
+    int r = read_l1(s, sn->l1_offset, sn->l1_size, &sl1, errp);
+    if (r < 0)
+        return r;
+    for (uint32_t k = 0; k < sn->l1_size; k++)
+        sl1[k] &= ~QCOW2_OFLAG_COPIED;
+    free(s->l1);
+    s->l1 = sl1;
+    s->l1_size = sn->l1_size;
+    /* The image keeps its size, as in QEMU: past the snapshot's L1 table
+     * it reads as unallocated. */
+    s->dc_valid = false;
+    return 0;
+}
+
 int qcow2_snapshot_delete(struct qcow2_state *s, const char *name,
                           struct strata_error **errp)
 {

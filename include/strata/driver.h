@@ -112,6 +112,9 @@ enum strata_snapshot_op {
     STRATA_SNAPSHOT_CREATE,
     STRATA_SNAPSHOT_APPLY,      /* makes the snapshot the active state */
     STRATA_SNAPSHOT_DELETE,
+    STRATA_SNAPSHOT_LOAD_TMP,   /* a node opened read-only reads as the
+                                   snapshot until it is closed; nothing is
+                                   written (qemu-img convert -l) */
 };
 
 /* Child roles (ABI 1.4).  A driver declares every child it opens with a

@@ -48,7 +48,7 @@ expect_fail "'z'"                "$IMG" info -z good.raw
 expect_fail "frobnicate"         "$IMG" frobnicate good.raw
 expect_fail "--bogus"            "$IO" --bogus -c 'read 0 1' good.raw
 expect_fail "--output"           "$IMG" info --output good.raw
-expect_fail "xml"                "$IMG" info --output=xml -f raw good.raw
+expect_fail "human or json"      "$IMG" info --output=xml -f raw good.raw
 expect_fail "wat"                "$IMG" check -r wat -f raw good.raw
 expect_fail "mutually exclusive" "$IMG" info -f raw --image-opts driver=raw,file.filename=good.raw
 expect_fail "Expecting"          "$IMG" convert -f raw good.raw
@@ -79,7 +79,7 @@ rc=0; "$IMG" compare -f raw -F raw good.raw missing.raw > /dev/null 2> err.txt |
 [ $rc = 2 ] && grep -q missing.raw err.txt || fail "compare with a missing file: rc $rc, $(cat err.txt)"
 
 # ------------------------------------------------------------ bad sizes and numbers
-expect_fail "12Q"   "$IMG" create -f raw new.raw 12Q
+expect_fail "Invalid image size" "$IMG" create -f raw new.raw 12Q
 expect_fail "size"  "$IMG" create -f raw new.raw
 expect_fail "1X"    "$IMG" resize -f raw good.raw 1X
 expect_fail "+1Z"   "$IMG" resize -f raw good.raw +1Z
@@ -87,7 +87,7 @@ expect_fail "--shrink" "$IMG" resize -f raw good.raw 1M
 expect_fail "positive" "$IMG" resize -f raw --shrink good.raw -8M
 expect_fail "abc"   "$IMG" convert -S abc -f raw good.raw new.raw
 expect_fail "bs"    "$IMG" dd -f raw bs=0 if=good.raw of=new.raw
-expect_fail "huge"  "$IMG" measure -O raw --size huge
+expect_fail "Invalid image size" "$IMG" measure -O raw --size huge
 expect_fail "1Z"    "$IMG" map -f raw --start-offset=1Z good.raw
 # strata-io's commands complain on stdout, in qemu-io's words.
 expect_fail_io "0x1ff is not a valid pattern byte" "$IO" -f raw -c 'write -P 0x1ff 0 1' good.raw

@@ -3,8 +3,9 @@
 # qemu-img-parity.sh - strata-img answers as qemu-img 7.2 does: create -b
 # without -F is refused naming the detected format; check reports the
 # image end of a leaky qcow2 at the leaked cluster; measure prints the
-# bitmaps line and key where qemu-img does.  qemu-img itself is the
-# reference each time.
+# bitmaps line and key where qemu-img does, and its usage errors with
+# qemu-img's messages and status.  qemu-img itself is the reference each
+# time.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 need qemu-img qemu-io
 cd "$T"
@@ -68,4 +69,35 @@ for o in human json; do
 done
 grep -q "bitmaps" s.out && fail "bitmaps shown for --size"
 strata-img measure -O qcow2 -f qcow2 mid.qcow2 | contains "^bitmaps size: 0$" || fail "no bitmaps line"
+echo "== measure: usage errors"
+same "no arguments" measure
+same "--size and a file" measure --size 2G base.raw
+same "two files" measure base.raw mid.qcow2
+same "--object only" measure --object secret,id=sec0,data=MTIzNDU2,format=base64
+same "--image-opts alone" measure --image-opts
+same "-f alone" measure -f qcow2
+same "-l alone" measure -l snap1
+same "bad -o list" measure -o ,
+same "-o list ending in a comma" measure -o cluster_size=64k, --size 1M
+same "bad snapshot list" measure -l snapshot.foo=bar
+same "bad --output" measure --output foo
+same "bad --size" measure --size -1
+same "unknown -O" measure -O foo base.raw
+echo "== create: sizes and the Formatting line"
+while IFS= read -r args; do
+    rm -f sz.qcow2
+    # shellcheck disable=SC2086
+    same "create $args" create -f qcow2 $args
+done <<'LIST'
+sz.qcow2 1024.0
+sz.qcow2 1024.0b
+sz.qcow2 1.5k
+sz.qcow2 -- -1024
+sz.qcow2 1kilobyte
+-o size=1024.0 sz.qcow2
+-o size=foobar sz.qcow2
+-o size=-1k sz.qcow2
+-o size=1M sz.qcow2 1M
+-o backing_file= sz.qcow2 1M
+LIST
 echo "qemu-img-parity: ok"

@@ -88,6 +88,9 @@ static void test_errors(void)
     CU_ASSERT_EQUAL(parse_err("1 G"), -EINVAL);
     CU_ASSERT_EQUAL(parse_err(" 1G"), -EINVAL);
     CU_ASSERT_EQUAL(parse_err("1.5"), -EINVAL);    /* fraction of a byte */
+    CU_ASSERT_EQUAL(parse_err("1.5b"), -EINVAL);
+    CU_ASSERT_EQUAL(parse_ok("1024.0"), 1024u);    /* a whole number, as QEMU */
+    CU_ASSERT_EQUAL(parse_ok("1024.0b"), 1024u);
     CU_ASSERT_EQUAL(parse_err("1.5B"), -EINVAL);
     CU_ASSERT_EQUAL(parse_err("1."), -EINVAL);
     CU_ASSERT_EQUAL(parse_err("0x"), -EINVAL);

@@ -8,7 +8,7 @@
 void tool_progress_start(struct tool_progress *p, bool enabled)
 {
     p->enabled = enabled;
-    p->shown = -1.0;
+    p->shown = 0.0f;
     if (enabled)
         tool_progress_update(p, 0, 1);
 }
@@ -17,13 +17,13 @@ void tool_progress_update(struct tool_progress *p, uint64_t done, uint64_t total
 {
     if (!p->enabled)
         return;
-    double pct = total ? (double)done * 100.0 / (double)total : 100.0;
-    if (pct > 100.0)
-        pct = 100.0;
-    /* Whole-percent steps keep a pipe or log file small. */
-    if (p->shown >= 0 && pct < 100.0 && pct - p->shown < 1.0)
-        return;
-    if (pct == p->shown)
+    /* qemu-img's rule, in its single precision so that the same steps
+     * print the same digits: a move of more than one point either way,
+     * and 0 and 100 every time they come. */
+    float pct = total ? (float)(100.0 * (double)done / (double)total) : 100.0f;
+    if (pct > 100.0f)
+        pct = 100.0f;
+    if (!(pct > p->shown + 1.0f || pct < p->shown - 1.0f || pct == 100.0f || pct == 0.0f))
         return;
     p->shown = pct;
     printf("    (%3.2f/100%%)\r", pct);

@@ -221,7 +221,7 @@ void tool_print_info_json(const struct strata_info *info);
 /* ------------------------------------------------------------ progress */
 struct tool_progress {
     bool enabled;
-    double shown;       /* last percentage printed, < 0 before the first */
+    float shown;        /* last percentage printed (0 at the start) */
 };
 void tool_progress_start(struct tool_progress *p, bool enabled);
 void tool_progress_update(struct tool_progress *p, uint64_t done, uint64_t total);

@@ -54,8 +54,7 @@ int tool_parse_output(const char *text, enum tool_output *out,
         *out = TOOL_OUTPUT_JSON;
     else
         return strata_error_set(errp, EINVAL,
-                                "--output: unknown format '%s' (use 'human' or 'json')",
-                                text);
+                                "--output must be used with human or json as argument.");
     return 0;
 }
 

@@ -18,6 +18,15 @@ struct convert {
     const char *dst_name;
     uint64_t min_sparse;        /* -S; 0 writes every byte */
     bool compress;              /* -c: data goes through strata_pwrite_compressed */
+    uint64_t cluster;           /* -c: the target's cluster size */
+    /* -B or -o backing_file: ranges the sources leave to their backing files
+     * stay unallocated in the target, so that its backing file shows. */
+    bool target_backing;
+    bool target_new;
+    /* --salvage: a range whose block status or data cannot be read is
+     * narrowed down to 512-byte sectors; those are copied as data or, when
+     * unreadable, as zeros, with a warning each unless -q. */
+    bool salvage, quiet;
     uint8_t *zero_buf;          /* for -S 0 */
     uint64_t done, total;
     struct tool_progress progress;
@@ -25,9 +34,13 @@ struct convert {
 
 /* True when the target already reads as zeros over [off, off+len): through
  * its backing chain, so that a format's unallocated clusters with nothing
- * below count, as they do for qemu-img, and stay unallocated. */
+ * below count, as they do for qemu-img, and stay unallocated.  A new target
+ * with a backing file gets zeros written wherever its backing file reaches,
+ * as qemu-img writes them: only past the backing file's end are they left
+ * out. */
 static bool target_reads_zero(struct convert *cv, uint64_t off, uint64_t len)
 {
+    bool past_backing_only = cv->target_backing && cv->target_new;
     while (len > 0) {
         struct strata_block_status bs = { 0 };
         int depth;
@@ -35,6 +48,8 @@ static bool target_reads_zero(struct convert *cv, uint64_t off, uint64_t len)
             bs.pnum == 0)
             return false;
         if (!(bs.flags & STRATA_BS_ZERO))
+            return false;
+        if (past_backing_only && (depth > 0 || (bs.flags & STRATA_BS_ALLOCATED)))
             return false;
         uint64_t n = bs.pnum < len ? bs.pnum : len;
         off += n;
@@ -122,6 +137,7 @@ struct convert_pipe {
     int bs_src;
     uint64_t bs_end;
     unsigned bs_flags;
+    bool bs_below;              /* found in a backing file of the source */
     /* Writing: whose turn it is, progress and the first failure. */
     pthread_mutex_t lock;
     pthread_cond_t turn;
@@ -135,7 +151,66 @@ struct convert_chunk {
     uint64_t seq, dst_off, src_off, len;
     int src;
     bool zero;                  /* block status said zeros: nothing is read */
+    bool skip;                  /* left to the target's backing file */
+    bool counted;               /* counts for -p, as qemu-img counts it */
 };
+
+#define SALVAGE_SECTOR 512u
+
+/* Block status of [off, len) of a source, through its backing chain.  With
+ * --salvage a failing query is retried on a quarter of the range, down to
+ * one sector, which is then taken as data, as qemu-img does. */
+static int source_status(struct convert *cv, struct strata_node *src, const char *name,
+                         uint64_t off, uint64_t len, struct strata_block_status *bs,
+                         int *depth, struct strata_error **errp)
+{
+    uint64_t sectors = (len - off + SALVAGE_SECTOR - 1) / SALVAGE_SECTOR;
+    for (;;) {
+        struct strata_error *err = NULL;
+        uint64_t n = sectors * SALVAGE_SECTOR < len - off ? sectors * SALVAGE_SECTOR : len - off;
+        *bs = (struct strata_block_status){ 0 };
+        *depth = 0;
+        int ret = strata_block_status_above(src, off, n, bs, depth, &err);
+        if (ret >= 0 && bs->pnum == 0)
+            ret = strata_error_set(&err, EIO, "%s: block status at offset %" PRIu64
+                                   " made no progress", name, off);
+        if (ret >= 0)
+            return 0;
+        if (!cv->salvage) {
+            strata_error_propagate(errp, &err);
+            strata_error_prefix(errp, "%s: block status at offset %" PRIu64, name, off);
+            return ret;
+        }
+        strata_error_free(err);
+        if (sectors > 1) {
+            sectors = (sectors + 3) / 4;
+            continue;
+        }
+        if (!cv->quiet)
+            tool_warning("error while reading block status at offset %" PRIu64 ": %s",
+                         off, strerror(-ret));
+        *bs = (struct strata_block_status){ .pnum = n,
+                                            .flags = STRATA_BS_DATA | STRATA_BS_ALLOCATED };
+        return 0;
+    }
+}
+
+/* Reads a chunk the source failed to read in one request, sector by
+ * sector; unreadable sectors read as zeros. */
+static void salvage_read(struct convert *cv, struct strata_node *src, uint64_t off,
+                         uint64_t len, uint8_t *buf)
+{
+    for (uint64_t pos = 0; pos < len; pos += SALVAGE_SECTOR) {
+        uint64_t n = len - pos < SALVAGE_SECTOR ? len - pos : SALVAGE_SECTOR;
+        int ret = strata_pread(src, off + pos, n, buf + pos, 0, NULL);
+        if (ret < 0) {
+            if (!cv->quiet)
+                tool_warning("error while reading offset %" PRIu64 ": %s", off + pos,
+                             strerror(-ret));
+            memset(buf + pos, 0, n);
+        }
+    }
+}
 
 /* Takes the next chunk: 1, 0 when the sources are done, or -errno with
  * *errp set. */
@@ -155,26 +230,38 @@ static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
     uint64_t off = p->off, len = p->src_len;
     uint64_t n = len - off < CONVERT_BUF_SIZE ? len - off : CONVERT_BUF_SIZE;
     if (p->bs_src != i || off >= p->bs_end) {
-        const char *name = p->imgs[i].spec;
-        struct strata_block_status bs = { 0 };
-        int depth = 0;
-        int ret = strata_block_status_above(p->srcs[i], off, len - off, &bs, &depth, errp);
-        if (ret < 0) {
-            strata_error_prefix(errp, "%s: block status at offset %" PRIu64, name, off);
+        struct strata_block_status bs;
+        int depth;
+        int ret = source_status(cv, p->srcs[i], p->imgs[i].spec, off, len, &bs, &depth, errp);
+        if (ret < 0)
             return ret;
-        }
-        if (bs.pnum == 0)
-            return strata_error_set(errp, EIO, "%s: block status at offset %" PRIu64
-                                    " made no progress", name, off);
         p->bs_src = i;
         p->bs_end = off + bs.pnum;
         p->bs_flags = bs.flags;
+        p->bs_below = depth > 0;
     }
-    if (p->bs_end - off < n && !cv->compress)
-        n = p->bs_end - off;
+    bool skip = cv->target_backing && p->bs_below;
+    bool zero = (p->bs_flags & STRATA_BS_ZERO) && !cv->compress;
+    bool forced = false;
+    uint64_t avail = p->bs_end - off;
+    if (cv->compress && cv->target_backing && cv->cluster) {
+        /* Whole clusters are compressed: a range shorter than one is
+         * copied with the rest of its cluster, as qemu-img does. */
+        if (avail < cv->cluster) {
+            n = len - off < cv->cluster ? len - off : cv->cluster;
+            skip = false;
+            forced = true;
+        } else if (avail / cv->cluster * cv->cluster < n) {
+            n = avail / cv->cluster * cv->cluster;
+        }
+    } else if (avail < n && (!cv->compress || cv->target_backing)) {
+        n = avail;
+    }
     *c = (struct convert_chunk){ .seq = p->next_seq++, .dst_off = p->base + off,
                                  .src_off = off, .len = n, .src = i,
-                                 .zero = (p->bs_flags & STRATA_BS_ZERO) && !cv->compress };
+                                 .zero = zero && !skip, .skip = skip,
+                                 .counted = !skip && (forced || cv->min_sparse == 0 ||
+                                                      !(p->bs_flags & STRATA_BS_ZERO)) };
     p->off += n;
     return 1;
 }
@@ -182,6 +269,8 @@ static int next_chunk(struct convert_pipe *p, struct convert_chunk *c,
 static int write_chunk(struct convert *cv, const struct convert_chunk *c, const uint8_t *buf,
                        struct strata_error **errp)
 {
+    if (c->skip)
+        return 0;
     int ret = c->zero ? put_zero(cv, c->dst_off, c->len, errp)
                       : put_data(cv, c->dst_off, buf, c->len, errp);
     if (ret < 0)
@@ -228,8 +317,14 @@ static void *pipe_main(void *arg)
         if (got <= 0)
             break;
         int ret = 0;
-        if (!c.zero) {
+        if (!c.zero && !c.skip) {
             ret = strata_pread(p->srcs[c.src], c.src_off, c.len, buf, 0, &err);
+            if (ret < 0 && cv->salvage) {
+                strata_error_free(err);
+                err = NULL;
+                salvage_read(cv, p->srcs[c.src], c.src_off, c.len, buf);
+                ret = 0;
+            }
             if (ret < 0)
                 strata_error_prefix(&err, "error while reading at byte %" PRIu64, c.src_off);
         }
@@ -252,13 +347,34 @@ static void *pipe_main(void *arg)
         }
         pthread_mutex_lock(&p->lock);
         p->write_seq++;
-        cv->done += c.len;
-        tool_progress_update(&cv->progress, cv->done, cv->total);
+        if (c.counted) {
+            cv->done += c.len;
+            tool_progress_update(&cv->progress, cv->done, cv->total);
+        }
         pthread_cond_broadcast(&p->turn);
         pthread_mutex_unlock(&p->lock);
     }
     free(buf);
     return NULL;
+}
+
+/* As qemu-img, -p counts only what is copied as data (and with -S 0 the
+ * zeros written too), so the sources' chunks are walked once before the
+ * copy.  That walk is also where --salvage first warns of block status
+ * that cannot be read. */
+static int count_copied(struct convert *cv, struct strata_node **srcs,
+                        const struct tool_image *imgs, int nsrc, struct strata_error **errp)
+{
+    struct convert_pipe p = { .cv = cv, .srcs = srcs, .imgs = imgs, .nsrc = nsrc,
+                              .bs_src = -1,
+                              .src_len = nsrc ? (uint64_t)strata_get_length(srcs[0]) : 0 };
+    struct convert_chunk c;
+    int got;
+    cv->total = 0;
+    while ((got = next_chunk(&p, &c, errp)) > 0)
+        if (c.counted)
+            cv->total += c.len;
+    return got;
 }
 
 static int copy_sources(struct convert *cv, struct strata_node **srcs,
@@ -343,10 +459,11 @@ static int open_target(const struct tool_image *t, bool create, const char *fmt,
     return tool_image_open(t, STRATA_O_RDWR | STRATA_O_NO_PROBE_WARN | flags, dstp, errp);
 }
 
-enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG };
+enum { OPT_TARGET_IMAGE_OPTS = TOOL_OPT_FIRST_LOCAL, OPT_TARGET_CONFIG, OPT_SALVAGE };
 
-static const char *out_fmt, *target_config;
-static bool no_create, compress, target_opts;
+static const char *out_fmt, *target_config, *backing, *backing_fmt;
+static bool no_create, compress, target_opts, salvage;
+static struct img_snapshot_ref snap;
 static uint64_t min_sparse = 4096;
 /* -m and -W, as qemu-img's: requests in flight, and writes out of order. */
 static unsigned inflight = 8;
@@ -377,6 +494,8 @@ static int option(struct img_args *a, int c, const char *arg)
         inflight = (unsigned)v;
         break;
     }
+    case 'l':
+        return img_snapshot_arg(arg, &snap);
     case 't':
         if (strata_cache_mode_flags(arg, &dst_flags, &err) < 0) {
             int status = tool_usage_error("convert", "-t: %s", err->msg);
@@ -434,6 +553,10 @@ static int run(struct img_args *a)
     }
     if (!out_fmt)
         out_fmt = "raw";
+    if (no_create && (co->opts || co->want_help)) {
+        tool_error("-o has no effect when skipping image creation");
+        goto out;
+    }
     if (co->want_help) {
         const struct strata_driver *drv = img_find_format(out_fmt, &err);
         if (!drv) {
@@ -444,8 +567,6 @@ static int run(struct img_args *a)
         status = 0;
         goto out;
     }
-    if (no_create && co->opts)
-        tool_warning("-o has no effect when the target is not created (-n)");
     if (compress && !no_create &&
         !tool_driver_has(img_find_format(out_fmt, NULL),
                          offsetof(struct strata_driver, pwrite_compressed))) {
@@ -474,6 +595,35 @@ static int run(struct img_args *a)
         }
         total += (uint64_t)len;
     }
+
+    if (snap.given) {
+        /* As qemu-img: the plain form refuses several sources, the
+         * snapshot.* form applies to the first. */
+        if (snap.id_or_name && nsrc > 1) {
+            tool_error("No support for concatenating multiple snapshot");
+            goto out;
+        }
+        if (img_snapshot_load(srcs[0], &snap) != 0)
+            goto out;
+    }
+
+    /* -B and -F are -o backing_file and backing_fmt; with -n, -B alone
+     * says that the existing target has a backing file. */
+    if (!no_create && img_opts_add_backing(co, backing, backing_fmt) < 0)
+        goto out;
+    const char *target_backing = no_create ? backing
+                                 : co->opts ? strata_opts_get(co->opts, "backing_file") : NULL;
+    if (target_backing && nsrc > 1) {
+        tool_error("Having a backing file for the target makes no sense when "
+                   "concatenating multiple input images");
+        goto out;
+    }
+    if (target_backing && !no_create && !strata_opts_get(co->opts, "backing_fmt")) {
+        tool_error("Use of backing file requires explicit backing format");
+        goto out;
+    }
+    cv.target_backing = target_backing != NULL;
+    cv.target_new = !no_create;
 
     ret = open_target(&target, !no_create, out_fmt, total, co->opts, dst_flags,
                       &cv.dst, &err);
@@ -504,6 +654,7 @@ static int run(struct img_args *a)
         if (info && strata_image_info(fmt, info, NULL) == 0 &&
             strata_info_get_int(info, "cluster-size", &cs) && cs > 0 && min_sparse)
             cv.min_sparse = (uint64_t)cs;
+        cv.cluster = cs > 0 ? (uint64_t)cs : 0;
         strata_info_free(info);
         cv.compress = true;
     }
@@ -516,10 +667,20 @@ static int run(struct img_args *a)
     if (cv.zero_buf)
         memset(cv.zero_buf, 0, CONVERT_BUF_SIZE);
 
+    cv.salvage = salvage;
+    cv.quiet = a->quiet;
     tool_progress_start(&cv.progress, a->progress);
+    if ((a->progress || salvage) && (ret = count_copied(&cv, srcs, imgs, nsrc, &err)) < 0) {
+        tool_progress_end(&cv.progress);
+        status = tool_fail(err, ret, target.spec);
+        goto out;
+    }
     /* Compressed clusters are appended to the image as they come: kept in
      * order, so that the layout does not depend on thread timing. */
-    ret = copy_sources(&cv, srcs, imgs, nsrc, inflight, !out_of_order || compress, &err);
+    /* --salvage copies one request at a time, so that its warnings come in
+     * the order of the offsets they name. */
+    ret = copy_sources(&cv, srcs, imgs, nsrc, salvage ? 1 : inflight,
+                       !out_of_order || compress, &err);
     if (ret < 0) {
         tool_progress_end(&cv.progress);
         status = tool_fail(err, ret, target.spec);
@@ -541,14 +702,16 @@ out:
         if (srcs[i])
             strata_close(srcs[i]);
     free(cv.zero_buf);
+    img_snapshot_ref_free(&snap);
     return status;
 }
 
 const struct img_command img_cmd_convert = {
     .name = "convert",
     .synopsis = "convert [--object OBJ] [--image-opts | --config FILE] [-U] [-p] [-q] [-n]\n"
-                "                   [-f FMT] [-t CACHE] [-O OUTPUT_FMT] [-o OPTIONS] [-S SPARSE_SIZE] [-c]\n"
-                "                   [-m NUM] [-W]\n"
+                "                   [-f FMT] [-t CACHE] [-O OUTPUT_FMT] [-B BACKING [-F BACKING_FMT]]\n"
+                "                   [-o OPTIONS] [-l SNAPSHOT] [-S SPARSE_SIZE] [-c]\n"
+                "                   [-m NUM] [-W] [--salvage]\n"
                 "                   [--target-image-opts | --target-config FILE]\n"
                 "                   FILENAME [FILENAME2 ...] OUTPUT_FILENAME",
     .summary = "Copy one or more images (joined end to end) into OUTPUT_FILENAME.",
@@ -556,6 +719,16 @@ const struct img_command img_cmd_convert = {
     .options = (const struct img_option[]){
         { 'O', NULL, "OUTPUT_FMT", .value = &out_fmt,
           .help = "format of the target (default: raw)" },
+        { 'B', NULL, "BACKING", .value = &backing,
+          .help = "the new target's backing file; ranges the source\n"
+                  "leaves to its own backing file stay unallocated (with\n"
+                  "-n: the target already has this backing file)" },
+        { 'F', NULL, "BACKING_FMT", .value = &backing_fmt,
+          .help = "format of the backing file (required with -B\n"
+                  "unless -o backing_fmt= names it)" },
+        { 'l', NULL, "SNAPSHOT",
+          .help = "copy this internal snapshot of the source (ID or\n"
+                  "NAME, or snapshot.id=ID,snapshot.name=NAME)" },
         { 't', NULL, "CACHE",
           .help = "the target's cache mode: unsafe (default, as qemu-img:\n"
                   "the data is left in the host page cache) or writeback,\n"
@@ -575,6 +748,11 @@ const struct img_command img_cmd_convert = {
         { 'W', NULL, NULL, .flag = &out_of_order,
           .help = "write chunks as soon as they are read, out of order\n"
                   "(default: the target is written in order)" },
+        { OPT_SALVAGE, "salvage", NULL, .flag = &salvage,
+          .help = "go on past read errors: a sector whose block status\n"
+                  "cannot be read is copied as data, one that cannot be\n"
+                  "read is written as zeros, each with a warning (not\n"
+                  "with -q); requests are then made one at a time" },
         { OPT_TARGET_IMAGE_OPTS, "target-image-opts", NULL, .flag = &target_opts,
           .help = "OUTPUT_FILENAME is dotted options (requires -n)" },
         { OPT_TARGET_CONFIG, "target-config", "FILE", .value = &target_config,

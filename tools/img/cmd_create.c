@@ -82,20 +82,33 @@ static void refuse_unnamed_backing_format(const char *image, const char *backing
     strata_close(n);
 }
 
-static void print_formatting(const char *filename, const char *fmt, uint64_t size,
-                             const struct strata_opts *opts)
+/* The value of a sized, numeric or boolean option of the format or of the
+ * file protocol that does not read as its type. */
+static bool value_typed(const struct strata_opt_desc *d, const struct strata_opts *opts)
 {
-    printf("Formatting '%s', fmt=%s size=%" PRIu64, filename, fmt, size);
+    uint64_t u;
+    int64_t i;
+    bool b;
+    switch (d->type) {
+    case STRATA_OPT_SIZE:   return strata_opts_get_size(opts, d->name, &u, NULL) == 0;
+    case STRATA_OPT_NUMBER: return strata_opts_get_i64(opts, d->name, &i, NULL) == 0;
+    case STRATA_OPT_BOOL:   return strata_opts_get_bool(opts, d->name, &b, NULL) == 0;
+    default:                return true;
+    }
+}
+
+static bool values_typed(const struct strata_driver *drv, const struct strata_opts *opts)
+{
+    const struct strata_driver *file = strata_driver_find("file", NULL);
+    const struct strata_opt_desc *lists[2] = { drv->create_options,
+                                               file ? file->create_options : NULL };
     const char *k, *v;
     for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
-        if (v[0] != '%') {  /* a typed or --key-file key: no id to show */
-            /* As qemu-img: commas in a value doubled, as -o would take it. */
-            printf(" %s=", k);
-            for (const char *c = v; *c; c++)
-                fputs(*c == ',' ? ",," : (char[]){ *c, 0 }, stdout);
-        }
-    putchar('\n');
-    fflush(stdout);
+        for (size_t l = 0; l < 2; l++)
+            for (const struct strata_opt_desc *d = lists[l]; d && d->name; d++)
+                if (!strcmp(d->name, k) && !value_typed(d, opts))
+                    return false;
+    return true;
 }
 
 static const char *backing, *backing_fmt;
@@ -142,30 +155,40 @@ static int run(struct img_args *a)
         goto out;
     }
 
-    uint64_t size = 0;
-    bool have_size = false;
-    if (img_opts_take_size(co, "size", &size, &have_size, &err) < 0) {
-        ret = tool_fail(err, -EINVAL, NULL);
-        goto out;
-    }
+    /* In qemu-img's order and words: the SIZE argument, then -o size=,
+     * which may not give it a second time. */
+    uint64_t size = 0, osize = 0;
+    bool have_size = false, have_osize = false;
     if (nargs == 2) {
-        if (tool_parse_size(a->words[1], "Invalid image size specified", &size, &err) < 0) {
-            ret = tool_fail(err, -EINVAL, NULL);
+        if (tool_parse_size(a->words[1], "SIZE", &size, &err) < 0 || size > INT64_MAX) {
+            strata_error_free(err);
+            img_report_bad_size();
             goto out;
         }
         have_size = true;
     }
-    if (backing || backing_fmt) {
-        if (!co->opts && !(co->opts = strata_opts_new())) {
-            tool_error("out of memory");
-            goto out;
-        }
-        if (backing)
-            strata_opts_set(co->opts, "backing_file", backing);
-        if (backing_fmt)
-            strata_opts_set(co->opts, "backing_fmt", backing_fmt);
+    if (img_opts_take_size(co, "size", &osize, &have_osize, &err) < 0 || osize > INT64_MAX) {
+        strata_error_free(err);
+        tool_error("%s: Parameter 'size' expects a non-negative number below 2^64\n"
+                   "Optional suffix k, M, G, T, P or E means kilo-, mega-, giga-, tera-, "
+                   "peta-\nand exabytes, respectively.", filename);
+        goto out;
     }
+    if (have_osize && have_size) {
+        tool_error("%s: The image size must be specified only once", filename);
+        goto out;
+    }
+    if (have_osize) {
+        size = osize;
+        have_size = true;
+    }
+    if (img_opts_add_backing(co, backing, backing_fmt) < 0)
+        goto out;
     const char *b = co->opts ? strata_opts_get(co->opts, "backing_file") : NULL;
+    if (b && !*b) {
+        tool_error("%s: Expected backing file name, got empty string", filename);
+        goto out;
+    }
     if (b && !strata_opts_get(co->opts, "backing_fmt")) {
         refuse_unnamed_backing_format(filename, b, unsafe);
         goto out;
@@ -190,15 +213,21 @@ static int run(struct img_args *a)
         ret = tool_fail(err, -EINVAL, filename);
         goto out;
     }
-    /* Printed once the options passed the library's checks, so that a
-     * refused command prints only its error. */
-    int r = strata_image_create(fmt, filename, size, co->opts, &err);
+    /* As qemu-img, the line comes before the image is made, once the
+     * options read as their types: a value the format refuses (compat=0.42)
+     * is reported after it. */
+    bool shown = !a->quiet && values_typed(drv, co->opts);
+    if (shown)
+        img_print_formatting(filename, fmt, size, co->opts);
+    /* qemu-img makes whole 512-byte sectors and names the size asked for. */
+    uint64_t made = size > UINT64_MAX - 511 ? size : (size + 511) / 512 * 512;
+    int r = strata_image_create(fmt, filename, made, co->opts, &err);
     if (r < 0) {
         ret = tool_fail(err, r, filename);
         goto out;
     }
-    if (!a->quiet)
-        print_formatting(filename, fmt, size, co->opts);
+    if (!a->quiet && !shown)
+        img_print_formatting(filename, fmt, size, co->opts);
     ret = 0;
 out:
     return ret;

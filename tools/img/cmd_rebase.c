@@ -78,7 +78,7 @@ static int prepare(struct img_args *a)
      * that no longer opens. */
     if (*backing && !bfmt) {
         tool_error("Could not change the backing file to '%s': backing format must be "
-                   "specified with -F", backing);
+                   "specified", backing);
         return 1;
     }
     return -1;

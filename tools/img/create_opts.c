@@ -7,9 +7,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* qemu-img refuses a list that is empty, starts with a comma or ends with
+ * one that is not doubled (an escaped comma), before it looks at the keys. */
+static bool valid_option_list(const char *arg)
+{
+    if (!arg[0] || arg[0] == ',')
+        return false;
+    size_t len = strlen(arg), i = len;
+    while (i > 0 && arg[i - 1] == ',')
+        i--;
+    return (len - i) % 2 == 0;
+}
+
 int img_opts_add(struct img_create_opts *co, const char *arg,
                  struct strata_error **errp)
 {
+    if (!valid_option_list(arg)) {
+        char *shown = tool_hide_secrets(arg);
+        strata_error_set(errp, EINVAL, "Invalid option list: %s", shown ? shown : "...");
+        free(shown);
+        return -EINVAL;
+    }
     if (!strcmp(arg, "help") || !strcmp(arg, "?")) {
         co->want_help = true;
         return 0;
@@ -110,6 +128,28 @@ void img_opts_print_create_help(const struct strata_driver *drv)
         const struct strata_opt_desc one[2] = { *d, { 0 } };
         print_descs(one);
     }
+}
+
+int img_opts_add_backing(struct img_create_opts *co, const char *backing,
+                         const char *backing_fmt)
+{
+    if (!backing && !backing_fmt)
+        return 0;
+    if (!co->opts && !(co->opts = strata_opts_new())) {
+        tool_error("out of memory");
+        return -ENOMEM;
+    }
+    if (backing)
+        strata_opts_set(co->opts, "backing_file", backing);
+    if (backing_fmt)
+        strata_opts_set(co->opts, "backing_fmt", backing_fmt);
+    return 0;
+}
+
+void img_report_bad_size(void)
+{
+    tool_error("Invalid image size specified. You may use k, M, G, T, P or E suffixes for");
+    tool_error("kilobytes, megabytes, gigabytes, terabytes, petabytes and exabytes.");
 }
 
 int img_opts_take_size(struct img_create_opts *co, const char *key,

@@ -114,6 +114,12 @@ void img_opts_print_help(const char *format, const char *what,
 /* Lists what a format takes at creation: its own options and, for a
  * format on a file, the file protocol's (preallocation). */
 void img_opts_print_create_help(const struct strata_driver *drv);
+/* -b/-B and -F: the backing_file and backing_fmt options (either may be
+ * NULL); -ENOMEM after a message. */
+int img_opts_add_backing(struct img_create_opts *co, const char *backing,
+                         const char *backing_fmt);
+/* qemu-img's two lines for a SIZE argument it cannot read. */
+void img_report_bad_size(void);
 /* Reads a size-typed option out of the list (e.g. size=), removing it. */
 int img_opts_take_size(struct img_create_opts *co, const char *key,
                        uint64_t *out, bool *found, struct strata_error **errp);
@@ -121,6 +127,26 @@ int img_opts_take_size(struct img_create_opts *co, const char *key,
 /* Prints a "snapshots" list (driver.h's fields) as qemu-img's
  * "Snapshot list:" table; used by snapshot -l and info. */
 void img_print_snapshot_list(const struct strata_info *list);
+
+/* -l SNAPSHOT of convert and measure: an id or name, or the id and name of
+ * "snapshot.id=ID,snapshot.name=NAME". */
+struct img_snapshot_ref {
+    bool given;
+    const char *id_or_name;     /* the plain form */
+    char *id, *name;            /* the snapshot.* form */
+};
+/* 0, or 1 after qemu-img's messages for a list it cannot parse. */
+int img_snapshot_arg(const char *arg, struct img_snapshot_ref *ref);
+/* Makes the read-only node read as the snapshot: 0, or 1 after qemu-img's
+ * "Failed to load snapshot: ..." message. */
+int img_snapshot_load(struct strata_node *node, const struct img_snapshot_ref *ref);
+void img_snapshot_ref_free(struct img_snapshot_ref *ref);
+
+/* create's "Formatting 'FILE', fmt=FMT ..." line, as qemu-img prints it:
+ * the options of FMT and of the file protocol in qemu-img's order, with
+ * their defaults; SIZE as asked for. */
+void img_print_formatting(const char *filename, const char *fmt, uint64_t size,
+                          const struct strata_opts *opts);
 
 /* Looks up the driver for -f/-O, with a message naming the format. */
 const struct strata_driver *img_find_format(const char *name,

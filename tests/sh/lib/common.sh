@@ -28,6 +28,11 @@ contains() {
     grep "$@" >/dev/null
 }
 
+# json_field FILE KEY: a top-level field of a JSON object ("" if absent).
+json_field() {
+    python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], ""))' "$1" "$2"
+}
+
 # need CMD...: fails naming the first command that is not installed and the
 # Debian package that has it (tools/build-deps.sh installs them all).
 need() {
