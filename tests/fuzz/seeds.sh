@@ -94,13 +94,13 @@ seed_qcow2() {
 
 seed_qcow() {
     local d=$1
-    try qemu-img create -q -f qcow "$d/plain.qcow" 1M
+    try qemu-img create -q -f qcow "$d/plain.qcow" 256k
     try qemu-io -f qcow -c 'write -P 0x22 0 8k' "$d/plain.qcow"
     try qemu-img create -q -f raw "$tmp/raw1" 64k
     try qemu-io -f raw -c 'write -P 0x5a 0 32k' "$tmp/raw1"
     try "$img" convert -c -f raw -O qcow "$tmp/raw1" "$d/compressed.qcow"
-    try qemu-img create -q -f qcow -u -b base.img -F raw "$d/backing.qcow" 1M
-    try "$img" create -q -f qcow "$d/strata.qcow" 1M
+    try qemu-img create -q -f qcow -u -b base.img -F raw "$d/backing.qcow" 256k
+    try "$img" create -q -f qcow "$d/strata.qcow" 256k
     try "$build/bin/strata-io" -f qcow -c 'write -P 3 0 4k' "$d/strata.qcow"
 }
 
