@@ -503,8 +503,7 @@ static int ck_copied(struct ck *k, struct strata_error **errp)
     return 0;
 }
 
-/* Stored refcounts read at once by the comparison (a quarter of a 64 KiB
- * block of 16-bit counts). */
+/* Stored refcounts the comparison reads at once (4 KiB of stack). */
 #define CK_RUN 512
 
 int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned fix,
