@@ -346,6 +346,10 @@ size_t qcow2_cache_entries(const struct qcow2_cache *c);
 int qcow2_load_refcount_table(struct qcow2_state *s, struct strata_error **errp);
 int qcow2_get_refcount(struct qcow2_state *s, uint64_t cluster, uint64_t *rc,
                        struct strata_error **errp);
+/* The refcounts of clusters first .. first+n-1, all in one refcount block:
+ * one cache look-up for the lot (a read-only check compares every one). */
+int qcow2_get_refcounts(struct qcow2_state *s, uint64_t first, uint64_t n, uint64_t *rc,
+                        struct strata_error **errp);
 /* Adds `addend` to the refcount of every cluster touching [offset, offset+len). */
 int qcow2_update_refcount(struct qcow2_state *s, uint64_t offset, uint64_t len,
                           int64_t addend, struct strata_error **errp);

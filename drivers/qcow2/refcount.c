@@ -128,6 +128,20 @@ int qcow2_get_refcount(struct qcow2_state *s, uint64_t cluster, uint64_t *rc,
     return 0;
 }
 
+int qcow2_get_refcounts(struct qcow2_state *s, uint64_t first, uint64_t n, uint64_t *rc,
+                        struct strata_error **errp)
+{
+    void *b;
+    int r = get_block(s, first, &b, errp);
+    if (r < 0)
+        return r;
+    uint64_t mask = (1ull << s->rb_bits) - 1;
+    for (uint64_t i = 0; i < n; i++)
+        rc[i] = b ? qcow2_rb_get(s, b, (first + i) & mask) : 0;
+    qcow2_cache_put(s->rb_cache, b);
+    return 0;
+}
+
 /* First run of n free clusters at or after the hint. */
 static int find_free(struct qcow2_state *s, uint64_t n, uint64_t *out,
                      struct strata_error **errp)

@@ -51,11 +51,11 @@ void fuzz_setup(void)
             fprintf(stderr, "fuzz: %s\n", err ? err->msg : kdfs[i]);
             abort();
         }
-    /* PBKDF2 at the LUKS seeds' 1000 iterations stays as it is (so their
-     * keyslots open); anything dearer is cut to that, argon2 to 64 KiB and
-     * one pass. */
+    /* The LUKS seeds' costs stay as they are (so that their keyslots open):
+     * PBKDF2 at 1000 iterations, argon2 at 64 KiB and 4 passes, cryptsetup's
+     * least.  Anything dearer is cut to that. */
     if (strata_fuzz_kdf_cap)
-        strata_fuzz_kdf_cap(1000, 64, 1);
+        strata_fuzz_kdf_cap(1000, 64, 4);
     /* Messages about refused inputs would drown libFuzzer's output. */
     if (!getenv("STRATA_FUZZ_VERBOSE"))
         strata_set_warning_handler(quiet, NULL);
@@ -137,10 +137,12 @@ static void ignore(struct strata_error **err)
     *err = NULL;
 }
 
-/* Bounds of one walk: extents looked at and bytes read. */
-#define WALK_MAX_EXTENTS 256
+/* Bounds of one walk: extents looked at and bytes read.  Enough for every
+ * extent of a seed (a few hundred KiB of virtual disk) and a whole cluster
+ * of the largest size the formats read at once; more only costs time. */
+#define WALK_MAX_EXTENTS 128
 #define WALK_MAX_READ (64u * 1024)
-#define WALK_MAX_TOTAL (1u << 20)
+#define WALK_MAX_TOTAL (256u * 1024)
 
 void fuzz_walk(struct strata_node *node, int check)
 {

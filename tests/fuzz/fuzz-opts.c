@@ -39,10 +39,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             }
             ignore(err), err = NULL;
         }
+        /* Looked up once: a registry search an input would cost more than
+         * the parse. */
         static const char *const names[] = { "qcow2", "file" };
+        static const struct strata_driver *drivers[2];
         static const char *const children[] = { "file", "backing", "data-file", NULL };
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-            const struct strata_driver *d = strata_driver_find(names[i], NULL);
+            if (!drivers[i])
+                drivers[i] = strata_driver_find(names[i], NULL);
+            const struct strata_driver *d = drivers[i];
             if (d && d->open_options)
                 strata_opts_validate(o, d->open_options, children, names[i], &err);
             ignore(err), err = NULL;

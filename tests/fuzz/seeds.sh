@@ -54,12 +54,13 @@ PY
 seed_qcow2() {
     local d=$1 i=0
     # Small clusters mostly: a check of 64 KiB clusters walks 32768
-    # refcounts a block, and libFuzzer then runs a tenth as many inputs.
+    # refcounts a block, and libFuzzer then runs a fraction as many inputs.
+    # Virtual disks of 256 KiB: the walk reads every extent of each.
     for o in compat=1.1 compat=0.10,cluster_size=4096 cluster_size=512 cluster_size=4096,refcount_bits=1 \
              cluster_size=4096,refcount_bits=64 cluster_size=16384,extended_l2=on \
              cluster_size=4096,lazy_refcounts=on cluster_size=4096,compression_type=zstd; do
         i=$((i + 1))
-        try qemu-img create -q -f qcow2 -o "$o" "$d/q$i.qcow2" 1M
+        try qemu-img create -q -f qcow2 -o "$o" "$d/q$i.qcow2" 256k
         try qemu-io -f qcow2 -c 'write -P 0x11 0 8k' -c 'write -z 64k 4k' -c 'discard 128k 4k' \
             "$d/q$i.qcow2"
     done
@@ -70,33 +71,36 @@ seed_qcow2() {
     try qemu-img convert -c -f raw -O qcow2 -o cluster_size=4096 "$tmp/raw" "$d/compressed.qcow2"
     try qemu-img convert -c -f raw -O qcow2 -o cluster_size=4096,compression_type=zstd \
         "$tmp/raw" "$d/compressed-zstd.qcow2"
-    try qemu-img create -q -f qcow2 -o cluster_size=4096 "$d/snap.qcow2" 1M
+    try qemu-img create -q -f qcow2 -o cluster_size=4096 "$d/snap.qcow2" 256k
     try qemu-io -f qcow2 -c 'write -P 1 0 8k' "$d/snap.qcow2"
     try qemu-img snapshot -c one "$d/snap.qcow2"
     try qemu-io -f qcow2 -c 'write -P 2 4k 8k' "$d/snap.qcow2"
     try qemu-img snapshot -c two "$d/snap.qcow2"
-    try qemu-img create -q -f qcow2 -o cluster_size=4096 "$d/bitmap.qcow2" 1M
+    try qemu-img create -q -f qcow2 -o cluster_size=4096 "$d/bitmap.qcow2" 256k
     try qemu-img bitmap --add "$d/bitmap.qcow2" b0
     try qemu-io -f qcow2 -c 'write 0 4k' "$d/bitmap.qcow2"
-    try qemu-img create -q -f qcow2 -o cluster_size=4096 -u -b base.img -F raw "$d/backing.qcow2" 1M
-    try qemu-img create -q -f qcow2 -o cluster_size=4096,data_file="$tmp/data" "$d/datafile.qcow2" 1M
+    try qemu-img create -q -f qcow2 -o cluster_size=4096 -u -b base.img -F raw "$d/backing.qcow2" 256k
+    try qemu-img create -q -f qcow2 -o cluster_size=4096,data_file="$tmp/data" "$d/datafile.qcow2" 256k
+    # AES-128 in CBC mode: a 16-byte key, so the eight keyslots' material
+    # (4000 stripes each) is 512 KiB rather than the 2 MiB of AES-256-XTS.
     try qemu-img create -q -f qcow2 "${qsecret[@]}" \
         -o cluster_size=4096,encrypt.format=luks,encrypt.key-secret=k,encrypt.iter-time=1 \
-        "$d/luks.qcow2" 1M
+        -o encrypt.cipher-alg=aes-128,encrypt.cipher-mode=cbc,encrypt.ivgen-alg=essiv \
+        -o encrypt.ivgen-hash-alg=sha256 "$d/luks.qcow2" 256k
     rekey_qcow2_luks "$d/luks.qcow2"
-    try "$img" create -q -f qcow2 -o cluster_size=4096 "$d/strata.qcow2" 1M
+    try "$img" create -q -f qcow2 -o cluster_size=4096 "$d/strata.qcow2" 256k
     try "$build/bin/strata-io" -f qcow2 -c 'write -P 7 0 12k' "$d/strata.qcow2"
 }
 
 seed_qcow() {
     local d=$1
-    try qemu-img create -q -f qcow "$d/plain.qcow" 1M
+    try qemu-img create -q -f qcow "$d/plain.qcow" 256k
     try qemu-io -f qcow -c 'write -P 0x22 0 8k' "$d/plain.qcow"
     try qemu-img create -q -f raw "$tmp/raw1" 64k
     try qemu-io -f raw -c 'write -P 0x5a 0 32k' "$tmp/raw1"
     try "$img" convert -c -f raw -O qcow "$tmp/raw1" "$d/compressed.qcow"
-    try qemu-img create -q -f qcow -u -b base.img -F raw "$d/backing.qcow" 1M
-    try "$img" create -q -f qcow "$d/strata.qcow" 1M
+    try qemu-img create -q -f qcow -u -b base.img -F raw "$d/backing.qcow" 256k
+    try "$img" create -q -f qcow "$d/strata.qcow" 256k
     try "$build/bin/strata-io" -f qcow -c 'write -P 3 0 4k' "$d/strata.qcow"
 }
 
@@ -110,12 +114,16 @@ seed_luks1() {
     try cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
         --cipher aes-xts-plain64 --key-size 256 --hash sha1 --align-payload 8 \
         --key-file "$tmp/pass" "$d/cryptsetup-xts.luks"
-    # Its master key digest has the iterations of a 1 ms calibration, so it
-    # opens in the fuzz build only where that is at most 1000: a seed for
-    # strata's own header layout either way.
+    # Its master key digest has the iterations of a 1 ms calibration (an
+    # eighth of it, at least 1000), so it opens in the fuzz build only where
+    # that is 1000: a seed for strata's own header layout either way.  Its
+    # keyslot is set again at 1000 iterations.
     try "$img" create -q -f luks --key-file "$tmp/pass" \
         -o iter-time=1,cipher-alg=aes-128,cipher-mode=cbc,ivgen-alg=essiv,ivgen-hash-alg=sha256 \
         "$d/strata.luks" 64k
+    [ -s "$d/strata.luks" ] &&
+        try cryptsetup luksChangeKey -q --pbkdf-force-iterations 1000 --key-file "$tmp/pass" \
+            "$d/strata.luks" "$tmp/pass"
     # Keep the header, the keyslots and 4 KiB of data: the payload offset
     # is the big-endian sector count at byte 104.
     for f in "$d"/*.luks; do
@@ -128,22 +136,37 @@ seed_luks1() {
 
 seed_luks2() {
     local d=$1
+    # The data right after the keyslots (2 x 16 KiB + 256 KiB, in sectors),
+    # not at cryptsetup's 16 MiB.
     local common=(-q --type luks2 --luks2-metadata-size 16k --luks2-keyslots-size 256k
-                  --key-file "$tmp/pass")
+                  --offset 576 --key-file "$tmp/pass")
     truncate -s 600k "$d/pbkdf2.luks2"
     try cryptsetup luksFormat "${common[@]}" --pbkdf pbkdf2 --pbkdf-force-iterations 1000 \
         --cipher aes-xts-plain64 --key-size 256 "$d/pbkdf2.luks2"
     truncate -s 600k "$d/argon2id.luks2"
     try cryptsetup luksFormat "${common[@]}" --pbkdf argon2id --pbkdf-force-iterations 4 \
-        --pbkdf-memory 32768 --pbkdf-parallel 1 --cipher aes-xts-plain64 --key-size 256 \
+        --pbkdf-memory 64 --pbkdf-parallel 1 --cipher aes-xts-plain64 --key-size 256 \
         "$d/argon2id.luks2"
     truncate -s 600k "$d/argon2i-cbc.luks2"
     try cryptsetup luksFormat "${common[@]}" --pbkdf argon2i --pbkdf-force-iterations 4 \
-        --pbkdf-memory 32768 --pbkdf-parallel 1 --cipher aes-cbc-essiv:sha256 --key-size 128 \
+        --pbkdf-memory 64 --pbkdf-parallel 1 --cipher aes-cbc-essiv:sha256 --key-size 128 \
         "$d/argon2i-cbc.luks2"
     try "$img" create -q -f luks --key-file "$tmp/pass" \
         -o luks-version=2,pbkdf=pbkdf2,pbkdf-force-iterations=1000,metadata-size=16K,keyslots-size=256K \
         "$d/strata.luks2" 64k
+    # Keep the headers, the keyslots and 4 KiB of data: the offset of
+    # segment 0 in the JSON metadata (after the 4 KiB binary header).
+    for f in "$d"/*.luks2; do
+        [ -s "$f" ] || continue
+        local end
+        end=$(python3 - "$f" <<'PY'
+import json, sys
+b = open(sys.argv[1], 'rb').read(1 << 20)
+meta = json.loads(b[4096:b.index(b'\0', 4096)])
+print(int(meta['segments']['0']['offset']) + 4096)
+PY
+        ) && truncate -s "$end" "$f"
+    done
 }
 
 seed_config() {
