@@ -5,6 +5,7 @@
 #include "qcow2.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,31 +30,34 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen && blen && a < b + blen && b < a + alen;
 }
 
-/* Names unknown incompatible bits, using the image's own feature table when
- * it has one (that is what the table is for). */
-static int qcow2_refuse_features(struct qcow2_state *s, uint64_t unknown,
-                                 const uint8_t *table, uint32_t tlen,
+/* Names unknown incompatible bits as qemu-img does: by the image's own
+ * feature table (that is what the table is for), in table order, up to its
+ * first unnamed entry; the bits it leaves unnamed as one hex mask.  An entry
+ * cut short by the extension's end reads as zero-padded. */
+static int qcow2_refuse_features(uint64_t unknown, const uint8_t *table, uint32_t tlen,
                                  struct strata_error **errp)
 {
-    char msg[512];
+    char msg[1024] = "";
     size_t o = 0;
-    for (int bit = 0; bit < 64; bit++) {
-        if (!(unknown & (1ull << bit)))
-            continue;
+    for (uint32_t i = 0; table && i + 2 < tlen; i += 48) {
         char name[47] = "";
-        for (uint32_t i = 0; table && i + 48 <= tlen; i += 48)
-            if (table[i] == 0 && table[i + 1] == bit) {
-                memcpy(name, table + i + 2, 46);
-                name[46] = 0;
-            }
-        int n = snprintf(msg + o, sizeof msg - o, "%sbit %d%s%s%s", o ? ", " : "", bit,
-                         name[0] ? " (" : "", name, name[0] ? ")" : "");
-        if (n < 0 || (size_t)n >= sizeof msg - o)
+        uint32_t n = tlen - (i + 2) < 46 ? tlen - (i + 2) : 46;
+        memcpy(name, table + i + 2, n);
+        if (!name[0])
             break;
-        o += (size_t)n;
+        uint8_t bit = table[i + 1];
+        if (table[i] != 0 || bit >= 64 || !(unknown & (1ull << bit)))
+            continue;
+        unknown &= ~(1ull << bit);
+        int w = snprintf(msg + o, sizeof msg - o, "%s%s", o ? ", " : "", name);
+        if (w < 0 || (size_t)w >= sizeof msg - o)
+            break;
+        o += (size_t)w;
     }
-    return strata_error_set(errp, ENOTSUP, "%s: unsupported qcow2 incompatible feature(s): %s",
-                            s->name, msg);
+    if (unknown && o < sizeof msg)
+        snprintf(msg + o, sizeof msg - o, "%sUnknown incompatible feature: %" PRIx64,
+                 o ? ", " : "", unknown);
+    return strata_error_set(errp, ENOTSUP, "Unsupported qcow2 feature(s): %s", msg);
 }
 
 static char *qcow2_strndup(const uint8_t *p, size_t n)
@@ -208,7 +212,7 @@ int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_erro
 
     uint64_t unknown = s->incompat & ~QCOW2_INCOMPAT_KNOWN;
     if (unknown) {
-        r = qcow2_refuse_features(s, unknown, ftable, ftlen, errp);
+        r = qcow2_refuse_features(unknown, ftable, ftlen, errp);
         goto out;
     }
 

@@ -185,15 +185,21 @@ static int run(struct img_args *a)
         ret = tool_fail(err, -EINVAL, filename);
         goto out;
     }
-    /* Printed once the options passed the library's checks, so that a
-     * refused command prints only its error. */
-    int r = strata_image_create(fmt, filename, size, co->opts, &err);
+    /* As qemu-img: an unknown option or a value of the wrong type prints
+     * only its error; a value the format refuses comes after the
+     * 'Formatting' line. */
+    int r = strata_image_create_check(fmt, co->opts, &err);
     if (r < 0) {
         ret = tool_fail(err, r, filename);
         goto out;
     }
     if (!a->quiet)
         print_formatting(filename, fmt, size, co->opts);
+    r = strata_image_create(fmt, filename, size, co->opts, &err);
+    if (r < 0) {
+        ret = tool_fail(err, r, filename);
+        goto out;
+    }
     ret = 0;
 out:
     return ret;

@@ -1,0 +1,55 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# qcow2-messages.sh - strata-img refuses bad qcow2 create options and
+# images with unknown incompatible features in qemu-img 7.2's words, with
+# the 'Formatting' line before a value the format refuses.  qemu-img itself
+# is the reference each time.
+. "$STRATA_SRCDIR/tests/sh/lib/common.sh"
+. "$STRATA_SRCDIR/tests/sh/lib/parity.sh"
+need qemu-img
+cd "$T"
+
+echo "== create options the format refuses"
+for o in cluster_size=4M cluster_size=256 refcount_bits=3 refcount_bits=128 \
+         compat=0.10,refcount_bits=1 compat=0.10,lazy_refcounts=on \
+         compat=0.10,extended_l2=on; do
+    same "-o $o" create -f qcow2 -o "$o" new.qcow2 1M
+    rm -f new.qcow2
+done
+grep -q "^Formatting 'new.qcow2'" s.out || fail "no Formatting line before the refusal"
+strata-img create -f qcow2 -o nosuch=1 new.qcow2 1M >s.out 2>&1 && fail "unknown option taken"
+grep -q "^Formatting" s.out && fail "Formatting line for an unknown option"
+[ -e new.qcow2 ] && fail "a refused create left new.qcow2"
+
+echo "== unknown incompatible features"
+qemu-img create -q -f qcow2 feat.qcow2 1M
+# set_feature BITS [RENAME]: incompatible feature bits BITS (a mask) set;
+# RENAME=1 turns the feature table's first entry (dirty bit) into one
+# named "test2" for bit 62.
+set_feature() {
+    python3 - "$1" "${2:-0}" <<'PY'
+import struct, sys
+mask, rename = int(sys.argv[1], 0), sys.argv[2] == "1"
+with open("feat.qcow2", "r+b") as f:
+    h = bytearray(f.read(4096))
+    struct.pack_into(">Q", h, 72, mask)
+    off = struct.unpack(">I", h[100:104])[0]
+    while True:
+        magic, ln = struct.unpack(">II", h[off:off + 8])
+        if magic == 0:
+            break
+        if magic == 0x6803f857 and rename:
+            h[off + 8:off + 8 + 48] = b"\x00\x3etest2".ljust(48, b"\x00")
+        off += 8 + (ln + 7) // 8 * 8
+    f.seek(0)
+    f.write(h)
+PY
+}
+set_feature 0x8000000000000000
+same "bit 63" info feat.qcow2
+set_feature 0xe000000000000000
+same "bits 61-63" info feat.qcow2
+set_feature 0xe000000000000000 1
+same "bit 62 named" info feat.qcow2
+grep -q "test2, Unknown incompatible feature: a000000000000000" s.out || fail "table name unused"
+echo "qcow2-messages: ok"
