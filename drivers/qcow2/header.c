@@ -288,6 +288,8 @@ out:
                                 s->rt_clusters ? "larger than the limit of "
                                 QCOW2_MAX_RT_TEXT : "empty");
     uint64_t need_l1 = qcow2_l1_size_for(s, s->size);
+    if (need_l1 > INT32_MAX)    /* qemu-img's limit and words */
+        return strata_error_set(errp, EFBIG, "Image is too big");
     if (need_l1 > s->l1_size)
         return strata_error_set(errp, EINVAL, "%s: L1 table of %u entries is too small for "
                                 "a virtual size of %llu bytes", s->name, s->l1_size,

@@ -16,6 +16,9 @@ for o in cluster_size=4M cluster_size=256 refcount_bits=3 refcount_bits=128 \
     same "-o $o" create -f qcow2 -o "$o" new.qcow2 1M
     rm -f new.qcow2
 done
+same "1 EiB" create -f qcow2 new.qcow2 1E
+same "1 EiB, 512-byte clusters" create -f qcow2 -o cluster_size=512 new.qcow2 1E
+[ -e new.qcow2 ] && fail "a refused create left new.qcow2"
 grep -q "^Formatting 'new.qcow2'" s.out || fail "no Formatting line before the refusal"
 strata-img create -f qcow2 -o nosuch=1 new.qcow2 1M >s.out 2>&1 && fail "unknown option taken"
 grep -q "^Formatting" s.out && fail "Formatting line for an unknown option"
@@ -52,4 +55,13 @@ same "bits 61-63" info feat.qcow2
 set_feature 0xe000000000000000 1
 same "bit 62 named" info feat.qcow2
 grep -q "test2, Unknown incompatible feature: a000000000000000" s.out || fail "table name unused"
+echo "== a virtual size no L1 table can map"
+qemu-img create -q -f qcow2 big.qcow2 4G
+python3 -c '
+import struct
+with open("big.qcow2", "r+b") as f:
+    f.seek(24)
+    f.write(struct.pack(">Q", 1 << 60))
+'
+same "size 1 EiB in the header" info big.qcow2
 echo "qcow2-messages: ok"

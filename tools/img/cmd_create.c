@@ -196,6 +196,16 @@ static int run(struct img_args *a)
     if (!a->quiet)
         print_formatting(filename, fmt, size, co->opts);
     r = strata_image_create(fmt, filename, size, co->opts, &err);
+    if (r == -EFBIG) {
+        /* qemu-img's words for any size the format cannot hold. */
+        strata_error_free(err);
+        err = NULL;
+        bool clusters = false;
+        for (const struct strata_opt_desc *d = drv->create_options; d && d->name; d++)
+            clusters |= !strcmp(d->name, "cluster_size");
+        strata_error_set(&err, EFBIG, "%s: The image size is too large for file format "
+                         "'%s'%s", filename, fmt, clusters ? " (try using a larger cluster size)" : "");
+    }
     if (r < 0) {
         ret = tool_fail(err, r, filename);
         goto out;
