@@ -385,7 +385,10 @@ int qcow2_build_header(struct qcow2_state *s, uint8_t *buf, size_t cap,
     if (o != SIZE_MAX && s->data_file_name)
         o = put_ext(buf, o, cap, QCOW2_EXT_DATA_FILE, s->data_file_name,
                     (uint32_t)strlen(s->data_file_name));
-    if (o != SIZE_MAX && s->version == 3) {
+    /* The feature table (392 bytes) would leave a 512-byte cluster almost
+     * no room for a backing file name; like qemu, clusters of 4 KiB and
+     * less go without it. */
+    if (o != SIZE_MAX && s->version == 3 && s->cluster_size > 4096) {
         uint8_t ft[sizeof qcow2_known_features / sizeof qcow2_known_features[0] * 48];
         memset(ft, 0, sizeof ft);
         size_t n = sizeof qcow2_known_features / sizeof qcow2_known_features[0];

@@ -1,9 +1,10 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# qcow2-messages.sh - strata-img refuses bad qcow2 create options and
+# qcow2-parity.sh - strata-img refuses bad qcow2 create options and
 # images with unknown incompatible features in qemu-img 7.2's words, with
-# the 'Formatting' line before a value the format refuses.  qemu-img itself
-# is the reference each time.
+# the 'Formatting' line before a value the format refuses; it lays out
+# small-cluster headers as qemu does.  qemu-img itself is the reference
+# each time.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/parity.sh"
 need qemu-img
@@ -64,4 +65,33 @@ with open("big.qcow2", "r+b") as f:
     f.write(struct.pack(">Q", 1 << 60))
 '
 same "size 1 EiB in the header" info big.qcow2
-echo "qcow2-messages: ok"
+echo "== small clusters: no feature table"
+# hdr_exts FILE: the header extension magics of FILE, one a line.
+hdr_exts() {
+    python3 - "$1" <<'PY'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    h = f.read(65536)
+off = struct.unpack(">I", h[100:104])[0]
+while off + 8 <= len(h):
+    magic, ln = struct.unpack(">II", h[off:off + 8])
+    if magic == 0:
+        break
+    print(hex(magic))
+    off += 8 + (ln + 7) // 8 * 8
+PY
+}
+qemu-img create -q -f qcow2 base.qcow2 1M
+for c in 512 4096 8192; do
+    qemu-img create -q -f qcow2 -o cluster_size=$c -b base.qcow2 -F qcow2 q$c.qcow2 1M
+    strata-img create -q -f qcow2 -o cluster_size=$c -b base.qcow2 -F qcow2 s$c.qcow2 1M ||
+        fail "create with $c-byte clusters"
+    [ "$(hdr_exts q$c.qcow2)" = "$(hdr_exts s$c.qcow2)" ] ||
+        fail "$c-byte clusters: extensions $(hdr_exts s$c.qcow2), qemu $(hdr_exts q$c.qcow2)"
+done
+strata-img create -q -f qcow2 -o cluster_size=512,encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=10 \
+    --object secret,id=s,data=pw luks512.qcow2 1M || fail "LUKS with 512-byte clusters"
+qemu-img check -q --object secret,id=s,data=pw \
+    --image-opts driver=qcow2,file.filename=luks512.qcow2,encrypt.key-secret=s ||
+    fail "qemu-img check of LUKS with 512-byte clusters"
+echo "qcow2-parity: ok"
