@@ -291,7 +291,7 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
             /* A loop is reported as QEMU reports it, naming the image that
              * comes back, without every open that led there. */
             if (r != -ELOOP)
-                strata_error_prefix(errp, "%s: could not open backing file", s->name);
+                strata_error_prefix(errp, "%s: Could not open backing file", s->name);
             goto fail;
         }
     }

@@ -7,7 +7,7 @@
 # each time.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/parity.sh"
-need qemu-img
+need qemu-img qemu-io
 cd "$T"
 
 echo "== create options the format refuses"
@@ -94,4 +94,11 @@ strata-img create -q -f qcow2 -o cluster_size=512,encrypt.format=luks,encrypt.ke
 qemu-img check -q --object secret,id=s,data=pw \
     --image-opts driver=qcow2,file.filename=luks512.qcow2,encrypt.key-secret=s ||
     fail "qemu-img check of LUKS with 512-byte clusters"
+echo "== a missing backing file"
+qemu-img create -q -f qcow2 gone.qcow2 1M
+qemu-img create -q -f qcow2 -b "$T/gone.qcow2" -F qcow2 orphan.qcow2
+rm gone.qcow2
+q=$(qemu-io -c 'read 0 512' orphan.qcow2 2>&1 | sed 's/^qemu-io: //') || true
+s=$(strata-io -c 'read 0 512' orphan.qcow2 2>&1 | sed 's/^strata-io: //') || true
+[ -n "$q" ] && [ "$q" = "$s" ] || fail "missing backing file: '$s', qemu-io '$q'"
 echo "qcow2-parity: ok"
