@@ -408,7 +408,7 @@ static int qcow2_pwrite_cb(struct strata_node *node, uint64_t off, uint64_t len,
 static int flush_meta(struct qcow2_state *s, struct strata_error **errp)
 {
     pthread_mutex_lock(&s->meta);
-    int r = qcow2_flush_all(s, errp);
+    int r = qcow2_flush_guest(s, errp);
     pthread_mutex_unlock(&s->meta);
     return r;
 }

@@ -360,6 +360,10 @@ static int write_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint
 static int alloc_data(struct qcow2_state *s, uint64_t guest, uint64_t n, uint64_t *host,
                       struct strata_error **errp)
 {
+    /* The tables first, as qemu lays out a growing image. */
+    int r = qcow2_prepare_l2(s, guest, n << s->cluster_bits, errp);
+    if (r < 0)
+        return r;
     if (s->data != s->file) {
         *host = guest;
         return 0;
@@ -539,7 +543,7 @@ static int finish_write(struct qcow2_state *s, bool fua, struct strata_error **e
     pthread_mutex_lock(&s->meta);
     int r = qcow2_apply_pending_frees(s, errp);
     if (r == 0 && fua)
-        r = qcow2_flush_all(s, errp);
+        r = qcow2_flush_guest(s, errp);
     pthread_mutex_unlock(&s->meta);
     return r;
 }
