@@ -34,7 +34,8 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
  * feature table (that is what the table is for), in table order, up to its
  * first unnamed entry; the bits it leaves unnamed as one hex mask.  An entry
  * cut short by the extension's end reads as zero-padded. */
-static int qcow2_refuse_features(uint64_t unknown, const uint8_t *table, uint32_t tlen,
+static int qcow2_refuse_features(const struct qcow2_state *s, uint64_t unknown,
+                                 const uint8_t *table, uint32_t tlen,
                                  struct strata_error **errp)
 {
     char msg[1024] = "";
@@ -57,7 +58,8 @@ static int qcow2_refuse_features(uint64_t unknown, const uint8_t *table, uint32_
     if (unknown && o < sizeof msg)
         snprintf(msg + o, sizeof msg - o, "%sUnknown incompatible feature: %" PRIx64,
                  o ? ", " : "", unknown);
-    return strata_error_set(errp, ENOTSUP, "Unsupported qcow2 feature(s): %s", msg);
+    return strata_error_set(errp, ENOTSUP, "%s: Unsupported qcow2 feature(s): %s", s->name,
+                            msg);
 }
 
 static char *qcow2_strndup(const uint8_t *p, size_t n)
@@ -212,7 +214,7 @@ int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_erro
 
     uint64_t unknown = s->incompat & ~QCOW2_INCOMPAT_KNOWN;
     if (unknown) {
-        r = qcow2_refuse_features(unknown, ftable, ftlen, errp);
+        r = qcow2_refuse_features(s, unknown, ftable, ftlen, errp);
         goto out;
     }
 
@@ -289,7 +291,7 @@ out:
                                 QCOW2_MAX_RT_TEXT : "empty");
     uint64_t need_l1 = qcow2_l1_size_for(s, s->size);
     if (need_l1 > INT32_MAX)    /* qemu-img's limit and words */
-        return strata_error_set(errp, EFBIG, "Image is too big");
+        return strata_error_set(errp, EFBIG, "%s: Image is too big", s->name);
     if (need_l1 > s->l1_size)
         return strata_error_set(errp, EINVAL, "%s: L1 table of %u entries is too small for "
                                 "a virtual size of %llu bytes", s->name, s->l1_size,
