@@ -255,7 +255,8 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     if ((r = strata_opts_get_bool(opts, "lazy-refcounts", &lazy, errp)) < 0)
         goto fail;
     if (lazy && s->version < 3) {
-        r = strata_error_set(errp, EINVAL, "%s: lazy refcounts need compat=1.1", s->name);
+        r = strata_error_set(errp, EINVAL, "Lazy refcounts require a qcow2 image with at "
+                             "least qemu 1.1 compatibility level");
         goto fail;
     }
     s->lazy = lazy && s->rw;

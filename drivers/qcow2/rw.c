@@ -751,11 +751,16 @@ static int zero_entry(struct qcow2_state *s, uint64_t cstart, uint64_t in, uint6
                       const struct qcow2_l2ref *e, unsigned flags, bool discard, bool can_zero,
                       bool *done, struct strata_error **errp)
 {
-    bool whole = in == 0 && n == s->cluster_size;
+    bool whole = in == 0 && (n == s->cluster_size || cstart + n == s->size);
     bool keep = !discard && !(flags & STRATA_REQ_MAY_UNMAP) &&
                 entry_has_host(s, e->entry) && (e->entry & QCOW2_OFLAG_COPIED);
     struct qcow2_l2ref ne = { 0, 0 };
-    bool zero_flag = !discard || s->backing;
+    /* A discarded cluster that held data reads back as zeros, as in qemu,
+     * where nothing lies beneath it.  An image opened without its backing
+     * file (commit emptying it) lets the backing file show through. */
+    bool zero_flag = !discard || s->backing ||
+                     (!s->backing_file && ((e->entry & QCOW2_OFLAG_COMPRESSED) ||
+                                           entry_has_host(s, e->entry)));
     if (!can_zero)
         zero_flag = false;
     *done = true;
@@ -807,6 +812,10 @@ static int zero_locked(struct qcow2_state *s, uint64_t off, uint64_t len, unsign
                        bool discard, struct strata_error **errp)
 {
     uint64_t csz = s->cluster_size, scsz = 1ull << s->sc_bits;
+    /* Without zero clusters a discard would show the backing file: qemu
+     * leaves the clusters as they are. */
+    if (discard && s->version < 3 && s->backing)
+        return 0;
     bool can_zero;
     int r = prepare_and_lock(s, &can_zero, errp);
     if (r < 0)
@@ -814,7 +823,8 @@ static int zero_locked(struct qcow2_state *s, uint64_t off, uint64_t len, unsign
     while (len > 0) {
         uint64_t cstart = off & ~(csz - 1), in = off - cstart;
         uint64_t n = csz - in < len ? csz - in : len;
-        bool whole = in == 0 && n == csz;
+        /* The image's last cluster, cut short by its size, counts whole. */
+        bool whole = in == 0 && (n == csz || off + n == s->size);
         /* Extended L2: whole subclusters can be zeroed in the bitmap. */
         bool whole_sc = s->extended && (in % scsz) == 0 && (n % scsz) == 0;
         bool z, done;

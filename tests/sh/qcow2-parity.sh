@@ -111,4 +111,59 @@ for io in qemu-io strata-io; do
     qemu-img check lazy-$io.qcow2 >check-$io.out 2>&1 && fail "$io: crash left no errors"
 done
 diff check-qemu-io.out check-strata-io.out || fail "lazy refcounts: a crash leaves other errors"
+echo "== discard as qemu-io"
+# map_after TOOL COMPAT BACKING: the qemu-img map of an image filled and then
+# discarded whole by TOOL, and whether it reads back as TOOL left it.
+qemu-img create -q -f qcow2 back.qcow2 128k
+qemu-io -c 'write -P 0xff 0 128k' back.qcow2 >/dev/null
+map_after() {
+    local io=$1 compat=$2 b=$3 img=d-$1-$2-$3.qcow2
+    if [ "$b" = yes ]; then
+        qemu-img create -q -f qcow2 -o compat=$compat -b back.qcow2 -F qcow2 $img
+    else
+        qemu-img create -q -f qcow2 -o compat=$compat $img $((128 * 1024 + 512))
+    fi
+    $io -c 'write -P 1 0 128k' -c "discard 0 $(qemu-img info --output=json $img |
+        sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p')" $img >/dev/null
+    qemu-img map --output=json $img | sed "s/d-$io-/d-/"
+}
+for compat in 0.10 1.1; do
+    for b in yes no; do
+        [ "$(map_after qemu-io $compat $b)" = "$(map_after strata-io $compat $b)" ] ||
+            fail "discard on compat=$compat, backing $b: $(map_after strata-io $compat $b)"
+    done
+done
+qemu-io -c 'read -P 1 0 128k' d-strata-io-0.10-yes.qcow2 | contains "verification failed" &&
+    fail "discard on a v2 image with a backing file changed the data"
+
+echo "== downgrade to compat=0.10"
+for io in qemu strata; do
+    qemu-img create -q -f qcow2 -o lazy_refcounts=on dg-$io.qcow2 1M
+    qemu-io -c 'write -z 0 128k' -c 'write -P 3 128k 64k' -c 'write -z 128k 64k' dg-$io.qcow2 >/dev/null
+    $io-img amend -o compat=0.10 dg-$io.qcow2 || fail "$io-img amend -o compat=0.10"
+    qemu-img check -q dg-$io.qcow2 || fail "$io-img: the downgraded image does not check"
+    qemu-img info dg-$io.qcow2 | grep -v "^image:\|disk size" > info-$io.out
+done
+diff info-qemu.out info-strata.out || fail "downgrade: other image info than qemu-img's"
+qemu-io -c 'read -P 0 0 192k' dg-strata.qcow2 | contains "verification failed" &&
+    fail "the downgraded image reads other data"
+qemu-img create -q -f qcow2 -o compat=0.10 v2.qcow2 1M
+same "lazy_refcounts on a v2 image" amend -o lazy_refcounts=on v2.qcow2
+same "compat=0.10 with lazy_refcounts" amend -o compat=0.10,lazy_refcounts=on v2.qcow2
+
+echo "== check: a reference past the end, a repair"
+qemu-img create -q -f qcow2 -o cluster_size=512 past.qcow2 512
+qemu-io -c 'write 0 512' past.qcow2 >/dev/null
+printf '\x00\x80\x00\x00\x00\x00\x00\x00' | dd of=past.qcow2 bs=1 seek=$((2048 + 8)) conv=notrunc 2>/dev/null
+qemu-img check past.qcow2 2>&1 | grep -v allocated >q.out || true
+strata-img check past.qcow2 2>&1 | grep -v allocated >s.out || true
+grep -q "^ERROR: counting reference" q.out || fail "qemu-img check found nothing past the end"
+diff q.out s.out || fail "L2 entry past the end: other report than qemu-img's"
+qemu-img create -q -f qcow2 rep.qcow2 64k
+qemu-io -c 'write 0 64k' rep.qcow2 >/dev/null
+printf '\x00\x02' | dd of=rep.qcow2 bs=1 seek=$((0x20000)) conv=notrunc 2>/dev/null
+cp rep.qcow2 rep2.qcow2
+qemu-img check -r leaks rep.qcow2 >q.out 2>&1 || true
+strata-img check -r leaks rep2.qcow2 >s.out 2>&1 || true
+diff q.out s.out || fail "check -r leaks: other report than qemu-img's"
 echo "qcow2-parity: ok"
