@@ -137,14 +137,18 @@ int luks_erase_select(const struct strata_opts *opts, const char *const *add_onl
     return 0;
 }
 
-int luks_erase_keeps_one(const char *name, uint32_t mask, uint32_t active, bool force,
-                         struct strata_error **errp)
+int luks_erase_keeps_one(const struct luks_erase_sel *sel, uint32_t mask, uint32_t active,
+                         bool force, struct strata_error **errp)
 {
-    if (!force && (mask & active) && (active & ~mask) == 0)
-        return strata_error_set(errp, EBUSY, "%s: refusing to erase the last active "
-                                "keyslot(s): all data in the volume would be lost "
-                                "irreversibly (use --force)", name);
-    return 0;
+    if (force || !(mask & active) || (active & ~mask))
+        return 0;
+    if (sel->has_slot)
+        return strata_error_set(errp, EBUSY, "%s: Attempt to erase the only active keyslot "
+                                "%u which will erase all the data in the image irreversibly "
+                                "- refusing operation", sel->name, sel->slot);
+    return strata_error_set(errp, EBUSY, "%s: All the active keyslots match the (old) "
+                            "password that was given and erasing them will erase all the "
+                            "data in the image irreversibly - refusing operation", sel->name);
 }
 
 int luks_add_key_source(const struct strata_opts *opts, const char *name, const char *who,

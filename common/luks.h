@@ -73,8 +73,9 @@ struct luks_erase_sel {
 int luks_erase_select(const struct strata_opts *opts, const char *const *add_only,
                       const struct luks_erase_sel *sel, uint32_t *mask,
                       struct strata_error **errp);
-/* Refuses, unless force, to erase every active keyslot. */
-int luks_erase_keeps_one(const char *name, uint32_t mask, uint32_t active, bool force,
-                         struct strata_error **errp);
+/* Refuses, unless force, to erase every active keyslot, in qemu's words
+ * for a keyslot named (sel->has_slot) or found by its password. */
+int luks_erase_keeps_one(const struct luks_erase_sel *sel, uint32_t mask, uint32_t active,
+                         bool force, struct strata_error **errp);
 
 #endif

@@ -79,20 +79,42 @@ static int validate_create_opts(const struct strata_driver *d, const struct stra
     return r;
 }
 
-int strata_image_create(const char *format, const char *filename, uint64_t size,
-                        const struct strata_opts *opts, struct strata_error **errp)
+/* The driver that creates `format` images in *dp, and a copy of opts in
+ * *op (the caller frees it, also on failure) once they passed its checks. */
+static int checked_create_opts(const char *format, const struct strata_opts *opts,
+                               const struct strata_driver **dp, struct strata_opts **op,
+                               struct strata_error **errp)
 {
+    *op = NULL;
     int r = strata_core_init(errp);
     if (r < 0)
         return r;
-    const struct strata_driver *d = strata_driver_find(format, errp);
+    const struct strata_driver *d = *dp = strata_driver_find(format, errp);
     if (!d)
         return -ENOENT;
     if (!d->create)
         return strata_error_set(errp, ENOTSUP, "Format '%s' does not support image creation",
                                 format);
-    struct strata_opts *o = opts ? strata_opts_dup(opts) : strata_opts_new();
-    r = validate_create_opts(d, o, errp);
+    *op = opts ? strata_opts_dup(opts) : strata_opts_new();
+    return validate_create_opts(d, *op, errp);
+}
+
+int strata_image_create_check(const char *format, const struct strata_opts *opts,
+                              struct strata_error **errp)
+{
+    const struct strata_driver *d;
+    struct strata_opts *o;
+    int r = checked_create_opts(format, opts, &d, &o, errp);
+    strata_opts_free(o);
+    return r;
+}
+
+int strata_image_create(const char *format, const char *filename, uint64_t size,
+                        const struct strata_opts *opts, struct strata_error **errp)
+{
+    const struct strata_driver *d;
+    struct strata_opts *o;
+    int r = checked_create_opts(format, opts, &d, &o, errp);
     if (r == 0) {
         /* A format's image file is its primary role's node. */
         const char *primary = strata_role_with(d, STRATA_CHILD_PRIMARY);

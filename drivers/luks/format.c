@@ -569,7 +569,7 @@ static int luks_amend_erase(struct strata_crypto_ctx *ctx, const struct strata_o
     for (unsigned i = 0; i < LUKS_NUM_SLOTS; i++)
         if (ctx->h.slots[i].active == LUKS_SLOT_ACTIVE)
             active |= 1u << i;
-    if ((r = luks_erase_keeps_one(ctx->name, mask, active, force, errp)) < 0)
+    if ((r = luks_erase_keeps_one(&sel, mask, active, force, errp)) < 0)
         return r;
     return luks_erase_slots(ctx, mask, errp);
 }

@@ -340,7 +340,7 @@ static int amend_remove(struct strata_crypto_ctx *ctx, const struct strata_opts 
     uint32_t mask;
     int r = luks_erase_select(opts, add_only, &sel, &mask, errp);
     if (r == 0)
-        r = luks_erase_keeps_one(ctx->name, mask, active_mask(&ctx->h), force, errp);
+        r = luks_erase_keeps_one(&sel, mask, active_mask(&ctx->h), force, errp);
     if (r == 0)
         r = remove_slots(ctx, mask, errp);
     return r;

@@ -7,20 +7,37 @@
 #include <stdlib.h>
 
 /* Does any active L2 entry use a zero flag (which version 2 lacks)? */
-static int uses_zero_clusters(struct qcow2_state *s, bool *found, struct strata_error **errp)
+/* Turns zero clusters into what a v2 image can say, as qemu does on a
+ * downgrade: without a backing file an unallocated cluster reads as zeros;
+ * otherwise the cluster gets zeros written (in its own preallocated host
+ * cluster, or a new one).  Raw zeros are no ciphertext, so an encrypted
+ * image with zero clusters stays refused. */
+static int expand_zero_clusters(struct qcow2_state *s, struct strata_error **errp)
 {
-    *found = false;
-    for (uint64_t off = 0; off < s->size; off += s->cluster_size) {
+    uint64_t csz = s->cluster_size;
+    for (uint64_t off = 0; off < s->size; off += csz) {
         struct qcow2_l2ref e;
         int r = qcow2_get_l2_entry(s, off, &e, errp);
         if (r < 0)
             return r;
-        if (!(e.entry & QCOW2_OFLAG_COMPRESSED) && (e.entry & QCOW2_OFLAG_ZERO)) {
-            *found = true;
-            return 0;
+        if ((e.entry & QCOW2_OFLAG_COMPRESSED) || !(e.entry & QCOW2_OFLAG_ZERO))
+            continue;
+        if (s->crypt_method)
+            return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade: the encrypted "
+                                    "image has zero clusters", s->name);
+        uint64_t host = e.entry & QCOW2_OFFSET_MASK;
+        struct qcow2_l2ref ne = { 0, 0 };
+        if (host || s->backing_file) {
+            if (!host && (r = qcow2_alloc_clusters(s, 1, &host, errp)) < 0)
+                return r;
+            if ((r = strata_pwrite(s->file, host, csz, s->zero_buf, 0, errp)) < 0)
+                return r;
+            ne.entry = host | QCOW2_OFLAG_COPIED;
         }
+        if ((r = qcow2_set_l2_entry(s, off, &ne, errp)) < 0)
+            return r;
     }
-    return 0;
+    return qcow2_flush_all(s, errp);
 }
 
 int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool force,
@@ -66,6 +83,14 @@ int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool forc
     }
     if (want < 3 && order != 4)
         return strata_error_set(errp, EINVAL, "compat=0.10 requires refcount_bits=16");
+    bool lazy = s->compat & QCOW2_COMPAT_LAZY;
+    if ((r = strata_opts_get_bool(opts, "lazy_refcounts", &lazy, errp)) < 0)
+        return r;
+    /* Checked against the level asked for, before anything changes. */
+    if (strata_opts_get(opts, "lazy_refcounts") && lazy && want < 3)
+        return strata_error_set(errp, EINVAL, "Lazy refcounts only supported with "
+                                "compatibility level 1.1 and above (use compat=1.1 or "
+                                "greater)");
     r = qcow2_flush_all(s, errp);
     if (r < 0)
         return r;
@@ -86,22 +111,17 @@ int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool forc
 
     if (compat) {
         if (want == 2 && s->version == 3) {
-            bool zeros;
             if (s->incompat & ~(QCOW2_INCOMPAT_DIRTY))
                 return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade: the image uses "
                                         "features of compat=1.1", s->name);
-            if (s->compat & QCOW2_COMPAT_LAZY)
-                return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade with lazy "
-                                        "refcounts on (turn them off first)", s->name);
             if (s->nb_snapshots)
                 return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade an image with "
                                         "internal snapshots", s->name);
-            if ((r = uses_zero_clusters(s, &zeros, errp)) < 0)
+            if ((r = expand_zero_clusters(s, errp)) < 0)
                 return r;
-            if (zeros)
-                return strata_error_set(errp, ENOTSUP, "%s: cannot downgrade: the image has "
-                                        "zero clusters", s->name);
             s->version = 2;
+            /* Lazy refcounts go with the other compatible features; the
+             * refcounts were flushed above. */
             s->compat = s->autoclear = 0;
             s->header_tail_len = 0;
             header = true;
@@ -111,13 +131,7 @@ int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool forc
             header = true;
         }
     }
-    if (strata_opts_get(opts, "lazy_refcounts")) {
-        bool lazy;
-        if ((r = strata_opts_get_bool(opts, "lazy_refcounts", &lazy, errp)) < 0)
-            return r;
-        if (lazy && s->version < 3)
-            return strata_error_set(errp, EINVAL, "%s: lazy refcounts need compat=1.1",
-                                    s->name);
+    if (strata_opts_get(opts, "lazy_refcounts") && s->version >= 3) {
         if (lazy != !!(s->compat & QCOW2_COMPAT_LAZY)) {
             s->compat = lazy ? (s->compat | QCOW2_COMPAT_LAZY) : (s->compat & ~QCOW2_COMPAT_LAZY);
             header = true;

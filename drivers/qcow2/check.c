@@ -107,9 +107,9 @@ static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
         if (s->data != s->file)
             continue;
         if (host >= qcow2_align_up(k->file_len, csz)) {
-            strata_check_report(k->res, "ERROR: L2 entry for guest offset 0x%" PRIx64
-                                " points past end of file (host offset 0x%" PRIx64 ")",
-                                guest, host);
+            strata_check_report(k->res, "ERROR: counting reference for region exceeding "
+                                "the end of the file by one cluster or more: offset 0x%"
+                                PRIx64 " size 0x%" PRIx64, host, csz);
             if (active && (k->fix & STRATA_CHECK_FIX_ERRORS)) {
                 /* The data is gone; reading it as zeros is all that is left. */
                 uint64_t ne = s->version >= 3 && !s->extended ? QCOW2_OFLAG_ZERO : 0;
@@ -159,8 +159,9 @@ static int ck_tree(struct ck *k, const uint64_t *l1, uint64_t l1_off, uint32_t n
             continue;
         }
         if (t >= qcow2_align_up(k->file_len, s->cluster_size)) {
-            strata_check_report(k->res, "ERROR: L2 table at 0x%" PRIx64 " (L1 index %u) "
-                                "points past end of file", t, i);
+            strata_check_report(k->res, "ERROR: counting reference for region exceeding "
+                                "the end of the file by one cluster or more: offset 0x%"
+                                PRIx64 " size 0x%" PRIx64, t, s->cluster_size);
             k->res->corruptions++;
             continue;
         }
@@ -562,6 +563,9 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
     /* Without repairs nothing changes under the loop: the stored counts are
      * read a run at a time, not looked up cluster by cluster. */
     uint64_t run[CK_RUN], run_first = 0, run_n = 0;
+    /* A repair reports as qemu-img does: every mismatch as found first,
+     * then again as it is repaired. */
+    for (int pass = fix ? 0 : 1; pass < 2; pass++)
     for (uint64_t c = 0; c < end; c++) {
         uint64_t stored = 0, want = c < k.nclusters ? k.refs[c] : 0;
         uint64_t idx = c >> s->rb_bits;
@@ -603,6 +607,12 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
         if (stored == want)
             continue;
         bool leak = stored > want;
+        if (pass == 0) {
+            strata_check_report(res, "%s cluster %" PRIu64 " refcount=%" PRIu64
+                                " reference=%" PRIu64, leak ? "Leaked" : "ERROR", c, stored,
+                                want);
+            continue;
+        }
         bool fixing = fix & (leak ? STRATA_CHECK_FIX_LEAKS : STRATA_CHECK_FIX_ERRORS);
         /* A cluster the refcounts still hold ends the image as qemu-img
          * reports it, leaked or not. */

@@ -132,12 +132,12 @@ static int l2_allocate(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
     } else {
         memset(t, 0, s->cluster_size);
     }
-    /* Refcount of the new table first, then the table, then the L1 entry. */
-    if (!s->lazy) {
-        r = qcow2_cache_flush(s, s->rb_cache, errp);
-        if (r < 0)
-            goto fail;
-    }
+    /* Refcount of the new table first, then the table, then the L1 entry;
+     * with lazy refcounts too, as qemu, so that only data clusters can
+     * lack their refcount after a crash. */
+    r = qcow2_cache_flush(s, s->rb_cache, errp);
+    if (r < 0)
+        goto fail;
     qcow2_event(s, STRATA_EV_L2_ALLOC_WRITE);
     r = strata_pwrite(s->file, neu, s->cluster_size, t, 0, errp);
     if (r < 0)
@@ -183,6 +183,18 @@ int qcow2_own_l2(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
     return r;
 }
 
+int qcow2_prepare_l2(struct qcow2_state *s, uint64_t off, uint64_t n,
+                     struct strata_error **errp)
+{
+    uint64_t span = 1ull << (s->cluster_bits + s->l2_bits), l2_off;
+    for (uint64_t o = off; o < off + n; o = (o | (span - 1)) + 1) {
+        int r = qcow2_own_l2(s, o, &l2_off, errp);
+        if (r < 0)
+            return r;
+    }
+    return 0;
+}
+
 int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l2ref *e,
                        struct strata_error **errp)
 {
@@ -222,11 +234,9 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
         goto out;
     for (uint64_t i = 0; i < s->l1_size; i++)
         store_be64(&nl1[i], s->l1[i]);
-    if (!s->lazy) {
-        r = qcow2_cache_flush(s, s->rb_cache, errp);
-        if (r < 0)
-            goto out;
-    }
+    r = qcow2_cache_flush(s, s->rb_cache, errp);
+    if (r < 0)
+        goto out;
     qcow2_event(s, STRATA_EV_L1_GROW_WRITE_TABLE);
     r = strata_pwrite(s->file, off, bytes, nl1, 0, errp);
     if (r == 0)

@@ -38,21 +38,21 @@ int qcow2_parse_create_opts(const struct strata_opts *o, uint32_t *cluster_bits,
         return r;
     if (!is_pow2(csz) || csz < 512 || csz > (2u << 20))
         return strata_error_set(errp, EINVAL, "Cluster size must be a power of two between "
-                                "512 and 2048k (got %llu)", (unsigned long long)csz);
+                                "512 and 2048k");
     if (!is_pow2(rbits) || rbits > 64)
         return strata_error_set(errp, EINVAL, "Refcount width must be a power of two and "
-                                "may not exceed 64 bits (got %llu)", (unsigned long long)rbits);
+                                "may not exceed 64 bits");
     const char *compat = strata_opts_get(o, "compat");
     *version = 3;
     if (compat && (!strcmp(compat, "0.10") || !strcmp(compat, "v2")))
         *version = 2;
     if (*version == 2 && rbits != 16)
         return strata_error_set(errp, EINVAL, "Different refcount widths than 16 bits "
-                                "require compatibility level 1.1 or above (use compat=1.1 "
+                                "require compatibility level 1.1 or above (use version=v3 "
                                 "or greater)");
     if (*extended && *version == 2)
         return strata_error_set(errp, EINVAL, "Extended L2 entries are only supported with "
-                                "compatibility level 1.1 and above (use compat=1.1 or "
+                                "compatibility level 1.1 and above (use version=v3 or "
                                 "greater)");
     if (*extended && csz < 16384)
         return strata_error_set(errp, EINVAL, "Extended L2 entries are only supported with "
@@ -129,13 +129,13 @@ int qcow2_create(struct strata_create *c, struct strata_error **errp)
         return strata_error_set(errp, EINVAL, "Image size must be a multiple of 512 bytes");
     if (lazy && version < 3)
         return strata_error_set(errp, EINVAL, "Lazy refcounts only supported with "
-                                "compatibility level 1.1 and above (use compat=1.1 or "
+                                "compatibility level 1.1 and above (use version=v3 or "
                                 "greater)");
     const char *ct = strata_opts_get(o, "compression_type");
     uint8_t compression = ct && !strcmp(ct, "zstd") ? QCOW2_COMPRESS_ZSTD : 0;
     if (compression && version < 3)
         return strata_error_set(errp, EINVAL, "Non-zlib compression type is only supported "
-                                "with compatibility level 1.1 and above (use compat=1.1 or "
+                                "with compatibility level 1.1 and above (use version=v3 or "
                                 "greater)");
     const char *backing = strata_opts_get(o, "backing_file");
     const char *backing_fmt = strata_opts_get(o, "backing_fmt");
@@ -147,7 +147,7 @@ int qcow2_create(struct strata_create *c, struct strata_error **errp)
         return strata_error_set(errp, EINVAL, "Backing file name too long");
     if (data_file && version < 3)
         return strata_error_set(errp, EINVAL, "External data files are only supported with "
-                                "compatibility level 1.1 and above (use compat=1.1 or "
+                                "compatibility level 1.1 and above (use version=v3 or "
                                 "greater)");
     if (data_raw && !data_file)
         return strata_error_set(errp, EINVAL, "data_file_raw can only be used with data_file");

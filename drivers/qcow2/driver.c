@@ -277,7 +277,8 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     if ((r = strata_opts_get_bool(opts, "lazy-refcounts", &lazy, errp)) < 0)
         goto fail;
     if (lazy && s->version < 3) {
-        r = strata_error_set(errp, EINVAL, "%s: lazy refcounts need compat=1.1", s->name);
+        r = strata_error_set(errp, EINVAL, "Lazy refcounts require a qcow2 image with at "
+                             "least qemu 1.1 compatibility level");
         goto fail;
     }
     s->lazy = lazy && s->rw;
@@ -313,7 +314,7 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
             /* A loop is reported as QEMU reports it, naming the image that
              * comes back, without every open that led there. */
             if (r != -ELOOP)
-                strata_error_prefix(errp, "%s: could not open backing file", s->name);
+                strata_error_prefix(errp, "%s: Could not open backing file", s->name);
             goto fail;
         }
     }
@@ -430,7 +431,7 @@ static int qcow2_pwrite_cb(struct strata_node *node, uint64_t off, uint64_t len,
 static int flush_meta(struct qcow2_state *s, struct strata_error **errp)
 {
     pthread_mutex_lock(&s->meta);
-    int r = qcow2_flush_all(s, errp);
+    int r = qcow2_flush_guest(s, errp);
     pthread_mutex_unlock(&s->meta);
     return r;
 }

@@ -5,6 +5,7 @@
 #include "qcow2.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,31 +30,36 @@ static bool ranges_overlap(uint64_t a, uint64_t alen, uint64_t b, uint64_t blen)
     return alen && blen && a < b + blen && b < a + alen;
 }
 
-/* Names unknown incompatible bits, using the image's own feature table when
- * it has one (that is what the table is for). */
-static int qcow2_refuse_features(struct qcow2_state *s, uint64_t unknown,
+/* Names unknown incompatible bits as qemu-img does: by the image's own
+ * feature table (that is what the table is for), in table order, up to its
+ * first unnamed entry; the bits it leaves unnamed as one hex mask.  An entry
+ * cut short by the extension's end reads as zero-padded. */
+static int qcow2_refuse_features(const struct qcow2_state *s, uint64_t unknown,
                                  const uint8_t *table, uint32_t tlen,
                                  struct strata_error **errp)
 {
-    char msg[512];
+    char msg[1024] = "";
     size_t o = 0;
-    for (int bit = 0; bit < 64; bit++) {
-        if (!(unknown & (1ull << bit)))
-            continue;
+    for (uint32_t i = 0; table && i + 2 < tlen; i += 48) {
         char name[47] = "";
-        for (uint32_t i = 0; table && i + 48 <= tlen; i += 48)
-            if (table[i] == 0 && table[i + 1] == bit) {
-                memcpy(name, table + i + 2, 46);
-                name[46] = 0;
-            }
-        int n = snprintf(msg + o, sizeof msg - o, "%sbit %d%s%s%s", o ? ", " : "", bit,
-                         name[0] ? " (" : "", name, name[0] ? ")" : "");
-        if (n < 0 || (size_t)n >= sizeof msg - o)
+        uint32_t n = tlen - (i + 2) < 46 ? tlen - (i + 2) : 46;
+        memcpy(name, table + i + 2, n);
+        if (!name[0])
             break;
-        o += (size_t)n;
+        uint8_t bit = table[i + 1];
+        if (table[i] != 0 || bit >= 64 || !(unknown & (1ull << bit)))
+            continue;
+        unknown &= ~(1ull << bit);
+        int w = snprintf(msg + o, sizeof msg - o, "%s%s", o ? ", " : "", name);
+        if (w < 0 || (size_t)w >= sizeof msg - o)
+            break;
+        o += (size_t)w;
     }
-    return strata_error_set(errp, ENOTSUP, "%s: unsupported qcow2 incompatible feature(s): %s",
-                            s->name, msg);
+    if (unknown && o < sizeof msg)
+        snprintf(msg + o, sizeof msg - o, "%sUnknown incompatible feature: %" PRIx64,
+                 o ? ", " : "", unknown);
+    return strata_error_set(errp, ENOTSUP, "%s: Unsupported qcow2 feature(s): %s", s->name,
+                            msg);
 }
 
 static char *qcow2_strndup(const uint8_t *p, size_t n)
@@ -282,6 +288,8 @@ out:
                                 s->rt_clusters ? "larger than the limit of "
                                 QCOW2_MAX_RT_TEXT : "empty");
     uint64_t need_l1 = qcow2_l1_size_for(s, s->size);
+    if (need_l1 > INT32_MAX)    /* qemu-img's limit and words */
+        return strata_error_set(errp, EFBIG, "%s: Image is too big", s->name);
     if (need_l1 > s->l1_size)
         return strata_error_set(errp, EINVAL, "%s: L1 table of %u entries is too small for "
                                 "a virtual size of %llu bytes", s->name, s->l1_size,
@@ -377,7 +385,10 @@ int qcow2_build_header(struct qcow2_state *s, uint8_t *buf, size_t cap,
     if (o != SIZE_MAX && s->data_file_name)
         o = put_ext(buf, o, cap, QCOW2_EXT_DATA_FILE, s->data_file_name,
                     (uint32_t)strlen(s->data_file_name));
-    if (o != SIZE_MAX && s->version == 3) {
+    /* The feature table (392 bytes) would leave a 512-byte cluster almost
+     * no room for a backing file name; like qemu, clusters of 4 KiB and
+     * less go without it. */
+    if (o != SIZE_MAX && s->version == 3 && s->cluster_size > 4096) {
         uint8_t ft[sizeof qcow2_known_features / sizeof qcow2_known_features[0] * 48];
         memset(ft, 0, sizeof ft);
         size_t n = sizeof qcow2_known_features / sizeof qcow2_known_features[0];

@@ -368,6 +368,9 @@ int qcow2_free_entry_later(struct qcow2_state *s, uint64_t entry,
 int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp);
 /* Writes all metadata out: queued frees, refcount blocks, then L2 tables. */
 int qcow2_flush_all(struct qcow2_state *s, struct strata_error **errp);
+/* A guest's flush: as qcow2_flush_all, but refcounts stay cached while the
+ * image is marked dirty with lazy refcounts. */
+int qcow2_flush_guest(struct qcow2_state *s, struct strata_error **errp);
 /* Sets the refcount of one cluster to v (check repairs). */
 int qcow2_set_refcount(struct qcow2_state *s, uint64_t cluster, uint64_t v,
                        struct strata_error **errp);
@@ -403,12 +406,16 @@ int qcow2_get_l2_entry(struct qcow2_state *s, uint64_t off, struct qcow2_l2ref *
 /* Type of subcluster `sc` of an entry, and for NORMAL the host cluster. */
 enum qcow2_type qcow2_entry_type(const struct qcow2_state *s, const struct qcow2_l2ref *e,
                                  unsigned sc);
-/* Sets the L2 entry of the guest cluster at `off`, allocating the L2 table
- * when needed. */
+/* Makes the L2 tables of guest range [off, off+n) exist and writable, as
+ * qemu does before it allocates data clusters there. */
+int qcow2_prepare_l2(struct qcow2_state *s, uint64_t off, uint64_t n,
+                     struct strata_error **errp);
 /* The L2 table of guest offset `off`, made the image's own first when there
  * is none or it is shared with a snapshot (the L1 table grown as needed). */
 int qcow2_own_l2(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
                  struct strata_error **errp);
+/* Sets the L2 entry of the guest cluster at `off`, allocating the L2 table
+ * when needed. */
 int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l2ref *e,
                        struct strata_error **errp);
 int qcow2_write_l1_entry(struct qcow2_state *s, uint64_t idx, struct strata_error **errp);

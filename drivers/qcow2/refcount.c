@@ -578,3 +578,17 @@ int qcow2_flush_all(struct qcow2_state *s, struct strata_error **errp)
         r = qcow2_cache_flush(s, s->l2_cache, errp);
     return r;
 }
+
+int qcow2_flush_guest(struct qcow2_state *s, struct strata_error **errp)
+{
+    /* The dirty bit on disk says the refcounts may lag; as in qemu, a
+     * guest's flush then leaves them in the cache, which is what lazy
+     * refcounts save.  Close, check and every metadata change still write
+     * them through qcow2_flush_all. */
+    if (!(s->lazy && s->dirty_set))
+        return qcow2_flush_all(s, errp);
+    int r = qcow2_apply_pending_frees(s, errp);
+    if (r == 0)
+        r = qcow2_cache_flush(s, s->l2_cache, errp);
+    return r;
+}

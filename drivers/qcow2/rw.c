@@ -362,13 +362,14 @@ static int write_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint
 static int alloc_data(struct qcow2_state *s, uint64_t guest, uint64_t n, uint64_t *host,
                       struct strata_error **errp)
 {
+    int r = qcow2_prepare_l2(s, guest, n << s->cluster_bits, errp);
+    if (r < 0)
+        return r;
     if (s->data != s->file) {
         *host = guest;
         return 0;
     }
-    uint64_t l2_off;
-    int r = qcow2_own_l2(s, guest, &l2_off, errp);
-    return r < 0 ? r : qcow2_alloc_clusters(s, n, host, errp);
+    return qcow2_alloc_clusters(s, n, host, errp);
 }
 
 static uint64_t new_entry_for(const struct qcow2_state *s, uint64_t host)
@@ -543,7 +544,7 @@ static int finish_write(struct qcow2_state *s, bool fua, struct strata_error **e
     pthread_mutex_lock(&s->meta);
     int r = qcow2_apply_pending_frees(s, errp);
     if (r == 0 && fua)
-        r = qcow2_flush_all(s, errp);
+        r = qcow2_flush_guest(s, errp);
     pthread_mutex_unlock(&s->meta);
     return r;
 }
@@ -779,11 +780,16 @@ static int zero_entry(struct qcow2_state *s, uint64_t cstart, uint64_t in, uint6
                       const struct qcow2_l2ref *e, unsigned flags, bool discard, bool can_zero,
                       bool *done, struct strata_error **errp)
 {
-    bool whole = in == 0 && n == s->cluster_size;
+    bool whole = in == 0 && (n == s->cluster_size || cstart + n == s->size);
     bool keep = !discard && !(flags & STRATA_REQ_MAY_UNMAP) &&
                 entry_has_host(s, e->entry) && (e->entry & QCOW2_OFLAG_COPIED);
     struct qcow2_l2ref ne = { 0, 0 };
-    bool zero_flag = !discard || s->backing;
+    /* A discarded cluster that held data reads back as zeros, as in qemu,
+     * where nothing lies beneath it.  An image opened without its backing
+     * file (commit emptying it) lets the backing file show through. */
+    bool zero_flag = !discard || s->backing ||
+                     (!s->backing_file && ((e->entry & QCOW2_OFLAG_COMPRESSED) ||
+                                           entry_has_host(s, e->entry)));
     if (!can_zero)
         zero_flag = false;
     *done = true;
@@ -869,6 +875,10 @@ static int zero_locked(struct qcow2_state *s, uint64_t off, uint64_t len, unsign
 {
     uint64_t csz = s->cluster_size, scsz = 1ull << s->sc_bits;
     uint64_t unit = s->extended ? scsz : csz;
+    /* Without zero clusters a discard would show the backing file: qemu
+     * leaves the clusters as they are. */
+    if (discard && s->version < 3 && s->backing)
+        return 0;
     bool can_zero;
     int r = prepare_and_lock(s, &can_zero, errp);
     if (r < 0)

@@ -146,6 +146,12 @@ STRATA_EXPORT int strata_block_status_above(struct strata_node *node, uint64_t o
 STRATA_EXPORT int strata_image_create(const char *format, const char *filename,
                                       uint64_t size, const struct strata_opts *opts,
                                       struct strata_error **errp);
+/* The checks strata_image_create makes before the format's own: the format
+ * exists and creates images, every option is known and of its type.  What
+ * is left to fail is the format's judgement of the values. */
+STRATA_EXPORT int strata_image_create_check(const char *format,
+                                            const struct strata_opts *opts,
+                                            struct strata_error **errp);
 STRATA_EXPORT int strata_image_info(struct strata_node *node, struct strata_info *obj,
                                     struct strata_error **errp);
 STRATA_EXPORT int strata_image_check(struct strata_node *node,

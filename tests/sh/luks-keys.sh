@@ -81,7 +81,7 @@ cs_check_keys "$img" "$PASS"
 echo "== the last active slot is kept unless forced"
 before=$(sum "$img")
 amend "$img" k state=inactive,keyslot=0 2>"$T/err" && fail "erased the last slot"
-grep -q "last active" "$T/err" || fail "message: $(cat "$T/err")"
+grep -q "erase the only active keyslot 0" "$T/err" || fail "message: $(cat "$T/err")"
 amend "$img" k state=inactive,old-secret=k 2>/dev/null && fail "erased the last slot by passphrase"
 [ "$(sum "$img")" = "$before" ] || fail "refusal changed the file"
 cp "$img" "$T/last.img"

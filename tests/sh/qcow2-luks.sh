@@ -73,7 +73,7 @@ expect_keys "passphrase 2 in slot 5" "0 1 2" "3"
 cp $img before.qcow2
 out=$(amend s0 encrypt.state=inactive,encrypt.old-secret=s9 2>&1) &&
     fail "removing the slots of a passphrase that opens none succeeded"
-grep -q "$img: No keyslots match given (old) password" <<<"$out" ||
+grep -q "^strata-img: No keyslots match given (old) password" <<<"$out" ||
     fail "wrong old passphrase: unexpected message: $out"
 out=$(amend s0 encrypt.state=active,encrypt.new-secret=s3,encrypt.keyslot=5,encrypt.iter-time=50 2>&1) &&
     fail "overwriting the active slot 5 without force succeeded"
@@ -100,7 +100,7 @@ expect_keys "slot 1 removed" "2" "0 1"
 cp $img before.qcow2
 out=$(amend s2 encrypt.state=inactive,encrypt.keyslot=5 2>&1) &&
     fail "erasing the last active key slot succeeded"
-grep -q "last active keyslot" <<<"$out" || fail "erasing the last slot: unexpected message: $out"
+grep -q "erase the only active keyslot 5" <<<"$out" || fail "erasing the last slot: unexpected message: $out"
 cmp -s $img before.qcow2 || fail "a refused removal of the last slot changed the image"
 expect_keys "last slot kept" "2" "0 1"
 

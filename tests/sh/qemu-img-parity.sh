@@ -7,21 +7,9 @@
 # qemu-img's messages and status.  qemu-img itself is the reference each
 # time.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
+. "$STRATA_SRCDIR/tests/sh/lib/parity.sh"
 need qemu-img qemu-io
 cd "$T"
-
-# same WHAT CMD-ARGS...: strata-img and qemu-img give the same output and
-# exit status (the program name in messages aside).
-same() {
-    local what=$1 rq=0 rs=0
-    shift
-    qemu-img "$@" >q.out 2>&1 || rq=$?
-    strata-img "$@" >s.out 2>&1 || rs=$?
-    sed -i 's/^qemu-img: //; s/qemu-img: /\n/g' q.out
-    sed -i 's/^strata-img: //' s.out
-    [ $rq = $rs ] || fail "$what: exit status $rs, qemu-img $rq"
-    diff <(sed -e '$a\' -e '/^$/d' q.out) <(sed -e '$a\' -e '/^$/d' s.out) || fail "$what: output differs"
-}
 
 echo "== create -b without -F"
 qemu-img create -q -f raw base.raw 1M

@@ -425,7 +425,7 @@ static void test_format_api_keys(void)
     CU_ASSERT_EQUAL(reopen(f, &io, "good"), -EACCES);
     err = NULL;
     CU_ASSERT(amend(f, ctx, "state=inactive,old-secret=k2", false, &err) < 0);
-    CU_ASSERT(err && strstr(err->msg, "last active"));
+    CU_ASSERT(err && strstr(err->msg, "All the active keyslots match the (old) password"));
     strata_error_free(err);
     CU_ASSERT_EQUAL(slot_count(f, ctx), 1);
     CU_ASSERT_EQUAL(reopen(f, &io, "k2"), 0);

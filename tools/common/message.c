@@ -54,6 +54,14 @@ void tool_warning(const char *fmt, ...)
     va_end(ap);
 }
 
+const char *tool_unprefixed(const char *msg, const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n && !strncmp(msg, name, n) && !strncmp(msg + n, ": ", 2))
+        return msg + n + 2;
+    return msg;
+}
+
 int tool_fail(struct strata_error *err, int ret, const char *fallback)
 {
     if (err && err->msg)

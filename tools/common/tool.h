@@ -23,6 +23,9 @@ void tool_warning(const char *fmt, ...) STRATA_PRINTF(1, 2);
 /* Prints err's message (or `fallback` with strerror(-ret) when the library
  * gave no message), frees err and returns 1, the usual failure status. */
 int tool_fail(struct strata_error *err, int ret, const char *fallback);
+/* msg without a leading "NAME: ", when it has one: for a line that names
+ * the image already, or where qemu's tools name none. */
+const char *tool_unprefixed(const char *msg, const char *name);
 /* Messages leave stdout's buffer alone, as QEMU's tools do: output to a
  * pipe then comes after the messages, where QEMU's test suites expect it. */
 void tool_keep_stdout_buffered(void);

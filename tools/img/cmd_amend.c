@@ -74,6 +74,12 @@ static int run(struct img_args *a)
     if (ret >= 0)
         ret = strata_flush(a->node, &err);
     tool_progress_end(&pr);
+    if (ret < 0 && err && err->msg) {
+        /* qemu-img amend gives the message alone, naming no file. */
+        tool_error("%s", tool_unprefixed(err->msg, strata_node_filename(fmt)));
+        strata_error_free(err);
+        return 1;
+    }
     return ret < 0 ? tool_fail(err, ret, a->img.spec) : 0;
 }
 

@@ -82,35 +82,6 @@ static void refuse_unnamed_backing_format(const char *image, const char *backing
     strata_close(n);
 }
 
-/* The value of a sized, numeric or boolean option of the format or of the
- * file protocol that does not read as its type. */
-static bool value_typed(const struct strata_opt_desc *d, const struct strata_opts *opts)
-{
-    uint64_t u;
-    int64_t i;
-    bool b;
-    switch (d->type) {
-    case STRATA_OPT_SIZE:   return strata_opts_get_size(opts, d->name, &u, NULL) == 0;
-    case STRATA_OPT_NUMBER: return strata_opts_get_i64(opts, d->name, &i, NULL) == 0;
-    case STRATA_OPT_BOOL:   return strata_opts_get_bool(opts, d->name, &b, NULL) == 0;
-    default:                return true;
-    }
-}
-
-static bool values_typed(const struct strata_driver *drv, const struct strata_opts *opts)
-{
-    const struct strata_driver *file = strata_driver_find("file", NULL);
-    const struct strata_opt_desc *lists[2] = { drv->create_options,
-                                               file ? file->create_options : NULL };
-    const char *k, *v;
-    for (size_t i = 0; opts && strata_opts_entry(opts, i, &k, &v); i++)
-        for (size_t l = 0; l < 2; l++)
-            for (const struct strata_opt_desc *d = lists[l]; d && d->name; d++)
-                if (!strcmp(d->name, k) && !value_typed(d, opts))
-                    return false;
-    return true;
-}
-
 static const char *backing, *backing_fmt;
 static bool unsafe;
 
@@ -213,21 +184,33 @@ static int run(struct img_args *a)
         ret = tool_fail(err, -EINVAL, filename);
         goto out;
     }
-    /* As qemu-img, the line comes before the image is made, once the
-     * options read as their types: a value the format refuses (compat=0.42)
-     * is reported after it. */
-    bool shown = !a->quiet && values_typed(drv, co->opts);
-    if (shown)
-        img_print_formatting(filename, fmt, size, co->opts);
-    /* qemu-img makes whole 512-byte sectors and names the size asked for. */
-    uint64_t made = size > UINT64_MAX - 511 ? size : (size + 511) / 512 * 512;
-    int r = strata_image_create(fmt, filename, made, co->opts, &err);
+    /* As qemu-img: an unknown option or a value of the wrong type prints
+     * only its error; a value the format refuses comes after the
+     * 'Formatting' line, which comes before the image is made. */
+    int r = strata_image_create_check(fmt, co->opts, &err);
     if (r < 0) {
         ret = tool_fail(err, r, filename);
         goto out;
     }
-    if (!a->quiet && !shown)
+    if (!a->quiet)
         img_print_formatting(filename, fmt, size, co->opts);
+    /* qemu-img makes whole 512-byte sectors and names the size asked for. */
+    uint64_t made = size > UINT64_MAX - 511 ? size : (size + 511) / 512 * 512;
+    r = strata_image_create(fmt, filename, made, co->opts, &err);
+    if (r == -EFBIG) {
+        /* qemu-img's words for any size the format cannot hold. */
+        strata_error_free(err);
+        err = NULL;
+        bool clusters = false;
+        for (const struct strata_opt_desc *d = drv->create_options; d && d->name; d++)
+            clusters |= !strcmp(d->name, "cluster_size");
+        strata_error_set(&err, EFBIG, "%s: The image size is too large for file format "
+                         "'%s'%s", filename, fmt, clusters ? " (try using a larger cluster size)" : "");
+    }
+    if (r < 0) {
+        ret = tool_fail(err, r, filename);
+        goto out;
+    }
     ret = 0;
 out:
     return ret;

@@ -23,23 +23,14 @@ void io_set_image(struct io_ctx *ctx, struct strata_node *node,
         strata_opts_set(opts, "driver", strata_node_driver_name(node));
 }
 
-/* msg without a leading "NAME: ", when it has one. */
-static const char *unprefixed(const char *msg, const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    if (n && !strncmp(msg, name, n) && !strncmp(msg + n, ": ", 2))
-        return msg + n + 2;
-    return msg;
-}
-
 int io_open_failed(const char *label, const struct strata_opts *opts,
                    struct strata_error *err, int ret)
 {
     const char *msg = err && err->msg ? err->msg : strerror(ret < 0 ? -ret : EIO);
     /* The line names the image already: not twice. */
-    msg = unprefixed(msg, label);
+    msg = tool_unprefixed(msg, label);
     if (opts && msg == (err ? err->msg : NULL))
-        msg = unprefixed(msg, strata_opts_get(opts, "file.filename"));
+        msg = tool_unprefixed(msg, strata_opts_get(opts, "file.filename"));
     if (label)
         tool_error("can't open device %s: %s", label, msg);
     else
