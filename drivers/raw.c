@@ -155,6 +155,14 @@ static int raw_block_status(struct strata_node *node, uint64_t off, uint64_t len
         return r;
     if (bs->pnum > len)
         bs->pnum = len;
+    /* Under O_DIRECT, data that ends at an unaligned end of file takes the
+     * rest of its last sector with it, as in QEMU: such a file is read and
+     * written in whole blocks.  With byte-granular I/O the tail stays apart. */
+    struct strata_limits lim;
+    strata_node_get_limits(s->file, &lim);
+    if ((bs->flags & STRATA_BS_DATA) && !s->has_size && lim.request_alignment > 1 &&
+        s->offset + off + bs->pnum == (uint64_t)flen && bs->pnum < len)
+        bs->pnum += len - bs->pnum < 511 ? len - bs->pnum : 511;
     if (!(bs->flags & STRATA_BS_OFFSET_VALID)) {
         /* Without a host offset from below, the data is at ours in the child. */
         bs->flags |= STRATA_BS_OFFSET_VALID;

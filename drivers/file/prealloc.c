@@ -59,6 +59,22 @@ static int file_write_zeros(int fd, const char *filename, uint64_t off, uint64_t
     return r;
 }
 
+/* A new, empty file gets its first block written, as QEMU's file driver
+ * does: O_DIRECT alignment probing needs a block that holds data, and
+ * `map` then shows the same first extent as qemu-img's.  Best effort: the
+ * image is usable without it, so a failure is not reported. */
+static void allocate_first_block(int fd, uint64_t size)
+{
+    static const uint8_t zeros[4096] __attribute__((aligned(4096)));
+    uint64_t n = size < sizeof zeros ? 512 : sizeof zeros;
+    if (n > size)
+        n = size;
+    ssize_t w;
+    do
+        w = pwrite(fd, zeros, (size_t)n, 0);
+    while (w < 0 && errno == EINTR);
+}
+
 int file_resize_fd(int fd, const char *filename, uint64_t old, uint64_t size,
                    enum strata_prealloc prealloc, struct strata_error **errp)
 {
@@ -116,5 +132,7 @@ int file_resize_fd(int fd, const char *filename, uint64_t old, uint64_t size,
         return strata_error_set(errp, -r, "%s: could not resize to %llu bytes: %s",
                                 filename, (unsigned long long)size, strerror(-r));
     }
+    if (old == 0 && prealloc == STRATA_PREALLOC_OFF)
+        allocate_first_block(fd, size);
     return 0;
 }

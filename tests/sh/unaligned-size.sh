@@ -4,7 +4,9 @@
 # with the asked size in the Formatting line); a raw file whose length is
 # not a multiple of 512 shows its last sector whole in info and map (the
 # same output as qemu-img), reads as zeros past its end, and a write there
-# lengthens it.
+# lengthens it.  Under O_DIRECT, data that ends at such an end takes the
+# rest of the sector with it in map, and a new raw file has its first block written
+# (map shows it as data), both as qemu-img.
 . "$(dirname "$0")/lib/common.sh"
 need qemu-img qemu-io
 IMG=$STRATA_BUILD/bin/strata-img
@@ -49,4 +51,24 @@ done
 [ "$(stat -c %s t.raw)" = 66048 ] || fail "a write in the last sector left $(stat -c %s t.raw) bytes"
 qemu-io -f raw -c 'read -P 0 65537 463' -c 'read -P 0x55 66000 48' t.raw >/dev/null ||
     fail "qemu-io reads other data than was written in the last sector"
+
+# A fresh image: qemu-img writes its first block (for alignment probing).
+for size in 1000 1048575; do
+    rm -f q.raw s.raw
+    qemu-img create -q -f raw q.raw $size
+    "$IMG" create -q -f raw s.raw $size || fail "create -f raw $size failed"
+    qemu-img map -f raw --output=json q.raw >q.map
+    "$IMG" map -f raw --output=json s.raw >s.map || fail "map of a new raw image failed"
+    diff q.map s.map >/dev/null || fail "new raw $size: map $(cat s.map); qemu-img: $(cat q.map)"
+done
+# Data up to an unaligned end of file, the first 960 KiB a hole.
+rm -f t.raw && truncate -s 1048575 t.raw
+head -c 65535 /dev/urandom | dd of=t.raw bs=65536 seek=15 conv=notrunc status=none
+for direct in off on; do
+    o=driver=raw,file.filename=t.raw,cache.direct=$direct
+    qemu-img map --output=json --image-opts $o >q.map
+    "$IMG" map --output=json --image-opts $o >s.map || fail "map of a tail extent failed"
+    diff q.map s.map >/dev/null ||
+        fail "tail extent, cache.direct=$direct: map $(cat s.map); qemu-img: $(cat q.map)"
+done
 exit 0
