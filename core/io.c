@@ -508,9 +508,16 @@ int strata_block_status_above(struct strata_node *node, uint64_t off, uint64_t l
     int d = 0;
     struct strata_node *n = node;
     for (;;) {
-        /* Filters pass the question on and are no layer of the chain. */
-        while (forwards(n) && !n->drv->block_status)
+        /* Filters pass the question on and are no layer of the chain; one
+         * with an answer of its own may fail the query. */
+        while (forwards(n)) {
+            if (n->drv->block_status) {
+                int r = strata_block_status(n, off, len, bs, errp);
+                if (r < 0)
+                    return r;
+            }
             n = strata_node_primary_child(n);
+        }
         int r = strata_block_status(n, off, len, bs, errp);
         if (r < 0)
             return r;

@@ -12,7 +12,9 @@
 #define BLKDEBUG_IO_FLUSH   0x04u
 #define BLKDEBUG_IO_DISCARD 0x08u
 #define BLKDEBUG_IO_ZERO    0x10u
+/* The default: every type but block status, as in QEMU. */
 #define BLKDEBUG_IO_ALL     0x1fu
+#define BLKDEBUG_IO_BLOCK_STATUS 0x20u
 
 enum blkdebug_action {
     BLKDEBUG_INJECT_ERROR,
@@ -33,7 +35,7 @@ struct blkdebug_rule {
     /* set-state */
     int new_state;
     /* run time, under the state's lock */
-    bool active;            /* its event has happened */
+    bool active;            /* its event has happened (event none: from the start) */
     bool retired;           /* used up (once/count) */
     uint64_t skipped;
     uint64_t fired;

@@ -91,6 +91,7 @@ static const char *blkdebug_op_name(unsigned io)
     case BLKDEBUG_IO_FLUSH: return "flush";
     case BLKDEBUG_IO_DISCARD: return "discard";
     case BLKDEBUG_IO_ZERO: return "write zeroes";
+    case BLKDEBUG_IO_BLOCK_STATUS: return "block status";
     }
     return "request";
 }
@@ -397,6 +398,16 @@ static void blkdebug_event(struct strata_node *node, enum strata_event event)
     blkdebug_raise(strata_node_state(node), event);
 }
 
+/* Only to fail the query (iotype block-status); the answer is the image's. */
+static int blkdebug_block_status(struct strata_node *node, uint64_t off, uint64_t len,
+                                 struct strata_block_status *bs,
+                                 struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    int r = blkdebug_check(s, BLKDEBUG_IO_BLOCK_STATUS, off, len, errp);
+    return r < 0 ? r : strata_block_status(s->image, off, len, bs, errp);
+}
+
 static const struct strata_driver blkdebug_driver = {
     STRATA_DRIVER_HEAD,
     .name = "blkdebug",
@@ -413,6 +424,7 @@ static const struct strata_driver blkdebug_driver = {
     .flush = blkdebug_flush,
     .pwrite_zeroes = blkdebug_pwrite_zeroes,
     .pdiscard = blkdebug_pdiscard,
+    .block_status = blkdebug_block_status,
     .on_event = blkdebug_event,
 };
 

@@ -307,7 +307,9 @@ struct strata_driver {
     int (*truncate)(struct strata_node *node, uint64_t size, bool exact,
                     enum strata_prealloc prealloc, struct strata_error **errp);
     /* Optional; filters: forwarded.  NULL: everything reads as allocated
-     * data. */
+     * data.  A filter that sets it (blkdebug, to fail the query) is asked
+     * first by strata_block_status_above(), which then takes the answer
+     * from the chain below the filter. */
     int (*block_status)(struct strata_node *node, uint64_t off, uint64_t len,
                         struct strata_block_status *bs, struct strata_error **errp);
 
