@@ -124,6 +124,7 @@ static void blkdebug_raise(struct blkdebug_state *s, enum strata_event event)
     if (next != old)
         strata_debug("blkdebug: %s: event %s: state %d -> %d",
                      strata_node_filename(s->image), strata_event_name(event), old, next);
+    blkdebug_hold_at(s, event);
 }
 
 /* Fails the request if an active rule matches it. */
@@ -191,6 +192,8 @@ static void blkdebug_close(struct strata_node *node)
 {
     struct blkdebug_state *s = strata_node_state(node);
     blkdebug_free_rules(s);
+    blkdebug_free_breaks(s);
+    pthread_cond_destroy(&s->resumed);
     pthread_mutex_destroy(&s->lock);
 }
 
@@ -272,6 +275,7 @@ static int blkdebug_open(struct strata_node *node, const struct strata_opts *opt
 {
     struct blkdebug_state *s = strata_node_state(node);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->resumed, NULL);
     /* QEMU's blkdebug starts in state 1. */
     s->state = 1;
     int r = blkdebug_do_open(node, opts, flags, errp);
@@ -426,6 +430,10 @@ static const struct strata_driver blkdebug_driver = {
     .pdiscard = blkdebug_pdiscard,
     .block_status = blkdebug_block_status,
     .on_event = blkdebug_event,
+    .debug_breakpoint = blkdebug_breakpoint,
+    .debug_remove_breakpoint = blkdebug_remove_breakpoint,
+    .debug_resume = blkdebug_resume,
+    .debug_is_suspended = blkdebug_is_suspended,
 };
 
 STRATA_PLUGIN("blkdebug", .drivers = STRATA_DRIVERS(&blkdebug_driver));

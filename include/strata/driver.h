@@ -19,7 +19,9 @@
  * Minors: 1.1 pwrite_compressed; 1.2 snapshot; 1.3 uri_schemes; 1.4
  * child_roles (roles declared with flags, replacing the `children` names),
  * on_event (events as enum strata_event, replacing `event`), length and
- * allocated_size (get_length and get_allocated_size with an error object).
+ * allocated_size (get_length and get_allocated_size with an error object);
+ * 1.5 debug_breakpoint, debug_remove_breakpoint, debug_resume and
+ * debug_is_suspended (qemu-io's blkdebug breakpoints).
  * Tests keep a driver built against the 1.3 headers working
  * (tests/plugins/abi-1.3/).
  */
@@ -35,7 +37,7 @@ extern "C" {
 #endif
 
 #define STRATA_DRIVER_ABI_MAJOR 1
-#define STRATA_DRIVER_ABI_MINOR 4
+#define STRATA_DRIVER_ABI_MINOR 5
 #define STRATA_DRIVER_ABI ((STRATA_DRIVER_ABI_MAJOR << 16) | STRATA_DRIVER_ABI_MINOR)
 
 struct strata_node;
@@ -389,6 +391,23 @@ struct strata_driver {
      * -errno with *errp set.  NULL (and no get_allocated_size): the sum of
      * the children's, the COW child left out; ENOTSUP without children. */
     int64_t (*allocated_size)(struct strata_node *node, struct strata_error **errp);
+
+    /* ---- ABI 1.5 ---- */
+    /* Optional, for test filters (blkdebug): qemu-io's breakpoints.  The
+     * core calls them on the first node at or below the one asked, along
+     * primary children, that sets debug_breakpoint; without one they fail
+     * with ENOTSUP.  A breakpoint holds the next request that raises `ev`
+     * on the node (in the thread that raised it) until debug_resume with
+     * its tag; it is used up when it holds one.  Each returns 0 or -errno
+     * with *errp set; debug_is_suspended says whether a request waits
+     * under `tag`. */
+    int (*debug_breakpoint)(struct strata_node *node, enum strata_event ev, const char *tag,
+                            struct strata_error **errp);
+    int (*debug_remove_breakpoint)(struct strata_node *node, const char *tag,
+                                   struct strata_error **errp);
+    int (*debug_resume)(struct strata_node *node, const char *tag,
+                        struct strata_error **errp);
+    bool (*debug_is_suspended)(struct strata_node *node, const char *tag);
 };
 
 /* ------------------------------------------------------------ node access */

@@ -140,6 +140,21 @@ STRATA_EXPORT int strata_block_status_above(struct strata_node *node, uint64_t o
                                             struct strata_block_status *bs,
                                             int *depth, struct strata_error **errp);
 
+/* qemu-io's blkdebug breakpoints, on the first node at or below `node`
+ * (along primary children) whose driver has them; ENOTSUP without one.
+ * `event` is an event name ("write_aio", "pwritev_rmw_head"); the next
+ * request that raises it there waits, in its own thread, until
+ * strata_debug_resume() with the same tag.  A breakpoint holds one
+ * request, then is gone. */
+STRATA_EXPORT int strata_debug_breakpoint(struct strata_node *node, const char *event,
+                                          const char *tag, struct strata_error **errp);
+STRATA_EXPORT int strata_debug_remove_breakpoint(struct strata_node *node, const char *tag,
+                                                 struct strata_error **errp);
+STRATA_EXPORT int strata_debug_resume(struct strata_node *node, const char *tag,
+                                      struct strata_error **errp);
+/* True when a request waits under `tag`. */
+STRATA_EXPORT bool strata_debug_is_suspended(struct strata_node *node, const char *tag);
+
 /* ------------------------------------------------------------ images */
 /* Creates an image: `format` names the driver ("qcow2"), `filename` the file
  * (or NULL when opts carry file.filename), opts the -o options. */
