@@ -286,8 +286,11 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
         qcow2_cache_set_dependency(s->l2_cache, s->rb_cache);
 
     if (s->incompat & QCOW2_INCOMPAT_DATA_FILE) {
-        struct strata_child_defaults d = { .filename = s->data_file_name };
-        if (!s->data_file_name && !strata_node_has_child_opts(node, "data-file")) {
+        /* As QEMU: data-file options the user gives describe the data file
+         * whole; the name in the header is used only without them. */
+        bool given = strata_node_has_child_opts(node, "data-file");
+        struct strata_child_defaults d = { .filename = given ? NULL : s->data_file_name };
+        if (!s->data_file_name && !given) {
             r = strata_error_set(errp, EINVAL, "%s: the image uses an external data file "
                                  "but names none; give data-file.filename=...", s->name);
             goto fail;
