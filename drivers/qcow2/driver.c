@@ -428,6 +428,24 @@ static int qcow2_pwrite_cb(struct strata_node *node, uint64_t off, uint64_t len,
     return unlock(s, r < 0 ? r : qcow2_do_pwrite(s, off, len, buf, flags, errp));
 }
 
+static int qcow2_vmstate_read_cb(struct strata_node *node, uint64_t pos, uint64_t len,
+                                 void *buf, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    if (s->no_io)
+        return strata_error_set(errp, EPERM, "%s: opened for metadata only", s->name);
+    s = shared(node);
+    return unlock(s, qcow2_vmstate_io(s, false, pos, len, buf, errp));
+}
+
+static int qcow2_vmstate_write_cb(struct strata_node *node, uint64_t pos, uint64_t len,
+                                  const void *buf, struct strata_error **errp)
+{
+    struct qcow2_state *s = shared(node);
+    int r = qcow2_check_writable(s, errp);
+    return unlock(s, r < 0 ? r : qcow2_vmstate_io(s, true, pos, len, (void *)buf, errp));
+}
+
 static int flush_meta(struct qcow2_state *s, struct strata_error **errp)
 {
     pthread_mutex_lock(&s->meta);
@@ -588,6 +606,8 @@ static const struct strata_driver qcow2_driver = {
     .measure = qcow2_measure,
     .pwrite_compressed = qcow2_pwrite_compressed_cb,
     .snapshot = qcow2_snapshot_cb,
+    .vmstate_read = qcow2_vmstate_read_cb,
+    .vmstate_write = qcow2_vmstate_write_cb,
 };
 
 STRATA_PLUGIN("qcow2", .drivers = STRATA_DRIVERS(&qcow2_driver));

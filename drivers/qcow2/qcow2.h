@@ -33,6 +33,7 @@
  *   crypto.c     encryption (header, cache, refcount);
  *   rw.c         guest reads, writes, zeroing and compressed writes
  *                (header, refcount, cluster, crypto, compress);
+ *   vmstate.c    the VM state area past the disk's end (rw);
  *   snapshot.c, resize.c, check.c, amend.c, create.c, status.c  whole-image
  *                operations on top of the above;
  *   driver.c     the descriptor, open and close: calls into all of them.
@@ -267,6 +268,14 @@ static inline uint64_t qcow2_l1_size_for(const struct qcow2_state *s, uint64_t s
     return (clusters + s->l2_entries - 1) >> s->l2_bits;
 }
 
+/* Where the VM state area starts in the guest address space: at the
+ * first L1 entry past the disk (qemu's qcow2_vm_state_offset). */
+static inline uint64_t qcow2_vm_state_offset(const struct qcow2_state *s)
+{
+    uint64_t size = __atomic_load_n(&s->size, __ATOMIC_RELAXED);
+    return qcow2_l1_size_for(s, size) << (s->cluster_bits + s->l2_bits);
+}
+
 /* A compressed L2 entry holds the host byte offset in its low x bits and,
  * above them, the number of 512-byte sectors the data touches minus one. */
 static inline unsigned qcow2_compressed_shift(const struct qcow2_state *s)
@@ -441,6 +450,12 @@ int qcow2_prepare_write(struct qcow2_state *s, struct strata_error **errp);
 /* Writes whole clusters compressed (pwrite_compressed). */
 int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
                             const uint8_t *buf, struct strata_error **errp);
+
+/* ------------------------------------------------------------ vmstate.c */
+/* Reads or writes [pos, pos+len) of the VM state area (the caller holds
+ * the wide lock). */
+int qcow2_vmstate_io(struct qcow2_state *s, bool write, uint64_t pos, uint64_t len,
+                     void *buf, struct strata_error **errp);
 
 /* ------------------------------------------------------------ compress.c */
 /* Decompresses exactly outlen bytes of `type` (QCOW2_COMPRESS_*) data. */

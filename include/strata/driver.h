@@ -19,7 +19,8 @@
  * Minors: 1.1 pwrite_compressed; 1.2 snapshot; 1.3 uri_schemes; 1.4
  * child_roles (roles declared with flags, replacing the `children` names),
  * on_event (events as enum strata_event, replacing `event`), length and
- * allocated_size (get_length and get_allocated_size with an error object).
+ * allocated_size (get_length and get_allocated_size with an error object);
+ * 1.5 vmstate_read and vmstate_write.
  * Tests keep a driver built against the 1.3 headers working
  * (tests/plugins/abi-1.3/).
  */
@@ -35,7 +36,7 @@ extern "C" {
 #endif
 
 #define STRATA_DRIVER_ABI_MAJOR 1
-#define STRATA_DRIVER_ABI_MINOR 4
+#define STRATA_DRIVER_ABI_MINOR 5
 #define STRATA_DRIVER_ABI ((STRATA_DRIVER_ABI_MAJOR << 16) | STRATA_DRIVER_ABI_MINOR)
 
 struct strata_node;
@@ -387,6 +388,20 @@ struct strata_driver {
      * -errno with *errp set.  NULL (and no get_allocated_size): the sum of
      * the children's, the COW child left out; ENOTSUP without children. */
     int64_t (*allocated_size)(struct strata_node *node, struct strata_error **errp);
+
+    /* ---- ABI 1.5 ---- */
+    /* Optional: the VM state area, where a hypervisor saves a machine's
+     * memory and devices beside the disk (qemu's savevm; qcow2 keeps it in
+     * the guest address space past the disk's end).  Reads or writes
+     * [pos, pos+len) of that area; the core has checked writability, that
+     * pos+len does not overflow and that pos and len respect
+     * request_alignment.  NULL (both are set or neither): the request goes
+     * to the PRIMARY child, as qemu passes it down; -ENOTSUP at a node
+     * without one. */
+    int (*vmstate_read)(struct strata_node *node, uint64_t pos, uint64_t len, void *buf,
+                        struct strata_error **errp);
+    int (*vmstate_write)(struct strata_node *node, uint64_t pos, uint64_t len,
+                         const void *buf, struct strata_error **errp);
 };
 
 /* ------------------------------------------------------------ node access */

@@ -9,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* -b: strata formats keep no VM state, so these fail as qemu-io's do on
- * a format without it. */
-static int vmstate_refused(const char *op)
-{
-    printf("%s failed: %s\n", op, strerror(ENOTSUP));
-    return 1;
-}
-
 static bool sector_aligned(int64_t off, int64_t count)
 {
     if (off % 512) {
@@ -37,7 +29,11 @@ int io_do_read(struct io_ctx *ctx, const struct io_request *rq)
         return 1;
     struct strata_error *err = NULL;
     double t0 = tool_now();
-    int ret = io_pread(ctx, rq->off, rq->count, buf, &err);
+    /* The VM state lies outside the disk: no bounds check of its own,
+     * as qemu-io's. */
+    int ret = rq->vmstate ? strata_vmstate_read(ctx->node, (uint64_t)rq->off,
+                                                (uint64_t)rq->count, buf, &err)
+                          : io_pread(ctx, rq->off, rq->count, buf, &err);
     double t1 = tool_now();
     int status = 0;
     if (ret < 0) {
@@ -65,8 +61,11 @@ int io_do_write(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf)
 {
     struct strata_error *err = NULL;
     double t0 = tool_now();
-    int ret = io_check_range(ctx, rq->off, rq->count);
-    if (ret == 0 && rq->zero)
+    int ret = rq->vmstate ? 0 : io_check_range(ctx, rq->off, rq->count);
+    if (rq->vmstate)
+        ret = strata_vmstate_write(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count, buf,
+                                   &err);
+    else if (ret == 0 && rq->zero)
         ret = strata_pwrite_zeroes(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count,
                                    rq->flags, &err);
     else if (ret == 0 && rq->compressed)
@@ -144,8 +143,9 @@ static int read_run(struct io_ctx *ctx, int argc, char **argv)
         printf("pattern verification range exceeds end of read data\n");
         return 1;
     }
-    if (vmstate)
-        return sector_aligned(rq.off, rq.count) ? vmstate_refused("read") : 1;
+    if (vmstate && !sector_aligned(rq.off, rq.count))
+        return 1;
+    rq.vmstate = vmstate;
     rq.pat_off = pat_off;
     rq.pat_len = pat_len;
     return io_do_read(ctx, &rq);
@@ -283,8 +283,7 @@ static int write_run(struct io_ctx *ctx, int argc, char **argv)
         return 1;
     if ((vmstate || compressed) && !sector_aligned(rq.off, rq.count))
         return 1;
-    if (vmstate)
-        return vmstate_refused("write");
+    rq.vmstate = vmstate;
     uint8_t *buf = NULL;
     if (!zero) {
         buf = have_s ? alloc_from_file(ctx, (uint64_t)rq.count, source)
@@ -337,7 +336,7 @@ const struct io_command io_cmd_read = {
         " -v          dump what was read in hex and ASCII\n"
         " -C          one line of statistics: bytes,ops,time,bytes/sec,ops/sec\n"
         " -q          print no statistics (and no dump)\n"
-        " -b          read the VM state area (no strata format has one)\n"
+        " -b          read the VM state area instead of the disk (qcow2)\n"
         " -p          accepted and ignored\n"
         "\n",
 };
@@ -373,7 +372,7 @@ const struct io_command io_cmd_write = {
         " -f          the write is stable before it completes (FUA)\n"
         " -C          one line of statistics\n"
         " -q          print no statistics\n"
-        " -b          write the VM state area (no strata format has one)\n"
+        " -b          write the VM state area instead of the disk (qcow2)\n"
         " -p          accepted and ignored\n"
         "\n",
 };
