@@ -369,10 +369,8 @@ static int ck_count(struct ck *k, struct strata_error **errp)
     if (r < 0)
         return r;
     if (s->nb_snapshots) {
-        uint64_t o = s->snapshots_offset;
         for (uint32_t i = 0; i < s->nb_snapshots; i++) {
             struct qcow2_snapshot *sn = &s->snaps[i];
-            o += qcow2_align_up(40 + sn->extra_size + strlen(sn->id) + strlen(sn->name), 8);
             uint64_t *l1 = calloc(sn->l1_size ? sn->l1_size : 1, 8);
             if (!l1)
                 return strata_error_set(errp, ENOMEM, "out of memory");
@@ -398,7 +396,7 @@ static int ck_count(struct ck *k, struct strata_error **errp)
             if (r < 0)
                 return r;
         }
-        ck_inc(k, s->snapshots_offset, o - s->snapshots_offset);
+        ck_inc(k, s->snapshots_offset, s->snapshots_size);
     }
     ck_inc(k, s->rt_offset, (uint64_t)s->rt_clusters * s->cluster_size);
     if (s->has_crypto_ext)
@@ -534,6 +532,16 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
         return strata_error_set(errp, ENOMEM, "%s: out of memory for the check", s->name);
     }
     res->total_clusters = (int64_t)(qcow2_align_up(s->size, s->cluster_size) >> s->cluster_bits);
+    /* Version 3 entries must carry the VM state and disk sizes; a repair
+     * rewrites the table with them once the refcounts are right. */
+    uint32_t incomplete = 0;
+    for (uint32_t i = 0; s->version >= 3 && i < s->nb_snapshots; i++) {
+        if (s->snaps[i].extra_size < QCOW2_SNAPSHOT_EXTRA_V3) {
+            strata_check_report(res, "%s snapshot table entry %u is incomplete",
+                                (fix & STRATA_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR", i);
+            incomplete++;
+        }
+    }
     r = ck_count(&k, errp);
     if (r < 0)
         goto out;
@@ -636,6 +644,16 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
         } else {
             res->corruptions++;
         }
+    }
+    if (incomplete && (fix & STRATA_CHECK_FIX_ERRORS)) {
+        r = qcow2_write_snapshots(s, errp);
+        if (r < 0) {
+            res->check_errors++;
+            goto out;
+        }
+        res->corruptions_fixed += incomplete;
+    } else {
+        res->corruptions += incomplete;
     }
     if (fix) {
         r = qcow2_flush_all(s, errp);

@@ -61,6 +61,7 @@
 #define QCOW2_MAX_RT_TEXT "8 MiB"
 #define QCOW2_MAX_SNAPSHOTS 65536u
 #define QCOW2_MAX_SNAPSHOT_EXTRA 1024u
+#define QCOW2_MAX_SNAPSHOTS_BYTES (64u << 20)
 #define QCOW2_MAX_BACKING_NAME 1023
 #define QCOW2_CRYPT_BATCH (1u << 20)   /* bytes encrypted per buffer on writes */
 #define QCOW2_FREE_DISCARD (1ull << 63) /* a pending free whose space the file gets back */
@@ -115,6 +116,12 @@ struct qcow2_ext {
     struct qcow2_ext *next;
 };
 
+/* Extra data of a snapshot table entry that strata knows: the 64-bit VM
+ * state size, the disk size and the icount, as qemu writes them. */
+#define QCOW2_SNAPSHOT_EXTRA_KNOWN 24u
+/* What a version 3 entry must have at least (VM state and disk size). */
+#define QCOW2_SNAPSHOT_EXTRA_V3    16u
+
 struct qcow2_snapshot {
     uint64_t l1_offset;
     uint32_t l1_size;
@@ -123,10 +130,10 @@ struct qcow2_snapshot {
     uint32_t date_sec, date_nsec;
     uint64_t vm_clock_nsec;
     uint64_t vm_state_size;
-    uint64_t disk_size;
-    bool has_disk_size;
-    uint32_t extra_size;      /* as found; we write at least 16 */
-    uint8_t *extra;           /* extra data beyond the known fields */
+    uint64_t disk_size;       /* the image's size when the entry has none */
+    uint64_t icount;          /* UINT64_MAX: not recorded */
+    uint32_t extra_size;      /* as found; written: at least the known 24 */
+    uint8_t *extra;           /* extra data beyond the known fields, kept */
     uint32_t extra_unknown;
 };
 
@@ -226,6 +233,7 @@ struct qcow2_state {
     size_t npending, cap_pending;
 
     struct qcow2_snapshot *snaps;
+    uint64_t snapshots_size;        /* bytes of the table on disk */
 
     bool lazy;                      /* lazy refcounts in effect */
     bool dirty_set;                 /* dirty bit written to disk by us */
@@ -491,6 +499,15 @@ int qcow2_crypto_info(struct qcow2_state *s, struct strata_info *obj,
 
 /* ------------------------------------------------------------ snapshot.c */
 int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp);
+/* The same, for check: with `repair`, entries past the table's size limit
+ * are dropped (counted in *dropped; the header is the caller's to update)
+ * and extra data past its limit is cut (counted in *cut_extra), each said
+ * on stderr as qemu's check -r all does. */
+int qcow2_read_snapshots_repair(struct qcow2_state *s, bool repair, uint32_t *dropped,
+                                uint32_t *cut_extra, struct strata_error **errp);
+/* Rewrites the snapshot table from s->snaps, every entry with all the
+ * known extra data (amend to compat=1.1, check repairs). */
+int qcow2_write_snapshots(struct qcow2_state *s, struct strata_error **errp);
 void qcow2_free_snapshots(struct qcow2_state *s);
 int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
                           struct strata_error **errp);
