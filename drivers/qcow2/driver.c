@@ -254,6 +254,7 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     s->name = strata_node_filename(s->file);
     s->rw = flags & STRATA_O_RDWR;
     s->no_io = flags & STRATA_O_NO_IO;
+    s->check_mode = flags & STRATA_O_CHECK;
     r = qcow2_read_header(s, false, errp);
     if (r < 0)
         goto fail;
@@ -319,7 +320,10 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
         }
     }
 
-    if ((r = qcow2_read_snapshots(s, errp)) < 0)
+    /* A damaged snapshot table is for check to report and repair. */
+    if (s->check_mode)
+        s->snaps_pending = s->nb_snapshots > 0;
+    else if ((r = qcow2_read_snapshots(s, errp)) < 0)
         goto fail;
     if ((r = qcow2_crypto_open(s, opts, errp)) < 0)
         goto fail;

@@ -171,6 +171,7 @@ struct qcow2_state {
     const char *name;               /* for messages */
     bool rw;
     bool no_io;
+    bool check_mode;                /* STRATA_O_CHECK */
 
     /* header */
     uint32_t version;
@@ -234,6 +235,7 @@ struct qcow2_state {
 
     struct qcow2_snapshot *snaps;
     uint64_t snapshots_size;        /* bytes of the table on disk */
+    bool snaps_pending;             /* check mode: the table is read by check */
 
     bool lazy;                      /* lazy refcounts in effect */
     bool dirty_set;                 /* dirty bit written to disk by us */
@@ -499,12 +501,14 @@ int qcow2_crypto_info(struct qcow2_state *s, struct strata_info *obj,
 
 /* ------------------------------------------------------------ snapshot.c */
 int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp);
-/* The same, for check: with `repair`, entries past the table's size limit
- * are dropped (counted in *dropped; the header is the caller's to update)
- * and extra data past its limit is cut (counted in *cut_extra), each said
- * on stderr as qemu's check -r all does. */
-int qcow2_read_snapshots_repair(struct qcow2_state *s, bool repair, uint32_t *dropped,
-                                uint32_t *cut_extra, struct strata_error **errp);
+/* The same, for check, whose messages do not name the image: with
+ * `repair` (the findings of a check -r all), entries past the table's size
+ * limit are dropped (counted in *dropped; the header is the caller's to
+ * update) and extra data past its limit is cut (counted in *cut_extra),
+ * each reported there in qemu's words. */
+int qcow2_read_snapshots_repair(struct qcow2_state *s, struct strata_check_result *repair,
+                                uint32_t *dropped, uint32_t *cut_extra,
+                                struct strata_error **errp);
 /* Rewrites the snapshot table from s->snaps, every entry with all the
  * known extra data (amend to compat=1.1, check repairs). */
 int qcow2_write_snapshots(struct qcow2_state *s, struct strata_error **errp);

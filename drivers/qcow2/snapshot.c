@@ -33,7 +33,8 @@ static uint64_t entry_size(const struct qcow2_snapshot *sn, uint32_t extra_size)
  * An entry with more extra data than QCOW2_MAX_SNAPSHOT_EXTRA is refused,
  * or with `repair` cut down to that much (*cut set), as qemu's check
  * -r all does. */
-static int read_entry(struct qcow2_state *s, uint32_t i, uint64_t off, bool repair,
+static int read_entry(struct qcow2_state *s, uint32_t i, uint64_t off,
+                      struct strata_check_result *repair,
                       struct qcow2_snapshot *sn, uint64_t *next, uint64_t *kept, bool *cut,
                       struct strata_error **errp)
 {
@@ -52,11 +53,11 @@ static int read_entry(struct qcow2_state *s, uint32_t i, uint64_t off, bool repa
     *cut = false;
     if (extra > QCOW2_MAX_SNAPSHOT_EXTRA) {
         if (!repair)
-            return strata_error_set(errp, EFBIG, "%s: Too much extra metadata in snapshot "
+            return strata_error_set(errp, EFBIG, "Too much extra metadata in snapshot "
                                     "table entry %u\nYou can force-remove this extra "
-                                    "metadata with qemu-img check -r all", s->name, i);
-        fprintf(stderr, "Discarding too much extra metadata in snapshot table entry %u "
-                "(%u > %u)\n", i, extra, QCOW2_MAX_SNAPSHOT_EXTRA);
+                                    "metadata with qemu-img check -r all", i);
+        strata_check_report(repair, "Discarding too much extra metadata in snapshot table "
+                            "entry %u (%u > %u)", i, extra, QCOW2_MAX_SNAPSHOT_EXTRA);
         *cut = true;
     }
     uint32_t known = extra < QCOW2_SNAPSHOT_EXTRA_KNOWN ? extra : QCOW2_SNAPSHOT_EXTRA_KNOWN;
@@ -96,8 +97,9 @@ static int read_entry(struct qcow2_state *s, uint32_t i, uint64_t off, bool repa
     return 0;
 }
 
-int qcow2_read_snapshots_repair(struct qcow2_state *s, bool repair, uint32_t *dropped,
-                                uint32_t *cut_extra, struct strata_error **errp)
+int qcow2_read_snapshots_repair(struct qcow2_state *s, struct strata_check_result *repair,
+                                uint32_t *dropped, uint32_t *cut_extra,
+                                struct strata_error **errp)
 {
     s->snapshots_size = 0;
     if (s->nb_snapshots == 0)
@@ -122,11 +124,11 @@ int qcow2_read_snapshots_repair(struct qcow2_state *s, bool repair, uint32_t *dr
         if (table_len > QCOW2_MAX_SNAPSHOTS_BYTES || next - s->snapshots_offset > INT32_MAX) {
             uint32_t over = s->nb_snapshots - i;
             if (!repair)
-                return strata_error_set(errp, EFBIG, "%s: Snapshot table is too big\nYou "
-                                        "can force-remove all %u overhanging snapshots "
-                                        "with qemu-img check -r all", s->name, over);
-            fprintf(stderr, "Discarding %u overhanging snapshots (snapshot table is too "
-                    "big)\n", over);
+                return strata_error_set(errp, EFBIG, "Snapshot table is too big\nYou can "
+                                        "force-remove all %u overhanging snapshots with "
+                                        "qemu-img check -r all", over);
+            strata_check_report(repair, "Discarding %u overhanging snapshots (snapshot table "
+                                "is too big)", over);
             *dropped += over;
             free(sn->id);
             free(sn->name);
@@ -145,7 +147,10 @@ int qcow2_read_snapshots_repair(struct qcow2_state *s, bool repair, uint32_t *dr
 int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp)
 {
     uint32_t dropped = 0, cut = 0;
-    return qcow2_read_snapshots_repair(s, false, &dropped, &cut, errp);
+    int r = qcow2_read_snapshots_repair(s, NULL, &dropped, &cut, errp);
+    if (r < 0)
+        strata_error_prefix(errp, "%s", s->name);
+    return r;
 }
 
 static uint64_t table_size(const struct qcow2_snapshot *v, uint32_t n)
@@ -583,7 +588,8 @@ int qcow2_snapshot_delete(struct qcow2_state *s, const char *name,
 int qcow2_snapshot_list(struct qcow2_state *s, struct strata_info *list,
                         struct strata_error **errp)
 {
-    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+    /* A table left for check to read lists nothing. */
+    for (uint32_t i = 0; s->snaps && i < s->nb_snapshots; i++) {
         struct qcow2_snapshot *sn = &s->snaps[i];
         struct strata_info *o = strata_info_add_object(list, NULL);
         strata_info_add_str(o, "id", sn->id);
