@@ -704,6 +704,9 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
         }
     }
     if ((incomplete || cut) && (fix & STRATA_CHECK_FIX_ERRORS)) {
+        /* The refcounts are right by now: the new table goes where any
+         * allocation would. */
+        s->free_hint = 0;
         r = qcow2_write_snapshots(s, errp);
         if (r < 0) {
             res->check_errors++;
