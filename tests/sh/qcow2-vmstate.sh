@@ -70,6 +70,15 @@ qemu-io -c 'read -b -P 0x11 1T 4k' s.qcow2 > out.txt || fail "VM state after sna
 contains 'Pattern verification failed' out.txt && fail "snapshot -a lost the VM state"
 qcheck s.qcow2 "VM state across a snapshot"
 
+# A node without a VM state passes the request to its primary child, as
+# qemu does: a copy-on-read filter, raw over qcow2.
+qemu-img create -q -f qcow2 f.qcow2 16M
+qemu-io -c 'write -b -P 0x66 0 4k' f.qcow2 >/dev/null
+strata-io -C -c 'read -b -P 0x66 0 4k' f.qcow2 > out.txt || fail "read -b under -C"
+strata-io --image-opts -c 'read -b -P 0x66 0 4k' \
+    driver=raw,file.driver=qcow2,file.file.filename=f.qcow2 >> out.txt || fail "raw over qcow2"
+contains 'Pattern verification failed' out.txt && fail "VM state through a parent: $(cat out.txt)"
+
 # Messages and refusals as qemu-io's: no VM state in raw, sector alignment,
 # -b with -z or -f, and the report of a write.
 mkq() { qemu-img create -q -f qcow2 img.qcow2 1M; }
