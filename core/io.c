@@ -459,6 +459,61 @@ int strata_flush(struct strata_node *node, struct strata_error **errp)
     return 0;
 }
 
+/* The VM state area lies outside the guest disk, so the disk's bounds do
+ * not apply; the node below a driver without it is asked, as qemu asks the
+ * primary child. */
+static int vmstate_io(struct strata_node *n, bool write, uint64_t pos, uint64_t len,
+                      void *buf, struct strata_error **errp)
+{
+    if (!n)
+        return strata_error_set(errp, EINVAL, "no node");
+    if (write && !(n->flags & STRATA_O_RDWR))
+        return strata_error_set(errp, EROFS, "%s: cannot write the VM state: image is "
+                                "opened read-only", strata_node_filename(n));
+    if (pos + len < pos)
+        return strata_error_set(errp, EINVAL, "%s: VM state %s at offset %llu: length "
+                                "overflows", strata_node_filename(n),
+                                write ? "write" : "read", (unsigned long long)pos);
+    const struct strata_driver *d = n->drv;
+    if (!(write ? d->vmstate_write != NULL : d->vmstate_read != NULL)) {
+        struct strata_node *c = strata_node_primary_child(n);
+        if (c)
+            return vmstate_io(c, write, pos, len, buf, errp);
+        return strata_error_set(errp, ENOTSUP, "%s: no format in this image keeps a VM "
+                                "state", strata_node_filename(n));
+    }
+    uint32_t a = n->limits.request_alignment;
+    if (pos % a || len % a)
+        return strata_error_set(errp, EINVAL, "%s: VM state %s of %llu bytes at offset "
+                                "%llu is not aligned to %u bytes", strata_node_filename(n),
+                                write ? "write" : "read", (unsigned long long)len,
+                                (unsigned long long)pos, a);
+    if (len == 0)
+        return 0;
+    drv_lock(n);
+    int r = write ? d->vmstate_write(n, pos, len, buf, errp)
+                  : d->vmstate_read(n, pos, len, buf, errp);
+    drv_unlock(n);
+    return r;
+}
+
+int strata_vmstate_read(struct strata_node *node, uint64_t pos, uint64_t len, void *buf,
+                        struct strata_error **errp)
+{
+    return vmstate_io(node, false, pos, len, buf, errp);
+}
+
+int strata_vmstate_write(struct strata_node *node, uint64_t pos, uint64_t len,
+                         const void *buf, struct strata_error **errp)
+{
+    int r = vmstate_io(node, true, pos, len, (void *)buf, errp);
+    /* As compressed writes, the VM state takes no request flags: a node
+     * opened write-through gets the write to disk by a flush. */
+    if (r == 0 && len && (writethrough_flags(node, 0) & STRATA_REQ_FUA))
+        r = strata_flush(node, errp);
+    return r;
+}
+
 /* A 1.3 driver's size callbacks give -errno only: the message is built here,
  * as is one for a 1.4 driver that failed without setting it. */
 static int64_t size_failed(struct strata_node *node, int64_t r, const char *what,

@@ -21,7 +21,8 @@
  * on_event (events as enum strata_event, replacing `event`), length and
  * allocated_size (get_length and get_allocated_size with an error object);
  * 1.5 debug_breakpoint, debug_remove_breakpoint, debug_resume and
- * debug_is_suspended (qemu-io's blkdebug breakpoints).
+ * debug_is_suspended (qemu-io's blkdebug breakpoints), vmstate_read and
+ * vmstate_write (the VM state area).
  * Tests keep a driver built against the 1.3 headers working
  * (tests/plugins/abi-1.3/).
  */
@@ -408,6 +409,18 @@ struct strata_driver {
     int (*debug_resume)(struct strata_node *node, const char *tag,
                         struct strata_error **errp);
     bool (*debug_is_suspended)(struct strata_node *node, const char *tag);
+    /* Optional: the VM state area, where a hypervisor saves a machine's
+     * memory and devices beside the disk (qemu's savevm; qcow2 keeps it in
+     * the guest address space past the disk's end).  Reads or writes
+     * [pos, pos+len) of that area; the core has checked writability, that
+     * pos+len does not overflow and that pos and len respect
+     * request_alignment.  NULL (both are set or neither): the request goes
+     * to the PRIMARY child, as qemu passes it down; -ENOTSUP at a node
+     * without one. */
+    int (*vmstate_read)(struct strata_node *node, uint64_t pos, uint64_t len, void *buf,
+                        struct strata_error **errp);
+    int (*vmstate_write)(struct strata_node *node, uint64_t pos, uint64_t len,
+                         const void *buf, struct strata_error **errp);
 };
 
 /* ------------------------------------------------------------ node access */

@@ -114,6 +114,16 @@ STRATA_EXPORT int strata_pwrite_zeroes(struct strata_node *node, uint64_t off,
 STRATA_EXPORT int strata_pdiscard(struct strata_node *node, uint64_t off,
                                   uint64_t len, struct strata_error **errp);
 STRATA_EXPORT int strata_flush(struct strata_node *node, struct strata_error **errp);
+/* The VM state area (qemu-io's read -b and write -b): [pos, pos+len) of the
+ * state a hypervisor saved beside the disk, from the first node down the
+ * primary children whose format keeps one (qcow2).  -ENOTSUP with a
+ * message naming the image when none does; a write on an image opened
+ * write-through is flushed before it returns. */
+STRATA_EXPORT int strata_vmstate_read(struct strata_node *node, uint64_t pos, uint64_t len,
+                                      void *buf, struct strata_error **errp);
+STRATA_EXPORT int strata_vmstate_write(struct strata_node *node, uint64_t pos,
+                                       uint64_t len, const void *buf,
+                                       struct strata_error **errp);
 /* Virtual size in bytes, or -errno with *errp naming the image and the
  * reason. */
 STRATA_EXPORT int64_t strata_node_length(struct strata_node *node,

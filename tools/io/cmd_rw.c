@@ -9,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* -b: strata formats keep no VM state, so these fail as qemu-io's do on
- * a format without it. */
-static int vmstate_refused(const char *op)
-{
-    printf("%s failed: %s\n", op, strerror(ENOTSUP));
-    return 1;
-}
-
 static bool sector_aligned(int64_t off, int64_t count)
 {
     if (off % 512) {
@@ -35,7 +27,11 @@ void io_exec_read(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf,
 {
     res->err = NULL;
     res->t0 = tool_now();
-    res->ret = io_pread(ctx, rq->off, rq->count, buf, &res->err);
+    /* The VM state lies outside the disk: no bounds check of its own, as
+     * qemu-io's. */
+    res->ret = rq->vmstate ? strata_vmstate_read(ctx->node, (uint64_t)rq->off,
+                                                 (uint64_t)rq->count, buf, &res->err)
+                           : io_pread(ctx, rq->off, rq->count, buf, &res->err);
     res->t1 = tool_now();
 }
 
@@ -79,8 +75,13 @@ void io_exec_write(struct io_ctx *ctx, const struct io_request *rq, const uint8_
 {
     res->err = NULL;
     res->t0 = tool_now();
-    int ret = io_check_range(ctx, rq->off, rq->count);
-    if (ret == 0 && rq->zero)
+    /* The VM state lies outside the disk: no bounds check of its own, as
+     * qemu-io's. */
+    int ret = rq->vmstate ? 0 : io_check_range(ctx, rq->off, rq->count);
+    if (rq->vmstate)
+        ret = strata_vmstate_write(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count, buf,
+                                   &res->err);
+    else if (ret == 0 && rq->zero)
         ret = strata_pwrite_zeroes(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count,
                                    rq->flags, &res->err);
     else if (ret == 0 && rq->compressed)
@@ -171,8 +172,9 @@ static int read_run(struct io_ctx *ctx, int argc, char **argv)
         printf("pattern verification range exceeds end of read data\n");
         return 1;
     }
-    if (vmstate)
-        return sector_aligned(rq.off, rq.count) ? vmstate_refused("read") : 1;
+    if (vmstate && !sector_aligned(rq.off, rq.count))
+        return 1;
+    rq.vmstate = vmstate;
     rq.pat_off = pat_off;
     rq.pat_len = pat_len;
     return io_do_read(ctx, &rq);
@@ -314,8 +316,7 @@ static int write_run(struct io_ctx *ctx, int argc, char **argv)
         return 1;
     if ((vmstate || compressed) && !sector_aligned(rq.off, rq.count))
         return 1;
-    if (vmstate)
-        return vmstate_refused("write");
+    rq.vmstate = vmstate;
     uint8_t *buf = NULL;
     if (!zero) {
         buf = have_s ? alloc_from_file(ctx, (uint64_t)rq.count, source)
@@ -368,7 +369,7 @@ const struct io_command io_cmd_read = {
         " -v          dump what was read in hex and ASCII\n"
         " -C          one line of statistics: bytes,ops,time,bytes/sec,ops/sec\n"
         " -q          print no statistics (and no dump)\n"
-        " -b          read the VM state area (no strata format has one)\n"
+        " -b          read the VM state area instead of the disk (qcow2)\n"
         " -p          accepted and ignored\n"
         "\n",
 };
@@ -404,7 +405,7 @@ const struct io_command io_cmd_write = {
         " -f          the write is stable before it completes (FUA)\n"
         " -C          one line of statistics\n"
         " -q          print no statistics\n"
-        " -b          write the VM state area (no strata format has one)\n"
+        " -b          write the VM state area instead of the disk (qcow2)\n"
         " -p          accepted and ignored\n"
         "\n",
 };

@@ -55,6 +55,7 @@ struct io_request {
     int64_t pat_off, pat_len;   /* the part of the buffer checked */
     unsigned flags;         /* writes: STRATA_REQ_* */
     bool zero, compressed;  /* writes: write zeroes, or compressed */
+    bool vmstate;           /* -b: the VM state area, not the disk */
     bool quiet, verbose, machine;   /* -q, -v, -C */
 };
 /* Reads, checks the pattern, dumps and reports: 0, or 1 when the read
