@@ -45,9 +45,11 @@ static void ck_inc(struct ck *k, uint64_t off, uint64_t len)
 /* Counts an L2 table's references; for the active tree also statistics,
  * entries past the end of the file (fixed by dropping them) and flags. */
 static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
-                 uint64_t *prev_host, struct strata_error **errp)
+                 struct strata_error **errp)
 {
     struct qcow2_state *s = k->s;
+    /* Contiguity is counted within one L2 table, as qemu-img check does. */
+    uint64_t prev = 0;
     uint64_t csz = s->cluster_size;
     int r = strata_pread(s->file, l2_off, csz, k->l2, 0, errp);
     if (r < 0) {
@@ -83,9 +85,11 @@ static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
             uint64_t a = host & ~511ull;
             ck_inc(k, a, qcow2_align_up(host + nb, 512) - a);
             if (active) {
+                /* As qemu-img check counts them: a compressed cluster is
+                 * fragmented by nature (it shares sectors with others). */
                 k->res->allocated_clusters++;
                 k->res->compressed_clusters++;
-                *prev_host = 0;
+                k->res->fragmented_clusters++;
             }
             continue;
         }
@@ -126,9 +130,9 @@ static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
         ck_inc(k, host, csz);
         if (active) {
             k->res->allocated_clusters++;
-            if (*prev_host && host != *prev_host + csz)
+            if (prev && host != prev + csz)
                 k->res->fragmented_clusters++;
-            *prev_host = host;
+            prev = host;
         }
     }
     if (dirty) {
@@ -147,7 +151,6 @@ static int ck_tree(struct ck *k, const uint64_t *l1, uint64_t l1_off, uint32_t n
 {
     struct qcow2_state *s = k->s;
     ck_inc(k, l1_off, (uint64_t)n * 8);
-    uint64_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t t = l1[i] & QCOW2_OFFSET_MASK;
         if (!t)
@@ -166,7 +169,7 @@ static int ck_tree(struct ck *k, const uint64_t *l1, uint64_t l1_off, uint32_t n
             continue;
         }
         ck_inc(k, t, s->cluster_size);
-        int r = ck_l2(k, t, i, active, &prev, errp);
+        int r = ck_l2(k, t, i, active, errp);
         if (r < 0)
             return r;
     }

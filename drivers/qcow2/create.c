@@ -250,8 +250,16 @@ int qcow2_measure(const struct strata_opts *o, uint64_t size, struct strata_node
         size = (uint64_t)l;
     }
     size = qcow2_align_up(size, 512);
+    uint64_t l2_tables = (qcow2_align_up(size, csz) / csz + csz / esz - 1) / (csz / esz);
+    if (l2_tables * 8 > QCOW2_MAX_L1_BYTES)
+        return strata_error_set(errp, EFBIG, "The image size is too large (try using a "
+                                "larger cluster size)");
     uint64_t data = 0;
-    if (src) {
+    /* With a backing file the new image may share nothing with it: every
+     * cluster may need writing, as qemu-img measure assumes. */
+    if (src && strata_opts_get(o, "backing_file"))
+        data = qcow2_align_up(size, csz);
+    else if (src) {
         for (uint64_t off = 0; off < size;) {
             struct strata_block_status bs;
             int depth;

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # strata-img measure -O qcow2 gives qemu-img's figures, for a size and for a
 # source image, across cluster sizes, refcount widths, extended L2 and
-# preallocation modes, with and without LUKS encryption.
+# preallocation modes, with and without LUKS encryption, with a backing
+# file; and the refusal of a size whose L1 table would be too large.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 cd "$T"
 
@@ -38,4 +39,11 @@ same_as_qemu --size 1G -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-
 same_as_qemu -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=100 src.raw
 same_as_qemu -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=100,cluster_size=4k src.raw
 same_as_qemu -o encrypt.format=luks,encrypt.key-secret=s,encrypt.iter-time=100,encrypt.cipher-alg=aes-128,cluster_size=2M src.raw
+# A target with a backing file may share nothing with it: all of it counts.
+same_as_qemu -o backing_file=x src.raw
+same_as_qemu --size 2P
+# An L1 table past qemu's 32 MiB limit: both refuse, in qemu-img's words.
+q=$(qemu-img measure -O qcow2 --size 7E 2>&1) && fail "qemu-img measured 7E: $q"
+s=$(strata-img measure -O qcow2 --size 7E 2>&1) && fail "strata-img measured 7E: $s"
+[ "${s#strata-img: }" = "${q#qemu-img: }" ] || fail "measure 7E says: $s; qemu-img: $q"
 echo "qcow2 measure: ok"

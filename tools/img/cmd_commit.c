@@ -165,7 +165,8 @@ static int run(struct img_args *a)
         len = bs.pnum;
         if ((bs.flags & STRATA_BS_ALLOCATED) && found < depth) {
             if (bs.flags & STRATA_BS_ZERO) {
-                ret = strata_pwrite_zeroes(bk, off, len, 0, &err);
+                /* As qemu-img commit: the base may give the space back. */
+                ret = strata_pwrite_zeroes(bk, off, len, STRATA_REQ_MAY_UNMAP, &err);
             } else {
                 ret = strata_pread(top, off, len, buf, 0, &err);
                 if (ret == 0)
