@@ -13,6 +13,36 @@
 
 #define REBASE_CHUNK (1u << 20)
 
+/* Writes the sectors of [off, off+n) where the old backing data (a)
+ * differs from the new (b), a run at a time, as qemu-img rebase does: a
+ * run of zeros as a zero write, so that the image stores as little as it
+ * can and maps as qemu-img's does. */
+static int write_differences(struct strata_node *img, uint64_t off, uint64_t n,
+                             const uint8_t *a, const uint8_t *b, struct strata_error **errp)
+{
+    const uint64_t sec = 512;
+    for (uint64_t pos = 0; pos < n;) {
+        uint64_t step = n - pos < sec ? n - pos : sec;
+        bool differs = memcmp(a + pos, b + pos, step) != 0;
+        uint64_t end = pos + step;
+        while (end < n) {
+            uint64_t k = n - end < sec ? n - end : sec;
+            if ((memcmp(a + end, b + end, k) != 0) != differs)
+                break;
+            end += k;
+        }
+        if (differs) {
+            int r = tool_buffer_is_zero(a + pos, end - pos)
+                        ? strata_pwrite_zeroes(img, off + pos, end - pos, 0, errp)
+                        : strata_pwrite(img, off + pos, end - pos, a + pos, 0, errp);
+            if (r < 0)
+                return r;
+        }
+        pos = end;
+    }
+    return 0;
+}
+
 static int copy_differences(struct strata_node *img, struct strata_node *fmt,
                             struct strata_node *nb, bool progress,
                             struct strata_error **errp)
@@ -50,8 +80,7 @@ static int copy_differences(struct strata_node *img, struct strata_node *fmt,
                 if (r < 0)
                     break;
             }
-            if (memcmp(a, b, n) != 0)
-                r = strata_pwrite(img, off, n, a, 0, errp);
+            r = write_differences(img, off, n, a, b, errp);
         }
         off += n;
     }
