@@ -550,13 +550,34 @@ static int finish_write(struct qcow2_state *s, bool fua, struct strata_error **e
 }
 
 /* Can the whole cluster of entry e be overwritten in place? */
+/* Whether a write of the whole cluster goes to the host cluster it has: one
+ * of ours with data, or, as in QEMU, a preallocated zero cluster (its zero
+ * flag is cleared once the data is written). */
 static bool in_place(const struct qcow2_state *s, const struct qcow2_l2ref *e)
 {
     uint32_t a, z;
     entry_masks(s, e, &a, &z);
-    return entry_has_host(s, e->entry) && (e->entry & QCOW2_OFLAG_COPIED) &&
-           a == (~0u >> (32 - s->sc_per_cluster)) &&
-           !(e->entry & QCOW2_OFLAG_ZERO && !s->extended);
+    if (!entry_has_host(s, e->entry) || !(e->entry & QCOW2_OFLAG_COPIED))
+        return false;
+    return s->extended ? a == (~0u >> (32 - s->sc_per_cluster)) : true;
+}
+
+/* After an in-place write of whole clusters: those that were preallocated
+ * zero clusters now hold the data (meta not held). */
+static int clear_zero_flags(struct qcow2_state *s, uint64_t off, const struct qcow2_l2ref *ents,
+                            uint64_t k, struct strata_error **errp)
+{
+    int r = 0;
+    for (uint64_t i = 0; i < k && r == 0; i++) {
+        if (s->extended || !(ents[i].entry & QCOW2_OFLAG_ZERO))
+            continue;
+        struct qcow2_l2ref ne = { ents[i].entry & ~QCOW2_OFLAG_ZERO, ents[i].bitmap };
+        pthread_mutex_lock(&s->meta);
+        r = relink(s, off + i * s->cluster_size, &ents[i], &ne, true, STRATA_EV_L2_UPDATE,
+                   errp);
+        pthread_mutex_unlock(&s->meta);
+    }
+    return r;
 }
 
 #define QCOW2_RUN_MAX 64
@@ -608,9 +629,11 @@ static int pwrite_locked(struct qcow2_state *s, uint64_t off, uint64_t len,
             pthread_mutex_unlock(&s->meta);
             if (r < 0)
                 return r;
-            if (inplace)
+            if (inplace) {
                 r = write_data(s, host0, off, k * csz, buf, STRATA_EV_WRITE_AIO, errp);
-            else
+                if (r == 0)
+                    r = clear_zero_flags(s, off, ents, k, errp);
+            } else
                 r = write_fresh_run(s, off, k, buf, ents, errp);
             if (r < 0)
                 return r;
