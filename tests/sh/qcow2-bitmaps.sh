@@ -4,6 +4,7 @@
 # bitmaps qemu-img made, enabled and disabled, with other granularities, left
 # in use by a qemu-io that did not close the image, and after the bitmaps
 # autoclear bit was cleared.  A damaged directory is refused by name.
+# measure's "bitmaps size" for a qcow2 target is qemu-img's.
 #
 # JSON is compared as trees without "actual-size" (the host file system's
 # allocation, not qcow2's); the human output is compared whole without the
@@ -92,4 +93,27 @@ qemu-img info bad.qcow2 >/dev/null 2>&1 && fail "qemu-img took a bitmap with an 
 if strata-img info bad.qcow2 > out.txt 2>&1; then fail "info took a bitmap with an empty name"; fi
 contains 'bad.qcow2.*bitmap directory entry 0' out.txt || fail "unclear message: $(cat out.txt)"
 
-echo "$n comparisons with qemu-img info: equal"
+# measure counts the source's bitmaps fully allocated, in the target's
+# clusters, with the directory; long names and fine granularity included.
+same_measure() { # image args...
+    local img=$1; shift
+    qemu-img measure "$@" "$img" > q.txt || fail "qemu-img measure $* $img failed"
+    strata-img measure "$@" "$img" > s.txt || fail "strata-img measure $* $img failed"
+    diff q.txt s.txt > diff.txt || fail "measure $* $img differs:
+$(cat diff.txt)"
+    grep -q '^bitmaps size: [1-9]' s.txt || grep -q '"bitmaps": [1-9]' s.txt ||
+        [ "${zero_ok:-}" ] || fail "measure $* $img: no bitmaps counted"
+    n=$((n + 1))
+}
+qemu-img create -q -f qcow2 big.qcow2 100G
+qemu-img bitmap --add -g 512 big.qcow2 "$(printf 'n%.0s' $(seq 300))"
+qemu-img bitmap --add big.qcow2 x
+for img in a.qcow2 u.qcow2 big.qcow2; do
+    same_measure $img -O qcow2
+    same_measure $img -O qcow2 -o cluster_size=4k
+    same_measure $img --output=json -O qcow2 -o cluster_size=2M
+done
+zero_ok=1 same_measure noauto.qcow2 -O qcow2
+zero_ok=1 same_measure a.qcow2 -O qcow2 -o compat=0.10
+
+echo "$n comparisons with qemu-img info and measure: equal"
