@@ -16,6 +16,10 @@
 #define QCOW2_MAX_BITMAP_DIR_BYTES (64ull << 20)
 #define QCOW2_BITMAP_ENTRY_HDR 24u
 #define QCOW2_BITMAP_MAX_NAME 1023u
+#define QCOW2_MAX_BITMAPS 65535u
+#define QCOW2_BITMAP_MIN_GRAN_BITS 9
+#define QCOW2_BITMAP_MAX_GRAN_BITS 31
+#define QCOW2_BITMAP_TYPE_DIRTY 1
 #define QCOW2_BME_IN_USE (1u << 0)
 #define QCOW2_BME_AUTO   (1u << 1)
 
@@ -39,6 +43,10 @@ int qcow2_bitmap_dir_read(struct qcow2_state *s, struct qcow2_bitmap **out, uint
     uint64_t dsize = load_be64(s->bitmaps_ext + 8), doff = load_be64(s->bitmaps_ext + 16);
     if (!nb)
         return 0;
+    if (nb > QCOW2_MAX_BITMAPS)
+        return strata_error_set(errp, EINVAL, "%s: %" PRIu32 " bitmaps in the bitmaps "
+                                "extension, at most %u are allowed", s->name, nb,
+                                QCOW2_MAX_BITMAPS);
     if (dsize > QCOW2_MAX_BITMAP_DIR_BYTES || dsize < (uint64_t)nb * QCOW2_BITMAP_ENTRY_HDR)
         return strata_error_set(errp, EINVAL, "%s: bitmap directory size %" PRIu64
                                 " is invalid for %" PRIu32 " bitmaps (at most %llu bytes)",
@@ -81,6 +89,15 @@ int qcow2_bitmap_dir_read(struct qcow2_state *s, struct qcow2_bitmap **out, uint
                                  " has an invalid name length %u", s->name, i, nlen);
             goto fail;
         }
+        if (b->type != QCOW2_BITMAP_TYPE_DIRTY ||
+            b->granularity_bits < QCOW2_BITMAP_MIN_GRAN_BITS ||
+            b->granularity_bits > QCOW2_BITMAP_MAX_GRAN_BITS) {
+            r = strata_error_set(errp, EINVAL, "%s: bitmap directory entry %" PRIu32
+                                 " has type %u and granularity bits %u (type 1 and "
+                                 "9 to 31 are valid)", s->name, i, b->type,
+                                 b->granularity_bits);
+            goto fail;
+        }
         b->name = strndup((const char *)e + QCOW2_BITMAP_ENTRY_HDR + xlen, nlen);
         if (!b->name) {
             r = strata_error_set(errp, ENOMEM, "%s: out of memory", s->name);
@@ -119,7 +136,7 @@ int qcow2_bitmap_info(struct qcow2_state *s, struct strata_info *obj,
         if (bm[i].flags & QCOW2_BME_AUTO)
             strata_info_add_str(fl, NULL, "auto");
         strata_info_add_str(o, "name", bm[i].name);
-        strata_info_add_uint(o, "granularity", 1ull << (bm[i].granularity_bits & 63));
+        strata_info_add_uint(o, "granularity", 1ull << bm[i].granularity_bits);
     }
     qcow2_bitmap_dir_free(bm, n);
     return 0;

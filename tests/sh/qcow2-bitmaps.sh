@@ -92,6 +92,11 @@ printf '\0\0' | dd of=bad.qcow2 bs=1 seek=$((off + 18)) conv=notrunc status=none
 qemu-img info bad.qcow2 >/dev/null 2>&1 && fail "qemu-img took a bitmap with an empty name"
 if strata-img info bad.qcow2 > out.txt 2>&1; then fail "info took a bitmap with an empty name"; fi
 contains 'bad.qcow2.*bitmap directory entry 0' out.txt || fail "unclear message: $(cat out.txt)"
+cp u.qcow2 bad2.qcow2
+printf '\100' | dd of=bad2.qcow2 bs=1 seek=$((off + 17)) conv=notrunc status=none
+qemu-img info bad2.qcow2 >/dev/null 2>&1 && fail "qemu-img took granularity bits 64"
+if strata-img info bad2.qcow2 > out.txt 2>&1; then fail "info took granularity bits 64"; fi
+contains 'bad2.qcow2.*granularity bits 64' out.txt || fail "unclear message: $(cat out.txt)"
 
 # measure counts the source's bitmaps fully allocated, in the target's
 # clusters, with the directory; long names and fine granularity included.
