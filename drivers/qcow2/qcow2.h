@@ -553,4 +553,20 @@ int qcow2_block_status(struct qcow2_state *s, uint64_t off, uint64_t len,
 int qcow2_get_info(struct qcow2_state *s, struct strata_info *obj,
                    struct strata_error **errp);
 
+/* ------------------------------------------------------------ bitmap.c */
+struct qcow2_bitmap {
+    char *name;
+    uint64_t table_offset;
+    uint32_t table_size;
+    uint32_t flags;
+    uint8_t type;
+    uint8_t granularity_bits;
+};
+/* The bitmap directory (empty without a valid bitmaps extension). */
+int qcow2_bitmap_dir_read(struct qcow2_state *s, struct qcow2_bitmap **out, uint32_t *n,
+                          struct strata_error **errp);
+void qcow2_bitmap_dir_free(struct qcow2_bitmap *bm, uint32_t n);
+int qcow2_bitmap_info(struct qcow2_state *s, struct strata_info *obj,
+                      struct strata_error **errp);
+
 #endif

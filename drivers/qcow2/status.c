@@ -132,8 +132,9 @@ int qcow2_get_info(struct qcow2_state *s, struct strata_info *obj, struct strata
                         s->compression_type == QCOW2_COMPRESS_ZSTD ? "zstd" : "zlib");
     if (s->version >= 3)
         strata_info_add_bool(obj, "lazy-refcounts", s->compat & QCOW2_COMPAT_LAZY);
-    if (s->has_bitmaps_ext && (s->autoclear & QCOW2_AUTOCLEAR_BITMAPS))
-        strata_info_add_list(obj, "bitmaps");
+    int rb = qcow2_bitmap_info(s, obj, errp);
+    if (rb < 0)
+        return rb;
     strata_info_add_int(obj, "refcount-bits", s->refcount_bits);
     if (s->crypt_method) {
         struct strata_info *enc = strata_info_add_object(obj, "encrypt");

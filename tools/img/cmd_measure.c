@@ -106,17 +106,25 @@ static int run(struct img_args *a)
         goto out;
     }
     /* qemu-img 7.2 adds the size of the source's persistent bitmaps when
-     * both sides could hold them: a qcow2 source, a qcow2 v3 target.
-     * strata keeps no bitmaps, so that size is 0. */
+     * both sides could hold them: a qcow2 source, a qcow2 v3 target. */
     const char *compat = a->co.opts ? strata_opts_get(a->co.opts, "compat") : NULL;
+    struct strata_node *src_fmt = src ? tool_format_node(src, offsetof(struct strata_driver,
+                                                                       get_info)) : NULL;
     bool bitmaps = src && strcmp(out_fmt, "qcow2") == 0 &&
                    !(compat && (strcmp(compat, "0.10") == 0 || strcmp(compat, "v2") == 0)) &&
-                   strcmp(strata_node_driver_name(tool_format_node(
-                              src, offsetof(struct strata_driver, get_info))), "qcow2") == 0;
+                   strcmp(strata_node_driver_name(src_fmt), "qcow2") == 0;
+    uint64_t bitmaps_size = 0;
+    if (bitmaps) {
+        const char *cs = strata_opts_get(a->co.opts, "cluster_size");
+        uint64_t cluster = 65536;
+        if (cs && (strata_parse_size(cs, &cluster, NULL) < 0 || !cluster))
+            cluster = 65536;
+        bitmaps_size = img_bitmaps_size(src_fmt, size, cluster);
+    }
     if (a->output == TOOL_OUTPUT_JSON) {
         struct strata_info *o = strata_info_new_object();
         if (bitmaps)
-            strata_info_add_uint(o, "bitmaps", 0);
+            strata_info_add_uint(o, "bitmaps", bitmaps_size);
         strata_info_add_uint(o, "required", m.required);
         strata_info_add_uint(o, "fully-allocated", m.fully_allocated);
         tool_print_info_json(o);
@@ -125,7 +133,7 @@ static int run(struct img_args *a)
         printf("required size: %" PRIu64 "\n", m.required);
         printf("fully allocated size: %" PRIu64 "\n", m.fully_allocated);
         if (bitmaps)
-            printf("bitmaps size: 0\n");
+            printf("bitmaps size: %" PRIu64 "\n", bitmaps_size);
     }
     status = 0;
 out:

@@ -127,6 +127,9 @@ int img_opts_take_size(struct img_create_opts *co, const char *key,
 /* Prints a "snapshots" list (driver.h's fields) as qemu-img's
  * "Snapshot list:" table; used by snapshot -l and info. */
 void img_print_snapshot_list(const struct strata_info *list);
+/* bitmap_size.c: bytes a qcow2 image of CLUSTER-byte clusters needs for the
+ * persistent bitmaps of FMT (a format node of VSIZE bytes); 0 without. */
+uint64_t img_bitmaps_size(struct strata_node *fmt, uint64_t vsize, uint64_t cluster);
 
 /* -l SNAPSHOT of convert and measure: an id or name, or the id and name of
  * "snapshot.id=ID,snapshot.name=NAME". */
