@@ -27,6 +27,8 @@ struct aio_job {
     struct aio_job *next;
 };
 
+static unsigned long jobs_done_count;   /* under jobs_lock */
+static unsigned long holds_seen;        /* requests seen held, main thread only */
 static pthread_mutex_t jobs_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t job_done = PTHREAD_COND_INITIALIZER;
 static struct aio_job *jobs, **jobs_tail = &jobs;   /* in submission order */
@@ -40,6 +42,7 @@ static void *run_job(void *arg)
         io_exec_read(j->ctx, &j->rq, j->buf, &j->res);
     pthread_mutex_lock(&jobs_lock);
     j->done = true;
+    jobs_done_count++;
     pthread_cond_broadcast(&job_done);
     pthread_mutex_unlock(&jobs_lock);
     return NULL;
@@ -172,6 +175,7 @@ bool io_break_any_held(struct io_ctx *ctx)
             /* qemu-io's words, which blkdebug prints there */
             printf("blkdebug: Suspended request '%s'\n", b->tag);
             b->announced = true;
+            holds_seen++;
         }
     }
     return any;
@@ -195,4 +199,25 @@ void io_aio_poll(struct io_ctx *ctx, enum io_aio_wait how)
             for (struct known_break *b = breaks; b; b = b->next)
                 strata_debug_resume(ctx->node, b->tag, NULL);
     }
+}
+
+void io_aio_after_resume(struct io_ctx *ctx)
+{
+    pthread_mutex_lock(&jobs_lock);
+    unsigned long done0 = jobs_done_count;
+    pthread_mutex_unlock(&jobs_lock);
+    unsigned long held0 = holds_seen;
+    /* A request still stuck after this long waits behind another held one;
+     * its report comes later, in its turn. */
+    for (int ms = 0; ms < 2000; ms++) {
+        io_break_any_held(ctx);
+        pthread_mutex_lock(&jobs_lock);
+        bool moved = jobs_done_count != done0 || all_done();
+        if (!moved)
+            wait_a_little();
+        pthread_mutex_unlock(&jobs_lock);
+        if (moved || holds_seen != held0)
+            break;
+    }
+    report_done();
 }

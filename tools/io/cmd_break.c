@@ -57,6 +57,7 @@ static int resume_run(struct io_ctx *ctx, int argc, char **argv)
     /* qemu-io's words, which blkdebug prints as the request goes on */
     printf("blkdebug: Resuming request '%s'\n", argv[1]);
     io_break_forget(argv[1]);
+    io_aio_after_resume(ctx);
     return 0;
 }
 

@@ -94,6 +94,9 @@ enum io_aio_wait {
 void io_aio_poll(struct io_ctx *ctx, enum io_aio_wait how);
 /* Whether a request is still in flight. */
 bool io_aio_pending(void);
+/* After a resume: waits until a request finishes or is held again (as
+ * qemu-io's resumed request runs on at once), then reports. */
+void io_aio_after_resume(struct io_ctx *ctx);
 /* Breakpoints set with `break`, by tag, so that a request held at one is
  * announced (qemu-io's "blkdebug: Suspended request 'A'"). */
 bool io_break_add(const char *tag);
