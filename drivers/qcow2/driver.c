@@ -423,6 +423,8 @@ fail:
 static void qcow2_close(struct strata_node *node)
 {
     struct qcow2_state *s = strata_node_state(node);
+    /* Before the final flush: the cleaner writes back too. */
+    qcow2_cleaner_stop(s);
     if (s->rw && s->l2_cache) {
         struct strata_error *err = NULL;
         int r = qcow2_flush_all(s, &err);
