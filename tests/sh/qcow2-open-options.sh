@@ -129,6 +129,21 @@ strata-io -c 'write -P 4 64k 512' -c 'sleep 2200' -c 'abort' --image-opts \
 qemu-io -c 'read -P 4 64k 512' c.qcow2 | contains "verification" &&
     fail "cache-clean-interval: the dirty L2 table was not written back"
 
+# --- pass-discard-snapshot=on: deleting a snapshot gives its clusters back
+for on in off on; do
+    qemu-img create -q -f qcow2 sn.qcow2 16M
+    qemu-io -c 'write -P 7 0 8M' sn.qcow2 >/dev/null
+    qemu-img snapshot -c s1 sn.qcow2
+    qemu-io -c 'write -P 8 0 8M' sn.qcow2 >/dev/null
+    strata-img snapshot -d s1 --image-opts \
+        "driver=qcow2,pass-discard-snapshot=$on,file.filename=sn.qcow2" || fail "snapshot -d ($on)"
+    eval "kb_$on=$(du -k sn.qcow2 | cut -f1)"
+    out=$(qemu-img check sn.qcow2 2>&1) || fail "pass-discard-snapshot=$on: $out"
+    qemu-io -c 'read -P 8 0 8M' sn.qcow2 | contains verification && fail "pass-discard-snapshot=$on: data"
+done
+[ $((kb_on + 4096)) -lt "$kb_off" ] ||
+    fail "pass-discard-snapshot=on: $kb_on KiB used, $kb_off KiB with it off"
+
 # --- bad values, in qemu-io's words
 for o in overlap-check=blubb overlap-check.template=blubb \
          overlap-check=constant,overlap-check.template=all overlap-check.active-l2=maybe \
