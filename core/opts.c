@@ -448,7 +448,9 @@ int strata_opts_validate(const struct strata_opts *o, const struct strata_opt_de
         struct strata_error *err = NULL;
         int ret = check_type(d, key, o->v[i].value, &err);
         if (ret < 0) {
-            if (owner)
+            /* QEMU's message for a bool names the parameter and stands
+             * alone. */
+            if (owner && d->type != STRATA_OPT_BOOL)
                 strata_error_prefix(&err, "driver '%s'", owner);
             strata_error_propagate(errp, &err);
             return ret;

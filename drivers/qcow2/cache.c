@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* cache.c - write-back cache of cluster-sized metadata tables (L2 tables,
- * refcount blocks).  Lookups go through a small hash; replacement is CLOCK,
+/* cache.c - write-back cache of metadata tables (refcount blocks, and L2
+ * tables or slices of them: l2-cache-entry-size).  Lookups go through a small hash; replacement is CLOCK,
  * so a miss costs O(1) on average however large the cache is configured.
  * A cache may depend on another: its dirty tables are written only after
  * the other cache's tables are on disk (refcounts before L2 entries). */
@@ -8,12 +8,14 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <time.h>
 
 struct qcow2_cache_entry {
     uint64_t offset;
     int ref;
     bool valid, dirty, used;
     int hnext;
+    uint64_t last_use;      /* monotonic seconds, for cache-clean-interval */
 };
 
 struct qcow2_cache {
@@ -26,10 +28,19 @@ struct qcow2_cache {
     size_t hand;
     struct qcow2_cache *dep;
     enum strata_event load_ev, update_ev;
+    unsigned ol_ignore;     /* the structure the entries are (overlap.c) */
+    uint64_t cleaned;       /* entries dropped for being unused */
 };
 
-struct qcow2_cache *qcow2_cache_new(struct qcow2_state *s, size_t entries,
-                                    enum strata_event load_ev, enum strata_event update_ev)
+static uint64_t now_sec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
+struct qcow2_cache *qcow2_cache_new(size_t entries, size_t tsize, enum strata_event load_ev,
+                                    enum strata_event update_ev, unsigned ol_ignore)
 {
     if (entries < 4)
         entries = 4;
@@ -37,7 +48,8 @@ struct qcow2_cache *qcow2_cache_new(struct qcow2_state *s, size_t entries,
     if (!c)
         return NULL;
     c->n = entries;
-    c->tsize = s->cluster_size;
+    c->tsize = tsize;
+    c->ol_ignore = ol_ignore;
     c->nbuckets = 1;
     while (c->nbuckets < entries * 2)
         c->nbuckets <<= 1;
@@ -121,8 +133,11 @@ static int write_entry(struct qcow2_state *s, struct qcow2_cache *c, size_t i,
         if (r < 0)
             return r;
     }
+    int r = qcow2_overlap_check(s, c->ol_ignore, c->e[i].offset, c->tsize, errp);
+    if (r < 0)
+        return r;
     qcow2_event(s, c->update_ev);
-    int r = strata_pwrite(s->file, c->e[i].offset, c->tsize, table_of(c, i), 0, errp);
+    r = strata_pwrite(s->file, c->e[i].offset, c->tsize, table_of(c, i), 0, errp);
     if (r < 0)
         return r;
     c->e[i].dirty = false;
@@ -166,6 +181,7 @@ static int get(struct qcow2_state *s, struct qcow2_cache *c, uint64_t offset, vo
     if (i >= 0) {
         c->e[i].ref++;
         c->e[i].used = true;
+        c->e[i].last_use = now_sec();
         *table = table_of(c, (size_t)i);
         return 0;
     }
@@ -184,6 +200,7 @@ static int get(struct qcow2_state *s, struct qcow2_cache *c, uint64_t offset, vo
     e->valid = true;
     e->dirty = false;
     e->used = true;
+    e->last_use = now_sec();
     e->ref = 1;
     size_t h = hash_of(c, offset);
     e->hnext = c->buckets[h];
@@ -241,13 +258,44 @@ int qcow2_cache_flush(struct qcow2_state *s, struct qcow2_cache *c, struct strat
     return 0;
 }
 
-void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset)
+void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset, uint64_t len)
 {
-    int i = lookup(c, offset);
-    if (i >= 0 && c->e[i].ref == 0)
-        unhash(c, i);
-    else if (i >= 0)
-        c->e[i].dirty = false;
+    for (uint64_t o = offset; o < offset + len; o += c->tsize) {
+        int i = lookup(c, o);
+        if (i >= 0 && c->e[i].ref == 0)
+            unhash(c, i);
+        else if (i >= 0)
+            c->e[i].dirty = false;
+    }
+}
+
+int qcow2_cache_clean(struct qcow2_state *s, struct qcow2_cache *c, uint64_t age,
+                      struct strata_error **errp)
+{
+    uint64_t now = now_sec();
+    for (size_t i = 0; i < c->n; i++) {
+        struct qcow2_cache_entry *e = &c->e[i];
+        if (!e->valid || e->ref > 0 || now - e->last_use < age)
+            continue;
+        if (e->dirty) {
+            int r = write_entry(s, c, i, errp);
+            if (r < 0)
+                return r;
+        }
+        unhash(c, (int)i);
+        c->cleaned++;
+    }
+    return 0;
+}
+
+uint64_t qcow2_cache_cleaned(const struct qcow2_cache *c)
+{
+    return c->cleaned;
+}
+
+size_t qcow2_cache_table_size(const struct qcow2_cache *c)
+{
+    return c->tsize;
 }
 
 void qcow2_cache_drop_all(struct qcow2_cache *c)

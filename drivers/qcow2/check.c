@@ -141,7 +141,7 @@ static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
             k->res->check_errors++;
             return r;
         }
-        qcow2_cache_discard(s->l2_cache, l2_off);
+        qcow2_cache_discard(s->l2_cache, l2_off, csz);
     }
     return 0;
 }
@@ -341,7 +341,7 @@ static int ck_replace_refblocks(struct ck *k, struct strata_error **errp)
         r = strata_pwrite(s->file, s->rt_offset + i * 8, 8, be, 0, errp);
         if (r < 0)
             goto out;
-        qcow2_cache_discard(s->rb_cache, old);
+        qcow2_cache_discard(s->rb_cache, old, s->cluster_size);
         s->rt[i] = place[i];
         if (place[i])
             strata_check_report(k->res, "Repairing refcount block %" PRIu64 " at 0x%" PRIx64
@@ -492,7 +492,7 @@ static int ck_copied(struct ck *k, struct strata_error **errp)
             r = strata_pwrite(s->file, t, s->cluster_size, k->l2, 0, errp);
             if (r < 0)
                 return r;
-            qcow2_cache_discard(s->l2_cache, t);
+            qcow2_cache_discard(s->l2_cache, t, s->cluster_size);
         }
     }
     if (l1_dirty) {
@@ -560,8 +560,22 @@ static int ck_snapshot_table(struct qcow2_state *s, struct strata_check_result *
 /* Stored refcounts the comparison reads at once (4 KiB of stack). */
 #define CK_RUN 512
 
+static int check_image(struct qcow2_state *s, struct strata_check_result *res, unsigned fix,
+                       struct strata_error **errp);
+
+/* Problems check meets are its report, not corruption events. */
 int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned fix,
                 struct strata_error **errp)
+{
+    bool was = s->in_check;
+    s->in_check = true;
+    int r = check_image(s, res, fix, errp);
+    s->in_check = was;
+    return r;
+}
+
+static int check_image(struct qcow2_state *s, struct strata_check_result *res, unsigned fix,
+                       struct strata_error **errp)
 {
     int r;
     if (fix && !s->rw)

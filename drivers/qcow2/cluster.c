@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cluster.c - guest-to-host mapping: the L1 table (in memory) and L2 tables
- * (through the cache), with copy-on-write of L2 tables shared with
- * snapshots. */
+ * (through the cache, a slice of l2-cache-entry-size bytes at a time), with
+ * copy-on-write of L2 tables shared with snapshots. */
 #include "qcow2.h"
 
 #include <errno.h>
@@ -41,8 +41,15 @@ static int l2_table_of(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
     return 0;
 }
 
-static int load_l2(struct qcow2_state *s, uint64_t l2_off, uint64_t guest, void **table,
+int qcow2_l2_slice(struct qcow2_state *s, uint64_t l2_off, uint64_t k, void **slice,
                    struct strata_error **errp)
+{
+    return qcow2_cache_get(s, s->l2_cache, l2_off + k * s->l2_slice_size, slice, errp);
+}
+
+/* Slice k of the L2 table at l2_off, checked to lie in the file. */
+static int load_l2(struct qcow2_state *s, uint64_t l2_off, uint64_t k, uint64_t guest,
+                   void **table, struct strata_error **errp)
 {
     if (l2_off + s->cluster_size > s->file_len) {
         int64_t flen = strata_get_length(s->file);
@@ -53,7 +60,16 @@ static int load_l2(struct qcow2_state *s, uint64_t l2_off, uint64_t guest, void 
                                     "0x%llx) points past end of file", s->name,
                                     (unsigned long long)l2_off, (unsigned long long)guest);
     }
-    return qcow2_cache_get(s, s->l2_cache, l2_off, table, errp);
+    return qcow2_l2_slice(s, l2_off, k, table, errp);
+}
+
+/* Where guest offset `off` has its entry: the slice and the entry's byte
+ * offset in it. */
+static void slice_pos(const struct qcow2_state *s, uint64_t off, uint64_t *k, uint64_t *pos)
+{
+    uint64_t byte = ((off >> s->cluster_bits) & (s->l2_entries - 1)) * s->l2_entry_size;
+    *k = byte / s->l2_slice_size;
+    *pos = byte % s->l2_slice_size;
 }
 
 int qcow2_get_l2_entry(struct qcow2_state *s, uint64_t off, struct qcow2_l2ref *e,
@@ -65,11 +81,12 @@ int qcow2_get_l2_entry(struct qcow2_state *s, uint64_t off, struct qcow2_l2ref *
     if (r < 0 || !l2_off)
         return r;
     void *t;
-    r = load_l2(s, l2_off, off, &t, errp);
+    uint64_t k, pos;
+    slice_pos(s, off, &k, &pos);
+    r = load_l2(s, l2_off, k, off, &t, errp);
     if (r < 0)
         return r;
-    uint64_t i = (off >> s->cluster_bits) & (s->l2_entries - 1);
-    const uint8_t *p = (const uint8_t *)t + i * s->l2_entry_size;
+    const uint8_t *p = (const uint8_t *)t + pos;
     e->entry = load_be64(p);
     if (s->extended)
         e->bitmap = load_be64(p + 8);
@@ -101,6 +118,9 @@ int qcow2_write_l1_entry(struct qcow2_state *s, uint64_t idx, struct strata_erro
 {
     uint8_t be[8];
     store_be64(be, s->l1[idx]);
+    int r = qcow2_overlap_check(s, QCOW2_OL_ACTIVE_L1, s->l1_offset + idx * 8, 8, errp);
+    if (r < 0)
+        return r;
     qcow2_event(s, STRATA_EV_L1_UPDATE);
     return strata_pwrite(s->file, s->l1_offset + idx * 8, 8, be, 0, errp);
 }
@@ -116,43 +136,52 @@ static int l2_allocate(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
     int r = qcow2_alloc_clusters(s, 1, &neu, errp);
     if (r < 0)
         return r;
-    void *t;
-    r = qcow2_cache_get_empty(s, s->l2_cache, neu, &t, errp);
-    if (r < 0)
-        return r;
-    if (old) {
-        void *o;
-        r = load_l2(s, old, off, &o, errp);
-        if (r < 0) {
-            qcow2_cache_put(s->l2_cache, t);
-            return r;
-        }
-        memcpy(t, o, s->cluster_size);
-        qcow2_cache_put(s->l2_cache, o);
-    } else {
-        memset(t, 0, s->cluster_size);
-    }
+    if (neu == 0)
+        return qcow2_signal_corruption(s, errp, "Preventing invalid allocation of L2 table "
+                                       "at offset 0");
     /* Refcount of the new table first, then the table, then the L1 entry;
      * with lazy refcounts too, as qemu, so that only data clusters can
      * lack their refcount after a crash. */
     r = qcow2_cache_flush(s, s->rb_cache, errp);
     if (r < 0)
         goto fail;
-    qcow2_event(s, STRATA_EV_L2_ALLOC_WRITE);
-    r = strata_pwrite(s->file, neu, s->cluster_size, t, 0, errp);
+    r = qcow2_overlap_check(s, QCOW2_OL_ACTIVE_L2, neu, s->cluster_size, errp);
     if (r < 0)
         goto fail;
+    uint64_t ss = s->l2_slice_size;
+    for (uint64_t k = 0; k < s->cluster_size / ss; k++) {
+        void *t;
+        r = qcow2_cache_get_empty(s, s->l2_cache, neu + k * ss, &t, errp);
+        if (r < 0)
+            goto fail;
+        if (old) {
+            void *o;
+            r = load_l2(s, old, k, off, &o, errp);
+            if (r < 0) {
+                qcow2_cache_put(s->l2_cache, t);
+                goto fail;
+            }
+            memcpy(t, o, ss);
+            qcow2_cache_put(s->l2_cache, o);
+        } else {
+            memset(t, 0, ss);
+        }
+        qcow2_event(s, STRATA_EV_L2_ALLOC_WRITE);
+        r = strata_pwrite(s->file, neu + k * ss, ss, t, 0, errp);
+        qcow2_cache_put(s->l2_cache, t);
+        if (r < 0)
+            goto fail;
+    }
     qcow2_event(s, STRATA_EV_FLUSH_TO_DISK);
     r = strata_flush(s->file, errp);
     if (r < 0)
         goto fail;
-    qcow2_cache_put(s->l2_cache, t);
     uint64_t saved = s->l1[l1_idx];
     s->l1[l1_idx] = neu | QCOW2_OFLAG_COPIED;
     r = qcow2_write_l1_entry(s, l1_idx, errp);
     if (r < 0) {
         s->l1[l1_idx] = saved;
-        qcow2_cache_discard(s->l2_cache, neu);
+        qcow2_cache_discard(s->l2_cache, neu, s->cluster_size);
         return r;
     }
     if (old) {
@@ -163,8 +192,7 @@ static int l2_allocate(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
     *l2_off = neu;
     return 0;
 fail:
-    qcow2_cache_put(s->l2_cache, t);
-    qcow2_cache_discard(s->l2_cache, neu);
+    qcow2_cache_discard(s->l2_cache, neu, s->cluster_size);
     return r;
 }
 
@@ -203,11 +231,12 @@ int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l
     if (r < 0)
         return r;
     void *t;
-    r = load_l2(s, l2_off, off, &t, errp);
+    uint64_t k, pos;
+    slice_pos(s, off, &k, &pos);
+    r = load_l2(s, l2_off, k, off, &t, errp);
     if (r < 0)
         return r;
-    uint64_t i = (off >> s->cluster_bits) & (s->l2_entries - 1);
-    uint8_t *p = (uint8_t *)t + i * s->l2_entry_size;
+    uint8_t *p = (uint8_t *)t + pos;
     store_be64(p, e->entry);
     if (s->extended)
         store_be64(p + 8, e->bitmap);
@@ -235,6 +264,9 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
     for (uint64_t i = 0; i < s->l1_size; i++)
         store_be64(&nl1[i], s->l1[i]);
     r = qcow2_cache_flush(s, s->rb_cache, errp);
+    if (r < 0)
+        goto out;
+    r = qcow2_overlap_check(s, 0, off, min_size * 8, errp);
     if (r < 0)
         goto out;
     /* The entries only, as QEMU writes them: a new image's file then ends

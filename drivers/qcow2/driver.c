@@ -39,18 +39,38 @@ static const struct strata_opt_desc qcow2_open_options[] = {
     { .name = "l2-cache-size", .type = STRATA_OPT_SIZE,
       .help = "size of the L2 table cache (default: covers the image, at most 32 MiB)" },
     { .name = "l2-cache-entry-size", .type = STRATA_OPT_SIZE,
-      .help = "accepted for QEMU compatibility; entries are whole clusters" },
+      .help = "bytes of L2 table a cache entry holds (512 to the cluster size)" },
     { .name = "refcount-cache-size", .type = STRATA_OPT_SIZE,
       .help = "size of the refcount block cache" },
-    { .name = "cache-clean-interval", .type = STRATA_OPT_NUMBER,
-      .help = "accepted for QEMU compatibility" },
+    { .name = "cache-clean-interval", .type = STRATA_OPT_STRING,
+      .help = "seconds after which unused cache entries are dropped (0: never)" },
     { .name = "overlap-check", .type = STRATA_OPT_STRING,
-      .help = "accepted for QEMU compatibility" },
+      .help = "metadata checked before writes: none, constant, cached or all" },
+    { .name = "overlap-check.template", .type = STRATA_OPT_STRING,
+      .help = "the same as overlap-check" },
+    { .name = "overlap-check.main-header", .type = STRATA_OPT_BOOL,
+      .help = "check the header" },
+    { .name = "overlap-check.active-l1", .type = STRATA_OPT_BOOL,
+      .help = "check the active L1 table" },
+    { .name = "overlap-check.active-l2", .type = STRATA_OPT_BOOL,
+      .help = "check the active L2 tables" },
+    { .name = "overlap-check.refcount-table", .type = STRATA_OPT_BOOL,
+      .help = "check the refcount table" },
+    { .name = "overlap-check.refcount-block", .type = STRATA_OPT_BOOL,
+      .help = "check the refcount blocks" },
+    { .name = "overlap-check.snapshot-table", .type = STRATA_OPT_BOOL,
+      .help = "check the snapshot table" },
+    { .name = "overlap-check.inactive-l1", .type = STRATA_OPT_BOOL,
+      .help = "check the snapshots' L1 tables" },
+    { .name = "overlap-check.inactive-l2", .type = STRATA_OPT_BOOL,
+      .help = "check the snapshots' L2 tables" },
+    { .name = "overlap-check.bitmap-directory", .type = STRATA_OPT_BOOL,
+      .help = "check the bitmap directory" },
     { .name = "pass-discard-request", .type = STRATA_OPT_BOOL, .def = "on",
       .help = "clusters freed by a discard or an unmapping zero write are discarded\n"
               "in the image file too" },
     { .name = "pass-discard-snapshot", .type = STRATA_OPT_BOOL, .def = "off",
-      .help = "only off: clusters freed by deleting a snapshot stay in the file" },
+      .help = "clusters freed by deleting a snapshot are discarded in the image file" },
     { .name = "pass-discard-other", .type = STRATA_OPT_BOOL, .def = "off",
       .help = "every freed cluster is discarded in the image file" },
     QCOW2_ENCRYPT_OPEN_OPTIONS,
@@ -138,28 +158,46 @@ static int qcow2_probe(const uint8_t *buf, size_t len, const char *filename)
     return 0;
 }
 
-static size_t qcow2_cache_entries_for(struct qcow2_state *s, uint64_t bytes)
+/* Cache entries of `tsize` bytes for `bytes`, at least 4 clusters' worth. */
+static size_t qcow2_cache_entries_for(struct qcow2_state *s, uint64_t bytes, uint64_t tsize)
 {
-    uint64_t n = bytes / s->cluster_size;
-    return n < 4 ? 4 : (size_t)n;
+    uint64_t n = bytes / tsize, min = 4 * (s->cluster_size / tsize);
+    return n < min ? (size_t)min : (size_t)n;
+}
+
+/* cache-clean-interval as QEMU reads it: a negative number wraps around
+ * (and is then too big). */
+static int clean_interval_opt(struct qcow2_state *s, const struct strata_opts *opts,
+                              struct strata_error **errp)
+{
+    const char *v = strata_opts_get(opts, "cache-clean-interval");
+    s->clean_interval = 0;
+    if (!v)
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 0);
+    if (!*v || *end || errno)
+        return strata_error_set(errp, EINVAL, "Parameter 'cache-clean-interval' expects a "
+                                "number");
+    if (n > UINT32_MAX)
+        return strata_error_set(errp, EINVAL, "Cache clean interval too big");
+    s->clean_interval = n;
+    return 0;
 }
 
 /* Which freed clusters go back to the file system (QEMU's pass-discard-*). */
 static int discard_opts(struct qcow2_state *s, const struct strata_opts *opts,
                         struct strata_error **errp)
 {
-    bool snap = false;
     int r;
     s->discard_request = true;
     if ((r = strata_opts_get_bool(opts, "pass-discard-request", &s->discard_request,
                                   errp)) < 0 ||
         (r = strata_opts_get_bool(opts, "pass-discard-other", &s->discard_other, errp)) < 0 ||
-        (r = strata_opts_get_bool(opts, "pass-discard-snapshot", &snap, errp)) < 0)
+        (r = strata_opts_get_bool(opts, "pass-discard-snapshot", &s->discard_snapshot,
+                                  errp)) < 0)
         return r;
-    if (snap)
-        return strata_error_set(errp, ENOTSUP, "%s: pass-discard-snapshot=on is not "
-                                "supported: deleting a snapshot leaves its clusters in the "
-                                "file, to be reused", s->name);
     return 0;
 }
 
@@ -178,21 +216,39 @@ static int qcow2_setup_caches(struct qcow2_state *s, const struct strata_opts *o
     /* Enough L2 tables to map the whole image, up to 32 MiB, as QEMU does. */
     uint64_t full = qcow2_l1_size_for(s, s->size) * s->cluster_size;
     uint64_t def_l2 = full < (32ull << 20) ? full : (32ull << 20);
-    if (has_total && has_l2 && has_rb && l2 + rb > total)
-        return strata_error_set(errp, EINVAL, "%s: l2-cache-size + refcount-cache-size "
-                                "exceed cache-size", s->name);
+    if (has_total && has_l2 && has_rb)
+        return strata_error_set(errp, EINVAL, "cache-size, l2-cache-size and "
+                                "refcount-cache-size may not be set at the same time");
+    if (has_total && has_l2 && l2 > total)
+        return strata_error_set(errp, EINVAL, "l2-cache-size may not exceed cache-size");
+    if (has_total && has_rb && rb > total)
+        return strata_error_set(errp, EINVAL, "refcount-cache-size may not exceed cache-size");
+    uint64_t es = s->cluster_size;
+    if ((r = strata_opts_get_size(opts, "l2-cache-entry-size", &es, errp)) < 0)
+        return r;
+    if (es < 512 || es > s->cluster_size || (es & (es - 1)))
+        return strata_error_set(errp, EINVAL, "L2 cache entry size must be a power of two "
+                                "between 512 and the cluster size (%llu)",
+                                (unsigned long long)s->cluster_size);
+    /* Extended entries are 16 bytes; a slice holds whole ones. */
+    s->l2_slice_size = es;
     if (!has_l2)
         l2 = has_total ? (has_rb ? total - (rb < total ? rb : total) : total * 3 / 4) : def_l2;
     if (!has_rb)
         rb = has_total ? (total > l2 ? total - l2 : 0) : l2 / 4;
+    if (l2 / es > INT32_MAX)
+        return strata_error_set(errp, EINVAL, "L2 cache size too big");
+    if (rb / s->cluster_size > INT32_MAX)
+        return strata_error_set(errp, EINVAL, "Refcount cache size too big");
     if (rb < 4 * s->cluster_size)
         rb = 4 * s->cluster_size;
     s->l2_cache_bytes = l2;
     s->rb_cache_bytes = rb;
-    s->l2_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, l2), STRATA_EV_L2_LOAD,
-                                 STRATA_EV_L2_UPDATE);
-    s->rb_cache = qcow2_cache_new(s, qcow2_cache_entries_for(s, rb), STRATA_EV_NONE,
-                                 STRATA_EV_REFBLOCK_UPDATE);
+    s->l2_cache = qcow2_cache_new(qcow2_cache_entries_for(s, l2, es), es, STRATA_EV_L2_LOAD,
+                                  STRATA_EV_L2_UPDATE, QCOW2_OL_ACTIVE_L2);
+    s->rb_cache = qcow2_cache_new(qcow2_cache_entries_for(s, rb, s->cluster_size),
+                                  s->cluster_size, STRATA_EV_NONE, STRATA_EV_REFBLOCK_UPDATE,
+                                  QCOW2_OL_REFCOUNT_BLOCK);
     if (!s->l2_cache || !s->rb_cache)
         return strata_error_set(errp, ENOMEM, "%s: out of memory for metadata caches",
                                 s->name);
@@ -217,6 +273,7 @@ static int qcow2_load_l1(struct qcow2_state *s, struct strata_error **errp)
 
 static void qcow2_release(struct qcow2_state *s)
 {
+    qcow2_cleaner_stop(s);
     qcow2_crypto_close(s);
     qcow2_cache_free(s->l2_cache);
     qcow2_cache_free(s->rb_cache);
@@ -271,7 +328,9 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     memset(s->zero_buf, 0, s->cluster_size);
 
     if ((r = qcow2_load_l1(s, errp)) < 0 || (r = qcow2_load_refcount_table(s, errp)) < 0 ||
-        (r = qcow2_setup_caches(s, opts, errp)) < 0 || (r = discard_opts(s, opts, errp)) < 0)
+        (r = qcow2_setup_caches(s, opts, errp)) < 0 ||
+        (r = clean_interval_opt(s, opts, errp)) < 0 || (r = discard_opts(s, opts, errp)) < 0 ||
+        (r = qcow2_overlap_opts(s, opts, errp)) < 0)
         goto fail;
 
     bool lazy = s->compat & QCOW2_COMPAT_LAZY;
@@ -360,6 +419,8 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
             s->header_dirty = false;
         }
     }
+    if ((r = qcow2_cleaner_start(s, errp)) < 0)
+        goto fail;
     return 0;
 fail:
     qcow2_release(s);
@@ -369,6 +430,8 @@ fail:
 static void qcow2_close(struct strata_node *node)
 {
     struct qcow2_state *s = strata_node_state(node);
+    /* Before the final flush: the cleaner writes back too. */
+    qcow2_cleaner_stop(s);
     if (s->rw && s->l2_cache) {
         struct strata_error *err = NULL;
         int r = qcow2_flush_all(s, &err);

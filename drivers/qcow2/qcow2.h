@@ -197,6 +197,7 @@ struct qcow2_state {
     uint32_t l2_entry_size;         /* 8, or 16 with extended L2 */
     uint32_t l2_bits;               /* log2 of entries per L2 table */
     uint64_t l2_entries;
+    uint64_t l2_slice_size;         /* bytes of an L2 cache entry (l2-cache-entry-size) */
     uint32_t sc_bits;               /* log2 subcluster size */
     uint32_t sc_per_cluster;        /* 1 or 32 */
     uint32_t refcount_bits;
@@ -231,6 +232,7 @@ struct qcow2_state {
     uint64_t *pending_free;         /* host offsets|count queued to lower refcounts */
     bool pass_discard;              /* frees queued now give the file the space back */
     bool discard_request, discard_other;    /* pass-discard-request / -other */
+    bool discard_snapshot;          /* pass-discard-snapshot */
     size_t npending, cap_pending;
 
     struct qcow2_snapshot *snaps;
@@ -257,6 +259,14 @@ struct qcow2_state {
     bool aes_write_ok;              /* encrypt.allow-insecure=on */
 
     /* options */
+    unsigned overlap_mask;          /* QCOW2_OL_* checked before writes */
+    bool corruption_signaled;       /* the message was printed */
+    bool in_check;                  /* check reports problems itself */
+    uint64_t clean_interval;        /* cache-clean-interval, seconds; 0 off */
+    pthread_t clean_thread;         /* cleaner.c */
+    pthread_mutex_t clean_mu;
+    pthread_cond_t clean_cv;
+    bool clean_stop, clean_running;
     uint64_t l2_cache_bytes, rb_cache_bytes;
     bool l2_cache_given, rb_cache_given;
 };
@@ -327,6 +337,45 @@ void qcow2_range_lock(struct qcow2_state *s, struct qcow2_range *rg, uint64_t of
                       uint64_t len, bool excl);
 void qcow2_range_unlock(struct qcow2_state *s, struct qcow2_range *rg);
 
+/* ------------------------------------------------------------ overlap.c */
+/* Metadata structures overlap-check knows, in QEMU's order. */
+#define QCOW2_OL_MAIN_HEADER      (1u << 0)
+#define QCOW2_OL_ACTIVE_L1        (1u << 1)
+#define QCOW2_OL_ACTIVE_L2        (1u << 2)
+#define QCOW2_OL_REFCOUNT_TABLE   (1u << 3)
+#define QCOW2_OL_REFCOUNT_BLOCK   (1u << 4)
+#define QCOW2_OL_SNAPSHOT_TABLE   (1u << 5)
+#define QCOW2_OL_INACTIVE_L1      (1u << 6)
+#define QCOW2_OL_INACTIVE_L2      (1u << 7)
+#define QCOW2_OL_BITMAP_DIRECTORY (1u << 8)
+/* QEMU's modes: "constant" needs no metadata read, "cached" what is in
+ * memory anyway, "all" reads the snapshots' L1 tables too. */
+#define QCOW2_OL_CONSTANT (QCOW2_OL_MAIN_HEADER | QCOW2_OL_ACTIVE_L1 | \
+                           QCOW2_OL_REFCOUNT_TABLE | QCOW2_OL_SNAPSHOT_TABLE)
+#define QCOW2_OL_CACHED   (QCOW2_OL_CONSTANT | QCOW2_OL_ACTIVE_L2 | QCOW2_OL_REFCOUNT_BLOCK | \
+                           QCOW2_OL_BITMAP_DIRECTORY | QCOW2_OL_INACTIVE_L1)
+#define QCOW2_OL_ALL      (QCOW2_OL_CACHED | QCOW2_OL_INACTIVE_L2)
+/* overlap-check, overlap-check.template and overlap-check.<structure>. */
+int qcow2_overlap_opts(struct qcow2_state *s, const struct strata_opts *opts,
+                       struct strata_error **errp);
+/* Before writing [off, off+len) of the image file (meta held): a range
+ * meeting an enabled structure not in `ignore` (the one being written)
+ * marks the image corrupt and fails with EIO. */
+int qcow2_overlap_check(struct qcow2_state *s, unsigned ignore, uint64_t off, uint64_t len,
+                        struct strata_error **errp);
+/* The same for guest data at `host` (meta not held; takes it). */
+int qcow2_overlap_check_data(struct qcow2_state *s, uint64_t host, uint64_t len,
+                             struct strata_error **errp);
+/* QEMU's fatal corruption event: prints "qcow2: Marking image as corrupt:
+ * MSG; ..." once, sets the corrupt bit, returns -EIO with MSG in errp. */
+int qcow2_signal_corruption(struct qcow2_state *s, struct strata_error **errp,
+                            const char *fmt, ...) STRATA_PRINTF(3, 4);
+
+/* ------------------------------------------------------------ cleaner.c */
+/* The thread of cache-clean-interval (none when it is 0). */
+int qcow2_cleaner_start(struct qcow2_state *s, struct strata_error **errp);
+void qcow2_cleaner_stop(struct qcow2_state *s);
+
 /* ------------------------------------------------------------ header.c */
 int qcow2_read_header(struct qcow2_state *s, bool probe_only, struct strata_error **errp);
 /* Rewrites the header cluster from the state (extensions included). */
@@ -342,8 +391,10 @@ int qcow2_clear_dirty(struct qcow2_state *s, struct strata_error **errp);
 void qcow2_free_header(struct qcow2_state *s);
 
 /* ------------------------------------------------------------ cache.c */
-struct qcow2_cache *qcow2_cache_new(struct qcow2_state *s, size_t entries,
-                                    enum strata_event load_ev, enum strata_event update_ev);
+/* entries tables of tsize bytes each; ol_ignore is the QCOW2_OL_* bit of
+ * what they hold (their own write-back is no overlap). */
+struct qcow2_cache *qcow2_cache_new(size_t entries, size_t tsize, enum strata_event load_ev,
+                                    enum strata_event update_ev, unsigned ol_ignore);
 void qcow2_cache_free(struct qcow2_cache *c);
 /* Makes flushes of c flush `dep` first (refcounts before L2 tables). */
 void qcow2_cache_set_dependency(struct qcow2_cache *c, struct qcow2_cache *dep);
@@ -356,8 +407,16 @@ void qcow2_cache_put(struct qcow2_cache *c, void *table);
 void qcow2_cache_dirty(struct qcow2_cache *c, void *table);
 int qcow2_cache_flush(struct qcow2_state *s, struct qcow2_cache *c,
                       struct strata_error **errp);
-/* Forgets a cached table (its cluster was freed); dirty data is dropped. */
-void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset);
+/* Forgets the tables cached in [offset, offset+len) (freed clusters);
+ * dirty data is dropped. */
+void qcow2_cache_discard(struct qcow2_cache *c, uint64_t offset, uint64_t len);
+/* Drops the tables nobody holds that were last used `age` seconds ago or
+ * more, writing dirty ones back first (cache-clean-interval). */
+int qcow2_cache_clean(struct qcow2_state *s, struct qcow2_cache *c, uint64_t age,
+                      struct strata_error **errp);
+/* How many tables qcow2_cache_clean dropped so far. */
+uint64_t qcow2_cache_cleaned(const struct qcow2_cache *c);
+size_t qcow2_cache_table_size(const struct qcow2_cache *c);
 void qcow2_cache_drop_all(struct qcow2_cache *c);
 size_t qcow2_cache_entries(const struct qcow2_cache *c);
 
@@ -379,6 +438,9 @@ int qcow2_alloc_clusters(struct qcow2_state *s, uint64_t n, uint64_t *offset,
 int qcow2_alloc_bytes(struct qcow2_state *s, uint64_t bytes, uint64_t *offset,
                       struct strata_error **errp);
 /* Queues a refcount decrement for after the L2 cache reached the disk. */
+/* Gives the file back the space of the clusters in [off, off+len) whose
+ * refcount is 0 now (a hole punched). */
+void qcow2_discard_freed(struct qcow2_state *s, uint64_t off, uint64_t len);
 int qcow2_free_later(struct qcow2_state *s, uint64_t offset, uint64_t nclusters,
                      struct strata_error **errp);
 /* Frees an L2 entry's clusters (normal or compressed) later. */
@@ -415,6 +477,10 @@ int qcow2_change_refcount_order(struct qcow2_state *s, uint32_t order,
                                 struct strata_error **errp);
 
 /* ------------------------------------------------------------ cluster.c */
+/* Slice k (of l2_slice_size bytes) of the L2 table at l2_off, from the
+ * cache: put it back with qcow2_cache_put(s->l2_cache, ...). */
+int qcow2_l2_slice(struct qcow2_state *s, uint64_t l2_off, uint64_t k, void **slice,
+                   struct strata_error **errp);
 struct qcow2_l2ref {
     uint64_t entry;           /* first 64 bits */
     uint64_t bitmap;          /* extended L2 only */

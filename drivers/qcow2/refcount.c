@@ -109,6 +109,10 @@ static int get_block(struct qcow2_state *s, uint64_t cluster, void **block,
             s->file_len = (uint64_t)flen;
         why = qcow2_refblock_problem(s, off, s->file_len);
     }
+    if (why && (off & (s->cluster_size - 1)) && s->rw && !s->in_check)
+        return qcow2_signal_corruption(s, errp, "Refblock offset %#llx unaligned (reftable "
+                                       "index: %#llx)", (unsigned long long)off,
+                                       (unsigned long long)idx);
     if (why)
         return strata_error_set(errp, EIO, "%s: refcount block %llu at 0x%llx %s", s->name,
                                 (unsigned long long)idx, (unsigned long long)off, why);
@@ -205,6 +209,11 @@ static int alloc_refblock(struct qcow2_state *s, uint64_t idx, int depth,
     bool self = (c >> s->rb_bits) == idx;
     if (self)
         qcow2_rb_set(s, blk, c & ((1ull << s->rb_bits) - 1), 1);
+    r = qcow2_overlap_check(s, QCOW2_OL_REFCOUNT_BLOCK, off, s->cluster_size, errp);
+    if (r < 0) {
+        free(blk);
+        return r;
+    }
     qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_WRITE);
     r = strata_pwrite(s->file, off, s->cluster_size, blk, 0, errp);
     free(blk);
@@ -234,6 +243,9 @@ static int alloc_refblock(struct qcow2_state *s, uint64_t idx, int depth,
         return r;
     uint8_t be[8];
     store_be64(be, off);
+    r = qcow2_overlap_check(s, QCOW2_OL_REFCOUNT_TABLE, s->rt_offset + idx * 8, 8, errp);
+    if (r < 0)
+        return r;
     qcow2_event(s, STRATA_EV_REFBLOCK_ALLOC_HOOKUP);
     r = strata_pwrite(s->file, s->rt_offset + idx * 8, 8, be, 0, errp);
     if (r < 0)
@@ -395,7 +407,7 @@ int qcow2_update_refcount(struct qcow2_state *s, uint64_t offset, uint64_t len,
             }
             qcow2_rb_set(s, b, c & mask, nv);
             if (nv == 0) {
-                qcow2_cache_discard(s->l2_cache, c << s->cluster_bits);
+                qcow2_cache_discard(s->l2_cache, c << s->cluster_bits, s->cluster_size);
                 if (c < s->free_hint)
                     s->free_hint = c;
                 /* The cluster compressed data was being packed into is
@@ -453,7 +465,12 @@ int qcow2_alloc_clusters(struct qcow2_state *s, uint64_t n, uint64_t *offset,
         bool missing = false;
         for (uint64_t i = c >> s->rb_bits; i <= (c + n - 1) >> s->rb_bits && !missing; i++) {
             if (i >= s->rt_entries || s->rt[i] == 0) {
+                /* As QEMU: the block goes after the range, which stays
+                 * free for what it was found for. */
+                uint64_t hint = s->free_hint;
+                s->free_hint = c + n;
                 r = alloc_refblock(s, i, 0, errp);
+                s->free_hint = hint;
                 if (r < 0)
                     return r;
                 missing = true;
@@ -511,7 +528,7 @@ int qcow2_free_later(struct qcow2_state *s, uint64_t offset, uint64_t len,
 
 /* Gives the file back the space of the clusters in [off, off+len) that
  * are free now (meta held, so none can be allocated again before). */
-static void discard_freed(struct qcow2_state *s, uint64_t off, uint64_t len)
+void qcow2_discard_freed(struct qcow2_state *s, uint64_t off, uint64_t len)
 {
     uint64_t csz = s->cluster_size;
     uint64_t c = qcow2_align_up(off, csz) >> s->cluster_bits;
@@ -563,7 +580,7 @@ int qcow2_apply_pending_frees(struct qcow2_state *s, struct strata_error **errp)
             return r;
         }
         if (s->pending_free[i + 1] & QCOW2_FREE_DISCARD)
-            discard_freed(s, off, len);
+            qcow2_discard_freed(s, off, len);
     }
     s->npending = 0;
     return 0;

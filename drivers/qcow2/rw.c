@@ -335,12 +335,14 @@ static int write_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint
                       const uint8_t *buf, enum strata_event ev, struct strata_error **errp)
 {
     qcow2_event(s, ev);
+    int r = qcow2_overlap_check_data(s, host, len, errp);
+    if (r < 0)
+        return r;
     if (!s->crypt_method)
         return strata_pwrite(s->data, host, len, buf, 0, errp);
     uint8_t *enc = bounce_get(&s->crypt_pool);
     if (!enc)
         return strata_error_set(errp, ENOMEM, "out of memory");
-    int r = 0;
     while (r == 0 && len > 0) {
         uint64_t n = len > QCOW2_CRYPT_BATCH ? QCOW2_CRYPT_BATCH : len;
         memcpy(enc, buf, n);
@@ -1009,6 +1011,8 @@ static int store_compressed(struct qcow2_state *s, uint64_t off, const uint8_t *
     uint64_t host;
     pthread_mutex_lock(&s->meta);
     int r = qcow2_alloc_bytes(s, clen, &host, errp);
+    if (r == 0)
+        r = qcow2_overlap_check(s, 0, host, clen, errp);
     pthread_mutex_unlock(&s->meta);
     if (r < 0)
         return r;

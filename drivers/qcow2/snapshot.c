@@ -257,6 +257,17 @@ static int read_l1(struct qcow2_state *s, uint64_t off, uint32_t n, uint64_t **o
     return 0;
 }
 
+/* With pass-discard-snapshot=on, what a deleted snapshot frees is
+ * discarded in the file. */
+static int change_refcount(struct qcow2_state *s, uint64_t off, uint64_t len, int64_t addend,
+                           struct strata_error **errp)
+{
+    int r = qcow2_update_refcount(s, off, len, addend, errp);
+    if (r == 0 && addend < 0 && s->discard_snapshot)
+        qcow2_discard_freed(s, off, len);
+    return r;
+}
+
 /* Adds addend to the refcount of every L2 table and data cluster the L1
  * table references. */
 static int tree_refcount(struct qcow2_state *s, const uint64_t *l1, uint32_t n,
@@ -270,27 +281,29 @@ static int tree_refcount(struct qcow2_state *s, const uint64_t *l1, uint32_t n,
         uint64_t t = l1[i] & QCOW2_OFFSET_MASK;
         if (!t)
             continue;
-        void *c;
-        r = qcow2_cache_get(s, s->l2_cache, t, &c, errp);
+        uint64_t ss = s->l2_slice_size;
+        for (uint64_t k = 0; k < s->cluster_size / ss && r == 0; k++) {
+            void *c;
+            r = qcow2_l2_slice(s, t, k, &c, errp);
+            if (r == 0)
+                memcpy(l2 + k * ss, c, ss);
+            qcow2_cache_put(s->l2_cache, r == 0 ? c : NULL);
+        }
         if (r < 0)
             break;
-        memcpy(l2, c, s->cluster_size);
-        qcow2_cache_put(s->l2_cache, c);
         for (uint64_t j = 0; j < s->l2_entries && r == 0; j++) {
             uint64_t e = load_be64(l2 + j * s->l2_entry_size);
             if (e & QCOW2_OFLAG_COMPRESSED) {
                 uint64_t host, nb;
                 qcow2_compressed_loc(s, e, &host, &nb);
                 uint64_t a = host & ~511ull;
-                r = qcow2_update_refcount(s, a, qcow2_align_up(host + nb, 512) - a, addend,
-                                          errp);
+                r = change_refcount(s, a, qcow2_align_up(host + nb, 512) - a, addend, errp);
             } else if ((e & QCOW2_OFFSET_MASK) && s->data == s->file) {
-                r = qcow2_update_refcount(s, e & QCOW2_OFFSET_MASK, s->cluster_size, addend,
-                                          errp);
+                r = change_refcount(s, e & QCOW2_OFFSET_MASK, s->cluster_size, addend, errp);
             }
         }
         if (r == 0)
-            r = qcow2_update_refcount(s, t, s->cluster_size, addend, errp);
+            r = change_refcount(s, t, s->cluster_size, addend, errp);
     }
     free(l2);
     return r;
@@ -315,12 +328,21 @@ static int fix_copied(struct qcow2_state *s, struct strata_error **errp)
         }
         /* Shared tables too: the flags of the active tree must be right,
          * and other trees ignore them. */
-        void *c;
-        if ((r = qcow2_cache_get(s, s->l2_cache, t, &c, errp)) < 0)
-            return r;
+        uint64_t per_slice = s->l2_slice_size / s->l2_entry_size;
+        void *c = NULL;
         bool dirty = false;
         for (uint64_t j = 0; j < s->l2_entries; j++) {
-            uint8_t *p = (uint8_t *)c + j * s->l2_entry_size;
+            if (j % per_slice == 0) {
+                if (c) {
+                    if (dirty)
+                        qcow2_cache_dirty(s->l2_cache, c);
+                    qcow2_cache_put(s->l2_cache, c);
+                    dirty = false;
+                }
+                if ((r = qcow2_l2_slice(s, t, j / per_slice, &c, errp)) < 0)
+                    return r;
+            }
+            uint8_t *p = (uint8_t *)c + (j % per_slice) * s->l2_entry_size;
             uint64_t e = load_be64(p);
             if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFFSET_MASK) || s->data != s->file)
                 continue;
@@ -573,9 +595,9 @@ int qcow2_snapshot_delete(struct qcow2_state *s, const char *name,
     s->snaps = v;
     r = tree_refcount(s, sl1, gone.l1_size, -1, errp);
     if (r == 0 && gone.l1_size)
-        r = qcow2_update_refcount(s, gone.l1_offset,
-                                  qcow2_align_up((uint64_t)gone.l1_size * 8, s->cluster_size),
-                                  -1, errp);
+        r = change_refcount(s, gone.l1_offset,
+                            qcow2_align_up((uint64_t)gone.l1_size * 8, s->cluster_size), -1,
+                            errp);
     free(gone.id);
     free(gone.name);
     free(gone.extra);

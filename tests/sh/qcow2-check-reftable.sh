@@ -66,7 +66,15 @@ run_case() {
     if [ "${WRITE_REFUSED:-}" = yes ]; then
         strata-io -f qcow2 -c 'write -P 0x77 3M 64k' "$img" >io.out 2>&1 &&
             fail "$what: a write through a misplaced refcount block succeeded"
-        cmp -s "$img" before.qcow2 || fail "$what: the refused write changed the file"
+        # As in QEMU, an unaligned block met while allocating is a
+        # corruption event: the corrupt bit is set, and nothing else.
+        if ! cmp -s "$img" before.qcow2; then
+            { cmp -l "$img" before.qcow2 || true; } | awk '$1 < 73 || $1 > 80 { bad = 1 } END { exit bad }' ||
+                fail "$what: the refused write changed the file"
+            grep -q "Marking image as corrupt" io.out ||
+                fail "$what: the corrupt bit was set without a message: $(cat io.out)"
+            cp before.qcow2 "$img"
+        fi
     fi
 
     rc=0

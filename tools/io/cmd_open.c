@@ -357,6 +357,38 @@ static int check_unchanged(struct strata_node *top, const struct strata_opts *ex
     return 0;
 }
 
+static void del_keys_with_prefix(struct strata_opts *o, const char *prefix)
+{
+    const char *k, *v;
+    size_t plen = strlen(prefix);
+    for (size_t i = 0; strata_opts_entry(o, i, &k, &v);) {
+        if (strncmp(k, prefix, plen) == 0 && (k[plen] == 0 || k[plen] == '.'))
+            strata_opts_del(o, k);
+        else
+            i++;
+    }
+}
+
+/* QEMU's rules for qcow2 options that belong together, when new ones meet
+ * those kept from before: a new overlap-check mode replaces every old
+ * overlap-check option, a new cache-size the old cache sizes, and an old
+ * cache-size gives way when the three sizes would otherwise all be set. */
+static void join_options(struct strata_opts *o, const struct strata_opts *extra)
+{
+    if (strata_opts_get(extra, "overlap-check") || strata_opts_get(extra, "overlap-check.template"))
+        del_keys_with_prefix(o, "overlap-check");
+    bool new_total = strata_opts_get(extra, "cache-size") != NULL;
+    if (new_total) {
+        strata_opts_del(o, "l2-cache-size");
+        strata_opts_del(o, "refcount-cache-size");
+    }
+    if (!new_total && strata_opts_get(o, "cache-size") &&
+        (strata_opts_get(extra, "l2-cache-size") || strata_opts_get(o, "l2-cache-size")) &&
+        (strata_opts_get(extra, "refcount-cache-size") ||
+         strata_opts_get(o, "refcount-cache-size")))
+        strata_opts_del(o, "cache-size");
+}
+
 /* strata has no in-place reopen: the stack is closed and opened again
  * with the new flags and options, and the old one is restored when that
  * fails.  Nothing is in flight between commands, so nothing is lost. */
@@ -425,6 +457,8 @@ static int reopen_run(struct io_ctx *ctx, int argc, char **argv)
     }
 
     struct strata_opts *o = strata_opts_dup(ctx->opts);
+    if (o)
+        join_options(o, extra);
     if (!o || strata_opts_merge(o, extra, NULL) < 0) {
         strata_opts_free(o);
         tool_error("out of memory");
