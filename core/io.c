@@ -3,9 +3,9 @@
  *
  * Callers may use any offset and length; a driver sees only requests that
  * respect the alignment and maximum size it announced.  Unaligned edges are
- * handled by read-modify-write under the node's rmw lock taken exclusively,
- * so that two writers sharing an aligned block cannot lose each other's
- * bytes; aligned writes take it shared and run in parallel.
+ * handled by read-modify-write, which track.c keeps from overlapping any
+ * other write, so that two writers sharing an aligned block cannot lose
+ * each other's bytes; writes to other blocks run in parallel.
  */
 #include "node.h"
 
@@ -128,44 +128,167 @@ static int split_io(struct strata_node *n, enum io_op op, uint64_t off, uint64_t
     return 0;
 }
 
-/* Reads or rewrites the partial aligned block [blk, blk+align) around
- * [off, off+len).  For writes the caller holds the rmw lock exclusively. */
-static int edge_io(struct strata_node *n, enum io_op op, uint64_t blk, uint64_t off,
-                   uint64_t len, void *buf, unsigned flags, struct strata_error **errp)
+/* Raises a point of the request path (pwritev, pwritev_rmw_head, ...) where
+ * QEMU's block layer does: on the first node at or below n, along primary
+ * children, that listens for events (blkdebug). */
+static void io_event(struct strata_node *n, enum strata_event ev)
+{
+    for (struct strata_node *m = n; m; m = strata_node_primary_child(m))
+        if (m->drv->on_event || m->drv->event) {
+            strata_node_raise_event(m, ev);
+            return;
+        }
+}
+
+/* The part of the aligned block at blk that the node holds: the last block
+ * of a format node whose size is not a multiple of the alignment ends at
+ * the node's end, and nothing is read or written past it. */
+static uint64_t block_span(struct strata_node *n, uint64_t blk)
+{
+    uint64_t a = n->limits.request_alignment;
+    if (n->drv->kind != STRATA_DRIVER_PROTOCOL) {
+        int64_t size = strata_get_length(n);
+        if (size > 0 && blk < (uint64_t)size && blk + a > (uint64_t)size)
+            return (uint64_t)size - blk;
+    }
+    return a;
+}
+
+/* A buffer for one aligned block: on the stack for common alignments,
+ * keeping the path allocation-free. */
+struct block_buf {
+    _Alignas(4096) uint8_t stack[4096];
+    uint8_t *p;
+};
+
+static int block_buf_init(struct strata_node *n, struct block_buf *b,
+                          struct strata_error **errp)
 {
     uint32_t a = n->limits.request_alignment;
     size_t memalign = n->limits.min_mem_alignment > 16 ? n->limits.min_mem_alignment : 16;
-    /* Common alignments fit on the stack, keeping the path allocation-free. */
-    _Alignas(4096) uint8_t stackbuf[4096];
-    uint8_t *bounce = stackbuf;
-    if (a > sizeof stackbuf || memalign > 4096) {
-        bounce = aligned_alloc(memalign, (a + memalign - 1) / memalign * memalign);
-        if (!bounce)
+    b->p = b->stack;
+    if (a > sizeof b->stack || memalign > sizeof b->stack) {
+        b->p = aligned_alloc(memalign, (a + memalign - 1) / memalign * memalign);
+        if (!b->p)
             return strata_error_set(errp, ENOMEM, "out of memory");
     }
-    /* The last block of a node whose size is not a multiple of the
-     * alignment ends at the node's end: nothing is read or written past it. */
-    uint64_t span = a;
-    if (n->drv->kind != STRATA_DRIVER_PROTOCOL) {
-        int64_t size = strata_get_length(n);
-        if (size > 0 && blk < (uint64_t)size && blk + span > (uint64_t)size)
-            span = (uint64_t)size - blk;
-    }
-    memset(bounce + span, 0, a - span);
-    int r = drv_io(n, IO_READ, blk, span, bounce, 0, errp);
-    if (r == 0) {
-        if (op == IO_READ) {
-            memcpy(buf, bounce + (off - blk), len);
-        } else {
-            if (op == IO_WRITE)
-                memcpy(bounce + (off - blk), buf, len);
-            else
-                memset(bounce + (off - blk), 0, len);
-            r = drv_io(n, IO_WRITE, blk, span, bounce, flags & STRATA_REQ_FUA, errp);
+    return 0;
+}
+
+static void block_buf_free(struct block_buf *b)
+{
+    if (b->p != b->stack)
+        free(b->p);
+}
+
+/* Reads the aligned block at blk whole into b (zeros past the node's end). */
+static int read_block(struct strata_node *n, uint64_t blk, struct block_buf *b,
+                      struct strata_error **errp)
+{
+    uint64_t span = block_span(n, blk);
+    memset(b->p + span, 0, n->limits.request_alignment - span);
+    return drv_io(n, IO_READ, blk, span, b->p, 0, errp);
+}
+
+/* A read whose edges are not aligned: each partial block is read whole. */
+static int unaligned_read(struct strata_node *n, uint64_t off, uint64_t len, uint8_t *buf,
+                          unsigned flags, struct strata_error **errp)
+{
+    uint32_t a = n->limits.request_alignment;
+    struct block_buf b;
+    int r = block_buf_init(n, &b, errp);
+    while (r == 0 && len > 0) {
+        uint64_t blk = off - off % a;
+        if (off == blk && len >= a) {
+            uint64_t mid = len - len % a;
+            r = split_io(n, IO_READ, off, mid, buf, flags, errp);
+            off += mid, len -= mid, buf += mid;
+            continue;
         }
+        uint64_t n1 = blk + a - off < len ? blk + a - off : len;
+        r = read_block(n, blk, &b, errp);
+        if (r == 0)
+            memcpy(buf, b.p + (off - blk), n1);
+        off += n1, len -= n1, buf += n1;
     }
-    if (bounce != stackbuf)
-        free(bounce);
+    block_buf_free(&b);
+    return r;
+}
+
+/* A write or zero write whose edges are not aligned, under a serialising
+ * track: the partial blocks are read first, then the request goes out as
+ * QEMU's padded one does, with its events: pwritev_rmw_head/_tail around
+ * the reads, pwritev and pwritev_done around the writes. */
+static int rmw_write(struct strata_node *n, enum io_op op, uint64_t off, uint64_t len,
+                     const uint8_t *buf, unsigned flags, struct strata_error **errp)
+{
+    uint32_t a = n->limits.request_alignment;
+    uint64_t end = off + len, head = off % a, tail = end % a;
+    uint64_t first = off - head, last = end - tail;
+    /* The padded request is one block: read once, for both edges. */
+    bool merged = (tail ? last + a : end) - first == a;
+    struct block_buf hb, tb;
+    int r = block_buf_init(n, &hb, errp);
+    if (r < 0)
+        return r;
+    if ((r = block_buf_init(n, &tb, errp)) < 0) {
+        block_buf_free(&hb);
+        return r;
+    }
+
+    if (head || merged) {
+        if (head)
+            io_event(n, STRATA_EV_PWRITEV_RMW_HEAD);
+        if (merged && tail)
+            io_event(n, STRATA_EV_PWRITEV_RMW_TAIL);
+        r = read_block(n, first, &hb, errp);
+        if (r < 0)
+            goto out;
+        if (head)
+            io_event(n, STRATA_EV_PWRITEV_RMW_AFTER_HEAD);
+        if (merged && tail)
+            io_event(n, STRATA_EV_PWRITEV_RMW_AFTER_TAIL);
+    }
+    if (tail && !merged) {
+        io_event(n, STRATA_EV_PWRITEV_RMW_TAIL);
+        if ((r = read_block(n, last, &tb, errp)) < 0)
+            goto out;
+        io_event(n, STRATA_EV_PWRITEV_RMW_AFTER_TAIL);
+    }
+
+    io_event(n, STRATA_EV_PWRITEV);
+    unsigned eflags = flags & STRATA_REQ_FUA;
+    uint64_t mid_start = off, mid_end = end;
+    if (head || merged) {
+        uint64_t n1 = (merged ? end : first + a) - off;
+        if (op == IO_WRITE)
+            memcpy(hb.p + head, buf, n1);
+        else
+            memset(hb.p + head, 0, n1);
+        if ((r = drv_io(n, IO_WRITE, first, block_span(n, first), hb.p, eflags, errp)) < 0)
+            goto out;
+        mid_start = off + n1;
+    }
+    if (tail && !merged)
+        mid_end = last;
+    if (mid_end > mid_start) {
+        r = split_io(n, op, mid_start, mid_end - mid_start,
+                     op == IO_WRITE ? (void *)(buf + (mid_start - off)) : NULL, flags, errp);
+        if (r < 0)
+            goto out;
+    }
+    if (tail && !merged) {
+        if (op == IO_WRITE)
+            memcpy(tb.p, buf + (last - off), tail);
+        else
+            memset(tb.p, 0, tail);
+        if ((r = drv_io(n, IO_WRITE, last, block_span(n, last), tb.p, eflags, errp)) < 0)
+            goto out;
+    }
+    io_event(n, STRATA_EV_PWRITEV_DONE);
+out:
+    block_buf_free(&hb);
+    block_buf_free(&tb);
     return r;
 }
 
@@ -217,45 +340,28 @@ static int do_io(struct strata_node *n, enum io_op op, uint64_t off, uint64_t le
         uint64_t s = off + (head ? a - head : 0), e = end - tail;
         return e > s ? split_io(n, op, s, e - s, NULL, 0, errp) : 0;
     }
-    bool writes = op != IO_READ;
-    if (a == 1 || aligned) {
-        if (writes && a > 1)
-            pthread_rwlock_rdlock(&n->rmw_lock);
-        r = split_io(n, op, off, len, buf, flags, errp);
-        if (writes && a > 1)
-            pthread_rwlock_unlock(&n->rmw_lock);
-        return r;
-    }
+    if (op == IO_READ)
+        return aligned ? split_io(n, op, off, len, buf, flags, errp)
+                       : unaligned_read(n, off, len, buf, flags, errp);
 
-    if (writes)
-        pthread_rwlock_wrlock(&n->rmw_lock);
-    uint8_t *p = buf;
-    uint64_t first_blk = off - head;
-    if (head || (end - first_blk) < a) {
-        uint64_t n1 = (end - first_blk) < a ? len : a - head;
-        r = edge_io(n, op, first_blk, off, n1, p, flags, errp);
-        if (r < 0)
-            goto out;
-        off += n1;
-        len -= n1;
-        if (p)
-            p += n1;
+    /* Byte-granular nodes have no read-modify-write to keep apart. */
+    struct strata_track t;
+    if (a > 1) {
+        pthread_rwlock_rdlock(&n->rmw_lock);
+        strata_track_begin(n, &t, off - head, tail ? end - tail + a : end, !aligned);
     }
-    if (len >= a) {
-        uint64_t mid = len - len % a;
-        r = split_io(n, op, off, mid, p, flags, errp);
-        if (r < 0)
-            goto out;
-        off += mid;
-        len -= mid;
-        if (p)
-            p += mid;
+    if (aligned) {
+        io_event(n, op == IO_ZERO ? STRATA_EV_PWRITEV_ZERO : STRATA_EV_PWRITEV);
+        r = split_io(n, op, off, len, buf, flags, errp);
+        if (r == 0)
+            io_event(n, STRATA_EV_PWRITEV_DONE);
+    } else {
+        r = rmw_write(n, op, off, len, buf, flags, errp);
     }
-    if (len > 0)
-        r = edge_io(n, op, off, off, len, p, flags, errp);
-out:
-    if (writes)
+    if (a > 1) {
+        strata_track_end(n, &t);
         pthread_rwlock_unlock(&n->rmw_lock);
+    }
     return r;
 }
 
@@ -304,13 +410,18 @@ int strata_pwrite_compressed(struct strata_node *node, uint64_t off, uint64_t le
         /* Unaligned edges need read-modify-write: store them plainly. */
         return do_io(node, IO_WRITE, off, len, (void *)buf, writethrough_flags(node, 0),
                      errp);
-    if (a > 1)
+    struct strata_track t;
+    if (a > 1) {
         pthread_rwlock_rdlock(&node->rmw_lock);
+        strata_track_begin(node, &t, off, off + len, false);
+    }
     drv_lock(node);
     r = d->pwrite_compressed(node, off, len, buf, errp);
     drv_unlock(node);
-    if (a > 1)
+    if (a > 1) {
+        strata_track_end(node, &t);
         pthread_rwlock_unlock(&node->rmw_lock);
+    }
     /* Compressed writes take no request flags: write through by a flush. */
     if (r == 0 && (writethrough_flags(node, 0) & STRATA_REQ_FUA))
         r = strata_flush(node, errp);
@@ -346,6 +457,61 @@ int strata_flush(struct strata_node *node, struct strata_error **errp)
             return r;
     }
     return 0;
+}
+
+/* The VM state area lies outside the guest disk, so the disk's bounds do
+ * not apply; the node below a driver without it is asked, as qemu asks the
+ * primary child. */
+static int vmstate_io(struct strata_node *n, bool write, uint64_t pos, uint64_t len,
+                      void *buf, struct strata_error **errp)
+{
+    if (!n)
+        return strata_error_set(errp, EINVAL, "no node");
+    if (write && !(n->flags & STRATA_O_RDWR))
+        return strata_error_set(errp, EROFS, "%s: cannot write the VM state: image is "
+                                "opened read-only", strata_node_filename(n));
+    if (pos + len < pos)
+        return strata_error_set(errp, EINVAL, "%s: VM state %s at offset %llu: length "
+                                "overflows", strata_node_filename(n),
+                                write ? "write" : "read", (unsigned long long)pos);
+    const struct strata_driver *d = n->drv;
+    if (!(write ? d->vmstate_write != NULL : d->vmstate_read != NULL)) {
+        struct strata_node *c = strata_node_primary_child(n);
+        if (c)
+            return vmstate_io(c, write, pos, len, buf, errp);
+        return strata_error_set(errp, ENOTSUP, "%s: no format in this image keeps a VM "
+                                "state", strata_node_filename(n));
+    }
+    uint32_t a = n->limits.request_alignment;
+    if (pos % a || len % a)
+        return strata_error_set(errp, EINVAL, "%s: VM state %s of %llu bytes at offset "
+                                "%llu is not aligned to %u bytes", strata_node_filename(n),
+                                write ? "write" : "read", (unsigned long long)len,
+                                (unsigned long long)pos, a);
+    if (len == 0)
+        return 0;
+    drv_lock(n);
+    int r = write ? d->vmstate_write(n, pos, len, buf, errp)
+                  : d->vmstate_read(n, pos, len, buf, errp);
+    drv_unlock(n);
+    return r;
+}
+
+int strata_vmstate_read(struct strata_node *node, uint64_t pos, uint64_t len, void *buf,
+                        struct strata_error **errp)
+{
+    return vmstate_io(node, false, pos, len, buf, errp);
+}
+
+int strata_vmstate_write(struct strata_node *node, uint64_t pos, uint64_t len,
+                         const void *buf, struct strata_error **errp)
+{
+    int r = vmstate_io(node, true, pos, len, (void *)buf, errp);
+    /* As compressed writes, the VM state takes no request flags: a node
+     * opened write-through gets the write to disk by a flush. */
+    if (r == 0 && len && (writethrough_flags(node, 0) & STRATA_REQ_FUA))
+        r = strata_flush(node, errp);
+    return r;
 }
 
 /* A 1.3 driver's size callbacks give -errno only: the message is built here,
@@ -508,9 +674,16 @@ int strata_block_status_above(struct strata_node *node, uint64_t off, uint64_t l
     int d = 0;
     struct strata_node *n = node;
     for (;;) {
-        /* Filters pass the question on and are no layer of the chain. */
-        while (forwards(n) && !n->drv->block_status)
+        /* Filters pass the question on and are no layer of the chain; one
+         * with an answer of its own may fail the query. */
+        while (forwards(n)) {
+            if (n->drv->block_status) {
+                int r = strata_block_status(n, off, len, bs, errp);
+                if (r < 0)
+                    return r;
+            }
             n = strata_node_primary_child(n);
+        }
         int r = strata_block_status(n, off, len, bs, errp);
         if (r < 0)
             return r;

@@ -58,6 +58,8 @@ static struct strata_node *node_alloc(const struct strata_opts *opts, unsigned f
     n->limits.request_alignment = 1;
     pthread_mutex_init(&n->drv_lock, NULL);
     pthread_rwlock_init(&n->rmw_lock, NULL);
+    pthread_mutex_init(&n->track_lock, NULL);
+    pthread_cond_init(&n->track_done, NULL);
     return n;
 }
 
@@ -77,6 +79,8 @@ static void node_free(struct strata_node *n, bool opened)
     free(n->node_name);
     pthread_mutex_destroy(&n->drv_lock);
     pthread_rwlock_destroy(&n->rmw_lock);
+    pthread_mutex_destroy(&n->track_lock);
+    pthread_cond_destroy(&n->track_done);
     free(n);
 }
 

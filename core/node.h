@@ -35,9 +35,26 @@ struct strata_node {
     size_t nchildren;
     /* Serialises the callbacks of drivers that are not thread-safe. */
     pthread_mutex_t drv_lock;
-    /* Unaligned writes (read-modify-write) exclude all other writes. */
+    /* Writes take it shared; resizing and whole-image operations take it
+     * exclusively, to run with no request in flight. */
     pthread_rwlock_t rmw_lock;
+    /* Writes in flight, for read-modify-write (track.c). */
+    pthread_mutex_t track_lock;
+    pthread_cond_t track_done;
+    struct strata_track *tracks;
 };
+
+/* track.c: a write in flight over [start, end) of a node's aligned blocks. */
+struct strata_track {
+    uint64_t start, end;
+    bool serialising;            /* read-modify-write: overlaps nothing */
+    struct strata_track *next;
+};
+/* Waits until the range conflicts with no write in flight, then registers
+ * it; strata_track_end takes it off and wakes the waiters. */
+STRATA_INTERNAL void strata_track_begin(struct strata_node *n, struct strata_track *t,
+                                        uint64_t start, uint64_t end, bool serialising);
+STRATA_INTERNAL void strata_track_end(struct strata_node *n, struct strata_track *t);
 
 /* Opens one node from its options; parent/role place it in the graph. */
 STRATA_INTERNAL int strata_node_open_opts(const struct strata_opts *opts, unsigned flags,

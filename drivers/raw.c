@@ -68,6 +68,15 @@ static int raw_open(struct strata_node *node, const struct strata_opts *opts,
                                 "the end of the file (%lld bytes)", name,
                                 (unsigned long long)s->offset,
                                 (unsigned long long)s->size, (long long)flen);
+    /* The file's alignment is the image's, as in QEMU: a read-modify-write
+     * then happens here, and its events reach a blkdebug node below. */
+    struct strata_limits fl, l;
+    strata_node_get_limits(s->file, &fl);
+    strata_node_get_limits(node, &l);
+    if (fl.request_alignment > 1 && s->offset % fl.request_alignment == 0) {
+        l.request_alignment = fl.request_alignment;
+        strata_node_set_limits(node, &l);
+    }
     return 0;
 }
 

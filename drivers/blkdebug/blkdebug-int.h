@@ -12,7 +12,9 @@
 #define BLKDEBUG_IO_FLUSH   0x04u
 #define BLKDEBUG_IO_DISCARD 0x08u
 #define BLKDEBUG_IO_ZERO    0x10u
+/* The default: every type but block status, as in QEMU. */
 #define BLKDEBUG_IO_ALL     0x1fu
+#define BLKDEBUG_IO_BLOCK_STATUS 0x20u
 
 enum blkdebug_action {
     BLKDEBUG_INJECT_ERROR,
@@ -33,16 +35,35 @@ struct blkdebug_rule {
     /* set-state */
     int new_state;
     /* run time, under the state's lock */
-    bool active;            /* its event has happened */
+    bool active;            /* its event has happened (event none: from the start) */
     bool retired;           /* used up (once/count) */
     uint64_t skipped;
     uint64_t fired;
     char where[64];         /* "rules.conf:12" or "option", for messages */
 };
 
+/* A breakpoint (qemu-io's `break EVENT TAG`): holds the next request that
+ * raises the event. */
+struct blkdebug_break {
+    enum strata_event event;
+    char *tag;
+    struct blkdebug_break *next;
+};
+
+/* A request held at a breakpoint, until resumed. */
+struct blkdebug_waiter {
+    const char *tag;
+    bool resumed;
+    struct blkdebug_waiter *next;
+};
+
 struct blkdebug_state {
     struct strata_node *image;
     pthread_mutex_t lock;
+    /* breakpoints and the requests they hold, under lock */
+    struct blkdebug_break *breaks;
+    struct blkdebug_waiter *waiters;
+    pthread_cond_t resumed;
     struct blkdebug_rule *rules;
     size_t nrules;
     int state;
@@ -59,5 +80,16 @@ int blkdebug_read_config(struct blkdebug_state *s, const char *path,
 int blkdebug_inline_rules(struct blkdebug_state *s, const struct strata_opts *opts,
                           struct strata_error **errp);
 void blkdebug_free_rules(struct blkdebug_state *s);
+
+/* breakpoints.c */
+/* Holds the calling request if a breakpoint waits for `event`. */
+void blkdebug_hold_at(struct blkdebug_state *s, enum strata_event event);
+int blkdebug_breakpoint(struct strata_node *node, enum strata_event ev, const char *tag,
+                        struct strata_error **errp);
+int blkdebug_remove_breakpoint(struct strata_node *node, const char *tag,
+                               struct strata_error **errp);
+int blkdebug_resume(struct strata_node *node, const char *tag, struct strata_error **errp);
+bool blkdebug_is_suspended(struct strata_node *node, const char *tag);
+void blkdebug_free_breaks(struct blkdebug_state *s);
 
 #endif

@@ -91,6 +91,7 @@ static const char *blkdebug_op_name(unsigned io)
     case BLKDEBUG_IO_FLUSH: return "flush";
     case BLKDEBUG_IO_DISCARD: return "discard";
     case BLKDEBUG_IO_ZERO: return "write zeroes";
+    case BLKDEBUG_IO_BLOCK_STATUS: return "block status";
     }
     return "request";
 }
@@ -123,6 +124,7 @@ static void blkdebug_raise(struct blkdebug_state *s, enum strata_event event)
     if (next != old)
         strata_debug("blkdebug: %s: event %s: state %d -> %d",
                      strata_node_filename(s->image), strata_event_name(event), old, next);
+    blkdebug_hold_at(s, event);
 }
 
 /* Fails the request if an active rule matches it. */
@@ -190,6 +192,8 @@ static void blkdebug_close(struct strata_node *node)
 {
     struct blkdebug_state *s = strata_node_state(node);
     blkdebug_free_rules(s);
+    blkdebug_free_breaks(s);
+    pthread_cond_destroy(&s->resumed);
     pthread_mutex_destroy(&s->lock);
 }
 
@@ -271,6 +275,7 @@ static int blkdebug_open(struct strata_node *node, const struct strata_opts *opt
 {
     struct blkdebug_state *s = strata_node_state(node);
     pthread_mutex_init(&s->lock, NULL);
+    pthread_cond_init(&s->resumed, NULL);
     /* QEMU's blkdebug starts in state 1. */
     s->state = 1;
     int r = blkdebug_do_open(node, opts, flags, errp);
@@ -397,6 +402,16 @@ static void blkdebug_event(struct strata_node *node, enum strata_event event)
     blkdebug_raise(strata_node_state(node), event);
 }
 
+/* Only to fail the query (iotype block-status); the answer is the image's. */
+static int blkdebug_block_status(struct strata_node *node, uint64_t off, uint64_t len,
+                                 struct strata_block_status *bs,
+                                 struct strata_error **errp)
+{
+    struct blkdebug_state *s = strata_node_state(node);
+    int r = blkdebug_check(s, BLKDEBUG_IO_BLOCK_STATUS, off, len, errp);
+    return r < 0 ? r : strata_block_status(s->image, off, len, bs, errp);
+}
+
 static const struct strata_driver blkdebug_driver = {
     STRATA_DRIVER_HEAD,
     .name = "blkdebug",
@@ -413,7 +428,12 @@ static const struct strata_driver blkdebug_driver = {
     .flush = blkdebug_flush,
     .pwrite_zeroes = blkdebug_pwrite_zeroes,
     .pdiscard = blkdebug_pdiscard,
+    .block_status = blkdebug_block_status,
     .on_event = blkdebug_event,
+    .debug_breakpoint = blkdebug_breakpoint,
+    .debug_remove_breakpoint = blkdebug_remove_breakpoint,
+    .debug_resume = blkdebug_resume,
+    .debug_is_suspended = blkdebug_is_suspended,
 };
 
 STRATA_PLUGIN("blkdebug", .drivers = STRATA_DRIVERS(&blkdebug_driver));

@@ -34,6 +34,7 @@ static const struct {
     { "discard", BLKDEBUG_IO_DISCARD },
     { "zero", BLKDEBUG_IO_ZERO },
     { "write-zeroes", BLKDEBUG_IO_ZERO },   /* QEMU's spelling */
+    { "block-status", BLKDEBUG_IO_BLOCK_STATUS },
 };
 
 static bool blkdebug_key_known(const char *const *keys, const char *k)
@@ -152,7 +153,10 @@ static int blkdebug_parse_rule(struct blkdebug_state *s, enum blkdebug_action ac
     if (!event || !*event)
         return strata_error_set(errp, EINVAL, "blkdebug: %s: %s rule without 'event'",
                                 where, what);
-    if (strata_event_lookup(event, &rule.event) < 0)
+    /* Event "none" (QEMU's): an error rule that no event has to arm. */
+    if (strcmp(event, "none") == 0)
+        rule.active = action == BLKDEBUG_INJECT_ERROR;
+    else if (strata_event_lookup(event, &rule.event) < 0)
         return strata_error_set(errp, EINVAL, "blkdebug: %s: unknown event '%s' (event "
                                 "names are case-sensitive; see docs/blkdebug.md)",
                                 where, event);
@@ -174,8 +178,8 @@ static int blkdebug_parse_rule(struct blkdebug_state *s, enum blkdebug_action ac
         const char *io = strata_opts_get(kv, "iotype");
         if (io && blkdebug_parse_iotypes(io, &rule.iotypes) < 0)
             return strata_error_set(errp, EINVAL, "blkdebug: %s: iotype '%s': expected "
-                                    "read, write, flush, discard or zero, separated by "
-                                    "commas", where, io);
+                                    "read, write, flush, discard, zero or block-status, "
+                                    "separated by commas", where, io);
         bool has_off = strata_opts_get(kv, "offset") != NULL;
         bool has_sec = strata_opts_get(kv, "sector") != NULL;
         if (has_off && has_sec)

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libnbd.h>
+
 static const char *const nbd_uri_schemes[] = {
     "nbd://", "nbds://", "nbd+unix://", "nbds+unix://", "nbd+vsock://", "nbds+vsock://",
     NULL,
@@ -130,6 +132,11 @@ int nbd_addr_parse(struct nbd_addr *addr, const struct strata_opts *opts,
     return 0;
 }
 
+const char *nbd_addr_context(const struct nbd_addr *addr)
+{
+    return addr->meta_context ? addr->meta_context : LIBNBD_CONTEXT_BASE_ALLOCATION;
+}
+
 void nbd_addr_clear(struct nbd_addr *addr)
 {
     free(addr->uri);
@@ -138,5 +145,6 @@ void nbd_addr_clear(struct nbd_addr *addr)
     free(addr->port);
     free(addr->export_name);
     free(addr->desc);
+    free(addr->meta_context);
     memset(addr, 0, sizeof *addr);
 }

@@ -45,7 +45,8 @@ int nbd_conn_connect(const struct nbd_addr *addr, struct nbd_handle **hp,
     if (!h)
         return strata_error_set(errp, ENOMEM, "%s: %s", addr->desc, nbd_get_error());
 
-    int r = nbd_add_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION);
+    const char *context = nbd_addr_context(addr);
+    int r = nbd_add_meta_context(h, context);
     if (r == 0 && !addr->uri)
         r = nbd_set_export_name(h, addr->export_name);
     if (r == 0) {
@@ -79,8 +80,7 @@ int nbd_conn_connect(const struct nbd_addr *addr, struct nbd_handle **hp,
     caps->can_trim = nbd_can_trim(h) == 1;
     caps->can_zero = nbd_can_zero(h) == 1;
     caps->can_fast_zero = nbd_can_fast_zero(h) == 1;
-    caps->can_block_status =
-        nbd_can_meta_context(h, LIBNBD_CONTEXT_BASE_ALLOCATION) == 1;
+    caps->can_block_status = nbd_can_meta_context(h, context) == 1;
     int64_t v = nbd_get_block_size(h, LIBNBD_SIZE_MINIMUM);
     caps->min_block = v > 0 ? (uint32_t)v : 1;
     v = nbd_get_block_size(h, LIBNBD_SIZE_PREFERRED);
@@ -401,7 +401,7 @@ static int nbd_req_extent(void *opaque, const char *context, uint64_t off,
                           uint32_t *entries, size_t n, int *error)
 {
     struct nbd_req *q = opaque;
-    if (strcmp(context, LIBNBD_CONTEXT_BASE_ALLOCATION) != 0 || n < 2 || q->ext->found)
+    if (strcmp(context, nbd_addr_context(&q->s->addr)) != 0 || n < 2 || q->ext->found)
         return 0;
     q->ext->len = entries[0];
     q->ext->flags = entries[1];

@@ -22,6 +22,9 @@ struct nbd_addr {
     char *host, *port;         /* server.type=inet */
     char *export_name;
     char *desc;                /* "unix:/run/nbd.sock" for messages */
+    /* The metadata context block status reads (x-dirty-bitmap); NULL:
+     * base:allocation. */
+    char *meta_context;
 };
 
 /* What the server told us in the handshake; a reconnect must find the same. */
@@ -83,6 +86,9 @@ void nbd_conn_stop(struct nbd_state *s);
 
 enum nbd_op { NBD_OP_READ, NBD_OP_WRITE, NBD_OP_FLUSH, NBD_OP_TRIM, NBD_OP_ZERO,
               NBD_OP_BLOCK_STATUS };
+
+/* The metadata context of addr's block status queries. */
+const char *nbd_addr_context(const struct nbd_addr *addr);
 
 struct nbd_extent {
     uint64_t len;

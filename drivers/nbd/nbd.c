@@ -48,6 +48,10 @@ static const struct strata_opt_desc nbd_open_options[] = {
     { .name = "timeout", .type = STRATA_OPT_NUMBER, .def = "0",
       .help = "seconds to wait for a reply before the connection is dropped "
               "(0: wait as long as the server is connected)" },
+    { .name = "x-dirty-bitmap", .type = STRATA_OPT_STRING,
+      .help = "metadata context that block status reads instead of base:allocation,\n"
+              "its two low bits taken as hole and zero (qemu:dirty-bitmap:NAME,\n"
+              "qemu:allocation-depth), as QEMU's client does" },
     { NULL },
 };
 
@@ -87,6 +91,9 @@ static int nbd_node_do_open(struct strata_node *node, const struct strata_opts *
     r = nbd_addr_parse(&s->addr, opts, strata_opts_get(opts, "filename"), errp);
     if (r < 0)
         return r;
+    const char *context = strata_opts_get(opts, "x-dirty-bitmap");
+    if (context && !(s->addr.meta_context = strdup(context)))
+        return strata_error_set(errp, ENOMEM, "out of memory");
     s->rdwr = flags & STRATA_O_RDWR;
 
     r = nbd_conn_start(s, errp);
@@ -300,6 +307,10 @@ static int nbd_node_block_status(struct strata_node *node, uint64_t off, uint64_
         bs->flags |= STRATA_BS_DATA;
     if (ext.flags & LIBNBD_STATE_ZERO)
         bs->flags |= STRATA_BS_ZERO;
+    /* A hole that does not read as zeros says nothing of the data: not
+     * allocated here, as QEMU's client has it (x-dirty-bitmap's "local"). */
+    if (!(bs->flags & (STRATA_BS_DATA | STRATA_BS_ZERO)))
+        bs->flags &= ~(STRATA_BS_ALLOCATED | STRATA_BS_OFFSET_VALID);
     return 0;
 }
 

@@ -452,3 +452,77 @@ int qcow_block_status(struct strata_node *node, uint64_t off, uint64_t len,
     }
     return 0;
 }
+
+/* Cuts the image back to its header and an empty L1 table, as qemu-img
+ * commit leaves a qcow image it has emptied.  The zeroed L1 table is on
+ * disk before the file shrinks, so a crash in between leaks space only. */
+static int make_empty(struct qcow_state *s, struct strata_error **errp)
+{
+    uint64_t l1_bytes = (uint64_t)s->l1_size * 8;
+    for (uint64_t done = 0; done < l1_bytes;) {
+        uint64_t n = min_u64(l1_bytes - done, QCOW_BATCH);
+        strata_node_event(s->file, STRATA_EV_L1_UPDATE);
+        int r = strata_pwrite(s->file, s->h.l1_offset + done, n, qcow_zeros, 0, errp);
+        if (r < 0) {
+            strata_error_prefix(errp, "%s: clearing the L1 table", s->name);
+            return r;
+        }
+        done += n;
+    }
+    memset(s->l1, 0, l1_bytes);
+    for (int i = 0; i < QCOW_L2_CACHE_SIZE; i++)
+        s->l2c[i].offset = 0;
+    s->ccache_entry = 0;
+    int r = strata_flush(s->file, errp);
+    if (r < 0)
+        return r;
+    uint64_t end = s->h.l1_offset + l1_bytes;
+    r = strata_truncate(s->file, end, false, STRATA_PREALLOC_OFF, errp);
+    if (r < 0) {
+        strata_error_prefix(errp, "%s: shrinking the emptied image", s->name);
+        return r;
+    }
+    s->file_end = end;
+    return 0;
+}
+
+/* Discard unmaps whole clusters, which then read from the backing file (or
+ * as zeros).  Without refcounts the format cannot reuse their space; only
+ * discarding the whole image gives it back, by emptying the file. */
+int qcow_pdiscard(struct strata_node *node, uint64_t off, uint64_t len,
+                  struct strata_error **errp)
+{
+    struct qcow_state *s = strata_node_state(node);
+    int r = check_writable(s, errp);
+    if (r < 0)
+        return r;
+    if (off == 0 && len >= s->h.size)
+        return make_empty(s, errp);
+
+    uint64_t cs = s->cluster_size;
+    uint64_t start = (off + cs - 1) / cs * cs;
+    /* The last cluster counts as whole when the range reaches the end. */
+    uint64_t end = off + len >= s->h.size ? s->h.size : (off + len) / cs * cs;
+    unsigned span_bits = s->h.cluster_bits + s->h.l2_bits;
+    while (start < end) {
+        uint32_t l1_index = (uint32_t)(start >> span_bits);
+        uint64_t span_end = ((uint64_t)l1_index + 1) << span_bits;
+        uint64_t stop = min_u64(end, span_end);
+        uint64_t *table, l2_off;
+        if ((r = qcow_l2_get(s, l1_index, false, &table, &l2_off, errp)) < 0)
+            return r;
+        if (table) {
+            uint32_t first = (uint32_t)((start >> s->h.cluster_bits) & (s->l2_size - 1));
+            uint32_t n = (uint32_t)((stop - start + cs - 1) / cs);
+            bool changed = false;
+            for (uint32_t i = first; i < first + n; i++) {
+                changed |= table[i] != 0;
+                table[i] = 0;
+            }
+            if (changed && (r = qcow_l2_set(s, l2_off, table, first, n, errp)) < 0)
+                return r;
+        }
+        start = stop;
+    }
+    return 0;
+}

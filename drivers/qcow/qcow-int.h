@@ -134,6 +134,8 @@ int qcow_pwrite_zeroes(struct strata_node *node, uint64_t off, uint64_t len,
                        unsigned flags, struct strata_error **errp);
 int qcow_pwrite_compressed(struct strata_node *node, uint64_t off, uint64_t len,
                            const void *buf, struct strata_error **errp);
+int qcow_pdiscard(struct strata_node *node, uint64_t off, uint64_t len,
+                  struct strata_error **errp);
 int qcow_block_status(struct strata_node *node, uint64_t off, uint64_t len,
                       struct strata_block_status *bs, struct strata_error **errp);
 

@@ -257,6 +257,7 @@ static const struct strata_driver qcow_driver = {
     .pread = qcow_pread,
     .pwrite = qcow_pwrite,
     .pwrite_zeroes = qcow_pwrite_zeroes,
+    .pdiscard = qcow_pdiscard,
     .length = qcow_length,
     .block_status = qcow_block_status,
     .create = qcow_create,

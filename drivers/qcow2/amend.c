@@ -126,6 +126,15 @@ int qcow2_amend(struct qcow2_state *s, const struct strata_opts *opts, bool forc
             s->header_tail_len = 0;
             header = true;
         } else if (want == 3 && s->version == 2) {
+            /* Version 3 snapshot entries carry the 64-bit VM state size
+             * and the disk size: entries without them are rewritten. */
+            for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+                if (s->snaps[i].extra_size < QCOW2_SNAPSHOT_EXTRA_V3) {
+                    if ((r = qcow2_write_snapshots(s, errp)) < 0)
+                        return r;
+                    break;
+                }
+            }
             s->version = 3;
             s->refcount_order = 4;
             header = true;

@@ -369,10 +369,8 @@ static int ck_count(struct ck *k, struct strata_error **errp)
     if (r < 0)
         return r;
     if (s->nb_snapshots) {
-        uint64_t o = s->snapshots_offset;
         for (uint32_t i = 0; i < s->nb_snapshots; i++) {
             struct qcow2_snapshot *sn = &s->snaps[i];
-            o += qcow2_align_up(40 + sn->extra_size + strlen(sn->id) + strlen(sn->name), 8);
             uint64_t *l1 = calloc(sn->l1_size ? sn->l1_size : 1, 8);
             if (!l1)
                 return strata_error_set(errp, ENOMEM, "out of memory");
@@ -398,7 +396,7 @@ static int ck_count(struct ck *k, struct strata_error **errp)
             if (r < 0)
                 return r;
         }
-        ck_inc(k, s->snapshots_offset, o - s->snapshots_offset);
+        ck_inc(k, s->snapshots_offset, s->snapshots_size);
     }
     ck_inc(k, s->rt_offset, (uint64_t)s->rt_clusters * s->cluster_size);
     if (s->has_crypto_ext)
@@ -504,6 +502,58 @@ static int ck_copied(struct ck *k, struct strata_error **errp)
     return 0;
 }
 
+/* The snapshot table of an image opened for check, read here so that a
+ * damaged one is reported, or with FIX_ERRORS repaired as qemu's check -r
+ * all does: snapshots past the count or size limits dropped at once (the
+ * refcount check then finds their clusters leaked), extra data past its
+ * limit cut (*cut, for the table rewrite after the refcount check). */
+static int ck_snapshot_table(struct qcow2_state *s, struct strata_check_result *res,
+                             unsigned fix, uint32_t *cut, struct strata_error **errp)
+{
+    bool repair = fix & STRATA_CHECK_FIX_ERRORS;
+    uint32_t dropped = 0;
+    s->snaps_pending = false;
+    if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS) {
+        uint32_t over = s->nb_snapshots - QCOW2_MAX_SNAPSHOTS;
+        if (!repair) {
+            res->check_errors++;
+            s->nb_snapshots = 0;
+            s->snapshots_offset = 0;
+            return strata_error_set(errp, EFBIG, "ERROR snapshot table too large\nYou can "
+                                    "force-remove all %u overhanging snapshots with "
+                                    "qemu-img check -r all", over);
+        }
+        strata_check_report(res, "Discarding %u overhanging snapshots", over);
+        dropped += over;
+        s->nb_snapshots = QCOW2_MAX_SNAPSHOTS;
+    }
+    int r = qcow2_read_snapshots_repair(s, repair ? res : NULL, &dropped, cut, errp);
+    if (r < 0) {
+        /* Nothing else may use a table that could not be read. */
+        qcow2_free_snapshots(s);
+        s->nb_snapshots = 0;
+        s->snapshots_offset = 0;
+        res->check_errors++;
+        strata_error_prefix(errp, "ERROR failed to read the snapshot table");
+        return r;
+    }
+    if (dropped) {
+        /* The count goes to disk now: the refcount check that follows
+         * must see the table the header describes. */
+        uint8_t v[4];
+        store_be32(v, s->nb_snapshots);
+        r = strata_pwrite(s->file, 60, 4, v, 0, errp);
+        if (r == 0)
+            r = strata_flush(s->file, errp);
+        if (r < 0) {
+            res->check_errors++;
+            return r;
+        }
+        res->corruptions_fixed += dropped;
+    }
+    return 0;
+}
+
 /* Stored refcounts the comparison reads at once (4 KiB of stack). */
 #define CK_RUN 512
 
@@ -534,6 +584,22 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
         return strata_error_set(errp, ENOMEM, "%s: out of memory for the check", s->name);
     }
     res->total_clusters = (int64_t)(qcow2_align_up(s->size, s->cluster_size) >> s->cluster_bits);
+    uint32_t cut = 0;
+    if (s->snaps_pending && (r = ck_snapshot_table(s, res, fix, &cut, errp)) < 0) {
+        free(k.refs);
+        free(k.l2);
+        return r;
+    }
+    /* Version 3 entries must carry the VM state and disk sizes; a repair
+     * rewrites the table with them once the refcounts are right. */
+    uint32_t incomplete = 0;
+    for (uint32_t i = 0; s->version >= 3 && i < s->nb_snapshots; i++) {
+        if (s->snaps[i].extra_size < QCOW2_SNAPSHOT_EXTRA_V3) {
+            strata_check_report(res, "%s snapshot table entry %u is incomplete",
+                                (fix & STRATA_CHECK_FIX_ERRORS) ? "Repairing" : "ERROR", i);
+            incomplete++;
+        }
+    }
     r = ck_count(&k, errp);
     if (r < 0)
         goto out;
@@ -636,6 +702,19 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
         } else {
             res->corruptions++;
         }
+    }
+    if ((incomplete || cut) && (fix & STRATA_CHECK_FIX_ERRORS)) {
+        /* The refcounts are right by now: the new table goes where any
+         * allocation would. */
+        s->free_hint = 0;
+        r = qcow2_write_snapshots(s, errp);
+        if (r < 0) {
+            res->check_errors++;
+            goto out;
+        }
+        res->corruptions_fixed += incomplete + cut;
+    } else {
+        res->corruptions += incomplete + cut;
     }
     if (fix) {
         r = qcow2_flush_all(s, errp);

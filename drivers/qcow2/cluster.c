@@ -237,8 +237,10 @@ int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error 
     r = qcow2_cache_flush(s, s->rb_cache, errp);
     if (r < 0)
         goto out;
+    /* The entries only, as QEMU writes them: a new image's file then ends
+     * where qemu-img's does. */
     qcow2_event(s, STRATA_EV_L1_GROW_WRITE_TABLE);
-    r = strata_pwrite(s->file, off, bytes, nl1, 0, errp);
+    r = strata_pwrite(s->file, off, min_size * 8, nl1, 0, errp);
     if (r == 0)
         r = strata_flush(s->file, errp);
     if (r < 0)

@@ -254,6 +254,7 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
     s->name = strata_node_filename(s->file);
     s->rw = flags & STRATA_O_RDWR;
     s->no_io = flags & STRATA_O_NO_IO;
+    s->check_mode = flags & STRATA_O_CHECK;
     r = qcow2_read_header(s, false, errp);
     if (r < 0)
         goto fail;
@@ -286,8 +287,11 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
         qcow2_cache_set_dependency(s->l2_cache, s->rb_cache);
 
     if (s->incompat & QCOW2_INCOMPAT_DATA_FILE) {
-        struct strata_child_defaults d = { .filename = s->data_file_name };
-        if (!s->data_file_name && !strata_node_has_child_opts(node, "data-file")) {
+        /* As QEMU: data-file options the user gives describe the data file
+         * whole; the name in the header is used only without them. */
+        bool given = strata_node_has_child_opts(node, "data-file");
+        struct strata_child_defaults d = { .filename = given ? NULL : s->data_file_name };
+        if (!s->data_file_name && !given) {
             r = strata_error_set(errp, EINVAL, "%s: the image uses an external data file "
                                  "but names none; give data-file.filename=...", s->name);
             goto fail;
@@ -319,7 +323,10 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
         }
     }
 
-    if ((r = qcow2_read_snapshots(s, errp)) < 0)
+    /* A damaged snapshot table is for check to report and repair. */
+    if (s->check_mode)
+        s->snaps_pending = s->nb_snapshots > 0;
+    else if ((r = qcow2_read_snapshots(s, errp)) < 0)
         goto fail;
     if ((r = qcow2_crypto_open(s, opts, errp)) < 0)
         goto fail;
@@ -426,6 +433,24 @@ static int qcow2_pwrite_cb(struct strata_node *node, uint64_t off, uint64_t len,
     struct qcow2_state *s = shared(node);
     int r = qcow2_check_writable(s, errp);
     return unlock(s, r < 0 ? r : qcow2_do_pwrite(s, off, len, buf, flags, errp));
+}
+
+static int qcow2_vmstate_read_cb(struct strata_node *node, uint64_t pos, uint64_t len,
+                                 void *buf, struct strata_error **errp)
+{
+    struct qcow2_state *s = strata_node_state(node);
+    if (s->no_io)
+        return strata_error_set(errp, EPERM, "%s: opened for metadata only", s->name);
+    s = shared(node);
+    return unlock(s, qcow2_vmstate_io(s, false, pos, len, buf, errp));
+}
+
+static int qcow2_vmstate_write_cb(struct strata_node *node, uint64_t pos, uint64_t len,
+                                  const void *buf, struct strata_error **errp)
+{
+    struct qcow2_state *s = shared(node);
+    int r = qcow2_check_writable(s, errp);
+    return unlock(s, r < 0 ? r : qcow2_vmstate_io(s, true, pos, len, (void *)buf, errp));
 }
 
 static int flush_meta(struct qcow2_state *s, struct strata_error **errp)
@@ -588,6 +613,8 @@ static const struct strata_driver qcow2_driver = {
     .measure = qcow2_measure,
     .pwrite_compressed = qcow2_pwrite_compressed_cb,
     .snapshot = qcow2_snapshot_cb,
+    .vmstate_read = qcow2_vmstate_read_cb,
+    .vmstate_write = qcow2_vmstate_write_cb,
 };
 
 STRATA_PLUGIN("qcow2", .drivers = STRATA_DRIVERS(&qcow2_driver));

@@ -279,9 +279,9 @@ out:
         return strata_error_set(errp, EFBIG, "%s: L1 table of %u entries (l1_size) exceeds "
                                 "the limit of %u entries (%u MiB)", s->name, s->l1_size,
                                 QCOW2_MAX_L1_BYTES / 8, QCOW2_MAX_L1_BYTES >> 20);
-    if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS)
-        return strata_error_set(errp, EINVAL, "%s: %u snapshots (nb_snapshots) exceeds the "
-                                "limit of %u", s->name, s->nb_snapshots, QCOW2_MAX_SNAPSHOTS);
+    /* check reports and repairs that one. */
+    if (s->nb_snapshots > QCOW2_MAX_SNAPSHOTS && !s->check_mode)
+        return strata_error_set(errp, EFBIG, "%s: Snapshot table too large", s->name);
     if (s->rt_clusters == 0 || (uint64_t)s->rt_clusters * csz > QCOW2_MAX_RT_BYTES)
         return strata_error_set(errp, EINVAL, "%s: refcount table of %u clusters "
                                 "(refcount_table_clusters) is %s", s->name, s->rt_clusters,

@@ -33,6 +33,7 @@
  *   crypto.c     encryption (header, cache, refcount);
  *   rw.c         guest reads, writes, zeroing and compressed writes
  *                (header, refcount, cluster, crypto, compress);
+ *   vmstate.c    the VM state area past the disk's end (rw);
  *   snapshot.c, resize.c, check.c, amend.c, create.c, status.c  whole-image
  *                operations on top of the above;
  *   driver.c     the descriptor, open and close: calls into all of them.
@@ -60,6 +61,7 @@
 #define QCOW2_MAX_RT_TEXT "8 MiB"
 #define QCOW2_MAX_SNAPSHOTS 65536u
 #define QCOW2_MAX_SNAPSHOT_EXTRA 1024u
+#define QCOW2_MAX_SNAPSHOTS_BYTES (64u << 20)
 #define QCOW2_MAX_BACKING_NAME 1023
 #define QCOW2_CRYPT_BATCH (1u << 20)   /* bytes encrypted per buffer on writes */
 #define QCOW2_FREE_DISCARD (1ull << 63) /* a pending free whose space the file gets back */
@@ -114,6 +116,12 @@ struct qcow2_ext {
     struct qcow2_ext *next;
 };
 
+/* Extra data of a snapshot table entry that strata knows: the 64-bit VM
+ * state size, the disk size and the icount, as qemu writes them. */
+#define QCOW2_SNAPSHOT_EXTRA_KNOWN 24u
+/* What a version 3 entry must have at least (VM state and disk size). */
+#define QCOW2_SNAPSHOT_EXTRA_V3    16u
+
 struct qcow2_snapshot {
     uint64_t l1_offset;
     uint32_t l1_size;
@@ -122,10 +130,10 @@ struct qcow2_snapshot {
     uint32_t date_sec, date_nsec;
     uint64_t vm_clock_nsec;
     uint64_t vm_state_size;
-    uint64_t disk_size;
-    bool has_disk_size;
-    uint32_t extra_size;      /* as found; we write at least 16 */
-    uint8_t *extra;           /* extra data beyond the known fields */
+    uint64_t disk_size;       /* the image's size when the entry has none */
+    uint64_t icount;          /* UINT64_MAX: not recorded */
+    uint32_t extra_size;      /* as found; written: at least the known 24 */
+    uint8_t *extra;           /* extra data beyond the known fields, kept */
     uint32_t extra_unknown;
 };
 
@@ -163,6 +171,7 @@ struct qcow2_state {
     const char *name;               /* for messages */
     bool rw;
     bool no_io;
+    bool check_mode;                /* STRATA_O_CHECK */
 
     /* header */
     uint32_t version;
@@ -225,6 +234,8 @@ struct qcow2_state {
     size_t npending, cap_pending;
 
     struct qcow2_snapshot *snaps;
+    uint64_t snapshots_size;        /* bytes of the table on disk */
+    bool snaps_pending;             /* check mode: the table is read by check */
 
     bool lazy;                      /* lazy refcounts in effect */
     bool dirty_set;                 /* dirty bit written to disk by us */
@@ -265,6 +276,14 @@ static inline uint64_t qcow2_l1_size_for(const struct qcow2_state *s, uint64_t s
 {
     uint64_t clusters = (size + s->cluster_size - 1) >> s->cluster_bits;
     return (clusters + s->l2_entries - 1) >> s->l2_bits;
+}
+
+/* Where the VM state area starts in the guest address space: at the
+ * first L1 entry past the disk (qemu's qcow2_vm_state_offset). */
+static inline uint64_t qcow2_vm_state_offset(const struct qcow2_state *s)
+{
+    uint64_t size = __atomic_load_n(&s->size, __ATOMIC_RELAXED);
+    return qcow2_l1_size_for(s, size) << (s->cluster_bits + s->l2_bits);
 }
 
 /* A compressed L2 entry holds the host byte offset in its low x bits and,
@@ -442,6 +461,12 @@ int qcow2_prepare_write(struct qcow2_state *s, struct strata_error **errp);
 int qcow2_pwrite_compressed(struct qcow2_state *s, uint64_t off, uint64_t len,
                             const uint8_t *buf, struct strata_error **errp);
 
+/* ------------------------------------------------------------ vmstate.c */
+/* Reads or writes [pos, pos+len) of the VM state area (the caller holds
+ * the wide lock). */
+int qcow2_vmstate_io(struct qcow2_state *s, bool write, uint64_t pos, uint64_t len,
+                     void *buf, struct strata_error **errp);
+
 /* ------------------------------------------------------------ compress.c */
 /* Decompresses exactly outlen bytes of `type` (QCOW2_COMPRESS_*) data. */
 int qcow2_decompress(struct qcow2_codec *c, uint8_t type, const uint8_t *in, size_t inlen,
@@ -476,6 +501,17 @@ int qcow2_crypto_info(struct qcow2_state *s, struct strata_info *obj,
 
 /* ------------------------------------------------------------ snapshot.c */
 int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp);
+/* The same, for check, whose messages do not name the image: with
+ * `repair` (the findings of a check -r all), entries past the table's size
+ * limit are dropped (counted in *dropped; the header is the caller's to
+ * update) and extra data past its limit is cut (counted in *cut_extra),
+ * each reported there in qemu's words. */
+int qcow2_read_snapshots_repair(struct qcow2_state *s, struct strata_check_result *repair,
+                                uint32_t *dropped, uint32_t *cut_extra,
+                                struct strata_error **errp);
+/* Rewrites the snapshot table from s->snaps, every entry with all the
+ * known extra data (amend to compat=1.1, check repairs). */
+int qcow2_write_snapshots(struct qcow2_state *s, struct strata_error **errp);
 void qcow2_free_snapshots(struct qcow2_state *s);
 int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
                           struct strata_error **errp);

@@ -274,10 +274,13 @@ int qcow2_truncate(struct qcow2_state *s, uint64_t size, bool exact,
     r = write_size(s, size, errp);
     if (r < 0)
         return r;
-    /* An external data file grows with the image, raw or not, as QEMU's
-     * does: a new image's data file has the image's size from the start. */
-    if (s->data != s->file && strata_get_length(s->data) < (int64_t)size) {
-        r = strata_truncate(s->data, size, false, STRATA_PREALLOC_OFF, errp);
+    /* An external data file holds each cluster at its guest offset; it
+     * grows with the image, as in QEMU (preallocation grows it itself). */
+    if (s->data != s->file && ((s->autoclear & QCOW2_AUTOCLEAR_DATA_RAW) ||
+                               prealloc == STRATA_PREALLOC_OFF)) {
+        int64_t dl = strata_get_length(s->data);
+        if ((s->autoclear & QCOW2_AUTOCLEAR_DATA_RAW) || (dl >= 0 && (uint64_t)dl < size))
+            r = strata_truncate(s->data, size, false, STRATA_PREALLOC_OFF, errp);
         if (r < 0)
             return r;
     }

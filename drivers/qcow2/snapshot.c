@@ -22,90 +22,156 @@ void qcow2_free_snapshots(struct qcow2_state *s)
     s->snaps = NULL;
 }
 
-int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp)
+/* The bytes of one entry: fixed part, extra data, id and name (without
+ * the padding that aligns the next to 8). */
+static uint64_t entry_size(const struct qcow2_snapshot *sn, uint32_t extra_size)
 {
+    return 40 + (uint64_t)extra_size + strlen(sn->id) + strlen(sn->name);
+}
+
+/* Reads one entry at `off` (8-aligned) into sn; *next is where it ends.
+ * An entry with more extra data than QCOW2_MAX_SNAPSHOT_EXTRA is refused,
+ * or with `repair` cut down to that much (*cut set), as qemu's check
+ * -r all does. */
+static int read_entry(struct qcow2_state *s, uint32_t i, uint64_t off,
+                      struct strata_check_result *repair,
+                      struct qcow2_snapshot *sn, uint64_t *next, uint64_t *kept, bool *cut,
+                      struct strata_error **errp)
+{
+    uint8_t h[40 + QCOW2_SNAPSHOT_EXTRA_KNOWN];
+    int r = strata_pread(s->file, off, 40, h, 0, errp);
+    if (r < 0)
+        return r;
+    sn->l1_offset = load_be64(h);
+    sn->l1_size = load_be32(h + 8);
+    uint16_t idlen = load_be16(h + 12), namelen = load_be16(h + 14);
+    sn->date_sec = load_be32(h + 16);
+    sn->date_nsec = load_be32(h + 20);
+    sn->vm_clock_nsec = load_be64(h + 24);
+    sn->vm_state_size = load_be32(h + 32);
+    uint32_t extra = load_be32(h + 36);
+    *cut = false;
+    if (extra > QCOW2_MAX_SNAPSHOT_EXTRA) {
+        if (!repair)
+            return strata_error_set(errp, EFBIG, "Too much extra metadata in snapshot "
+                                    "table entry %u\nYou can force-remove this extra "
+                                    "metadata with qemu-img check -r all", i);
+        strata_check_report(repair, "Discarding too much extra metadata in snapshot table "
+                            "entry %u (%u > %u)", i, extra, QCOW2_MAX_SNAPSHOT_EXTRA);
+        *cut = true;
+    }
+    uint32_t known = extra < QCOW2_SNAPSHOT_EXTRA_KNOWN ? extra : QCOW2_SNAPSHOT_EXTRA_KNOWN;
+    if (known && (r = strata_pread(s->file, off + 40, known, h + 40, 0, errp)) < 0)
+        return r;
+    sn->vm_state_size = extra >= 8 ? load_be64(h + 40) : sn->vm_state_size;
+    sn->disk_size = extra >= 16 ? load_be64(h + 48) : s->size;
+    sn->icount = extra >= 24 ? load_be64(h + 56) : UINT64_MAX;
+    /* Unknown extra data is kept and written back; past the limit only
+     * its first part is, and the entry ends where it did. */
+    sn->extra_size = *cut ? QCOW2_MAX_SNAPSHOT_EXTRA : extra;
+    uint64_t tail_off = off + 40 + extra;
+    if (sn->extra_size > QCOW2_SNAPSHOT_EXTRA_KNOWN) {
+        sn->extra_unknown = sn->extra_size - QCOW2_SNAPSHOT_EXTRA_KNOWN;
+        if (!(sn->extra = malloc(sn->extra_unknown)))
+            return strata_error_set(errp, ENOMEM, "out of memory");
+        r = strata_pread(s->file, off + 40 + QCOW2_SNAPSHOT_EXTRA_KNOWN, sn->extra_unknown,
+                         sn->extra, 0, errp);
+        if (r < 0)
+            return r;
+    }
+    char *t = malloc((size_t)idlen + namelen + 1);
+    if (!t)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    if ((r = strata_pread(s->file, tail_off, (uint64_t)idlen + namelen, t, 0, errp)) < 0) {
+        free(t);
+        return r;
+    }
+    sn->id = strndup(t, idlen);
+    sn->name = strndup(t + idlen, namelen);
+    free(t);
+    if (!sn->id || !sn->name)
+        return strata_error_set(errp, ENOMEM, "out of memory");
+    *next = tail_off + idlen + namelen;
+    /* The id and name as stored: NUL bytes in them count too. */
+    *kept = 40 + (uint64_t)sn->extra_size + idlen + namelen;
+    return 0;
+}
+
+int qcow2_read_snapshots_repair(struct qcow2_state *s, struct strata_check_result *repair,
+                                uint32_t *dropped, uint32_t *cut_extra,
+                                struct strata_error **errp)
+{
+    s->snapshots_size = 0;
     if (s->nb_snapshots == 0)
         return 0;
     /* The header check has capped nb_snapshots (QCOW2_MAX_SNAPSHOTS). */
     s->snaps = calloc(s->nb_snapshots, sizeof *s->snaps);
     if (!s->snaps)
         return strata_error_set(errp, ENOMEM, "out of memory");
-    uint64_t off = s->snapshots_offset;
-    uint8_t h[40];
-    int r;
+    uint64_t off = s->snapshots_offset, table_len = 0;
     for (uint32_t i = 0; i < s->nb_snapshots; i++) {
         struct qcow2_snapshot *sn = &s->snaps[i];
-        if ((r = strata_pread(s->file, off, 40, h, 0, errp)) < 0)
+        uint64_t start = off, next = off, kept = 0;
+        bool cut;
+        int r = read_entry(s, i, qcow2_align_up(off, 8), repair, sn, &next, &kept, &cut,
+                           errp);
+        if (r < 0)
             return r;
-        sn->l1_offset = load_be64(h);
-        sn->l1_size = load_be32(h + 8);
-        uint16_t idlen = load_be16(h + 12), namelen = load_be16(h + 14);
-        sn->date_sec = load_be32(h + 16);
-        sn->date_nsec = load_be32(h + 20);
-        sn->vm_clock_nsec = load_be64(h + 24);
-        sn->vm_state_size = load_be32(h + 32);
-        sn->extra_size = load_be32(h + 36);
-        if (sn->extra_size > QCOW2_MAX_SNAPSHOT_EXTRA)
-            return strata_error_set(errp, EINVAL, "%s: snapshot %u has %u bytes of extra "
-                                    "data (extra_data_size), more than the limit of %u",
-                                    s->name, i, sn->extra_size, QCOW2_MAX_SNAPSHOT_EXTRA);
-        if ((sn->l1_offset & (s->cluster_size - 1)) ||
-            (uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES)
-            return strata_error_set(errp, EINVAL, "%s: snapshot %u has an invalid L1 table "
-                                    "(0x%llx, %u entries)", s->name, i,
-                                    (unsigned long long)sn->l1_offset, sn->l1_size);
-        size_t tail = sn->extra_size + idlen + namelen;
-        uint8_t *t = malloc(tail + 1);
-        if (!t)
-            return strata_error_set(errp, ENOMEM, "out of memory");
-        if ((r = strata_pread(s->file, off + 40, tail, t, 0, errp)) < 0) {
-            free(t);
-            return r;
+        if (cut)
+            ++*cut_extra;
+        /* qemu's limit counts the entry with the extra data it keeps. */
+        table_len = qcow2_align_up(table_len, 8) + kept;
+        if (table_len > QCOW2_MAX_SNAPSHOTS_BYTES || next - s->snapshots_offset > INT32_MAX) {
+            uint32_t over = s->nb_snapshots - i;
+            if (!repair)
+                return strata_error_set(errp, EFBIG, "Snapshot table is too big\nYou can "
+                                        "force-remove all %u overhanging snapshots with "
+                                        "qemu-img check -r all", over);
+            strata_check_report(repair, "Discarding %u overhanging snapshots (snapshot table "
+                                "is too big)", over);
+            *dropped += over;
+            free(sn->id);
+            free(sn->name);
+            free(sn->extra);
+            memset(sn, 0, sizeof *sn);
+            s->nb_snapshots = i;
+            off = start;
+            break;
         }
-        if (sn->extra_size >= 8)
-            sn->vm_state_size = load_be64(t);
-        if (sn->extra_size >= 16) {
-            sn->disk_size = load_be64(t + 8);
-            sn->has_disk_size = true;
-        }
-        if (sn->extra_size > 16) {
-            sn->extra_unknown = sn->extra_size - 16;
-            sn->extra = malloc(sn->extra_unknown);
-            if (!sn->extra) {
-                free(t);
-                return strata_error_set(errp, ENOMEM, "out of memory");
-            }
-            memcpy(sn->extra, t + 16, sn->extra_unknown);
-        }
-        sn->id = strndup((char *)t + sn->extra_size, idlen);
-        sn->name = strndup((char *)t + sn->extra_size + idlen, namelen);
-        free(t);
-        if (!sn->id || !sn->name)
-            return strata_error_set(errp, ENOMEM, "out of memory");
-        if (!sn->has_disk_size)
-            sn->disk_size = s->size;
-        off += qcow2_align_up(40 + tail, 8);
+        off = next;
     }
-    if (off - s->snapshots_offset > (64ull << 20))
-        return strata_error_set(errp, EINVAL, "%s: snapshot table is too large", s->name);
+    s->snapshots_size = off - s->snapshots_offset;
     return 0;
 }
 
-static uint64_t table_size(const struct qcow2_state *s, const struct qcow2_snapshot *v,
-                           uint32_t n)
+int qcow2_read_snapshots(struct qcow2_state *s, struct strata_error **errp)
+{
+    uint32_t dropped = 0, cut = 0;
+    int r = qcow2_read_snapshots_repair(s, NULL, &dropped, &cut, errp);
+    if (r < 0)
+        strata_error_prefix(errp, "%s", s->name);
+    return r;
+}
+
+static uint64_t table_size(const struct qcow2_snapshot *v, uint32_t n)
 {
     uint64_t sz = 0;
     for (uint32_t i = 0; i < n; i++)
-        sz += qcow2_align_up(40 + 16 + v[i].extra_unknown + strlen(v[i].id) +
-                             strlen(v[i].name), 8);
+        sz = qcow2_align_up(sz, 8) +
+             entry_size(&v[i], v[i].extra_size > QCOW2_SNAPSHOT_EXTRA_KNOWN
+                                   ? v[i].extra_size : QCOW2_SNAPSHOT_EXTRA_KNOWN);
     return sz;
 }
 
-/* Writes `v` as the new snapshot table and switches the header to it. */
+/* Writes `v` as the new snapshot table and switches the header to it.
+ * Every entry gets all the known extra data, whatever the version. */
 static int write_table(struct qcow2_state *s, struct qcow2_snapshot *v, uint32_t n,
                        struct strata_error **errp)
 {
-    uint64_t sz = table_size(s, v, n), off = 0;
+    uint64_t sz = table_size(v, n), off = 0;
+    if (sz > QCOW2_MAX_SNAPSHOTS_BYTES)
+        return strata_error_set(errp, EFBIG, "%s: the snapshot table would exceed %u bytes",
+                                s->name, QCOW2_MAX_SNAPSHOTS_BYTES);
     int r;
     if (n) {
         uint8_t *buf = calloc(1, qcow2_align_up(sz, s->cluster_size));
@@ -114,6 +180,7 @@ static int write_table(struct qcow2_state *s, struct qcow2_snapshot *v, uint32_t
         uint8_t *p = buf;
         for (uint32_t i = 0; i < n; i++) {
             size_t il = strlen(v[i].id), nl = strlen(v[i].name);
+            uint32_t extra = QCOW2_SNAPSHOT_EXTRA_KNOWN + v[i].extra_unknown;
             store_be64(p, v[i].l1_offset);
             store_be32(p + 8, v[i].l1_size);
             store_be16(p + 12, (uint16_t)il);
@@ -121,16 +188,20 @@ static int write_table(struct qcow2_state *s, struct qcow2_snapshot *v, uint32_t
             store_be32(p + 16, v[i].date_sec);
             store_be32(p + 20, v[i].date_nsec);
             store_be64(p + 24, v[i].vm_clock_nsec);
+            /* A VM state too large for the old field reads as none there,
+             * rather than as a truncated one. */
             store_be32(p + 32, v[i].vm_state_size > UINT32_MAX ? 0
                                                                  : (uint32_t)v[i].vm_state_size);
-            store_be32(p + 36, 16 + v[i].extra_unknown);
+            store_be32(p + 36, extra);
             store_be64(p + 40, v[i].vm_state_size);
             store_be64(p + 48, v[i].disk_size);
+            store_be64(p + 56, v[i].icount);
+            uint8_t *q = p + 40 + QCOW2_SNAPSHOT_EXTRA_KNOWN;
             if (v[i].extra_unknown)
-                memcpy(p + 56, v[i].extra, v[i].extra_unknown);
-            memcpy(p + 56 + v[i].extra_unknown, v[i].id, il);
-            memcpy(p + 56 + v[i].extra_unknown + il, v[i].name, nl);
-            p += qcow2_align_up(56 + v[i].extra_unknown + il + nl, 8);
+                memcpy(q, v[i].extra, v[i].extra_unknown);
+            memcpy(q + v[i].extra_unknown, v[i].id, il);
+            memcpy(q + v[i].extra_unknown + il, v[i].name, nl);
+            p += qcow2_align_up(40 + extra + il + nl, 8);
         }
         r = qcow2_alloc_clusters(s, qcow2_align_up(sz, s->cluster_size) >> s->cluster_bits,
                                  &off, errp);
@@ -152,13 +223,21 @@ static int write_table(struct qcow2_state *s, struct qcow2_snapshot *v, uint32_t
         r = strata_flush(s->file, errp);
     if (r < 0)
         return r;
-    uint64_t old = s->snapshots_offset, old_sz = table_size(s, s->snaps, s->nb_snapshots);
-    uint32_t old_n = s->nb_snapshots;
+    for (uint32_t i = 0; i < n; i++)
+        if (v[i].extra_size < QCOW2_SNAPSHOT_EXTRA_KNOWN)
+            v[i].extra_size = QCOW2_SNAPSHOT_EXTRA_KNOWN;
+    uint64_t old = s->snapshots_offset, old_sz = s->snapshots_size;
     s->snapshots_offset = off;
+    s->snapshots_size = sz;
     s->nb_snapshots = n;
-    if (old_n)
-        r = qcow2_update_refcount(s, old, qcow2_align_up(old_sz, s->cluster_size), -1, errp);
+    if (old && old_sz)
+        r = qcow2_update_refcount(s, old, old_sz, -1, errp);
     return r;
+}
+
+int qcow2_write_snapshots(struct qcow2_state *s, struct strata_error **errp)
+{
+    return write_table(s, s->snaps, s->nb_snapshots, errp);
 }
 
 static int read_l1(struct qcow2_state *s, uint64_t off, uint32_t n, uint64_t **out,
@@ -369,7 +448,8 @@ int qcow2_snapshot_create(struct qcow2_state *s, const char *name,
     sn->date_sec = (uint32_t)ts.tv_sec;
     sn->date_nsec = (uint32_t)ts.tv_nsec;
     sn->disk_size = s->size;
-    sn->has_disk_size = true;
+    /* qemu-img records no VM state and an instruction count of 0 */
+    sn->extra_size = QCOW2_SNAPSHOT_EXTRA_KNOWN;
     uint32_t n = s->nb_snapshots + 1;
     r = write_table(s, v, n, errp);
     if (r < 0) {
@@ -508,7 +588,8 @@ int qcow2_snapshot_delete(struct qcow2_state *s, const char *name,
 int qcow2_snapshot_list(struct qcow2_state *s, struct strata_info *list,
                         struct strata_error **errp)
 {
-    for (uint32_t i = 0; i < s->nb_snapshots; i++) {
+    /* A table left for check to read lists nothing. */
+    for (uint32_t i = 0; s->snaps && i < s->nb_snapshots; i++) {
         struct qcow2_snapshot *sn = &s->snaps[i];
         struct strata_info *o = strata_info_add_object(list, NULL);
         strata_info_add_str(o, "id", sn->id);
@@ -518,10 +599,9 @@ int qcow2_snapshot_list(struct qcow2_state *s, struct strata_info *list,
         strata_info_add_int(o, "date-nsec", sn->date_nsec);
         strata_info_add_uint(o, "vm-clock-sec", sn->vm_clock_nsec / 1000000000ull);
         strata_info_add_uint(o, "vm-clock-nsec", sn->vm_clock_nsec % 1000000000ull);
-        /* The instruction count follows the disk size in the extra data;
-         * all ones means it was not recorded. */
-        if (sn->extra_unknown >= 8 && sn->extra && load_be64(sn->extra) != UINT64_MAX)
-            strata_info_add_uint(o, "icount", load_be64(sn->extra));
+        /* All ones: not recorded. */
+        if (sn->icount != UINT64_MAX)
+            strata_info_add_uint(o, "icount", sn->icount);
     }
     return 0;
 }

@@ -114,9 +114,7 @@ int qcow2_get_info(struct qcow2_state *s, struct strata_info *obj, struct strata
     /* Image-level facts under driver.h's reserved keys; the tools lift them
      * out of the format-specific data. */
     strata_info_add_int(obj, "cluster-size", (int64_t)s->cluster_size);
-    /* The first L1 entry past the guest disk, as qemu places VM state. */
-    uint64_t l2_span = s->cluster_size << s->l2_bits;
-    strata_info_add_int(obj, "vm-state-offset", (int64_t)((s->size + l2_span - 1) / l2_span * l2_span));
+    strata_info_add_int(obj, "vm-state-offset", (int64_t)qcow2_vm_state_offset(s));
     strata_info_add_bool(obj, "encrypted", s->crypt_method != QCOW2_CRYPT_NONE);
     strata_info_add_bool(obj, "dirty-flag", s->incompat & QCOW2_INCOMPAT_DIRTY);
     if (s->backing_file) {

@@ -19,7 +19,10 @@
  * Minors: 1.1 pwrite_compressed; 1.2 snapshot; 1.3 uri_schemes; 1.4
  * child_roles (roles declared with flags, replacing the `children` names),
  * on_event (events as enum strata_event, replacing `event`), length and
- * allocated_size (get_length and get_allocated_size with an error object).
+ * allocated_size (get_length and get_allocated_size with an error object);
+ * 1.5 debug_breakpoint, debug_remove_breakpoint, debug_resume and
+ * debug_is_suspended (qemu-io's blkdebug breakpoints), vmstate_read and
+ * vmstate_write (the VM state area).
  * Tests keep a driver built against the 1.3 headers working
  * (tests/plugins/abi-1.3/).
  */
@@ -35,7 +38,7 @@ extern "C" {
 #endif
 
 #define STRATA_DRIVER_ABI_MAJOR 1
-#define STRATA_DRIVER_ABI_MINOR 4
+#define STRATA_DRIVER_ABI_MINOR 5
 #define STRATA_DRIVER_ABI ((STRATA_DRIVER_ABI_MAJOR << 16) | STRATA_DRIVER_ABI_MINOR)
 
 struct strata_node;
@@ -307,7 +310,9 @@ struct strata_driver {
     int (*truncate)(struct strata_node *node, uint64_t size, bool exact,
                     enum strata_prealloc prealloc, struct strata_error **errp);
     /* Optional; filters: forwarded.  NULL: everything reads as allocated
-     * data. */
+     * data.  A filter that sets it (blkdebug, to fail the query) is asked
+     * first by strata_block_status_above(), which then takes the answer
+     * from the chain below the filter. */
     int (*block_status)(struct strata_node *node, uint64_t off, uint64_t len,
                         struct strata_block_status *bs, struct strata_error **errp);
 
@@ -387,6 +392,35 @@ struct strata_driver {
      * -errno with *errp set.  NULL (and no get_allocated_size): the sum of
      * the children's, the COW child left out; ENOTSUP without children. */
     int64_t (*allocated_size)(struct strata_node *node, struct strata_error **errp);
+
+    /* ---- ABI 1.5 ---- */
+    /* Optional, for test filters (blkdebug): qemu-io's breakpoints.  The
+     * core calls them on the first node at or below the one asked, along
+     * primary children, that sets debug_breakpoint; without one they fail
+     * with ENOTSUP.  A breakpoint holds the next request that raises `ev`
+     * on the node (in the thread that raised it) until debug_resume with
+     * its tag; it is used up when it holds one.  Each returns 0 or -errno
+     * with *errp set; debug_is_suspended says whether a request waits
+     * under `tag`. */
+    int (*debug_breakpoint)(struct strata_node *node, enum strata_event ev, const char *tag,
+                            struct strata_error **errp);
+    int (*debug_remove_breakpoint)(struct strata_node *node, const char *tag,
+                                   struct strata_error **errp);
+    int (*debug_resume)(struct strata_node *node, const char *tag,
+                        struct strata_error **errp);
+    bool (*debug_is_suspended)(struct strata_node *node, const char *tag);
+    /* Optional: the VM state area, where a hypervisor saves a machine's
+     * memory and devices beside the disk (qemu's savevm; qcow2 keeps it in
+     * the guest address space past the disk's end).  Reads or writes
+     * [pos, pos+len) of that area; the core has checked writability, that
+     * pos+len does not overflow and that pos and len respect
+     * request_alignment.  NULL (both are set or neither): the request goes
+     * to the PRIMARY child, as qemu passes it down; -ENOTSUP at a node
+     * without one. */
+    int (*vmstate_read)(struct strata_node *node, uint64_t pos, uint64_t len, void *buf,
+                        struct strata_error **errp);
+    int (*vmstate_write)(struct strata_node *node, uint64_t pos, uint64_t len,
+                         const void *buf, struct strata_error **errp);
 };
 
 /* ------------------------------------------------------------ node access */

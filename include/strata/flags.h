@@ -45,6 +45,11 @@
  * qcow2 flush its caches) and so that it works over any protocol, nbd
  * included; STRATA_O_NO_FLUSH still turns the resulting flushes off. */
 #define STRATA_O_WRITETHROUGH  0x100u
+/* Opened to be checked or repaired (qemu's BDRV_O_CHECK): a format opens
+ * despite damage that its check reports and repairs, leaving it to the
+ * check (qcow2 reads its snapshot table there); other operations on such
+ * a node may fail. */
+#define STRATA_O_CHECK         0x200u
 
 /* ------------------------------------------------------------- request */
 /* Write through to stable storage before the request completes. */

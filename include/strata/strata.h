@@ -114,6 +114,16 @@ STRATA_EXPORT int strata_pwrite_zeroes(struct strata_node *node, uint64_t off,
 STRATA_EXPORT int strata_pdiscard(struct strata_node *node, uint64_t off,
                                   uint64_t len, struct strata_error **errp);
 STRATA_EXPORT int strata_flush(struct strata_node *node, struct strata_error **errp);
+/* The VM state area (qemu-io's read -b and write -b): [pos, pos+len) of the
+ * state a hypervisor saved beside the disk, from the first node down the
+ * primary children whose format keeps one (qcow2).  -ENOTSUP with a
+ * message naming the image when none does; a write on an image opened
+ * write-through is flushed before it returns. */
+STRATA_EXPORT int strata_vmstate_read(struct strata_node *node, uint64_t pos, uint64_t len,
+                                      void *buf, struct strata_error **errp);
+STRATA_EXPORT int strata_vmstate_write(struct strata_node *node, uint64_t pos,
+                                       uint64_t len, const void *buf,
+                                       struct strata_error **errp);
 /* Virtual size in bytes, or -errno with *errp naming the image and the
  * reason. */
 STRATA_EXPORT int64_t strata_node_length(struct strata_node *node,
@@ -139,6 +149,21 @@ STRATA_EXPORT int strata_block_status_above(struct strata_node *node, uint64_t o
                                             uint64_t len,
                                             struct strata_block_status *bs,
                                             int *depth, struct strata_error **errp);
+
+/* qemu-io's blkdebug breakpoints, on the first node at or below `node`
+ * (along primary children) whose driver has them; ENOTSUP without one.
+ * `event` is an event name ("write_aio", "pwritev_rmw_head"); the next
+ * request that raises it there waits, in its own thread, until
+ * strata_debug_resume() with the same tag.  A breakpoint holds one
+ * request, then is gone. */
+STRATA_EXPORT int strata_debug_breakpoint(struct strata_node *node, const char *event,
+                                          const char *tag, struct strata_error **errp);
+STRATA_EXPORT int strata_debug_remove_breakpoint(struct strata_node *node, const char *tag,
+                                                 struct strata_error **errp);
+STRATA_EXPORT int strata_debug_resume(struct strata_node *node, const char *tag,
+                                      struct strata_error **errp);
+/* True when a request waits under `tag`. */
+STRATA_EXPORT bool strata_debug_is_suspended(struct strata_node *node, const char *tag);
 
 /* ------------------------------------------------------------ images */
 /* Creates an image: `format` names the driver ("qcow2"), `filename` the file

@@ -43,10 +43,13 @@ echo "== a blkdebug node in backing.file that fails writes fails the commit"
 setup
 cp base.qcow2 before.qcow2
 rc=0
-strata-img commit -q --image-opts \
+STRATA_DEBUG=1 strata-img commit -q --image-opts \
     "driver=qcow2,file.filename=top.qcow2,backing.file.driver=blkdebug,backing.file.inject-error.0.event=write_aio,backing.file.inject-error.0.errno=5,backing.file.image.driver=file,backing.file.image.filename=base.qcow2" \
     2>err || rc=$?
 [ "$rc" = 1 ] || fail "commit onto a failing backing node exits $rc: $(cat err)"
+# qemu-img's words for the user, the detail in the debug log.
+[ "$(tail -n 1 err)" = "strata-img: Block job failed: Input/output error" ] ||
+    fail "the failure is reported as: $(tail -n 1 err)"
 contains "injected EIO" err || fail "the error is not the injected one: $(cat err)"
 cmp -s before.qcow2 base.qcow2 || fail "the failed commit changed the base"
 qemu-io -f qcow2 -c 'read -P 0x77 64k 128k' top.qcow2 | contains "verification failed" &&

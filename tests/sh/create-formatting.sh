@@ -11,7 +11,7 @@ while IFS= read -r args; do
     [ -n "$args" ] || continue
     rm -f a.img d*.raw
     # shellcheck disable=SC2086
-    qemu-img create $args >q.txt 2>&1 || fail "qemu-img create $args: $(cat q.txt)"
+    qemu_img_retry create $args >q.txt 2>&1 || fail "qemu-img create $args: $(cat q.txt)"
     rm -f a.img d*.raw
     # shellcheck disable=SC2086
     "$IMG" create $args >s.txt 2>&1 || fail "create $args failed: $(cat s.txt)"

@@ -54,11 +54,48 @@ same raw1m_data -f raw -c 'alloc 0' -c 'alloc 64k 64k' -c 'alloc 960k 128k' -c '
 same raw1m -f raw -c 'flush' -c 'f' -c 'flush 1' -c 'length 1' -c 'sleep 10' -c 'sleep x' \
     -c 'nosuch' -c 'help nosuch' -c 'help alloc' -c 'truncate 2M' -c 'length' -c 'truncate -m bogus 1M'
 same raw1m -c 'sleep 1' -c 'help sleep' -c 'quit' -c 'read 0 1'
-# Breakpoints need blkdebug in qemu-io; strata has none that suspend.
+# Breakpoints need blkdebug.
 same raw1m -f raw -c 'break write_aio A' -c 'resume A' -c 'remove_break A' -c 'break' \
     -c 'help' -c 'help break'
 rc=0; ./ours/qemu-io -f raw -c 'wait_break A' img.raw > out.txt 2>&1 || rc=$?
-[ $rc = 1 ] && grep -q 'breakpoints are not supported' out.txt || fail "wait_break: rc $rc, $(cat out.txt)"
+[ $rc = 1 ] && grep -q 'no request in flight' out.txt || fail "wait_break: rc $rc, $(cat out.txt)"
+# Requests held at blkdebug breakpoints while others run (read-modify-write
+# on a 4 KiB-aligned node): a write sharing a block with a held one waits
+# for it, one elsewhere completes, and the data ends up as qemu-io's.
+# Where a prompt falls among the lines depends on qemu-io's main loop, so
+# the prompts are left out of the comparison, as QEMU's test suite does.
+raw4m() { truncate -s 4M img.raw; }
+PIPED_FILTER='s/qemu-io> //g' piped raw4m 'open -o driver=raw,file.align=4k blkdebug::img.raw
+break pwritev_rmw_after_tail A
+aio_write -P 10 0x6000 0x200
+wait_break A
+break pwritev_rmw_after_head B
+aio_write -P 12 0x7e00 0x200
+wait_break B
+aio_write -P 11 0x6800 0x1000
+resume A
+sleep 10
+resume B
+aio_flush
+read -P 10 0x6000 0x200
+read -P 11 0x6800 0x1000
+read -P 12 0x7e00 0x200
+break pwritev A
+aio_write -P 13 0x10000 0x800
+wait_break A
+aio_write -P 14 0x10000 0x400
+break pwritev_done C
+resume A
+wait_break C
+resume C
+aio_flush
+read -P 14 0x10000 0x400
+read -P 13 0x10400 0x400
+break write_aio D
+remove_break D
+resume D
+remove_break D
+'
 same raw1m -f raw -c 'write -P 0x44 0 512' -c 'sigraise 15' -c 'read 0 1'
 same raw1m -r -f raw -c 'write 0 1' -c 'writev 0 1' -c 'aio_write 0 1' -c 'discard 0 1' \
     -c 'truncate 1' -c 'read 0 1'

@@ -3,7 +3,9 @@
 # Allocation over NBD: a qcow2 overlay (data, zero clusters, unallocated
 # clusters) on a raw backing file with data and holes, served read-only by
 # nbdkit with strata's plugin and by qemu-nbd: nbdinfo --map gives the same
-# extents from both, and both give the same bytes.
+# extents from both, and both give the same bytes.  strata's NBD client
+# reads another metadata context with x-dirty-bitmap as qemu-img's does:
+# map over qemu-nbd -A with x-dirty-bitmap=qemu:allocation-depth is the same.
 . "$STRATA_SRCDIR/tests/sh/lib/common.sh"
 . "$STRATA_SRCDIR/tests/sh/lib/nbd.sh"
 need nbdinfo qemu-nbd
@@ -27,4 +29,14 @@ diff -u "$T/map.qemu" "$T/map.strata" || fail "extents differ from qemu-nbd's"
 qemu-img convert -f raw -O raw "$(nbd_uri strata)" "$T/strata.img"
 qemu-img convert -f raw -O raw "$(nbd_uri qemu)" "$T/qemu.img"
 cmp "$T/qemu.img" "$T/strata.img" || fail "data differs from qemu-nbd's"
+
+nbd_start_qemu depth -r -t -A -f qcow2 "$T/top.qcow2"
+for ctx in "" ",x-dirty-bitmap=qemu:allocation-depth"; do
+    o="driver=nbd,server.type=unix,server.path=$(nbd_sock depth)$ctx"
+    qemu-img map --output=json --image-opts "$o" >"$T/q.map"
+    "$STRATA_BUILD/bin/strata-img" map --output=json --image-opts "$o" >"$T/s.map" ||
+        fail "map over NBD ($o) failed"
+    diff -u "$T/q.map" "$T/s.map" || fail "map over NBD ($o) differs from qemu-img's"
+done
+grep -q '"present": false' "$T/s.map" || fail "allocation depth shows no local-only range"
 exit 0

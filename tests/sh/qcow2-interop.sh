@@ -280,4 +280,19 @@ rc=0; strata-io -c 'read 0 1M' --image-opts \
 [ $rc != 0 ] && grep -q 'pass-discard-snapshot=on is not supported' err.txt ||
     fail "pass-discard-snapshot=on: rc $rc, $(cat err.txt)"
 
+# An external data file: options given for data-file describe it whole (the
+# name in the header is not added to them), as in qemu: here a null-co
+# device stands in for it.
+qemu-img create -q -f qcow2 -o data_file=ext.data ext.qcow2 4M
+for tool in qemu-io strata-io; do
+    $tool -c 'write -P 9 0 64k' \
+        "json:{'driver':'qcow2','file':{'filename':'ext.qcow2'},'data-file':{'driver':'null-co','size':'4194304'}}" \
+        >out.txt 2>&1 || fail "$tool with a null-co data file: $(cat out.txt)"
+done
+cmp -s ext.data <(head -c "$(stat -c %s ext.data)" /dev/zero) ||
+    fail "the data file named in the header was written"
+strata-io -c 'write -P 9 0 64k' -c 'read -P 9 0 64k' ext.qcow2 >/dev/null ||
+    fail "the data file named in the header"
+qemu-io -c 'read -P 9 0 64k' ext.qcow2 >/dev/null || fail "qemu-io reads other data from ext.data"
+
 echo "qcow2 interop: ok"

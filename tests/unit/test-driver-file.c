@@ -431,7 +431,8 @@ static void test_create(void)
     tu_fill_file(off, 0, 8192, 1);  /* an old file is truncated first */
     CU_ASSERT_EQUAL(strata_image_create("file", off, 3 * MiB, NULL, &err), 0);
     CU_ASSERT_EQUAL(host_stat(off).st_size, (off_t)(3 * MiB));
-    CU_ASSERT_EQUAL(host_stat(off).st_blocks, 0);
+    /* Sparse but for its first block, written as QEMU does (alignment probing). */
+    CU_ASSERT(host_stat(off).st_blocks * 512 <= 4096);
 
     struct strata_opts *o = strata_opts_new();
     strata_opts_set(o, "preallocation", "falloc");

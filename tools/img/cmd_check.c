@@ -109,7 +109,7 @@ static int prepare(struct img_args *a)
 /* Checks read and repair metadata only: an encrypted image needs no key. */
 static unsigned open_flags(const struct img_args *a)
 {
-    return (fix ? STRATA_O_RDWR : 0) | STRATA_O_NO_IO;
+    return (fix ? STRATA_O_RDWR : 0) | STRATA_O_NO_IO | STRATA_O_CHECK;
 }
 
 static int run(struct img_args *a)
@@ -135,7 +135,12 @@ static int run(struct img_args *a)
         goto out;
     }
     if (ret < 0) {
+        /* What the check found before it stopped, its reason, then
+         * qemu-img's last line. */
+        if (!a->quiet)
+            print_messages(&res);
         tool_fail(err, ret, a->img.spec);
+        tool_error("Check failed: %s", strerror(-ret));
         strata_check_result_clear(&res);
         status = CHECK_INCOMPLETE;
         goto out;

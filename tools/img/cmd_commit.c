@@ -12,18 +12,17 @@
 #define COMMIT_CHUNK (1u << 20)
 
 /* Whether -b's BASE names `node`, the backing file of `parent`: any name of
- * the same file counts, taken from the working directory or, when relative,
- * from the parent's directory as a backing name stored in the image is. */
+ * the same file counts, an absolute one as it is and a relative one taken
+ * from the parent's directory, as a backing name stored in the image is
+ * (and as qemu-img takes it: not from the working directory). */
 static bool names_node(const char *base, const struct strata_node *parent,
                        const struct strata_node *node)
 {
     const char *path = strata_node_filename(node);
     if (!path)
         return false;
-    if (strcmp(base, path) == 0 || tool_same_file(base, path))
-        return true;
     if (base[0] == '/')
-        return false;
+        return strcmp(base, path) == 0 || tool_same_file(base, path);
     char *rel = tool_path_beside(strata_node_filename(parent), base);
     bool same = rel && (strcmp(rel, path) == 0 || tool_same_file(rel, path));
     free(rel);
@@ -43,8 +42,7 @@ static struct strata_node *find_base(const char *base, const char *image,
         parent = tool_format_node(node, offsetof(struct strata_driver, amend));
         node = strata_node_child(parent, "backing");
     }
-    tool_error("Did not find '%s' in the backing chain of '%s' (its backing file is %s)",
-               base, image, strata_node_filename(b));
+    tool_error("Did not find '%s' in the backing chain of '%s'", base, image);
     return NULL;
 }
 
@@ -154,6 +152,7 @@ static int run(struct img_args *a)
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     uint64_t copied = 0;
+    bool copying = ret == 0;
     for (uint64_t off = 0; ret == 0 && off < (uint64_t)size;) {
         tool_progress_update(&pr, off, (uint64_t)size);
         struct strata_block_status bs;
@@ -187,8 +186,20 @@ static int run(struct img_args *a)
     strata_close(top);
     /* With -b the images between stay as they were, and so must the
      * image (qemu-img: -b implies -d). */
-    if (ret == 0 && !keep && !base)
-        ret = make_empty(&img, size, a->cache, &err);
+    /* A failure once the copy has begun is reported in qemu-img's words,
+     * the detail going to the debug log. */
+    if (ret < 0 && copying) {
+        strata_debug("%s", err ? err->msg : "");
+        strata_error_free(err);
+        tool_error("Block job failed: %s", strerror(-ret));
+        return 1;
+    }
+    if (ret == 0 && !keep && !base && (ret = make_empty(&img, size, a->cache, &err)) < 0) {
+        strata_debug("%s", err ? err->msg : "");
+        strata_error_free(err);
+        tool_error("Failed to empty %s: %s", img.spec, strerror(-ret));
+        return 1;
+    }
     if (ret < 0)
         return tool_fail(err, ret, img.spec);
     if (!a->quiet)

@@ -178,7 +178,8 @@ static int source_status(struct convert *cv, struct strata_node *src, const char
             return 0;
         if (!cv->salvage) {
             strata_error_propagate(errp, &err);
-            strata_error_prefix(errp, "%s: block status at offset %" PRIu64, name, off);
+            strata_error_prefix(errp, "error while reading block status at offset %" PRIu64,
+                                off);
             return ret;
         }
         strata_error_free(err);

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* cmd_aio.c - aio_read, aio_write and aio_flush.
  *
- * strata-io runs each request to completion before the next command, so
- * a request's result lines come where qemu-io prints them when nothing
- * else runs meanwhile: right after the command.  As in qemu-io, the
- * command succeeds once the request is made; an I/O error or a pattern
- * mismatch is reported but does not fail it. */
+ * The request runs in the background (aio.c) and is reported when it and
+ * the requests before it are done.  As in qemu-io, the command succeeds
+ * once the request is made; an I/O error or a pattern mismatch is reported
+ * but does not fail it. */
 #include "io.h"
 
 #include <errno.h>
@@ -64,15 +63,16 @@ static int aio_write_run(struct io_ctx *ctx, int argc, char **argv)
     uint8_t *buf = NULL;
     if (!zero && !(buf = io_alloc(ctx, (uint64_t)rq.count, pattern)))
         return 1;
-    io_do_write(ctx, &rq, buf);
-    return 0;
+    return io_aio_submit(ctx, &rq, buf, true) ? 0 : 1;
 }
 
-/* Every request has completed when its command returns: nothing to wait
- * for.  (qemu-io's aio_flush only waits too; it does not flush.) */
+/* Waits for every request in flight, as qemu-io's aio_flush does (it does
+ * not flush).  qemu-io would wait for ever on a request held at a
+ * breakpoint; strata-io resumes it. */
 static int aio_flush_run(struct io_ctx *ctx, int argc, char **argv)
 {
-    (void)ctx, (void)argc, (void)argv;
+    (void)argc, (void)argv;
+    io_aio_poll(ctx, IO_AIO_ALL);
     return 0;
 }
 

@@ -281,16 +281,21 @@ static int quit_run(struct io_ctx *ctx, int argc, char **argv)
 
 static int sleep_run(struct io_ctx *ctx, int argc, char **argv)
 {
-    (void)ctx, (void)argc;
+    (void)argc;
     char *end;
     long ms = strtol(argv[1], &end, 0);
     if (ms < 0 || *end) {
         printf("%s is not a valid number\n", argv[1]);
         return 1;
     }
-    struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000L };
-    while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-        ;
+    /* Requests finishing meanwhile are reported, as qemu-io's main loop
+     * reports them while it sleeps. */
+    for (long left = ms; left > 0; left--) {
+        io_aio_poll(ctx, IO_AIO_REPORT);
+        struct timespec ts = { .tv_nsec = 1000000L };
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+            ;
+    }
     return 0;
 }
 

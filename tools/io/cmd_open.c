@@ -41,6 +41,7 @@ int io_open_failed(const char *label, const struct strata_opts *opts,
 
 int io_close_image(struct io_ctx *ctx)
 {
+    io_aio_poll(ctx, IO_AIO_ALL);
     struct strata_error *err = NULL;
     int status = 0;
     if (!ctx->node)

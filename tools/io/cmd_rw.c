@@ -9,14 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* -b: strata formats keep no VM state, so these fail as qemu-io's do on
- * a format without it. */
-static int vmstate_refused(const char *op)
-{
-    printf("%s failed: %s\n", op, strerror(ENOTSUP));
-    return 1;
-}
-
 static bool sector_aligned(int64_t off, int64_t count)
 {
     if (off % 512) {
@@ -30,18 +22,25 @@ static bool sector_aligned(int64_t off, int64_t count)
     return true;
 }
 
-int io_do_read(struct io_ctx *ctx, const struct io_request *rq)
+void io_exec_read(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf,
+                  struct io_result *res)
 {
-    uint8_t *buf = io_alloc(ctx, (uint64_t)rq->count, 0xab);
-    if (!buf)
-        return 1;
-    struct strata_error *err = NULL;
-    double t0 = tool_now();
-    int ret = io_pread(ctx, rq->off, rq->count, buf, &err);
-    double t1 = tool_now();
+    res->err = NULL;
+    res->t0 = tool_now();
+    /* The VM state lies outside the disk: no bounds check of its own, as
+     * qemu-io's. */
+    res->ret = rq->vmstate ? strata_vmstate_read(ctx->node, (uint64_t)rq->off,
+                                                 (uint64_t)rq->count, buf, &res->err)
+                           : io_pread(ctx, rq->off, rq->count, buf, &res->err);
+    res->t1 = tool_now();
+}
+
+int io_report_read(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf,
+                   struct io_result *res)
+{
     int status = 0;
-    if (ret < 0) {
-        status = io_fail(rq->name, err, ret);
+    if (res->ret < 0) {
+        status = io_fail(rq->name, res->err, res->ret);
         goto out;
     }
     if (rq->pattern >= 0 && !io_all_bytes(buf + rq->pat_off, (uint64_t)rq->pat_len,
@@ -54,35 +53,64 @@ int io_do_read(struct io_ctx *ctx, const struct io_request *rq)
         goto out;
     if (rq->verbose)
         io_dump_buffer(buf, (uint64_t)rq->off, (uint64_t)rq->count);
-    io_print_report("read", t1 - t0, (uint64_t)rq->off, (uint64_t)rq->count,
+    io_print_report("read", res->t1 - res->t0, (uint64_t)rq->off, (uint64_t)rq->count,
                     (uint64_t)rq->count, 1, rq->machine);
 out:
     io_free(ctx, buf);
     return status;
 }
 
-int io_do_write(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf)
+int io_do_read(struct io_ctx *ctx, const struct io_request *rq)
 {
-    struct strata_error *err = NULL;
-    double t0 = tool_now();
-    int ret = io_check_range(ctx, rq->off, rq->count);
-    if (ret == 0 && rq->zero)
+    uint8_t *buf = io_alloc(ctx, (uint64_t)rq->count, 0xab);
+    if (!buf)
+        return 1;
+    struct io_result res;
+    io_exec_read(ctx, rq, buf, &res);
+    return io_report_read(ctx, rq, buf, &res);
+}
+
+void io_exec_write(struct io_ctx *ctx, const struct io_request *rq, const uint8_t *buf,
+                   struct io_result *res)
+{
+    res->err = NULL;
+    res->t0 = tool_now();
+    /* The VM state lies outside the disk: no bounds check of its own, as
+     * qemu-io's. */
+    int ret = rq->vmstate ? 0 : io_check_range(ctx, rq->off, rq->count);
+    if (rq->vmstate)
+        ret = strata_vmstate_write(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count, buf,
+                                   &res->err);
+    else if (ret == 0 && rq->zero)
         ret = strata_pwrite_zeroes(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count,
-                                   rq->flags, &err);
+                                   rq->flags, &res->err);
     else if (ret == 0 && rq->compressed)
         ret = strata_pwrite_compressed(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count,
-                                       buf, &err);
+                                       buf, &res->err);
     else if (ret == 0)
         ret = strata_pwrite(ctx->node, (uint64_t)rq->off, (uint64_t)rq->count, buf,
-                            rq->flags, &err);
-    double t1 = tool_now();
+                            rq->flags, &res->err);
+    res->ret = ret;
+    res->t1 = tool_now();
+}
+
+int io_report_write(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf,
+                    struct io_result *res)
+{
     io_free(ctx, buf);
-    if (ret < 0)
-        return io_fail(rq->name, err, ret);
+    if (res->ret < 0)
+        return io_fail(rq->name, res->err, res->ret);
     if (!rq->quiet)
-        io_print_report("wrote", t1 - t0, (uint64_t)rq->off, (uint64_t)rq->count,
+        io_print_report("wrote", res->t1 - res->t0, (uint64_t)rq->off, (uint64_t)rq->count,
                         (uint64_t)rq->count, 1, rq->machine);
     return 0;
+}
+
+int io_do_write(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf)
+{
+    struct io_result res;
+    io_exec_write(ctx, rq, buf, &res);
+    return io_report_write(ctx, rq, buf, &res);
 }
 
 int64_t io_cvtlen(const char *text, bool no_limit, const char *limit_note)
@@ -144,8 +172,9 @@ static int read_run(struct io_ctx *ctx, int argc, char **argv)
         printf("pattern verification range exceeds end of read data\n");
         return 1;
     }
-    if (vmstate)
-        return sector_aligned(rq.off, rq.count) ? vmstate_refused("read") : 1;
+    if (vmstate && !sector_aligned(rq.off, rq.count))
+        return 1;
+    rq.vmstate = vmstate;
     rq.pat_off = pat_off;
     rq.pat_len = pat_len;
     return io_do_read(ctx, &rq);
@@ -184,8 +213,12 @@ int io_vector_read(struct io_ctx *ctx, int argc, char **argv,
         (rq.count = io_vector_length(argv + optind + 1, argc - optind - 1)) < 0)
         return 1;
     rq.pat_len = rq.count;
-    int status = io_do_read(ctx, &rq);
-    return async ? 0 : status;
+    if (!async)
+        return io_do_read(ctx, &rq);
+    uint8_t *buf = io_alloc(ctx, (uint64_t)rq.count, 0xab);
+    if (!buf)
+        return 1;
+    return io_aio_submit(ctx, &rq, buf, false) ? 0 : 1;
 }
 
 static int readv_run(struct io_ctx *ctx, int argc, char **argv)
@@ -283,8 +316,7 @@ static int write_run(struct io_ctx *ctx, int argc, char **argv)
         return 1;
     if ((vmstate || compressed) && !sector_aligned(rq.off, rq.count))
         return 1;
-    if (vmstate)
-        return vmstate_refused("write");
+    rq.vmstate = vmstate;
     uint8_t *buf = NULL;
     if (!zero) {
         buf = have_s ? alloc_from_file(ctx, (uint64_t)rq.count, source)
@@ -337,7 +369,7 @@ const struct io_command io_cmd_read = {
         " -v          dump what was read in hex and ASCII\n"
         " -C          one line of statistics: bytes,ops,time,bytes/sec,ops/sec\n"
         " -q          print no statistics (and no dump)\n"
-        " -b          read the VM state area (no strata format has one)\n"
+        " -b          read the VM state area instead of the disk (qcow2)\n"
         " -p          accepted and ignored\n"
         "\n",
 };
@@ -373,7 +405,7 @@ const struct io_command io_cmd_write = {
         " -f          the write is stable before it completes (FUA)\n"
         " -C          one line of statistics\n"
         " -q          print no statistics\n"
-        " -b          write the VM state area (no strata format has one)\n"
+        " -b          write the VM state area instead of the disk (qcow2)\n"
         " -p          accepted and ignored\n"
         "\n",
 };

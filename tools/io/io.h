@@ -55,11 +55,51 @@ struct io_request {
     int64_t pat_off, pat_len;   /* the part of the buffer checked */
     unsigned flags;         /* writes: STRATA_REQ_* */
     bool zero, compressed;  /* writes: write zeroes, or compressed */
+    bool vmstate;           /* -b: the VM state area, not the disk */
     bool quiet, verbose, machine;   /* -q, -v, -C */
 };
 /* Reads, checks the pattern, dumps and reports: 0, or 1 when the read
  * failed or the data differ. */
 int io_do_read(struct io_ctx *ctx, const struct io_request *rq);
+/* io_do_read and io_do_write in two halves, for aio_read and aio_write:
+ * the request, timed and silent (on a thread of its own), then its report
+ * (which frees buf). */
+struct io_result {
+    int ret;
+    struct strata_error *err;
+    double t0, t1;
+};
+void io_exec_read(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf,
+                  struct io_result *res);
+int io_report_read(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf,
+                   struct io_result *res);
+void io_exec_write(struct io_ctx *ctx, const struct io_request *rq, const uint8_t *buf,
+                   struct io_result *res);
+int io_report_write(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf,
+                    struct io_result *res);
+
+/* aio.c: requests in flight.  A request runs on a thread of its own and is
+ * reported in the order requests were made, once it and those before it
+ * are done.  After each command strata-io settles: it waits until every
+ * request is done unless one is held at a breakpoint (which may hold up
+ * others), so that output comes in a fixed order. */
+/* Starts the request on buf (taken); false when no thread could start. */
+bool io_aio_submit(struct io_ctx *ctx, const struct io_request *rq, uint8_t *buf,
+                   bool write);
+enum io_aio_wait {
+    IO_AIO_REPORT,      /* report what is done, wait for nothing */
+    IO_AIO_SETTLE,      /* wait unless a request is held at a breakpoint */
+    IO_AIO_ALL,         /* wait for every request, releasing held ones */
+};
+void io_aio_poll(struct io_ctx *ctx, enum io_aio_wait how);
+/* Whether a request is still in flight. */
+bool io_aio_pending(void);
+/* Breakpoints set with `break`, by tag, so that a request held at one is
+ * announced (qemu-io's "blkdebug: Suspended request 'A'"). */
+bool io_break_add(const char *tag);
+void io_break_forget(const char *tag);
+/* Whether a request is held at a known breakpoint; announces new ones. */
+bool io_break_any_held(struct io_ctx *ctx);
 /* readv, and with `async` aio_read (-i too, and a failure or mismatch
  * leaves the status 0): the command's arguments, then io_do_read. */
 int io_vector_read(struct io_ctx *ctx, int argc, char **argv,

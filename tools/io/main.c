@@ -82,6 +82,7 @@ int io_run_line(struct io_ctx *ctx, const char *line)
     optind = 0;     /* a fresh getopt scan for each command */
     opterr = 1;
     status = cmd->run(ctx, argc, argv) ? 1 : 0;
+    io_aio_poll(ctx, IO_AIO_SETTLE);
 out:
     free(copy);
     return status;

@@ -53,10 +53,11 @@ need() {
 # "Unable to get accurate CPU usage": qemu-img 7.2 calibrates PBKDF2 on every
 # LUKS create or measure, and on a busy machine a small iter-time can make
 # that calibration fail.  Other failures print qemu-img's message and return 1.
+# Only the last try's output is printed.
 qemu_img_retry() {
     local i
     for i in $(seq 10); do
-        qemu-img "$@" 2>"$T/qemu-img.err" && return 0
+        qemu-img "$@" >"$T/qemu-img.out" 2>"$T/qemu-img.err" && { cat "$T/qemu-img.out"; return 0; }
         contains "accurate CPU usage" "$T/qemu-img.err" || break
         sleep 0.2
     done

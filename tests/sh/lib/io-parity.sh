@@ -27,6 +27,7 @@ same() {
 $(cat diff.txt)"
 }
 # piped ... : the same with the commands on standard input
+# (PIPED_FILTER: a sed script applied to both outputs first)
 piped() {
     local setup=$1 input=$2; shift 2
     local who
@@ -36,7 +37,7 @@ piped() {
         if [ $who = ours ]; then printf '%b' "$input" | ./ours/qemu-io "$@" > $who.out 2>&1 || rc=$?
         else printf '%b' "$input" | qemu-io "$@" > $who.out 2>&1 || rc=$?; fi
         echo "exit $rc" >> $who.out
-        mask < $who.out > $who.txt
+        sed -e "${PIPED_FILTER:-}" $who.out | mask > $who.txt
     done
     diff -u theirs.txt ours.txt > diff.txt || fail "piped qemu-io $* differs:
 $(cat diff.txt)"
