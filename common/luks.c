@@ -124,7 +124,9 @@ int luks_erase_select(const struct strata_opts *opts, const char *const *add_onl
     size_t len = 0;
     int r = strata_secret_get(old_id, &pass, &len, errp);
     if (r < 0) {
-        strata_error_prefix(errp, "%s: old-secret", sel->who);
+        /* qemu-img's line names only the missing secret. */
+        if (r != -ENOENT)
+            strata_error_prefix(errp, "%s: old-secret", sel->who);
         return r;
     }
     r = sel->match(sel->opaque, pass, len, mask, NULL, errp);
@@ -169,7 +171,8 @@ int luks_add_key_source(const struct strata_opts *opts, const char *name, const 
     size_t len = 0;
     int r = strata_secret_get(old_id, &pass, &len, errp);
     if (r < 0) {
-        strata_error_prefix(errp, "%s: old-secret", who);
+        if (r != -ENOENT)
+            strata_error_prefix(errp, "%s: old-secret", who);
         return r;
     }
     r = match(opaque, pass, len, old_mask, key, errp);

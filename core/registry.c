@@ -133,8 +133,12 @@ static int set_unknown(struct strata_error **errp, enum strata_reg_kind kind,
         if (r->kind == kind && strcmp(r->name, name) == 0)
             why = r->msg;
     pthread_mutex_unlock(&reg_lock);
-    return strata_error_set(errp, ENOENT, "unknown %s '%s'%s%s%s", strata_kinds[kind].what,
-                            name, why ? " (" : "", why ? why : "", why ? ")" : "");
+    /* A driver in QEMU's words ("Unknown driver 'x'"), as qemu-img's and
+     * qemu-io's messages quote it. */
+    return strata_error_set(errp, ENOENT, "%s %s '%s'%s%s%s",
+                            kind == STRATA_REG_DRIVER ? "Unknown" : "unknown",
+                            strata_kinds[kind].what, name, why ? " (" : "", why ? why : "",
+                            why ? ")" : "");
 }
 
 const void *strata_registry_find(enum strata_reg_kind kind, const char *name,

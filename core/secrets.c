@@ -329,7 +329,7 @@ int strata_secret_get(const char *id, uint8_t **data, size_t *len,
     }
     if (i < 0) {
         pthread_mutex_unlock(&secrets_lock);
-        return strata_error_set(errp, ENOENT, "no secret with id '%s'", id);
+        return strata_error_set(errp, ENOENT, "No secret with id '%s'", id);
     }
     const struct secret *sec = &set->v[i];
     uint8_t *copy = strata_secure_alloc(sec->len);

@@ -161,7 +161,8 @@ static int luks_get_pass(const char *id, const char *opt, uint8_t **pass, size_t
                          struct strata_error **errp)
 {
     int r = strata_secret_get(id, pass, len, errp);
-    if (r < 0)
+    /* A missing secret is named alone, as QEMU does. */
+    if (r < 0 && r != -ENOENT)
         strata_error_prefix(errp, "luks: %s", opt);
     return r;
 }

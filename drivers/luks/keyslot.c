@@ -118,9 +118,11 @@ int luks_unlock(const struct luks_io *io, const struct luks_header *h,
         if (r == 1)
             return (int)i;
     }
+    /* QEMU's words when no slot is active as well, as no password can
+     * open such a volume. */
     if (!any && only_slot < 0)
-        return strata_error_set(errp, EACCES, "%s: no active LUKS key slot: the volume "
-                                "cannot be unlocked", io->name);
+        return strata_error_set(errp, EACCES, "%s: Invalid password, cannot unlock any "
+                                "keyslot", io->name);
     if (!any)
         return strata_error_set(errp, EACCES, "%s: LUKS key slot %d is not active",
                                 io->name, only_slot);

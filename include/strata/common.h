@@ -185,7 +185,7 @@ STRATA_EXPORT int strata_secret_add_file(const char *id, const char *path,
 STRATA_EXPORT int strata_secret_add_opts(const struct strata_opts *o,
                                          struct strata_error **errp);
 /* Copies the secret into a fresh secure buffer that the caller releases with
- * strata_secret_free().  -ENOENT with "no secret with id 'X'" when absent. */
+ * strata_secret_free().  -ENOENT with "No secret with id 'X'" when absent. */
 STRATA_EXPORT int strata_secret_get(const char *id, uint8_t **data, size_t *len,
                                     struct strata_error **errp);
 STRATA_EXPORT void strata_secret_free(uint8_t *data, size_t len);

@@ -31,4 +31,28 @@ done <<'LIST'
 -f qcow -u -o backing_file=x.raw,backing_fmt=raw a.img 1M
 -f luks --object secret,id=s,data=x -o key-secret=s,iter-time=10,cipher-alg=aes-128 a.img 1M
 LIST
+
+# A value outside an option's choices fails after the Formatting line, in
+# qemu-img's words and with its exit status, and makes no image.
+while IFS= read -r args; do
+    [ -n "$args" ] || continue
+    rm -f a.img
+    # shellcheck disable=SC2086
+    qemu-img create $args >q.txt 2>&1 && fail "qemu-img create $args succeeded"
+    qs=$?
+    [ -e a.img ] && fail "qemu-img create $args left an image"
+    # shellcheck disable=SC2086
+    "$IMG" create $args >s.txt 2>&1 && fail "create $args succeeded"
+    ss=$?
+    [ -e a.img ] && fail "create $args left an image"
+    sed 's/^strata-img:/qemu-img:/' s.txt >s2.txt
+    diff q.txt s2.txt >/dev/null || fail "create $args: $(cat s.txt); qemu-img: $(cat q.txt)"
+    [ "$qs" = "$ss" ] || fail "create $args: exit $ss, qemu-img $qs"
+done <<'LIST'
+-f qcow2 -o compat=0.42 a.img 64M
+-f qcow2 -o compat=foobar a.img 64M
+-f qcow2 -o preallocation=1234 a.img 64M
+-f qcow2 -o compat=1.1,preallocation=x a.img 64M
+-f qcow2 -o compression_type=foo a.img 1M
+LIST
 exit 0

@@ -121,7 +121,7 @@ expect_keys "passphrase 2 replaced by 3" "3" "0 1 2"
 # Without a key the image opens for info only, and the message names the
 # qcow2 option (the luks driver's own is key-secret).
 nokey() { # what output: the message names encrypt.key-secret
-    grep -q "$img: .*option 'encrypt.key-secret' is required" <<<"$2" ||
+    grep -qE "$img'?: .*option 'encrypt.key-secret' is required" <<<"$2" ||
         fail "$1 without a key: unexpected message: $2"
 }
 out=$(strata-io -c 'read 0 512' $img 2>&1) && fail "strata-io read without a key succeeded"

@@ -106,7 +106,7 @@ static void test_refused_name_lookup(void)
     CU_ASSERT_PTR_NULL(strata_driver_find("noopen", &err));
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     CU_ASSERT_EQUAL(err->code, ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "unknown driver 'noopen'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "Unknown driver 'noopen'"));
     CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "'open' is missing"));
     strata_error_free(err);
 }
@@ -119,7 +119,7 @@ static void test_unknown_driver(void)
     CU_ASSERT_EQUAL(r, -ENOENT);
     CU_ASSERT_PTR_NULL(n);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "unknown driver 'nosuchformat'"));
+    CU_ASSERT_PTR_NOT_NULL(strstr(err->msg, "Unknown driver 'nosuchformat'"));
     strata_error_free(err);
 }
 

@@ -102,7 +102,7 @@ static void test_same_id_two_handles(void)
     const char *cn = make_config("none.conf", va, NULL);
     struct strata_node *x = NULL;
     CU_ASSERT_EQUAL(strata_open_config(cn, 0, &x, &err), -ENOENT);
-    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->msg, "no secret with id 's'"));
+    CU_ASSERT_PTR_NOT_NULL(err && strstr(err->msg, "No secret with id 's'"));
     strata_error_free(err);
     err = NULL;
 

@@ -46,7 +46,7 @@ static void expect_missing(const char *id)
     CU_ASSERT_PTR_NULL(got);
     CU_ASSERT_PTR_NOT_NULL_FATAL(err);
     char expected[128];
-    snprintf(expected, sizeof expected, "no secret with id '%s'", id);
+    snprintf(expected, sizeof expected, "No secret with id '%s'", id);
     CU_ASSERT_STRING_EQUAL(err->msg, expected);
     CU_ASSERT_EQUAL(err->code, ENOENT);
     strata_error_free(err);

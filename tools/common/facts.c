@@ -44,6 +44,15 @@ int tool_image_facts_gather(struct strata_node *node, struct tool_image_facts *f
     f->backing_name = s ? strdup(s) : NULL;
     s = strata_info_get_str(data, "backing-filename-format");
     f->backing_format = s ? strdup(s) : NULL;
+    /* Named relative to the image's directory, as an open would take it; a
+     * json: or protocol name stands as it is. */
+    const char *fmtname = strata_node_filename(fmt);
+    if (!f->backing && f->backing_name)
+        f->backing_path = strncmp(f->backing_name, "json:", 5) == 0 ||
+                                  strstr(f->backing_name, "://") || !fmtname ||
+                                  strncmp(fmtname, "json:", 5) == 0
+                              ? strdup(f->backing_name)
+                              : tool_path_beside(fmtname, f->backing_name);
     f->snapshots = strata_info_take(data, "snapshots");
     static const char *const reserved[] = { "cluster-size", "vm-state-offset",
                                             "encrypted", "dirty-flag",
@@ -61,12 +70,20 @@ void tool_image_facts_free(struct tool_image_facts *f)
     strata_info_free(f->snapshots);
     free(f->backing_name);
     free(f->backing_format);
+    free(f->backing_path);
     memset(f, 0, sizeof *f);
 }
 
 const char *tool_image_facts_backing_name(const struct tool_image_facts *f)
 {
     return f->backing_name ? f->backing_name : strata_node_filename(f->backing);
+}
+
+const char *tool_image_facts_backing_full(const struct tool_image_facts *f)
+{
+    if (f->backing)
+        return strata_node_filename(f->backing);
+    return f->backing_path ? f->backing_path : f->backing_name;
 }
 
 const char *tool_image_facts_backing_format(const struct tool_image_facts *f)
@@ -79,7 +96,7 @@ void tool_image_facts_print_backing(const struct tool_image_facts *f)
     if (!f->backing && !f->backing_name)
         return;
     const char *name = tool_image_facts_backing_name(f);
-    const char *full = f->backing ? strata_node_filename(f->backing) : NULL;
+    const char *full = tool_image_facts_backing_full(f);
     printf("backing file: %s", name);
     if (full && strcmp(full, name) != 0)
         printf(" (actual path: %s)", full);

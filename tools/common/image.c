@@ -182,7 +182,16 @@ int tool_image_open(const struct tool_image *img, unsigned flags,
     }
     char *shown = ret < 0 ? tool_hide_secrets(img->spec) : NULL;
     const char *label = shown ? shown : "the image";
-    if (ret < 0 && err && err->msg && !strstr(err->msg, img->spec))
+    const char *rest = ret < 0 && err && err->msg ? tool_unprefixed(err->msg, img->spec) : NULL;
+    if (rest && rest != err->msg) {
+        /* A driver message led by the file name becomes qemu-img's
+         * "Could not open 'FILE': MSG", naming the file once. */
+        struct strata_error *e2 = NULL;
+        strata_error_set(&e2, err->code, "Could not open '%s': %s", label,
+                         rest);
+        strata_error_free(err);
+        err = e2;
+    } else if (ret < 0 && err && err->msg && !strstr(err->msg, img->spec))
         strata_error_prefix(&err, "Could not open '%s'", label);
     else if (ret < 0 && !err)
         strata_error_set(&err, -ret, "Could not open '%s': %s", label, strerror(-ret));

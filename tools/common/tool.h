@@ -186,6 +186,8 @@ struct tool_image_facts {
     struct strata_info *snapshots;  /* list, or NULL */
     struct strata_node *fmt;        /* node that answers image_info */
     struct strata_node *backing;    /* NULL: none opened */
+    char *backing_path;             /* not opened: where it would be, as
+                                       the image's directory makes it */
     struct strata_info *specific;   /* format-specific data without the
                                        facts above, or NULL */
 };
@@ -195,6 +197,9 @@ void tool_image_facts_free(struct tool_image_facts *f);
 /* The backing file as stored in the image, else as opened. */
 const char *tool_image_facts_backing_name(const struct tool_image_facts *f);
 const char *tool_image_facts_backing_format(const struct tool_image_facts *f);
+/* The backing file's full name (qemu-img's full-backing-filename), opened
+ * or not; NULL without one. */
+const char *tool_image_facts_backing_full(const struct tool_image_facts *f);
 /* qemu-img info's "backing file: NAME (actual path: PATH)" and "backing file
  * format: FMT" lines; nothing without a backing file. */
 void tool_image_facts_print_backing(const struct tool_image_facts *f);

@@ -25,6 +25,42 @@ static char *backing_path(const char *image, const char *backing)
     return out;
 }
 
+/* The first option of the format's own whose value is not one of its
+ * choices.  qemu-img checks such values only when it makes the image, after
+ * the 'Formatting' line, and names them by the create structure's field
+ * (qcow2's compat is its version). */
+static const struct strata_opt_desc *refused_choice(const struct strata_driver *drv,
+                                                    const struct strata_opts *opts,
+                                                    const char **valuep)
+{
+    for (const struct strata_opt_desc *d = drv->create_options; opts && d && d->name; d++) {
+        const char *v = d->type == STRATA_OPT_ENUM && d->choices ? strata_opts_get(opts, d->name)
+                                                                  : NULL;
+        if (!v)
+            continue;
+        bool known = false;
+        for (size_t i = 0; d->choices[i] && !known; i++)
+            known = strcmp(v, d->choices[i]) == 0;
+        if (!known) {
+            *valuep = v;
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static void report_refused_choice(const char *filename, const char *fmt,
+                                  const struct strata_opt_desc *d, const char *value)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s", strcmp(fmt, "qcow2") == 0 && !strcmp(d->name, "compat")
+                                          ? "version" : d->name);
+    for (char *c = name; *c; c++)
+        if (*c == '_')
+            *c = '-';
+    tool_error("%s: Parameter '%s' does not accept value '%s'", filename, name, value);
+}
+
 static int backing_size(const char *image, const char *backing, const char *fmt,
                         uint64_t *size, struct strata_error **errp)
 {
@@ -187,7 +223,15 @@ static int run(struct img_args *a)
     /* As qemu-img: an unknown option or a value of the wrong type prints
      * only its error; a value the format refuses comes after the
      * 'Formatting' line, which comes before the image is made. */
-    int r = strata_image_create_check(fmt, co->opts, &err);
+    const char *refused_value = NULL;
+    const struct strata_opt_desc *refused = refused_choice(drv, co->opts, &refused_value);
+    int r = refused ? 0 : strata_image_create_check(fmt, co->opts, &err);
+    if (refused) {
+        if (!a->quiet)
+            img_print_formatting(filename, fmt, size, co->opts);
+        report_refused_choice(filename, fmt, refused, refused_value);
+        goto out;
+    }
     if (r < 0) {
         ret = tool_fail(err, r, filename);
         goto out;

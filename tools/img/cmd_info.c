@@ -37,7 +37,7 @@ static void to_json_obj(struct tool_image_facts *f, struct strata_info *o)
     }
     if (has_backing) {
         strata_info_add_str(o, "full-backing-filename",
-                            f->backing ? strata_node_filename(f->backing) : f->backing_name);
+                            tool_image_facts_backing_full(f));
         strata_info_add_str(o, "backing-filename", tool_image_facts_backing_name(f));
     }
     strata_info_add_bool(o, "dirty-flag", f->dirty);
@@ -72,6 +72,13 @@ enum { OPT_BACKING_CHAIN = TOOL_OPT_FIRST_LOCAL };
 
 static bool chain;
 
+/* Whether node is the top image, opened without its backing file because
+ * that would not open (IMG_BACKING_OPTIONAL). */
+static bool first_backing_unopened(const struct img_args *a, struct strata_node *node)
+{
+    return node == a->node && (strata_node_flags(node) & STRATA_O_NO_BACKING);
+}
+
 static int run(struct img_args *a)
 {
     struct strata_node *top = a->node;
@@ -87,6 +94,20 @@ static int run(struct img_args *a)
         ret = tool_image_facts_gather(node, &f, &err);
         if (ret < 0) {
             status = tool_fail(err, ret, strata_node_filename(node));
+            break;
+        }
+        if (chain && !f.backing && f.backing_name && first_backing_unopened(a, node)) {
+            /* The chain shows every image: one that does not open fails it
+             * (the top image alone was opened without it). */
+            tool_image_facts_free(&f);
+            struct strata_node *again = NULL;
+            ret = tool_image_open(&a->img, STRATA_O_NO_IO, &again, &err);
+            if (ret == 0) {
+                strata_close(again);
+                ret = strata_error_set(&err, EIO, "%s: backing file not opened",
+                                       strata_node_filename(node));
+            }
+            status = tool_fail(err, ret, a->img.spec);
             break;
         }
         if (a->output == TOOL_OUTPUT_JSON) {
@@ -115,7 +136,7 @@ const struct img_command img_cmd_info = {
     .synopsis = "info [--object OBJ] [--image-opts | --config FILE] [-f FMT]\n"
                 "                [--output=human|json] [--backing-chain] [-U] FILENAME",
     .summary = "Show information about the image FILENAME.",
-    .flags = IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN,
+    .flags = IMG_TAKES_OUTPUT | IMG_ONE_IMAGE | IMG_OPEN | IMG_BACKING_OPTIONAL,
     .options = (const struct img_option[]){
         { OPT_BACKING_CHAIN, "backing-chain", NULL, .flag = &chain,
           .help = "show every image of the backing chain" },

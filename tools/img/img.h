@@ -37,6 +37,9 @@ enum {
     IMG_TAKES_SRC_CACHE = 1 << 12, /* -T SRC_CACHE: img_args.src_cache, of the
                                    images only read (IMG_OPEN without -t:
                                    added) */
+    IMG_BACKING_OPTIONAL = 1 << 13, /* an image whose backing file cannot be
+                                   opened is opened without it (info: qemu-img
+                                   reads only the top image's header) */
 };
 
 

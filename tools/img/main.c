@@ -230,7 +230,17 @@ static int prologue(const struct img_command *cmd, int argc, char **argv, struct
      * or (rebase) applies it to other images only. */
     if (a->tc.force_share && !(flags & STRATA_O_RDWR))
         flags |= STRATA_O_FORCE_SHARE;
-    if ((r = tool_image_open(&a->img, flags, &a->node, &err)) < 0)
+    r = tool_image_open(&a->img, flags, &a->node, &err);
+    if (r < 0 && (cmd->flags & IMG_BACKING_OPTIONAL) && !(flags & STRATA_O_NO_BACKING)) {
+        struct strata_error *e2 = NULL;
+        if (tool_image_open(&a->img, flags | STRATA_O_NO_BACKING, &a->node, &e2) == 0) {
+            strata_error_free(err);
+            err = NULL;
+            r = 0;
+        }
+        strata_error_free(e2);
+    }
+    if (r < 0)
         return tool_fail(err, r, a->img.spec);
     return -1;
 }
