@@ -806,8 +806,8 @@ int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned
     } else if (rebuild) {
         strata_check_report(res, "ERROR need to rebuild refcount structures");
         res->check_errors++;
-        r = strata_error_set(errp, EIO, "%s: the refcount structure must be rebuilt "
-                             "(check -r all)", s->name);
+        /* The finding says why, as in qemu-img's report. */
+        r = -EIO;
         goto out;
     } else {
         r = ck_compare(&k, fix ? fix : CK_REPORT, &last_used, NULL, NULL, NULL, errp);

@@ -81,6 +81,19 @@ run_case small "header and table free" 0=0 1=0
 make_image many "cluster_size=512" -c 'write -P 0x21 0 1M' -c 'write -P 0x22 8M 200k'
 run_case many "many blocks" 7=0 40=0
 
+# -r leaks cannot rebuild: both refuse alike and leave the file alone.
+cp small.qcow2 q.qcow2
+set_refcount q.qcow2 5 0
+cp q.qcow2 s.qcow2
+cp q.qcow2 before.qcow2
+qrc=0 src=0
+qemu-img check -r leaks q.qcow2 >q.out 2>&1 || qrc=$?
+strata-img check -r leaks s.qcow2 >s.raw.out 2>&1 || src=$?
+sed 's/^strata-img:/qemu-img:/' s.raw.out >s.out
+diff -u q.out s.out >diff.out || fail "-r leaks: report differs from qemu-img's: $(cat diff.out)"
+[ "$src" -eq "$qrc" ] || fail "-r leaks: exited $src, qemu-img $qrc"
+cmp -s s.qcow2 before.qcow2 || fail "-r leaks: the refused repair changed the file"
+
 # A dirty image is repaired on a read-write open, reporting as qemu-io does.
 cp small.qcow2 dirty.qcow2
 set_refcount dirty.qcow2 5 0
