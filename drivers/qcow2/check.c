@@ -45,11 +45,9 @@ static void ck_inc(struct ck *k, uint64_t off, uint64_t len)
 /* Counts an L2 table's references; for the active tree also statistics,
  * entries past the end of the file (fixed by dropping them) and flags. */
 static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
-                 struct strata_error **errp)
+                 uint64_t *prev_host, struct strata_error **errp)
 {
     struct qcow2_state *s = k->s;
-    /* Contiguity is counted within one L2 table, as qemu-img check does. */
-    uint64_t prev = 0;
     uint64_t csz = s->cluster_size;
     int r = strata_pread(s->file, l2_off, csz, k->l2, 0, errp);
     if (r < 0) {
@@ -85,10 +83,9 @@ static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
             uint64_t a = host & ~511ull;
             ck_inc(k, a, qcow2_align_up(host + nb, 512) - a);
             if (active) {
-                /* As qemu-img check counts them: a compressed cluster is
-                 * fragmented by nature (it shares sectors with others). */
                 k->res->allocated_clusters++;
                 k->res->compressed_clusters++;
+                /* Compressed data shares sectors: fragmented by nature. */
                 k->res->fragmented_clusters++;
             }
             continue;
@@ -130,9 +127,9 @@ static int ck_l2(struct ck *k, uint64_t l2_off, uint64_t l1_idx, bool active,
         ck_inc(k, host, csz);
         if (active) {
             k->res->allocated_clusters++;
-            if (prev && host != prev + csz)
+            if (*prev_host && host != *prev_host + csz)
                 k->res->fragmented_clusters++;
-            prev = host;
+            *prev_host = host;
         }
     }
     if (dirty) {
@@ -151,6 +148,7 @@ static int ck_tree(struct ck *k, const uint64_t *l1, uint64_t l1_off, uint32_t n
 {
     struct qcow2_state *s = k->s;
     ck_inc(k, l1_off, (uint64_t)n * 8);
+    uint64_t prev = 0;
     for (uint32_t i = 0; i < n; i++) {
         uint64_t t = l1[i] & QCOW2_OFFSET_MASK;
         if (!t)
@@ -169,7 +167,9 @@ static int ck_tree(struct ck *k, const uint64_t *l1, uint64_t l1_off, uint32_t n
             continue;
         }
         ck_inc(k, t, s->cluster_size);
-        int r = ck_l2(k, t, i, active, errp);
+        /* Contiguity is judged within one L2 table, as qemu-img does. */
+        prev = 0;
+        int r = ck_l2(k, t, i, active, &prev, errp);
         if (r < 0)
             return r;
     }
@@ -560,6 +560,183 @@ static int ck_snapshot_table(struct qcow2_state *s, struct strata_check_result *
 /* Stored refcounts the comparison reads at once (4 KiB of stack). */
 #define CK_RUN 512
 
+/* ck_compare's mode when nothing is repaired but everything is counted. */
+#define CK_REPORT 0x100u
+
+/* Compares the counted references with the stored refcounts, over the file
+ * and every refcount block.  mode 0 only lists the mismatches (the first
+ * half of a repair's report), counting them in *corr and *leaks and setting
+ * *rebuild when a cluster in use has a stored count of zero; CK_REPORT
+ * lists and counts them in the result; fix bits repair what they allow.
+ * *last_used becomes the end of the image as qemu-img reports it. */
+static int ck_compare(struct ck *k, unsigned mode, uint64_t *last_used, bool *rebuild,
+                      int64_t *corr, int64_t *leaks, struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    struct strata_check_result *res = k->res;
+    unsigned fix = mode & (STRATA_CHECK_FIX_LEAKS | STRATA_CHECK_FIX_ERRORS);
+    int r = 0;
+    uint64_t covered = s->rt_entries << s->rb_bits;
+    uint64_t hi = 0;
+    for (uint64_t i = 0; i < s->rt_entries; i++)
+        if (s->rt[i])
+            hi = (i + 1) << s->rb_bits;
+    if (hi > covered)
+        hi = covered;
+    uint64_t end = hi > k->nclusters ? hi : k->nclusters;
+    *last_used = 0;
+    for (uint64_t c = 0; c < k->nclusters; c++)
+        if (k->refs[c])
+            *last_used = c + 1;
+    if (fix) {
+        /* Anything the repair allocates goes after what is referenced. */
+        s->free_hint = end > *last_used ? end : *last_used;
+    }
+    /* Without repairs nothing changes under the loop: the stored counts are
+     * read a run at a time, not looked up cluster by cluster. */
+    uint64_t run[CK_RUN], run_first = 0, run_n = 0;
+    for (uint64_t c = 0; c < end; c++) {
+        uint64_t stored = 0, want = c < k->nclusters ? k->refs[c] : 0;
+        uint64_t idx = c >> s->rb_bits;
+        if (idx < s->rt_entries && s->rt[idx] && !(idx < k->nbad_rb && k->bad_rb[idx])) {
+            if (fix) {
+                r = qcow2_get_refcount(s, c, &stored, errp);
+            } else if (c - run_first < run_n) {
+                stored = run[c - run_first];
+            } else {
+                uint64_t block_end = (idx + 1) << s->rb_bits;
+                run_first = c;
+                run_n = (block_end < end ? block_end : end) - c;
+                if (run_n > CK_RUN)
+                    run_n = CK_RUN;
+                r = qcow2_get_refcounts(s, c, run_n, run, errp);
+                if (r == 0)
+                    stored = run[0];
+                else
+                    run_n = 0;
+            }
+            if (r < 0) {
+                res->check_errors++;
+                return r;
+            }
+        } else if (want == 0) {
+            /* Skip the rest of a missing block quickly. */
+            uint64_t next = (idx + 1) << s->rb_bits;
+            bool any = false;
+            for (uint64_t d = c; d < next && d < k->nclusters; d++)
+                if (k->refs[d])
+                    any = true;
+            if (!any) {
+                c = next - 1;
+                continue;
+            }
+        }
+        if (want > s->refcount_max)
+            want = s->refcount_max;
+        if (stored == want)
+            continue;
+        bool leak = stored > want;
+        if (!mode) {
+            strata_check_report(res, "%s cluster %" PRIu64 " refcount=%" PRIu64
+                                " reference=%" PRIu64, leak ? "Leaked" : "ERROR", c, stored,
+                                want);
+            if (stored == 0)
+                *rebuild = true;
+            if (leak)
+                (*leaks)++;
+            else
+                (*corr)++;
+            continue;
+        }
+        bool fixing = fix & (leak ? STRATA_CHECK_FIX_LEAKS : STRATA_CHECK_FIX_ERRORS);
+        /* A cluster the refcounts still hold ends the image as qemu-img
+         * reports it, leaked or not. */
+        if (!fixing && stored && c + 1 > *last_used)
+            *last_used = c + 1;
+        strata_check_report(res, "%s cluster %" PRIu64 " refcount=%" PRIu64 " reference=%"
+                            PRIu64, fixing ? "Repairing" : (leak ? "Leaked" : "ERROR"), c,
+                            stored, want);
+        if (fixing) {
+            r = qcow2_set_refcount(s, c, want, errp);
+            if (r < 0) {
+                res->check_errors++;
+                return r;
+            }
+            if (leak)
+                res->leaks_fixed++;
+            else
+                res->corruptions_fixed++;
+        } else if (leak) {
+            res->leaks++;
+        } else {
+            res->corruptions++;
+        }
+    }
+    return 0;
+}
+
+/* A cluster in use with a stored count of zero: the stored refcounts
+ * cannot say what is free, so a new structure is made from the counted
+ * references (rebuild.c) and the image counted again; the old structure,
+ * now leaked, is freed.  What the first comparison found counts as
+ * repaired; only what is still wrong after the rebuild stays counted. */
+static int ck_rebuild(struct ck *k, int64_t found_corr, int64_t found_leaks,
+                      uint64_t *last_used, struct strata_error **errp)
+{
+    struct qcow2_state *s = k->s;
+    struct strata_check_result *res = k->res;
+    strata_check_report(res, "Rebuilding refcount structure");
+    int r = qcow2_rebuild_refcounts(s, &k->refs, &k->nclusters, errp);
+    if (r < 0) {
+        res->check_errors++;
+        return r;
+    }
+    int64_t flen = strata_get_length(s->file);
+    if (flen < 0) {
+        res->check_errors++;
+        return strata_error_set(errp, (int)-flen, "%s: cannot get the file size", s->name);
+    }
+    k->file_len = (uint64_t)flen;
+    uint64_t n = (qcow2_align_up(k->file_len, s->cluster_size) >> s->cluster_bits) + 1;
+    uint64_t *refs = calloc(n, sizeof *refs);
+    if (!refs)
+        return strata_error_set(errp, ENOMEM, "%s: out of memory for the check", s->name);
+    free(k->refs);
+    k->refs = refs;
+    k->nclusters = n;
+    free(k->bad_rb);
+    k->bad_rb = NULL;
+    k->nbad_rb = 0;
+    /* Counted again without repairs, as a plain check would. */
+    int64_t old_corr = res->corruptions + found_corr, old_leaks = res->leaks + found_leaks;
+    unsigned fix = k->fix;
+    k->fix = 0;
+    res->corruptions = res->leaks = 0;
+    r = ck_count(k, errp);
+    k->fix = fix;
+    if (r < 0)
+        return r;
+    struct strata_check_result saved = *res;
+    res->corruptions = res->leaks = 0;
+    /* The old blocks and table are the leaks freed here; they were never
+     * part of what was found, so they are not counted as repaired. */
+    unsigned mode = (fix & STRATA_CHECK_FIX_LEAKS) ? STRATA_CHECK_FIX_LEAKS : CK_REPORT;
+    r = ck_compare(k, mode, last_used, NULL, NULL, NULL, errp);
+    if (r < 0)
+        return r;
+    int64_t fresh_leaks = res->leaks;
+    saved.messages = res->messages;
+    saved.nmessages = res->nmessages;
+    saved.check_errors = res->check_errors;
+    *res = saved;
+    if (res->corruptions < old_corr)
+        res->corruptions_fixed += old_corr - res->corruptions;
+    if (res->leaks < old_leaks)
+        res->leaks_fixed += old_leaks - res->leaks;
+    res->leaks += fresh_leaks;
+    return 0;
+}
+
 static int check_image(struct qcow2_state *s, struct strata_check_result *res, unsigned fix,
                        struct strata_error **errp);
 
@@ -626,99 +803,30 @@ static int check_image(struct qcow2_state *s, struct strata_check_result *res, u
             goto out;
     }
 
-    /* Compare with what is stored, over the file and every refcount block. */
-    uint64_t covered = s->rt_entries << s->rb_bits;
-    uint64_t hi = 0;
-    for (uint64_t i = 0; i < s->rt_entries; i++)
-        if (s->rt[i])
-            hi = (i + 1) << s->rb_bits;
-    if (hi > covered)
-        hi = covered;
-    uint64_t end = hi > k.nclusters ? hi : k.nclusters;
+    bool rebuild = false;
     uint64_t last_used = 0;
-    for (uint64_t c = 0; c < k.nclusters; c++)
-        if (k.refs[c])
-            last_used = c + 1;
+    int64_t found_corr = 0, found_leaks = 0;
     if (fix) {
-        /* Anything the repair allocates goes after what is referenced. */
-        s->free_hint = end > last_used ? end : last_used;
+        /* A repair reports as qemu-img does: every mismatch as found
+         * first, then again as it is repaired. */
+        r = ck_compare(&k, 0, &last_used, &rebuild, &found_corr, &found_leaks, errp);
+        if (r < 0)
+            goto out;
     }
-    /* Without repairs nothing changes under the loop: the stored counts are
-     * read a run at a time, not looked up cluster by cluster. */
-    uint64_t run[CK_RUN], run_first = 0, run_n = 0;
-    /* A repair reports as qemu-img does: every mismatch as found first,
-     * then again as it is repaired. */
-    for (int pass = fix ? 0 : 1; pass < 2; pass++)
-    for (uint64_t c = 0; c < end; c++) {
-        uint64_t stored = 0, want = c < k.nclusters ? k.refs[c] : 0;
-        uint64_t idx = c >> s->rb_bits;
-        if (idx < s->rt_entries && s->rt[idx] && !(idx < k.nbad_rb && k.bad_rb[idx])) {
-            if (fix) {
-                r = qcow2_get_refcount(s, c, &stored, errp);
-            } else if (c - run_first < run_n) {
-                stored = run[c - run_first];
-            } else {
-                uint64_t block_end = (idx + 1) << s->rb_bits;
-                run_first = c;
-                run_n = (block_end < end ? block_end : end) - c;
-                if (run_n > CK_RUN)
-                    run_n = CK_RUN;
-                r = qcow2_get_refcounts(s, c, run_n, run, errp);
-                if (r == 0)
-                    stored = run[0];
-                else
-                    run_n = 0;
-            }
-            if (r < 0) {
-                res->check_errors++;
-                goto out;
-            }
-        } else if (want == 0) {
-            /* Skip the rest of a missing block quickly. */
-            uint64_t next = (idx + 1) << s->rb_bits;
-            bool any = false;
-            for (uint64_t d = c; d < next && d < k.nclusters; d++)
-                if (k.refs[d])
-                    any = true;
-            if (!any) {
-                c = next - 1;
-                continue;
-            }
-        }
-        if (want > s->refcount_max)
-            want = s->refcount_max;
-        if (stored == want)
-            continue;
-        bool leak = stored > want;
-        if (pass == 0) {
-            strata_check_report(res, "%s cluster %" PRIu64 " refcount=%" PRIu64
-                                " reference=%" PRIu64, leak ? "Leaked" : "ERROR", c, stored,
-                                want);
-            continue;
-        }
-        bool fixing = fix & (leak ? STRATA_CHECK_FIX_LEAKS : STRATA_CHECK_FIX_ERRORS);
-        /* A cluster the refcounts still hold ends the image as qemu-img
-         * reports it, leaked or not. */
-        if (!fixing && stored && c + 1 > last_used)
-            last_used = c + 1;
-        strata_check_report(res, "%s cluster %" PRIu64 " refcount=%" PRIu64 " reference=%"
-                            PRIu64, fixing ? "Repairing" : (leak ? "Leaked" : "ERROR"), c,
-                            stored, want);
-        if (fixing) {
-            r = qcow2_set_refcount(s, c, want, errp);
-            if (r < 0) {
-                res->check_errors++;
-                goto out;
-            }
-            if (leak)
-                res->leaks_fixed++;
-            else
-                res->corruptions_fixed++;
-        } else if (leak) {
-            res->leaks++;
-        } else {
-            res->corruptions++;
-        }
+    if (rebuild && (fix & STRATA_CHECK_FIX_ERRORS)) {
+        r = ck_rebuild(&k, found_corr, found_leaks, &last_used, errp);
+        if (r < 0)
+            goto out;
+    } else if (rebuild) {
+        strata_check_report(res, "ERROR need to rebuild refcount structures");
+        res->check_errors++;
+        /* The finding says why, as in qemu-img's report. */
+        r = -EIO;
+        goto out;
+    } else {
+        r = ck_compare(&k, fix ? fix : CK_REPORT, &last_used, NULL, NULL, NULL, errp);
+        if (r < 0)
+            goto out;
     }
     if ((incomplete || cut) && (fix & STRATA_CHECK_FIX_ERRORS)) {
         /* The refcounts are right by now: the new table goes where any
@@ -750,7 +858,8 @@ static int check_image(struct qcow2_state *s, struct strata_check_result *res, u
             s->incompat &= ~QCOW2_INCOMPAT_CORRUPT;
             r = qcow2_write_header(s, errp);
         }
-        if (r == 0 && !s->lazy && (s->incompat & QCOW2_INCOMPAT_DIRTY) && res->corruptions == 0)
+        if (r == 0 && (s->incompat & QCOW2_INCOMPAT_DIRTY) && res->corruptions == 0 &&
+            res->check_errors == 0)
             r = qcow2_clear_dirty(s, errp);
         s->free_hint = 0;
     }

@@ -4,6 +4,7 @@
 #include "qcow2.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <strata/plugin.h>
@@ -400,9 +401,16 @@ static int qcow2_open(struct strata_node *node, const struct strata_opts *opts,
             s->autoclear &= QCOW2_AUTOCLEAR_KNOWN;
             s->header_dirty = true;
         }
-        if ((s->incompat & QCOW2_INCOMPAT_DIRTY) && !(s->incompat & QCOW2_INCOMPAT_CORRUPT)) {
+        /* Opened for check, the image is left to the check to report and
+         * repair, as qemu-img does. */
+        if ((s->incompat & QCOW2_INCOMPAT_DIRTY) && !(s->incompat & QCOW2_INCOMPAT_CORRUPT) &&
+            !s->check_mode) {
             struct strata_check_result res = { 0 };
             r = qcow2_check(s, &res, STRATA_CHECK_FIX_LEAKS | STRATA_CHECK_FIX_ERRORS, errp);
+            /* The repair's findings go where qemu's go, bare on stderr:
+             * they tell why the image changed on open. */
+            for (size_t i = 0; i < res.nmessages; i++)
+                fprintf(stderr, "%s\n", res.messages[i]);
             strata_check_result_clear(&res);
             if (r == 0)
                 r = qcow2_clear_dirty(s, errp);

@@ -592,6 +592,10 @@ int qcow2_snapshot_list(struct qcow2_state *s, struct strata_info *list,
                         struct strata_error **errp);
 
 /* ------------------------------------------------------------ check.c */
+/* rebuild.c: a new refcount structure from the counted references
+ * (*refs grows with the clusters it takes); the header points at it. */
+int qcow2_rebuild_refcounts(struct qcow2_state *s, uint64_t **refs, uint64_t *nclusters,
+                            struct strata_error **errp);
 int qcow2_check(struct qcow2_state *s, struct strata_check_result *res, unsigned fix,
                 struct strata_error **errp);
 

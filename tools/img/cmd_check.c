@@ -139,7 +139,10 @@ static int run(struct img_args *a)
          * qemu-img's last line. */
         if (!a->quiet)
             print_messages(&res);
-        tool_fail(err, ret, a->img.spec);
+        /* A check that stopped on a finding with no error of its own
+         * ("ERROR need to rebuild refcount structures") has said why. */
+        if (err || !res.check_errors)
+            tool_fail(err, ret, a->img.spec);
         tool_error("Check failed: %s", strerror(-ret));
         strata_check_result_clear(&res);
         status = CHECK_INCOMPLETE;
