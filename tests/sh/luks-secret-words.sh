@@ -30,7 +30,7 @@ for fmt in luks qcow2; do
     [ $fmt = qcow2 ] && o="encrypt.format=luks,$o"
     rm -f v.img
     # shellcheck disable=SC2086
-    qemu-img create -f $fmt $SEC -o "$o" v.img 1M >/dev/null || fail "qemu-img create $fmt"
+    qemu_img_retry create -f $fmt $SEC -o "$o" v.img 1M >/dev/null || fail "qemu-img create $fmt"
     opts="driver=$fmt,${pr}key-secret=sec0,file.filename=v.img"
     # shellcheck disable=SC2086
     same qemu-img amend $SEC --image-opts "$opts" -o "${pr}state=inactive,${pr}old-secret=sec5" --force
