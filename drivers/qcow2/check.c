@@ -374,17 +374,19 @@ static int ck_count(struct ck *k, struct strata_error **errp)
     if (s->nb_snapshots) {
         for (uint32_t i = 0; i < s->nb_snapshots; i++) {
             struct qcow2_snapshot *sn = &s->snaps[i];
-            uint64_t *l1 = calloc(sn->l1_size ? sn->l1_size : 1, 8);
-            if (!l1)
-                return strata_error_set(errp, ENOMEM, "out of memory");
-            if (sn->l1_offset + (uint64_t)sn->l1_size * 8 > k->file_len) {
+            /* The table is checked before any memory is taken for it: the
+             * image says how large it is (the same cap as the active L1). */
+            if ((uint64_t)sn->l1_size * 8 > QCOW2_MAX_L1_BYTES ||
+                sn->l1_offset + (uint64_t)sn->l1_size * 8 > k->file_len) {
                 strata_check_report(k->res, "ERROR snapshot %s (%s) L1 table at 0x%" PRIx64
                                     " points past end of file", sn->id, sn->name,
                                     sn->l1_offset);
                 k->res->corruptions++;
-                free(l1);
                 continue;
             }
+            uint64_t *l1 = calloc(sn->l1_size ? sn->l1_size : 1, 8);
+            if (!l1)
+                return strata_error_set(errp, ENOMEM, "out of memory");
             r = sn->l1_size ? strata_pread(s->file, sn->l1_offset, (uint64_t)sn->l1_size * 8,
                                            l1, 0, errp) : 0;
             if (r < 0) {

@@ -45,13 +45,10 @@ run_one() {
     [ "${max:-0}" -lt 4096 ] && max=4096
     local dict=()
     [ -f "$src/tests/fuzz/dict/$h.dict" ] && dict=(-dict="$src/tests/fuzz/dict/$h.dict")
-    # -malloc_limit_mb and -timeout: an input that asks for more than 1 GiB
-    # at once or runs 10 s is a finding (an uncapped allocation or loop).
-    # -rss_limit_mb catches runaway growth over the run: under ASan the
-    # process grows with allocation churn (the qcow2 corpus replayed without
-    # sanitizers stays near 15 MB), so it is set above that.
+    # -rss_limit_mb and -timeout: an input that needs more than 2 GiB or
+    # 10 s is a finding (an uncapped allocation or loop).
     "$dir/build/fuzz/libfuzzer/$h" "${dirs[@]}" "${dict[@]}" \
-        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -malloc_limit_mb=1024 \
+        -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
         -max_len="$max" -print_final_stats=1 -artifact_prefix="$out/" >"$log" 2>&1 || rc=$?
     local last execs rate cov
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
