@@ -12,13 +12,6 @@ cd "$T"
 
 need qemu-img qemu-io
 
-be64() { printf '0x%s' "$(od -An -v -t x8 --endian=big -j $(($2)) -N 8 "$1" | tr -d ' ')"; }
-be32() { od -An -v -t u4 --endian=big -j "$2" -N 4 "$1" | tr -d ' '; }
-put() {
-    local hex
-    hex=$(printf "%0$((2 * $4))x" "$3" | sed 's/../\\x&/g')
-    printf "$hex" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
 
 make_image() {
     local name=$1 opts=$2
@@ -33,7 +26,7 @@ make_image() {
 set_refcount() {
     local rb
     rb=$(be64 "$1" "$(be64 "$1" 48)")
-    put "$1" $((rb + 2 * $2)) "$3" 2
+    put_be "$1" $((rb + 2 * $2)) "$3" 2
 }
 
 n=0
@@ -97,7 +90,7 @@ cmp -s s.qcow2 before.qcow2 || fail "-r leaks: the refused repair changed the fi
 # A dirty image is repaired on a read-write open, reporting as qemu-io does.
 cp small.qcow2 dirty.qcow2
 set_refcount dirty.qcow2 5 0
-put dirty.qcow2 72 1 8
+put_be dirty.qcow2 72 1 8
 cp dirty.qcow2 dq.qcow2
 qemu-io -c 'write -P 0x33 64k 512' dq.qcow2 >dq.out 2>dq.err || fail "qemu-io on the dirty image"
 strata-io -c 'write -P 0x33 64k 512' dirty.qcow2 >ds.out 2>ds.err || fail "strata-io on the dirty image: $(cat ds.err)"

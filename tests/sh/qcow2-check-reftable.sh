@@ -11,13 +11,6 @@ cd "$T"
 
 need qemu-img qemu-io
 
-be64() { printf '0x%s' "$(od -An -v -t x8 --endian=big -j $(($2)) -N 8 "$1" | tr -d ' ')"; }
-be32() { od -An -v -t u4 --endian=big -j "$2" -N 4 "$1" | tr -d ' '; }
-put64() {
-    local hex
-    hex=$(printf '%016x' "$3" | sed 's/../\\x&/g')
-    printf "$hex" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
 
 # make NAME CREATE-OPTS QEMU-IO-ARGS...: image and its raw contents.
 make_image() {
@@ -41,7 +34,7 @@ run_case() {
     local spec idx off
     for spec in "$@"; do
         idx=${spec%%=*} off=${spec#*=}
-        put64 "$img" $((rt + 8 * idx)) $((off))
+        put_be "$img" $((rt + 8 * idx)) $((off)) 8
     done
     local size0 out rc
     size0=$(stat -c %s "$img")

@@ -18,12 +18,6 @@ cd "$T"
 
 need qemu-img qemu-io strace
 
-be64() { od -A n -t u8 --endian=big -j "$2" -N 8 "$1" | tr -d ' '; }
-poke64() { # file offset value
-    local v=$3 s="" i
-    for i in 56 48 40 32 24 16 8 0; do s+=$(printf '\\x%02x' $(((v >> i) & 255))); done
-    printf "$s" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
-}
 corrupt_bit() { qemu-img info --output=json "$1" | python3 -c \
     'import json,sys; print(json.load(sys.stdin)["format-specific"]["data"].get("corrupt"))'; }
 
@@ -33,7 +27,7 @@ qemu-io -c 'write -P 1 0 64k' base.qcow2 >/dev/null
 l1=$(be64 base.qcow2 40)
 l2=$(($(be64 base.qcow2 "$l1") & 0xfffffffffffe00))
 # Guest cluster 0 now claims to live where the L1 table is.
-poke64 base.qcow2 "$l2" $((0x8000000000000000 | l1))
+put_be base.qcow2 "$l2" $((0x8000000000000000 | l1)) 8
 
 try() { # name tool options: write through the bad entry, with options
     local name=$1 tool=$2 opts=$3
@@ -68,7 +62,7 @@ done
 qemu-img create -q -f qcow2 -o refcount_bits=64,cluster_size=1k rb.qcow2 1M
 qemu-io -c 'write 0 124k' -c 'discard 123k 1k' rb.qcow2 >/dev/null
 rt=$(be64 rb.qcow2 48)
-poke64 rb.qcow2 $((rt + 8)) $(($(be64 rb.qcow2 $((rt + 8))) + 0x200))
+put_be rb.qcow2 $((rt + 8)) $(($(be64 rb.qcow2 $((rt + 8))) + 0x200)) 8
 cp rb.qcow2 rbq.qcow2
 strata-io -c 'write 123k 1k' rb.qcow2 >/dev/null 2>rb.err && fail "unaligned refblock: written"
 qemu-io -c 'write 123k 1k' rbq.qcow2 >/dev/null 2>rbq.err || true

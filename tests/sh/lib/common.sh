@@ -49,6 +49,17 @@ need() {
     done
 }
 
+# Big-endian fields of an image file, for tests that read or patch headers
+# and tables: be64 FILE OFFSET prints 0x and 16 hex digits, be32 FILE OFFSET
+# a decimal number; put_be FILE OFFSET VALUE BYTES writes VALUE there.
+be64() { printf '0x%s' "$(od -An -v -t x8 --endian=big -j $(($2)) -N 8 "$1" | tr -d ' ')"; }
+be32() { od -An -v -t u4 --endian=big -j $(($2)) -N 4 "$1" | tr -d ' '; }
+put_be() {
+    local hex
+    hex=$(printf "%0$((2 * $4))x" "$3" | sed 's/../\\x&/g')
+    printf "$hex" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none
+}
+
 # qemu_img_retry ARGS: qemu-img with ARGS, tried again while it fails with
 # "Unable to get accurate CPU usage": qemu-img 7.2 calibrates PBKDF2 on every
 # LUKS create or measure, and on a busy machine a small iter-time can make
