@@ -27,6 +27,8 @@ fi
 SEED=${CRASH_SEED:-1}
 RANDOM_CUTS=${CRASH_CUTS:-$([ -n "$QUICK" ] && echo 3 || echo 40)}
 QUICK_FLUSHES=3
+# The format fill_image writes and dump reads.
+FMT=qcow2
 
 # $PASS and $PASS2 come from luks.sh.
 PASS3=$T/pass3
@@ -312,6 +314,23 @@ wl_discard_zero() {
     for_each_state check_qcow2
 }
 
+# Whole-cluster writes over allocated zero clusters reuse them in place:
+# the zero flag goes when the data is there, never before.
+wl_zero_reuse() {
+    start_workload qcow2-zero-reuse
+    strata-img create -q -f qcow2 -o cluster_size=4096 "$IMG" 2M
+    strata-io -c 'write -q -P 0x30 0 1M' -f qcow2 "$IMG" >/dev/null ||
+        fail "$WORKLOAD: filling the image"
+    save_base qcow2
+    printf -- '-c\n%s\n' 'write -q -z 0 512k' flush 'write -q -P 0x31 0 64k' \
+        'write -q -P 0x32 128k 4k' 'write -q -P 0x33 200k 12k' flush 'write -q -z 256k 256k' \
+        'write -q -P 0x34 300k 16k' 'write -q -P 0x35 264k 8k' flush \
+        'write -q -P 0x36 400k 64k' >"$W/script"
+    run_io "$(guest_stack qcow2 "$IMG")" "$W/script"
+    guest_must_catch
+    for_each_state check_qcow2
+}
+
 wl_encrypted() {
     start_workload qcow2-encrypted
     strata-img create -q -f qcow2 "${SECRETS[@]}" -o \
@@ -366,7 +385,7 @@ fill_image() {
         cmds+=(-c "write -q -P $p $off 64k")
         off=$((off + 262144))
     done
-    strata-io "${cmds[@]}" -f qcow2 "$img" >/dev/null || fail "$WORKLOAD: filling $img"
+    strata-io "${cmds[@]}" -f "$FMT" "$img" >/dev/null || fail "$WORKLOAD: filling $img"
 }
 
 wl_snapshot() { # OP
@@ -449,6 +468,7 @@ wl_amend() { # OPTIONS
     dump "$IMG" "$W/allowed.before.raw"
     strata-img amend -o "$1" --image-opts "$(logged_image)" ||
         fail "$WORKLOAD: the amend failed"
+    dump "$IMG" "$W/allowed.after.raw"
     for_each_state check_allowed
 }
 
@@ -506,11 +526,77 @@ wl_commit() {
     fi
     for_each_state check_commit -s 0 -s 2
 }
-ALL_WORKLOADS=(qcow2-alloc luks1-keys luks2-keys compressed discard-zero encrypted snapshot
-               resize qcow amend rebase commit luks-restore luks-format)
+# wl_repair: check -r all rebuilding the refcount structure of an image
+# where a data cluster in use has a refcount of zero.  Every state is
+# repairable again and the guest content never changes.
+wl_repair() {
+    local off
+    start_workload qcow2-repair
+    strata-img create -q -f qcow2 -o cluster_size=4096 "$IMG" 2M
+    fill_image "$IMG" 0x41 0x42 0x43 0x44
+    off=$(qemu-img map --output=json -f qcow2 "$IMG" |
+          sed -n 's/.*"start": 262144,.*"offset": \([0-9]*\).*/\1/p')
+    [ -n "$off" ] || fail "$WORKLOAD: no data cluster at 256 KiB"
+    set_refcount "$IMG" $((off / 4096)) 0
+    cp "$IMG" "$W/base.img"
+    dump "$IMG" "$W/allowed.before.raw"
+    strata-img check -r all --image-opts "$(logged_image)" >"$W/repair.out" 2>&1
+    contains -x "Rebuilding refcount structure" "$W/repair.out" ||
+        fail "$WORKLOAD: check -r all did not rebuild: $(cat "$W/repair.out")"
+    strata-img check -f qcow2 "$IMG" >/dev/null && qemu-img check -f qcow2 "$IMG" >/dev/null ||
+        fail "$WORKLOAD: the image is not clean after the repair"
+    for_each_state check_allowed
+}
+
+# wl_qcow_commit: commit a qcow overlay into its qcow backing file, then
+# the overlay is emptied.  qcow orders nothing, so the states keep the
+# writes in the order they were issued (NO_DROP).  The overlay's view
+# through the chain never changes; the backing file holds each cluster old
+# or new.
+wl_qcow_commit() {
+    local opts
+    start_workload qcow-commit
+    FMT=qcow
+    strata-img create -q -f qcow "$IMG2" 2M
+    fill_image "$IMG2" 0x41 0x42 0x43 0x44
+    (cd "$W/run" && strata-img create -q -f qcow -b s2.img -F qcow s.img)
+    strata-io -c 'write -q -P 0x51 60k 8k' -c 'write -q -P 0x53 1M 64k' \
+        -c 'write -q -P 0x54 1900k 20k' -f qcow "$IMG" >/dev/null ||
+        fail "$WORKLOAD: writing the overlay"
+    cp "$IMG" "$W/base.img"
+    cp "$IMG2" "$W/base2.img"
+    dump "$IMG" "$W/allowed.before.raw"
+    dump "$IMG2" "$W/backing.old.raw"
+    opts="driver=qcow,file.driver=logwrites,file.log=$W/log,file.file.filename=$IMG"
+    opts="$opts,backing.driver=qcow,backing.file.driver=logwrites,backing.file.log=$W/log"
+    opts="$opts,backing.file.stream=2,backing.file.file.filename=$IMG2"
+    strata-img commit -q --image-opts "$opts" || fail "$WORKLOAD: commit failed"
+    dump "$IMG2" "$W/backing.new.raw"
+    ! cmp -s "$W/backing.old.raw" "$W/backing.new.raw" ||
+        fail "$WORKLOAD: the commit left the backing file as it was"
+    [ "$(qemu-img map --output=json -f qcow "$IMG" | grep -c '"depth": 0')" = 0 ] ||
+        fail "$WORKLOAD: the overlay still holds clusters after the commit"
+    NO_DROP=1 for_each_state check_qcow_commit -s 0 -s 2
+    FMT=qcow2
+}
+check_qcow_commit() {
+    dump "$W/s.img" "$W/g.raw"
+    cmp -s "$W/g.raw" "$W/allowed.before.raw" ||
+        fail "$STATE: the overlay's view changed"
+    qemu-img convert -f qcow -O raw "$W/s.img" "$W/q.raw" ||
+        fail "$STATE: qemu-img cannot read the overlay"
+    cmp -s "$W/g.raw" "$W/q.raw" || fail "$STATE: qemu-img reads other data than strata"
+    dump "$W/s2.img" "$W/b.raw"
+    clusters_old_or_new "$W/b.raw" 4096 ||
+        fail "$STATE: a cluster of the backing file is neither its old nor its new content"
+}
+
+ALL_WORKLOADS=(qcow2-alloc luks1-keys luks2-keys compressed discard-zero zero-reuse encrypted
+               snapshot resize qcow amend rebase commit qcow-commit repair luks-restore
+               luks-format)
 # make check's part: the main paths, in about half a minute.
 QUICK_WORKLOADS=(qcow2-alloc luks1-replace luks2-replace discard-zero compressed snapshot-create
-                 snapshot-apply commit luks1-restore)
+                 snapshot-apply commit repair luks1-restore)
 run_workload() {
     case $1 in
     qcow2-alloc) wl_qcow2_alloc off; wl_qcow2_alloc on ;;
@@ -523,6 +609,7 @@ run_workload() {
     luks-format) wl_luks_format 1 1; wl_luks_format 1 2; wl_luks_format 2 2; wl_luks_format 2 1 ;;
     compressed) wl_compressed ;;
     discard-zero) wl_discard_zero ;;
+    zero-reuse) wl_zero_reuse ;;
     encrypted) wl_encrypted ;;
     snapshot) for op in create apply delete; do wl_snapshot "$op"; done ;;
     snapshot-create) wl_snapshot create ;;
@@ -530,9 +617,11 @@ run_workload() {
     resize) wl_resize 8M; wl_resize 512K --shrink ;;
     qcow) wl_qcow ;;
     amend)
-        for o in lazy_refcounts=on compat=0.10; do wl_amend "$o"; done ;;
+        for o in lazy_refcounts=on compat=0.10 refcount_bits=4 size=8M; do wl_amend "$o"; done ;;
     rebase) wl_rebase ;;
     commit) wl_commit ;;
+    qcow-commit) wl_qcow_commit ;;
+    repair) wl_repair ;;
     *) fail "unknown workload '$1' (known: ${ALL_WORKLOADS[*]})" ;;
     esac
 }

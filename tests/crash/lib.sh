@@ -157,8 +157,8 @@ io_script() {
     }'
 }
 
-dump() { # IMG OUT: the guest's content through strata
-    strata-img convert -f qcow2 -O raw "$1" "$2" 2>"$W/convert.err" ||
+dump() { # IMG OUT: the guest's content through strata ($FMT, default qcow2)
+    strata-img convert -f "${FMT:-qcow2}" -O raw "$1" "$2" 2>"$W/convert.err" ||
         { cat "$W/convert.err" >&2; fail "${STATE:-$WORKLOAD}: $1 does not open"; }
 }
 

@@ -21,14 +21,6 @@ make_image() {
     qemu-img convert -f qcow2 -O raw "$name.qcow2" "$name.raw" || fail "$name: convert"
 }
 
-# set_refcount IMAGE CLUSTER VALUE: overwrites a refcount in place (16-bit
-# refcounts, cluster in the first block).
-set_refcount() {
-    local rb
-    rb=$(be64 "$1" "$(be64 "$1" 48)")
-    put_be "$1" $((rb + 2 * $2)) "$3" 2
-}
-
 n=0
 # run_case BASE LABEL CLUSTER=VALUE...
 run_case() {

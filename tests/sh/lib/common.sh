@@ -60,6 +60,14 @@ put_be() {
     printf "$hex" | dd of="$1" bs=1 seek=$(($2)) conv=notrunc status=none
 }
 
+# set_refcount QCOW2 CLUSTER VALUE: overwrites a refcount in place, for
+# tests that damage an image (16-bit refcounts, cluster in the first block).
+set_refcount() {
+    local rb
+    rb=$(be64 "$1" "$(be64 "$1" 48)")
+    put_be "$1" $((rb + 2 * $2)) "$3" 2
+}
+
 # qemu_img_retry ARGS: qemu-img with ARGS, tried again while it fails with
 # "Unable to get accurate CPU usage": qemu-img 7.2 calibrates PBKDF2 on every
 # LUKS create or measure, and on a busy machine a small iter-time can make
