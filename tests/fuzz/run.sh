@@ -3,7 +3,8 @@
 # `make fuzz`: builds the tree with clang, libFuzzer, AddressSanitizer and
 # UBSan in $FUZZ_DIR (KDF costs capped, -DSTRATA_FUZZ_KDF), makes the seed
 # corpora, then runs each harness in $FUZZ_HARNESSES for $FUZZ_SECONDS on
-# its corpus, $FUZZ_JOBS at a time (default 1).  Findings are written to
+# its corpus (or until $FUZZ_RUNS executions, when that comes first),
+# $FUZZ_JOBS at a time (default 1).  Findings are written to
 # $FUZZ_DIR/findings/NAME/; any finding fails the run.  The last line of
 # each harness's summary gives its executions, exec/s and coverage.
 set -euo pipefail
@@ -12,6 +13,8 @@ src=${STRATA_SRCDIR:?run through make fuzz}
 dir=${FUZZ_DIR:?run through make fuzz}
 seconds=${FUZZ_SECONDS:-60}
 jobs=${FUZZ_JOBS:-1}
+runs=()
+[ -n "${FUZZ_RUNS:-}" ] && runs=(-runs="$FUZZ_RUNS")
 read -r -a harnesses <<<"${FUZZ_HARNESSES:?}"
 
 command -v clang >/dev/null || { echo "make fuzz needs clang (tools/build-deps.sh)" >&2; exit 1; }
@@ -49,7 +52,8 @@ run_one() {
     # 10 s is a finding (an uncapped allocation or loop).
     "$dir/build/fuzz/libfuzzer/$h" "${dirs[@]}" "${dict[@]}" \
         -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-        -max_len="$max" -print_final_stats=1 -artifact_prefix="$out/" >"$log" 2>&1 || rc=$?
+        -max_len="$max" "${runs[@]}" -print_final_stats=1 -artifact_prefix="$out/" >"$log" 2>&1 ||
+        rc=$?
     local last execs rate cov
     last=$(grep -E '^#[0-9]+' "$log" | tail -n 1)
     execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
