@@ -7,21 +7,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-int qcow2_check_host_range(struct qcow2_state *s, struct strata_node *f, uint64_t host,
-                           uint64_t len, const char *what, uint64_t guest,
-                           struct strata_error **errp)
-{
-    int64_t flen = strata_get_length(f);
-    if (flen < 0)
-        return strata_error_set(errp, (int)-flen, "%s: cannot get the size of %s", s->name,
-                                strata_node_filename(f));
-    if (host + len < host || host + len > (uint64_t)flen)
-        return strata_error_set(errp, EIO, "%s: %s at 0x%llx (for guest offset 0x%llx) "
-                                "points past end of file", s->name, what,
-                                (unsigned long long)host, (unsigned long long)guest);
-    return 0;
-}
-
 /* The L2 table offset for guest offset `off`, validated; 0 when none. */
 static int l2_table_of(struct qcow2_state *s, uint64_t off, uint64_t *l2_off,
                        struct strata_error **errp)

@@ -506,10 +506,6 @@ int qcow2_set_l2_entry(struct qcow2_state *s, uint64_t off, const struct qcow2_l
 int qcow2_write_l1_entry(struct qcow2_state *s, uint64_t idx, struct strata_error **errp);
 /* Grows the active L1 table to at least min_size entries. */
 int qcow2_grow_l1(struct qcow2_state *s, uint64_t min_size, struct strata_error **errp);
-/* Checks a host range lies inside the file; error names the table. */
-int qcow2_check_host_range(struct qcow2_state *s, struct strata_node *f, uint64_t host,
-                           uint64_t len, const char *what, uint64_t guest,
-                           struct strata_error **errp);
 
 /* ------------------------------------------------------------ rw.c */
 /* Guest requests: each takes its cluster range and meta as it needs; the

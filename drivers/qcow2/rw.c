@@ -146,32 +146,10 @@ out:
     return r;
 }
 
-/* Refuses a run of data clusters past the end of the data file (meta held). */
-static int check_data_end(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
-                          struct strata_error **errp)
-{
-    uint64_t csz = s->cluster_size;
-    uint64_t cl = host & ~(csz - 1);
-    if (host + len > s->data_len) {
-        int64_t dl = strata_get_length(s->data);
-        if (dl >= 0)
-            s->data_len = qcow2_align_up((uint64_t)dl, csz);
-        if (host + len > s->data_len) {
-            /* Name the first cluster of the run that lies past the end. */
-            uint64_t bad = cl > s->data_len ? cl : s->data_len;
-            uint64_t gbad = (guest & ~(csz - 1)) + (bad - cl);
-            bool ext = s->data != s->file;
-            return strata_error_set(errp, EIO, "%s: L2 entry for guest cluster 0x%llx "
-                                    "points past end of %s%s (host offset 0x%llx)", s->name,
-                                    (unsigned long long)gbad, ext ? "data file " : "file",
-                                    ext ? strata_node_filename(s->data) : "",
-                                    (unsigned long long)bad);
-        }
-    }
-    return 0;
-}
-
-/* Reads data clusters, decrypting; `guest` is the guest offset of host. */
+/* Reads data clusters, decrypting; `guest` is the guest offset of host.
+ * A cluster past the end of the data file reads as the file protocol reads
+ * it, as zeros: a power cut can keep an L2 entry and lose the write that
+ * grew the file, and such an image must still read (check reports it). */
 static int read_data(struct qcow2_state *s, uint64_t host, uint64_t guest, uint64_t len,
                      uint8_t *buf, struct strata_error **errp)
 {
@@ -227,9 +205,6 @@ static int map_run(struct qcow2_state *s, uint64_t off, uint64_t len, enum qcow2
                                     "an unaligned host offset 0x%llx", s->name,
                                     (unsigned long long)cstart,
                                     (unsigned long long)(e.entry & QCOW2_OFFSET_MASK));
-        r = check_data_end(s, host, off, n, errp);
-        if (r < 0)
-            return r;
     }
     *type = t;
     *runlen = n;
